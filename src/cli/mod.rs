@@ -1,0 +1,92 @@
+//! Commands and their flags (clap). Each command's work lives in its own file.
+
+mod preset_cmd;
+mod stylize;
+mod sweep;
+mod train;
+mod view;
+
+use aiart::workspace::Workspace;
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aiart",
+    version,
+    about = "A terminal workbench for making art with neural networks",
+    long_about = "A terminal workbench for making art with neural networks: Neural Style Transfer \
+                  (Gatys et al.), pix2pix and CycleGAN, trained on candle.\n\n\
+                  Every training command writes a run directory (runs/<id>/: run.json, preset.toml, \
+                  status.json, metrics.jsonl, events.jsonl, samples/, checkpoints/) in the workspace."
+)]
+pub struct Cli {
+    /// Workspace folder holding presets/, datasets/ and runs/ [default: $AIART_HOME, else the current folder]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a preset headless, writing a run directory
+    Train(train::TrainArgs),
+    /// Style transfer from flags: paint a content photo in the style of one or more images
+    Stylize(stylize::StylizeArgs),
+    /// Style-transfer experiments
+    Nst {
+        #[command(subcommand)]
+        command: NstCommand,
+    },
+    /// Check and list presets
+    Preset {
+        #[command(subcommand)]
+        command: PresetCommand,
+    },
+    /// Show an image in the terminal (kitty / iTerm2 graphics where the terminal says so, else half-blocks)
+    View(view::ViewArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NstCommand {
+    /// The seed's layer experiments: style-only or content-only optimisation, one layer at a time
+    Sweep(sweep::SweepArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PresetCommand {
+    /// Validate a preset and print it with every default spelled out; exits 1 on any error
+    Check(CheckArgs),
+    /// List the workspace's presets (presets/*.toml) with kind and validity
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The preset file
+    pub file: PathBuf,
+    /// Override a field, as `section.key=value` (repeatable)
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// Runs a command; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let ws = Workspace::resolve(cli.workspace.as_deref());
+    match cli.command {
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            println!();
+            Ok(0)
+        }
+        Some(Command::Train(a)) => train::run(&ws, a),
+        Some(Command::Stylize(a)) => stylize::run(&ws, a),
+        Some(Command::Nst { command: NstCommand::Sweep(a) }) => sweep::run(&ws, a),
+        Some(Command::Preset { command: PresetCommand::Check(a) }) => preset_cmd::check(&a.file, &a.set),
+        Some(Command::Preset { command: PresetCommand::List }) => preset_cmd::list(&ws),
+        Some(Command::View(a)) => view::run(a),
+    }
+}

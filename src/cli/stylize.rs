@@ -1,0 +1,193 @@
+//! `aiart stylize`: an NST preset built from flags (over `--preset P` when given), then trained.
+
+use super::train::{device_override, exit_code, run_nst};
+use aiart::preset::{self, Preset};
+use aiart::train::nst::RunOptions;
+use aiart::workspace::Workspace;
+use anyhow::Result;
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct StylizeArgs {
+    /// The content photo
+    #[arg(long, short)]
+    pub content: Option<PathBuf>,
+    /// A style image (repeat for several; see --style-blend)
+    #[arg(long, short)]
+    pub style: Vec<PathBuf>,
+    /// Write the result here (PNG/JPEG by extension); it is also in the run directory as result.png
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Start from this preset; the flags override its fields
+    #[arg(long)]
+    pub preset: Option<PathBuf>,
+    /// Initial image: content, noise, or an image path
+    #[arg(long)]
+    pub init: Option<String>,
+    /// VGG-19 weights: hub, random, or a .pth/.safetensors path
+    #[arg(long, value_name = "PATH")]
+    pub vgg: Option<String>,
+    /// Longest side of the result, in pixels
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// Content layer(s), comma-separated (e.g. conv4_2)
+    #[arg(long)]
+    pub content_layer: Option<String>,
+    /// Style layers with weights, e.g. conv1_1:1.0,conv2_1:0.5 (a bare name weighs 1)
+    #[arg(long)]
+    pub style_layers: Option<String>,
+    /// α, the content weight
+    #[arg(long)]
+    pub content_weight: Option<f64>,
+    /// β, the style weight
+    #[arg(long)]
+    pub style_weight: Option<f64>,
+    /// γ, the total-variation weight
+    #[arg(long)]
+    pub tv_weight: Option<f64>,
+    /// adam or lbfgs
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// Learning rate
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Number of iterations
+    #[arg(long)]
+    pub iterations: Option<u64>,
+    /// Device: auto, cpu or cuda:N
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Run directory to create
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// Blend weights of the style images, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    pub style_blend: Vec<f64>,
+    /// Keep the content's colours (transfer luminance only)
+    #[arg(long)]
+    pub original_colors: bool,
+    /// Random seed
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override any preset field, as `section.key=value` (repeatable)
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    pub set: Vec<String>,
+    /// End after N steps (smoke tests)
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u64>,
+    /// Print only errors and the run directory
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn abs(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn s(v: impl Into<String>) -> String {
+    toml::Value::String(v.into()).to_string()
+}
+
+fn path_value(p: &str) -> String {
+    if p == "hub" || p == "random" || p == "content" || p == "noise" {
+        s(p)
+    } else {
+        s(abs(Path::new(p)).to_string_lossy())
+    }
+}
+
+/// `conv1_1:1.0,conv2_1` as a TOML inline table.
+pub fn style_layers_value(spec: &str) -> Result<String> {
+    let mut parts = vec![];
+    for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, w) = match item.split_once(':') {
+            Some((n, w)) => {
+                let w: f64 = w.trim().parse().map_err(|_| anyhow::anyhow!("--style-layers: `{item}`: the weight is not a number"))?;
+                (n.trim(), w)
+            }
+            None => (item, 1.0),
+        };
+        parts.push(format!("{} = {w:?}", s(name)));
+    }
+    Ok(format!("{{ {} }}", parts.join(", ")))
+}
+
+/// Flags as `section.key=value` overrides; paths made absolute (they are relative to the current folder).
+pub fn overrides(a: &StylizeArgs) -> Result<Vec<String>> {
+    let mut o = vec![];
+    if let Some(c) = &a.content {
+        o.push(format!("data.content={}", s(abs(c).to_string_lossy())));
+    }
+    if !a.style.is_empty() {
+        let list: Vec<String> = a.style.iter().map(|p| s(abs(p).to_string_lossy())).collect();
+        o.push(format!("data.style=[{}]", list.join(", ")));
+    }
+    if !a.style_blend.is_empty() {
+        let list: Vec<String> = a.style_blend.iter().map(|w| format!("{w:?}")).collect();
+        o.push(format!("data.style_blend=[{}]", list.join(", ")));
+    }
+    if let Some(v) = &a.init {
+        o.push(format!("data.init={}", path_value(v)));
+    }
+    if let Some(v) = a.size {
+        o.push(format!("data.image_size={v}"));
+    }
+    if a.original_colors {
+        o.push("data.original_colors=true".into());
+    }
+    if let Some(v) = &a.vgg {
+        o.push(format!("model.vgg_weights={}", path_value(v)));
+    }
+    if let Some(v) = &a.content_layer {
+        let list: Vec<String> = v.split(',').map(|l| s(l.trim())).collect();
+        o.push(format!("model.content_layer=[{}]", list.join(", ")));
+    }
+    if let Some(v) = &a.style_layers {
+        o.push(format!("model.style_layers={}", style_layers_value(v)?));
+    }
+    for (k, v) in [("content_weight", a.content_weight), ("style_weight", a.style_weight), ("tv_weight", a.tv_weight), ("lr", a.lr)] {
+        if let Some(v) = v {
+            o.push(format!("train.{k}={v:?}"));
+        }
+    }
+    if let Some(v) = &a.optimizer {
+        o.push(format!("train.optimizer={}", s(v.as_str())));
+    }
+    if let Some(v) = a.iterations {
+        o.push(format!("train.iterations={v}"));
+    }
+    if let Some(v) = a.seed {
+        o.push(format!("train.seed={v}"));
+    }
+    o.extend(device_override(&a.device));
+    o.extend(a.set.iter().cloned());
+    Ok(o)
+}
+
+pub fn run(ws: &Workspace, a: StylizeArgs) -> Result<i32> {
+    let o = overrides(&a)?;
+    let (loaded, path, name) = match &a.preset {
+        Some(p) => (preset::load(p, &o), p.clone(), "stylize".to_string()),
+        None => {
+            let path = PathBuf::from("<stylize flags>");
+            (preset::parse("kind = \"nst\"\n", &path, &o), path, "stylize".to_string())
+        }
+    };
+    let p = match loaded {
+        Ok(Preset::Nst(p)) => p,
+        Err(e) => {
+            for issue in &e.issues {
+                eprintln!("error: {issue}");
+            }
+            return Ok(1);
+        }
+    };
+    let opts = RunOptions { max_steps: a.max_steps, output: a.output.clone(), quiet: a.quiet };
+    let (run, state) = run_nst(ws, &p, &path, &name, a.run_dir.clone(), &opts)?;
+    match &a.output {
+        Some(out) => println!("result: {}", out.display()),
+        None => println!("result: {}", run.root.join("result.png").display()),
+    }
+    Ok(exit_code(state))
+}

@@ -1,0 +1,165 @@
+//! Image files <-> tensors. Tensors are (1, 3, H, W) f32 RGB in [0, 1]. Grayscale, 16-bit and
+//! RGBA files are converted to 8-bit RGB (with a warning for a dropped alpha channel); resizing
+//! uses bilinear filtering, and an image already at the target size is not resampled.
+
+use candle_core::{DType, Device, Tensor};
+use image::{DynamicImage, RgbImage};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("{path}: no such image file")]
+    Missing { path: PathBuf },
+    #[error("{path}: cannot read image: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("{path}: cannot write image: {reason}")]
+    Write { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Reads an image as 8-bit RGB; returns a note when something had to be converted.
+pub fn load_rgb(path: &Path) -> Result<(RgbImage, Option<String>), ImageError> {
+    if !path.exists() {
+        return Err(ImageError::Missing { path: path.to_path_buf() });
+    }
+    let reader = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| ImageError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;
+    let img = reader.decode().map_err(|e| ImageError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;
+    let note = match &img {
+        DynamicImage::ImageRgb8(_) => None,
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => {
+            Some(format!("{}: grayscale image, converted to RGB", path.display()))
+        }
+        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
+            Some(format!("{}: grayscale image with alpha, converted to RGB (alpha dropped)", path.display()))
+        }
+        DynamicImage::ImageRgba8(_) | DynamicImage::ImageRgba16(_) | DynamicImage::ImageRgba32F(_) => {
+            Some(format!("{}: RGBA image, converted to RGB (alpha dropped)", path.display()))
+        }
+        DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgb32F(_) => {
+            Some(format!("{}: 16-bit or float image, converted to 8-bit RGB", path.display()))
+        }
+        _ => Some(format!("{}: converted to 8-bit RGB", path.display())),
+    };
+    Ok((img.to_rgb8(), note))
+}
+
+/// Resizes so that the longest side is `longest` px (aspect kept); no resampling when it already is.
+pub fn resize_longest(img: RgbImage, longest: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    if w.max(h) == longest {
+        return img;
+    }
+    let (nw, nh) = if w >= h {
+        (longest, ((h as f64 * longest as f64 / w as f64).round() as u32).max(1))
+    } else {
+        (((w as f64 * longest as f64 / h as f64).round() as u32).max(1), longest)
+    };
+    resize_exact(img, nw, nh)
+}
+
+pub fn resize_exact(img: RgbImage, w: u32, h: u32) -> RgbImage {
+    if img.dimensions() == (w, h) {
+        return img;
+    }
+    image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle)
+}
+
+pub fn to_tensor(img: &RgbImage, device: &Device) -> candle_core::Result<Tensor> {
+    let (w, h) = img.dimensions();
+    let data: Vec<f32> = img.as_raw().iter().map(|&v| v as f32 / 255.0).collect();
+    Tensor::from_vec(data, (h as usize, w as usize, 3), &Device::Cpu)?.permute((2, 0, 1))?.unsqueeze(0)?.to_device(device)
+}
+
+/// A (1, 3, H, W) or (3, H, W) tensor in [0, 1] as an 8-bit image (values are clamped).
+pub fn to_image(t: &Tensor) -> candle_core::Result<RgbImage> {
+    let t = if t.rank() == 4 { t.squeeze(0)? } else { t.clone() };
+    let (_, h, w) = t.dims3()?;
+    let data: Vec<u8> = (t.to_device(&Device::Cpu)?.to_dtype(DType::F32)?.clamp(0f32, 1f32)? * 255.0)?
+        .round()?
+        .permute((1, 2, 0))?
+        .flatten_all()?
+        .to_vec1::<f32>()?
+        .into_iter()
+        .map(|v| v as u8)
+        .collect();
+    Ok(RgbImage::from_raw(w as u32, h as u32, data).expect("buffer sized from the tensor"))
+}
+
+/// Writes a PNG (or the format of the extension) through a temporary file and a rename.
+pub fn save_image(img: &RgbImage, path: &Path) -> Result<(), ImageError> {
+    let fmt = image::ImageFormat::from_path(path).unwrap_or(image::ImageFormat::Png);
+    let mut buf = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut buf, fmt).map_err(|e| ImageError::Write { path: path.to_path_buf(), reason: e.to_string() })?;
+    crate::run::atomic::write_atomic(path, buf.get_ref())
+        .map_err(|e| ImageError::Write { path: path.to_path_buf(), reason: e.to_string() })
+}
+
+pub fn save_tensor(t: &Tensor, path: &Path) -> Result<(), ImageError> {
+    save_image(&to_image(t)?, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_conversions() {
+        let dir = tempdir();
+        let mut img = RgbImage::new(5, 3);
+        img.put_pixel(1, 2, image::Rgb([255, 128, 0]));
+        let p = dir.join("a.png");
+        save_image(&img, &p).unwrap();
+        let (back, note) = load_rgb(&p).unwrap();
+        assert!(note.is_none());
+        assert_eq!(back, img);
+        let t = to_tensor(&back, &Device::Cpu).unwrap();
+        assert_eq!(t.dims(), &[1, 3, 3, 5]);
+        assert_eq!(to_image(&t).unwrap(), img);
+
+        let gray = image::GrayImage::from_pixel(4, 4, image::Luma([77]));
+        let g = dir.join("g.png");
+        gray.save(&g).unwrap();
+        let (rgb, note) = load_rgb(&g).unwrap();
+        assert!(note.unwrap().contains("grayscale"));
+        assert_eq!(rgb.get_pixel(0, 0).0, [77, 77, 77]);
+
+        let rgba = image::RgbaImage::from_pixel(2, 2, image::Rgba([1, 2, 3, 4]));
+        let a = dir.join("rgba.png");
+        rgba.save(&a).unwrap();
+        assert!(load_rgb(&a).unwrap().1.unwrap().contains("alpha"));
+
+        let deep = image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(2, 2, image::Rgb([65535u16, 0, 32768]));
+        let d = dir.join("deep.png");
+        deep.save(&d).unwrap();
+        let (rgb, note) = load_rgb(&d).unwrap();
+        assert!(note.unwrap().contains("16-bit"));
+        assert_eq!(rgb.get_pixel(0, 0).0[0], 255);
+
+        let bad = dir.join("bad.png");
+        std::fs::write(&bad, b"not a png").unwrap();
+        let e = load_rgb(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.png") && e.contains("cannot read"), "{e}");
+        let e = load_rgb(&dir.join("nope.jpg")).unwrap_err().to_string();
+        assert!(e.contains("nope.jpg") && e.contains("no such"), "{e}");
+    }
+
+    #[test]
+    fn no_resampling_at_target_size() {
+        let mut img = RgbImage::new(64, 32);
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            *p = image::Rgb([(x * 4) as u8, (y * 8) as u8, 7]);
+        }
+        assert_eq!(resize_longest(img.clone(), 64), img);
+        let small = resize_longest(img, 32);
+        assert_eq!(small.dimensions(), (32, 16));
+    }
+
+    fn tempdir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("aiart-img-{}-{}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}

@@ -1,0 +1,4 @@
+//! Images and datasets.
+
+pub mod grid;
+pub mod image_io;

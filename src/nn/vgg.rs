@@ -1,0 +1,226 @@
+//! VGG-19 feature extractor (Simonyan & Zisserman 2014, configuration E), laid out as torchvision's
+//! `vgg19().features`: conv `N` is `features.N.weight` / `features.N.bias`, so torchvision and timm
+//! (`vgg19.tv_in1k`) state dicts load unchanged. Layer `convB_I` names the output of the ReLU that
+//! follows the I-th conv of block B. The weights are constants: only the input gets gradients.
+
+use super::init::SeededInit;
+use super::pool::{pool_2x2, Pooling};
+use super::weights::StateDict;
+use candle_core::{DType, Device, Result, Tensor};
+
+/// The 16 conv layers of VGG-19, in order.
+pub const LAYERS: [&str; 16] = [
+    "conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv3_4", "conv4_1",
+    "conv4_2", "conv4_3", "conv4_4", "conv5_1", "conv5_2", "conv5_3", "conv5_4",
+];
+/// Index of each conv in torchvision's `features` Sequential (ReLUs and pools sit between).
+pub const FEATURE_INDEX: [usize; 16] = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34];
+/// Convs after which a 2×2 pool follows (the last of each block).
+const POOL_AFTER: [usize; 5] = [1, 3, 7, 11, 15];
+/// torchvision's widths.
+pub const WIDTHS: [usize; 16] = [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512];
+
+pub fn layer_index(name: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| *l == name)
+}
+
+/// How many 2×2 pools the input passes before reaching a layer.
+pub fn pools_before(layer: usize) -> usize {
+    POOL_AFTER.iter().filter(|&&p| p < layer).count()
+}
+
+/// How images are turned into what the weights expect.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InputNorm {
+    /// torchvision / timm: RGB in [0, 1], minus ImageNet mean, over ImageNet std.
+    ImageNet,
+}
+
+impl InputNorm {
+    pub fn apply(&self, rgb01: &Tensor) -> Result<Tensor> {
+        match self {
+            InputNorm::ImageNet => {
+                let dev = rgb01.device();
+                let mean = Tensor::new(&[0.485f32, 0.456, 0.406], dev)?.reshape((1, 3, 1, 1))?;
+                let std = Tensor::new(&[0.229f32, 0.224, 0.225], dev)?.reshape((1, 3, 1, 1))?;
+                rgb01.broadcast_sub(&mean)?.broadcast_div(&std)
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VggError {
+    #[error("{source_name}: not a VGG-19 state dict: missing keys {missing}")]
+    Missing { source_name: String, missing: String },
+    #[error("{source_name}: {key} has shape {found:?}, expected {expected}")]
+    Shape { source_name: String, key: String, found: Vec<usize>, expected: String },
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+#[derive(Clone)]
+struct Conv {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Conv {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let out = self.weight.dim(0)?;
+        xs.conv2d(&self.weight, 1, 1, 1, 1)?.broadcast_add(&self.bias.reshape((1, out, 1, 1))?)
+    }
+}
+
+#[derive(Clone)]
+pub struct Vgg19 {
+    convs: Vec<Conv>,
+    pub pooling: Pooling,
+    pub norm: InputNorm,
+}
+
+impl Vgg19 {
+    /// Builds from a state dict in torchvision's layout; other keys (the classifier) are ignored.
+    /// Widths are read from the weights, so narrow VGGs (tests) load too.
+    pub fn from_state_dict(sd: &StateDict, source_name: &str, pooling: Pooling) -> std::result::Result<Self, VggError> {
+        let missing: Vec<String> = FEATURE_INDEX
+            .iter()
+            .flat_map(|i| [format!("features.{i}.weight"), format!("features.{i}.bias")])
+            .filter(|k| !sd.contains_key(k))
+            .collect();
+        if !missing.is_empty() {
+            return Err(VggError::Missing { source_name: source_name.into(), missing: missing.join(", ") });
+        }
+        let mut convs = Vec::new();
+        let mut in_ch = 3;
+        for &i in FEATURE_INDEX.iter() {
+            let wkey = format!("features.{i}.weight");
+            let bkey = format!("features.{i}.bias");
+            let w = &sd[&wkey];
+            let dims = w.dims().to_vec();
+            if dims.len() != 4 || dims[1] != in_ch || dims[2] != 3 || dims[3] != 3 {
+                return Err(VggError::Shape {
+                    source_name: source_name.into(),
+                    key: wkey,
+                    found: dims,
+                    expected: format!("[out, {in_ch}, 3, 3]"),
+                });
+            }
+            let out = dims[0];
+            let b = &sd[&bkey];
+            if b.dims() != [out] {
+                return Err(VggError::Shape {
+                    source_name: source_name.into(),
+                    key: bkey,
+                    found: b.dims().to_vec(),
+                    expected: format!("[{out}]"),
+                });
+            }
+            convs.push(Conv { weight: w.to_dtype(DType::F32)?.detach(), bias: b.to_dtype(DType::F32)?.detach() });
+            in_ch = out;
+        }
+        Ok(Self { convs, pooling, norm: InputNorm::ImageNet })
+    }
+
+    /// A VGG-19 with seeded random weights (torchvision's init: Kaiming normal, fan_out, biases 0).
+    /// For tests and benchmarks: it sees nothing, so what it makes is not art.
+    pub fn random(seed: u64, widths: &[usize; 16], pooling: Pooling, device: &Device) -> Result<Self> {
+        let mut init = SeededInit::new(seed);
+        let mut convs = Vec::new();
+        let mut in_ch = 3;
+        for &out in widths {
+            let std = (2.0 / (out * 9) as f32).sqrt();
+            let weight = init.normal((out, in_ch, 3, 3), 0.0, std, device)?;
+            let bias = Tensor::zeros(out, DType::F32, device)?;
+            convs.push(Conv { weight, bias });
+            in_ch = out;
+        }
+        Ok(Self { convs, pooling, norm: InputNorm::ImageNet })
+    }
+
+    pub fn state_dict(&self) -> StateDict {
+        let mut sd = StateDict::new();
+        for (c, &i) in self.convs.iter().zip(FEATURE_INDEX.iter()) {
+            sd.insert(format!("features.{i}.weight"), c.weight.clone());
+            sd.insert(format!("features.{i}.bias"), c.bias.clone());
+        }
+        sd
+    }
+
+    pub fn width(&self, layer: usize) -> usize {
+        self.convs[layer].weight.dims()[0]
+    }
+
+    /// Activations (after ReLU) of the given layers for an RGB image in [0, 1] of shape (1, 3, H, W);
+    /// the net runs only as deep as the deepest layer asked for. Returns them in the order asked.
+    pub fn features(&self, rgb01: &Tensor, layers: &[usize]) -> Result<Vec<Tensor>> {
+        let deepest = match layers.iter().max() {
+            Some(&d) => d,
+            None => return Ok(vec![]),
+        };
+        let mut out: Vec<Option<Tensor>> = vec![None; layers.len()];
+        let mut h = self.norm.apply(rgb01)?;
+        for (i, conv) in self.convs.iter().enumerate().take(deepest + 1) {
+            h = conv.forward(&h)?.relu()?;
+            for (slot, &l) in layers.iter().enumerate() {
+                if l == i {
+                    out[slot] = Some(h.clone());
+                }
+            }
+            if i < deepest && POOL_AFTER.contains(&i) {
+                h = pool_2x2(&h, self.pooling)?;
+            }
+        }
+        Ok(out.into_iter().map(|t| t.expect("every asked layer is reached")).collect())
+    }
+}
+
+/// Smallest image side that still leaves a 1×1 map at `layer`.
+pub fn min_side_for(layer: usize) -> usize {
+    1 << pools_before(layer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::weights::load_safetensors;
+
+    #[test]
+    fn activations_match_pytorch() {
+        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let vgg = Vgg19::from_state_dict(&fx, "fixture", Pooling::Max).unwrap();
+        let names = ["conv1_1", "conv2_2", "conv3_2", "conv5_1", "conv5_4"];
+        let idx: Vec<usize> = names.iter().map(|n| layer_index(n).unwrap()).collect();
+        let acts = vgg.features(&fx["in.generated"], &idx).unwrap();
+        for (n, a) in names.iter().zip(acts) {
+            let e = &fx[&format!("exp.act.{n}")];
+            assert_eq!(a.dims(), e.dims(), "{n}");
+            let d = crate::max_abs_diff(&a, e);
+            let scale = crate::max_abs(e).max(1e-3);
+            assert!(d / scale < 1e-4, "{n}: max diff {d} (scale {scale})");
+        }
+    }
+
+    #[test]
+    fn missing_and_misshaped_keys_are_named() {
+        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let mut sd = fx.clone();
+        sd.remove("features.21.weight");
+        let err = Vgg19::from_state_dict(&sd, "w.safetensors", Pooling::Max).err().unwrap().to_string();
+        assert!(err.contains("features.21.weight") && err.contains("w.safetensors"), "{err}");
+        let mut sd = fx.clone();
+        sd.insert("features.5.weight".into(), Tensor::zeros((8, 3, 3, 3), DType::F32, &Device::Cpu).unwrap());
+        let err = Vgg19::from_state_dict(&sd, "w.safetensors", Pooling::Max).err().unwrap().to_string();
+        assert!(err.contains("features.5.weight") && err.contains("[8, 3, 3, 3]"), "{err}");
+    }
+
+    #[test]
+    fn random_vgg_is_seeded() {
+        let w = [4usize; 16];
+        let a = Vgg19::random(7, &w, Pooling::Max, &Device::Cpu).unwrap().state_dict();
+        let b = Vgg19::random(7, &w, Pooling::Max, &Device::Cpu).unwrap().state_dict();
+        let c = Vgg19::random(8, &w, Pooling::Max, &Device::Cpu).unwrap().state_dict();
+        assert_eq!(crate::max_abs_diff(&a["features.34.weight"], &b["features.34.weight"]), 0.0);
+        assert!(crate::max_abs_diff(&a["features.34.weight"], &c["features.34.weight"]) > 0.0);
+    }
+}

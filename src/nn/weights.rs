@@ -1,0 +1,53 @@
+//! Reading and writing state dicts: `.safetensors`, and PyTorch `.pth` files (zip archives).
+
+use candle_core::{Device, Tensor};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("{path}: cannot read weights: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{path}: unknown weights format (expected .safetensors, .pth or .pt)")]
+    Format { path: PathBuf },
+}
+
+pub type StateDict = HashMap<String, Tensor>;
+
+pub fn load_safetensors(path: impl AsRef<Path>, device: &Device) -> Result<StateDict, WeightsError> {
+    let path = path.as_ref();
+    candle_core::safetensors::load(path, device).map_err(|e| WeightsError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Loads a state dict from `.safetensors` or a PyTorch `.pth` (the zip format of torch >= 1.6).
+pub fn load_state_dict(path: &Path, device: &Device) -> Result<StateDict, WeightsError> {
+    if !path.exists() {
+        return Err(WeightsError::Read { path: path.to_path_buf(), reason: "no such file".into() });
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "safetensors" => load_safetensors(path, device),
+        "pth" | "pt" | "bin" => {
+            let tensors = candle_core::pickle::read_all(path).map_err(|e| WeightsError::Read {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "{e} (files saved by torch < 1.6 use the legacy format: re-save them with \
+                     torch.save(sd, path) in a current PyTorch, or convert to .safetensors)"
+                ),
+            })?;
+            let mut out = StateDict::new();
+            for (k, t) in tensors {
+                let t = t.to_device(device).map_err(|e| WeightsError::Read {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+                out.insert(k, t);
+            }
+            Ok(out)
+        }
+        _ => Err(WeightsError::Format { path: path.to_path_buf() }),
+    }
+}

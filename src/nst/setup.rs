@@ -1,0 +1,137 @@
+//! Everything a style-transfer run needs, loaded and checked before any work starts: the images
+//! (resized), the VGG weights, the layers and the initial image.
+
+use super::objective::{CostWeights, Objective};
+use crate::data::image_io::{self, ImageError};
+use crate::nn::hub::{self, HubError};
+use crate::nn::init::SeededInit;
+use crate::nn::pool::Pooling;
+use crate::nn::vgg::{layer_index, min_side_for, Vgg19, VggError, LAYERS, WIDTHS};
+use crate::nn::weights::{self, WeightsError};
+use crate::preset::nst::{NstPreset, PoolingKind};
+use candle_core::{Device, Tensor};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(transparent)]
+    Vgg(#[from] VggError),
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    #[error("{path}: {side} px on its shortest side once resized, but layer {layer} needs at least {need} px; raise image_size (or style_scale)")]
+    TooSmall { path: PathBuf, side: usize, layer: String, need: usize },
+    #[error("unknown layer `{0}` (VGG-19 layers: {layers})", layers = LAYERS.join(", "))]
+    Layer(String),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Resolves a preset path: absolute as is, else relative to the workspace.
+pub fn resolve(workspace: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        workspace.join(p)
+    }
+}
+
+pub struct Prepared {
+    pub objective: Objective,
+    pub content: Tensor,
+    pub init: Tensor,
+    /// Notes for the user (conversions, random weights).
+    pub warnings: Vec<String>,
+}
+
+fn load_image(path: &Path, longest: u32, device: &Device, warnings: &mut Vec<String>) -> Result<Tensor, SetupError> {
+    let (img, note) = image_io::load_rgb(path)?;
+    warnings.extend(note);
+    Ok(image_io::to_tensor(&image_io::resize_longest(img, longest.max(1)), device)?)
+}
+
+pub fn load_vgg(spec: &str, workspace: &Path, pooling: Pooling, seed: u64, device: &Device, warnings: &mut Vec<String>) -> Result<Vgg19, SetupError> {
+    match spec {
+        "random" => {
+            warnings.push("vgg_weights = \"random\": a VGG that has seen nothing; fine for tests and benchmarks, but its results are not art".into());
+            Ok(Vgg19::random(seed, &WIDTHS, pooling, device)?)
+        }
+        "hub" => {
+            let path = hub::fetch_vgg19()?;
+            let sd = weights::load_state_dict(&path, device)?;
+            Ok(Vgg19::from_state_dict(&sd, &path.display().to_string(), pooling)?)
+        }
+        p => {
+            let path = resolve(workspace, Path::new(p));
+            let sd = weights::load_state_dict(&path, device)?;
+            Ok(Vgg19::from_state_dict(&sd, &path.display().to_string(), pooling)?)
+        }
+    }
+}
+
+fn layer(name: &str) -> Result<usize, SetupError> {
+    layer_index(name).ok_or_else(|| SetupError::Layer(name.into()))
+}
+
+fn check_size(path: &Path, t: &Tensor, deepest: usize) -> Result<(), SetupError> {
+    let (_, _, h, w) = t.dims4()?;
+    let need = min_side_for(deepest);
+    if h.min(w) < need {
+        return Err(SetupError::TooSmall { path: path.into(), side: h.min(w), layer: LAYERS[deepest].into(), need });
+    }
+    Ok(())
+}
+
+pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepared, SetupError> {
+    let mut warnings = vec![];
+    let content_layers = p.model.content_layer.iter().map(|l| layer(l)).collect::<Result<Vec<_>, _>>()?;
+    let style_names: Vec<&String> = p.model.style_layers.keys().collect();
+    let style_layers = style_names.iter().map(|l| layer(l)).collect::<Result<Vec<_>, _>>()?;
+    let deepest = content_layers.iter().chain(&style_layers).copied().max().unwrap_or(0);
+
+    let content_path = resolve(workspace, p.data.content.as_deref().unwrap_or(Path::new("")));
+    let content = load_image(&content_path, p.data.image_size, device, &mut warnings)?;
+    check_size(&content_path, &content, deepest)?;
+    let style_size = (p.data.image_size as f64 * p.data.style_scale).round() as u32;
+    let n = p.data.style.len();
+    let blend = p.data.style_blend.clone().unwrap_or_else(|| vec![1.0; n]);
+    let mut styles = vec![];
+    for (s, w) in p.data.style.iter().zip(blend) {
+        let path = resolve(workspace, s);
+        let t = load_image(&path, style_size, device, &mut warnings)?;
+        check_size(&path, &t, deepest)?;
+        styles.push((t, w));
+    }
+    let init = match p.data.init.as_str() {
+        "content" => content.clone(),
+        "noise" => SeededInit::new(p.train.seed).uniform(content.shape(), 0.0, 1.0, device)?,
+        other => {
+            let path = resolve(workspace, Path::new(other));
+            let (img, note) = image_io::load_rgb(&path)?;
+            warnings.extend(note);
+            let (_, _, h, w) = content.dims4()?;
+            image_io::to_tensor(&image_io::resize_exact(img, w as u32, h as u32), device)?
+        }
+    };
+    let pooling = match p.model.pooling {
+        PoolingKind::Max => Pooling::Max,
+        PoolingKind::Avg => Pooling::Avg,
+    };
+    let vgg = load_vgg(&p.model.vgg_weights, workspace, pooling, p.train.seed, device, &mut warnings)?;
+    let weights = cost_weights(p);
+    let objective = Objective::new(vgg, &content, &styles, content_layers, style_layers, weights)?;
+    Ok(Prepared { objective, content, init, warnings })
+}
+
+/// α, β, γ and λ_l of a preset, λ in the order of its style layers.
+pub fn cost_weights(p: &NstPreset) -> CostWeights {
+    CostWeights {
+        content: p.train.content_weight,
+        style: p.train.style_weight,
+        tv: p.train.tv_weight,
+        layers: p.model.style_layers.values().copied().collect(),
+    }
+}

@@ -1,0 +1,168 @@
+//! Presets: TOML files saying what to train and how. `kind` selects the schema; every field has the
+//! paper's (or the seed's) default, unknown keys are errors with a suggestion, and every error
+//! names the file, line, column and field.
+
+pub mod error;
+pub mod locate;
+pub mod nst;
+pub mod overrides;
+pub mod serde_util;
+
+pub use error::{Origin, PresetError, PresetIssue};
+pub use nst::NstPreset;
+
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+pub const KINDS: [&str; 3] = ["nst", "pix2pix", "cyclegan"];
+
+/// A parsed and validated preset.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Preset {
+    Nst(NstPreset),
+}
+
+impl Preset {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Preset::Nst(_) => "nst",
+        }
+    }
+
+    /// The effective preset as TOML, every default spelled out.
+    pub fn to_toml(&self) -> String {
+        match self {
+            Preset::Nst(p) => toml::to_string_pretty(&p.effective()).expect("presets serialise"),
+        }
+    }
+}
+
+/// Reads, parses and validates a preset file, applying `--set` overrides (`section.key=value`).
+pub fn load(path: &Path, overrides: &[String]) -> Result<Preset, PresetError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        PresetError::single(Origin::File { path: path.to_path_buf(), line: None }, "", format!("cannot read: {e}"))
+    })?;
+    parse(&text, path, overrides)
+}
+
+/// Parses preset text; `path` is only used in messages.
+pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, PresetError> {
+    let at = |field: &str| Origin::File { path: path.to_path_buf(), line: locate::locate(text, field) };
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| locate::line_col(text, s.start));
+        PresetError::single(Origin::File { path: path.to_path_buf(), line }, "", e.message().trim().to_string())
+    })?;
+    let kind = match table.get("kind") {
+        Some(toml::Value::String(k)) => k.clone(),
+        Some(other) => {
+            return Err(PresetError::single(
+                at("kind"),
+                "kind",
+                format!("expected a string (\"nst\", \"pix2pix\" or \"cyclegan\"), got {}", other.type_str()),
+            ))
+        }
+        None => {
+            return Err(PresetError::single(
+                Origin::File { path: path.to_path_buf(), line: Some((1, 1)) },
+                "kind",
+                "missing: start the preset with kind = \"nst\", \"pix2pix\" or \"cyclegan\"",
+            ))
+        }
+    };
+    match kind.as_str() {
+        "nst" => {
+            let preset: NstPreset = deserialize(text, path, overrides, &table)?;
+            let problems = preset.problems();
+            if problems.is_empty() {
+                Ok(Preset::Nst(preset))
+            } else {
+                Err(located(problems, text, path, overrides))
+            }
+        }
+        "pix2pix" | "cyclegan" => Err(PresetError::single(
+            at("kind"),
+            "kind",
+            format!("\"{kind}\" presets are not supported by this build yet (only \"nst\")"),
+        )),
+        other => {
+            let hint = locate::did_you_mean(other, KINDS).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
+            Err(PresetError::single(
+                at("kind"),
+                "kind",
+                format!("unknown kind \"{other}\", expected \"nst\", \"pix2pix\" or \"cyclegan\"{hint}"),
+            ))
+        }
+    }
+}
+
+fn field_of(path: &serde_path_to_error::Path, message: &str) -> String {
+    let mut field = path.to_string();
+    if field == "." {
+        field.clear();
+    }
+    // serde reports an unknown key at its parent table; name the key itself
+    if message.starts_with("unknown field") {
+        if let Some(key) = message.split('`').nth(1) {
+            if !field.is_empty() {
+                field.push('.');
+            }
+            field.push_str(key);
+        }
+    }
+    field
+}
+
+fn deserialize<T: DeserializeOwned>(text: &str, path: &Path, overrides: &[String], table: &toml::Table) -> Result<T, PresetError> {
+    let file_err = |e: serde_path_to_error::Error<toml::de::Error>| {
+        let field = field_of(e.path(), e.inner().message());
+        let line = locate::locate(text, &field).or_else(|| e.inner().span().map(|s| locate::line_col(text, s.start)));
+        let message = locate::with_suggestion(e.inner().message().trim());
+        PresetError::single(Origin::File { path: path.to_path_buf(), line }, field, message)
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        let line = e.span().map(|s| locate::line_col(text, s.start));
+        PresetError::single(Origin::File { path: path.to_path_buf(), line }, "", e.message().trim().to_string())
+    })?;
+    let parsed: T = serde_path_to_error::deserialize(de).map_err(file_err)?;
+    if overrides.is_empty() {
+        return Ok(parsed);
+    }
+    let mut table = table.clone();
+    overrides::apply(&mut table, overrides)?;
+    let value = toml::Value::Table(table);
+    serde_path_to_error::deserialize(value).map_err(|e: serde_path_to_error::Error<toml::de::Error>| {
+        let field = field_of(e.path(), e.inner().message());
+        let origin = overrides::origin_of(overrides, &field)
+            .unwrap_or_else(|| Origin::File { path: path.to_path_buf(), line: locate::locate(text, &field) });
+        PresetError::single(origin, field, locate::with_suggestion(e.inner().message().trim()))
+    })
+}
+
+fn located(problems: Vec<(String, String)>, text: &str, path: &Path, overrides: &[String]) -> PresetError {
+    let issues = problems
+        .into_iter()
+        .map(|(field, message)| PresetIssue {
+            origin: overrides::origin_of(overrides, &field)
+                .unwrap_or_else(|| Origin::File { path: path.to_path_buf(), line: locate::locate(text, &field) }),
+            field,
+            message,
+        })
+        .collect();
+    PresetError { issues }
+}
+
+/// Presets of a workspace (`presets/*.toml`), sorted by name.
+pub fn list(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,268 @@
+//! The NST preset: fields, the seed's defaults, and their validation.
+
+use super::serde_util::one_or_many;
+use crate::nn::vgg::{layer_index, LAYERS};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NstPreset {
+    pub kind: String,
+    #[serde(default)]
+    pub data: NstData,
+    #[serde(default)]
+    pub model: NstModel,
+    #[serde(default)]
+    pub train: NstTrain,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NstData {
+    /// The photo whose content is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<PathBuf>,
+    /// One or more style images.
+    #[serde(deserialize_with = "one_or_many")]
+    pub style: Vec<PathBuf>,
+    /// Blend weights of the style images (normalised to sum to 1); equal when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style_blend: Option<Vec<f64>>,
+    /// "content", "noise", or the path of an image to start from.
+    pub init: String,
+    /// Longest side of the generated image, in pixels.
+    pub image_size: u32,
+    /// Style images are resized to style_scale × image_size (longest side).
+    pub style_scale: f64,
+    /// Keep the content's colours and transfer luminance only.
+    pub original_colors: bool,
+}
+
+impl Default for NstData {
+    fn default() -> Self {
+        Self {
+            content: None,
+            style: vec![],
+            style_blend: None,
+            init: "content".into(),
+            image_size: 512,
+            style_scale: 1.0,
+            original_colors: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolingKind {
+    Max,
+    Avg,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NstModel {
+    /// "hub" (timm's vgg19.tv_in1k, downloaded once and cached), "random" (seeded, for tests and
+    /// benchmarks), or a path to a state dict in torchvision's layout (.pth / .safetensors).
+    pub vgg_weights: String,
+    #[serde(deserialize_with = "one_or_many")]
+    pub content_layer: Vec<String>,
+    /// λ_l for each style layer.
+    pub style_layers: BTreeMap<String, f64>,
+    pub pooling: PoolingKind,
+}
+
+/// The seed's style layers: conv1_1 … conv5_1, each weighted half the previous.
+pub fn default_style_layers() -> BTreeMap<String, f64> {
+    ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.to_string(), 0.5f64.powi(i as i32)))
+        .collect()
+}
+
+impl Default for NstModel {
+    fn default() -> Self {
+        Self {
+            vgg_weights: "hub".into(),
+            content_layer: vec!["conv3_2".into()],
+            style_layers: default_style_layers(),
+            pooling: PoolingKind::Max,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    Adam,
+    Lbfgs,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NstTrain {
+    pub optimizer: OptimizerKind,
+    /// Learning rate; defaults to 0.01 for Adam (the seed's) and 1.0 for L-BFGS (torch's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    pub iterations: u64,
+    /// α
+    pub content_weight: f64,
+    /// β
+    pub style_weight: f64,
+    /// γ
+    pub tv_weight: f64,
+    pub seed: u64,
+    /// "auto", "cpu" or "cuda:N".
+    pub device: String,
+}
+
+impl Default for NstTrain {
+    fn default() -> Self {
+        Self {
+            optimizer: OptimizerKind::Adam,
+            lr: None,
+            iterations: 1000,
+            content_weight: 10.0,
+            style_weight: 40.0,
+            tv_weight: 0.0,
+            seed: 0,
+            device: "auto".into(),
+        }
+    }
+}
+
+impl NstTrain {
+    pub fn lr(&self) -> f64 {
+        self.lr.unwrap_or(match self.optimizer {
+            OptimizerKind::Adam => 0.01,
+            OptimizerKind::Lbfgs => 1.0,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Print a progress line every N steps (metrics are recorded every step).
+    pub print_every: u64,
+    /// Write a sample image every N steps (0: only at the end).
+    pub sample_every: u64,
+    /// Write a checkpoint every N steps (0: only at the end). NST's checkpoint is the current image.
+    pub checkpoint_every: u64,
+    /// How many checkpoints to keep (the newest).
+    pub keep_checkpoints: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { print_every: 50, sample_every: 100, checkpoint_every: 100, keep_checkpoints: 3 }
+    }
+}
+
+/// A range problem: (dotted field, message).
+pub type Problem = (String, String);
+
+fn check_weight(out: &mut Vec<Problem>, field: &str, v: f64) {
+    if !v.is_finite() || v < 0.0 {
+        out.push((field.into(), format!("must be a finite number >= 0, got {v}")));
+    }
+}
+
+fn check_layer(out: &mut Vec<Problem>, field: &str, name: &str) {
+    if layer_index(name).is_none() {
+        let hint = super::locate::did_you_mean(name, LAYERS.iter().copied())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_else(|| format!(" (VGG-19 layers: {})", LAYERS.join(", ")));
+        out.push((field.into(), format!("unknown layer `{name}`{hint}")));
+    }
+}
+
+pub fn check_device(out: &mut Vec<Problem>, field: &str, d: &str) {
+    let ok = d == "auto" || d == "cpu" || d == "cuda" || d.strip_prefix("cuda:").is_some_and(|n| n.parse::<usize>().is_ok());
+    if !ok {
+        out.push((field.into(), format!("expected \"auto\", \"cpu\" or \"cuda:N\", got \"{d}\"")));
+    }
+}
+
+impl NstPreset {
+    /// Range and consistency checks; files are checked when the run starts.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = vec![];
+        let d = &self.data;
+        if d.content.is_none() {
+            out.push(("data.content".into(), "required: the content image (a path)".into()));
+        }
+        if d.style.is_empty() {
+            out.push(("data.style".into(), "required: a style image (a path, or a list of paths)".into()));
+        }
+        if let Some(b) = &d.style_blend {
+            if b.len() != d.style.len() {
+                out.push((
+                    "data.style_blend".into(),
+                    format!("has {} weights for {} style images", b.len(), d.style.len()),
+                ));
+            }
+            for w in b {
+                check_weight(&mut out, "data.style_blend", *w);
+            }
+            if b.iter().sum::<f64>() <= 0.0 {
+                out.push(("data.style_blend".into(), "the weights sum to 0".into()));
+            }
+        }
+        if !(16..=8192).contains(&d.image_size) {
+            out.push(("data.image_size".into(), format!("must be 16..=8192 px (VGG pools 4 times), got {}", d.image_size)));
+        }
+        if !(d.style_scale.is_finite() && d.style_scale > 0.0 && d.style_scale <= 8.0) {
+            out.push(("data.style_scale".into(), format!("must be in (0, 8], got {}", d.style_scale)));
+        }
+        if d.init.is_empty() {
+            out.push(("data.init".into(), "expected \"content\", \"noise\" or an image path".into()));
+        }
+        let m = &self.model;
+        if m.vgg_weights.is_empty() {
+            out.push(("model.vgg_weights".into(), "expected \"hub\", \"random\" or a path".into()));
+        }
+        if m.content_layer.is_empty() {
+            out.push(("model.content_layer".into(), "needs at least one layer".into()));
+        }
+        for l in &m.content_layer {
+            check_layer(&mut out, "model.content_layer", l);
+        }
+        for (l, w) in &m.style_layers {
+            check_layer(&mut out, &format!("model.style_layers.{l}"), l);
+            check_weight(&mut out, &format!("model.style_layers.{l}"), *w);
+        }
+        let t = &self.train;
+        let lr = t.lr();
+        if !(lr.is_finite() && lr > 0.0) {
+            out.push(("train.lr".into(), format!("must be positive, got {lr}")));
+        }
+        if !(1..=100_000_000).contains(&t.iterations) {
+            out.push(("train.iterations".into(), format!("must be 1..=100000000, got {}", t.iterations)));
+        }
+        check_weight(&mut out, "train.content_weight", t.content_weight);
+        check_weight(&mut out, "train.style_weight", t.style_weight);
+        check_weight(&mut out, "train.tv_weight", t.tv_weight);
+        check_device(&mut out, "train.device", &t.device);
+        if self.log.print_every == 0 {
+            out.push(("log.print_every".into(), "must be at least 1".into()));
+        }
+        if self.log.keep_checkpoints == 0 {
+            out.push(("log.keep_checkpoints".into(), "must be at least 1".into()));
+        }
+        out
+    }
+
+    /// The preset with every default spelled out (the learning rate resolved).
+    pub fn effective(&self) -> Self {
+        let mut p = self.clone();
+        p.train.lr = Some(self.train.lr());
+        p
+    }
+}

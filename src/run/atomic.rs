@@ -1,0 +1,89 @@
+//! Crash-safe writes: a temporary file in the same folder, flushed to disk, then renamed over the
+//! target, so a reader (or a `kill -9`) sees the old file or the new one, never half of one.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+fn temp_name(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+fn sync_dir(dir: &Path) {
+    // best effort: makes the rename itself durable on filesystems that need it
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_name(path);
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    if let Some(parent) = path.parent() {
+        sync_dir(parent);
+    }
+    result
+}
+
+/// Builds a folder under a temporary name with `fill`, then renames it to `path`: the folder is
+/// complete or absent. An existing `path` is replaced.
+pub fn write_dir_atomic<E: From<io::Error>>(path: &Path, fill: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E> {
+    let tmp = temp_name(path);
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    if let Err(e) = fill(&tmp) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    for entry in fs::read_dir(&tmp)? {
+        File::open(entry?.path())?.sync_all()?;
+    }
+    sync_dir(&tmp);
+    if path.exists() {
+        fs::remove_dir_all(path)?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        sync_dir(parent);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_files_and_folders_whole() {
+        let dir = std::env::temp_dir().join(format!("aiart-atomic-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("status.json");
+        write_atomic(&f, b"one").unwrap();
+        write_atomic(&f, b"two").unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"two");
+        let ck = dir.join("step-00000001");
+        write_dir_atomic::<io::Error>(&ck, |tmp| fs::write(tmp.join("a"), b"x")).unwrap();
+        assert_eq!(fs::read(ck.join("a")).unwrap(), b"x");
+        let failed = dir.join("step-00000002");
+        let r = write_dir_atomic::<io::Error>(&failed, |tmp| {
+            fs::write(tmp.join("a"), b"x")?;
+            Err(io::Error::other("disk full"))
+        });
+        assert!(r.is_err());
+        assert!(!failed.exists(), "a failed checkpoint leaves nothing");
+        let leftovers: Vec<_> = fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+        assert!(leftovers.is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,248 @@
+//! A run directory and the files in it (docs/ARCHITECTURE.md, "Run directory").
+
+use super::atomic::{write_atomic, write_dir_atomic};
+use super::clock;
+use super::status::{RunState, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// `run.json`, written once when the run starts.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+pub struct RunInfo {
+    pub id: String,
+    pub kind: String,
+    pub preset: PathBuf,
+    pub device: String,
+    pub pid: u32,
+    pub host: String,
+    pub started: f64,
+    pub started_iso: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or truncates.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr() as *mut libc::c_char, buf.len()) };
+    if rc == 0 {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "unknown".into()
+    }
+}
+
+/// A run id: UTC start time and preset name, e.g. `20261129-002219-nst-seed`.
+pub fn new_run_id(preset_name: &str) -> String {
+    let clean: String =
+        preset_name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    format!("{}-{}", clock::stamp(clock::now()), clean)
+}
+
+impl RunDir {
+    pub fn open(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// Creates the folder and its `samples/` and `checkpoints/`; a run directory that already holds
+    /// a run is refused, so nothing is overwritten.
+    pub fn create(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let dir = Self::open(root);
+        if dir.run_json().exists() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} already holds a run (run.json exists); choose another --run-dir", dir.root.display()),
+            ));
+        }
+        fs::create_dir_all(dir.samples())?;
+        fs::create_dir_all(dir.checkpoints())?;
+        Ok(dir)
+    }
+
+    pub fn id(&self) -> String {
+        self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+    pub fn run_json(&self) -> PathBuf {
+        self.root.join("run.json")
+    }
+    pub fn preset(&self) -> PathBuf {
+        self.root.join("preset.toml")
+    }
+    pub fn status(&self) -> PathBuf {
+        self.root.join("status.json")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.root.join("metrics.jsonl")
+    }
+    pub fn events(&self) -> PathBuf {
+        self.root.join("events.jsonl")
+    }
+    pub fn control(&self) -> PathBuf {
+        self.root.join("control.jsonl")
+    }
+    pub fn samples(&self) -> PathBuf {
+        self.root.join("samples")
+    }
+    pub fn checkpoints(&self) -> PathBuf {
+        self.root.join("checkpoints")
+    }
+    pub fn sample_path(&self, step: u64) -> PathBuf {
+        self.samples().join(format!("step-{step:08}.png"))
+    }
+    pub fn checkpoint_path(&self, step: u64) -> PathBuf {
+        self.checkpoints().join(format!("step-{step:08}"))
+    }
+
+    pub fn write_info(&self, info: &RunInfo) -> io::Result<()> {
+        write_atomic(&self.run_json(), &serde_json::to_vec_pretty(info)?)
+    }
+
+    pub fn read_info(&self) -> io::Result<RunInfo> {
+        Ok(serde_json::from_slice(&fs::read(self.run_json())?)?)
+    }
+
+    pub fn write_preset(&self, toml_text: &str) -> io::Result<()> {
+        write_atomic(&self.preset(), toml_text.as_bytes())
+    }
+
+    pub fn write_status(&self, status: &Status) -> io::Result<()> {
+        write_atomic(&self.status(), &serde_json::to_vec_pretty(status)?)
+    }
+
+    pub fn read_status(&self) -> io::Result<Status> {
+        Ok(serde_json::from_slice(&fs::read(self.status())?)?)
+    }
+
+    fn append_line(path: &Path, value: &Value) -> io::Result<()> {
+        let mut line = serde_json::to_vec(value)?;
+        line.push(b'\n');
+        // one write of a whole line to a file opened for append: concurrent readers see whole lines
+        let mut f = OpenOptions::new().create(true).append(true).open(path)?;
+        f.write_all(&line)?;
+        f.flush()
+    }
+
+    /// One metrics record: `step`, `epoch`, `time`, `lr` and each loss by name.
+    pub fn append_metrics(&self, step: u64, epoch: u64, lr: f64, losses: &[(String, f64)]) -> io::Result<()> {
+        let mut m = Map::new();
+        m.insert("step".into(), step.into());
+        m.insert("epoch".into(), epoch.into());
+        m.insert("time".into(), clock::now().into());
+        m.insert("lr".into(), lr.into());
+        for (k, v) in losses {
+            m.insert(k.clone(), serde_json::Number::from_f64(*v).map(Value::Number).unwrap_or(Value::Null));
+        }
+        Self::append_line(&self.metrics(), &Value::Object(m))
+    }
+
+    pub fn append_event(&self, kind: &str, message: &str) -> io::Result<()> {
+        let v = serde_json::json!({ "time": clock::now(), "kind": kind, "message": message });
+        Self::append_line(&self.events(), &v)
+    }
+
+    pub fn read_jsonl(path: &Path) -> io::Result<Vec<Map<String, Value>>> {
+        let text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(e),
+        };
+        // a line being written may be incomplete: skip what does not parse
+        Ok(text.lines().filter_map(|l| serde_json::from_str::<Map<String, Value>>(l).ok()).collect())
+    }
+
+    /// Writes `checkpoints/step-N/` atomically, then keeps only the newest `keep`.
+    pub fn write_checkpoint<E: From<io::Error>>(
+        &self,
+        step: u64,
+        keep: usize,
+        fill: impl FnOnce(&Path) -> Result<(), E>,
+    ) -> Result<PathBuf, E> {
+        let path = self.checkpoint_path(step);
+        write_dir_atomic(&path, fill)?;
+        let all = self.list_checkpoints()?;
+        if all.len() > keep {
+            for (_, old) in &all[..all.len() - keep] {
+                fs::remove_dir_all(old)?;
+            }
+        }
+        Ok(path)
+    }
+
+    /// Complete checkpoints, oldest first.
+    pub fn list_checkpoints(&self) -> io::Result<Vec<(u64, PathBuf)>> {
+        let mut out = vec![];
+        let rd = match fs::read_dir(self.checkpoints()) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for e in rd {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(step) = name.strip_prefix("step-").and_then(|s| s.parse::<u64>().ok()) {
+                out.push((step, e.path()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// A status record for this process.
+    pub fn status_now(&self, state: RunState, step: u64, epoch: u64, total_steps: u64, message: &str) -> Status {
+        Status {
+            state,
+            step,
+            epoch,
+            total_steps,
+            heartbeat: clock::now(),
+            pid: std::process::id(),
+            host: hostname(),
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_of_a_run() {
+        let root = std::env::temp_dir().join(format!("aiart-rundir-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let run = RunDir::create(&root).unwrap();
+        run.write_info(&RunInfo {
+            id: run.id(),
+            kind: "nst".into(),
+            preset: "p.toml".into(),
+            device: "cpu".into(),
+            pid: 1,
+            host: hostname(),
+            started: 0.0,
+            started_iso: clock::iso(0.0),
+        })
+        .unwrap();
+        assert!(RunDir::create(&root).is_err(), "an existing run is never overwritten");
+        run.append_metrics(0, 0, 0.1, &[("total".into(), 2.5)]).unwrap();
+        run.append_metrics(1, 0, 0.1, &[("total".into(), 2.0)]).unwrap();
+        let m = RunDir::read_jsonl(&run.metrics()).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1]["total"], 2.0);
+        for step in [10, 20, 30, 40] {
+            run.write_checkpoint::<io::Error>(step, 3, |d| fs::write(d.join("x"), b"1")).unwrap();
+        }
+        let steps: Vec<u64> = run.list_checkpoints().unwrap().into_iter().map(|c| c.0).collect();
+        assert_eq!(steps, vec![20, 30, 40]);
+        let s = run.status_now(RunState::Running, 3, 0, 10, "");
+        run.write_status(&s).unwrap();
+        assert_eq!(run.read_status().unwrap(), s);
+        fs::remove_dir_all(&root).unwrap();
+    }
+}

@@ -1,0 +1,10 @@
+//! The run-directory protocol (docs/ARCHITECTURE.md): a trainer owns `runs/<id>/` and writes its
+//! state there; everything else reads it. This module knows no screen and no network.
+
+pub mod atomic;
+pub mod clock;
+pub mod dir;
+pub mod status;
+
+pub use dir::{RunDir, RunInfo};
+pub use status::{RunState, Status};

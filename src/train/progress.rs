@@ -1,0 +1,53 @@
+//! Headless progress: a bar with the latest losses on a terminal, plain lines otherwise.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    total: u64,
+    quiet: bool,
+}
+
+fn summary(losses: &[(String, f64)]) -> String {
+    losses
+        .iter()
+        .filter(|(k, _)| !k.contains('/'))
+        .map(|(k, v)| format!("{k} {v:.4e}"))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+impl Progress {
+    pub fn new(total: u64, quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let b = ProgressBar::new(total);
+            b.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
+                    .expect("valid template"),
+            );
+            b
+        });
+        Self { bar, total, quiet }
+    }
+
+    pub fn update(&mut self, step: u64, losses: &[(String, f64)], print: bool) {
+        match &self.bar {
+            Some(b) => {
+                b.set_position(step + 1);
+                b.set_message(summary(losses));
+            }
+            None if print && !self.quiet => println!("step {step}/{}  {}", self.total, summary(losses)),
+            None => {}
+        }
+    }
+
+    pub fn finish(&mut self, step: u64, losses: &[(String, f64)]) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if !self.quiet {
+            println!("step {step}/{}  {}", self.total, summary(losses));
+        }
+    }
+}
