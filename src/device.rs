@@ -16,7 +16,11 @@ pub enum DeviceError {
 pub fn pick(spec: &str) -> Result<Device, DeviceError> {
     match spec {
         "cpu" => Ok(Device::Cpu),
-        "auto" => Ok(if cfg!(feature = "cuda") { Device::new_cuda(0).unwrap_or(Device::Cpu) } else { Device::Cpu }),
+        "auto" => Ok(if cfg!(feature = "cuda") {
+            Device::new_cuda(0).unwrap_or(Device::Cpu)
+        } else {
+            Device::Cpu
+        }),
         s if s == "cuda" || s.starts_with("cuda:") => {
             let n: usize = match s.strip_prefix("cuda:") {
                 Some(n) => n.parse().map_err(|_| DeviceError::Unknown(s.into()))?,
@@ -25,7 +29,10 @@ pub fn pick(spec: &str) -> Result<Device, DeviceError> {
             if !cfg!(feature = "cuda") {
                 return Err(DeviceError::NoCuda(s.into()));
             }
-            Device::new_cuda(n).map_err(|e| DeviceError::Unavailable { spec: s.into(), reason: e.to_string() })
+            Device::new_cuda(n).map_err(|e| DeviceError::Unavailable {
+                spec: s.into(),
+                reason: e.to_string(),
+            })
         }
         s => Err(DeviceError::Unknown(s.into())),
     }

@@ -14,17 +14,24 @@ pub mod workspace;
 /// Path of a test fixture shipped in `tests/fixtures/`.
 #[doc(hidden)]
 pub fn test_fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join(name)
 }
 
 /// max |a − b| over all elements (tests).
 #[doc(hidden)]
 pub fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
-    (a - b).and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()).expect("same shapes")
+    (a - b)
+        .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>())
+        .expect("same shapes")
 }
 
 /// max |a| (tests).
 #[doc(hidden)]
 pub fn max_abs(a: &candle_core::Tensor) -> f32 {
-    a.abs().and_then(|d| d.flatten_all()?.max(0)?.to_scalar::<f32>()).expect("a tensor")
+    a.abs()
+        .and_then(|d| d.flatten_all()?.max(0)?.to_scalar::<f32>())
+        .expect("a tensor")
 }

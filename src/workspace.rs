@@ -12,7 +12,11 @@ impl Workspace {
     pub fn resolve(flag: Option<&Path>) -> Self {
         let root = flag
             .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("AIART_HOME").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| {
+                std::env::var_os("AIART_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
             .unwrap_or_else(|| PathBuf::from("."));
         Self { root }
     }

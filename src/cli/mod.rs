@@ -84,9 +84,15 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Some(Command::Train(a)) => train::run(&ws, a),
         Some(Command::Stylize(a)) => stylize::run(&ws, a),
-        Some(Command::Nst { command: NstCommand::Sweep(a) }) => sweep::run(&ws, a),
-        Some(Command::Preset { command: PresetCommand::Check(a) }) => preset_cmd::check(&a.file, &a.set),
-        Some(Command::Preset { command: PresetCommand::List }) => preset_cmd::list(&ws),
+        Some(Command::Nst {
+            command: NstCommand::Sweep(a),
+        }) => sweep::run(&ws, a),
+        Some(Command::Preset {
+            command: PresetCommand::Check(a),
+        }) => preset_cmd::check(&a.file, &a.set),
+        Some(Command::Preset {
+            command: PresetCommand::List,
+        }) => preset_cmd::list(&ws),
         Some(Command::View(a)) => view::run(a),
     }
 }

@@ -8,7 +8,11 @@ use std::path::Path;
 pub fn check(file: &Path, overrides: &[String]) -> Result<i32> {
     match preset::load(file, overrides) {
         Ok(p) => {
-            println!("# {}: valid {} preset; the effective settings:", file.display(), p.kind());
+            println!(
+                "# {}: valid {} preset; the effective settings:",
+                file.display(),
+                p.kind()
+            );
             print!("{}", p.to_toml());
             Ok(0)
         }
@@ -30,7 +34,10 @@ pub fn list(ws: &Workspace) -> Result<i32> {
     }
     println!("{:<28} {:<9} status", "preset", "kind");
     for f in files {
-        let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match preset::load(&f, &[]) {
             Ok(p) => println!("{name:<28} {:<9} ok", p.kind()),
             Err(e) => {
@@ -40,7 +47,11 @@ pub fn list(ws: &Workspace) -> Result<i32> {
                     .and_then(|t| t.get("kind").and_then(|k| k.as_str().map(String::from)))
                     .unwrap_or_else(|| "?".into());
                 let first = e.issues.first().map(|i| i.to_string()).unwrap_or_default();
-                let more = if e.issues.len() > 1 { format!(" (+{} more)", e.issues.len() - 1) } else { String::new() };
+                let more = if e.issues.len() > 1 {
+                    format!(" (+{} more)", e.issues.len() - 1)
+                } else {
+                    String::new()
+                };
                 println!("{name:<28} {kind:<9} invalid: {first}{more}");
             }
         }

@@ -38,19 +38,19 @@ pub struct StylizeArgs {
     #[arg(long)]
     pub style_layers: Option<String>,
     /// α, the content weight
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub content_weight: Option<f64>,
     /// β, the style weight
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub style_weight: Option<f64>,
     /// γ, the total-variation weight
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub tv_weight: Option<f64>,
     /// adam or lbfgs
     #[arg(long)]
     pub optimizer: Option<String>,
     /// Learning rate
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Number of iterations
     #[arg(long)]
@@ -103,7 +103,9 @@ pub fn style_layers_value(spec: &str) -> Result<String> {
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (name, w) = match item.split_once(':') {
             Some((n, w)) => {
-                let w: f64 = w.trim().parse().map_err(|_| anyhow::anyhow!("--style-layers: `{item}`: the weight is not a number"))?;
+                let w: f64 = w.trim().parse().map_err(|_| {
+                    anyhow::anyhow!("--style-layers: `{item}`: the weight is not a number")
+                })?;
                 (n.trim(), w)
             }
             None => (item, 1.0),
@@ -120,7 +122,11 @@ pub fn overrides(a: &StylizeArgs) -> Result<Vec<String>> {
         o.push(format!("data.content={}", s(abs(c).to_string_lossy())));
     }
     if !a.style.is_empty() {
-        let list: Vec<String> = a.style.iter().map(|p| s(abs(p).to_string_lossy())).collect();
+        let list: Vec<String> = a
+            .style
+            .iter()
+            .map(|p| s(abs(p).to_string_lossy()))
+            .collect();
         o.push(format!("data.style=[{}]", list.join(", ")));
     }
     if !a.style_blend.is_empty() {
@@ -146,7 +152,12 @@ pub fn overrides(a: &StylizeArgs) -> Result<Vec<String>> {
     if let Some(v) = &a.style_layers {
         o.push(format!("model.style_layers={}", style_layers_value(v)?));
     }
-    for (k, v) in [("content_weight", a.content_weight), ("style_weight", a.style_weight), ("tv_weight", a.tv_weight), ("lr", a.lr)] {
+    for (k, v) in [
+        ("content_weight", a.content_weight),
+        ("style_weight", a.style_weight),
+        ("tv_weight", a.tv_weight),
+        ("lr", a.lr),
+    ] {
         if let Some(v) = v {
             o.push(format!("train.{k}={v:?}"));
         }
@@ -171,7 +182,11 @@ pub fn run(ws: &Workspace, a: StylizeArgs) -> Result<i32> {
         Some(p) => (preset::load(p, &o), p.clone(), "stylize".to_string()),
         None => {
             let path = PathBuf::from("<stylize flags>");
-            (preset::parse("kind = \"nst\"\n", &path, &o), path, "stylize".to_string())
+            (
+                preset::parse("kind = \"nst\"\n", &path, &o),
+                path,
+                "stylize".to_string(),
+            )
         }
     };
     let p = match loaded {
@@ -183,7 +198,11 @@ pub fn run(ws: &Workspace, a: StylizeArgs) -> Result<i32> {
             return Ok(1);
         }
     };
-    let opts = RunOptions { max_steps: a.max_steps, output: a.output.clone(), quiet: a.quiet };
+    let opts = RunOptions {
+        max_steps: a.max_steps,
+        output: a.output.clone(),
+        quiet: a.quiet,
+    };
     let (run, state) = run_nst(ws, &p, &path, &name, a.run_dir.clone(), &opts)?;
     match &a.output {
         Some(out) => println!("result: {}", out.display()),

@@ -51,7 +51,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub optimizer: Option<String>,
     /// Learning rate
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Device: auto, cpu or cuda:N
     #[arg(long)]
@@ -85,7 +85,11 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
     };
     let base = StylizeArgs {
         content: Some(content.clone()),
-        style: vec![if a.mode == Mode::Style { a.style.clone() } else { content.clone() }],
+        style: vec![if a.mode == Mode::Style {
+            a.style.clone()
+        } else {
+            content.clone()
+        }],
         output: None,
         preset: a.preset.clone(),
         init: Some("noise".into()),
@@ -96,7 +100,10 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
         content_weight: None,
         style_weight: None,
         tv_weight: Some(0.0),
-        optimizer: a.optimizer.clone().or_else(|| a.preset.is_none().then(|| "lbfgs".into())),
+        optimizer: a
+            .optimizer
+            .clone()
+            .or_else(|| a.preset.is_none().then(|| "lbfgs".into())),
         lr: a.lr,
         iterations: a.iterations.or_else(|| a.preset.is_none().then_some(500)),
         device: a.device.clone(),
@@ -116,13 +123,19 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
             Mode::Style => {
                 o.push("train.content_weight=0.0".into());
                 o.push("train.style_weight=1.0".into());
-                o.push(format!("model.style_layers={{ {} = 1.0 }}", toml::Value::String(layer.clone())));
+                o.push(format!(
+                    "model.style_layers={{ {} = 1.0 }}",
+                    toml::Value::String(layer.clone())
+                ));
             }
             Mode::Content => {
                 o.push("train.content_weight=1.0".into());
                 o.push("train.style_weight=0.0".into());
                 o.push("model.style_layers={}".into());
-                o.push(format!("model.content_layer={}", toml::Value::String(layer.clone())));
+                o.push(format!(
+                    "model.content_layer={}",
+                    toml::Value::String(layer.clone())
+                ));
             }
         }
         let loaded = match &a.preset {
@@ -140,24 +153,37 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
         }
     }
     let mode = format!("{:?}", a.mode).to_lowercase();
-    let root = a.run_dir.clone().unwrap_or_else(|| ws.runs().join(new_run_id(&format!("sweep-{mode}"))));
+    let root = a
+        .run_dir
+        .clone()
+        .unwrap_or_else(|| ws.runs().join(new_run_id(&format!("sweep-{mode}"))));
     let sweep = RunDir::create(&root)?;
     let now = clock::now();
     sweep.write_info(&RunInfo {
         id: sweep.id(),
         kind: "nst".into(),
-        preset: a.preset.clone().unwrap_or_else(|| PathBuf::from("<sweep flags>")),
+        preset: a
+            .preset
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("<sweep flags>")),
         device: presets[0].train.device.clone(),
         pid: std::process::id(),
         host: hostname(),
         started: now,
         started_iso: clock::iso(now),
     })?;
-    sweep.append_event("started", &format!("{mode} sweep over {}", layers.join(", ")))?;
+    sweep.append_event(
+        "started",
+        &format!("{mode} sweep over {}", layers.join(", ")),
+    )?;
     println!("sweep: {}", sweep.root.display());
     let total = layers.len() as u64;
     sweep.write_status(&sweep.status_now(RunState::Running, 0, 0, total, ""))?;
-    let reference = if a.mode == Mode::Style { &a.style } else { &content };
+    let reference = if a.mode == Mode::Style {
+        &a.style
+    } else {
+        &content
+    };
     let mut tiles = vec![];
     let size = presets[0].data.image_size;
     let (ref_img, _) = image_io::load_rgb(reference)?;
@@ -167,11 +193,28 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
             println!("[{}/{}] {layer}", i + 1, layers.len());
         }
         let out = sweep.root.join(format!("{layer}.png"));
-        let opts = RunOptions { max_steps: None, output: Some(out.clone()), quiet: a.quiet };
+        let opts = RunOptions {
+            max_steps: None,
+            output: Some(out.clone()),
+            quiet: a.quiet,
+        };
         let name = format!("{mode}-{layer}");
-        let (_, state) = super::train::run_nst(ws, p, &PathBuf::from("<sweep>"), &name, Some(sweep.root.join(layer)), &opts)?;
+        let (_, state) = super::train::run_nst(
+            ws,
+            p,
+            &PathBuf::from("<sweep>"),
+            &name,
+            Some(sweep.root.join(layer)),
+            &opts,
+        )?;
         if state != RunState::Finished {
-            sweep.write_status(&sweep.status_now(state, i as u64, 0, total, &format!("{layer} {state:?}")))?;
+            sweep.write_status(&sweep.status_now(
+                state,
+                i as u64,
+                0,
+                total,
+                &format!("{layer} {state:?}"),
+            ))?;
             return Ok(super::train::exit_code(state));
         }
         let (img, _) = image_io::load_rgb(&out)?;

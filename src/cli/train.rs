@@ -32,7 +32,9 @@ pub struct TrainArgs {
 
 /// `--device D` as an override of the preset.
 pub fn device_override(device: &Option<String>) -> Option<String> {
-    device.as_ref().map(|d| format!("train.device={}", toml::Value::String(d.clone())))
+    device
+        .as_ref()
+        .map(|d| format!("train.device={}", toml::Value::String(d.clone())))
 }
 
 pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
@@ -47,10 +49,18 @@ pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
             return Ok(1);
         }
     };
-    let name = a.preset.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let name = a
+        .preset
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
     match preset {
         Preset::Nst(p) => {
-            let opts = RunOptions { max_steps: a.max_steps, output: None, quiet: a.quiet };
+            let opts = RunOptions {
+                max_steps: a.max_steps,
+                output: None,
+                quiet: a.quiet,
+            };
             let (_, state) = run_nst(ws, &p, &a.preset, &name, a.run_dir, &opts)?;
             Ok(exit_code(state))
         }
@@ -80,7 +90,8 @@ pub fn run_nst(
         eprintln!("warning: {w}");
     }
     let root = run_dir.unwrap_or_else(|| ws.runs().join(new_run_id(name)));
-    let run = RunDir::create(&root).with_context(|| format!("creating run directory {}", root.display()))?;
+    let run = RunDir::create(&root)
+        .with_context(|| format!("creating run directory {}", root.display()))?;
     let now = clock::now();
     run.write_info(&RunInfo {
         id: run.id(),
@@ -93,7 +104,10 @@ pub fn run_nst(
         started_iso: clock::iso(now),
     })?;
     run.write_preset(&toml::to_string_pretty(&p.effective())?)?;
-    run.append_event("started", &format!("nst on {}", aiart::device::describe(&device)))?;
+    run.append_event(
+        "started",
+        &format!("nst on {}", aiart::device::describe(&device)),
+    )?;
     for w in &prepared.warnings {
         run.append_event("warning", w)?;
     }
@@ -105,7 +119,13 @@ pub fn run_nst(
             let msg = format!("{e:#}");
             let _ = run.append_event("error", &msg);
             let step = run.read_status().map(|s| s.step).unwrap_or(0);
-            let _ = run.write_status(&run.status_now(RunState::Failed, step, 0, p.train.iterations, &msg));
+            let _ = run.write_status(&run.status_now(
+                RunState::Failed,
+                step,
+                0,
+                p.train.iterations,
+                &msg,
+            ));
             Err(e)
         }
     }

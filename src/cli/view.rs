@@ -29,7 +29,9 @@ pub fn run(a: ViewArgs) -> Result<i32> {
         eprintln!("note: {n}");
     }
     let in_tmux = std::env::var_os("TMUX").is_some();
-    let kitty = !in_tmux && (std::env::var_os("KITTY_WINDOW_ID").is_some() || env_is("TERM", |t| t == "xterm-kitty"));
+    let kitty = !in_tmux
+        && (std::env::var_os("KITTY_WINDOW_ID").is_some()
+            || env_is("TERM", |t| t == "xterm-kitty"));
     let iterm = !in_tmux && env_is("TERM_PROGRAM", |t| t == "iTerm.app" || t == "WezTerm");
     let conf = viuer::Config {
         absolute_offset: false,

@@ -21,26 +21,40 @@ pub enum ImageError {
 /// Reads an image as 8-bit RGB; returns a note when something had to be converted.
 pub fn load_rgb(path: &Path) -> Result<(RgbImage, Option<String>), ImageError> {
     if !path.exists() {
-        return Err(ImageError::Missing { path: path.to_path_buf() });
+        return Err(ImageError::Missing {
+            path: path.to_path_buf(),
+        });
     }
     let reader = image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
-        .map_err(|e| ImageError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;
-    let img = reader.decode().map_err(|e| ImageError::Unreadable { path: path.to_path_buf(), reason: e.to_string() })?;
+        .map_err(|e| ImageError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    let img = reader.decode().map_err(|e| ImageError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let note = match &img {
         DynamicImage::ImageRgb8(_) => None,
-        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => {
-            Some(format!("{}: grayscale image, converted to RGB", path.display()))
-        }
-        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
-            Some(format!("{}: grayscale image with alpha, converted to RGB (alpha dropped)", path.display()))
-        }
-        DynamicImage::ImageRgba8(_) | DynamicImage::ImageRgba16(_) | DynamicImage::ImageRgba32F(_) => {
-            Some(format!("{}: RGBA image, converted to RGB (alpha dropped)", path.display()))
-        }
-        DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgb32F(_) => {
-            Some(format!("{}: 16-bit or float image, converted to 8-bit RGB", path.display()))
-        }
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => Some(format!(
+            "{}: grayscale image, converted to RGB",
+            path.display()
+        )),
+        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => Some(format!(
+            "{}: grayscale image with alpha, converted to RGB (alpha dropped)",
+            path.display()
+        )),
+        DynamicImage::ImageRgba8(_)
+        | DynamicImage::ImageRgba16(_)
+        | DynamicImage::ImageRgba32F(_) => Some(format!(
+            "{}: RGBA image, converted to RGB (alpha dropped)",
+            path.display()
+        )),
+        DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgb32F(_) => Some(format!(
+            "{}: 16-bit or float image, converted to 8-bit RGB",
+            path.display()
+        )),
         _ => Some(format!("{}: converted to 8-bit RGB", path.display())),
     };
     Ok((img.to_rgb8(), note))
@@ -53,9 +67,15 @@ pub fn resize_longest(img: RgbImage, longest: u32) -> RgbImage {
         return img;
     }
     let (nw, nh) = if w >= h {
-        (longest, ((h as f64 * longest as f64 / w as f64).round() as u32).max(1))
+        (
+            longest,
+            ((h as f64 * longest as f64 / w as f64).round() as u32).max(1),
+        )
     } else {
-        (((w as f64 * longest as f64 / h as f64).round() as u32).max(1), longest)
+        (
+            ((w as f64 * longest as f64 / h as f64).round() as u32).max(1),
+            longest,
+        )
     };
     resize_exact(img, nw, nh)
 }
@@ -70,14 +90,25 @@ pub fn resize_exact(img: RgbImage, w: u32, h: u32) -> RgbImage {
 pub fn to_tensor(img: &RgbImage, device: &Device) -> candle_core::Result<Tensor> {
     let (w, h) = img.dimensions();
     let data: Vec<f32> = img.as_raw().iter().map(|&v| v as f32 / 255.0).collect();
-    Tensor::from_vec(data, (h as usize, w as usize, 3), &Device::Cpu)?.permute((2, 0, 1))?.unsqueeze(0)?.to_device(device)
+    Tensor::from_vec(data, (h as usize, w as usize, 3), &Device::Cpu)?
+        .permute((2, 0, 1))?
+        .unsqueeze(0)?
+        .to_device(device)
 }
 
 /// A (1, 3, H, W) or (3, H, W) tensor in [0, 1] as an 8-bit image (values are clamped).
 pub fn to_image(t: &Tensor) -> candle_core::Result<RgbImage> {
-    let t = if t.rank() == 4 { t.squeeze(0)? } else { t.clone() };
+    let t = if t.rank() == 4 {
+        t.squeeze(0)?
+    } else {
+        t.clone()
+    };
     let (_, h, w) = t.dims3()?;
-    let data: Vec<u8> = (t.to_device(&Device::Cpu)?.to_dtype(DType::F32)?.clamp(0f32, 1f32)? * 255.0)?
+    let data: Vec<u8> = (t
+        .to_device(&Device::Cpu)?
+        .to_dtype(DType::F32)?
+        .clamp(0f32, 1f32)?
+        * 255.0)?
         .round()?
         .permute((1, 2, 0))?
         .flatten_all()?
@@ -92,9 +123,14 @@ pub fn to_image(t: &Tensor) -> candle_core::Result<RgbImage> {
 pub fn save_image(img: &RgbImage, path: &Path) -> Result<(), ImageError> {
     let fmt = image::ImageFormat::from_path(path).unwrap_or(image::ImageFormat::Png);
     let mut buf = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut buf, fmt).map_err(|e| ImageError::Write { path: path.to_path_buf(), reason: e.to_string() })?;
-    crate::run::atomic::write_atomic(path, buf.get_ref())
-        .map_err(|e| ImageError::Write { path: path.to_path_buf(), reason: e.to_string() })
+    img.write_to(&mut buf, fmt).map_err(|e| ImageError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    crate::run::atomic::write_atomic(path, buf.get_ref()).map_err(|e| ImageError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 pub fn save_tensor(t: &Tensor, path: &Path) -> Result<(), ImageError> {
@@ -131,7 +167,11 @@ mod tests {
         rgba.save(&a).unwrap();
         assert!(load_rgb(&a).unwrap().1.unwrap().contains("alpha"));
 
-        let deep = image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(2, 2, image::Rgb([65535u16, 0, 32768]));
+        let deep = image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(
+            2,
+            2,
+            image::Rgb([65535u16, 0, 32768]),
+        );
         let d = dir.join("deep.png");
         deep.save(&d).unwrap();
         let (rgb, note) = load_rgb(&d).unwrap();
@@ -158,7 +198,11 @@ mod tests {
     }
 
     fn tempdir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("aiart-img-{}-{}", std::process::id(), rand::random::<u32>()));
+        let d = std::env::temp_dir().join(format!(
+            "aiart-img-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         std::fs::create_dir_all(&d).unwrap();
         d
     }

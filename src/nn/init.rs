@@ -10,7 +10,9 @@ pub struct SeededInit {
 
 impl SeededInit {
     pub fn new(seed: u64) -> Self {
-        Self { rng: StdRng::seed_from_u64(seed) }
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+        }
     }
 
     /// Standard normal samples (Box–Muller).
@@ -28,15 +30,29 @@ impl SeededInit {
         out
     }
 
-    pub fn normal<S: Into<Shape>>(&mut self, shape: S, mean: f32, std: f32, device: &Device) -> Result<Tensor> {
+    pub fn normal<S: Into<Shape>>(
+        &mut self,
+        shape: S,
+        mean: f32,
+        std: f32,
+        device: &Device,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         let v = self.normal_vec(shape.elem_count(), mean, std);
         Tensor::from_vec(v, shape, device)
     }
 
-    pub fn uniform<S: Into<Shape>>(&mut self, shape: S, lo: f32, hi: f32, device: &Device) -> Result<Tensor> {
+    pub fn uniform<S: Into<Shape>>(
+        &mut self,
+        shape: S,
+        lo: f32,
+        hi: f32,
+        device: &Device,
+    ) -> Result<Tensor> {
         let shape = shape.into();
-        let v: Vec<f32> = (0..shape.elem_count()).map(|_| self.rng.random_range(lo..hi)).collect();
+        let v: Vec<f32> = (0..shape.elem_count())
+            .map(|_| self.rng.random_range(lo..hi))
+            .collect();
         Tensor::from_vec(v, shape, device)
     }
 

@@ -17,8 +17,16 @@ pub enum Pooling {
 fn windows(xs: &Tensor) -> Result<Tensor> {
     let (n, c, h, w) = xs.dims4()?;
     let (h2, w2) = (h / 2, w / 2);
-    let xs = if h % 2 == 1 { xs.narrow(2, 0, h2 * 2)? } else { xs.clone() };
-    let xs = if w % 2 == 1 { xs.narrow(3, 0, w2 * 2)? } else { xs };
+    let xs = if h % 2 == 1 {
+        xs.narrow(2, 0, h2 * 2)?
+    } else {
+        xs.clone()
+    };
+    let xs = if w % 2 == 1 {
+        xs.narrow(3, 0, w2 * 2)?
+    } else {
+        xs
+    };
     xs.reshape((n, c, h2, 2, w2, 2))
 }
 
@@ -47,7 +55,11 @@ mod tests {
 
     #[test]
     fn max_pool_gradient_matches_pytorch() {
-        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let fx = load_safetensors(
+            crate::test_fixture("nst_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
         let x = Var::from_tensor(&fx["pool.x"]).unwrap();
         let y = max_pool_2x2(x.as_tensor()).unwrap();
         assert_eq!(y.dims(), fx["pool.up"].dims());
@@ -58,7 +70,10 @@ mod tests {
         assert!(diff < 1e-6, "max |grad - torch| = {diff}");
         // the trap this module exists for: candle's own pool gives a quarter of the gradient
         let y = x.as_tensor().max_pool2d(2).unwrap();
-        let loss = (y * fx["pool.up"].narrow(2, 0, 3).unwrap()).unwrap().sum_all().unwrap();
+        let loss = (y * fx["pool.up"].narrow(2, 0, 3).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap();
         let grads = loss.backward().unwrap();
         let g = grads.get(x.as_tensor()).unwrap();
         assert!(crate::max_abs_diff(g, &fx["pool.grad"]) > 0.1);
@@ -66,7 +81,10 @@ mod tests {
 
     #[test]
     fn avg_pool_matches_mean_of_windows() {
-        let x = Tensor::arange(0f32, 2.0 * 5.0 * 5.0, &Device::Cpu).unwrap().reshape((1, 2, 5, 5)).unwrap();
+        let x = Tensor::arange(0f32, 2.0 * 5.0 * 5.0, &Device::Cpu)
+            .unwrap()
+            .reshape((1, 2, 5, 5))
+            .unwrap();
         let y = avg_pool_2x2(&x).unwrap();
         assert_eq!(y.dims(), &[1, 2, 2, 2]);
         let v: Vec<f32> = y.flatten_all().unwrap().to_vec1().unwrap();

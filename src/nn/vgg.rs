@@ -10,15 +10,17 @@ use candle_core::{DType, Device, Result, Tensor};
 
 /// The 16 conv layers of VGG-19, in order.
 pub const LAYERS: [&str; 16] = [
-    "conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv3_4", "conv4_1",
-    "conv4_2", "conv4_3", "conv4_4", "conv5_1", "conv5_2", "conv5_3", "conv5_4",
+    "conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv3_4",
+    "conv4_1", "conv4_2", "conv4_3", "conv4_4", "conv5_1", "conv5_2", "conv5_3", "conv5_4",
 ];
 /// Index of each conv in torchvision's `features` Sequential (ReLUs and pools sit between).
 pub const FEATURE_INDEX: [usize; 16] = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34];
 /// Convs after which a 2×2 pool follows (the last of each block).
 const POOL_AFTER: [usize; 5] = [1, 3, 7, 11, 15];
 /// torchvision's widths.
-pub const WIDTHS: [usize; 16] = [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512];
+pub const WIDTHS: [usize; 16] = [
+    64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512,
+];
 
 pub fn layer_index(name: &str) -> Option<usize> {
     LAYERS.iter().position(|l| *l == name)
@@ -52,9 +54,17 @@ impl InputNorm {
 #[derive(Debug, thiserror::Error)]
 pub enum VggError {
     #[error("{source_name}: not a VGG-19 state dict: missing keys {missing}")]
-    Missing { source_name: String, missing: String },
+    Missing {
+        source_name: String,
+        missing: String,
+    },
     #[error("{source_name}: {key} has shape {found:?}, expected {expected}")]
-    Shape { source_name: String, key: String, found: Vec<usize>, expected: String },
+    Shape {
+        source_name: String,
+        key: String,
+        found: Vec<usize>,
+        expected: String,
+    },
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 }
@@ -68,7 +78,8 @@ struct Conv {
 impl Conv {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let out = self.weight.dim(0)?;
-        xs.conv2d(&self.weight, 1, 1, 1, 1)?.broadcast_add(&self.bias.reshape((1, out, 1, 1))?)
+        xs.conv2d(&self.weight, 1, 1, 1, 1)?
+            .broadcast_add(&self.bias.reshape((1, out, 1, 1))?)
     }
 }
 
@@ -82,14 +93,21 @@ pub struct Vgg19 {
 impl Vgg19 {
     /// Builds from a state dict in torchvision's layout; other keys (the classifier) are ignored.
     /// Widths are read from the weights, so narrow VGGs (tests) load too.
-    pub fn from_state_dict(sd: &StateDict, source_name: &str, pooling: Pooling) -> std::result::Result<Self, VggError> {
+    pub fn from_state_dict(
+        sd: &StateDict,
+        source_name: &str,
+        pooling: Pooling,
+    ) -> std::result::Result<Self, VggError> {
         let missing: Vec<String> = FEATURE_INDEX
             .iter()
             .flat_map(|i| [format!("features.{i}.weight"), format!("features.{i}.bias")])
             .filter(|k| !sd.contains_key(k))
             .collect();
         if !missing.is_empty() {
-            return Err(VggError::Missing { source_name: source_name.into(), missing: missing.join(", ") });
+            return Err(VggError::Missing {
+                source_name: source_name.into(),
+                missing: missing.join(", "),
+            });
         }
         let mut convs = Vec::new();
         let mut in_ch = 3;
@@ -116,15 +134,27 @@ impl Vgg19 {
                     expected: format!("[{out}]"),
                 });
             }
-            convs.push(Conv { weight: w.to_dtype(DType::F32)?.detach(), bias: b.to_dtype(DType::F32)?.detach() });
+            convs.push(Conv {
+                weight: w.to_dtype(DType::F32)?.detach(),
+                bias: b.to_dtype(DType::F32)?.detach(),
+            });
             in_ch = out;
         }
-        Ok(Self { convs, pooling, norm: InputNorm::ImageNet })
+        Ok(Self {
+            convs,
+            pooling,
+            norm: InputNorm::ImageNet,
+        })
     }
 
     /// A VGG-19 with seeded random weights (torchvision's init: Kaiming normal, fan_out, biases 0).
     /// For tests and benchmarks: it sees nothing, so what it makes is not art.
-    pub fn random(seed: u64, widths: &[usize; 16], pooling: Pooling, device: &Device) -> Result<Self> {
+    pub fn random(
+        seed: u64,
+        widths: &[usize; 16],
+        pooling: Pooling,
+        device: &Device,
+    ) -> Result<Self> {
         let mut init = SeededInit::new(seed);
         let mut convs = Vec::new();
         let mut in_ch = 3;
@@ -135,7 +165,11 @@ impl Vgg19 {
             convs.push(Conv { weight, bias });
             in_ch = out;
         }
-        Ok(Self { convs, pooling, norm: InputNorm::ImageNet })
+        Ok(Self {
+            convs,
+            pooling,
+            norm: InputNorm::ImageNet,
+        })
     }
 
     pub fn state_dict(&self) -> StateDict {
@@ -171,7 +205,10 @@ impl Vgg19 {
                 h = pool_2x2(&h, self.pooling)?;
             }
         }
-        Ok(out.into_iter().map(|t| t.expect("every asked layer is reached")).collect())
+        Ok(out
+            .into_iter()
+            .map(|t| t.expect("every asked layer is reached"))
+            .collect())
     }
 }
 
@@ -187,7 +224,11 @@ mod tests {
 
     #[test]
     fn activations_match_pytorch() {
-        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let fx = load_safetensors(
+            crate::test_fixture("nst_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
         let vgg = Vgg19::from_state_dict(&fx, "fixture", Pooling::Max).unwrap();
         let names = ["conv1_1", "conv2_2", "conv3_2", "conv5_1", "conv5_4"];
         let idx: Vec<usize> = names.iter().map(|n| layer_index(n).unwrap()).collect();
@@ -203,24 +244,52 @@ mod tests {
 
     #[test]
     fn missing_and_misshaped_keys_are_named() {
-        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let fx = load_safetensors(
+            crate::test_fixture("nst_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
         let mut sd = fx.clone();
         sd.remove("features.21.weight");
-        let err = Vgg19::from_state_dict(&sd, "w.safetensors", Pooling::Max).err().unwrap().to_string();
-        assert!(err.contains("features.21.weight") && err.contains("w.safetensors"), "{err}");
+        let err = Vgg19::from_state_dict(&sd, "w.safetensors", Pooling::Max)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("features.21.weight") && err.contains("w.safetensors"),
+            "{err}"
+        );
         let mut sd = fx.clone();
-        sd.insert("features.5.weight".into(), Tensor::zeros((8, 3, 3, 3), DType::F32, &Device::Cpu).unwrap());
-        let err = Vgg19::from_state_dict(&sd, "w.safetensors", Pooling::Max).err().unwrap().to_string();
-        assert!(err.contains("features.5.weight") && err.contains("[8, 3, 3, 3]"), "{err}");
+        sd.insert(
+            "features.5.weight".into(),
+            Tensor::zeros((8, 3, 3, 3), DType::F32, &Device::Cpu).unwrap(),
+        );
+        let err = Vgg19::from_state_dict(&sd, "w.safetensors", Pooling::Max)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("features.5.weight") && err.contains("[8, 3, 3, 3]"),
+            "{err}"
+        );
     }
 
     #[test]
     fn random_vgg_is_seeded() {
         let w = [4usize; 16];
-        let a = Vgg19::random(7, &w, Pooling::Max, &Device::Cpu).unwrap().state_dict();
-        let b = Vgg19::random(7, &w, Pooling::Max, &Device::Cpu).unwrap().state_dict();
-        let c = Vgg19::random(8, &w, Pooling::Max, &Device::Cpu).unwrap().state_dict();
-        assert_eq!(crate::max_abs_diff(&a["features.34.weight"], &b["features.34.weight"]), 0.0);
+        let a = Vgg19::random(7, &w, Pooling::Max, &Device::Cpu)
+            .unwrap()
+            .state_dict();
+        let b = Vgg19::random(7, &w, Pooling::Max, &Device::Cpu)
+            .unwrap()
+            .state_dict();
+        let c = Vgg19::random(8, &w, Pooling::Max, &Device::Cpu)
+            .unwrap()
+            .state_dict();
+        assert_eq!(
+            crate::max_abs_diff(&a["features.34.weight"], &b["features.34.weight"]),
+            0.0
+        );
         assert!(crate::max_abs_diff(&a["features.34.weight"], &c["features.34.weight"]) > 0.0);
     }
 }

@@ -14,7 +14,10 @@ pub enum WeightsError {
 
 pub type StateDict = HashMap<String, Tensor>;
 
-pub fn load_safetensors(path: impl AsRef<Path>, device: &Device) -> Result<StateDict, WeightsError> {
+pub fn load_safetensors(
+    path: impl AsRef<Path>,
+    device: &Device,
+) -> Result<StateDict, WeightsError> {
     let path = path.as_ref();
     candle_core::safetensors::load(path, device).map_err(|e| WeightsError::Read {
         path: path.to_path_buf(),
@@ -25,9 +28,16 @@ pub fn load_safetensors(path: impl AsRef<Path>, device: &Device) -> Result<State
 /// Loads a state dict from `.safetensors` or a PyTorch `.pth` (the zip format of torch >= 1.6).
 pub fn load_state_dict(path: &Path, device: &Device) -> Result<StateDict, WeightsError> {
     if !path.exists() {
-        return Err(WeightsError::Read { path: path.to_path_buf(), reason: "no such file".into() });
+        return Err(WeightsError::Read {
+            path: path.to_path_buf(),
+            reason: "no such file".into(),
+        });
     }
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "safetensors" => load_safetensors(path, device),
         "pth" | "pt" | "bin" => {
@@ -48,6 +58,8 @@ pub fn load_state_dict(path: &Path, device: &Device) -> Result<StateDict, Weight
             }
             Ok(out)
         }
-        _ => Err(WeightsError::Format { path: path.to_path_buf() }),
+        _ => Err(WeightsError::Format {
+            path: path.to_path_buf(),
+        }),
     }
 }

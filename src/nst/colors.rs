@@ -3,17 +3,27 @@
 
 use candle_core::{Result, Tensor};
 
+#[allow(clippy::excessive_precision)] // the matrices of jcjohnson/neural-style, as written there
 fn rgb2yuv(x: &Tensor) -> Result<Tensor> {
     let m = Tensor::new(
-        &[[0.299f32, 0.587, 0.114], [-0.14714119, -0.28886916, 0.43601035], [0.61497538, -0.51496512, -0.10001026]],
+        &[
+            [0.299f32, 0.587, 0.114],
+            [-0.14714119, -0.28886916, 0.43601035],
+            [0.61497538, -0.51496512, -0.10001026],
+        ],
         x.device(),
     )?;
     mix(&m, x)
 }
 
+#[allow(clippy::excessive_precision)]
 fn yuv2rgb(x: &Tensor) -> Result<Tensor> {
     let m = Tensor::new(
-        &[[1.0f32, 0.0, 1.13988303], [1.0, -0.394642334, -0.58062185], [1.0, 2.03206185, 0.0]],
+        &[
+            [1.0f32, 0.0, 1.13988303],
+            [1.0, -0.394642334, -0.58062185],
+            [1.0, 2.03206185, 0.0],
+        ],
         x.device(),
     )?;
     mix(&m, x)
@@ -40,8 +50,14 @@ mod tests {
     #[test]
     fn content_colours_with_stylised_luminance() {
         let dev = Device::Cpu;
-        let content = Tensor::new(&[0.8f32, 0.2, 0.1], &dev).unwrap().reshape((1, 3, 1, 1)).unwrap();
-        let grey = Tensor::new(&[0.5f32, 0.5, 0.5], &dev).unwrap().reshape((1, 3, 1, 1)).unwrap();
+        let content = Tensor::new(&[0.8f32, 0.2, 0.1], &dev)
+            .unwrap()
+            .reshape((1, 3, 1, 1))
+            .unwrap();
+        let grey = Tensor::new(&[0.5f32, 0.5, 0.5], &dev)
+            .unwrap()
+            .reshape((1, 3, 1, 1))
+            .unwrap();
         // same image both ways is the identity
         let same = original_colors(&content, &content).unwrap();
         assert!(crate::max_abs_diff(&same, &content) < 1e-5);
@@ -52,6 +68,9 @@ mod tests {
         };
         assert!((luma(&out) - 0.5).abs() < 1e-4);
         let v: Vec<f32> = out.flatten_all().unwrap().to_vec1().unwrap();
-        assert!(v[0] > v[1] && v[1] > v[2], "keeps the content's reddish hue: {v:?}");
+        assert!(
+            v[0] > v[1] && v[1] > v[2],
+            "keeps the content's reddish hue: {v:?}"
+        );
     }
 }

@@ -30,8 +30,12 @@ pub fn style_layer_cost(gram_s: &Tensor, a_g: &Tensor) -> Result<Tensor> {
 /// J_tv of an image (1, 3, H, W).
 pub fn tv_cost(x: &Tensor) -> Result<Tensor> {
     let (_, _, h, w) = x.dims4()?;
-    let dx = (x.narrow(3, 1, w - 1)? - x.narrow(3, 0, w - 1)?)?.sqr()?.sum_all()?;
-    let dy = (x.narrow(2, 1, h - 1)? - x.narrow(2, 0, h - 1)?)?.sqr()?.sum_all()?;
+    let dx = (x.narrow(3, 1, w - 1)? - x.narrow(3, 0, w - 1)?)?
+        .sqr()?
+        .sum_all()?;
+    let dy = (x.narrow(2, 1, h - 1)? - x.narrow(2, 0, h - 1)?)?
+        .sqr()?
+        .sum_all()?;
     dx + dy
 }
 
@@ -48,10 +52,16 @@ mod tests {
         assert_eq!(tv_cost(&x).unwrap().to_scalar::<f32>().unwrap(), 30.0);
         let z = x.zeros_like().unwrap();
         // Σ a² = 35 over 4·1·2·2 = 16
-        assert_eq!(content_cost(&x, &z).unwrap().to_scalar::<f32>().unwrap(), 35.0 / 16.0);
+        assert_eq!(
+            content_cost(&x, &z).unwrap().to_scalar::<f32>().unwrap(),
+            35.0 / 16.0
+        );
         // Gram = [35] / 4; vs zero: (35/4)² / 4
         let g = gram_normalized(&z).unwrap();
-        let j = style_layer_cost(&g, &x).unwrap().to_scalar::<f32>().unwrap();
+        let j = style_layer_cost(&g, &x)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!((j - (35.0f32 / 4.0).powi(2) / 4.0).abs() < 1e-4);
     }
 }

@@ -45,7 +45,11 @@ impl Objective {
         style_layers: Vec<usize>,
         weights: CostWeights,
     ) -> Result<Self> {
-        let content_targets = vgg.features(content, &content_layers)?.into_iter().map(|t| t.detach()).collect();
+        let content_targets = vgg
+            .features(content, &content_layers)?
+            .into_iter()
+            .map(|t| t.detach())
+            .collect();
         let blend_sum: f64 = styles.iter().map(|(_, w)| w).sum();
         let mut style_targets = Vec::new();
         for (img, w) in styles {
@@ -54,10 +58,21 @@ impl Objective {
                 .iter()
                 .map(|a| gram_normalized(a).map(|g| g.detach()))
                 .collect::<Result<Vec<_>>>()?;
-            let blend = if blend_sum > 0.0 { w / blend_sum } else { 1.0 / styles.len() as f64 };
+            let blend = if blend_sum > 0.0 {
+                w / blend_sum
+            } else {
+                1.0 / styles.len() as f64
+            };
             style_targets.push((blend, grams));
         }
-        Ok(Self { vgg, content_layers, content_targets, style_layers, style_targets, weights })
+        Ok(Self {
+            vgg,
+            content_layers,
+            content_targets,
+            style_layers,
+            style_targets,
+            weights,
+        })
     }
 
     pub fn style_layers(&self) -> &[usize] {
@@ -88,7 +103,13 @@ impl Objective {
         let tv = tv_cost(x)?;
         let total = ((&content * self.weights.content)? + (&style * self.weights.style)?)?;
         let total = (total + (&tv * self.weights.tv)?)?;
-        Ok(Costs { content, style, style_layers, tv, total })
+        Ok(Costs {
+            content,
+            style,
+            style_layers,
+            tv,
+            total,
+        })
     }
 }
 
@@ -110,7 +131,12 @@ pub(crate) fn fixture_objective(
         &styles,
         vec![layer_index("conv3_2").unwrap()],
         names.iter().map(|n| layer_index(n).unwrap()).collect(),
-        CostWeights { content: 10.0, style: 40.0, tv: 0.01, layers: vec![1.0, 0.5, 0.25, 0.125, 0.0625] },
+        CostWeights {
+            content: 10.0,
+            style: 40.0,
+            tv: 0.01,
+            layers: vec![1.0, 0.5, 0.25, 0.125, 0.0625],
+        },
     )
     .unwrap()
 }
@@ -133,18 +159,40 @@ mod tests {
 
     #[test]
     fn costs_and_gradient_match_pytorch() {
-        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let fx = load_safetensors(
+            crate::test_fixture("nst_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
         let obj = fixture_objective(&fx, Pooling::Max, &[("in.style", 1.0)]);
         let x = Var::from_tensor(&fx["in.generated"]).unwrap();
         let c = obj.costs(x.as_tensor()).unwrap();
         let e = |k: &str| scalar(&fx[k].squeeze(0).unwrap());
-        assert!(close(scalar(&c.content), e("exp.content"), 1e-4), "{} vs {}", scalar(&c.content), e("exp.content"));
-        assert!(close(scalar(&c.style), e("exp.style"), 1e-4), "{} vs {}", scalar(&c.style), e("exp.style"));
+        assert!(
+            close(scalar(&c.content), e("exp.content"), 1e-4),
+            "{} vs {}",
+            scalar(&c.content),
+            e("exp.content")
+        );
+        assert!(
+            close(scalar(&c.style), e("exp.style"), 1e-4),
+            "{} vs {}",
+            scalar(&c.style),
+            e("exp.style")
+        );
         assert!(close(scalar(&c.tv), e("exp.tv"), 1e-5));
         assert!(close(scalar(&c.total), e("exp.total"), 1e-4));
-        for (j, name) in c.style_layers.iter().zip(["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]) {
+        for (j, name) in c
+            .style_layers
+            .iter()
+            .zip(["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"])
+        {
             let want = e(&format!("exp.style.{name}"));
-            assert!(close(scalar(j), want, 1e-3), "{name}: {} vs {want}", scalar(j));
+            assert!(
+                close(scalar(j), want, 1e-3),
+                "{name}: {} vs {want}",
+                scalar(j)
+            );
         }
         let grads = c.total.backward().unwrap();
         let g = grads.get(x.as_tensor()).unwrap();
@@ -155,35 +203,62 @@ mod tests {
 
     #[test]
     fn content_cost_at_another_layer_matches_pytorch() {
-        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let fx = load_safetensors(
+            crate::test_fixture("nst_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
         let vgg = Vgg19::from_state_dict(&fx, "fixture", Pooling::Max).unwrap();
         let l = layer_index("conv4_2").unwrap();
         let a = vgg.features(&fx["in.content"], &[l]).unwrap();
         let b = vgg.features(&fx["in.generated"], &[l]).unwrap();
         let j = scalar(&content_cost(&a[0], &b[0]).unwrap());
-        assert!(close(j, scalar(&fx["exp.content_conv4_2"].squeeze(0).unwrap()), 1e-4));
+        assert!(close(
+            j,
+            scalar(&fx["exp.content_conv4_2"].squeeze(0).unwrap()),
+            1e-4
+        ));
     }
 
     #[test]
     fn average_pooling_matches_pytorch() {
-        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let fx = load_safetensors(
+            crate::test_fixture("nst_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
         let obj = fixture_objective(&fx, Pooling::Avg, &[("in.style", 1.0)]);
         let x = Var::from_tensor(&fx["in.generated"]).unwrap();
         let c = obj.costs(x.as_tensor()).unwrap();
-        assert!(close(scalar(&c.total), scalar(&fx["exp.avg.total"].squeeze(0).unwrap()), 1e-4));
+        assert!(close(
+            scalar(&c.total),
+            scalar(&fx["exp.avg.total"].squeeze(0).unwrap()),
+            1e-4
+        ));
         let g = c.total.backward().unwrap();
         let g = g.get(x.as_tensor()).unwrap();
         let d = crate::max_abs_diff(g, &fx["exp.avg.grad"]);
-        assert!(d / crate::max_abs(&fx["exp.avg.grad"]) < 1e-4, "max diff {d}");
+        assert!(
+            d / crate::max_abs(&fx["exp.avg.grad"]) < 1e-4,
+            "max diff {d}"
+        );
     }
 
     #[test]
     fn blended_styles_match_pytorch() {
-        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let fx = load_safetensors(
+            crate::test_fixture("nst_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
         // 3:7 and 0.3:0.7 are the same blend
         let obj = fixture_objective(&fx, Pooling::Max, &[("in.style", 3.0), ("in.style2", 7.0)]);
         let c = obj.costs(&fx["in.generated"]).unwrap();
         let want = scalar(&fx["exp.blend.style"].squeeze(0).unwrap());
-        assert!(close(scalar(&c.style), want, 1e-4), "{} vs {want}", scalar(&c.style));
+        assert!(
+            close(scalar(&c.style), want, 1e-4),
+            "{} vs {want}",
+            scalar(&c.style)
+        );
     }
 }

@@ -23,7 +23,12 @@ pub enum SetupError {
     #[error(transparent)]
     Hub(#[from] HubError),
     #[error("{path}: {side} px on its shortest side once resized, but layer {layer} needs at least {need} px; raise image_size (or style_scale)")]
-    TooSmall { path: PathBuf, side: usize, layer: String, need: usize },
+    TooSmall {
+        path: PathBuf,
+        side: usize,
+        layer: String,
+        need: usize,
+    },
     #[error("unknown layer `{0}` (VGG-19 layers: {layers})", layers = LAYERS.join(", "))]
     Layer(String),
     #[error(transparent)]
@@ -47,13 +52,28 @@ pub struct Prepared {
     pub warnings: Vec<String>,
 }
 
-fn load_image(path: &Path, longest: u32, device: &Device, warnings: &mut Vec<String>) -> Result<Tensor, SetupError> {
+fn load_image(
+    path: &Path,
+    longest: u32,
+    device: &Device,
+    warnings: &mut Vec<String>,
+) -> Result<Tensor, SetupError> {
     let (img, note) = image_io::load_rgb(path)?;
     warnings.extend(note);
-    Ok(image_io::to_tensor(&image_io::resize_longest(img, longest.max(1)), device)?)
+    Ok(image_io::to_tensor(
+        &image_io::resize_longest(img, longest.max(1)),
+        device,
+    )?)
 }
 
-pub fn load_vgg(spec: &str, workspace: &Path, pooling: Pooling, seed: u64, device: &Device, warnings: &mut Vec<String>) -> Result<Vgg19, SetupError> {
+pub fn load_vgg(
+    spec: &str,
+    workspace: &Path,
+    pooling: Pooling,
+    seed: u64,
+    device: &Device,
+    warnings: &mut Vec<String>,
+) -> Result<Vgg19, SetupError> {
     match spec {
         "random" => {
             warnings.push("vgg_weights = \"random\": a VGG that has seen nothing; fine for tests and benchmarks, but its results are not art".into());
@@ -62,12 +82,20 @@ pub fn load_vgg(spec: &str, workspace: &Path, pooling: Pooling, seed: u64, devic
         "hub" => {
             let path = hub::fetch_vgg19()?;
             let sd = weights::load_state_dict(&path, device)?;
-            Ok(Vgg19::from_state_dict(&sd, &path.display().to_string(), pooling)?)
+            Ok(Vgg19::from_state_dict(
+                &sd,
+                &path.display().to_string(),
+                pooling,
+            )?)
         }
         p => {
             let path = resolve(workspace, Path::new(p));
             let sd = weights::load_state_dict(&path, device)?;
-            Ok(Vgg19::from_state_dict(&sd, &path.display().to_string(), pooling)?)
+            Ok(Vgg19::from_state_dict(
+                &sd,
+                &path.display().to_string(),
+                pooling,
+            )?)
         }
     }
 }
@@ -80,19 +108,40 @@ fn check_size(path: &Path, t: &Tensor, deepest: usize) -> Result<(), SetupError>
     let (_, _, h, w) = t.dims4()?;
     let need = min_side_for(deepest);
     if h.min(w) < need {
-        return Err(SetupError::TooSmall { path: path.into(), side: h.min(w), layer: LAYERS[deepest].into(), need });
+        return Err(SetupError::TooSmall {
+            path: path.into(),
+            side: h.min(w),
+            layer: LAYERS[deepest].into(),
+            need,
+        });
     }
     Ok(())
 }
 
 pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepared, SetupError> {
     let mut warnings = vec![];
-    let content_layers = p.model.content_layer.iter().map(|l| layer(l)).collect::<Result<Vec<_>, _>>()?;
+    let content_layers = p
+        .model
+        .content_layer
+        .iter()
+        .map(|l| layer(l))
+        .collect::<Result<Vec<_>, _>>()?;
     let style_names: Vec<&String> = p.model.style_layers.keys().collect();
-    let style_layers = style_names.iter().map(|l| layer(l)).collect::<Result<Vec<_>, _>>()?;
-    let deepest = content_layers.iter().chain(&style_layers).copied().max().unwrap_or(0);
+    let style_layers = style_names
+        .iter()
+        .map(|l| layer(l))
+        .collect::<Result<Vec<_>, _>>()?;
+    let deepest = content_layers
+        .iter()
+        .chain(&style_layers)
+        .copied()
+        .max()
+        .unwrap_or(0);
 
-    let content_path = resolve(workspace, p.data.content.as_deref().unwrap_or(Path::new("")));
+    let content_path = resolve(
+        workspace,
+        p.data.content.as_deref().unwrap_or(Path::new("")),
+    );
     let content = load_image(&content_path, p.data.image_size, device, &mut warnings)?;
     check_size(&content_path, &content, deepest)?;
     let style_size = (p.data.image_size as f64 * p.data.style_scale).round() as u32;
@@ -120,10 +169,29 @@ pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepa
         PoolingKind::Max => Pooling::Max,
         PoolingKind::Avg => Pooling::Avg,
     };
-    let vgg = load_vgg(&p.model.vgg_weights, workspace, pooling, p.train.seed, device, &mut warnings)?;
+    let vgg = load_vgg(
+        &p.model.vgg_weights,
+        workspace,
+        pooling,
+        p.train.seed,
+        device,
+        &mut warnings,
+    )?;
     let weights = cost_weights(p);
-    let objective = Objective::new(vgg, &content, &styles, content_layers, style_layers, weights)?;
-    Ok(Prepared { objective, content, init, warnings })
+    let objective = Objective::new(
+        vgg,
+        &content,
+        &styles,
+        content_layers,
+        style_layers,
+        weights,
+    )?;
+    Ok(Prepared {
+        objective,
+        content,
+        init,
+        warnings,
+    })
 }
 
 /// α, β, γ and λ_l of a preset, λ in the order of its style layers.

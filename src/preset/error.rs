@@ -7,7 +7,10 @@ use std::path::PathBuf;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Origin {
     /// A position in the preset file (line and column from 1), when it could be found.
-    File { path: PathBuf, line: Option<(usize, usize)> },
+    File {
+        path: PathBuf,
+        line: Option<(usize, usize)>,
+    },
     /// A `--set section.key=value` on the command line.
     Override(String),
 }
@@ -23,7 +26,10 @@ pub struct PresetIssue {
 impl fmt::Display for PresetIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.origin {
-            Origin::File { path, line: Some((l, c)) } => write!(f, "{}:{l}:{c}: ", path.display())?,
+            Origin::File {
+                path,
+                line: Some((l, c)),
+            } => write!(f, "{}:{l}:{c}: ", path.display())?,
             Origin::File { path, line: None } => write!(f, "{}: ", path.display())?,
             Origin::Override(s) => write!(f, "--set {s}: ")?,
         }
@@ -54,6 +60,12 @@ impl fmt::Display for PresetError {
 
 impl PresetError {
     pub fn single(origin: Origin, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { issues: vec![PresetIssue { origin, field: field.into(), message: message.into() }] }
+        Self {
+            issues: vec![PresetIssue {
+                origin,
+                field: field.into(),
+                message: message.into(),
+            }],
+        }
     }
 }

@@ -23,8 +23,16 @@ pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
         let line = raw.trim_start();
         let indent = raw.len() - line.len();
         if line.starts_with('[') && !line.starts_with("[[") {
-            let name = line.trim_start_matches('[').split(']').next().unwrap_or("").trim();
-            table = name.split('.').map(|s| s.trim().trim_matches('"').to_string()).collect();
+            let name = line
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim();
+            table = name
+                .split('.')
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .collect();
             let depth = prefix_len(&table, &parts);
             if depth == table.len() && depth > best.map(|b| b.0).unwrap_or(0) {
                 best = Some((depth, (n + 1, indent + 1)));
@@ -37,7 +45,10 @@ pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
             continue;
         }
         let mut full = table.clone();
-        full.extend(key.split('.').map(|s| s.trim().trim_matches('"').to_string()));
+        full.extend(
+            key.split('.')
+                .map(|s| s.trim().trim_matches('"').to_string()),
+        );
         let depth = prefix_len(&full, &parts);
         if depth == full.len() && depth > best.map(|b| b.0).unwrap_or(0) {
             best = Some((depth, (n + 1, indent + 1)));
@@ -68,7 +79,10 @@ fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// The candidate closest to `word`, if it is close enough to be what was meant.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .into_iter()
@@ -105,14 +119,21 @@ mod tests {
         assert_eq!(locate(text, "train.lr"), Some((4, 1)));
         assert_eq!(locate(text, "train.iterations"), Some((5, 3)));
         assert_eq!(locate(text, "model.style_layers.conv1_1"), Some((7, 1)));
-        assert_eq!(locate(text, "train.seed"), Some((3, 1)), "a missing key points at its section");
+        assert_eq!(
+            locate(text, "train.seed"),
+            Some((3, 1)),
+            "a missing key points at its section"
+        );
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, text.find("iterations").unwrap()), (5, 3));
     }
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("itrations", ["iterations", "lr"]), Some("iterations"));
+        assert_eq!(
+            did_you_mean("itrations", ["iterations", "lr"]),
+            Some("iterations")
+        );
         assert_eq!(did_you_mean("zzz", ["iterations", "lr"]), None);
         let m = with_suggestion("unknown field `lrr`, expected one of `optimizer`, `lr`, `seed`");
         assert!(m.ends_with("did you mean `lr`?"), "{m}");

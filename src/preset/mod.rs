@@ -40,17 +40,34 @@ impl Preset {
 /// Reads, parses and validates a preset file, applying `--set` overrides (`section.key=value`).
 pub fn load(path: &Path, overrides: &[String]) -> Result<Preset, PresetError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        PresetError::single(Origin::File { path: path.to_path_buf(), line: None }, "", format!("cannot read: {e}"))
+        PresetError::single(
+            Origin::File {
+                path: path.to_path_buf(),
+                line: None,
+            },
+            "",
+            format!("cannot read: {e}"),
+        )
     })?;
     parse(&text, path, overrides)
 }
 
 /// Parses preset text; `path` is only used in messages.
 pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, PresetError> {
-    let at = |field: &str| Origin::File { path: path.to_path_buf(), line: locate::locate(text, field) };
+    let at = |field: &str| Origin::File {
+        path: path.to_path_buf(),
+        line: locate::locate(text, field),
+    };
     let table: toml::Table = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| locate::line_col(text, s.start));
-        PresetError::single(Origin::File { path: path.to_path_buf(), line }, "", e.message().trim().to_string())
+        PresetError::single(
+            Origin::File {
+                path: path.to_path_buf(),
+                line,
+            },
+            "",
+            e.message().trim().to_string(),
+        )
     })?;
     let kind = match table.get("kind") {
         Some(toml::Value::String(k)) => k.clone(),
@@ -58,12 +75,18 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
             return Err(PresetError::single(
                 at("kind"),
                 "kind",
-                format!("expected a string (\"nst\", \"pix2pix\" or \"cyclegan\"), got {}", other.type_str()),
+                format!(
+                    "expected a string (\"nst\", \"pix2pix\" or \"cyclegan\"), got {}",
+                    other.type_str()
+                ),
             ))
         }
         None => {
             return Err(PresetError::single(
-                Origin::File { path: path.to_path_buf(), line: Some((1, 1)) },
+                Origin::File {
+                    path: path.to_path_buf(),
+                    line: Some((1, 1)),
+                },
                 "kind",
                 "missing: start the preset with kind = \"nst\", \"pix2pix\" or \"cyclegan\"",
             ))
@@ -85,11 +108,15 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
             format!("\"{kind}\" presets are not supported by this build yet (only \"nst\")"),
         )),
         other => {
-            let hint = locate::did_you_mean(other, KINDS).map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default();
+            let hint = locate::did_you_mean(other, KINDS)
+                .map(|s| format!("; did you mean \"{s}\"?"))
+                .unwrap_or_default();
             Err(PresetError::single(
                 at("kind"),
                 "kind",
-                format!("unknown kind \"{other}\", expected \"nst\", \"pix2pix\" or \"cyclegan\"{hint}"),
+                format!(
+                    "unknown kind \"{other}\", expected \"nst\", \"pix2pix\" or \"cyclegan\"{hint}"
+                ),
             ))
         }
     }
@@ -102,7 +129,11 @@ fn field_of(path: &serde_path_to_error::Path, message: &str) -> String {
     }
     // serde reports an unknown key at its parent table; name the key itself
     if message.starts_with("unknown field") {
-        if let Some(key) = message.split('`').nth(1) {
+        if let Some(key) = message
+            .split('`')
+            .nth(1)
+            .filter(|k| field != *k && !field.ends_with(&format!(".{k}")))
+        {
             if !field.is_empty() {
                 field.push('.');
             }
@@ -112,16 +143,36 @@ fn field_of(path: &serde_path_to_error::Path, message: &str) -> String {
     field
 }
 
-fn deserialize<T: DeserializeOwned>(text: &str, path: &Path, overrides: &[String], table: &toml::Table) -> Result<T, PresetError> {
+fn deserialize<T: DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    overrides: &[String],
+    table: &toml::Table,
+) -> Result<T, PresetError> {
     let file_err = |e: serde_path_to_error::Error<toml::de::Error>| {
         let field = field_of(e.path(), e.inner().message());
-        let line = locate::locate(text, &field).or_else(|| e.inner().span().map(|s| locate::line_col(text, s.start)));
+        let line = locate::locate(text, &field)
+            .or_else(|| e.inner().span().map(|s| locate::line_col(text, s.start)));
         let message = locate::with_suggestion(e.inner().message().trim());
-        PresetError::single(Origin::File { path: path.to_path_buf(), line }, field, message)
+        PresetError::single(
+            Origin::File {
+                path: path.to_path_buf(),
+                line,
+            },
+            field,
+            message,
+        )
     };
     let de = toml::Deserializer::parse(text).map_err(|e| {
         let line = e.span().map(|s| locate::line_col(text, s.start));
-        PresetError::single(Origin::File { path: path.to_path_buf(), line }, "", e.message().trim().to_string())
+        PresetError::single(
+            Origin::File {
+                path: path.to_path_buf(),
+                line,
+            },
+            "",
+            e.message().trim().to_string(),
+        )
     })?;
     let parsed: T = serde_path_to_error::deserialize(de).map_err(file_err)?;
     if overrides.is_empty() {
@@ -130,20 +181,35 @@ fn deserialize<T: DeserializeOwned>(text: &str, path: &Path, overrides: &[String
     let mut table = table.clone();
     overrides::apply(&mut table, overrides)?;
     let value = toml::Value::Table(table);
-    serde_path_to_error::deserialize(value).map_err(|e: serde_path_to_error::Error<toml::de::Error>| {
-        let field = field_of(e.path(), e.inner().message());
-        let origin = overrides::origin_of(overrides, &field)
-            .unwrap_or_else(|| Origin::File { path: path.to_path_buf(), line: locate::locate(text, &field) });
-        PresetError::single(origin, field, locate::with_suggestion(e.inner().message().trim()))
-    })
+    serde_path_to_error::deserialize(value).map_err(
+        |e: serde_path_to_error::Error<toml::de::Error>| {
+            let field = field_of(e.path(), e.inner().message());
+            let origin = overrides::origin_of(overrides, &field).unwrap_or_else(|| Origin::File {
+                path: path.to_path_buf(),
+                line: locate::locate(text, &field),
+            });
+            PresetError::single(
+                origin,
+                field,
+                locate::with_suggestion(e.inner().message().trim()),
+            )
+        },
+    )
 }
 
-fn located(problems: Vec<(String, String)>, text: &str, path: &Path, overrides: &[String]) -> PresetError {
+fn located(
+    problems: Vec<(String, String)>,
+    text: &str,
+    path: &Path,
+    overrides: &[String],
+) -> PresetError {
     let issues = problems
         .into_iter()
         .map(|(field, message)| PresetIssue {
-            origin: overrides::origin_of(overrides, &field)
-                .unwrap_or_else(|| Origin::File { path: path.to_path_buf(), line: locate::locate(text, &field) }),
+            origin: overrides::origin_of(overrides, &field).unwrap_or_else(|| Origin::File {
+                path: path.to_path_buf(),
+                line: locate::locate(text, &field),
+            }),
             field,
             message,
         })

@@ -161,7 +161,12 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { print_every: 50, sample_every: 100, checkpoint_every: 100, keep_checkpoints: 3 }
+        Self {
+            print_every: 50,
+            sample_every: 100,
+            checkpoint_every: 100,
+            keep_checkpoints: 3,
+        }
     }
 }
 
@@ -170,7 +175,10 @@ pub type Problem = (String, String);
 
 fn check_weight(out: &mut Vec<Problem>, field: &str, v: f64) {
     if !v.is_finite() || v < 0.0 {
-        out.push((field.into(), format!("must be a finite number >= 0, got {v}")));
+        out.push((
+            field.into(),
+            format!("must be a finite number >= 0, got {v}"),
+        ));
     }
 }
 
@@ -184,9 +192,16 @@ fn check_layer(out: &mut Vec<Problem>, field: &str, name: &str) {
 }
 
 pub fn check_device(out: &mut Vec<Problem>, field: &str, d: &str) {
-    let ok = d == "auto" || d == "cpu" || d == "cuda" || d.strip_prefix("cuda:").is_some_and(|n| n.parse::<usize>().is_ok());
+    let ok = d == "auto"
+        || d == "cpu"
+        || d == "cuda"
+        || d.strip_prefix("cuda:")
+            .is_some_and(|n| n.parse::<usize>().is_ok());
     if !ok {
-        out.push((field.into(), format!("expected \"auto\", \"cpu\" or \"cuda:N\", got \"{d}\"")));
+        out.push((
+            field.into(),
+            format!("expected \"auto\", \"cpu\" or \"cuda:N\", got \"{d}\""),
+        ));
     }
 }
 
@@ -196,10 +211,16 @@ impl NstPreset {
         let mut out = vec![];
         let d = &self.data;
         if d.content.is_none() {
-            out.push(("data.content".into(), "required: the content image (a path)".into()));
+            out.push((
+                "data.content".into(),
+                "required: the content image (a path)".into(),
+            ));
         }
         if d.style.is_empty() {
-            out.push(("data.style".into(), "required: a style image (a path, or a list of paths)".into()));
+            out.push((
+                "data.style".into(),
+                "required: a style image (a path, or a list of paths)".into(),
+            ));
         }
         if let Some(b) = &d.style_blend {
             if b.len() != d.style.len() {
@@ -216,20 +237,38 @@ impl NstPreset {
             }
         }
         if !(16..=8192).contains(&d.image_size) {
-            out.push(("data.image_size".into(), format!("must be 16..=8192 px (VGG pools 4 times), got {}", d.image_size)));
+            out.push((
+                "data.image_size".into(),
+                format!(
+                    "must be 16..=8192 px (VGG pools 4 times), got {}",
+                    d.image_size
+                ),
+            ));
         }
         if !(d.style_scale.is_finite() && d.style_scale > 0.0 && d.style_scale <= 8.0) {
-            out.push(("data.style_scale".into(), format!("must be in (0, 8], got {}", d.style_scale)));
+            out.push((
+                "data.style_scale".into(),
+                format!("must be in (0, 8], got {}", d.style_scale),
+            ));
         }
         if d.init.is_empty() {
-            out.push(("data.init".into(), "expected \"content\", \"noise\" or an image path".into()));
+            out.push((
+                "data.init".into(),
+                "expected \"content\", \"noise\" or an image path".into(),
+            ));
         }
         let m = &self.model;
         if m.vgg_weights.is_empty() {
-            out.push(("model.vgg_weights".into(), "expected \"hub\", \"random\" or a path".into()));
+            out.push((
+                "model.vgg_weights".into(),
+                "expected \"hub\", \"random\" or a path".into(),
+            ));
         }
         if m.content_layer.is_empty() {
-            out.push(("model.content_layer".into(), "needs at least one layer".into()));
+            out.push((
+                "model.content_layer".into(),
+                "needs at least one layer".into(),
+            ));
         }
         for l in &m.content_layer {
             check_layer(&mut out, "model.content_layer", l);
@@ -244,7 +283,10 @@ impl NstPreset {
             out.push(("train.lr".into(), format!("must be positive, got {lr}")));
         }
         if !(1..=100_000_000).contains(&t.iterations) {
-            out.push(("train.iterations".into(), format!("must be 1..=100000000, got {}", t.iterations)));
+            out.push((
+                "train.iterations".into(),
+                format!("must be 1..=100000000, got {}", t.iterations),
+            ));
         }
         check_weight(&mut out, "train.content_weight", t.content_weight);
         check_weight(&mut out, "train.style_weight", t.style_weight);

@@ -20,15 +20,27 @@ pub fn parse_value(raw: &str) -> toml::Value {
 pub fn apply(table: &mut toml::Table, overrides: &[String]) -> Result<(), PresetError> {
     for arg in overrides {
         let Some((key, raw)) = split(arg) else {
-            return Err(PresetError::single(Origin::Override(arg.clone()), "", "expected section.key=value"));
+            return Err(PresetError::single(
+                Origin::Override(arg.clone()),
+                "",
+                "expected section.key=value",
+            ));
         };
         let parts: Vec<&str> = key.split('.').collect();
         let mut t = &mut *table;
         for p in &parts[..parts.len() - 1] {
-            let entry = t.entry(p.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = t
+                .entry(p.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             t = match entry {
                 toml::Value::Table(inner) => inner,
-                _ => return Err(PresetError::single(Origin::Override(arg.clone()), key, format!("`{p}` is not a table"))),
+                _ => {
+                    return Err(PresetError::single(
+                        Origin::Override(arg.clone()),
+                        key,
+                        format!("`{p}` is not a table"),
+                    ))
+                }
             };
         }
         t.insert(parts[parts.len() - 1].to_string(), parse_value(raw));

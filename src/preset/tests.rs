@@ -1,0 +1,185 @@
+//! Preset parsing and its error messages.
+
+use super::*;
+
+fn parse_str(text: &str) -> Result<Preset, PresetError> {
+    parse(text, Path::new("p.toml"), &[])
+}
+
+fn err(text: &str) -> String {
+    parse_str(text).unwrap_err().to_string()
+}
+
+const MINIMAL: &str = "kind = \"nst\"\n[data]\ncontent = \"c.jpg\"\nstyle = \"s.jpg\"\n";
+
+#[test]
+fn defaults_are_the_seeds() {
+    let Preset::Nst(p) = parse_str(MINIMAL).unwrap();
+    assert_eq!(p.model.content_layer, vec!["conv3_2"]);
+    let w: Vec<f64> = p.model.style_layers.values().copied().collect();
+    assert_eq!(w, vec![1.0, 0.5, 0.25, 0.125, 0.0625]);
+    assert_eq!(p.model.style_layers.keys().next().unwrap(), "conv1_1");
+    assert_eq!((p.train.content_weight, p.train.style_weight), (10.0, 40.0));
+    assert_eq!(p.data.image_size, 512);
+    assert_eq!(p.data.style_scale, 1.0);
+    assert!(!p.data.original_colors);
+    assert_eq!(p.data.init, "content");
+    assert_eq!(p.train.lr(), 0.01);
+    assert_eq!(p.data.style, vec![PathBuf::from("s.jpg")]);
+}
+
+#[test]
+fn effective_preset_round_trips() {
+    let p = parse_str(MINIMAL).unwrap();
+    let text = p.to_toml();
+    assert!(
+        text.contains("lr = 0.01") && text.contains("conv5_1 = 0.0625"),
+        "{text}"
+    );
+    let again = parse_str(&text).unwrap();
+    let (Preset::Nst(a), Preset::Nst(b)) = (p, again);
+    assert_eq!(a.effective(), b);
+}
+
+#[test]
+fn styles_may_be_a_list() {
+    let Preset::Nst(p) = parse_str(
+        &format!("{MINIMAL}style_blend = [1.0, 3.0]\n[model]\ncontent_layer = [\"conv4_2\"]\n")
+            .replace("style = \"s.jpg\"", "style = [\"a.jpg\", \"b.jpg\"]"),
+    )
+    .unwrap();
+    assert_eq!(p.data.style.len(), 2);
+    assert_eq!(p.model.content_layer, vec!["conv4_2"]);
+}
+
+#[test]
+fn unknown_keys_are_named_with_a_suggestion() {
+    let e = err(&format!("{MINIMAL}[train]\nitrations = 5\n"));
+    assert!(
+        e.starts_with("p.toml:6:1: train.itrations: unknown field `itrations`"),
+        "{e}"
+    );
+    assert!(e.contains("did you mean `iterations`?"), "{e}");
+    let e = err(&format!("{MINIMAL}[trian]\nlr = 1\n"));
+    assert!(
+        e.contains("p.toml:5:1") && e.contains("did you mean `train`?"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_values_name_line_column_and_field() {
+    let e = err(&format!("{MINIMAL}[train]\nlr = \"fast\"\n"));
+    assert!(e.starts_with("p.toml:6:1: train.lr: "), "{e}");
+    assert!(e.contains("invalid type"), "{e}");
+    let e = err(&format!("{MINIMAL}[train]\noptimizer = \"lbgfs\"\n"));
+    assert!(
+        e.contains("train.optimizer") && e.contains("did you mean `lbfgs`?"),
+        "{e}"
+    );
+    let e = err("kind = \"nst\"\n[data\ncontent = 1\n");
+    assert!(
+        e.starts_with("p.toml:2:"),
+        "syntax errors point at the line: {e}"
+    );
+}
+
+#[test]
+fn ranges_are_checked_and_all_problems_reported() {
+    let text = format!(
+        "{MINIMAL}image_size = 8\n[train]\nlr = -1.0\nstyle_weight = -2\n[model.style_layers]\nconv9_1 = 1.0\nconv2_1 = -1.0\n"
+    );
+    let e = parse_str(&text).unwrap_err();
+    let all = e.to_string();
+    assert_eq!(e.issues.len(), 5, "{all}");
+    assert!(
+        all.contains("p.toml:5:1: data.image_size: must be 16..=8192"),
+        "{all}"
+    );
+    assert!(
+        all.contains("p.toml:7:1: train.lr: must be positive, got -1"),
+        "{all}"
+    );
+    assert!(
+        all.contains("p.toml:8:1: train.style_weight: must be a finite number >= 0"),
+        "{all}"
+    );
+    assert!(
+        all.contains("p.toml:10:1: model.style_layers.conv9_1: unknown layer `conv9_1`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("p.toml:11:1: model.style_layers.conv2_1: must be a finite number >= 0"),
+        "{all}"
+    );
+}
+
+#[test]
+fn content_layer_names_are_checked() {
+    let e = err(&format!("{MINIMAL}[model]\ncontent_layer = \"conv4_22\"\n"));
+    assert!(
+        e.contains("model.content_layer: unknown layer `conv4_22`; did you mean `conv4_2`?"),
+        "{e}"
+    );
+}
+
+#[test]
+fn kind_is_required_and_checked() {
+    let e = err("[data]\ncontent = \"c\"\n");
+    assert!(e.starts_with("p.toml:1:1: kind: missing"), "{e}");
+    let e = err("kind = \"nts\"\n");
+    assert!(e.contains("did you mean \"nst\"?"), "{e}");
+}
+
+#[test]
+fn missing_inputs_are_reported() {
+    let e = err("kind = \"nst\"\n");
+    assert!(
+        e.contains("data.content: required") && e.contains("data.style: required"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}style_blend = [1.0, 2.0]\n"));
+    assert!(
+        e.contains("data.style_blend: has 2 weights for 1 style images"),
+        "{e}"
+    );
+}
+
+#[test]
+fn overrides_apply_and_are_blamed_for_their_errors() {
+    let sets = vec![
+        "train.lr=0.5".to_string(),
+        "model.style_layers={ conv1_1 = 2.0 }".to_string(),
+    ];
+    let Preset::Nst(p) = parse(MINIMAL, Path::new("p.toml"), &sets).unwrap();
+    assert_eq!(p.train.lr, Some(0.5));
+    assert_eq!(p.model.style_layers.len(), 1);
+    let e = parse(MINIMAL, Path::new("p.toml"), &["train.lr=-3".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "--set train.lr=-3: train.lr: must be positive, got -3");
+    let e = parse(MINIMAL, Path::new("p.toml"), &["train.lrr=3".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("--set train.lrr=3: train.lrr: unknown field")
+            && e.contains("did you mean `lr`?"),
+        "{e}"
+    );
+    let e = parse(MINIMAL, Path::new("p.toml"), &["nonsense".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("expected section.key=value"), "{e}");
+}
+
+#[test]
+fn shipped_presets_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("presets");
+    let files = list(&dir);
+    assert!(!files.is_empty());
+    for f in files {
+        if let Err(e) = load(&f, &[]) {
+            panic!("{}: {e}", f.display());
+        }
+    }
+}

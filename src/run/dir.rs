@@ -41,8 +41,16 @@ pub fn hostname() -> String {
 
 /// A run id: UTC start time and preset name, e.g. `20261129-002219-nst-seed`.
 pub fn new_run_id(preset_name: &str) -> String {
-    let clean: String =
-        preset_name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let clean: String = preset_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     format!("{}-{}", clock::stamp(clock::now()), clean)
 }
 
@@ -58,7 +66,10 @@ impl RunDir {
         if dir.run_json().exists() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
-                format!("{} already holds a run (run.json exists); choose another --run-dir", dir.root.display()),
+                format!(
+                    "{} already holds a run (run.json exists); choose another --run-dir",
+                    dir.root.display()
+                ),
             ));
         }
         fs::create_dir_all(dir.samples())?;
@@ -67,7 +78,10 @@ impl RunDir {
     }
 
     pub fn id(&self) -> String {
-        self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        self.root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
     pub fn run_json(&self) -> PathBuf {
         self.root.join("run.json")
@@ -130,14 +144,25 @@ impl RunDir {
     }
 
     /// One metrics record: `step`, `epoch`, `time`, `lr` and each loss by name.
-    pub fn append_metrics(&self, step: u64, epoch: u64, lr: f64, losses: &[(String, f64)]) -> io::Result<()> {
+    pub fn append_metrics(
+        &self,
+        step: u64,
+        epoch: u64,
+        lr: f64,
+        losses: &[(String, f64)],
+    ) -> io::Result<()> {
         let mut m = Map::new();
         m.insert("step".into(), step.into());
         m.insert("epoch".into(), epoch.into());
         m.insert("time".into(), clock::now().into());
         m.insert("lr".into(), lr.into());
         for (k, v) in losses {
-            m.insert(k.clone(), serde_json::Number::from_f64(*v).map(Value::Number).unwrap_or(Value::Null));
+            m.insert(
+                k.clone(),
+                serde_json::Number::from_f64(*v)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null),
+            );
         }
         Self::append_line(&self.metrics(), &Value::Object(m))
     }
@@ -154,7 +179,10 @@ impl RunDir {
             Err(e) => return Err(e),
         };
         // a line being written may be incomplete: skip what does not parse
-        Ok(text.lines().filter_map(|l| serde_json::from_str::<Map<String, Value>>(l).ok()).collect())
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Map<String, Value>>(l).ok())
+            .collect())
     }
 
     /// Writes `checkpoints/step-N/` atomically, then keeps only the newest `keep`.
@@ -186,7 +214,10 @@ impl RunDir {
         for e in rd {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(step) = name.strip_prefix("step-").and_then(|s| s.parse::<u64>().ok()) {
+            if let Some(step) = name
+                .strip_prefix("step-")
+                .and_then(|s| s.parse::<u64>().ok())
+            {
                 out.push((step, e.path()));
             }
         }
@@ -195,7 +226,14 @@ impl RunDir {
     }
 
     /// A status record for this process.
-    pub fn status_now(&self, state: RunState, step: u64, epoch: u64, total_steps: u64, message: &str) -> Status {
+    pub fn status_now(
+        &self,
+        state: RunState,
+        step: u64,
+        epoch: u64,
+        total_steps: u64,
+        message: &str,
+    ) -> Status {
         Status {
             state,
             step,
@@ -229,16 +267,27 @@ mod tests {
             started_iso: clock::iso(0.0),
         })
         .unwrap();
-        assert!(RunDir::create(&root).is_err(), "an existing run is never overwritten");
-        run.append_metrics(0, 0, 0.1, &[("total".into(), 2.5)]).unwrap();
-        run.append_metrics(1, 0, 0.1, &[("total".into(), 2.0)]).unwrap();
+        assert!(
+            RunDir::create(&root).is_err(),
+            "an existing run is never overwritten"
+        );
+        run.append_metrics(0, 0, 0.1, &[("total".into(), 2.5)])
+            .unwrap();
+        run.append_metrics(1, 0, 0.1, &[("total".into(), 2.0)])
+            .unwrap();
         let m = RunDir::read_jsonl(&run.metrics()).unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(m[1]["total"], 2.0);
         for step in [10, 20, 30, 40] {
-            run.write_checkpoint::<io::Error>(step, 3, |d| fs::write(d.join("x"), b"1")).unwrap();
+            run.write_checkpoint::<io::Error>(step, 3, |d| fs::write(d.join("x"), b"1"))
+                .unwrap();
         }
-        let steps: Vec<u64> = run.list_checkpoints().unwrap().into_iter().map(|c| c.0).collect();
+        let steps: Vec<u64> = run
+            .list_checkpoints()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
         assert_eq!(steps, vec![20, 30, 40]);
         let s = run.status_now(RunState::Running, 3, 0, 10, "");
         run.write_status(&s).unwrap();

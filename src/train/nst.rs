@@ -36,9 +36,15 @@ impl NstTrainer {
         let image = Var::from_tensor(&prepared.init.clamp(0f32, 1f32)?)?;
         let lr = preset.train.lr();
         let optimizer = match preset.train.optimizer {
-            OptimizerKind::Adam => {
-                Optimizer::Adam(Adam::new(vec![image.clone()], AdamConfig { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 })?)
-            }
+            OptimizerKind::Adam => Optimizer::Adam(Adam::new(
+                vec![image.clone()],
+                AdamConfig {
+                    lr,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                },
+            )?),
             OptimizerKind::Lbfgs => Optimizer::Lbfgs(Lbfgs::new(lr, 100)),
         };
         Ok(Self {
@@ -67,7 +73,9 @@ impl NstTrainer {
         match &mut self.optimizer {
             Optimizer::Adam(adam) => adam.step(grads)?,
             Optimizer::Lbfgs(lbfgs) => {
-                let g = grads.get(self.image.as_tensor()).context("the image has no gradient")?;
+                let g = grads
+                    .get(self.image.as_tensor())
+                    .context("the image has no gradient")?;
                 let next = lbfgs.step(self.image.as_tensor(), g)?;
                 self.image.set(&next)?;
             }
@@ -94,12 +102,18 @@ impl NstTrainer {
     /// The image to show or save: with the content's colours when `original_colors` is set.
     pub fn output(&self) -> Result<Tensor> {
         let img = self.image.as_tensor();
-        Ok(if self.original_colors { original_colors(img, &self.content)? } else { img.clone() })
+        Ok(if self.original_colors {
+            original_colors(img, &self.content)?
+        } else {
+            img.clone()
+        })
     }
 
     /// The named losses of a metrics record: unweighted J's, the total, and each layer's J_style_l.
     pub fn losses(&self, c: &Costs) -> Result<Vec<(String, f64)>> {
-        let v = |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?) };
+        let v = |t: &Tensor| -> Result<f64> {
+            Ok(t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?)
+        };
         let mut out = vec![
             ("content".to_string(), v(&c.content)?),
             ("style".to_string(), v(&c.style)?),
@@ -130,17 +144,27 @@ pub struct RunOptions {
     pub quiet: bool,
 }
 
-fn checkpoint(run: &RunDir, trainer: &NstTrainer, step: u64, keep: u64, preset_toml: &str) -> Result<PathBuf> {
+fn checkpoint(
+    run: &RunDir,
+    trainer: &NstTrainer,
+    step: u64,
+    keep: u64,
+    preset_toml: &str,
+) -> Result<PathBuf> {
     let image = trainer.image().clone();
     let shown = trainer.output()?;
     let opt = trainer.optimizer_state()?;
     let path = run.write_checkpoint::<anyhow::Error>(step, keep as usize, |dir| {
-        candle_core::safetensors::save(&HashMap::from([("image".to_string(), image)]), dir.join("image.safetensors"))?;
+        candle_core::safetensors::save(
+            &HashMap::from([("image".to_string(), image)]),
+            dir.join("image.safetensors"),
+        )?;
         if !opt.is_empty() {
             candle_core::safetensors::save(&opt, dir.join("optimizer.safetensors"))?;
         }
         image_io::save_tensor(&shown, &dir.join("image.png"))?;
-        let meta = serde_json::json!({ "step": step, "epoch": 0, "kind": "nst", "preset": preset_toml });
+        let meta =
+            serde_json::json!({ "step": step, "epoch": 0, "kind": "nst", "preset": preset_toml });
         std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
         Ok(())
     })?;
@@ -156,7 +180,12 @@ fn sample(run: &RunDir, trainer: &NstTrainer, step: u64) -> Result<PathBuf> {
 }
 
 /// Trains to the end (or to a stop), writing everything into `run`. Returns the final state.
-pub fn train(run: &RunDir, mut trainer: NstTrainer, preset: &NstPreset, opts: &RunOptions) -> Result<RunState> {
+pub fn train(
+    run: &RunDir,
+    mut trainer: NstTrainer,
+    preset: &NstPreset,
+    opts: &RunOptions,
+) -> Result<RunState> {
     signals::install();
     let total = preset.train.iterations;
     let end = opts.max_steps.map_or(total, |m| m.min(total));
@@ -204,14 +233,22 @@ pub fn train(run: &RunDir, mut trainer: NstTrainer, preset: &NstPreset, opts: &R
     let result = run.root.join("result.png");
     image_io::save_tensor(&trainer.output()?, &result)?;
     if let Some(out) = &opts.output {
-        image_io::save_tensor(&trainer.output()?, out).with_context(|| format!("writing {}", out.display()))?;
+        image_io::save_tensor(&trainer.output()?, out)
+            .with_context(|| format!("writing {}", out.display()))?;
     }
     let message = match state {
         RunState::Stopped => format!("stopped at step {step} of {total}"),
         _ if step < total => format!("ended at step {step} of {total} (--max-steps)"),
         _ => format!("finished {total} steps"),
     };
-    run.append_event(if state == RunState::Stopped { "stopped" } else { "finished" }, &message)?;
+    run.append_event(
+        if state == RunState::Stopped {
+            "stopped"
+        } else {
+            "finished"
+        },
+        &message,
+    )?;
     run.write_status(&run.status_now(state, step, 0, total, &message))?;
     Ok(state)
 }
@@ -227,14 +264,21 @@ mod tests {
     /// Runs the fixture's problem as tools/fixtures.py does with torch.optim and compares the
     /// costs along the way and the final image.
     fn trajectory(optimizer: OptimizerKind, lr: f64, steps: usize, prefix: &str) {
-        let fx = load_safetensors(crate::test_fixture("nst_reference.safetensors"), &Device::Cpu).unwrap();
+        let fx = load_safetensors(
+            crate::test_fixture("nst_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
         let prepared = Prepared {
             objective: fixture_objective(&fx, Pooling::Max, &[("in.style", 1.0)]),
             content: fx["in.content"].clone(),
             init: fx["in.generated"].clone(),
             warnings: vec![],
         };
-        let mut preset = NstPreset { kind: "nst".into(), ..Default::default() };
+        let mut preset = NstPreset {
+            kind: "nst".into(),
+            ..Default::default()
+        };
         preset.train.optimizer = optimizer;
         preset.train.lr = Some(lr);
         let mut trainer = NstTrainer::new(prepared, &preset).unwrap();
@@ -247,11 +291,17 @@ mod tests {
         }
         got.push(trainer.costs().unwrap().total.to_scalar::<f32>().unwrap());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!((g - w).abs() <= 5e-5 * w.abs(), "{prefix} step {i}: J = {g}, torch {w} (all: {got:?} vs {want:?})");
+            assert!(
+                (g - w).abs() <= 5e-5 * w.abs(),
+                "{prefix} step {i}: J = {g}, torch {w} (all: {got:?} vs {want:?})"
+            );
         }
         let d = crate::max_abs_diff(trainer.image(), &fx[&format!("{prefix}.image")]);
         assert!(d < 1e-4, "{prefix}: image differs from torch by {d}");
-        let (lo, hi) = (trainer.image().min_all().unwrap(), trainer.image().max_all().unwrap());
+        let (lo, hi) = (
+            trainer.image().min_all().unwrap(),
+            trainer.image().max_all().unwrap(),
+        );
         assert!(lo.to_scalar::<f32>().unwrap() >= 0.0 && hi.to_scalar::<f32>().unwrap() <= 1.0);
     }
 

@@ -23,8 +23,10 @@ impl Progress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new(total);
             b.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}",
+                )
+                .expect("valid template"),
             );
             b
         });
@@ -37,7 +39,9 @@ impl Progress {
                 b.set_position(step + 1);
                 b.set_message(summary(losses));
             }
-            None if print && !self.quiet => println!("step {step}/{}  {}", self.total, summary(losses)),
+            None if print && !self.quiet => {
+                println!("step {step}/{}  {}", self.total, summary(losses))
+            }
             None => {}
         }
     }

@@ -16,7 +16,12 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+        Self {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
     }
 }
 
@@ -30,9 +35,18 @@ pub struct Adam {
 
 impl Adam {
     pub fn new(vars: Vec<Var>, config: AdamConfig) -> Result<Self> {
-        let m = vars.iter().map(|v| v.as_tensor().zeros_like()).collect::<Result<Vec<_>>>()?;
+        let m = vars
+            .iter()
+            .map(|v| v.as_tensor().zeros_like())
+            .collect::<Result<Vec<_>>>()?;
         let v = m.clone();
-        Ok(Self { vars, m, v, step: 0, config })
+        Ok(Self {
+            vars,
+            m,
+            v,
+            step: 0,
+            config,
+        })
     }
 
     pub fn steps_taken(&self) -> u64 {
@@ -45,12 +59,19 @@ impl Adam {
 
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
-        let AdamConfig { lr, beta1, beta2, eps } = self.config;
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+        } = self.config;
         let t = self.step as i32;
         let bc1 = 1.0 - beta1.powi(t);
         let bc2 = 1.0 - beta2.powi(t);
         for (i, var) in self.vars.iter().enumerate() {
-            let Some(g) = grads.get(var.as_tensor()) else { continue };
+            let Some(g) = grads.get(var.as_tensor()) else {
+                continue;
+            };
             let m = ((&self.m[i] * beta1)? + (g * (1.0 - beta1))?)?;
             let v = ((&self.v[i] * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
             let denom = ((v.sqrt()? / bc2.sqrt())? + eps)?;
@@ -69,23 +90,37 @@ impl Adam {
             out.insert(format!("{prefix}.{i}.exp_avg"), self.m[i].clone());
             out.insert(format!("{prefix}.{i}.exp_avg_sq"), self.v[i].clone());
         }
-        let dev = self.vars.first().map(|v| v.device().clone()).unwrap_or(candle_core::Device::Cpu);
-        out.insert(format!("{prefix}.step"), Tensor::new(&[self.step as f64], &dev)?);
+        let dev = self
+            .vars
+            .first()
+            .map(|v| v.device().clone())
+            .unwrap_or(candle_core::Device::Cpu);
+        out.insert(
+            format!("{prefix}.step"),
+            Tensor::new(&[self.step as f64], &dev)?,
+        );
         Ok(out)
     }
 
     pub fn load_state(&mut self, prefix: &str, state: &HashMap<String, Tensor>) -> Result<()> {
         for i in 0..self.vars.len() {
             let get = |k: String| {
-                state.get(&k).cloned().ok_or_else(|| candle_core::Error::Msg(format!("optimizer state lacks {k}")))
+                state
+                    .get(&k)
+                    .cloned()
+                    .ok_or_else(|| candle_core::Error::Msg(format!("optimizer state lacks {k}")))
             };
             self.m[i] = get(format!("{prefix}.{i}.exp_avg"))?.to_device(self.vars[i].device())?;
-            self.v[i] = get(format!("{prefix}.{i}.exp_avg_sq"))?.to_device(self.vars[i].device())?;
+            self.v[i] =
+                get(format!("{prefix}.{i}.exp_avg_sq"))?.to_device(self.vars[i].device())?;
         }
-        let s = state
-            .get(&format!("{prefix}.step"))
-            .ok_or_else(|| candle_core::Error::Msg(format!("optimizer state lacks {prefix}.step")))?;
-        self.step = s.flatten_all()?.to_dtype(candle_core::DType::F64)?.to_vec1::<f64>()?[0] as u64;
+        let s = state.get(&format!("{prefix}.step")).ok_or_else(|| {
+            candle_core::Error::Msg(format!("optimizer state lacks {prefix}.step"))
+        })?;
+        self.step = s
+            .flatten_all()?
+            .to_dtype(candle_core::DType::F64)?
+            .to_vec1::<f64>()?[0] as u64;
         Ok(())
     }
 }
@@ -99,13 +134,27 @@ mod tests {
     fn first_steps_match_torch_by_hand() {
         // torch: p=1, g=2p (loss p²), lr 0.1: first step moves by lr·sign(g) = 0.1
         let p = Var::new(&[1.0f32], &Device::Cpu).unwrap();
-        let mut opt = Adam::new(vec![p.clone()], AdamConfig { lr: 0.1, ..Default::default() }).unwrap();
+        let mut opt = Adam::new(
+            vec![p.clone()],
+            AdamConfig {
+                lr: 0.1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let loss = p.as_tensor().sqr().unwrap().sum_all().unwrap();
         opt.step(&loss.backward().unwrap()).unwrap();
         let v = p.as_tensor().to_vec1::<f32>().unwrap()[0];
         assert!((v - 0.9).abs() < 1e-6, "{v}");
         let state = opt.state("opt").unwrap();
-        let mut other = Adam::new(vec![p.clone()], AdamConfig { lr: 0.1, ..Default::default() }).unwrap();
+        let mut other = Adam::new(
+            vec![p.clone()],
+            AdamConfig {
+                lr: 0.1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         other.load_state("opt", &state).unwrap();
         assert_eq!(other.steps_taken(), 1);
     }

@@ -27,7 +27,16 @@ fn dot(a: &Tensor, b: &Tensor) -> Result<f32> {
 
 impl Lbfgs {
     pub fn new(lr: f64, history_size: usize) -> Self {
-        Self { lr, history_size, n_iter: 0, history: VecDeque::new(), d: None, t: 0.0, h_diag: 1.0, prev_flat_grad: None }
+        Self {
+            lr,
+            history_size,
+            n_iter: 0,
+            history: VecDeque::new(),
+            d: None,
+            t: 0.0,
+            h_diag: 1.0,
+            prev_flat_grad: None,
+        }
     }
 
     /// One `optimizer.step(closure)` with max_iter = 1: given the parameters and the gradient of
@@ -45,7 +54,10 @@ impl Lbfgs {
             self.h_diag = 1.0;
             flat_grad.neg()?
         } else {
-            let prev = self.prev_flat_grad.as_ref().expect("set after the first iteration");
+            let prev = self
+                .prev_flat_grad
+                .as_ref()
+                .expect("set after the first iteration");
             let d_prev = self.d.as_ref().expect("set after the first iteration");
             let y = (&flat_grad - prev)?;
             let s = (d_prev * self.t as f64)?;
@@ -84,7 +96,10 @@ impl Lbfgs {
         if gtd > -TOLERANCE_CHANGE {
             return Ok(params.clone());
         }
-        params.flatten_all()?.add(&(d * self.t as f64)?)?.reshape(shape)
+        params
+            .flatten_all()?
+            .add(&(d * self.t as f64)?)?
+            .reshape(shape)
     }
 
     pub fn history_len(&self) -> usize {

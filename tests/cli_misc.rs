@@ -1,0 +1,108 @@
+//! Help, preset commands and `view` through the real binary.
+
+mod common;
+use common::*;
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["train", "--help"],
+        vec!["stylize", "--help"],
+        vec!["nst", "sweep", "--help"],
+        vec!["preset", "check", "--help"],
+        vec!["preset", "list", "--help"],
+        vec!["view", "--help"],
+    ] {
+        let out = run(bin().args(&args));
+        assert!(out.status.success(), "{args:?}");
+        let t = text(&out);
+        assert!(t.contains("Usage: aiart"), "{args:?}: {t}");
+    }
+    let t = text(&run(bin().args(["stylize", "--help"])));
+    for flag in [
+        "--content-layer",
+        "--style-layers",
+        "--tv-weight",
+        "--original-colors",
+        "--style-blend",
+        "--optimizer",
+    ] {
+        assert!(t.contains(flag), "stylize --help lacks {flag}");
+    }
+}
+
+#[test]
+fn preset_check_prints_the_effective_preset_or_errors() {
+    let ws = temp_workspace("check");
+    std::fs::create_dir_all(ws.join("presets")).unwrap();
+    std::fs::write(
+        ws.join("presets/good.toml"),
+        "kind = \"nst\"\n[data]\ncontent = \"a.png\"\nstyle = \"b.png\"\n",
+    )
+    .unwrap();
+    std::fs::write(ws.join("presets/bad.toml"), "kind = \"nst\"\n[data]\ncontent = \"a.png\"\nstyle = \"b.png\"\n[train]\nstyle_wieght = 3\n").unwrap();
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["preset", "check", "presets/good.toml"]));
+    assert!(out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("content_layer = [\"conv3_2\"]") || t.contains("content_layer = \"conv3_2\""),
+        "{t}"
+    );
+    assert!(
+        t.contains("style_weight = 40.0") && t.contains("optimizer = \"adam\""),
+        "{t}"
+    );
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["preset", "check", "presets/bad.toml"]));
+    assert_eq!(out.status.code(), Some(1));
+    let t = text(&out);
+    assert!(
+        t.contains("presets/bad.toml:6:1: train.style_wieght: unknown field")
+            && t.contains("did you mean `style_weight`?"),
+        "{t}"
+    );
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["preset", "check", "presets/none.toml"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("none.toml"));
+    let out = run(bin().args(["--workspace", ws.to_str().unwrap(), "preset", "list"]));
+    let t = text(&out);
+    assert!(out.status.success());
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("good") && l.contains("nst") && l.contains("ok")),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("bad") && l.contains("invalid") && l.contains("style_wieght")),
+        "{t}"
+    );
+    // AIART_HOME names the workspace too
+    let out = run(bin().env("AIART_HOME", &ws).args(["preset", "list"]));
+    assert!(text(&out).contains("good"));
+}
+
+#[test]
+fn view_draws_half_blocks_without_a_graphics_terminal() {
+    let ws = temp_workspace("view");
+    write_image(&ws.join("a.png"), 16, 16, 3);
+    let out = run(bin()
+        .env_remove("KITTY_WINDOW_ID")
+        .env("TERM", "xterm-256color")
+        .env_remove("TERM_PROGRAM")
+        .args(["view", ws.join("a.png").to_str().unwrap(), "--width", "8"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains('▄') || s.contains('▀'),
+        "half-block cells: {s:?}"
+    );
+    let out = run(bin().args(["view", "missing.png"]));
+    assert!(!out.status.success() && text(&out).contains("missing.png: no such image file"));
+}

@@ -1,0 +1,85 @@
+//! Helpers for tests that spawn the real `aiart` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aiart"));
+    // never touch the network or a user's hub cache from a test
+    c.env("HF_HUB_OFFLINE", "1")
+        .env("HF_HOME", std::env::temp_dir().join("aiart-test-hf"))
+        .env_remove("AIART_HOME");
+    c
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The tiny VGG-19 of the PyTorch fixture (widths 4 … 16): `features.N.*` plus other keys, which are ignored.
+pub fn tiny_vgg() -> PathBuf {
+    repo().join("tests/fixtures/nst_reference.safetensors")
+}
+
+/// A fresh, empty folder for one test.
+pub fn temp_workspace(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("aiart-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("spawn aiart")
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// Polls `cond` every 50 ms until it holds or `secs` pass.
+pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+/// A small test image with some structure: gradients and a square.
+pub fn write_image(path: &Path, w: u32, h: u32, seed: u8) {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let inside = x > w / 4 && x < 3 * w / 4 && y > h / 4 && y < 3 * h / 4;
+        let s = seed as u32;
+        image::Rgb([
+            ((x * 255 / w + s * 40) % 256) as u8,
+            ((y * 255 / h + s * 90) % 256) as u8,
+            if inside { 230 } else { (s * 70 % 256) as u8 },
+        ])
+    });
+    img.save(path).unwrap();
+}
