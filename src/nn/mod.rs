@@ -3,5 +3,6 @@
 pub mod hub;
 pub mod init;
 pub mod pool;
+pub mod pth;
 pub mod vgg;
 pub mod weights;

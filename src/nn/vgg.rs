@@ -275,6 +275,25 @@ mod tests {
     }
 
     #[test]
+    fn legacy_pth_loads_the_same_vgg() {
+        let fx = load_safetensors(
+            crate::test_fixture("nst_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let path = crate::test_fixture("tiny_vgg_legacy.pth");
+        let sd = crate::nn::weights::load_state_dict(&path, &Device::Cpu).unwrap();
+        let a = Vgg19::from_state_dict(&fx, "st", Pooling::Max).unwrap();
+        let b = Vgg19::from_state_dict(&sd, "pth", Pooling::Max).unwrap();
+        let l = [layer_index("conv4_1").unwrap()];
+        let (fa, fb) = (
+            a.features(&fx["in.content"], &l).unwrap(),
+            b.features(&fx["in.content"], &l).unwrap(),
+        );
+        assert_eq!(crate::max_abs_diff(&fa[0], &fb[0]), 0.0);
+    }
+
+    #[test]
     fn random_vgg_is_seeded() {
         let w = [4usize; 16];
         let a = Vgg19::random(7, &w, Pooling::Max, &Device::Cpu)

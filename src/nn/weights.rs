@@ -1,4 +1,4 @@
-//! Reading and writing state dicts: `.safetensors`, and PyTorch `.pth` files (zip archives).
+//! Reading state dicts: `.safetensors`, and PyTorch `.pth` files in either of torch.save's formats.
 
 use candle_core::{Device, Tensor};
 use std::collections::HashMap;
@@ -41,12 +41,9 @@ pub fn load_state_dict(path: &Path, device: &Device) -> Result<StateDict, Weight
     match ext.as_str() {
         "safetensors" => load_safetensors(path, device),
         "pth" | "pt" | "bin" => {
-            let tensors = candle_core::pickle::read_all(path).map_err(|e| WeightsError::Read {
+            let tensors = super::pth::read_pth(path).map_err(|reason| WeightsError::Read {
                 path: path.to_path_buf(),
-                reason: format!(
-                    "{e} (files saved by torch < 1.6 use the legacy format: re-save them with \
-                     torch.save(sd, path) in a current PyTorch, or convert to .safetensors)"
-                ),
+                reason,
             })?;
             let mut out = StateDict::new();
             for (k, t) in tensors {
