@@ -1,8 +1,14 @@
 //! Networks. They know nothing of training or runs: each is built from weights and run by `forward`.
 
+pub mod gan;
 pub mod hub;
 pub mod init;
+pub mod layers;
+pub mod params;
+pub mod patchgan;
 pub mod pool;
 pub mod pth;
+pub mod resnet;
+pub mod unet;
 pub mod vgg;
 pub mod weights;

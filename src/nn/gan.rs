@@ -1,0 +1,299 @@
+//! The reference's `define_G` / `define_D`: networks by name (`resnet_9blocks`, `unet_256`, `basic`,
+//! `n_layers`, `pixel`), built from seeded weights or a state dict with the reference's keys.
+
+use super::layers::{Ctx, NormKind};
+use super::params::{LoadError, ParamStore};
+use super::patchgan::{NLayerDiscriminator, PixelDiscriminator};
+use super::resnet::ResnetGenerator;
+use super::unet::UnetGenerator;
+use super::weights::StateDict;
+use candle_core::{Device, Result, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// A generator architecture: `resnet_<N>blocks` or `unet_<size>` (128: 7 downsamplings, 256: 8;
+/// aiart also takes 32 and 64 for tiny runs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenArch {
+    Resnet { blocks: usize },
+    Unet { downs: usize },
+}
+
+impl GenArch {
+    pub fn parse(name: &str) -> Option<Self> {
+        if let Some(n) = name
+            .strip_prefix("resnet_")
+            .and_then(|s| s.strip_suffix("blocks"))
+        {
+            return n
+                .parse()
+                .ok()
+                .filter(|&b| b >= 1)
+                .map(|blocks| GenArch::Resnet { blocks });
+        }
+        let size: usize = name.strip_prefix("unet_")?.parse().ok()?;
+        (size.is_power_of_two() && size >= 32).then(|| GenArch::Unet {
+            downs: size.trailing_zeros() as usize,
+        })
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            GenArch::Resnet { blocks } => format!("resnet_{blocks}blocks"),
+            GenArch::Unet { downs } => format!("unet_{}", 1usize << downs),
+        }
+    }
+
+    /// Input sides must be multiples of this.
+    pub fn multiple(&self) -> usize {
+        match self {
+            GenArch::Resnet { .. } => 4,
+            GenArch::Unet { downs } => 1 << downs,
+        }
+    }
+
+    /// The names the preset accepts, for messages.
+    pub const HELP: &'static str = "resnet_9blocks, resnet_6blocks (any resnet_Nblocks), unet_256, unet_128 (also unet_64, unet_32)";
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscArch {
+    Basic,
+    NLayers,
+    Pixel,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct GenConfig {
+    pub arch: String,
+    pub input_nc: usize,
+    pub output_nc: usize,
+    pub ngf: usize,
+    pub norm: NormKind,
+    pub dropout: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct DiscConfig {
+    pub arch: DiscArch,
+    pub input_nc: usize,
+    pub ndf: usize,
+    pub n_layers: usize,
+    pub norm: NormKind,
+}
+
+pub enum GenNet {
+    Resnet(ResnetGenerator),
+    Unet(UnetGenerator),
+}
+
+pub struct Generator {
+    pub net: GenNet,
+    pub params: ParamStore,
+    pub config: GenConfig,
+    pub arch: GenArch,
+}
+
+pub enum DiscNet {
+    NLayer(NLayerDiscriminator),
+    Pixel(PixelDiscriminator),
+}
+
+pub struct Discriminator {
+    pub net: DiscNet,
+    pub params: ParamStore,
+    pub config: DiscConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("unknown generator `{0}` (expected {help})", help = GenArch::HELP)]
+    UnknownGen(String),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+fn build_gen(
+    c: &GenConfig,
+    params: &ParamStore,
+) -> std::result::Result<(GenNet, GenArch), NetError> {
+    let arch = GenArch::parse(&c.arch).ok_or_else(|| NetError::UnknownGen(c.arch.clone()))?;
+    let vb = params.root();
+    let net = match arch {
+        GenArch::Resnet { blocks } => GenNet::Resnet(ResnetGenerator::new(
+            vb,
+            c.input_nc,
+            c.output_nc,
+            c.ngf,
+            c.norm,
+            c.dropout,
+            blocks,
+        )?),
+        GenArch::Unet { downs } => GenNet::Unet(UnetGenerator::new(
+            vb,
+            c.input_nc,
+            c.output_nc,
+            downs,
+            c.ngf,
+            c.norm,
+            c.dropout,
+        )?),
+    };
+    Ok((net, arch))
+}
+
+impl Generator {
+    pub fn seeded(
+        c: &GenConfig,
+        seed: u64,
+        gain: f32,
+        device: &Device,
+    ) -> std::result::Result<Self, NetError> {
+        let params = ParamStore::seeded(seed, gain, device);
+        let (net, arch) = build_gen(c, &params)?;
+        Ok(Self {
+            net,
+            params,
+            config: c.clone(),
+            arch,
+        })
+    }
+
+    /// From a state dict with the reference's keys; every misfit is named.
+    pub fn from_state_dict(
+        c: &GenConfig,
+        sd: StateDict,
+        source: &str,
+        device: &Device,
+    ) -> std::result::Result<Self, NetError> {
+        let params = ParamStore::from_state_dict(sd, device);
+        let (net, arch) = build_gen(c, &params)?;
+        params.finish(
+            source,
+            &format!("{} ngf {} norm {:?}", c.arch, c.ngf, c.norm).to_lowercase(),
+        )?;
+        Ok(Self {
+            net,
+            params,
+            config: c.clone(),
+            arch,
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        match &self.net {
+            GenNet::Resnet(n) => n.forward(xs, ctx),
+            GenNet::Unet(n) => n.forward(xs, ctx),
+        }
+    }
+}
+
+fn build_disc(c: &DiscConfig, params: &ParamStore) -> Result<DiscNet> {
+    let vb = params.root();
+    Ok(match c.arch {
+        DiscArch::Basic => {
+            DiscNet::NLayer(NLayerDiscriminator::new(vb, c.input_nc, c.ndf, 3, c.norm)?)
+        }
+        DiscArch::NLayers => DiscNet::NLayer(NLayerDiscriminator::new(
+            vb, c.input_nc, c.ndf, c.n_layers, c.norm,
+        )?),
+        DiscArch::Pixel => DiscNet::Pixel(PixelDiscriminator::new(vb, c.input_nc, c.ndf, c.norm)?),
+    })
+}
+
+impl Discriminator {
+    pub fn seeded(
+        c: &DiscConfig,
+        seed: u64,
+        gain: f32,
+        device: &Device,
+    ) -> std::result::Result<Self, NetError> {
+        let params = ParamStore::seeded(seed, gain, device);
+        let net = build_disc(c, &params)?;
+        Ok(Self {
+            net,
+            params,
+            config: c.clone(),
+        })
+    }
+
+    pub fn from_state_dict(
+        c: &DiscConfig,
+        sd: StateDict,
+        source: &str,
+        device: &Device,
+    ) -> std::result::Result<Self, NetError> {
+        let params = ParamStore::from_state_dict(sd, device);
+        let net = build_disc(c, &params)?;
+        params.finish(
+            source,
+            &format!("{:?} ndf {} norm {:?}", c.arch, c.ndf, c.norm).to_lowercase(),
+        )?;
+        Ok(Self {
+            net,
+            params,
+            config: c.clone(),
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        match &self.net {
+            DiscNet::NLayer(n) => n.forward(xs, ctx),
+            DiscNet::Pixel(n) => n.forward(xs, ctx),
+        }
+    }
+}
+
+/// Guesses a generator's configuration from a reference state dict: U-Net or ResNet and its depth,
+/// ngf, and the norm (BatchNorm layers have an affine `weight` beside their running statistics).
+pub fn infer_gen_config(sd: &StateDict) -> Option<GenConfig> {
+    let norm = if sd.keys().any(|k| {
+        k.ends_with(".running_mean") && sd.contains_key(&k.replace(".running_mean", ".weight"))
+    }) {
+        NormKind::Batch
+    } else {
+        NormKind::Instance
+    };
+    if let Some(w) = sd.get("model.model.0.weight") {
+        let (ngf, input_nc) = (w.dims()[0], w.dims()[1]);
+        let mut downs = 1;
+        let mut prefix = "model.model.1".to_string();
+        while sd
+            .keys()
+            .any(|k| k.starts_with(&format!("{prefix}.model.")))
+        {
+            downs += 1;
+            prefix = format!("{prefix}.model.3");
+        }
+        let up = sd.get("model.model.3.weight")?;
+        let dropout = true;
+        return Some(GenConfig {
+            arch: format!("unet_{}", 1usize << downs),
+            input_nc,
+            output_nc: up.dims()[1],
+            ngf,
+            norm,
+            dropout,
+        });
+    }
+    let w = sd.get("model.1.weight")?;
+    let (ngf, input_nc) = (w.dims()[0], w.dims()[1]);
+    let blocks = (0..100)
+        .filter(|i| sd.contains_key(&format!("model.{}.conv_block.1.weight", 10 + i)))
+        .count();
+    let dropout = sd.contains_key("model.10.conv_block.6.weight");
+    let tail = sd.get(&format!("model.{}.weight", 10 + blocks + 7))?;
+    Some(GenConfig {
+        arch: format!("resnet_{blocks}blocks"),
+        input_nc,
+        output_nc: tail.dims()[0],
+        ngf,
+        norm,
+        dropout,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,249 @@
+//! The GAN networks against PyTorch (tools/fixtures_gan.py).
+
+use super::*;
+use crate::nn::weights::load_safetensors;
+use std::collections::BTreeSet;
+
+fn fixture() -> StateDict {
+    load_safetensors(
+        crate::test_fixture("gan_reference.safetensors"),
+        &Device::Cpu,
+    )
+    .unwrap()
+}
+
+pub(crate) fn sub(fx: &StateDict, prefix: &str) -> StateDict {
+    fx.iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(&format!("{prefix}."))
+                .map(|s| (s.to_string(), v.clone()))
+        })
+        .collect()
+}
+
+fn metadata() -> serde_json::Value {
+    let bytes = std::fs::read(crate::test_fixture("gan_reference.safetensors")).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let m = meta.metadata().as_ref().unwrap();
+    serde_json::json!({ "keys": serde_json::from_str::<serde_json::Value>(&m["keys"]).unwrap() })
+}
+
+fn close(a: &Tensor, b: &Tensor, tol: f32, what: &str) {
+    assert_eq!(a.dims(), b.dims(), "{what}");
+    let d = crate::max_abs_diff(a, b);
+    assert!(d <= tol, "{what}: max diff {d}");
+}
+
+fn gen(arch: &str, ngf: usize, norm: NormKind, dropout: bool) -> GenConfig {
+    GenConfig {
+        arch: arch.into(),
+        input_nc: 3,
+        output_nc: 3,
+        ngf,
+        norm,
+        dropout,
+    }
+}
+
+#[test]
+fn resnet_generator_matches_pytorch() {
+    let fx = fixture();
+    let g = Generator::from_state_dict(
+        &gen("resnet_2blocks", 2, NormKind::Instance, false),
+        sub(&fx, "resnet.w"),
+        "fixture",
+        &Device::Cpu,
+    )
+    .unwrap();
+    let y = g.forward(&fx["resnet.in"], &Ctx::eval()).unwrap();
+    close(&y, &fx["resnet.out"], 1e-5, "resnet");
+}
+
+#[test]
+fn unet_generator_matches_pytorch_in_train_and_eval_mode() {
+    let fx = fixture();
+    let g = Generator::from_state_dict(
+        &gen("unet_32", 2, NormKind::Batch, false),
+        sub(&fx, "unet.w"),
+        "fixture",
+        &Device::Cpu,
+    )
+    .unwrap();
+    let y = g.forward(&fx["unet.in"], &Ctx::eval()).unwrap();
+    close(&y, &fx["unet.out_eval"], 1e-5, "unet eval");
+    let mut ctx = Ctx::train(0);
+    ctx.dropout = false;
+    let y = g.forward(&fx["unet.in"], &ctx).unwrap();
+    close(&y, &fx["unet.out_train"], 1e-4, "unet train");
+    let rm = &g.params.state_dict()["model.model.1.model.2.running_mean"];
+    close(
+        rm,
+        &fx["unet.running_mean_after"],
+        1e-5,
+        "running mean after one training forward",
+    );
+    let n = g.params.state_dict()["model.model.1.model.2.num_batches_tracked"]
+        .to_dtype(candle_core::DType::F32)
+        .unwrap();
+    assert_eq!(n.to_scalar::<f32>().unwrap(), 1.0);
+}
+
+#[test]
+fn patchgan_matches_pytorch() {
+    let fx = fixture();
+    let c = DiscConfig {
+        arch: DiscArch::Basic,
+        input_nc: 6,
+        ndf: 2,
+        n_layers: 3,
+        norm: NormKind::Batch,
+    };
+    let d =
+        Discriminator::from_state_dict(&c, sub(&fx, "patch.w"), "fixture", &Device::Cpu).unwrap();
+    let mut ctx = Ctx::train(0);
+    ctx.dropout = false;
+    let y = d.forward(&fx["patch.in"], &ctx).unwrap();
+    close(&y, &fx["patch.out"], 1e-4, "patchgan");
+    assert_eq!(y.dims(), &[1, 1, 2, 2]);
+}
+
+fn keys_of(params: &ParamStore) -> BTreeSet<String> {
+    params.names().into_iter().collect()
+}
+
+fn reference_keys(name: &str) -> BTreeSet<String> {
+    metadata()["keys"][name]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn full_size_key_names_are_the_references() {
+    let dev = Device::Cpu;
+    let cases = [
+        (
+            "resnet_9blocks",
+            gen("resnet_9blocks", 64, NormKind::Instance, false),
+        ),
+        (
+            "resnet_9blocks_dropout_batch",
+            gen("resnet_9blocks", 64, NormKind::Batch, true),
+        ),
+        ("unet_256_batch", gen("unet_256", 64, NormKind::Batch, true)),
+        (
+            "unet_128_instance",
+            gen("unet_128", 64, NormKind::Instance, false),
+        ),
+    ];
+    for (name, c) in cases {
+        let g = Generator::seeded(&c, 0, 0.02, &dev).unwrap();
+        assert_eq!(keys_of(&g.params), reference_keys(name), "{name}");
+    }
+    let d = Discriminator::seeded(
+        &DiscConfig {
+            arch: DiscArch::Basic,
+            input_nc: 6,
+            ndf: 64,
+            n_layers: 3,
+            norm: NormKind::Batch,
+        },
+        0,
+        0.02,
+        &dev,
+    )
+    .unwrap();
+    assert_eq!(keys_of(&d.params), reference_keys("basic_batch"));
+    let d = Discriminator::seeded(
+        &DiscConfig {
+            arch: DiscArch::NLayers,
+            input_nc: 3,
+            ndf: 64,
+            n_layers: 5,
+            norm: NormKind::Instance,
+        },
+        0,
+        0.02,
+        &dev,
+    )
+    .unwrap();
+    assert_eq!(keys_of(&d.params), reference_keys("n_layers_5_instance"));
+    let sd = Generator::seeded(
+        &gen("resnet_9blocks", 64, NormKind::Instance, false),
+        0,
+        0.02,
+        &dev,
+    )
+    .unwrap()
+    .params
+    .state_dict();
+    assert_eq!(sd["model.26.weight"].dims(), &[3, 64, 7, 7]);
+    assert_eq!(
+        sd["model.19.weight"].dims(),
+        &[256, 128, 3, 3],
+        "transposed convs are (in, out, k, k)"
+    );
+}
+
+#[test]
+fn configs_are_inferred_from_reference_state_dicts() {
+    let dev = Device::Cpu;
+    for c in [
+        gen("resnet_9blocks", 8, NormKind::Instance, false),
+        gen("resnet_6blocks", 4, NormKind::Batch, true),
+        gen("unet_256", 4, NormKind::Batch, true),
+        gen("unet_128", 2, NormKind::Instance, true),
+    ] {
+        let sd = Generator::seeded(&c, 0, 0.02, &dev)
+            .unwrap()
+            .params
+            .state_dict();
+        assert_eq!(infer_gen_config(&sd).unwrap(), c);
+    }
+}
+
+#[test]
+fn odd_keys_of_old_checkpoints_are_ignored_and_misfits_named() {
+    let dev = Device::Cpu;
+    let fx = fixture();
+    let mut sd = sub(&fx, "resnet.w");
+    // old reference checkpoints: InstanceNorm running statistics, BatchNorm counters
+    sd.insert(
+        "model.2.running_mean".into(),
+        Tensor::zeros(2, candle_core::DType::F32, &dev).unwrap(),
+    );
+    sd.insert(
+        "model.2.running_var".into(),
+        Tensor::ones(2, candle_core::DType::F32, &dev).unwrap(),
+    );
+    sd.insert(
+        "model.5.num_batches_tracked".into(),
+        Tensor::new(3i64, &dev).unwrap(),
+    );
+    let c = gen("resnet_2blocks", 2, NormKind::Instance, false);
+    assert!(Generator::from_state_dict(&c, sd.clone(), "old.pth", &dev).is_ok());
+    sd.remove("model.4.weight");
+    sd.insert(
+        "model.26.weight".into(),
+        Tensor::zeros(3, candle_core::DType::F32, &dev).unwrap(),
+    );
+    sd.insert(
+        "model.1.bias".into(),
+        Tensor::zeros(5, candle_core::DType::F32, &dev).unwrap(),
+    );
+    let e = Generator::from_state_dict(&c, sd, "old.pth", &dev)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("old.pth") && e.contains("model.4.weight: missing"),
+        "{e}"
+    );
+    assert!(e.contains("model.1.bias: shape [5], expected [2]"), "{e}");
+    assert!(
+        e.contains("model.26.weight: not a key of this network"),
+        "{e}"
+    );
+}

@@ -1,0 +1,306 @@
+//! Layers of the GAN networks with PyTorch's semantics: Conv2d, ConvTranspose2d, BatchNorm2d
+//! (affine, running statistics, momentum 0.1), InstanceNorm2d (no affine, no running statistics),
+//! ReflectionPad2d, Dropout(0.5), all under the reference's parameter names.
+
+use super::init::SeededInit;
+use super::params::{Init, Vb};
+use candle_core::{DType, Result, Tensor, Var, D};
+use std::cell::RefCell;
+
+/// How a forward pass runs: `train` selects batch statistics (and updates the running ones);
+/// `dropout` turns dropout on, with masks drawn from a seeded generator.
+pub struct Ctx {
+    pub train: bool,
+    pub dropout: bool,
+    pub update_stats: bool,
+    pub rng: RefCell<SeededInit>,
+}
+
+impl Ctx {
+    /// Training: batch statistics, running statistics updated, dropout on.
+    pub fn train(seed: u64) -> Self {
+        Self {
+            train: true,
+            dropout: true,
+            update_stats: true,
+            rng: RefCell::new(SeededInit::new(seed)),
+        }
+    }
+    /// The reference's test without `--eval`: batch statistics of the input, dropout on, nothing updated.
+    pub fn test(seed: u64) -> Self {
+        Self {
+            train: true,
+            dropout: true,
+            update_stats: false,
+            rng: RefCell::new(SeededInit::new(seed)),
+        }
+    }
+    /// `--eval`: running statistics, no dropout.
+    pub fn eval() -> Self {
+        Self {
+            train: false,
+            dropout: false,
+            update_stats: false,
+            rng: RefCell::new(SeededInit::new(0)),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NormKind {
+    Batch,
+    Instance,
+    None,
+}
+
+impl NormKind {
+    /// The reference gives convs a bias only when InstanceNorm follows them.
+    pub fn conv_bias(self) -> bool {
+        self == NormKind::Instance
+    }
+}
+
+pub struct Conv2d {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    stride: usize,
+    padding: usize,
+}
+
+impl Conv2d {
+    pub fn new(
+        vb: Vb,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+    ) -> Result<Self> {
+        let weight = vb.param(
+            "weight",
+            (cout, cin, k, k),
+            Init::Normal {
+                mean: 0.0,
+                std: vb.gain(),
+            },
+        )?;
+        let bias = if bias {
+            Some(vb.param("bias", cout, Init::Const(0.0))?)
+        } else {
+            None
+        };
+        Ok(Self {
+            weight,
+            bias,
+            stride,
+            padding,
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let y = xs.conv2d(&self.weight, self.padding, self.stride, 1, 1)?;
+        match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+            None => Ok(y),
+        }
+    }
+}
+
+pub struct ConvTranspose2d {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    stride: usize,
+    padding: usize,
+    output_padding: usize,
+}
+
+impl ConvTranspose2d {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        vb: Vb,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+        output_padding: usize,
+        bias: bool,
+    ) -> Result<Self> {
+        let weight = vb.param(
+            "weight",
+            (cin, cout, k, k),
+            Init::Normal {
+                mean: 0.0,
+                std: vb.gain(),
+            },
+        )?;
+        let bias = if bias {
+            Some(vb.param("bias", cout, Init::Const(0.0))?)
+        } else {
+            None
+        };
+        Ok(Self {
+            weight,
+            bias,
+            stride,
+            padding,
+            output_padding,
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let y = xs.conv_transpose2d(
+            &self.weight,
+            self.padding,
+            self.output_padding,
+            self.stride,
+            1,
+        )?;
+        match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+            None => Ok(y),
+        }
+    }
+}
+
+const EPS: f64 = 1e-5;
+const MOMENTUM: f64 = 0.1;
+
+pub struct BatchNorm {
+    weight: Tensor,
+    bias: Tensor,
+    running_mean: Var,
+    running_var: Var,
+    num_batches_tracked: Var,
+}
+
+impl BatchNorm {
+    pub fn new(vb: Vb, c: usize) -> Result<Self> {
+        Ok(Self {
+            weight: vb.param(
+                "weight",
+                c,
+                Init::Normal {
+                    mean: 1.0,
+                    std: vb.gain(),
+                },
+            )?,
+            bias: vb.param("bias", c, Init::Const(0.0))?,
+            running_mean: vb.buffer("running_mean", c, 0.0, DType::F32)?,
+            running_var: vb.buffer("running_var", c, 1.0, DType::F32)?,
+            num_batches_tracked: vb.buffer("num_batches_tracked", (), 0.0, DType::I64)?,
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        let c = xs.dim(1)?;
+        let shape = (1, c, 1, 1);
+        let (mean, var) = if ctx.train {
+            let n = xs.elem_count() / c;
+            let mean = xs.mean_keepdim(0)?.mean_keepdim(2)?.mean_keepdim(3)?;
+            let centered = xs.broadcast_sub(&mean)?;
+            let var = centered
+                .sqr()?
+                .mean_keepdim(0)?
+                .mean_keepdim(2)?
+                .mean_keepdim(3)?;
+            if ctx.update_stats {
+                let m = mean.flatten_all()?.detach();
+                let unbiased = (var.flatten_all()?.detach() * (n as f64 / (n.max(2) - 1) as f64))?;
+                let rm = ((self.running_mean.as_tensor() * (1.0 - MOMENTUM))? + (m * MOMENTUM)?)?;
+                let rv =
+                    ((self.running_var.as_tensor() * (1.0 - MOMENTUM))? + (unbiased * MOMENTUM)?)?;
+                self.running_mean.set(&rm)?;
+                self.running_var.set(&rv)?;
+                self.num_batches_tracked
+                    .set(&(self.num_batches_tracked.as_tensor() + 1.0)?)?;
+            }
+            (mean, var)
+        } else {
+            (
+                self.running_mean.as_tensor().reshape(shape)?,
+                self.running_var.as_tensor().reshape(shape)?,
+            )
+        };
+        let xhat = xs
+            .broadcast_sub(&mean)?
+            .broadcast_div(&(var + EPS)?.sqrt()?)?;
+        xhat.broadcast_mul(&self.weight.reshape(shape)?)?
+            .broadcast_add(&self.bias.reshape(shape)?)
+    }
+}
+
+/// InstanceNorm2d(affine=False, track_running_stats=False): each sample and channel by itself.
+pub fn instance_norm(xs: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = xs.dims4()?;
+    let flat = xs.reshape((n, c, h * w))?;
+    let mean = flat.mean_keepdim(D::Minus1)?;
+    let centered = flat.broadcast_sub(&mean)?;
+    let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
+    centered
+        .broadcast_div(&(var + EPS)?.sqrt()?)?
+        .reshape((n, c, h, w))
+}
+
+pub enum Norm {
+    Batch(BatchNorm),
+    Instance,
+    None,
+}
+
+impl Norm {
+    pub fn new(kind: NormKind, vb: Vb, c: usize) -> Result<Self> {
+        Ok(match kind {
+            NormKind::Batch => Norm::Batch(BatchNorm::new(vb, c)?),
+            NormKind::Instance => Norm::Instance,
+            NormKind::None => Norm::None,
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        match self {
+            Norm::Batch(bn) => bn.forward(xs, ctx),
+            Norm::Instance => instance_norm(xs),
+            Norm::None => Ok(xs.clone()),
+        }
+    }
+}
+
+/// ReflectionPad2d(p): mirrors without repeating the edge.
+pub fn reflect_pad(xs: &Tensor, p: usize) -> Result<Tensor> {
+    let mut x = xs.clone();
+    for dim in [2, 3] {
+        let n = x.dim(dim)?;
+        let mut parts = Vec::with_capacity(2 * p + 1);
+        for i in (1..=p).rev() {
+            parts.push(x.narrow(dim, i, 1)?);
+        }
+        parts.push(x.clone());
+        for i in 1..=p {
+            parts.push(x.narrow(dim, n - 1 - i, 1)?);
+        }
+        x = Tensor::cat(&parts, dim)?;
+    }
+    Ok(x)
+}
+
+/// Dropout(0.5) when the context turns it on: zero half, double the rest.
+pub fn dropout(xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+    if !ctx.dropout {
+        return Ok(xs.clone());
+    }
+    let keep = ctx
+        .rng
+        .borrow_mut()
+        .uniform(xs.shape(), 0.0, 1.0, xs.device())?
+        .ge(0.5)?
+        .to_dtype(xs.dtype())?;
+    (xs * keep)? * 2.0
+}
+
+pub fn leaky_relu(xs: &Tensor) -> Result<Tensor> {
+    // LeakyReLU(0.2) = max(x, 0.2 x)
+    xs.maximum(&(xs * 0.2)?)
+}

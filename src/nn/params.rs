@@ -1,0 +1,267 @@
+//! Parameters and buffers of the GAN networks, named as PyTorch's state-dict keys.
+//!
+//! A `ParamStore` either creates seeded values (the reference's `init_weights`: conv weights
+//! N(0, gain), biases 0, BatchNorm weights N(1, gain)) or takes them from a state dict, collecting
+//! every missing or misshaped key so that one error names them all. Networks ask for tensors
+//! through a `Vb` path (`vb.pp("model").pp(1)`), as candle's VarBuilder: the Rust tree spells the keys.
+
+use super::init::SeededInit;
+use super::weights::StateDict;
+use candle_core::{DType, Device, Result, Shape, Tensor, Var};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Init {
+    Normal { mean: f32, std: f32 },
+    Const(f32),
+}
+
+enum Source {
+    Seeded(SeededInit),
+    Loaded {
+        sd: StateDict,
+        problems: Vec<String>,
+    },
+}
+
+struct Entry {
+    name: String,
+    var: Var,
+    trainable: bool,
+}
+
+pub struct ParamStore {
+    entries: RefCell<Vec<Entry>>,
+    source: RefCell<Source>,
+    pub device: Device,
+    pub gain: f32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: does not fit the network ({arch}):\n  {}", problems.join("\n  "))]
+pub struct LoadError {
+    pub source_name: String,
+    pub arch: String,
+    pub problems: Vec<String>,
+}
+
+impl ParamStore {
+    pub fn seeded(seed: u64, gain: f32, device: &Device) -> Self {
+        Self {
+            entries: RefCell::new(vec![]),
+            source: RefCell::new(Source::Seeded(SeededInit::new(seed))),
+            device: device.clone(),
+            gain,
+        }
+    }
+
+    pub fn from_state_dict(sd: StateDict, device: &Device) -> Self {
+        Self {
+            entries: RefCell::new(vec![]),
+            source: RefCell::new(Source::Loaded {
+                sd,
+                problems: vec![],
+            }),
+            device: device.clone(),
+            gain: 0.02,
+        }
+    }
+
+    pub fn root(&self) -> Vb<'_> {
+        Vb {
+            store: self,
+            prefix: String::new(),
+        }
+    }
+
+    fn get(
+        &self,
+        name: String,
+        shape: Shape,
+        init: Init,
+        dtype: DType,
+        trainable: bool,
+    ) -> Result<Var> {
+        let mut source = self.source.borrow_mut();
+        let t = match &mut *source {
+            Source::Seeded(rng) => match init {
+                Init::Normal { mean, std } => rng
+                    .normal(shape.clone(), mean, std, &self.device)?
+                    .to_dtype(dtype)?,
+                Init::Const(v) => (Tensor::ones(shape.clone(), DType::F32, &self.device)?
+                    * v as f64)?
+                    .to_dtype(dtype)?,
+            },
+            Source::Loaded { sd, problems } => match sd.get(&name) {
+                Some(t) if t.shape() == &shape => t.to_dtype(dtype)?.to_device(&self.device)?,
+                // BatchNorm's step counter: absent in checkpoints from before PyTorch 0.4.1
+                None if name.ends_with("num_batches_tracked") => {
+                    Tensor::zeros(shape.clone(), dtype, &self.device)?
+                }
+                Some(t) => {
+                    problems.push(format!(
+                        "{name}: shape {:?}, expected {:?}",
+                        t.dims(),
+                        shape.dims()
+                    ));
+                    Tensor::zeros(shape.clone(), dtype, &self.device)?
+                }
+                None => {
+                    problems.push(format!(
+                        "{name}: missing (expected shape {:?})",
+                        shape.dims()
+                    ));
+                    Tensor::zeros(shape.clone(), dtype, &self.device)?
+                }
+            },
+        };
+        let var = Var::from_tensor(&t)?;
+        self.entries.borrow_mut().push(Entry {
+            name,
+            var: var.clone(),
+            trainable,
+        });
+        Ok(var)
+    }
+
+    /// After building from a state dict: every missing or misshaped key, and every key the network
+    /// does not have, except BatchNorm step counters and the running statistics that old reference
+    /// checkpoints carry for InstanceNorm layers (which keep none).
+    pub fn finish(&self, source_name: &str, arch: &str) -> std::result::Result<(), LoadError> {
+        let source = self.source.borrow();
+        let Source::Loaded { sd, problems } = &*source else {
+            return Ok(());
+        };
+        let mut problems = problems.clone();
+        let known: BTreeSet<String> = self
+            .entries
+            .borrow()
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        let mut extra: Vec<&String> = sd
+            .keys()
+            .filter(|k| !known.contains(*k))
+            .filter(|k| {
+                !(k.ends_with(".num_batches_tracked")
+                    || k.ends_with(".running_mean")
+                    || k.ends_with(".running_var"))
+            })
+            .collect();
+        extra.sort();
+        problems.extend(
+            extra
+                .into_iter()
+                .map(|k| format!("{k}: not a key of this network")),
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            problems.sort();
+            Err(LoadError {
+                source_name: source_name.into(),
+                arch: arch.into(),
+                problems,
+            })
+        }
+    }
+
+    /// The trainable parameters, in creation order (the reference's `parameters()` order).
+    pub fn trainable(&self) -> Vec<Var> {
+        self.entries
+            .borrow()
+            .iter()
+            .filter(|e| e.trainable)
+            .map(|e| e.var.clone())
+            .collect()
+    }
+
+    /// Everything, parameters and buffers, under the reference's keys.
+    pub fn state_dict(&self) -> HashMap<String, Tensor> {
+        self.entries
+            .borrow()
+            .iter()
+            .map(|e| (e.name.clone(), e.var.as_tensor().clone()))
+            .collect()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.entries
+            .borrow()
+            .iter()
+            .map(|e| e.name.clone())
+            .collect()
+    }
+
+    /// Overwrites values from a state dict with the same keys and shapes (a checkpoint of this network).
+    pub fn load_values(&self, sd: &StateDict) -> Result<()> {
+        for e in self.entries.borrow().iter() {
+            let t = sd
+                .get(&e.name)
+                .ok_or_else(|| candle_core::Error::Msg(format!("checkpoint lacks {}", e.name)))?;
+            e.var
+                .set(&t.to_dtype(e.var.dtype())?.to_device(&self.device)?)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub struct Vb<'a> {
+    store: &'a ParamStore,
+    prefix: String,
+}
+
+impl<'a> Vb<'a> {
+    pub fn pp(&self, part: impl ToString) -> Vb<'a> {
+        let part = part.to_string();
+        let prefix = if self.prefix.is_empty() {
+            part
+        } else {
+            format!("{}.{part}", self.prefix)
+        };
+        Vb {
+            store: self.store,
+            prefix,
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    /// A trainable f32 parameter.
+    pub fn param<S: Into<Shape>>(&self, name: &str, shape: S, init: Init) -> Result<Tensor> {
+        Ok(self
+            .store
+            .get(self.key(name), shape.into(), init, DType::F32, true)?
+            .as_tensor()
+            .clone())
+    }
+
+    /// A buffer (saved, not trained): BatchNorm's running statistics and step counter.
+    pub fn buffer<S: Into<Shape>>(
+        &self,
+        name: &str,
+        shape: S,
+        value: f32,
+        dtype: DType,
+    ) -> Result<Var> {
+        self.store.get(
+            self.key(name),
+            shape.into(),
+            Init::Const(value),
+            dtype,
+            false,
+        )
+    }
+
+    pub fn gain(&self) -> f32 {
+        self.store.gain
+    }
+}

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Reference fixtures for aiart's GAN networks and training steps, computed with PyTorch.
+
+    python3 tools/fixtures_gan.py        (needs torch, safetensors; CI does not: outputs are committed)
+
+The networks below are written from the papers and the layer order of the reference implementation
+(junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py), so that their state-dict keys are the
+reference's. Writes tests/fixtures/gan_reference.safetensors with, under prefixes:
+  resnet.*   ResnetGenerator(ngf 2, 2 blocks, instance norm): weights, input, output
+  unet.*     UnetGenerator(5 downs, ngf 2, batch norm): weights, input, output in train and eval mode
+  patch.*    NLayerDiscriminator(6 ch, ndf 2, n_layers 3, batch norm): weights, input, output (train)
+  p2p.*      pix2pix (vanilla GAN, lambda_L1 100, Adam 2e-4, 0.5): weights, A, B, losses of steps 1 and 2,
+             G's first conv and D's first BatchNorm running mean after step 1
+  cyc.*      CycleGAN (lsgan, lambda 10, identity 0.5, pool 50): the same for steps 1 and 2
+and, as metadata, the state-dict key lists of resnet_9blocks (dropout on and off), unet_256 and the
+basic PatchGAN with batch norm at ngf/ndf 64.
+"""
+import functools
+import json
+import os
+
+import torch
+import torch.nn as nn
+from safetensors.torch import save_file
+
+torch.manual_seed(2024)
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "gan_reference.safetensors")
+
+
+def norm_layer(kind):
+    if kind == "batch":
+        return functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True)
+    if kind == "instance":
+        return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+    return lambda c: nn.Identity()
+
+
+def uses_bias(kind):
+    return kind == "instance"
+
+
+class ResBlock(nn.Module):
+    def __init__(self, dim, norm, dropout, bias):
+        super().__init__()
+        layers = [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=bias), norm(dim), nn.ReLU(True)]
+        if dropout:
+            layers.append(nn.Dropout(0.5))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=bias), norm(dim)]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv_block(x)
+
+
+class Resnet(nn.Module):
+    def __init__(self, ngf, n_blocks, kind, dropout=False):
+        super().__init__()
+        norm, bias = norm_layer(kind), uses_bias(kind)
+        m = [nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7, bias=bias), norm(ngf), nn.ReLU(True)]
+        for i in range(2):
+            c = ngf * 2 ** i
+            m += [nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=bias), norm(2 * c), nn.ReLU(True)]
+        m += [ResBlock(ngf * 4, norm, dropout, bias) for _ in range(n_blocks)]
+        for i in range(2):
+            c = ngf * 2 ** (2 - i)
+            m += [nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1, bias=bias), norm(c // 2), nn.ReLU(True)]
+        m += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
+        self.model = nn.Sequential(*m)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class UnetBlock(nn.Module):
+    def __init__(self, outer, inner, input_nc=None, sub=None, outermost=False, innermost=False, kind="batch", dropout=False):
+        super().__init__()
+        norm, bias = norm_layer(kind), uses_bias(kind)
+        self.outermost = outermost
+        input_nc = outer if input_nc is None else input_nc
+        down = nn.Conv2d(input_nc, inner, 4, stride=2, padding=1, bias=bias)
+        if outermost:
+            m = [down, sub, nn.ReLU(True), nn.ConvTranspose2d(inner * 2, outer, 4, stride=2, padding=1), nn.Tanh()]
+        elif innermost:
+            m = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), nn.ConvTranspose2d(inner, outer, 4, stride=2, padding=1, bias=bias), norm(outer)]
+        else:
+            m = [nn.LeakyReLU(0.2, True), down, norm(inner), sub, nn.ReLU(True),
+                 nn.ConvTranspose2d(inner * 2, outer, 4, stride=2, padding=1, bias=bias), norm(outer)]
+            if dropout:
+                m.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*m)
+
+    def forward(self, x):
+        return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
+
+
+class Unet(nn.Module):
+    def __init__(self, num_downs, ngf, kind, dropout=False):
+        super().__init__()
+        b = UnetBlock(ngf * 8, ngf * 8, innermost=True, kind=kind)
+        for _ in range(num_downs - 5):
+            b = UnetBlock(ngf * 8, ngf * 8, sub=b, kind=kind, dropout=dropout)
+        b = UnetBlock(ngf * 4, ngf * 8, sub=b, kind=kind)
+        b = UnetBlock(ngf * 2, ngf * 4, sub=b, kind=kind)
+        b = UnetBlock(ngf, ngf * 2, sub=b, kind=kind)
+        self.model = UnetBlock(3, ngf, input_nc=3, sub=b, outermost=True, kind=kind)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class Patch(nn.Module):
+    def __init__(self, input_nc, ndf, n_layers, kind):
+        super().__init__()
+        norm, bias = norm_layer(kind), uses_bias(kind)
+        s = [nn.Conv2d(input_nc, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        mult = 1
+        for n in range(1, n_layers):
+            prev, mult = mult, min(2 ** n, 8)
+            s += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=2, padding=1, bias=bias), norm(ndf * mult), nn.LeakyReLU(0.2, True)]
+        prev, mult = mult, min(2 ** n_layers, 8)
+        s += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=1, padding=1, bias=bias), norm(ndf * mult), nn.LeakyReLU(0.2, True)]
+        s += [nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)]
+        self.model = nn.Sequential(*s)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+def init(net, gain=0.02):
+    for m in net.modules():
+        name = m.__class__.__name__
+        if hasattr(m, "weight") and "Conv" in name:
+            nn.init.normal_(m.weight, 0.0, gain)
+            if m.bias is not None:
+                nn.init.constant_(m.bias, 0.0)
+        elif "BatchNorm2d" in name:
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.constant_(m.bias, 0.0)
+    return net
+
+
+def bump(net):
+    """Non-zero biases and running statistics, so that the tests see them."""
+    with torch.no_grad():
+        for k, v in net.state_dict().items():
+            if k.endswith("bias"):
+                v.uniform_(-0.05, 0.05)
+            elif k.endswith("running_mean"):
+                v.uniform_(-0.2, 0.2)
+            elif k.endswith("running_var"):
+                v.uniform_(0.5, 1.5)
+    return net
+
+
+t = {}
+
+
+def put(prefix, net):
+    for k, v in net.state_dict().items():
+        t[f"{prefix}.{k}"] = v.detach().clone()
+
+
+# --- forward passes
+res = bump(init(Resnet(2, 2, "instance")))
+x = torch.rand(1, 3, 32, 32) * 2 - 1
+put("resnet.w", res)
+t["resnet.in"] = x
+t["resnet.out"] = res(x).detach()
+
+unet = bump(init(Unet(5, 2, "batch")))
+x = torch.rand(2, 3, 32, 32) * 2 - 1
+put("unet.w", unet)
+t["unet.in"] = x
+unet.eval()
+t["unet.out_eval"] = unet(x).detach()
+unet.train()
+t["unet.out_train"] = unet(x).detach()
+t["unet.running_mean_after"] = unet.model.model[1].model[2].running_mean.detach().clone()  # model.model.1.model.2
+
+patch = bump(init(Patch(6, 2, 3, "batch")))
+x = torch.randn(1, 6, 32, 32)
+put("patch.w", patch)
+t["patch.in"] = x
+t["patch.out"] = patch(x).detach()
+
+
+# --- training steps, as the reference's models
+def gan_loss(mode):
+    crit = nn.MSELoss() if mode == "lsgan" else nn.BCEWithLogitsLoss()
+    return lambda pred, real: crit(pred, torch.full_like(pred, 1.0 if real else 0.0))
+
+
+def requires_grad(nets, flag):
+    for n in nets:
+        for p in n.parameters():
+            p.requires_grad = flag
+
+
+def adam(params):
+    return torch.optim.Adam(params, lr=0.0002, betas=(0.5, 0.999))
+
+
+G = init(Unet(5, 2, "batch"))
+D = init(Patch(6, 2, 3, "batch"))
+put("p2p.G", G)
+put("p2p.D", D)
+A, B = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+t["p2p.A"], t["p2p.B"] = A, B
+crit, l1 = gan_loss("vanilla"), nn.L1Loss()
+oG, oD = adam(G.parameters()), adam(D.parameters())
+losses = []
+for step in range(2):
+    fake = G(A)
+    requires_grad([D], True)
+    oD.zero_grad()
+    d_fake = crit(D(torch.cat([A, fake], 1).detach()), False)
+    d_real = crit(D(torch.cat([A, B], 1)), True)
+    ((d_fake + d_real) * 0.5).backward()
+    oD.step()
+    requires_grad([D], False)
+    oG.zero_grad()
+    g_gan = crit(D(torch.cat([A, fake], 1)), True)
+    g_l1 = l1(fake, B) * 100.0
+    (g_gan + g_l1).backward()
+    oG.step()
+    losses.append([g_gan.item(), g_l1.item(), d_real.item(), d_fake.item()])
+    if step == 0:
+        t["p2p.after1.G.model.model.0.weight"] = G.model.model[0].weight.detach().clone()
+        t["p2p.after1.D.model.3.running_mean"] = D.model[3].running_mean.detach().clone()
+t["p2p.losses"] = torch.tensor(losses)  # rows: step; columns: G_GAN, G_L1, D_real, D_fake
+
+GA, GB = init(Resnet(2, 2, "instance")), init(Resnet(2, 2, "instance"))
+DA, DB = init(Patch(3, 2, 3, "instance")), init(Patch(3, 2, 3, "instance"))
+for name, net in [("G_A", GA), ("G_B", GB), ("D_A", DA), ("D_B", DB)]:
+    put(f"cyc.{name}", net)
+A, B = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+t["cyc.A"], t["cyc.B"] = A, B
+crit = gan_loss("lsgan")
+oG = adam(list(GA.parameters()) + list(GB.parameters()))
+oD = adam(list(DA.parameters()) + list(DB.parameters()))
+losses = []
+for step in range(2):
+    fake_B, fake_A = GA(A), GB(B)
+    rec_A, rec_B = GB(fake_B), GA(fake_A)
+    requires_grad([DA, DB], False)
+    oG.zero_grad()
+    idt_A = l1(GA(B), B) * 10.0 * 0.5
+    idt_B = l1(GB(A), A) * 10.0 * 0.5
+    g_A = crit(DA(fake_B), True)
+    g_B = crit(DB(fake_A), True)
+    cyc_A = l1(rec_A, A) * 10.0
+    cyc_B = l1(rec_B, B) * 10.0
+    (g_A + g_B + cyc_A + cyc_B + idt_A + idt_B).backward()
+    oG.step()
+    requires_grad([DA, DB], True)
+    oD.zero_grad()
+    # the pool holds fewer than 50 images in these steps: it returns the new fakes
+    d_A = (crit(DA(B), True) + crit(DA(fake_B.detach()), False)) * 0.5
+    d_A.backward()
+    d_B = (crit(DB(A), True) + crit(DB(fake_A.detach()), False)) * 0.5
+    d_B.backward()
+    oD.step()
+    losses.append([d_A.item(), g_A.item(), cyc_A.item(), idt_A.item(), d_B.item(), g_B.item(), cyc_B.item(), idt_B.item()])
+    if step == 0:
+        t["cyc.after1.G_A.model.1.weight"] = GA.model[1].weight.detach().clone()
+        t["cyc.after1.D_B.model.0.weight"] = DB.model[0].weight.detach().clone()
+t["cyc.losses"] = torch.tensor(losses)  # columns: D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B
+
+keys = {
+    "resnet_9blocks": list(Resnet(64, 9, "instance").state_dict().keys()),
+    "resnet_9blocks_dropout_batch": list(Resnet(64, 9, "batch", dropout=True).state_dict().keys()),
+    "unet_256_batch": list(Unet(8, 64, "batch", dropout=True).state_dict().keys()),
+    "unet_128_instance": list(Unet(7, 64, "instance").state_dict().keys()),
+    "basic_batch": list(Patch(6, 64, 3, "batch").state_dict().keys()),
+    "n_layers_5_instance": list(Patch(3, 64, 5, "instance").state_dict().keys()),
+}
+shapes = {name: {k: list(v.shape) for k, v in net.state_dict().items()}
+          for name, net in [("unet_256_batch", Unet(8, 64, "batch")), ("resnet_9blocks", Resnet(64, 9, "instance"))]}
+t = {k: v.contiguous() for k, v in t.items()}
+save_file(t, OUT, metadata={"keys": json.dumps(keys), "shapes": json.dumps(shapes), "torch": torch.__version__})
+print(f"wrote {OUT}: {sum(v.numel() for v in t.values())} values")
+print("p2p", t["p2p.losses"].tolist())
+print("cyc", t["cyc.losses"].tolist())
