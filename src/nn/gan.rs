@@ -296,4 +296,4 @@ pub fn infer_gen_config(sd: &StateDict) -> Option<GenConfig> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

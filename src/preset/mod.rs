@@ -3,12 +3,14 @@
 //! names the file, line, column and field.
 
 pub mod error;
+pub mod gan;
 pub mod locate;
 pub mod nst;
 pub mod overrides;
 pub mod serde_util;
 
 pub use error::{Origin, PresetError, PresetIssue};
+pub use gan::GanPreset;
 pub use nst::NstPreset;
 
 use serde::de::DeserializeOwned;
@@ -20,12 +22,16 @@ pub const KINDS: [&str; 3] = ["nst", "pix2pix", "cyclegan"];
 #[derive(Clone, Debug, PartialEq)]
 pub enum Preset {
     Nst(NstPreset),
+    /// pix2pix or CycleGAN (`kind` tells which)
+    Gan(GanPreset),
 }
 
 impl Preset {
     pub fn kind(&self) -> &'static str {
         match self {
             Preset::Nst(_) => "nst",
+            Preset::Gan(p) if p.is_cyclegan() => "cyclegan",
+            Preset::Gan(_) => "pix2pix",
         }
     }
 
@@ -33,6 +39,7 @@ impl Preset {
     pub fn to_toml(&self) -> String {
         match self {
             Preset::Nst(p) => toml::to_string_pretty(&p.effective()).expect("presets serialise"),
+            Preset::Gan(p) => toml::to_string_pretty(&p.effective()).expect("presets serialise"),
         }
     }
 }
@@ -102,11 +109,15 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
                 Err(located(problems, text, path, overrides))
             }
         }
-        "pix2pix" | "cyclegan" => Err(PresetError::single(
-            at("kind"),
-            "kind",
-            format!("\"{kind}\" presets are not supported by this build yet (only \"nst\")"),
-        )),
+        "pix2pix" | "cyclegan" => {
+            let preset: GanPreset = deserialize(text, path, overrides, &table)?;
+            let problems = preset.problems();
+            if problems.is_empty() {
+                Ok(Preset::Gan(preset))
+            } else {
+                Err(located(problems, text, path, overrides))
+            }
+        }
         other => {
             let hint = locate::did_you_mean(other, KINDS)
                 .map(|s| format!("; did you mean \"{s}\"?"))

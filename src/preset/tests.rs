@@ -14,7 +14,9 @@ const MINIMAL: &str = "kind = \"nst\"\n[data]\ncontent = \"c.jpg\"\nstyle = \"s.
 
 #[test]
 fn defaults_are_the_seeds() {
-    let Preset::Nst(p) = parse_str(MINIMAL).unwrap();
+    let Preset::Nst(p) = parse_str(MINIMAL).unwrap() else {
+        panic!("nst")
+    };
     assert_eq!(p.model.content_layer, vec!["conv3_2"]);
     let w: Vec<f64> = p.model.style_layers.values().copied().collect();
     assert_eq!(w, vec![1.0, 0.5, 0.25, 0.125, 0.0625]);
@@ -37,7 +39,9 @@ fn effective_preset_round_trips() {
         "{text}"
     );
     let again = parse_str(&text).unwrap();
-    let (Preset::Nst(a), Preset::Nst(b)) = (p, again);
+    let (Preset::Nst(a), Preset::Nst(b)) = (p, again) else {
+        panic!("nst")
+    };
     assert_eq!(a.effective(), b);
 }
 
@@ -47,7 +51,9 @@ fn styles_may_be_a_list() {
         &format!("{MINIMAL}style_blend = [1.0, 3.0]\n[model]\ncontent_layer = [\"conv4_2\"]\n")
             .replace("style = \"s.jpg\"", "style = [\"a.jpg\", \"b.jpg\"]"),
     )
-    .unwrap();
+    .unwrap() else {
+        panic!("nst")
+    };
     assert_eq!(p.data.style.len(), 2);
     assert_eq!(p.model.content_layer, vec!["conv4_2"]);
 }
@@ -151,7 +157,9 @@ fn overrides_apply_and_are_blamed_for_their_errors() {
         "train.lr=0.5".to_string(),
         "model.style_layers={ conv1_1 = 2.0 }".to_string(),
     ];
-    let Preset::Nst(p) = parse(MINIMAL, Path::new("p.toml"), &sets).unwrap();
+    let Preset::Nst(p) = parse(MINIMAL, Path::new("p.toml"), &sets).unwrap() else {
+        panic!("nst")
+    };
     assert_eq!(p.train.lr, Some(0.5));
     assert_eq!(p.model.style_layers.len(), 1);
     let e = parse(MINIMAL, Path::new("p.toml"), &["train.lr=-3".to_string()])
@@ -182,4 +190,79 @@ fn shipped_presets_are_valid() {
             panic!("{}: {e}", f.display());
         }
     }
+}
+
+const P2P: &str = "kind = \"pix2pix\"\n[data]\ndataroot = \"datasets/facades\"\n";
+
+#[test]
+fn gan_defaults_follow_each_reference_model() {
+    let Preset::Gan(p) = parse_str(P2P).unwrap() else {
+        panic!("gan")
+    };
+    assert_eq!(
+        (p.net_g().as_str(), p.norm(), p.dropout(), p.pool_size()),
+        ("unet_256", crate::nn::layers::NormKind::Batch, true, 0)
+    );
+    assert_eq!(p.gan_mode(), gan::GanMode::Vanilla);
+    assert_eq!(
+        (p.data.load_size, p.data.crop_size, p.data.batch_size),
+        (286, 256, 1)
+    );
+    assert_eq!(
+        (
+            p.train.lr,
+            p.train.beta1,
+            p.train.n_epochs,
+            p.train.n_epochs_decay
+        ),
+        (0.0002, 0.5, 100, 100)
+    );
+    assert_eq!(p.train.lambda_l1, 100.0);
+    let Preset::Gan(c) = parse_str(&P2P.replace("pix2pix", "cyclegan")).unwrap() else {
+        panic!("gan")
+    };
+    assert_eq!(
+        (c.net_g().as_str(), c.norm(), c.dropout(), c.pool_size()),
+        (
+            "resnet_9blocks",
+            crate::nn::layers::NormKind::Instance,
+            false,
+            50
+        )
+    );
+    assert_eq!(c.gan_mode(), gan::GanMode::Lsgan);
+    assert_eq!(
+        (c.train.lambda_a, c.train.lambda_b, c.train.lambda_identity),
+        (10.0, 10.0, 0.5)
+    );
+    let text = Preset::Gan(c).to_toml();
+    assert!(
+        text.contains("netG = \"resnet_9blocks\"")
+            && text.contains("lambda_A = 10.0")
+            && text.contains("n_layers_D = 3"),
+        "{text}"
+    );
+}
+
+#[test]
+fn gan_options_are_checked_with_reference_names() {
+    let e = err(&format!("{P2P}[model]\nnetG = \"unet_300\"\n"));
+    assert!(
+        e.contains("p.toml:5:1: model.netG: unknown generator `unet_300`"),
+        "{e}"
+    );
+    let e = err(&format!("{P2P}crop_size = 100\n"));
+    assert!(
+        e.contains("data.crop_size: 100 does not suit unet_256: use a multiple of 256"),
+        "{e}"
+    );
+    let e = err(&format!("{P2P}[train]\nlambda_l1 = 3\n"));
+    assert!(e.contains("did you mean `lambda_L1`?"), "{e}");
+    let e = err(&format!("{P2P}direction = \"AB\"\n"));
+    assert!(e.contains("data.direction") && e.contains("AtoB"), "{e}");
+    let e = err(&format!("{P2P}preprocess = \"resize\"\n"));
+    assert!(
+        e.contains("data.preprocess") && e.contains("resize_and_crop"),
+        "{e}"
+    );
 }

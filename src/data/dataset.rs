@@ -1,0 +1,344 @@
+//! Datasets in the reference's layouts: aligned (pix2pix: `train/` of A|B side-by-side images) and
+//! unaligned (CycleGAN: `trainA/`, `trainB/`). Files that cannot be decoded are skipped with a
+//! warning naming them; an empty or wrongly laid out dataset is an error naming the folder.
+
+use super::image_io;
+use super::transform::{self, get_params, Options};
+use crate::nn::init::SeededInit;
+use candle_core::{Device, Tensor};
+use image::RgbImage;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "ppm", "bmp", "tif", "tiff", "webp"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("{dir}: {what}")]
+    Layout { dir: PathBuf, what: String },
+    #[error("{dir}: none of its {count} images could be read")]
+    AllBad { dir: PathBuf, count: usize },
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Image files under `dir` (recursively), sorted, as the reference's make_dataset.
+pub fn list_images(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn need_images(dir: &Path, expected: &str) -> Result<Vec<PathBuf>, DatasetError> {
+    if !dir.is_dir() {
+        return Err(DatasetError::Layout {
+            dir: dir.into(),
+            what: format!("no such folder; expected {expected}"),
+        });
+    }
+    let files = list_images(dir);
+    if files.is_empty() {
+        return Err(DatasetError::Layout {
+            dir: dir.into(),
+            what: format!("holds no images; expected {expected}"),
+        });
+    }
+    Ok(files)
+}
+
+pub enum Pairing {
+    /// A|B side by side in one file; `swap` for BtoA.
+    Aligned { files: Vec<PathBuf>, swap: bool },
+    /// Two folders; B drawn at random unless `serial`.
+    Unaligned {
+        a: Vec<PathBuf>,
+        b: Vec<PathBuf>,
+        serial: bool,
+        swap: bool,
+    },
+}
+
+pub struct PairDataset {
+    pub pairing: Pairing,
+    pub opts: Options,
+    pub root: PathBuf,
+    bad: HashSet<PathBuf>,
+    /// Warnings not yet reported (files skipped).
+    pub warnings: Vec<String>,
+}
+
+pub struct Batch {
+    pub a: Tensor,
+    pub b: Tensor,
+}
+
+impl PairDataset {
+    pub fn aligned(
+        root: &Path,
+        phase: &str,
+        swap: bool,
+        opts: Options,
+    ) -> Result<Self, DatasetError> {
+        let files = need_images(
+            &root.join(phase),
+            &format!("{phase}/ with A|B side-by-side images (A on the left), the pix2pix layout"),
+        )?;
+        Ok(Self {
+            pairing: Pairing::Aligned { files, swap },
+            opts,
+            root: root.into(),
+            bad: HashSet::new(),
+            warnings: vec![],
+        })
+    }
+
+    pub fn unaligned(
+        root: &Path,
+        phase: &str,
+        serial: bool,
+        swap: bool,
+        opts: Options,
+    ) -> Result<Self, DatasetError> {
+        let a = need_images(
+            &root.join(format!("{phase}A")),
+            &format!("{phase}A/ and {phase}B/ of images, the CycleGAN layout"),
+        )?;
+        let b = need_images(
+            &root.join(format!("{phase}B")),
+            &format!("{phase}A/ and {phase}B/ of images, the CycleGAN layout"),
+        )?;
+        Ok(Self {
+            pairing: Pairing::Unaligned { a, b, serial, swap },
+            opts,
+            root: root.into(),
+            bad: HashSet::new(),
+            warnings: vec![],
+        })
+    }
+
+    /// Items per epoch: the files (aligned) or the larger domain (unaligned).
+    pub fn len(&self) -> usize {
+        match &self.pairing {
+            Pairing::Aligned { files, .. } => files.len(),
+            Pairing::Unaligned { a, b, .. } => a.len().max(b.len()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn total_files(&self) -> usize {
+        match &self.pairing {
+            Pairing::Aligned { files, .. } => files.len(),
+            Pairing::Unaligned { a, b, .. } => a.len() + b.len(),
+        }
+    }
+
+    fn read(&mut self, path: &Path) -> Option<RgbImage> {
+        if self.bad.contains(path) {
+            return None;
+        }
+        match image_io::load_rgb(path) {
+            Ok((img, _)) => Some(img),
+            Err(e) => {
+                self.warnings.push(format!("skipping {e}"));
+                self.bad.insert(path.to_path_buf());
+                None
+            }
+        }
+    }
+
+    /// One pair, (3, H, W) each in [-1, 1]; unreadable files are skipped for the next ones.
+    pub fn get(
+        &mut self,
+        index: usize,
+        rng: &mut SeededInit,
+        device: &Device,
+    ) -> Result<(Tensor, Tensor), DatasetError> {
+        for attempt in 0..self.total_files().max(1) {
+            let i = index + attempt;
+            let pair = match &self.pairing {
+                Pairing::Aligned { files, swap } => {
+                    let (path, swap) = (files[i % files.len()].clone(), *swap);
+                    let Some(ab) = self.read(&path) else { continue };
+                    let (w, h) = ab.dimensions();
+                    let w2 = w / 2;
+                    let a = image::imageops::crop_imm(&ab, 0, 0, w2, h).to_image();
+                    let b = image::imageops::crop_imm(&ab, w2, 0, w - w2, h).to_image();
+                    let p = get_params(&self.opts, a.dimensions(), rng);
+                    let (a, b) = (
+                        transform::apply(a, &self.opts, &p),
+                        transform::apply(b, &self.opts, &p),
+                    );
+                    if swap {
+                        (b, a)
+                    } else {
+                        (a, b)
+                    }
+                }
+                Pairing::Unaligned { a, b, serial, swap } => {
+                    let pa = a[i % a.len()].clone();
+                    let pb = if *serial {
+                        b[i % b.len()].clone()
+                    } else {
+                        b[rng.below(b.len())].clone()
+                    };
+                    let swap = *swap;
+                    let (Some(ia), Some(ib)) = (self.read(&pa), self.read(&pb)) else {
+                        continue;
+                    };
+                    let p1 = get_params(&self.opts, ia.dimensions(), rng);
+                    let p2 = get_params(&self.opts, ib.dimensions(), rng);
+                    let (ia, ib) = (
+                        transform::apply(ia, &self.opts, &p1),
+                        transform::apply(ib, &self.opts, &p2),
+                    );
+                    if swap {
+                        (ib, ia)
+                    } else {
+                        (ia, ib)
+                    }
+                }
+            };
+            return Ok((
+                transform::to_tensor(&pair.0, device)?,
+                transform::to_tensor(&pair.1, device)?,
+            ));
+        }
+        Err(DatasetError::AllBad {
+            dir: self.root.clone(),
+            count: self.total_files(),
+        })
+    }
+
+    /// A batch of items `indices`, stacked to (N, 3, H, W).
+    pub fn batch(
+        &mut self,
+        indices: &[usize],
+        rng: &mut SeededInit,
+        device: &Device,
+    ) -> Result<Batch, DatasetError> {
+        let mut a = vec![];
+        let mut b = vec![];
+        for &i in indices {
+            let (x, y) = self.get(i, rng, device)?;
+            a.push(x);
+            b.push(y);
+        }
+        Ok(Batch {
+            a: Tensor::stack(&a, 0)?,
+            b: Tensor::stack(&b, 0)?,
+        })
+    }
+}
+
+/// The order of one epoch: shuffled unless `serial`.
+pub fn epoch_order(n: usize, serial: bool, rng: &mut SeededInit) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    if !serial {
+        for i in (1..n).rev() {
+            let j = rng.below(i + 1);
+            order.swap(i, j);
+        }
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preset::gan::Preprocess;
+
+    fn opts() -> Options {
+        Options {
+            preprocess: Preprocess::Crop,
+            load_size: 16,
+            crop_size: 16,
+            no_flip: true,
+        }
+    }
+
+    #[test]
+    fn aligned_pairs_split_left_and_right_and_skip_bad_files() {
+        let root = std::env::temp_dir().join(format!("aiart-ds-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("train")).unwrap();
+        let ab = RgbImage::from_fn(32, 16, |x, _| {
+            if x < 16 {
+                image::Rgb([255, 0, 0])
+            } else {
+                image::Rgb([0, 0, 255])
+            }
+        });
+        ab.save(root.join("train/1.png")).unwrap();
+        std::fs::write(root.join("train/0.png"), b"truncated").unwrap();
+        let mut ds = PairDataset::aligned(&root, "train", false, opts()).unwrap();
+        assert_eq!(ds.len(), 2);
+        let mut rng = SeededInit::new(0);
+        let (a, b) = ds.get(0, &mut rng, &Device::Cpu).unwrap();
+        let red: Vec<f32> = a
+            .narrow(0, 0, 1)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(red.iter().all(|&v| v == 1.0), "A is the left half");
+        let blue: Vec<f32> = b
+            .narrow(0, 2, 1)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(blue.iter().all(|&v| v == 1.0), "B is the right half");
+        assert_eq!(ds.warnings.len(), 1);
+        assert!(ds.warnings[0].contains("0.png"), "{:?}", ds.warnings);
+        let mut swapped = PairDataset::aligned(&root, "train", true, opts()).unwrap();
+        let (a, _) = swapped.get(1, &mut rng, &Device::Cpu).unwrap();
+        assert_eq!(
+            a.narrow(0, 2, 1)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()[0],
+            1.0,
+            "BtoA swaps"
+        );
+        let e = PairDataset::unaligned(&root, "train", false, false, opts())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("trainA") && e.contains("CycleGAN layout"), "{e}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn shuffles_are_permutations() {
+        let mut rng = SeededInit::new(1);
+        let mut o = epoch_order(10, false, &mut rng);
+        o.sort();
+        assert_eq!(o, (0..10).collect::<Vec<_>>());
+        assert_eq!(epoch_order(4, true, &mut rng), vec![0, 1, 2, 3]);
+    }
+}

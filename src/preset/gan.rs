@@ -1,0 +1,326 @@
+//! The pix2pix and CycleGAN preset: the reference's option names and defaults
+//! (pytorch-CycleGAN-and-pix2pix: base/train options and each model's own defaults).
+
+use super::nst::{check_device, LogConfig, Problem};
+use crate::nn::gan::{DiscArch, GenArch};
+use crate::nn::layers::NormKind;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GanPreset {
+    pub kind: String,
+    #[serde(default)]
+    pub data: GanData,
+    #[serde(default)]
+    pub model: GanModel,
+    #[serde(default)]
+    pub train: GanTrain,
+    #[serde(default = "gan_log")]
+    pub log: LogConfig,
+}
+
+fn gan_log() -> LogConfig {
+    LogConfig {
+        print_every: 100,
+        sample_every: 400,
+        checkpoint_every: 5000,
+        keep_checkpoints: 3,
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum Direction {
+    AtoB,
+    BtoA,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Preprocess {
+    ResizeAndCrop,
+    Crop,
+    ScaleWidth,
+    ScaleWidthAndCrop,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GanMode {
+    Lsgan,
+    Vanilla,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GanData {
+    /// The dataset folder: train/ (pix2pix, A|B side by side) or trainA/ + trainB/ (CycleGAN).
+    pub dataroot: PathBuf,
+    pub direction: Direction,
+    pub load_size: u32,
+    pub crop_size: u32,
+    pub preprocess: Preprocess,
+    pub no_flip: bool,
+    pub serial_batches: bool,
+    pub batch_size: usize,
+}
+
+impl Default for GanData {
+    fn default() -> Self {
+        Self {
+            dataroot: PathBuf::new(),
+            direction: Direction::AtoB,
+            load_size: 286,
+            crop_size: 256,
+            preprocess: Preprocess::ResizeAndCrop,
+            no_flip: false,
+            serial_batches: false,
+            batch_size: 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GanModel {
+    /// pix2pix: unet_256; CycleGAN: resnet_9blocks
+    #[serde(rename = "netG", skip_serializing_if = "Option::is_none")]
+    pub net_g: Option<String>,
+    #[serde(rename = "netD")]
+    pub net_d: DiscArch,
+    #[serde(rename = "n_layers_D")]
+    pub n_layers_d: usize,
+    pub ngf: usize,
+    pub ndf: usize,
+    /// pix2pix: batch; CycleGAN: instance
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub norm: Option<NormKind>,
+    /// pix2pix: false; CycleGAN: true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_dropout: Option<bool>,
+    pub init_gain: f64,
+    /// Start from these weights: a folder of the reference's *_net_G.pth … files, or a run checkpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<PathBuf>,
+}
+
+impl Default for GanModel {
+    fn default() -> Self {
+        Self {
+            net_g: None,
+            net_d: DiscArch::Basic,
+            n_layers_d: 3,
+            ngf: 64,
+            ndf: 64,
+            norm: None,
+            no_dropout: None,
+            init_gain: 0.02,
+            init_from: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GanTrain {
+    /// pix2pix: vanilla; CycleGAN: lsgan
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gan_mode: Option<GanMode>,
+    pub lr: f64,
+    pub beta1: f64,
+    pub n_epochs: u64,
+    pub n_epochs_decay: u64,
+    #[serde(rename = "lambda_L1")]
+    pub lambda_l1: f64,
+    #[serde(rename = "lambda_A")]
+    pub lambda_a: f64,
+    #[serde(rename = "lambda_B")]
+    pub lambda_b: f64,
+    pub lambda_identity: f64,
+    /// pix2pix: 0; CycleGAN: 50
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<usize>,
+    pub seed: u64,
+    pub device: String,
+}
+
+impl Default for GanTrain {
+    fn default() -> Self {
+        Self {
+            gan_mode: None,
+            lr: 0.0002,
+            beta1: 0.5,
+            n_epochs: 100,
+            n_epochs_decay: 100,
+            lambda_l1: 100.0,
+            lambda_a: 10.0,
+            lambda_b: 10.0,
+            lambda_identity: 0.5,
+            pool_size: None,
+            seed: 0,
+            device: "auto".into(),
+        }
+    }
+}
+
+impl GanPreset {
+    pub fn is_cyclegan(&self) -> bool {
+        self.kind == "cyclegan"
+    }
+
+    /// The preset with the model's own defaults filled in (they differ between pix2pix and CycleGAN).
+    pub fn effective(&self) -> Self {
+        let mut p = self.clone();
+        let cyc = self.is_cyclegan();
+        let m = &mut p.model;
+        m.net_g.get_or_insert_with(|| {
+            if cyc {
+                "resnet_9blocks".into()
+            } else {
+                "unet_256".into()
+            }
+        });
+        m.norm.get_or_insert(if cyc {
+            NormKind::Instance
+        } else {
+            NormKind::Batch
+        });
+        m.no_dropout.get_or_insert(cyc);
+        p.train.gan_mode.get_or_insert(if cyc {
+            GanMode::Lsgan
+        } else {
+            GanMode::Vanilla
+        });
+        p.train.pool_size.get_or_insert(if cyc { 50 } else { 0 });
+        p
+    }
+
+    pub fn net_g(&self) -> String {
+        self.effective().model.net_g.expect("filled by effective")
+    }
+    pub fn norm(&self) -> NormKind {
+        self.effective().model.norm.expect("filled by effective")
+    }
+    pub fn dropout(&self) -> bool {
+        !self
+            .effective()
+            .model
+            .no_dropout
+            .expect("filled by effective")
+    }
+    pub fn gan_mode(&self) -> GanMode {
+        self.effective()
+            .train
+            .gan_mode
+            .expect("filled by effective")
+    }
+    pub fn pool_size(&self) -> usize {
+        self.effective()
+            .train
+            .pool_size
+            .expect("filled by effective")
+    }
+
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out: Vec<Problem> = vec![];
+        let mut bad = |f: &str, m: String| out.push((f.to_string(), m));
+        let d = &self.data;
+        if d.dataroot.as_os_str().is_empty() {
+            bad("data.dataroot", "required: the dataset folder".into());
+        }
+        if !(1..=8192).contains(&d.crop_size) {
+            bad(
+                "data.crop_size",
+                format!("must be 1..=8192, got {}", d.crop_size),
+            );
+        }
+        if !(1..=8192).contains(&d.load_size) {
+            bad(
+                "data.load_size",
+                format!("must be 1..=8192, got {}", d.load_size),
+            );
+        }
+        let crops = matches!(
+            d.preprocess,
+            Preprocess::ResizeAndCrop | Preprocess::ScaleWidthAndCrop
+        );
+        if crops && d.load_size < d.crop_size {
+            bad(
+                "data.load_size",
+                format!("{} is smaller than crop_size {}", d.load_size, d.crop_size),
+            );
+        }
+        if d.batch_size == 0 {
+            bad("data.batch_size", "must be at least 1".into());
+        }
+        let net_g = self.net_g();
+        match GenArch::parse(&net_g) {
+            None => bad(
+                "model.netG",
+                format!("unknown generator `{net_g}` (expected {})", GenArch::HELP),
+            ),
+            Some(arch) => {
+                let m = arch.multiple() as u32;
+                if d.preprocess != Preprocess::None && d.crop_size % m != 0 {
+                    bad(
+                        "data.crop_size",
+                        format!(
+                            "{} does not suit {net_g}: use a multiple of {m}",
+                            d.crop_size
+                        ),
+                    );
+                }
+            }
+        }
+        let m = &self.model;
+        if m.ngf == 0 {
+            bad("model.ngf", "must be at least 1".into());
+        }
+        if m.ndf == 0 {
+            bad("model.ndf", "must be at least 1".into());
+        }
+        if m.n_layers_d == 0 {
+            bad("model.n_layers_D", "must be at least 1".into());
+        }
+        if !(m.init_gain.is_finite() && m.init_gain > 0.0) {
+            bad(
+                "model.init_gain",
+                format!("must be positive, got {}", m.init_gain),
+            );
+        }
+        let t = &self.train;
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            bad("train.lr", format!("must be positive, got {}", t.lr));
+        }
+        if !(0.0..1.0).contains(&t.beta1) {
+            bad("train.beta1", format!("must be in [0, 1), got {}", t.beta1));
+        }
+        if t.n_epochs + t.n_epochs_decay == 0 {
+            bad(
+                "train.n_epochs",
+                "n_epochs + n_epochs_decay must be at least 1".into(),
+            );
+        }
+        for (f, v) in [
+            ("train.lambda_L1", t.lambda_l1),
+            ("train.lambda_A", t.lambda_a),
+            ("train.lambda_B", t.lambda_b),
+            ("train.lambda_identity", t.lambda_identity),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                bad(f, format!("must be a finite number >= 0, got {v}"));
+            }
+        }
+        drop(bad);
+        check_device(&mut out, "train.device", &t.device);
+        if self.log.print_every == 0 {
+            out.push(("log.print_every".into(), "must be at least 1".into()));
+        }
+        if self.log.keep_checkpoints == 0 {
+            out.push(("log.keep_checkpoints".into(), "must be at least 1".into()));
+        }
+        out
+    }
+}

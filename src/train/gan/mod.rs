@@ -1,0 +1,419 @@
+//! pix2pix and CycleGAN training: the dataset, the networks (seeded, or from the reference's
+//! `.pth` files or a run checkpoint), the epoch loop with the linear LR policy, and everything
+//! written to the run directory. Metrics record `step` k holds the losses of the k-th update,
+//! computed from the weights before it (record 1 = the initial weights).
+
+pub mod cyclegan;
+pub mod losses;
+pub mod pix2pix;
+pub mod pool;
+pub mod schedule;
+
+use crate::data::dataset::{epoch_order, PairDataset};
+use crate::data::transform::{self, Options};
+use crate::data::{grid, image_io};
+use crate::nn::gan::{DiscConfig, Discriminator, GenConfig, Generator};
+use crate::nn::init::SeededInit;
+use crate::nn::weights;
+use crate::preset::gan::{Direction, GanPreset};
+use crate::run::{RunDir, RunState};
+use crate::train::optim::AdamConfig;
+use crate::train::progress::Progress;
+use crate::train::signals;
+use anyhow::{bail, Context, Result};
+use candle_core::{Device, Tensor};
+use cyclegan::{CycleGan, Lambdas};
+use pix2pix::Pix2Pix;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub enum Model {
+    Pix2Pix(Pix2Pix),
+    CycleGan(CycleGan),
+}
+
+pub struct GanTrainer {
+    pub model: Model,
+    pub dataset: PairDataset,
+    pub preset: GanPreset,
+    rng: SeededInit,
+    device: Device,
+    /// Notes for the user (missing discriminators in init_from …).
+    pub warnings: Vec<String>,
+}
+
+pub fn gen_config(p: &GanPreset) -> GenConfig {
+    GenConfig {
+        arch: p.net_g(),
+        input_nc: 3,
+        output_nc: 3,
+        ngf: p.model.ngf,
+        norm: p.norm(),
+        dropout: p.dropout(),
+    }
+}
+
+pub fn disc_config(p: &GanPreset) -> DiscConfig {
+    let input_nc = if p.is_cyclegan() { 3 } else { 6 };
+    DiscConfig {
+        arch: p.model.net_d,
+        input_nc,
+        ndf: p.model.ndf,
+        n_layers: p.model.n_layers_d,
+        norm: p.norm(),
+    }
+}
+
+/// The file for network `name` (`G`, `D_A` …) in an init_from folder: a run checkpoint's
+/// `net_<name>.safetensors`, or the reference's `<epoch>_net_<name>.pth` (`latest` preferred).
+pub fn find_net_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    let st = dir.join(format!("net_{name}.safetensors"));
+    if st.is_file() {
+        return Some(st);
+    }
+    let latest = dir.join(format!("latest_net_{name}.pth"));
+    if latest.is_file() {
+        return Some(latest);
+    }
+    let suffix = format!("_net_{name}.pth");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(&suffix))
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn load_gen(
+    c: &GenConfig,
+    dir: Option<&Path>,
+    name: &str,
+    seed: u64,
+    gain: f32,
+    device: &Device,
+) -> Result<Generator> {
+    match dir {
+        Some(d) => {
+            let f = find_net_file(d, name).with_context(|| {
+                format!(
+                    "{}: no net_{name}.safetensors or *_net_{name}.pth to start from",
+                    d.display()
+                )
+            })?;
+            let sd = weights::load_state_dict(&f, device)?;
+            Ok(Generator::from_state_dict(
+                c,
+                sd,
+                &f.display().to_string(),
+                device,
+            )?)
+        }
+        None => Ok(Generator::seeded(c, seed, gain, device)?),
+    }
+}
+
+fn load_disc(
+    c: &DiscConfig,
+    dir: Option<&Path>,
+    name: &str,
+    seed: u64,
+    gain: f32,
+    device: &Device,
+    warnings: &mut Vec<String>,
+) -> Result<Discriminator> {
+    if let Some(d) = dir {
+        match find_net_file(d, name) {
+            Some(f) => {
+                let sd = weights::load_state_dict(&f, device)?;
+                return Ok(Discriminator::from_state_dict(c, sd, &f.display().to_string(), device)?);
+            }
+            None => warnings.push(format!("{}: no weights for D{} (the reference publishes generators only); it starts from scratch", d.display(), name.trim_start_matches('D'))),
+        }
+    }
+    Ok(Discriminator::seeded(c, seed, gain, device)?)
+}
+
+impl GanTrainer {
+    /// Builds everything and checks the dataset before any work.
+    pub fn new(p: &GanPreset, workspace: &Path, device: &Device) -> Result<Self> {
+        let p = p.effective();
+        let root = crate::nst::setup::resolve(workspace, &p.data.dataroot);
+        let opts = Options {
+            preprocess: p.data.preprocess,
+            load_size: p.data.load_size,
+            crop_size: p.data.crop_size,
+            no_flip: p.data.no_flip,
+        };
+        let swap = p.data.direction == Direction::BtoA;
+        let dataset = if p.is_cyclegan() {
+            PairDataset::unaligned(&root, "train", p.data.serial_batches, swap, opts)?
+        } else {
+            PairDataset::aligned(&root, "train", swap, opts)?
+        };
+        let init_from = p
+            .model
+            .init_from
+            .as_ref()
+            .map(|d| crate::nst::setup::resolve(workspace, d));
+        let init = init_from.as_deref();
+        let (seed, gain) = (p.train.seed, p.model.init_gain as f32);
+        let adam = AdamConfig {
+            lr: p.train.lr,
+            beta1: p.train.beta1,
+            beta2: 0.999,
+            eps: 1e-8,
+        };
+        let (gc, dc) = (gen_config(&p), disc_config(&p));
+        let mut warnings = vec![];
+        let model = if p.is_cyclegan() {
+            let g_a = load_gen(&gc, init, "G_A", seed, gain, device)?;
+            let g_b = load_gen(&gc, init, "G_B", seed + 1, gain, device)?;
+            let d_a = load_disc(&dc, init, "D_A", seed + 2, gain, device, &mut warnings)?;
+            let d_b = load_disc(&dc, init, "D_B", seed + 3, gain, device, &mut warnings)?;
+            let l = Lambdas {
+                a: p.train.lambda_a,
+                b: p.train.lambda_b,
+                identity: p.train.lambda_identity,
+            };
+            Model::CycleGan(CycleGan::new(
+                g_a,
+                g_b,
+                d_a,
+                d_b,
+                adam,
+                p.gan_mode(),
+                l,
+                p.pool_size(),
+                seed,
+            )?)
+        } else {
+            let g = load_gen(&gc, init, "G", seed, gain, device)?;
+            let d = load_disc(&dc, init, "D", seed + 1, gain, device, &mut warnings)?;
+            Model::Pix2Pix(Pix2Pix::new(
+                g,
+                d,
+                adam,
+                p.gan_mode(),
+                p.train.lambda_l1,
+                seed,
+            )?)
+        };
+        Ok(Self {
+            model,
+            dataset,
+            preset: p.clone(),
+            rng: SeededInit::new(seed.wrapping_add(17)),
+            device: device.clone(),
+            warnings,
+        })
+    }
+
+    pub fn batches_per_epoch(&self) -> u64 {
+        self.dataset.len().div_ceil(self.preset.data.batch_size) as u64
+    }
+
+    pub fn total_steps(&self) -> u64 {
+        (self.preset.train.n_epochs + self.preset.train.n_epochs_decay) * self.batches_per_epoch()
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        match &mut self.model {
+            Model::Pix2Pix(m) => {
+                m.opt_g.set_lr(lr);
+                m.opt_d.set_lr(lr);
+            }
+            Model::CycleGan(m) => {
+                m.opt_g.set_lr(lr);
+                m.opt_d.set_lr(lr);
+            }
+        }
+    }
+
+    fn step(&mut self, a: &Tensor, b: &Tensor) -> Result<Vec<(String, f64)>> {
+        match &mut self.model {
+            Model::Pix2Pix(m) => m.step(a, b),
+            Model::CycleGan(m) => m.step(a, b),
+        }
+    }
+
+    /// The labelled grid of the last step's first images, or None before any step.
+    pub fn sample_grid(&self) -> Result<Option<image::RgbImage>> {
+        let first = |t: &Tensor| -> Result<image::RgbImage> {
+            Ok(transform::to_image(&t.narrow(0, 0, 1)?)?)
+        };
+        let (names, tensors): (Vec<&str>, Vec<&Tensor>) = match &self.model {
+            Model::Pix2Pix(m) => match &m.visuals {
+                Some(v) => (vec!["real_A", "fake_B", "real_B"], v.iter().collect()),
+                None => return Ok(None),
+            },
+            Model::CycleGan(m) => match &m.visuals {
+                Some(v) => (
+                    vec!["real_A", "fake_B", "rec_A", "real_B", "fake_A", "rec_B"],
+                    v.iter().collect(),
+                ),
+                None => return Ok(None),
+            },
+        };
+        let tiles = names
+            .iter()
+            .zip(tensors)
+            .map(|(n, t)| Ok((n.to_string(), first(t)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(grid::labelled_grid(&tiles, 3)))
+    }
+
+    /// Networks (reference keys), optimiser states, pools and meta into `dir`.
+    pub fn save(&self, dir: &Path, step: u64, epoch: u64) -> Result<()> {
+        let save = |name: &str, sd: HashMap<String, Tensor>| -> Result<()> {
+            candle_core::safetensors::save(&sd, dir.join(format!("{name}.safetensors")))?;
+            Ok(())
+        };
+        match &self.model {
+            Model::Pix2Pix(m) => {
+                save("net_G", m.g.params.state_dict())?;
+                save("net_D", m.d.params.state_dict())?;
+                save("optimizer_G", m.opt_g.state("G")?)?;
+                save("optimizer_D", m.opt_d.state("D")?)?;
+            }
+            Model::CycleGan(m) => {
+                save("net_G_A", m.g_a.params.state_dict())?;
+                save("net_G_B", m.g_b.params.state_dict())?;
+                save("net_D_A", m.d_a.params.state_dict())?;
+                save("net_D_B", m.d_b.params.state_dict())?;
+                save("optimizer_G", m.opt_g.state("G")?)?;
+                save("optimizer_D", m.opt_d.state("D")?)?;
+                let mut pools = HashMap::new();
+                for (k, pool) in [("pool_A", &m.pool_a), ("pool_B", &m.pool_b)] {
+                    for (i, t) in pool.images().iter().enumerate() {
+                        pools.insert(format!("{k}.{i}"), t.clone());
+                    }
+                }
+                if !pools.is_empty() {
+                    save("pools", pools)?;
+                }
+            }
+        }
+        let meta = serde_json::json!({
+            "step": step,
+            "epoch": epoch,
+            "kind": self.preset.kind,
+            "netG": gen_config(&self.preset),
+            "netD": disc_config(&self.preset),
+            "direction": self.preset.data.direction,
+            "preset": toml::to_string_pretty(&self.preset)?,
+        });
+        std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
+        Ok(())
+    }
+}
+
+fn report(run: &RunDir, ds: &mut PairDataset, quiet: bool) -> Result<()> {
+    for w in ds.warnings.drain(..) {
+        if !quiet {
+            eprintln!("warning: {w}");
+        }
+        run.append_event("warning", &w)?;
+    }
+    Ok(())
+}
+
+fn sample(run: &RunDir, t: &GanTrainer, step: u64) -> Result<()> {
+    if let Some(img) = t.sample_grid()? {
+        let path = run.sample_path(step);
+        image_io::save_image(&img, &path)?;
+        run.append_event("sample", &format!("step {step}: {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn checkpoint(run: &RunDir, t: &GanTrainer, step: u64, epoch: u64) -> Result<()> {
+    let path = run.write_checkpoint::<anyhow::Error>(
+        step,
+        t.preset.log.keep_checkpoints as usize,
+        |dir| t.save(dir, step, epoch),
+    )?;
+    run.append_event("checkpoint", &format!("step {step}: {}", path.display()))?;
+    Ok(())
+}
+
+/// Trains to the end of the last epoch (or to a stop, or to `max_steps`).
+pub fn train(
+    run: &RunDir,
+    mut t: GanTrainer,
+    max_steps: Option<u64>,
+    quiet: bool,
+) -> Result<RunState> {
+    signals::install();
+    let total = t.total_steps();
+    let end = max_steps.map_or(total, |m| m.min(total));
+    let epochs = t.preset.train.n_epochs + t.preset.train.n_epochs_decay;
+    let log = t.preset.log.clone();
+    let (bs, serial) = (t.preset.data.batch_size, t.preset.data.serial_batches);
+    run.write_status(&run.status_now(RunState::Running, 0, 1, total, ""))?;
+    let mut progress = Progress::new(end, quiet);
+    let mut last_status = std::time::Instant::now();
+    let (mut step, mut epoch, mut state) = (0u64, 1u64, RunState::Finished);
+    'epochs: for e in 1..=epochs {
+        epoch = e;
+        let lr = schedule::linear_lr(
+            t.preset.train.lr,
+            e,
+            t.preset.train.n_epochs,
+            t.preset.train.n_epochs_decay,
+        );
+        t.set_lr(lr);
+        let order = epoch_order(t.dataset.len(), serial, &mut t.rng);
+        for chunk in order.chunks(bs) {
+            if step >= end {
+                break 'epochs;
+            }
+            if signals::stop_requested() {
+                state = RunState::Stopped;
+                break 'epochs;
+            }
+            let batch = t.dataset.batch(chunk, &mut t.rng, &t.device)?;
+            report(run, &mut t.dataset, quiet)?;
+            let losses = t.step(&batch.a, &batch.b)?;
+            step += 1;
+            run.append_metrics(step, e, lr, &losses)?;
+            if losses.iter().any(|(_, v)| !v.is_finite()) {
+                bail!("a loss is not finite at step {step}: lower the learning rate");
+            }
+            progress.update(step - 1, &losses, step % log.print_every == 0);
+            if log.sample_every > 0 && step % log.sample_every == 0 {
+                sample(run, &t, step)?;
+            }
+            if log.checkpoint_every > 0 && step % log.checkpoint_every == 0 && step < end {
+                checkpoint(run, &t, step, e)?;
+            }
+            if last_status.elapsed().as_secs_f64() >= 1.0 {
+                run.write_status(&run.status_now(RunState::Running, step, e, total, ""))?;
+                last_status = std::time::Instant::now();
+            }
+        }
+    }
+    progress.finish(step, &[]);
+    sample(run, &t, step)?;
+    checkpoint(run, &t, step, epoch)?;
+    let message = match state {
+        RunState::Stopped => format!("stopped at step {step} of {total}"),
+        _ if step < total => format!("ended at step {step} of {total} (--max-steps)"),
+        _ => format!("finished {total} steps"),
+    };
+    run.append_event(
+        if state == RunState::Stopped {
+            "stopped"
+        } else {
+            "finished"
+        },
+        &message,
+    )?;
+    run.write_status(&run.status_now(state, step, epoch, total, &message))?;
+    Ok(state)
+}
