@@ -27,3 +27,14 @@ from safetensors.torch import load_file
 vgg = {k: v for k, v in load_file(os.path.join(D, "nst_reference.safetensors")).items() if k.startswith("features.")}
 vgg["classifier.6.bias"] = torch.zeros(10)
 torch.save(vgg, os.path.join(D, "tiny_vgg_legacy.pth"), _use_new_zipfile_serialization=False)
+
+# A reference-style generator checkpoint in the legacy format, with the stale InstanceNorm running
+# statistics that checkpoints from PyTorch 0.3 carry: the ResNet of gan_reference.safetensors
+# (tools/fixtures_gan.py), whose expected output is there too.
+gan = load_file(os.path.join(D, "gan_reference.safetensors"))
+g = {k[len("resnet.w."):]: v for k, v in gan.items() if k.startswith("resnet.w.")}
+for i in [2, 5, 8]:
+    c = g[f"model.{[1, 4, 7][[2, 5, 8].index(i)]}.weight"].shape[0]
+    g[f"model.{i}.running_mean"] = torch.zeros(c)
+    g[f"model.{i}.running_var"] = torch.ones(c)
+torch.save(g, os.path.join(D, "resnet_legacy_net_G.pth"), _use_new_zipfile_serialization=False)

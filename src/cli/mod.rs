@@ -4,6 +4,7 @@ mod preset_cmd;
 mod stylize;
 mod sweep;
 mod train;
+mod translate;
 mod view;
 
 use aiart::workspace::Workspace;
@@ -45,6 +46,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PresetCommand,
     },
+    /// Translate an image or a folder with a pix2pix / CycleGAN generator (reference .pth, .safetensors or a run checkpoint)
+    Translate(translate::TranslateArgs),
     /// Show an image in the terminal (kitty / iTerm2 graphics where the terminal says so, else half-blocks)
     View(view::ViewArgs),
 }
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Preset {
             command: PresetCommand::List,
         }) => preset_cmd::list(&ws),
+        Some(Command::Translate(a)) => translate::run(a),
         Some(Command::View(a)) => view::run(a),
     }
 }

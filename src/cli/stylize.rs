@@ -191,6 +191,11 @@ pub fn run(ws: &Workspace, a: StylizeArgs) -> Result<i32> {
     };
     let p = match loaded {
         Ok(Preset::Nst(p)) => p,
+        Ok(other) => anyhow::bail!(
+            "{}: a {} preset; stylize takes \"nst\" presets",
+            path.display(),
+            other.kind()
+        ),
         Err(e) => {
             for issue in &e.issues {
                 eprintln!("error: {issue}");

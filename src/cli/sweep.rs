@@ -144,6 +144,7 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
         };
         match loaded {
             Ok(Preset::Nst(p)) => presets.push(p),
+            Ok(other) => bail!("a {} preset; nst sweep takes \"nst\" presets", other.kind()),
             Err(e) => {
                 for issue in &e.issues {
                     eprintln!("error: {issue}");

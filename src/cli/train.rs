@@ -1,8 +1,9 @@
 //! `aiart train PRESET`: a headless run into a run directory.
 
 use aiart::nst::setup;
-use aiart::preset::{self, NstPreset, Preset};
+use aiart::preset::{self, GanPreset, NstPreset, Preset};
 use aiart::run::{clock, dir::hostname, dir::new_run_id, RunDir, RunInfo, RunState};
+use aiart::train::gan::{self, GanTrainer};
 use aiart::train::nst::{train, NstTrainer, RunOptions};
 use aiart::workspace::Workspace;
 use anyhow::{Context, Result};
@@ -63,6 +64,78 @@ pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
             };
             let (_, state) = run_nst(ws, &p, &a.preset, &name, a.run_dir, &opts)?;
             Ok(exit_code(state))
+        }
+        Preset::Gan(p) => {
+            let (_, state) = run_gan(ws, &p, &a.preset, &name, a.run_dir, a.max_steps, a.quiet)?;
+            Ok(exit_code(state))
+        }
+    }
+}
+
+fn write_info(
+    run: &RunDir,
+    kind: &str,
+    preset_path: &Path,
+    device: &candle_core::Device,
+) -> Result<()> {
+    let now = clock::now();
+    run.write_info(&RunInfo {
+        id: run.id(),
+        kind: kind.into(),
+        preset: std::fs::canonicalize(preset_path).unwrap_or_else(|_| preset_path.to_path_buf()),
+        device: aiart::device::describe(device),
+        pid: std::process::id(),
+        host: hostname(),
+        started: now,
+        started_iso: clock::iso(now),
+    })?;
+    Ok(())
+}
+
+/// pix2pix / CycleGAN: dataset and networks checked first, then the run directory and the loop.
+pub fn run_gan(
+    ws: &Workspace,
+    p: &GanPreset,
+    preset_path: &Path,
+    name: &str,
+    run_dir: Option<PathBuf>,
+    max_steps: Option<u64>,
+    quiet: bool,
+) -> Result<(RunDir, RunState)> {
+    let device = aiart::device::pick(&p.train.device)?;
+    let trainer = GanTrainer::new(p, &ws.root, &device)?;
+    for w in &trainer.warnings {
+        eprintln!("warning: {w}");
+    }
+    let root = run_dir.unwrap_or_else(|| ws.runs().join(new_run_id(name)));
+    let run = RunDir::create(&root)
+        .with_context(|| format!("creating run directory {}", root.display()))?;
+    write_info(&run, &p.kind, preset_path, &device)?;
+    run.write_preset(&toml::to_string_pretty(&p.effective())?)?;
+    run.append_event(
+        "started",
+        &format!(
+            "{} on {}: {} images a epoch, {} steps",
+            p.kind,
+            aiart::device::describe(&device),
+            trainer.dataset.len(),
+            trainer.total_steps()
+        ),
+    )?;
+    for w in &trainer.warnings {
+        run.append_event("warning", w)?;
+    }
+    println!("run: {}", run.root.display());
+    let total = trainer.total_steps();
+    match gan::train(&run, trainer, max_steps, quiet) {
+        Ok(state) => Ok((run, state)),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            let _ = run.append_event("error", &msg);
+            let status = run.read_status().ok();
+            let (step, epoch) = status.map(|s| (s.step, s.epoch)).unwrap_or((0, 0));
+            let _ = run.write_status(&run.status_now(RunState::Failed, step, epoch, total, &msg));
+            Err(e)
         }
     }
 }

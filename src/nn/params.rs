@@ -18,7 +18,7 @@ pub enum Init {
 }
 
 enum Source {
-    Seeded(SeededInit),
+    Seeded(Box<SeededInit>),
     Loaded {
         sd: StateDict,
         problems: Vec<String>,
@@ -50,7 +50,7 @@ impl ParamStore {
     pub fn seeded(seed: u64, gain: f32, device: &Device) -> Self {
         Self {
             entries: RefCell::new(vec![]),
-            source: RefCell::new(Source::Seeded(SeededInit::new(seed))),
+            source: RefCell::new(Source::Seeded(Box::new(SeededInit::new(seed)))),
             device: device.clone(),
             gain,
         }

@@ -92,6 +92,7 @@ pub struct UnetGenerator {
 }
 
 /// Builds the chain from the outside in: level 0 is the outermost block.
+#[allow(clippy::too_many_arguments)]
 fn level(
     vb: Vb,
     lvl: usize,

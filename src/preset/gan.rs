@@ -263,7 +263,7 @@ impl GanPreset {
             ),
             Some(arch) => {
                 let m = arch.multiple() as u32;
-                if d.preprocess != Preprocess::None && d.crop_size % m != 0 {
+                if d.preprocess != Preprocess::None && !d.crop_size.is_multiple_of(m) {
                     bad(
                         "data.crop_size",
                         format!(
@@ -313,7 +313,6 @@ impl GanPreset {
                 bad(f, format!("must be a finite number >= 0, got {v}"));
             }
         }
-        drop(bad);
         check_device(&mut out, "train.device", &t.device);
         if self.log.print_every == 0 {
             out.push(("log.print_every".into(), "must be at least 1".into()));

@@ -247,3 +247,20 @@ fn odd_keys_of_old_checkpoints_are_ignored_and_misfits_named() {
         "{e}"
     );
 }
+
+#[test]
+fn legacy_reference_checkpoint_with_stale_keys_translates_like_pytorch() {
+    let dev = Device::Cpu;
+    let fx = fixture();
+    let path = crate::test_fixture("resnet_legacy_net_G.pth");
+    let sd = crate::nn::weights::load_state_dict(&path, &dev).unwrap();
+    assert!(
+        sd.contains_key("model.2.running_mean"),
+        "the stale keys are in the file"
+    );
+    let c = infer_gen_config(&sd).unwrap();
+    assert_eq!(c, gen("resnet_2blocks", 2, NormKind::Instance, false));
+    let g = Generator::from_state_dict(&c, sd, "resnet_legacy_net_G.pth", &dev).unwrap();
+    let y = g.forward(&fx["resnet.in"], &Ctx::eval()).unwrap();
+    close(&y, &fx["resnet.out"], 1e-5, "legacy .pth resnet");
+}

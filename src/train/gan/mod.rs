@@ -28,8 +28,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub enum Model {
-    Pix2Pix(Pix2Pix),
-    CycleGan(CycleGan),
+    Pix2Pix(Box<Pix2Pix>),
+    CycleGan(Box<CycleGan>),
 }
 
 pub struct GanTrainer {
@@ -181,7 +181,7 @@ impl GanTrainer {
                 b: p.train.lambda_b,
                 identity: p.train.lambda_identity,
             };
-            Model::CycleGan(CycleGan::new(
+            Model::CycleGan(Box::new(CycleGan::new(
                 g_a,
                 g_b,
                 d_a,
@@ -191,18 +191,18 @@ impl GanTrainer {
                 l,
                 p.pool_size(),
                 seed,
-            )?)
+            )?))
         } else {
             let g = load_gen(&gc, init, "G", seed, gain, device)?;
             let d = load_disc(&dc, init, "D", seed + 1, gain, device, &mut warnings)?;
-            Model::Pix2Pix(Pix2Pix::new(
+            Model::Pix2Pix(Box::new(Pix2Pix::new(
                 g,
                 d,
                 adam,
                 p.gan_mode(),
                 p.train.lambda_l1,
                 seed,
-            )?)
+            )?))
         };
         Ok(Self {
             model,
@@ -313,11 +313,9 @@ impl GanTrainer {
     }
 }
 
-fn report(run: &RunDir, ds: &mut PairDataset, quiet: bool) -> Result<()> {
+fn report(run: &RunDir, ds: &mut PairDataset) -> Result<()> {
     for w in ds.warnings.drain(..) {
-        if !quiet {
-            eprintln!("warning: {w}");
-        }
+        eprintln!("warning: {w}");
         run.append_event("warning", &w)?;
     }
     Ok(())
@@ -378,7 +376,7 @@ pub fn train(
                 break 'epochs;
             }
             let batch = t.dataset.batch(chunk, &mut t.rng, &t.device)?;
-            report(run, &mut t.dataset, quiet)?;
+            report(run, &mut t.dataset)?;
             let losses = t.step(&batch.a, &batch.b)?;
             step += 1;
             run.append_metrics(step, e, lr, &losses)?;

@@ -1,0 +1,339 @@
+//! pix2pix and CycleGAN through the real binary: tiny datasets made here, short CPU runs that must
+//! learn, checkpoints with the reference's keys, and translation with them.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// A 32×32 picture with some structure, varying with `i`.
+fn picture(i: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(32, 32, |x, y| {
+        let stripe = ((x + i * 5) / 4 + y / 6).is_multiple_of(2);
+        let v = if stripe { 200 } else { 40 };
+        image::Rgb([v, ((x * 8 + i * 30) % 256) as u8, (y * 8) as u8])
+    })
+}
+
+fn invert(img: &image::RgbImage) -> image::RgbImage {
+    image::RgbImage::from_fn(img.width(), img.height(), |x, y| {
+        let p = img.get_pixel(x, y);
+        image::Rgb([255 - p[0], 255 - p[1], 255 - p[2]])
+    })
+}
+
+fn mean(m: &[serde_json::Map<String, serde_json::Value>], key: &str) -> f64 {
+    m.iter().map(|r| r[key].as_f64().unwrap()).sum::<f64>() / m.len() as f64
+}
+
+fn safetensors_keys(path: &Path) -> Vec<String> {
+    let sd = candle_core::safetensors::load(path, &candle_core::Device::Cpu).unwrap();
+    let mut k: Vec<String> = sd.into_keys().collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn pix2pix_learns_and_its_checkpoint_translates() {
+    let ws = temp_workspace("p2p");
+    let train = ws.join("datasets/inv/train");
+    std::fs::create_dir_all(&train).unwrap();
+    for i in 0..4 {
+        let a = picture(i);
+        let mut ab = image::RgbImage::new(64, 32);
+        image::imageops::replace(&mut ab, &a, 0, 0);
+        image::imageops::replace(&mut ab, &invert(&a), 32, 0);
+        ab.save(train.join(format!("{i}.png"))).unwrap();
+    }
+    std::fs::write(
+        train.join("9-truncated.jpg"),
+        b"\xff\xd8\xff\xe0 not really a jpeg",
+    )
+    .unwrap();
+    std::fs::create_dir_all(ws.join("presets")).unwrap();
+    std::fs::write(
+        ws.join("presets/p2p.toml"),
+        "kind = \"pix2pix\"\n[data]\ndataroot = \"datasets/inv\"\nload_size = 36\ncrop_size = 32\n\
+         [model]\nnetG = \"unet_32\"\nngf = 8\nndf = 8\n[train]\nlr = 0.002\nn_epochs = 6\nn_epochs_decay = 2\n\
+         [log]\nprint_every = 5\nsample_every = 10\ncheckpoint_every = 20\n",
+    )
+    .unwrap();
+    let out = run(bin().current_dir(&ws).args([
+        "train",
+        "presets/p2p.toml",
+        "--run-dir",
+        "runs/p2p",
+        "--quiet",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("9-truncated.jpg"),
+        "the bad file is named: {}",
+        text(&out)
+    );
+    let run_dir = ws.join("runs/p2p");
+    let m = read_jsonl(&run_dir.join("metrics.jsonl"));
+    assert_eq!(
+        m.len(),
+        5 * 8,
+        "5 files (one unreadable, replaced) × 8 epochs"
+    );
+    assert_eq!(m[0]["step"], 1);
+    for k in ["G_GAN", "G_L1", "D_real", "D_fake", "lr", "epoch", "time"] {
+        assert!(m[0].contains_key(k), "{k}: {:?}", m[0]);
+    }
+    // linear policy: constant through epoch n_epochs − 1, then down to 0 in the last epoch
+    let lr_of = |e: u64| {
+        m.iter().find(|r| r["epoch"] == e).unwrap()["lr"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(lr_of(1), 0.002);
+    assert_eq!(lr_of(5), 0.002);
+    assert!((lr_of(6) - 0.002 * 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(lr_of(8), 0.0);
+    let (first, last) = (mean(&m[..5], "G_L1"), mean(&m[m.len() - 5..], "G_L1"));
+    assert!(last < 0.6 * first, "G_L1 falls: {first} -> {last}");
+    let events = read_jsonl(&run_dir.join("events.jsonl"));
+    assert!(events
+        .iter()
+        .any(|e| e["kind"] == "warning"
+            && e["message"].as_str().unwrap().contains("9-truncated.jpg")));
+    let ck = run_dir.join("checkpoints/step-00000040");
+    for f in [
+        "net_G.safetensors",
+        "net_D.safetensors",
+        "optimizer_G.safetensors",
+        "optimizer_D.safetensors",
+        "meta.json",
+    ] {
+        assert!(ck.join(f).is_file(), "{f}");
+    }
+    let keys = safetensors_keys(&ck.join("net_G.safetensors"));
+    assert!(keys.contains(&"model.model.0.weight".to_string()));
+    assert!(
+        keys.contains(&"model.model.1.model.2.running_mean".to_string()),
+        "batch norm buffers are saved"
+    );
+    assert!(
+        keys.contains(&"model.model.1.model.3.model.3.model.3.model.3.weight".to_string()),
+        "{keys:?}"
+    );
+    assert!(run_dir.join("samples/step-00000010.png").is_file());
+    let sample = image::open(run_dir.join("samples/step-00000040.png")).unwrap();
+    assert!(sample.width() >= 3 * 32, "real_A | fake_B | real_B");
+    assert_eq!(read_json(&run_dir.join("status.json"))["state"], "finished");
+
+    // translate an image of another size with the run's newest checkpoint; the output keeps its size
+    let test_img =
+        image::imageops::resize(&picture(7), 40, 24, image::imageops::FilterType::Triangle);
+    test_img.save(ws.join("in.png")).unwrap();
+    for extra in [vec![], vec!["--eval"]] {
+        let out = run(bin()
+            .current_dir(&ws)
+            .args([
+                "translate",
+                "--checkpoint",
+                "runs/p2p",
+                "--input",
+                "in.png",
+                "--output",
+                "out.png",
+            ])
+            .args(&extra));
+        assert!(out.status.success(), "{}", text(&out));
+        let y = image::open(ws.join("out.png")).unwrap().to_rgb8();
+        assert_eq!(y.dimensions(), (40, 24));
+    }
+    // the learnt mapping inverts: the output is closer to the inverted input than to the input
+    let y = image::open(ws.join("out.png")).unwrap().to_rgb8();
+    let dist = |a: &image::RgbImage, b: &image::RgbImage| -> f64 {
+        a.as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| (*x as f64 - *y as f64).abs())
+            .sum::<f64>()
+            / a.as_raw().len() as f64
+    };
+    assert!(
+        dist(&y, &invert(&test_img)) < dist(&y, &test_img),
+        "it learnt the inversion"
+    );
+}
+
+#[test]
+fn cyclegan_runs_lowers_cycle_loss_and_translates_both_ways() {
+    let ws = temp_workspace("cyc");
+    for (d, n) in [("trainA", 3), ("trainB", 2)] {
+        let dir = ws.join("data").join(d);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..n {
+            let img = if d == "trainA" {
+                picture(i)
+            } else {
+                invert(&picture(i + 10))
+            };
+            img.save(dir.join(format!("{i}.png"))).unwrap();
+        }
+    }
+    std::fs::write(
+        ws.join("cyc.toml"),
+        "kind = \"cyclegan\"\n[data]\ndataroot = \"data\"\nload_size = 32\ncrop_size = 32\n\
+         [model]\nnetG = \"resnet_2blocks\"\nngf = 4\nndf = 4\n[train]\nlr = 0.002\nn_epochs = 6\nn_epochs_decay = 0\npool_size = 4\n\
+         [log]\nsample_every = 6\ncheckpoint_every = 100\n",
+    )
+    .unwrap();
+    let out =
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "cyc.toml", "--run-dir", "run", "--quiet"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let m = read_jsonl(&ws.join("run/metrics.jsonl"));
+    assert_eq!(m.len(), 3 * 6, "max(3, 2) items × 6 epochs");
+    for k in [
+        "D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B",
+    ] {
+        assert!(m[0].contains_key(k), "{k}");
+    }
+    let (first, last) = (mean(&m[..3], "cycle_A"), mean(&m[m.len() - 3..], "cycle_A"));
+    assert!(last < first, "cycle_A falls: {first} -> {last}");
+    let ck = ws.join("run/checkpoints/step-00000018");
+    for f in [
+        "net_G_A",
+        "net_G_B",
+        "net_D_A",
+        "net_D_B",
+        "optimizer_G",
+        "optimizer_D",
+        "pools",
+    ] {
+        assert!(ck.join(format!("{f}.safetensors")).is_file(), "{f}");
+    }
+    let keys = safetensors_keys(&ck.join("net_G_A.safetensors"));
+    assert!(
+        keys.contains(&"model.10.conv_block.5.weight".to_string())
+            && keys.contains(&"model.19.weight".to_string()),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|k| k.contains("running")),
+        "instance norm keeps no statistics"
+    );
+    let sample = image::open(ws.join("run/samples/step-00000018.png")).unwrap();
+    assert!(sample.height() >= 2 * 32, "two rows: A and B");
+
+    std::fs::create_dir_all(ws.join("testB")).unwrap();
+    picture(3).save(ws.join("testB/x.png")).unwrap();
+    std::fs::write(ws.join("testB/broken.png"), b"nope").unwrap();
+    let out = run(bin().current_dir(&ws).args([
+        "translate",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--input",
+        "testB",
+        "--output",
+        "outB",
+        "--direction",
+        "BtoA",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("broken.png"), "{}", text(&out));
+    assert_eq!(image::open(ws.join("outB/x.png")).unwrap().width(), 32);
+
+    // a reference-style folder: latest_net_G_A.pth … is what init_from takes
+    let out = run(bin()
+        .current_dir(&ws)
+        .args([
+            "train",
+            "cyc.toml",
+            "--run-dir",
+            "run2",
+            "--quiet",
+            "--max-steps",
+            "1",
+        ])
+        .args(["--set", &format!("model.init_from=\"{}\"", ck.display())]));
+    assert!(out.status.success(), "{}", text(&out));
+    let m2 = read_jsonl(&ws.join("run2/metrics.jsonl"));
+    assert!(
+        m2[0]["cycle_A"].as_f64().unwrap() < m[0]["cycle_A"].as_f64().unwrap(),
+        "starts from the trained weights"
+    );
+}
+
+#[test]
+fn gan_dataset_errors_name_the_folder() {
+    let ws = temp_workspace("ganbad");
+    std::fs::create_dir_all(ws.join("empty/train")).unwrap();
+    std::fs::write(
+        ws.join("p.toml"),
+        "kind = \"pix2pix\"\n[data]\ndataroot = \"empty\"\n",
+    )
+    .unwrap();
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["train", "p.toml", "--run-dir", "r"]));
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("empty/train") && t.contains("holds no images") && t.contains("A|B"),
+        "{t}"
+    );
+    assert!(!ws.join("r").exists());
+    std::fs::write(
+        ws.join("c.toml"),
+        "kind = \"cyclegan\"\n[data]\ndataroot = \"empty\"\n",
+    )
+    .unwrap();
+    let t = text(&run(bin().current_dir(&ws).args(["train", "c.toml"])));
+    assert!(
+        t.contains("empty/trainA") && t.contains("no such folder"),
+        "{t}"
+    );
+    let t = text(&run(bin().current_dir(&ws).args([
+        "translate",
+        "--checkpoint",
+        "nope.pth",
+        "--input",
+        "a.png",
+        "--output",
+        "b.png",
+    ])));
+    assert!(t.contains("nope.pth: no such checkpoint"), "{t}");
+}
+
+#[test]
+fn translate_a_reference_legacy_pth() {
+    let ws = temp_workspace("legacy");
+    picture(1).save(ws.join("a.png")).unwrap();
+    let pth = repo().join("tests/fixtures/resnet_legacy_net_G.pth");
+    let out = run(bin().current_dir(&ws).args([
+        "translate",
+        "--checkpoint",
+        pth.to_str().unwrap(),
+        "--input",
+        "a.png",
+        "--output",
+        "b.png",
+        "--eval",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(image::open(ws.join("b.png")).unwrap().width(), 32);
+    // forcing a wrong architecture names what does not fit
+    let out = run(bin().current_dir(&ws).args([
+        "translate",
+        "--checkpoint",
+        pth.to_str().unwrap(),
+        "--input",
+        "a.png",
+        "--output",
+        "b.png",
+        "--arch",
+        "resnet_3blocks",
+    ]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("model.12.conv_block.1.weight: missing"),
+        "{}",
+        text(&out)
+    );
+}
