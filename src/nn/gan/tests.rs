@@ -264,3 +264,26 @@ fn legacy_reference_checkpoint_with_stale_keys_translates_like_pytorch() {
     let y = g.forward(&fx["resnet.in"], &Ctx::eval()).unwrap();
     close(&y, &fx["resnet.out"], 1e-5, "legacy .pth resnet");
 }
+
+#[test]
+fn checkpoint_round_trip_keeps_weights_and_buffers() {
+    let dev = Device::Cpu;
+    let c = gen("unet_32", 2, NormKind::Batch, false);
+    let g = Generator::seeded(&c, 5, 0.02, &dev).unwrap();
+    let x = Tensor::ones((1, 3, 32, 32), candle_core::DType::F32, &dev).unwrap();
+    let mut ctx = Ctx::train(0);
+    ctx.dropout = false;
+    g.forward(&x, &ctx).unwrap(); // moves the running statistics away from their start
+    let path = std::env::temp_dir().join(format!("aiart-rt-{}.safetensors", std::process::id()));
+    candle_core::safetensors::save(&g.params.state_dict(), &path).unwrap();
+    let back = Generator::from_state_dict(&c, crate::nn::weights::load_state_dict(&path, &dev).unwrap(), "rt", &dev).unwrap();
+    let (a, b) = (g.params.state_dict(), back.params.state_dict());
+    assert_eq!(a.len(), b.len());
+    for (k, t) in &a {
+        let (t, u) = (t.to_dtype(candle_core::DType::F32).unwrap(), b[k].to_dtype(candle_core::DType::F32).unwrap());
+        assert_eq!(crate::max_abs_diff(&t, &u), 0.0, "{k}");
+    }
+    assert_eq!(b["model.model.1.model.2.num_batches_tracked"].dtype(), candle_core::DType::I64);
+    let (ya, yb) = (g.forward(&x, &Ctx::eval()).unwrap(), back.forward(&x, &Ctx::eval()).unwrap());
+    assert_eq!(crate::max_abs_diff(&ya, &yb), 0.0);
+}
