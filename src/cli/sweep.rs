@@ -172,6 +172,7 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
         host: hostname(),
         started: now,
         started_iso: clock::iso(now),
+        overrides: vec![],
     })?;
     sweep.append_event(
         "started",
@@ -204,6 +205,7 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
             ws,
             p,
             &PathBuf::from("<sweep>"),
+            &[],
             &name,
             Some(sweep.root.join(layer)),
             &opts,

@@ -1,19 +1,24 @@
-//! `aiart train PRESET`: a headless run into a run directory.
+//! `aiart train PRESET`: a headless run into a run directory; `--detach` leaves it running in its
+//! own session; `--resume RUN` continues a run from its newest checkpoint.
 
 use aiart::nst::setup;
 use aiart::preset::{self, GanPreset, NstPreset, Preset};
-use aiart::run::{clock, dir::hostname, dir::new_run_id, RunDir, RunInfo, RunState};
+use aiart::run::dir::{hostname, new_run_id};
+use aiart::run::lock::RunLock;
+use aiart::run::session::{source_of, Session};
+use aiart::run::{clock, list, RunDir, RunInfo, RunState, Status};
 use aiart::train::gan::{self, GanTrainer};
-use aiart::train::nst::{train, NstTrainer, RunOptions};
+use aiart::train::nst::{train, NstRun, NstTrainer, RunOptions};
 use aiart::workspace::Workspace;
-use anyhow::{Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// The preset file (TOML)
-    pub preset: PathBuf,
+    #[arg(required_unless_present = "resume")]
+    pub preset: Option<PathBuf>,
     /// Run directory to create [default: runs/<time>-<preset name> in the workspace]
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
@@ -29,6 +34,13 @@ pub struct TrainArgs {
     /// Print only errors and the run directory
     #[arg(long, short)]
     pub quiet: bool,
+    /// Start the trainer in its own session (it outlives this shell and SSH); its output goes to
+    /// train.log in the run directory. Prints the run directory and returns.
+    #[arg(long)]
+    pub detach: bool,
+    /// Continue RUN (an id or a folder) from its newest complete checkpoint
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["preset", "run_dir", "set"])]
+    pub resume: Option<String>,
 }
 
 /// `--device D` as an override of the preset.
@@ -38,46 +50,79 @@ pub fn device_override(device: &Option<String>) -> Option<String> {
         .map(|d| format!("train.device={}", toml::Value::String(d.clone())))
 }
 
+fn print_issues(e: &preset::PresetError) {
+    for issue in &e.issues {
+        eprintln!("error: {issue}");
+    }
+}
+
 pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
+    if a.detach {
+        return detach(ws, &a);
+    }
+    if let Some(r) = &a.resume {
+        return resume(ws, r, &a);
+    }
+    let preset_path = a.preset.clone().expect("clap requires it");
     let mut overrides = a.set.clone();
     overrides.extend(device_override(&a.device));
-    let preset = match preset::load(&a.preset, &overrides) {
+    let preset = match preset::load(&preset_path, &overrides) {
         Ok(p) => p,
         Err(e) => {
-            for issue in &e.issues {
-                eprintln!("error: {issue}");
-            }
+            print_issues(&e);
             return Ok(1);
         }
     };
-    let name = a
-        .preset
+    let name = preset_path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into());
-    match preset {
+    let state = match preset {
         Preset::Nst(p) => {
             let opts = RunOptions {
                 max_steps: a.max_steps,
                 output: None,
                 quiet: a.quiet,
             };
-            let (_, state) = run_nst(ws, &p, &a.preset, &name, a.run_dir, &opts)?;
-            Ok(exit_code(state))
+            run_nst(ws, &p, &preset_path, &overrides, &name, a.run_dir, &opts)?.1
         }
         Preset::Gan(p) => {
-            let (_, state) = run_gan(ws, &p, &a.preset, &name, a.run_dir, a.max_steps, a.quiet)?;
-            Ok(exit_code(state))
+            run_gan(
+                ws,
+                &p,
+                &preset_path,
+                &overrides,
+                &name,
+                a.run_dir,
+                a.max_steps,
+                a.quiet,
+            )?
+            .1
         }
+    };
+    Ok(exit_code(state))
+}
+
+pub fn exit_code(state: RunState) -> i32 {
+    match state {
+        RunState::Finished => 0,
+        RunState::Stopped => 130,
+        _ => 1,
     }
 }
 
-fn write_info(
-    run: &RunDir,
+/// Creates the run directory, takes its lock and writes run.json and the effective preset.
+fn open_run(
+    root: &Path,
     kind: &str,
     preset_path: &Path,
+    overrides: &[String],
     device: &candle_core::Device,
-) -> Result<()> {
+    effective: &str,
+) -> Result<(RunDir, RunLock)> {
+    let run = RunDir::create(root)
+        .with_context(|| format!("creating run directory {}", root.display()))?;
+    let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
     let now = clock::now();
     run.write_info(&RunInfo {
         id: run.id(),
@@ -88,15 +133,84 @@ fn write_info(
         host: hostname(),
         started: now,
         started_iso: clock::iso(now),
+        overrides: overrides.to_vec(),
     })?;
-    Ok(())
+    run.write_preset(effective)?;
+    Ok((run, lock))
+}
+
+fn running_status(run: &RunDir, step: u64, epoch: u64, total: u64) -> Status {
+    run.status_now(RunState::Running, step, epoch, total, "")
+}
+
+/// Marks a run failed (the error is also an event) and passes the error on.
+fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
+    let msg = format!("{e:#}");
+    let _ = run.append_event("error", &msg);
+    let (step, epoch) = run
+        .read_status()
+        .map(|s| (s.step, s.epoch))
+        .unwrap_or((0, 0));
+    let _ = run.write_status(&run.status_now(RunState::Failed, step, epoch, total, &msg));
+    Err(e)
+}
+
+/// Loads everything (all errors before any work), creates the run directory and trains.
+pub fn run_nst(
+    ws: &Workspace,
+    p: &NstPreset,
+    preset_path: &Path,
+    overrides: &[String],
+    name: &str,
+    run_dir: Option<PathBuf>,
+    opts: &RunOptions,
+) -> Result<(RunDir, RunState)> {
+    let device = aiart::device::pick(&p.train.device)?;
+    let prepared = setup::prepare(p, &ws.root, &device)?;
+    for w in &prepared.warnings {
+        eprintln!("warning: {w}");
+    }
+    let root = run_dir.unwrap_or_else(|| ws.runs().join(new_run_id(name)));
+    let (run, lock) = open_run(
+        &root,
+        "nst",
+        preset_path,
+        overrides,
+        &device,
+        &toml::to_string_pretty(&p.effective())?,
+    )?;
+    run.append_event(
+        "started",
+        &format!("nst on {}", aiart::device::describe(&device)),
+    )?;
+    for w in &prepared.warnings {
+        run.append_event("warning", w)?;
+    }
+    println!("run: {}", run.root.display());
+    let total = p.train.iterations;
+    let session = Session::start(
+        run.clone(),
+        lock,
+        source_of(preset_path, overrides),
+        running_status(&run, 0, 0, total),
+    )?;
+    let r = NstRun {
+        trainer: NstTrainer::new(prepared, p)?,
+        preset: p.effective(),
+    };
+    match train(session, r, opts, None) {
+        Ok(state) => Ok((run, state)),
+        Err(e) => failed(&run, total, e),
+    }
 }
 
 /// pix2pix / CycleGAN: dataset and networks checked first, then the run directory and the loop.
+#[allow(clippy::too_many_arguments)]
 pub fn run_gan(
     ws: &Workspace,
     p: &GanPreset,
     preset_path: &Path,
+    overrides: &[String],
     name: &str,
     run_dir: Option<PathBuf>,
     max_steps: Option<u64>,
@@ -108,98 +222,213 @@ pub fn run_gan(
         eprintln!("warning: {w}");
     }
     let root = run_dir.unwrap_or_else(|| ws.runs().join(new_run_id(name)));
-    let run = RunDir::create(&root)
-        .with_context(|| format!("creating run directory {}", root.display()))?;
-    write_info(&run, &p.kind, preset_path, &device)?;
-    run.write_preset(&toml::to_string_pretty(&p.effective())?)?;
+    let (run, lock) = open_run(
+        &root,
+        &p.kind,
+        preset_path,
+        overrides,
+        &device,
+        &toml::to_string_pretty(&p.effective())?,
+    )?;
+    let total = trainer.total_steps();
     run.append_event(
         "started",
         &format!(
-            "{} on {}: {} images a epoch, {} steps",
+            "{} on {}: {} images a epoch, {total} steps",
             p.kind,
             aiart::device::describe(&device),
-            trainer.dataset.len(),
-            trainer.total_steps()
+            trainer.dataset.len()
         ),
     )?;
     for w in &trainer.warnings {
         run.append_event("warning", w)?;
     }
     println!("run: {}", run.root.display());
-    let total = trainer.total_steps();
-    match gan::train(&run, trainer, max_steps, quiet) {
-        Ok(state) => Ok((run, state)),
-        Err(e) => {
-            let msg = format!("{e:#}");
-            let _ = run.append_event("error", &msg);
-            let status = run.read_status().ok();
-            let (step, epoch) = status.map(|s| (s.step, s.epoch)).unwrap_or((0, 0));
-            let _ = run.write_status(&run.status_now(RunState::Failed, step, epoch, total, &msg));
-            Err(e)
-        }
-    }
-}
-
-pub fn exit_code(state: RunState) -> i32 {
-    match state {
-        RunState::Finished => 0,
-        RunState::Stopped => 130,
-        _ => 1,
-    }
-}
-
-/// Loads everything (all errors before any work), creates the run directory and trains.
-pub fn run_nst(
-    ws: &Workspace,
-    p: &NstPreset,
-    preset_path: &Path,
-    name: &str,
-    run_dir: Option<PathBuf>,
-    opts: &RunOptions,
-) -> Result<(RunDir, RunState)> {
-    let device = aiart::device::pick(&p.train.device)?;
-    let prepared = setup::prepare(p, &ws.root, &device)?;
-    for w in &prepared.warnings {
-        eprintln!("warning: {w}");
-    }
-    let root = run_dir.unwrap_or_else(|| ws.runs().join(new_run_id(name)));
-    let run = RunDir::create(&root)
-        .with_context(|| format!("creating run directory {}", root.display()))?;
-    let now = clock::now();
-    run.write_info(&RunInfo {
-        id: run.id(),
-        kind: "nst".into(),
-        preset: std::fs::canonicalize(preset_path).unwrap_or_else(|_| preset_path.to_path_buf()),
-        device: aiart::device::describe(&device),
-        pid: std::process::id(),
-        host: hostname(),
-        started: now,
-        started_iso: clock::iso(now),
-    })?;
-    run.write_preset(&toml::to_string_pretty(&p.effective())?)?;
-    run.append_event(
-        "started",
-        &format!("nst on {}", aiart::device::describe(&device)),
+    let session = Session::start(
+        run.clone(),
+        lock,
+        source_of(preset_path, overrides),
+        running_status(&run, 0, 1, total),
     )?;
-    for w in &prepared.warnings {
-        run.append_event("warning", w)?;
-    }
-    println!("run: {}", run.root.display());
-    let trainer = NstTrainer::new(prepared, p)?;
-    match train(&run, trainer, p, opts) {
+    match gan::train(session, trainer, max_steps, quiet, None) {
         Ok(state) => Ok((run, state)),
-        Err(e) => {
-            let msg = format!("{e:#}");
-            let _ = run.append_event("error", &msg);
-            let step = run.read_status().map(|s| s.step).unwrap_or(0);
-            let _ = run.write_status(&run.status_now(
-                RunState::Failed,
-                step,
-                0,
-                p.train.iterations,
-                &msg,
-            ));
-            Err(e)
+        Err(e) => failed(&run, total, e),
+    }
+}
+
+/// Continues a run from its newest complete checkpoint, appending to its files.
+fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
+    let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
+    let run = RunDir::open(&dir);
+    let info = run
+        .read_info()
+        .with_context(|| format!("{}: no run.json", dir.display()))?;
+    let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
+    RunDir::repair_jsonl(&run.metrics())?;
+    RunDir::repair_jsonl(&run.events())?;
+    let (step, ck) = run
+        .list_checkpoints()?
+        .into_iter()
+        .rfind(|(_, p)| p.join("meta.json").is_file())
+        .with_context(|| format!("{}: no complete checkpoint to resume from", dir.display()))?;
+    let text = std::fs::read_to_string(run.preset())?;
+    let mut overrides = vec![];
+    overrides.extend(device_override(&a.device));
+    let preset = preset::parse(&text, &run.preset(), &overrides).map_err(|e| anyhow!("{e}"))?;
+    let source = source_of(&info.preset, &info.overrides);
+    println!("run: {}", run.root.display());
+    let state = match preset {
+        Preset::Nst(p) => {
+            let device = aiart::device::pick(&p.train.device)?;
+            let prepared = setup::prepare(&p, &ws.root, &device)?;
+            let mut trainer = NstTrainer::new(prepared, &p)?;
+            trainer.load(&ck)?;
+            let total = p.train.iterations;
+            run.append_event("resumed", &format!("from {} (step {step})", ck.display()))?;
+            let session = Session::start(
+                run.clone(),
+                lock,
+                source,
+                running_status(&run, step, 0, total),
+            )?;
+            let opts = RunOptions {
+                max_steps: a.max_steps,
+                output: None,
+                quiet: a.quiet,
+            };
+            match train(
+                session,
+                NstRun {
+                    trainer,
+                    preset: p.effective(),
+                },
+                &opts,
+                Some(step),
+            ) {
+                Ok(s) => s,
+                Err(e) => return failed(&run, total, e),
+            }
         }
+        Preset::Gan(p) => {
+            let device = aiart::device::pick(&p.train.device)?;
+            let mut trainer = GanTrainer::new(&p, &ws.root, &device)?;
+            trainer.load(&ck)?;
+            let total = trainer.total_steps();
+            let epoch = step / trainer.batches_per_epoch() + 1;
+            run.append_event("resumed", &format!("from {} (step {step})", ck.display()))?;
+            let session = Session::start(
+                run.clone(),
+                lock,
+                source,
+                running_status(&run, step, epoch, total),
+            )?;
+            match gan::train(session, trainer, a.max_steps, a.quiet, Some(step)) {
+                Ok(s) => s,
+                Err(e) => return failed(&run, total, e),
+            }
+        }
+    };
+    Ok(exit_code(state))
+}
+
+/// Starts this same command without `--detach` in a new session, output to the run's train.log;
+/// returns once the trainer holds the run's lock (or has failed).
+fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
+    use std::os::unix::process::CommandExt;
+    let root = match (&a.resume, &a.preset) {
+        (Some(r), _) => list::resolve(&ws.runs(), r).map_err(|e| anyhow!(e))?,
+        (None, Some(p)) => {
+            let mut overrides = a.set.clone();
+            overrides.extend(device_override(&a.device));
+            if let Err(e) = preset::load(p, &overrides) {
+                print_issues(&e);
+                return Ok(1);
+            }
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into());
+            let root = a
+                .run_dir
+                .clone()
+                .unwrap_or_else(|| ws.runs().join(new_run_id(&name)));
+            if root.join("run.json").exists() {
+                bail!(
+                    "{} already holds a run; choose another --run-dir",
+                    root.display()
+                );
+            }
+            root
+        }
+        (None, None) => bail!("give a preset or --resume RUN"),
+    };
+    std::fs::create_dir_all(&root)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root.join("train.log"))?;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("--workspace").arg(&ws.root).arg("train");
+    match (&a.resume, &a.preset) {
+        (Some(_), _) => {
+            cmd.arg("--resume").arg(&root);
+        }
+        (None, Some(p)) => {
+            cmd.arg(p).arg("--run-dir").arg(&root);
+            for s in &a.set {
+                cmd.arg("--set").arg(s);
+            }
+        }
+        _ => unreachable!(),
+    }
+    if let Some(d) = &a.device {
+        cmd.arg("--device").arg(d);
+    }
+    if let Some(m) = a.max_steps {
+        cmd.arg("--max-steps").arg(m.to_string());
+    }
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // SAFETY: setsid is async-signal-safe; the child leaves this terminal's session, so closing the
+    // terminal (SIGHUP) or this shell does not reach it.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().context("starting the trainer")?;
+    let pid = child.id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let holder = std::fs::read_to_string(root.join("lock")).ok();
+        if holder.is_some_and(|h| h.contains(&format!("\"pid\":{pid}"))) {
+            println!("{}", root.display());
+            eprintln!(
+                "trainer pid {pid}; its output: {}",
+                root.join("train.log").display()
+            );
+            return Ok(0);
+        }
+        if let Some(status) = child.try_wait()? {
+            let log = std::fs::read_to_string(root.join("train.log")).unwrap_or_default();
+            eprint!("{log}");
+            if status.success() {
+                println!("{}", root.display());
+                return Ok(0);
+            }
+            return Ok(1);
+        }
+        if std::time::Instant::now() > deadline {
+            println!("{}", root.display());
+            eprintln!(
+                "trainer pid {pid} is still starting; follow {}",
+                root.join("train.log").display()
+            );
+            return Ok(0);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod gan;
+pub mod live;
 pub mod locate;
 pub mod nst;
 pub mod overrides;
@@ -32,6 +33,14 @@ impl Preset {
             Preset::Nst(_) => "nst",
             Preset::Gan(p) if p.is_cyclegan() => "cyclegan",
             Preset::Gan(_) => "pix2pix",
+        }
+    }
+
+    /// The effective preset as a TOML value (for diffs).
+    pub fn effective_value(&self) -> toml::Value {
+        match self {
+            Preset::Nst(p) => toml::Value::try_from(p.effective()).expect("presets serialise"),
+            Preset::Gan(p) => toml::Value::try_from(p.effective()).expect("presets serialise"),
         }
     }
 

@@ -20,6 +20,9 @@ pub struct RunInfo {
     pub host: String,
     pub started: f64,
     pub started_iso: String,
+    /// `--set` overrides the run was started with (re-applied when the preset file is edited)
+    #[serde(default)]
+    pub overrides: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -168,8 +171,34 @@ impl RunDir {
     }
 
     pub fn append_event(&self, kind: &str, message: &str) -> io::Result<()> {
-        let v = serde_json::json!({ "time": clock::now(), "kind": kind, "message": message });
+        self.append_answer(kind, message, None)
+    }
+
+    /// An event answering a control command (`request` = the command's id).
+    pub fn append_answer(
+        &self,
+        kind: &str,
+        message: &str,
+        request: Option<&str>,
+    ) -> io::Result<()> {
+        let mut v = serde_json::json!({ "time": clock::now(), "kind": kind, "message": message });
+        if let Some(r) = request {
+            v["request"] = r.into();
+        }
         Self::append_line(&self.events(), &v)
+    }
+
+    /// Cuts a line left half-written by a killed trainer, so appends start on a fresh line.
+    pub fn repair_jsonl(path: &Path) -> io::Result<()> {
+        let Ok(bytes) = fs::read(path) else {
+            return Ok(());
+        };
+        if bytes.is_empty() || bytes.ends_with(b"\n") {
+            return Ok(());
+        }
+        let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let f = OpenOptions::new().write(true).open(path)?;
+        f.set_len(keep as u64)
     }
 
     pub fn read_jsonl(path: &Path) -> io::Result<Vec<Map<String, Value>>> {
@@ -265,6 +294,7 @@ mod tests {
             host: hostname(),
             started: 0.0,
             started_iso: clock::iso(0.0),
+            overrides: vec![],
         })
         .unwrap();
         assert!(

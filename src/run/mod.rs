@@ -3,8 +3,13 @@
 
 pub mod atomic;
 pub mod clock;
+pub mod control;
 pub mod dir;
+pub mod list;
+pub mod lock;
+pub mod session;
 pub mod status;
+pub mod watch;
 
 pub use dir::{RunDir, RunInfo};
 pub use status::{RunState, Status};

@@ -10,6 +10,8 @@ use crate::nst::colors::original_colors;
 use crate::nst::objective::{Costs, Objective};
 use crate::nst::setup::Prepared;
 use crate::preset::nst::{NstPreset, OptimizerKind};
+use crate::preset::Preset;
+use crate::run::session::{Flow, Session, Steer};
 use crate::run::{RunDir, RunState};
 use anyhow::{Context, Result};
 use candle_core::backprop::GradStore;
@@ -144,96 +146,141 @@ pub struct RunOptions {
     pub quiet: bool,
 }
 
-fn checkpoint(
-    run: &RunDir,
-    trainer: &NstTrainer,
-    step: u64,
-    keep: u64,
-    preset_toml: &str,
-) -> Result<PathBuf> {
-    let image = trainer.image().clone();
-    let shown = trainer.output()?;
-    let opt = trainer.optimizer_state()?;
-    let path = run.write_checkpoint::<anyhow::Error>(step, keep as usize, |dir| {
+impl NstTrainer {
+    fn save(&self, dir: &std::path::Path, step: u64, preset: &NstPreset) -> Result<()> {
         candle_core::safetensors::save(
-            &HashMap::from([("image".to_string(), image)]),
+            &HashMap::from([("image".to_string(), self.image().clone())]),
             dir.join("image.safetensors"),
         )?;
+        let opt = self.optimizer_state()?;
         if !opt.is_empty() {
             candle_core::safetensors::save(&opt, dir.join("optimizer.safetensors"))?;
         }
-        image_io::save_tensor(&shown, &dir.join("image.png"))?;
-        let meta =
-            serde_json::json!({ "step": step, "epoch": 0, "kind": "nst", "preset": preset_toml });
+        image_io::save_tensor(&self.output()?, &dir.join("image.png"))?;
+        let meta = serde_json::json!({ "step": step, "epoch": 0, "kind": "nst", "preset": toml::to_string_pretty(&preset.effective())? });
         std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
         Ok(())
-    })?;
-    run.append_event("checkpoint", &format!("step {step}: {}", path.display()))?;
-    Ok(path)
+    }
+
+    /// Takes the image and optimiser state of a checkpoint folder.
+    pub fn load(&mut self, dir: &std::path::Path) -> Result<()> {
+        let dev = self.image.device().clone();
+        let img = crate::nn::weights::load_safetensors(dir.join("image.safetensors"), &dev)?;
+        let t = img
+            .get("image")
+            .context("image.safetensors lacks `image`")?;
+        anyhow::ensure!(
+            t.dims() == self.image.dims(),
+            "the checkpoint's image is {:?}, the run's {:?}",
+            t.dims(),
+            self.image.dims()
+        );
+        self.image.set(t)?;
+        if let Optimizer::Adam(adam) = &mut self.optimizer {
+            let state =
+                crate::nn::weights::load_safetensors(dir.join("optimizer.safetensors"), &dev)?;
+            adam.load_state("image", &state)?;
+        }
+        Ok(())
+    }
 }
 
-fn sample(run: &RunDir, trainer: &NstTrainer, step: u64) -> Result<PathBuf> {
-    let path = run.sample_path(step);
-    image_io::save_tensor(&trainer.output()?, &path)?;
-    run.append_event("sample", &format!("step {step}: {}", path.display()))?;
-    Ok(path)
+/// The trainer with what a live run needs: the preset in force.
+pub struct NstRun {
+    pub trainer: NstTrainer,
+    pub preset: NstPreset,
 }
 
-/// Trains to the end (or to a stop), writing everything into `run`. Returns the final state.
+impl Steer for NstRun {
+    fn sample(&mut self, run: &RunDir, step: u64) -> Result<PathBuf> {
+        let path = run.sample_path(step);
+        image_io::save_tensor(&self.trainer.output()?, &path)?;
+        Ok(path)
+    }
+
+    fn checkpoint(&mut self, run: &RunDir, step: u64) -> Result<PathBuf> {
+        let keep = self.preset.log.keep_checkpoints as usize;
+        let (t, p) = (&self.trainer, &self.preset);
+        run.write_checkpoint::<anyhow::Error>(step, keep, |dir| t.save(dir, step, p))
+    }
+
+    fn preset(&self) -> Preset {
+        Preset::Nst(self.preset.effective())
+    }
+
+    fn apply(&mut self, new: &Preset) -> Result<()> {
+        let Preset::Nst(p) = new else {
+            anyhow::bail!("not an nst preset")
+        };
+        self.trainer.set_lr(p.train.lr());
+        self.trainer.objective_mut().weights = crate::nst::setup::cost_weights(p);
+        self.preset = p.effective();
+        Ok(())
+    }
+}
+
+/// Trains to the end (or to a stop), writing everything into the session's run. `start` is the
+/// step of the checkpoint a resumed run continues from (its record is already written).
 pub fn train(
-    run: &RunDir,
-    mut trainer: NstTrainer,
-    preset: &NstPreset,
+    mut session: Session,
+    mut r: NstRun,
     opts: &RunOptions,
+    start: Option<u64>,
 ) -> Result<RunState> {
     signals::install();
-    let total = preset.train.iterations;
-    let end = opts.max_steps.map_or(total, |m| m.min(total));
-    let preset_toml = toml::to_string_pretty(&preset.effective())?;
-    let lr = preset.train.lr();
-    let log = &preset.log;
-    run.write_status(&run.status_now(RunState::Running, 0, 0, total, ""))?;
-    let mut progress = Progress::new(end, opts.quiet);
-    let mut last_status = std::time::Instant::now();
+    let run = session.run.clone();
+    let mut progress = Progress::new(r.preset.train.iterations, opts.quiet);
     let mut state = RunState::Finished;
-    let mut step = 0;
-    while step < end {
-        if signals::stop_requested() {
+    let mut step = start.unwrap_or(0);
+    let mut resumed = start.is_some();
+    loop {
+        let total = r.preset.train.iterations;
+        let end = opts.max_steps.map_or(total, |m| m.min(total));
+        if step >= end {
+            break;
+        }
+        if let Flow::Stop = session.between_steps(&mut r, step)? {
             state = RunState::Stopped;
             break;
         }
-        let (costs, grads) = trainer.evaluate()?;
-        let losses = trainer.losses(&costs)?;
-        run.append_metrics(step, 0, lr, &losses)?;
-        if losses.iter().any(|(_, v)| !v.is_finite()) {
-            anyhow::bail!("the cost is not finite at step {step}: lower the learning rate or the loss weights");
+        let (costs, grads) = r.trainer.evaluate()?;
+        let lr = r.preset.train.lr();
+        if !resumed {
+            let losses = r.trainer.losses(&costs)?;
+            run.append_metrics(step, 0, lr, &losses)?;
+            if losses.iter().any(|(_, v)| !v.is_finite()) {
+                anyhow::bail!("the cost is not finite at step {step}: lower the learning rate or the loss weights");
+            }
+            progress.update(step, &losses, step % r.preset.log.print_every == 0);
+            // a checkpoint at step k holds the image after k updates, whose record k is written
+            let log = r.preset.log.clone();
+            if step > 0 && log.sample_every > 0 && step % log.sample_every == 0 {
+                let p = r.sample(&run, step)?;
+                run.append_event("sample", &format!("step {step}: {}", p.display()))?;
+            }
+            if step > 0 && log.checkpoint_every > 0 && step % log.checkpoint_every == 0 {
+                let p = r.checkpoint(&run, step)?;
+                run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
+            }
         }
-        progress.update(step, &losses, step % log.print_every == 0);
-        // a checkpoint at step k holds the image after k updates, whose record k is written
-        if step > 0 && log.sample_every > 0 && step % log.sample_every == 0 {
-            sample(run, &trainer, step)?;
-        }
-        if step > 0 && log.checkpoint_every > 0 && step % log.checkpoint_every == 0 {
-            checkpoint(run, &trainer, step, log.keep_checkpoints, &preset_toml)?;
-        }
-        trainer.apply(&grads)?;
+        resumed = false;
+        r.trainer.apply(&grads)?;
         step += 1;
-        if last_status.elapsed().as_secs_f64() >= 1.0 {
-            run.write_status(&run.status_now(RunState::Running, step, 0, total, ""))?;
-            last_status = std::time::Instant::now();
-        }
+        session.progress(step, 0, r.preset.train.iterations);
     }
+    let total = r.preset.train.iterations;
     // the costs of the final image, so the curve ends where the result is
-    let costs = trainer.costs()?;
-    let losses = trainer.losses(&costs)?;
-    run.append_metrics(step, 0, lr, &losses)?;
+    let costs = r.trainer.costs()?;
+    let losses = r.trainer.losses(&costs)?;
+    run.append_metrics(step, 0, r.preset.train.lr(), &losses)?;
     progress.finish(step, &losses);
-    sample(run, &trainer, step)?;
-    checkpoint(run, &trainer, step, log.keep_checkpoints, &preset_toml)?;
-    let result = run.root.join("result.png");
-    image_io::save_tensor(&trainer.output()?, &result)?;
+    let p = r.sample(&run, step)?;
+    run.append_event("sample", &format!("step {step}: {}", p.display()))?;
+    let p = r.checkpoint(&run, step)?;
+    run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
+    image_io::save_tensor(&r.trainer.output()?, &run.root.join("result.png"))?;
     if let Some(out) = &opts.output {
-        image_io::save_tensor(&trainer.output()?, out)
+        image_io::save_tensor(&r.trainer.output()?, out)
             .with_context(|| format!("writing {}", out.display()))?;
     }
     let message = match state {
@@ -241,15 +288,13 @@ pub fn train(
         _ if step < total => format!("ended at step {step} of {total} (--max-steps)"),
         _ => format!("finished {total} steps"),
     };
-    run.append_event(
-        if state == RunState::Stopped {
-            "stopped"
-        } else {
-            "finished"
-        },
-        &message,
-    )?;
-    run.write_status(&run.status_now(state, step, 0, total, &message))?;
+    let kind = if state == RunState::Stopped {
+        "stopped"
+    } else {
+        "finished"
+    };
+    run.append_answer(kind, &message, session.stop_request.as_deref())?;
+    session.finish(state, step, 0, &message);
     Ok(state)
 }
 

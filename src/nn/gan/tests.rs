@@ -276,14 +276,29 @@ fn checkpoint_round_trip_keeps_weights_and_buffers() {
     g.forward(&x, &ctx).unwrap(); // moves the running statistics away from their start
     let path = std::env::temp_dir().join(format!("aiart-rt-{}.safetensors", std::process::id()));
     candle_core::safetensors::save(&g.params.state_dict(), &path).unwrap();
-    let back = Generator::from_state_dict(&c, crate::nn::weights::load_state_dict(&path, &dev).unwrap(), "rt", &dev).unwrap();
+    let back = Generator::from_state_dict(
+        &c,
+        crate::nn::weights::load_state_dict(&path, &dev).unwrap(),
+        "rt",
+        &dev,
+    )
+    .unwrap();
     let (a, b) = (g.params.state_dict(), back.params.state_dict());
     assert_eq!(a.len(), b.len());
     for (k, t) in &a {
-        let (t, u) = (t.to_dtype(candle_core::DType::F32).unwrap(), b[k].to_dtype(candle_core::DType::F32).unwrap());
+        let (t, u) = (
+            t.to_dtype(candle_core::DType::F32).unwrap(),
+            b[k].to_dtype(candle_core::DType::F32).unwrap(),
+        );
         assert_eq!(crate::max_abs_diff(&t, &u), 0.0, "{k}");
     }
-    assert_eq!(b["model.model.1.model.2.num_batches_tracked"].dtype(), candle_core::DType::I64);
-    let (ya, yb) = (g.forward(&x, &Ctx::eval()).unwrap(), back.forward(&x, &Ctx::eval()).unwrap());
+    assert_eq!(
+        b["model.model.1.model.2.num_batches_tracked"].dtype(),
+        candle_core::DType::I64
+    );
+    let (ya, yb) = (
+        g.forward(&x, &Ctx::eval()).unwrap(),
+        back.forward(&x, &Ctx::eval()).unwrap(),
+    );
     assert_eq!(crate::max_abs_diff(&ya, &yb), 0.0);
 }

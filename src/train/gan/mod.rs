@@ -16,6 +16,8 @@ use crate::nn::gan::{DiscConfig, Discriminator, GenConfig, Generator};
 use crate::nn::init::SeededInit;
 use crate::nn::weights;
 use crate::preset::gan::{Direction, GanPreset};
+use crate::preset::Preset;
+use crate::run::session::{Flow, Session, Steer};
 use crate::run::{RunDir, RunState};
 use crate::train::optim::AdamConfig;
 use crate::train::progress::Progress;
@@ -321,97 +323,193 @@ fn report(run: &RunDir, ds: &mut PairDataset) -> Result<()> {
     Ok(())
 }
 
-fn sample(run: &RunDir, t: &GanTrainer, step: u64) -> Result<()> {
-    if let Some(img) = t.sample_grid()? {
-        let path = run.sample_path(step);
-        image_io::save_image(&img, &path)?;
-        run.append_event("sample", &format!("step {step}: {}", path.display()))?;
+impl GanTrainer {
+    /// Takes the networks, optimiser states and pools of a checkpoint folder of this run.
+    pub fn load(&mut self, dir: &Path) -> Result<()> {
+        let dev = self.device.clone();
+        let load = |name: &str| -> Result<crate::nn::weights::StateDict> {
+            Ok(weights::load_safetensors(
+                dir.join(format!("{name}.safetensors")),
+                &dev,
+            )?)
+        };
+        match &mut self.model {
+            Model::Pix2Pix(m) => {
+                m.g.params.load_values(&load("net_G")?)?;
+                m.d.params.load_values(&load("net_D")?)?;
+                m.opt_g.load_state("G", &load("optimizer_G")?)?;
+                m.opt_d.load_state("D", &load("optimizer_D")?)?;
+            }
+            Model::CycleGan(m) => {
+                m.g_a.params.load_values(&load("net_G_A")?)?;
+                m.g_b.params.load_values(&load("net_G_B")?)?;
+                m.d_a.params.load_values(&load("net_D_A")?)?;
+                m.d_b.params.load_values(&load("net_D_B")?)?;
+                m.opt_g.load_state("G", &load("optimizer_G")?)?;
+                m.opt_d.load_state("D", &load("optimizer_D")?)?;
+                if dir.join("pools.safetensors").is_file() {
+                    let pools = load("pools")?;
+                    for (k, pool) in [("pool_A", &mut m.pool_a), ("pool_B", &mut m.pool_b)] {
+                        let imgs: Vec<Tensor> = (0..)
+                            .map_while(|i| pools.get(&format!("{k}.{i}")).cloned())
+                            .collect();
+                        pool.restore(imgs);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn lr_for(&self, epoch: u64) -> f64 {
+        let t = &self.preset.train;
+        schedule::linear_lr(t.lr, epoch, t.n_epochs, t.n_epochs_decay)
+    }
 }
 
-fn checkpoint(run: &RunDir, t: &GanTrainer, step: u64, epoch: u64) -> Result<()> {
-    let path = run.write_checkpoint::<anyhow::Error>(
-        step,
-        t.preset.log.keep_checkpoints as usize,
-        |dir| t.save(dir, step, epoch),
-    )?;
-    run.append_event("checkpoint", &format!("step {step}: {}", path.display()))?;
-    Ok(())
+/// The trainer with what a live run needs: the step and epoch it is at.
+pub struct GanRun {
+    pub t: GanTrainer,
+    pub step: u64,
+    pub epoch: u64,
 }
 
-/// Trains to the end of the last epoch (or to a stop, or to `max_steps`).
+impl Steer for GanRun {
+    fn sample(&mut self, run: &RunDir, step: u64) -> Result<PathBuf> {
+        let path = run.sample_path(step);
+        match self.t.sample_grid()? {
+            Some(img) => image_io::save_image(&img, &path)?,
+            None => bail!("no step has run yet: nothing to show"),
+        }
+        Ok(path)
+    }
+
+    fn checkpoint(&mut self, run: &RunDir, step: u64) -> Result<PathBuf> {
+        let (t, epoch) = (&self.t, self.epoch);
+        run.write_checkpoint::<anyhow::Error>(step, t.preset.log.keep_checkpoints as usize, |dir| {
+            t.save(dir, step, epoch)
+        })
+    }
+
+    fn preset(&self) -> Preset {
+        Preset::Gan(self.t.preset.effective())
+    }
+
+    fn apply(&mut self, new: &Preset) -> Result<()> {
+        let Preset::Gan(p) = new else {
+            bail!("not a GAN preset")
+        };
+        self.t.preset = p.effective();
+        let lr = self.t.lr_for(self.epoch);
+        self.t.set_lr(lr);
+        match &mut self.t.model {
+            Model::Pix2Pix(m) => m.lambda_l1 = p.train.lambda_l1,
+            Model::CycleGan(m) => {
+                m.lambdas = Lambdas {
+                    a: p.train.lambda_a,
+                    b: p.train.lambda_b,
+                    identity: p.train.lambda_identity,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Trains to the end of the last epoch (or to a stop, or to `max_steps`). `start`: the step of the
+/// checkpoint a resumed run continues from.
 pub fn train(
-    run: &RunDir,
-    mut t: GanTrainer,
+    mut session: Session,
+    t: GanTrainer,
     max_steps: Option<u64>,
     quiet: bool,
+    start: Option<u64>,
 ) -> Result<RunState> {
     signals::install();
-    let total = t.total_steps();
-    let end = max_steps.map_or(total, |m| m.min(total));
-    let epochs = t.preset.train.n_epochs + t.preset.train.n_epochs_decay;
-    let log = t.preset.log.clone();
-    let (bs, serial) = (t.preset.data.batch_size, t.preset.data.serial_batches);
-    run.write_status(&run.status_now(RunState::Running, 0, 1, total, ""))?;
-    let mut progress = Progress::new(end, quiet);
-    let mut last_status = std::time::Instant::now();
-    let (mut step, mut epoch, mut state) = (0u64, 1u64, RunState::Finished);
-    'epochs: for e in 1..=epochs {
-        epoch = e;
-        let lr = schedule::linear_lr(
-            t.preset.train.lr,
-            e,
-            t.preset.train.n_epochs,
-            t.preset.train.n_epochs_decay,
+    let run = session.run.clone();
+    let bpe = t.batches_per_epoch();
+    let start = start.unwrap_or(0);
+    let mut r = GanRun {
+        t,
+        step: start,
+        epoch: start / bpe + 1,
+    };
+    let mut progress = Progress::new(r.t.total_steps(), quiet);
+    let mut state = RunState::Finished;
+    let mut skip = (start % bpe) as usize * r.t.preset.data.batch_size;
+    'epochs: loop {
+        let epochs = r.t.preset.train.n_epochs + r.t.preset.train.n_epochs_decay;
+        if r.epoch > epochs {
+            break;
+        }
+        let e = r.epoch;
+        let lr = r.t.lr_for(e);
+        r.t.set_lr(lr);
+        let order = epoch_order(
+            r.t.dataset.len(),
+            r.t.preset.data.serial_batches,
+            &mut r.t.rng,
         );
-        t.set_lr(lr);
-        let order = epoch_order(t.dataset.len(), serial, &mut t.rng);
-        for chunk in order.chunks(bs) {
-            if step >= end {
+        let order = &order[skip.min(order.len())..];
+        skip = 0;
+        for chunk in order.chunks(r.t.preset.data.batch_size) {
+            let total = r.t.total_steps();
+            if r.step >= max_steps.map_or(total, |m| m.min(total)) {
                 break 'epochs;
             }
-            if signals::stop_requested() {
+            let at = r.step;
+            if let Flow::Stop = session.between_steps(&mut r, at)? {
                 state = RunState::Stopped;
                 break 'epochs;
             }
-            let batch = t.dataset.batch(chunk, &mut t.rng, &t.device)?;
-            report(run, &mut t.dataset)?;
-            let losses = t.step(&batch.a, &batch.b)?;
-            step += 1;
+            let lr = r.t.lr_for(e);
+            let batch = r.t.dataset.batch(chunk, &mut r.t.rng, &r.t.device)?;
+            report(&run, &mut r.t.dataset)?;
+            let losses = r.t.step(&batch.a, &batch.b)?;
+            r.step += 1;
+            let step = r.step;
             run.append_metrics(step, e, lr, &losses)?;
             if losses.iter().any(|(_, v)| !v.is_finite()) {
                 bail!("a loss is not finite at step {step}: lower the learning rate");
             }
+            let log = r.t.preset.log.clone();
             progress.update(step - 1, &losses, step % log.print_every == 0);
             if log.sample_every > 0 && step % log.sample_every == 0 {
-                sample(run, &t, step)?;
+                let p = r.sample(&run, step)?;
+                run.append_event("sample", &format!("step {step}: {}", p.display()))?;
             }
-            if log.checkpoint_every > 0 && step % log.checkpoint_every == 0 && step < end {
-                checkpoint(run, &t, step, e)?;
+            if log.checkpoint_every > 0 && step % log.checkpoint_every == 0 {
+                let p = r.checkpoint(&run, step)?;
+                run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
             }
-            if last_status.elapsed().as_secs_f64() >= 1.0 {
-                run.write_status(&run.status_now(RunState::Running, step, e, total, ""))?;
-                last_status = std::time::Instant::now();
-            }
+            session.progress(step, e, r.t.total_steps());
         }
+        r.epoch += 1;
     }
+    let (step, total) = (r.step, r.t.total_steps());
+    let epoch = r
+        .epoch
+        .min(r.t.preset.train.n_epochs + r.t.preset.train.n_epochs_decay)
+        .max(1);
+    r.epoch = epoch;
     progress.finish(step, &[]);
-    sample(run, &t, step)?;
-    checkpoint(run, &t, step, epoch)?;
+    if r.t.sample_grid()?.is_some() {
+        let p = r.sample(&run, step)?;
+        run.append_event("sample", &format!("step {step}: {}", p.display()))?;
+    }
+    let p = r.checkpoint(&run, step)?;
+    run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
     let message = match state {
         RunState::Stopped => format!("stopped at step {step} of {total}"),
         _ if step < total => format!("ended at step {step} of {total} (--max-steps)"),
         _ => format!("finished {total} steps"),
     };
-    run.append_event(
-        if state == RunState::Stopped {
-            "stopped"
-        } else {
-            "finished"
-        },
-        &message,
-    )?;
-    run.write_status(&run.status_now(state, step, epoch, total, &message))?;
+    let kind = if state == RunState::Stopped {
+        "stopped"
+    } else {
+        "finished"
+    };
+    run.append_answer(kind, &message, session.stop_request.as_deref())?;
+    session.finish(state, step, epoch, &message);
     Ok(state)
 }

@@ -1,0 +1,318 @@
+//! A live run, as its trainer sees it between steps: the lock, the heartbeat, control commands
+//! (pause, resume, stop, checkpoint, sample, set) and edits of the preset file. Trainers call
+//! `between_steps` and never learn who is steering them.
+
+use super::control::{ControlCommand, ControlReader};
+use super::dir::RunDir;
+use super::lock::RunLock;
+use super::status::{RunState, Status};
+use super::watch::PresetWatcher;
+use crate::preset::{self, live, Preset};
+use crate::train::signals;
+use anyhow::Result;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What a trainer offers to the people steering it.
+pub trait Steer {
+    /// Writes a sample now; returns its path.
+    fn sample(&mut self, run: &RunDir, step: u64) -> Result<PathBuf>;
+    /// Writes a checkpoint now; returns its path.
+    fn checkpoint(&mut self, run: &RunDir, step: u64) -> Result<PathBuf>;
+    /// The effective preset in force.
+    fn preset(&self) -> Preset;
+    /// Takes a new effective preset whose changes are all live.
+    fn apply(&mut self, new: &Preset) -> Result<()>;
+}
+
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Where the preset comes from: the file the run was started from, with its `--set` overrides.
+pub struct PresetSource {
+    pub path: Option<PathBuf>,
+    pub overrides: Vec<String>,
+}
+
+pub struct Session {
+    pub run: RunDir,
+    status: Arc<Mutex<Status>>,
+    stop_heartbeat: Arc<AtomicBool>,
+    heartbeat: Option<std::thread::JoinHandle<()>>,
+    control: ControlReader,
+    watcher: Option<PresetWatcher>,
+    source: PresetSource,
+    last_hash: Option<u64>,
+    paused: bool,
+    /// The id of a `stop` command, answered when the run has stopped.
+    pub stop_request: Option<String>,
+    _lock: RunLock,
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+impl Session {
+    pub fn start(run: RunDir, lock: RunLock, source: PresetSource, status: Status) -> Result<Self> {
+        let status = Arc::new(Mutex::new(status));
+        let stop = Arc::new(AtomicBool::new(false));
+        let heartbeat = {
+            let (status, stop, run) = (status.clone(), stop.clone(), run.clone());
+            std::thread::spawn(move || {
+                let mut last = std::time::Instant::now();
+                while !stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if last.elapsed() >= HEARTBEAT {
+                        let mut s = status.lock().expect("status lock");
+                        s.heartbeat = super::clock::now();
+                        let _ = run.write_status(&s);
+                        last = std::time::Instant::now();
+                    }
+                }
+            })
+        };
+        let watcher = source
+            .path
+            .as_deref()
+            .filter(|p| p.is_file())
+            .and_then(|p| PresetWatcher::new(p).ok());
+        let last_hash = source
+            .path
+            .as_deref()
+            .and_then(|p| std::fs::read(p).ok())
+            .map(|b| hash(&b));
+        let control = ControlReader::at_end(&run.control());
+        let s = Self {
+            run,
+            status,
+            stop_heartbeat: stop,
+            heartbeat: Some(heartbeat),
+            control,
+            watcher,
+            source,
+            last_hash,
+            paused: false,
+            stop_request: None,
+            _lock: lock,
+        };
+        s.write_status();
+        Ok(s)
+    }
+
+    fn write_status(&self) {
+        let mut s = self.status.lock().expect("status lock");
+        s.heartbeat = super::clock::now();
+        let _ = self.run.write_status(&s);
+    }
+
+    /// Records progress; status.json is rewritten about once a second (and by the heartbeat).
+    pub fn progress(&self, step: u64, epoch: u64, total: u64) {
+        let write = {
+            let mut s = self.status.lock().expect("status lock");
+            s.step = step;
+            s.epoch = epoch;
+            s.total_steps = total;
+            super::clock::now() - s.heartbeat >= 1.0
+        };
+        if write {
+            self.write_status();
+        }
+    }
+
+    fn set_state(&self, state: RunState, message: &str) {
+        {
+            let mut s = self.status.lock().expect("status lock");
+            s.state = state;
+            s.message = message.into();
+        }
+        self.write_status();
+    }
+
+    /// Handles what arrived since the last step; blocks while paused. Stop on Ctrl-C, SIGTERM or `stop`.
+    pub fn between_steps(&mut self, t: &mut impl Steer, step: u64) -> Result<Flow> {
+        loop {
+            if signals::stop_requested() {
+                return Ok(Flow::Stop);
+            }
+            for cmd in self.control.poll(&self.run.control()) {
+                if let Flow::Stop = self.handle(cmd, t, step)? {
+                    return Ok(Flow::Stop);
+                }
+            }
+            if self.watcher.as_ref().is_some_and(|w| w.changed()) {
+                self.reload(t, None, false)?;
+            }
+            if !self.paused {
+                return Ok(Flow::Continue);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn handle(&mut self, cmd: ControlCommand, t: &mut impl Steer, step: u64) -> Result<Flow> {
+        let req = Some(cmd.id.as_str());
+        match cmd.command.as_str() {
+            "pause" => {
+                self.paused = true;
+                self.set_state(RunState::Paused, &format!("paused at step {step}"));
+                self.run
+                    .append_answer("paused", &format!("paused at step {step}"), req)?;
+            }
+            "resume" => {
+                self.paused = false;
+                self.set_state(RunState::Running, "");
+                self.run
+                    .append_answer("resumed", &format!("resumed at step {step}"), req)?;
+            }
+            "stop" => {
+                self.stop_request = Some(cmd.id.clone());
+                return Ok(Flow::Stop);
+            }
+            "checkpoint" => {
+                let p = t.checkpoint(&self.run, step)?;
+                self.run.append_answer(
+                    "checkpoint",
+                    &format!("step {step}: {}", p.display()),
+                    req,
+                )?;
+            }
+            "sample" => {
+                let p = t.sample(&self.run, step)?;
+                self.run
+                    .append_answer("sample", &format!("step {step}: {}", p.display()), req)?;
+            }
+            "set" => {
+                let before = self.source.overrides.len();
+                self.source.overrides.extend(cmd.args.iter().cloned());
+                if !self.reload(t, req, true)? {
+                    self.source.overrides.truncate(before);
+                }
+            }
+            other => {
+                self.run.append_answer(
+                    "error",
+                    &format!("unknown command `{other}` in control.jsonl"),
+                    req,
+                )?;
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Re-reads the preset (file + overrides); applies a valid live change, rejects anything else.
+    /// Returns whether the preset now in force includes the change.
+    fn reload(&mut self, t: &mut impl Steer, req: Option<&str>, forced: bool) -> Result<bool> {
+        let (text, path) = match &self.source.path {
+            Some(p) if p.is_file() => match std::fs::read(p) {
+                Ok(bytes) => {
+                    let h = hash(&bytes);
+                    if !forced && self.last_hash == Some(h) {
+                        return Ok(true);
+                    }
+                    self.last_hash = Some(h);
+                    (String::from_utf8_lossy(&bytes).into_owned(), p.clone())
+                }
+                Err(e) => {
+                    self.run.append_answer(
+                        "preset_rejected",
+                        &format!("{}: cannot read: {e}", p.display()),
+                        req,
+                    )?;
+                    return Ok(false);
+                }
+            },
+            // no preset file (stylize flags): overrides apply to the preset in force
+            _ => (t.preset().to_toml(), self.run.preset()),
+        };
+        let new = match preset::parse(&text, &path, &self.source.overrides) {
+            Ok(p) => p,
+            Err(e) => {
+                let msg = e
+                    .issues
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                self.run.append_answer(
+                    "preset_rejected",
+                    &format!("{msg}; the run goes on unchanged"),
+                    req,
+                )?;
+                return Ok(false);
+            }
+        };
+        let old = t.preset();
+        let (live_changes, frozen) =
+            live::classify(live::diff(&old.effective_value(), &new.effective_value()));
+        if !frozen.is_empty() {
+            let fields = frozen
+                .iter()
+                .map(|c| format!("{} ({} -> {})", c.field, c.old, c.new))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.run.append_answer(
+                "preset_rejected",
+                &format!(
+                    "{fields}: cannot change while the run is live; the run goes on unchanged"
+                ),
+                req,
+            )?;
+            return Ok(false);
+        }
+        if live_changes.is_empty() {
+            if req.is_some() {
+                self.run.append_answer("preset_applied", "no change", req)?;
+            }
+            return Ok(true);
+        }
+        t.apply(&new)?;
+        self.run.write_preset(&new.to_toml())?;
+        self.run
+            .append_answer("preset_applied", &live::describe(&live_changes), req)?;
+        Ok(true)
+    }
+
+    /// The final status and the end of the heartbeat.
+    pub fn finish(mut self, state: RunState, step: u64, epoch: u64, message: &str) {
+        {
+            let mut s = self.status.lock().expect("status lock");
+            s.step = step;
+            s.epoch = epoch;
+        }
+        self.set_state(state, message);
+        self.stop_heartbeat.store(true, Ordering::SeqCst);
+        if let Some(h) = self.heartbeat.take() {
+            let _ = h.join();
+        }
+        self.write_status();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stop_heartbeat.store(true, Ordering::SeqCst);
+        if let Some(h) = self.heartbeat.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The preset source of a run started from `path` (absolute, so a detached trainer finds it).
+pub fn source_of(path: &Path, overrides: &[String]) -> PresetSource {
+    let path = (path.is_file())
+        .then(|| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+    PresetSource {
+        path,
+        overrides: overrides.to_vec(),
+    }
+}
