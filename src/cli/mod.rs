@@ -1,6 +1,7 @@
 //! Commands and their flags (clap). Each command's work lives in its own file.
 
 mod preset_cmd;
+mod runs;
 mod stylize;
 mod sweep;
 mod train;
@@ -40,6 +41,11 @@ pub enum Command {
     Nst {
         #[command(subcommand)]
         command: NstCommand,
+    },
+    /// List, inspect and steer runs (pause, resume, stop, checkpoint, sample, set)
+    Runs {
+        #[command(subcommand)]
+        command: runs::RunsCommand,
     },
     /// Check and list presets
     Preset {
@@ -96,6 +102,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Preset {
             command: PresetCommand::List,
         }) => preset_cmd::list(&ws),
+        Some(Command::Runs { command }) => runs::run(&ws, command),
         Some(Command::Translate(a)) => translate::run(a),
         Some(Command::View(a)) => view::run(a),
     }

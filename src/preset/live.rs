@@ -31,29 +31,81 @@ const LIVE: [&str; 15] = [
     "log.keep_checkpoints",
 ];
 
-fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
-    match v {
-        toml::Value::Table(t) => {
-            for (k, v) in t {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, v, out);
+/// The leaves of a TOML document by dotted path (arrays are leaves).
+pub fn leaves(v: &toml::Value) -> BTreeMap<String, toml::Value> {
+    fn walk(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, toml::Value>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.clone());
             }
         }
-        other => {
-            out.insert(prefix.to_string(), other.to_string());
+    }
+    let mut out = BTreeMap::new();
+    walk("", v, &mut out);
+    out
+}
+
+fn flatten(v: &toml::Value) -> BTreeMap<String, String> {
+    leaves(v)
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect()
+}
+
+/// `base` with the leaves that changed from `old` to `new` changed the same way: a file edit applied
+/// on top of the preset in force, which may hold `runs set` changes to other fields.
+pub fn merge(base: &toml::Value, old: &toml::Value, new: &toml::Value) -> toml::Value {
+    let (a, b) = (leaves(old), leaves(new));
+    let mut out = base.clone();
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for k in keys {
+        if a.get(k) == b.get(k) {
+            continue;
         }
+        let parts: Vec<&str> = k.split('.').collect();
+        let toml::Value::Table(mut t) = std::mem::replace(&mut out, toml::Value::Boolean(false))
+        else {
+            unreachable!()
+        };
+        set_leaf(&mut t, &parts, b.get(k).cloned());
+        out = toml::Value::Table(t);
+    }
+    out
+}
+
+fn set_leaf(t: &mut toml::Table, parts: &[&str], v: Option<toml::Value>) {
+    if parts.len() == 1 {
+        match v {
+            Some(v) => {
+                t.insert(parts[0].to_string(), v);
+            }
+            None => {
+                t.remove(parts[0]);
+            }
+        }
+        return;
+    }
+    let entry = t
+        .entry(parts[0].to_string())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(inner) = entry {
+        set_leaf(inner, &parts[1..], v);
     }
 }
 
 /// Every leaf that differs between two presets (`Preset::effective_value`).
 pub fn diff(old: &toml::Value, new: &toml::Value) -> Vec<Change> {
-    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
-    flatten("", old, &mut a);
-    flatten("", new, &mut b);
+    let (a, b) = (flatten(old), flatten(new));
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     keys.into_iter()
         .filter(|k| a.get(*k) != b.get(*k))
@@ -116,5 +168,18 @@ mod tests {
         );
         assert_eq!(describe(&live[1..]), "train.lr: 0.01 -> 0.02");
         assert!(diff(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn file_edits_merge_over_runtime_changes() {
+        let file_old = nst("[train]\nlr = 0.01\n");
+        let file_new = nst("[train]\nlr = 0.01\ntv_weight = 0.5\n");
+        let in_force = nst("[train]\nlr = 0.02\n"); // after `runs set … train.lr=0.02`
+        let merged = merge(&in_force, &file_old, &file_new);
+        let names: Vec<String> = diff(&in_force, &merged)
+            .into_iter()
+            .map(|c| format!("{}={}", c.field, c.new))
+            .collect();
+        assert_eq!(names, vec!["train.tv_weight=0.5"], "the runtime lr stays");
     }
 }

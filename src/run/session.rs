@@ -48,6 +48,8 @@ pub struct Session {
     watcher: Option<PresetWatcher>,
     source: PresetSource,
     last_hash: Option<u64>,
+    /// The preset file's last good version (effective, with the start overrides).
+    last_file: Option<toml::Value>,
     paused: bool,
     /// The id of a `stop` command, answered when the run has stopped.
     pub stop_request: Option<String>,
@@ -86,11 +88,14 @@ impl Session {
             .as_deref()
             .filter(|p| p.is_file())
             .and_then(|p| PresetWatcher::new(p).ok());
-        let last_hash = source
-            .path
-            .as_deref()
-            .and_then(|p| std::fs::read(p).ok())
-            .map(|b| hash(&b));
+        let file_text = source.path.as_deref().and_then(|p| std::fs::read(p).ok());
+        let last_hash = file_text.as_deref().map(hash);
+        let last_file = match (&source.path, &file_text) {
+            (Some(p), Some(b)) => preset::parse(&String::from_utf8_lossy(b), p, &source.overrides)
+                .ok()
+                .map(|p| p.effective_value()),
+            _ => None,
+        };
         let control = ControlReader::at_end(&run.control());
         let s = Self {
             run,
@@ -101,6 +106,7 @@ impl Session {
             watcher,
             source,
             last_hash,
+            last_file,
             paused: false,
             stop_request: None,
             _lock: lock,
@@ -150,7 +156,7 @@ impl Session {
                 }
             }
             if self.watcher.as_ref().is_some_and(|w| w.changed()) {
-                self.reload(t, None, false)?;
+                self.reload(t)?;
             }
             if !self.paused {
                 return Ok(Flow::Continue);
@@ -191,13 +197,7 @@ impl Session {
                 self.run
                     .append_answer("sample", &format!("step {step}: {}", p.display()), req)?;
             }
-            "set" => {
-                let before = self.source.overrides.len();
-                self.source.overrides.extend(cmd.args.iter().cloned());
-                if !self.reload(t, req, true)? {
-                    self.source.overrides.truncate(before);
-                }
-            }
+            "set" => self.set(t, &cmd.args, req)?,
             other => {
                 self.run.append_answer(
                     "error",
@@ -209,48 +209,9 @@ impl Session {
         Ok(Flow::Continue)
     }
 
-    /// Re-reads the preset (file + overrides); applies a valid live change, rejects anything else.
-    /// Returns whether the preset now in force includes the change.
-    fn reload(&mut self, t: &mut impl Steer, req: Option<&str>, forced: bool) -> Result<bool> {
-        let (text, path) = match &self.source.path {
-            Some(p) if p.is_file() => match std::fs::read(p) {
-                Ok(bytes) => {
-                    let h = hash(&bytes);
-                    if !forced && self.last_hash == Some(h) {
-                        return Ok(true);
-                    }
-                    self.last_hash = Some(h);
-                    (String::from_utf8_lossy(&bytes).into_owned(), p.clone())
-                }
-                Err(e) => {
-                    self.run.append_answer(
-                        "preset_rejected",
-                        &format!("{}: cannot read: {e}", p.display()),
-                        req,
-                    )?;
-                    return Ok(false);
-                }
-            },
-            // no preset file (stylize flags): overrides apply to the preset in force
-            _ => (t.preset().to_toml(), self.run.preset()),
-        };
-        let new = match preset::parse(&text, &path, &self.source.overrides) {
-            Ok(p) => p,
-            Err(e) => {
-                let msg = e
-                    .issues
-                    .iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                self.run.append_answer(
-                    "preset_rejected",
-                    &format!("{msg}; the run goes on unchanged"),
-                    req,
-                )?;
-                return Ok(false);
-            }
-        };
+    /// Applies `new` (a parsed, valid preset) if it changes only live fields; answers either way.
+    /// Returns whether the preset in force is now `new`.
+    fn offer(&mut self, t: &mut impl Steer, new: Preset, req: Option<&str>) -> Result<bool> {
         let old = t.preset();
         let (live_changes, frozen) =
             live::classify(live::diff(&old.effective_value(), &new.effective_value()));
@@ -280,6 +241,77 @@ impl Session {
         self.run
             .append_answer("preset_applied", &live::describe(&live_changes), req)?;
         Ok(true)
+    }
+
+    fn reject(&self, e: &preset::PresetError, req: Option<&str>) -> Result<()> {
+        let msg = e
+            .issues
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.run.append_answer(
+            "preset_rejected",
+            &format!("{msg}; the run goes on unchanged"),
+            req,
+        )?;
+        Ok(())
+    }
+
+    /// `set` from the command line: the fields on top of the preset in force.
+    fn set(&mut self, t: &mut impl Steer, args: &[String], req: Option<&str>) -> Result<()> {
+        let current = t.preset().to_toml();
+        match preset::parse(&current, &self.run.preset(), args) {
+            Ok(new) => {
+                self.offer(t, new, req)?;
+            }
+            Err(e) => self.reject(&e, req)?,
+        }
+        Ok(())
+    }
+
+    /// The preset file changed: what changed in it since its last good version is applied on top
+    /// of the preset in force (so `runs set` changes to other fields stay).
+    fn reload(&mut self, t: &mut impl Steer) -> Result<()> {
+        let Some(path) = self.source.path.clone() else {
+            return Ok(());
+        };
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // mid-rename; the next event brings it
+            Err(e) => {
+                self.run.append_event(
+                    "preset_rejected",
+                    &format!("{}: cannot read: {e}", path.display()),
+                )?;
+                return Ok(());
+            }
+        };
+        let h = hash(&bytes);
+        if self.last_hash == Some(h) {
+            return Ok(());
+        }
+        self.last_hash = Some(h);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let file_new = match preset::parse(&text, &path, &self.source.overrides) {
+            Ok(p) => p.effective_value(),
+            Err(e) => return self.reject(&e, None),
+        };
+        let file_old = match &self.last_file {
+            Some(v) => v.clone(),
+            None => t.preset().effective_value(),
+        };
+        let merged = live::merge(&t.preset().effective_value(), &file_old, &file_new);
+        let merged_text = toml::to_string_pretty(&merged)?;
+        match preset::parse(&merged_text, &path, &[]) {
+            Ok(new) => {
+                if self.offer(t, new, None)? {
+                    self.last_file = Some(file_new);
+                }
+            }
+            Err(e) => self.reject(&e, None)?,
+        }
+        Ok(())
     }
 
     /// The final status and the end of the heartbeat.

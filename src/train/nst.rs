@@ -251,14 +251,14 @@ pub fn train(
             if losses.iter().any(|(_, v)| !v.is_finite()) {
                 anyhow::bail!("the cost is not finite at step {step}: lower the learning rate or the loss weights");
             }
-            progress.update(step, &losses, step % r.preset.log.print_every == 0);
+            progress.update(step, &losses, step.is_multiple_of(r.preset.log.print_every));
             // a checkpoint at step k holds the image after k updates, whose record k is written
             let log = r.preset.log.clone();
-            if step > 0 && log.sample_every > 0 && step % log.sample_every == 0 {
+            if step > 0 && log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
                 let p = r.sample(&run, step)?;
                 run.append_event("sample", &format!("step {step}: {}", p.display()))?;
             }
-            if step > 0 && log.checkpoint_every > 0 && step % log.checkpoint_every == 0 {
+            if step > 0 && log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
                 let p = r.checkpoint(&run, step)?;
                 run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
             }

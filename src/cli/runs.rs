@@ -1,0 +1,255 @@
+//! `aiart runs …`: list and inspect the workspace's runs, and steer live ones through
+//! `control.jsonl` (the trainer acts between steps and answers in `events.jsonl`).
+
+use aiart::run::control;
+use aiart::run::list::{self, RunSummary};
+use aiart::run::{clock, RunDir};
+use aiart::workspace::Workspace;
+use anyhow::{anyhow, bail, Result};
+use clap::{Args, Subcommand};
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand, Debug)]
+pub enum RunsCommand {
+    /// Every run of the workspace: kind, state, step/total, latest losses, age
+    List {
+        /// One JSON array of runs (id, path, kind, state, step, total_steps, epoch, losses, updated)
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run in detail: status, latest losses, recent events, checkpoints
+    Show {
+        /// A run id (or a unique prefix of it) or a run folder
+        run: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause a live run at its next step
+    Pause(Steer),
+    /// Resume a paused run
+    Resume(Steer),
+    /// Stop a live run (it writes a checkpoint and a sample first)
+    Stop(Steer),
+    /// Write a checkpoint now
+    Checkpoint(Steer),
+    /// Write a sample now
+    Sample(Steer),
+    /// Change live preset fields of a running run, as `section.key=value` (same rules as editing the preset)
+    Set {
+        run: String,
+        /// section.key=value …
+        #[arg(required = true)]
+        fields: Vec<String>,
+        /// Seconds to wait for the trainer's answer
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct Steer {
+    /// A run id (or a unique prefix of it) or a run folder
+    pub run: String,
+    /// Seconds to wait for the trainer's answer
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+}
+
+fn age(secs: f64) -> String {
+    let s = (clock::now() - secs).max(0.0) as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+fn losses_line(r: &RunSummary, max: usize) -> String {
+    r.losses
+        .iter()
+        .filter(|(k, _)| !k.contains('/'))
+        .take(max)
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.as_f64()
+                    .map(|f| format!("{f:.4}"))
+                    .unwrap_or_else(|| v.to_string())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
+    match cmd {
+        RunsCommand::List { json } => {
+            let runs = list::list(&ws.runs());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+            } else if runs.is_empty() {
+                println!("no runs in {}", ws.runs().display());
+            } else {
+                println!(
+                    "{:<40} {:<9} {:<9} {:>15} {:>5}  losses",
+                    "run", "kind", "state", "step", "age"
+                );
+                for r in &runs {
+                    println!(
+                        "{:<40} {:<9} {:<9} {:>15} {:>5}  {}",
+                        r.id,
+                        r.kind,
+                        r.state,
+                        format!("{}/{}", r.step, r.total_steps),
+                        age(r.updated),
+                        losses_line(r, 4)
+                    );
+                }
+            }
+            Ok(0)
+        }
+        RunsCommand::Show { run, json } => show(ws, &run, json),
+        RunsCommand::Pause(s) => steer(ws, &s.run, "pause", &[], &["paused"], s.timeout),
+        RunsCommand::Resume(s) => steer(ws, &s.run, "resume", &[], &["resumed"], s.timeout),
+        RunsCommand::Stop(s) => steer(ws, &s.run, "stop", &[], &["stopped"], s.timeout),
+        RunsCommand::Checkpoint(s) => {
+            steer(ws, &s.run, "checkpoint", &[], &["checkpoint"], s.timeout)
+        }
+        RunsCommand::Sample(s) => steer(ws, &s.run, "sample", &[], &["sample"], s.timeout),
+        RunsCommand::Set {
+            run,
+            fields,
+            timeout,
+        } => steer(
+            ws,
+            &run,
+            "set",
+            &fields,
+            &["preset_applied", "preset_rejected"],
+            timeout,
+        ),
+    }
+}
+
+fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
+    let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
+    let r = list::summarize(&dir)
+        .ok_or_else(|| anyhow!("{}: not a run (no run.json)", dir.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(0);
+    }
+    let run = RunDir::open(&dir);
+    let info = run.read_info()?;
+    println!(
+        "run      {}\npath     {}\nkind     {}\nstate    {}",
+        r.id,
+        dir.display(),
+        r.kind,
+        r.state
+    );
+    println!("step     {}/{} (epoch {})", r.step, r.total_steps, r.epoch);
+    println!(
+        "trainer  pid {} on {} ({}), updated {} ago",
+        r.pid,
+        r.host,
+        info.device,
+        age(r.updated)
+    );
+    println!("preset   {}", info.preset.display());
+    println!("started  {}", info.started_iso);
+    if let Ok(s) = run.read_status() {
+        if !s.message.is_empty() {
+            println!("message  {}", s.message);
+        }
+    }
+    println!("losses   {}", losses_line(&r, 100));
+    let cks = run.list_checkpoints()?;
+    println!(
+        "checkpoints ({}): {}",
+        cks.len(),
+        cks.iter()
+            .map(|c| c.0.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let events = RunDir::read_jsonl(&run.events())?;
+    println!("events (latest {}):", events.len().min(8));
+    for e in events.iter().rev().take(8).rev() {
+        println!(
+            "  {} {:<16} {}",
+            age(e["time"].as_f64().unwrap_or(0.0)),
+            e["kind"].as_str().unwrap_or(""),
+            e["message"].as_str().unwrap_or("")
+        );
+    }
+    Ok(0)
+}
+
+/// Sends a command and waits for the trainer's answer.
+fn steer(
+    ws: &Workspace,
+    name: &str,
+    command: &str,
+    args: &[String],
+    answers: &[&str],
+    timeout: u64,
+) -> Result<i32> {
+    let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
+    let r = list::summarize(&dir)
+        .ok_or_else(|| anyhow!("{}: not a run (no run.json)", dir.display()))?;
+    if !r.alive() {
+        bail!(
+            "run {} is not live (state: {}); nothing to {command}{}",
+            r.id,
+            r.state,
+            if r.state == "crashed" {
+                format!(" — continue it with `aiart train --resume {}`", r.id)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let run = RunDir::open(&dir);
+    let id = control::send(&run, command, args)?;
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let mut last_check = Instant::now();
+    loop {
+        let events = RunDir::read_jsonl(&run.events())?;
+        if let Some(e) = events
+            .iter()
+            .find(|e| e.get("request").and_then(|v| v.as_str()) == Some(id.as_str()))
+        {
+            let kind = e["kind"].as_str().unwrap_or("");
+            let message = e["message"].as_str().unwrap_or("");
+            println!("{kind}: {message}");
+            return Ok(
+                if answers.first() == Some(&kind) || (command != "set" && answers.contains(&kind)) {
+                    0
+                } else {
+                    1
+                },
+            );
+        }
+        if last_check.elapsed() > Duration::from_secs(1) {
+            last_check = Instant::now();
+            let now = list::summarize(&dir);
+            if !now.as_ref().is_some_and(|s| s.alive()) {
+                bail!(
+                    "the trainer of run {} is gone (state: {}) before answering `{command}`",
+                    r.id,
+                    now.map(|s| s.state).unwrap_or_default()
+                );
+            }
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "no answer from the trainer of run {} (pid {}) within {timeout} s; it acts between steps and a step may take longer — the command stays queued in control.jsonl",
+                r.id,
+                r.pid
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
