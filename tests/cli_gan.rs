@@ -337,3 +337,102 @@ fn translate_a_reference_legacy_pth() {
         text(&out)
     );
 }
+
+#[test]
+fn cyclegan_resumes_after_kill_9_and_takes_live_changes() {
+    let ws = temp_workspace("cyclive");
+    for d in ["trainA", "trainB"] {
+        let dir = ws.join("data").join(d);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..3 {
+            picture(i + if d == "trainB" { 5 } else { 0 })
+                .save(dir.join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    std::fs::write(
+        ws.join("cyc.toml"),
+        "kind = \"cyclegan\"\n[data]\ndataroot = \"data\"\nload_size = 32\ncrop_size = 32\n\
+         [model]\nnetG = \"resnet_1blocks\"\nngf = 2\nndf = 2\n[train]\nn_epochs = 1000\nn_epochs_decay = 1000\n\
+         [log]\ncheckpoint_every = 7\n",
+    )
+    .unwrap();
+    let mut child = bin()
+        .current_dir(&ws)
+        .args(["train", "cyc.toml", "--run-dir", "runs/c", "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let metrics = ws.join("runs/c/metrics.jsonl");
+    assert!(
+        wait_for(60, || read_jsonl(&metrics).len() >= 16),
+        "two checkpoints' worth of steps"
+    );
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["runs", "set", "c", "train.lambda_A=5"]));
+    assert!(
+        out.status.success() && text(&out).contains("train.lambda_A: 10.0 -> 5.0"),
+        "{}",
+        text(&out)
+    );
+    let out =
+        run(bin()
+            .current_dir(&ws)
+            .args(["runs", "set", "c", "model.netG=\"resnet_9blocks\""]));
+    assert!(
+        !out.status.success() && text(&out).contains("model.netG"),
+        "{}",
+        text(&out)
+    );
+    unsafe { libc_kill(child.id() as i32, 9) };
+    child.wait().unwrap();
+    let cks: Vec<u64> = std::fs::read_dir(ws.join("runs/c/checkpoints"))
+        .unwrap()
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .into_string()
+                .unwrap()
+                .strip_prefix("step-")
+                .and_then(|s| s.parse().ok())
+        })
+        .collect();
+    let ck = *cks.iter().max().unwrap();
+    let before = read_jsonl(&metrics).len();
+    let out = run(bin().current_dir(&ws).args([
+        "train",
+        "--resume",
+        "c",
+        "--max-steps",
+        &(ck + 4).to_string(),
+        "--quiet",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let m = read_jsonl(&metrics);
+    let steps: Vec<u64> = m[before..]
+        .iter()
+        .map(|r| r["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, vec![ck + 1, ck + 2, ck + 3, ck + 4]);
+    assert_eq!(
+        m[before]["epoch"].as_u64().unwrap(),
+        ck / 3 + 1,
+        "3 steps an epoch"
+    );
+    let preset = std::fs::read_to_string(ws.join("runs/c/preset.toml")).unwrap();
+    assert!(
+        preset.contains("lambda_A = 5.0"),
+        "the live change is part of the run's preset: {preset}"
+    );
+    assert_eq!(
+        read_json(&ws.join("runs/c/status.json"))["state"],
+        "finished"
+    );
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
