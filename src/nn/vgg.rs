@@ -31,24 +31,56 @@ pub fn pools_before(layer: usize) -> usize {
     POOL_AFTER.iter().filter(|&&p| p < layer).count()
 }
 
-/// How images are turned into what the weights expect.
+/// How images are turned into what the weights expect; it follows the weights file.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum InputNorm {
     /// torchvision / timm: RGB in [0, 1], minus ImageNet mean, over ImageNet std.
     ImageNet,
+    /// The original Caffe VGG (and Keras's copy): BGR in [0, 255] minus the mean pixel
+    /// (103.939, 116.779, 123.68).
+    Caffe,
 }
 
 impl InputNorm {
     pub fn apply(&self, rgb01: &Tensor) -> Result<Tensor> {
+        let dev = rgb01.device();
         match self {
             InputNorm::ImageNet => {
-                let dev = rgb01.device();
                 let mean = Tensor::new(&[0.485f32, 0.456, 0.406], dev)?.reshape((1, 3, 1, 1))?;
                 let std = Tensor::new(&[0.229f32, 0.224, 0.225], dev)?.reshape((1, 3, 1, 1))?;
                 rgb01.broadcast_sub(&mean)?.broadcast_div(&std)
             }
+            InputNorm::Caffe => {
+                let bgr = Tensor::cat(&[rgb01.narrow(1, 2, 1)?, rgb01.narrow(1, 1, 1)?, rgb01.narrow(1, 0, 1)?], 1)?;
+                let mean = Tensor::new(&[103.939f32, 116.779, 123.68], dev)?.reshape((1, 3, 1, 1))?;
+                (bgr * 255.0)?.broadcast_sub(&mean)
+            }
         }
     }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            InputNorm::ImageNet => "imagenet",
+            InputNorm::Caffe => "caffe",
+        }
+    }
+}
+
+/// Replaces codebook-quantised convs (`features.N.weight_q` indices into `features.N.weight_table`,
+/// the form of the shipped weights) by plain `features.N.weight`; says whether any were.
+pub fn dequantize(sd: &mut StateDict) -> Result<bool> {
+    let quantized: Vec<String> = sd.keys().filter_map(|k| k.strip_suffix(".weight_q").map(String::from)).collect();
+    for base in &quantized {
+        let q = sd.remove(&format!("{base}.weight_q")).expect("listed");
+        let table = sd
+            .remove(&format!("{base}.weight_table"))
+            .ok_or_else(|| candle_core::Error::Msg(format!("{base}.weight_q has no {base}.weight_table")))?;
+        // u32 indices: candle 0.11 index_select treats the index type's maximum (255 for u8) as "no row" and returns zeros
+        let idx = q.flatten_all()?.to_dtype(DType::U32)?;
+        let w = table.to_dtype(DType::F32)?.index_select(&idx, 0)?.reshape(q.shape())?;
+        sd.insert(format!("{base}.weight"), w);
+    }
+    Ok(!quantized.is_empty())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,10 +125,16 @@ pub struct Vgg19 {
 impl Vgg19 {
     /// Builds from a state dict in torchvision's layout; other keys (the classifier) are ignored.
     /// Widths are read from the weights, so narrow VGGs (tests) load too.
-    pub fn from_state_dict(
+    pub fn from_state_dict(sd: &StateDict, source_name: &str, pooling: Pooling) -> std::result::Result<Self, VggError> {
+        Self::from_state_dict_with(sd, source_name, pooling, InputNorm::ImageNet)
+    }
+
+    /// As `from_state_dict`, for weights that expect another input convention.
+    pub fn from_state_dict_with(
         sd: &StateDict,
         source_name: &str,
         pooling: Pooling,
+        norm: InputNorm,
     ) -> std::result::Result<Self, VggError> {
         let missing: Vec<String> = FEATURE_INDEX
             .iter()
@@ -140,11 +178,7 @@ impl Vgg19 {
             });
             in_ch = out;
         }
-        Ok(Self {
-            convs,
-            pooling,
-            norm: InputNorm::ImageNet,
-        })
+        Ok(Self { convs, pooling, norm })
     }
 
     /// A VGG-19 with seeded random weights (torchvision's init: Kaiming normal, fan_out, biases 0).
@@ -210,6 +244,27 @@ impl Vgg19 {
             .map(|t| t.expect("every asked layer is reached"))
             .collect())
     }
+}
+
+/// A VGG-19 state dict from a file, dequantised, and the input convention it expects: Caffe when
+/// the file says so (`input = "caffe"` in safetensors metadata) or is in the codebook form, else ImageNet.
+pub fn load_vgg_weights(path: &std::path::Path, device: &Device) -> std::result::Result<(StateDict, InputNorm), super::weights::WeightsError> {
+    let mut sd = super::weights::load_state_dict(path, device)?;
+    let quantized = dequantize(&mut sd).map_err(|e| super::weights::WeightsError::Read { path: path.into(), reason: e.to_string() })?;
+    let says_caffe = path.extension().is_some_and(|e| e == "safetensors")
+        && std::fs::File::open(path)
+            .ok()
+            .and_then(|mut f| {
+                use std::io::Read;
+                let mut n = [0u8; 8];
+                f.read_exact(&mut n).ok()?;
+                let mut header = vec![0u8; (u64::from_le_bytes(n) as usize).min(1 << 24)];
+                f.read_exact(&mut header).ok()?;
+                let v: serde_json::Value = serde_json::from_slice(&header).ok()?;
+                Some(v["__metadata__"]["input"] == "caffe")
+            })
+            .unwrap_or(false);
+    Ok((sd, if says_caffe || quantized { InputNorm::Caffe } else { InputNorm::ImageNet }))
 }
 
 /// Smallest image side that still leaves a 1×1 map at `layer`.
@@ -291,6 +346,22 @@ mod tests {
             b.features(&fx["in.content"], &l).unwrap(),
         );
         assert_eq!(crate::max_abs_diff(&fa[0], &fb[0]), 0.0);
+    }
+
+    #[test]
+    fn shipped_weights_match_the_original_file() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/vgg19-caffe-q8.safetensors");
+        let (sd, norm) = load_vgg_weights(&path, &Device::Cpu).unwrap();
+        assert_eq!(norm, InputNorm::Caffe);
+        let vgg = Vgg19::from_state_dict_with(&sd, "shipped", Pooling::Max, norm).unwrap();
+        assert_eq!(vgg.width(15), 512);
+        let fx = load_safetensors(crate::test_fixture("vgg19_caffe_response.safetensors"), &Device::Cpu).unwrap();
+        let acts = vgg.features(&fx["rgb"], &[0, layer_index("conv3_2").unwrap()]).unwrap();
+        for (a, name) in acts.iter().zip(["conv1_1", "conv3_2"]) {
+            let d = crate::max_abs_diff(a, &fx[name]);
+            let scale = crate::max_abs(&fx[name]);
+            assert!(d / scale < 1e-4, "{name}: max diff {d} of {scale}");
+        }
     }
 
     #[test]

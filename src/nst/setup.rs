@@ -6,7 +6,7 @@ use crate::data::image_io::{self, ImageError};
 use crate::nn::hub::{self, HubError};
 use crate::nn::init::SeededInit;
 use crate::nn::pool::Pooling;
-use crate::nn::vgg::{layer_index, min_side_for, Vgg19, VggError, LAYERS, WIDTHS};
+use crate::nn::vgg::{layer_index, load_vgg_weights, min_side_for, Vgg19, VggError, LAYERS, WIDTHS};
 use crate::nn::weights::{self, WeightsError};
 use crate::preset::nst::{NstPreset, PoolingKind};
 use candle_core::{Device, Tensor};
@@ -33,6 +33,22 @@ pub enum SetupError {
     Layer(String),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+}
+
+/// `vgg_weights = "bundled"`: the VGG-19 shipped in the repository (the original Caffe weights).
+pub const BUNDLED: &str = "bundled";
+pub const BUNDLED_FILE: &str = "weights/vgg19-caffe-q8.safetensors";
+
+/// The shipped weights: `$AIART_VGG` if set, else the workspace's `weights/`, else the source tree's.
+pub fn bundled_vgg(workspace: &Path) -> PathBuf {
+    if let Some(p) = std::env::var_os("AIART_VGG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let local = workspace.join(BUNDLED_FILE);
+    if local.is_file() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_FILE)
 }
 
 /// Resolves a preset path: absolute as is, else relative to the workspace.
@@ -89,13 +105,9 @@ pub fn load_vgg(
             )?)
         }
         p => {
-            let path = resolve(workspace, Path::new(p));
-            let sd = weights::load_state_dict(&path, device)?;
-            Ok(Vgg19::from_state_dict(
-                &sd,
-                &path.display().to_string(),
-                pooling,
-            )?)
+            let path = if p == BUNDLED { bundled_vgg(workspace) } else { resolve(workspace, Path::new(p)) };
+            let (sd, norm) = load_vgg_weights(&path, device)?;
+            Ok(Vgg19::from_state_dict_with(&sd, &path.display().to_string(), pooling, norm)?)
         }
     }
 }

@@ -66,8 +66,9 @@ pub enum PoolingKind {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct NstModel {
-    /// "hub" (timm's vgg19.tv_in1k, downloaded once and cached), "random" (seeded, for tests and
-    /// benchmarks), or a path to a state dict in torchvision's layout (.pth / .safetensors).
+    /// "bundled" (the original VGG-19 shipped in weights/, Caffe input convention), "hub" (timm's
+    /// vgg19.tv_in1k, downloaded once and cached), "random" (seeded, for tests and benchmarks), or a
+    /// path to a state dict in torchvision's layout (.pth / .safetensors).
     pub vgg_weights: String,
     #[serde(deserialize_with = "one_or_many")]
     pub content_layer: Vec<String>,
@@ -88,7 +89,7 @@ pub fn default_style_layers() -> BTreeMap<String, f64> {
 impl Default for NstModel {
     fn default() -> Self {
         Self {
-            vgg_weights: "hub".into(),
+            vgg_weights: "bundled".into(),
             content_layer: vec!["conv3_2".into()],
             style_layers: default_style_layers(),
             pooling: PoolingKind::Max,
