@@ -1,5 +1,6 @@
 //! Commands and their flags (clap). Each command's work lives in its own file.
 
+mod dataset;
 mod preset_cmd;
 mod runs;
 mod stylize;
@@ -46,6 +47,11 @@ pub enum Command {
     Runs {
         #[command(subcommand)]
         command: runs::RunsCommand,
+    },
+    /// List, inspect, validate, prepare and fetch datasets
+    Dataset {
+        #[command(subcommand)]
+        command: dataset::DatasetCommand,
     },
     /// Check and list presets
     Preset {
@@ -103,6 +109,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             command: PresetCommand::List,
         }) => preset_cmd::list(&ws),
         Some(Command::Runs { command }) => runs::run(&ws, command),
+        Some(Command::Dataset { command }) => dataset::run(&ws, command),
         Some(Command::Translate(a)) => translate::run(a),
         Some(Command::View(a)) => view::run(a),
     }

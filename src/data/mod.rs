@@ -1,6 +1,10 @@
 //! Images and datasets.
 
 pub mod dataset;
+pub mod edges;
+pub mod fetch;
 pub mod grid;
 pub mod image_io;
+pub mod inspect;
+pub mod prepare;
 pub mod transform;
