@@ -106,3 +106,91 @@ fn view_draws_half_blocks_without_a_graphics_terminal() {
     let out = run(bin().args(["view", "missing.png"]));
     assert!(!out.status.success() && text(&out).contains("missing.png: no such image file"));
 }
+
+#[test]
+fn every_quick_demo_trains_a_few_steps_offline() {
+    for (preset, steps) in [
+        ("nst-quick", 2),
+        ("pix2pix-quick", 2),
+        ("cyclegan-quick", 1),
+    ] {
+        let out_dir = temp_workspace(&format!("demo-{preset}"));
+        let run_dir = out_dir.join("run");
+        let out = run(bin()
+            .current_dir(repo())
+            .args([
+                "train",
+                &format!("presets/{preset}.toml"),
+                "--max-steps",
+                &steps.to_string(),
+                "--quiet",
+            ])
+            .args(["--run-dir", run_dir.to_str().unwrap()]));
+        assert!(out.status.success(), "{preset}: {}", text(&out));
+        let m = read_jsonl(&run_dir.join("metrics.jsonl"));
+        assert!(m.len() >= steps, "{preset}: {} records", m.len());
+        assert_eq!(
+            read_json(&run_dir.join("status.json"))["state"],
+            "finished",
+            "{preset}"
+        );
+    }
+}
+
+#[test]
+fn dataset_commands() {
+    let ws = temp_workspace("datasets");
+    let out = run(bin().args(["--workspace", repo().to_str().unwrap(), "dataset", "list"]));
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.lines().any(|l| l.starts_with("photo2ukiyoe")
+            && l.contains("unaligned")
+            && l.contains("trainA")),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("edges2photo") && l.contains("aligned")),
+        "{t}"
+    );
+    let out = run(bin().args([
+        "dataset",
+        "validate",
+        repo().join("datasets/edges2photo").to_str().unwrap(),
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::create_dir_all(ws.join("bad/trainA")).unwrap();
+    std::fs::write(ws.join("bad/trainA/x.png"), b"not a png").unwrap();
+    let out = run(bin().current_dir(&ws).args(["dataset", "validate", "bad"]));
+    assert_eq!(out.status.code(), Some(1));
+    let t = text(&out);
+    assert!(
+        t.contains("bad/trainB: missing") && t.contains("bad/trainA: no readable image"),
+        "{t}"
+    );
+    let out = run(bin().current_dir(&ws).args(["dataset", "inspect", "bad"]));
+    assert!(text(&out).contains("x.png: unreadable"), "{}", text(&out));
+    std::fs::create_dir_all(ws.join("photos")).unwrap();
+    for i in 0..3 {
+        write_image(&ws.join(format!("photos/{i}.png")), 32, 32, i);
+    }
+    let out = run(bin().current_dir(&ws).args([
+        "dataset", "prepare", "edges", "--photos", "photos", "--out", "e2p",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(image::open(ws.join("e2p/train/0.png")).unwrap().width(), 64);
+    let out = run(bin().current_dir(&ws).args([
+        "dataset", "prepare", "edges", "--photos", "photos", "--out", "e2p",
+    ]));
+    assert!(
+        !out.status.success() && text(&out).contains("--force"),
+        "never overwrites without --force"
+    );
+    let out = run(bin().current_dir(&ws).args(["dataset", "fetch", "nope"]));
+    assert!(
+        !out.status.success() && text(&out).contains("facades"),
+        "{}",
+        text(&out)
+    );
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds datasets/nst-demo/ from openly licensed files in the package registries (see its SOURCES.md).
+"""Adds Van Gogh's Starry Night (Debian opencv-doc) to datasets/style/ (see datasets/SOURCES.md).
 
     pip download --no-deps scikit-image==0.26.0 -d /tmp/assets
     (cd /tmp/assets && apt-get download opencv-doc && dpkg-deb -x opencv-doc_*.deb cv)
@@ -15,7 +15,7 @@ import zipfile
 from PIL import Image
 
 src = sys.argv[1] if len(sys.argv) > 1 else "/tmp/assets"
-out = os.path.join(os.path.dirname(__file__), "..", "datasets", "nst-demo")
+out = os.path.join(os.path.dirname(__file__), "..", "datasets", "style")
 os.makedirs(out, exist_ok=True)
 
 
@@ -27,12 +27,6 @@ def save(im, name, longest=512):
     im.save(os.path.join(out, name), quality=90)
     print(name, im.size)
 
-
-wheel = glob.glob(os.path.join(src, "scikit_image-*.whl"))[0]
-with zipfile.ZipFile(wheel) as z:
-    for name in ["chelsea", "astronaut", "coffee"]:
-        with z.open(f"skimage/data/{name}.png") as f:
-            save(Image.open(f), f"{name}.jpg")
 
 night = Image.open(os.path.join(src, "cv/usr/share/doc/opencv-doc/examples/data/starry_night.jpg"))
 night = night.crop((14, 14, night.width - 14, night.height - 14))  # the photograph's frame

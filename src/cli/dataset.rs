@@ -80,9 +80,27 @@ fn sizes(s: &inspect::Split) -> String {
 }
 
 fn print_report(r: &inspect::Report) {
-    let name = r.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let splits = r.splits.iter().map(|s| if s.name.is_empty() { format!("{} images ({})", s.count, sizes(s)) } else { format!("{} {} ({})", s.name, s.count, sizes(s)) }).collect::<Vec<_>>().join(", ");
-    println!("{name:<20} {:<10} {splits}", format!("{:?}", r.layout).to_lowercase());
+    let name = r
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let splits = r
+        .splits
+        .iter()
+        .map(|s| {
+            if s.name.is_empty() {
+                format!("{} images ({})", s.count, sizes(s))
+            } else {
+                format!("{} {} ({})", s.name, s.count, sizes(s))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "{name:<20} {:<10} {splits}",
+        format!("{:?}", r.layout).to_lowercase()
+    );
 }
 
 pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
@@ -104,7 +122,12 @@ pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
                 println!("no problems found");
             }
             for p in &r.problems {
-                println!("{} {}: {}", if p.fatal { "error:  " } else { "warning:" }, p.file.display(), p.what);
+                println!(
+                    "{} {}: {}",
+                    if p.fatal { "error:  " } else { "warning:" },
+                    p.file.display(),
+                    p.what
+                );
             }
             Ok(0)
         }
@@ -115,7 +138,12 @@ pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
                 println!("{}: {}", p.file.display(), p.what);
             }
             if fatal.is_empty() {
-                println!("{}: ok ({:?}; {} warnings, see `aiart dataset inspect`)", dir.display(), r.layout, r.problems.len());
+                println!(
+                    "{}: ok ({:?}; {} warnings, see `aiart dataset inspect`)",
+                    dir.display(),
+                    r.layout,
+                    r.problems.len()
+                );
                 Ok(0)
             } else {
                 Ok(1)
@@ -123,10 +151,30 @@ pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
         }
         DatasetCommand::Prepare { command } => {
             match command {
-                PrepareCommand::Combine { a, b, out, force } => println!("{} pairs in {}", prepare::combine(&a, &b, &out, force, false)?, out.display()),
-                PrepareCommand::Edges { photos, out, force } => println!("{} edge/photo pairs in {}", prepare::edges(&photos, &out, force, false)?, out.join("train").display()),
-                PrepareCommand::Split { dir, test, seed } => println!("{} images moved to the test split of {}", prepare::split(&dir, test, seed, false)?, dir.display()),
-                PrepareCommand::Resize { dir, size, out, force } => println!("{} images resized", prepare::resize(&dir, size, out.as_deref(), force, false)?),
+                PrepareCommand::Combine { a, b, out, force } => println!(
+                    "{} pairs in {}",
+                    prepare::combine(&a, &b, &out, force, false)?,
+                    out.display()
+                ),
+                PrepareCommand::Edges { photos, out, force } => println!(
+                    "{} edge/photo pairs in {}",
+                    prepare::edges(&photos, &out, force, false)?,
+                    out.join("train").display()
+                ),
+                PrepareCommand::Split { dir, test, seed } => println!(
+                    "{} images moved to the test split of {}",
+                    prepare::split(&dir, test, seed, false)?,
+                    dir.display()
+                ),
+                PrepareCommand::Resize {
+                    dir,
+                    size,
+                    out,
+                    force,
+                } => println!(
+                    "{} images resized",
+                    prepare::resize(&dir, size, out.as_deref(), force, false)?
+                ),
             }
             Ok(0)
         }

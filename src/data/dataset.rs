@@ -7,7 +7,7 @@ use super::transform::{self, get_params, Options};
 use crate::nn::init::SeededInit;
 use candle_core::{Device, Tensor};
 use image::RgbImage;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "ppm", "bmp", "tif", "tiff", "webp"];
@@ -81,9 +81,15 @@ pub struct PairDataset {
     pub opts: Options,
     pub root: PathBuf,
     bad: HashSet<PathBuf>,
+    /// Decoded images, kept while they fit in `CACHE_BYTES`, so each file is decoded once.
+    cache: HashMap<PathBuf, RgbImage>,
+    cached_bytes: usize,
     /// Warnings not yet reported (files skipped).
     pub warnings: Vec<String>,
 }
+
+/// Decoded images kept in memory per dataset.
+pub const CACHE_BYTES: usize = 1 << 30;
 
 pub struct Batch {
     pub a: Tensor,
@@ -106,6 +112,8 @@ impl PairDataset {
             opts,
             root: root.into(),
             bad: HashSet::new(),
+            cache: HashMap::new(),
+            cached_bytes: 0,
             warnings: vec![],
         })
     }
@@ -130,6 +138,8 @@ impl PairDataset {
             opts,
             root: root.into(),
             bad: HashSet::new(),
+            cache: HashMap::new(),
+            cached_bytes: 0,
             warnings: vec![],
         })
     }
@@ -157,8 +167,18 @@ impl PairDataset {
         if self.bad.contains(path) {
             return None;
         }
+        if let Some(img) = self.cache.get(path) {
+            return Some(img.clone());
+        }
         match image_io::load_rgb(path) {
-            Ok((img, _)) => Some(img),
+            Ok((img, _)) => {
+                let bytes = img.as_raw().len();
+                if self.cached_bytes + bytes <= CACHE_BYTES {
+                    self.cached_bytes += bytes;
+                    self.cache.insert(path.to_path_buf(), img.clone());
+                }
+                Some(img)
+            }
             Err(e) => {
                 self.warnings.push(format!("skipping {e}"));
                 self.bad.insert(path.to_path_buf());

@@ -5,25 +5,33 @@
 use image::{GrayImage, Luma, RgbImage};
 
 fn gray(img: &RgbImage) -> Vec<f32> {
-    img.pixels().map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32).collect()
+    img.pixels()
+        .map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32)
+        .collect()
 }
 
 fn blur(v: &[f32], w: usize, h: usize, sigma: f32) -> Vec<f32> {
     let r = (3.0 * sigma).ceil() as isize;
-    let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+    let k: Vec<f32> = (-r..=r)
+        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+        .collect();
     let sum: f32 = k.iter().sum();
     let k: Vec<f32> = k.iter().map(|x| x / sum).collect();
     let at = |x: isize, n: usize| x.clamp(0, n as isize - 1) as usize;
     let mut tmp = vec![0.0; w * h];
     for y in 0..h {
         for x in 0..w {
-            tmp[y * w + x] = (-r..=r).map(|i| k[(i + r) as usize] * v[y * w + at(x as isize + i, w)]).sum();
+            tmp[y * w + x] = (-r..=r)
+                .map(|i| k[(i + r) as usize] * v[y * w + at(x as isize + i, w)])
+                .sum();
         }
     }
     let mut out = vec![0.0; w * h];
     for y in 0..h {
         for x in 0..w {
-            out[y * w + x] = (-r..=r).map(|i| k[(i + r) as usize] * tmp[at(y as isize + i, h) * w + x]).sum();
+            out[y * w + x] = (-r..=r)
+                .map(|i| k[(i + r) as usize] * tmp[at(y as isize + i, h) * w + x])
+                .sum();
         }
     }
     out
@@ -38,11 +46,25 @@ pub fn canny(img: &RgbImage, sigma: f32, low: f32, high: f32) -> GrayImage {
     let mut dir = vec![0u8; w * h];
     for y in 1..h.saturating_sub(1) {
         for x in 1..w.saturating_sub(1) {
-            let gx = px(x + 1, y - 1) + 2.0 * px(x + 1, y) + px(x + 1, y + 1) - px(x - 1, y - 1) - 2.0 * px(x - 1, y) - px(x - 1, y + 1);
-            let gy = px(x - 1, y + 1) + 2.0 * px(x, y + 1) + px(x + 1, y + 1) - px(x - 1, y - 1) - 2.0 * px(x, y - 1) - px(x + 1, y - 1);
+            let gx = px(x + 1, y - 1) + 2.0 * px(x + 1, y) + px(x + 1, y + 1)
+                - px(x - 1, y - 1)
+                - 2.0 * px(x - 1, y)
+                - px(x - 1, y + 1);
+            let gy = px(x - 1, y + 1) + 2.0 * px(x, y + 1) + px(x + 1, y + 1)
+                - px(x - 1, y - 1)
+                - 2.0 * px(x, y - 1)
+                - px(x + 1, y - 1);
             mag[y * w + x] = gx.hypot(gy);
             let a = gy.atan2(gx).to_degrees().rem_euclid(180.0);
-            dir[y * w + x] = if !(22.5..157.5).contains(&a) { 0 } else if a < 67.5 { 1 } else if a < 112.5 { 2 } else { 3 };
+            dir[y * w + x] = if !(22.5..157.5).contains(&a) {
+                0
+            } else if a < 67.5 {
+                1
+            } else if a < 112.5 {
+                2
+            } else {
+                3
+            };
         }
     }
     let max = mag.iter().cloned().fold(0.0, f32::max).max(1e-6);
@@ -83,7 +105,13 @@ pub fn canny(img: &RgbImage, sigma: f32, low: f32, high: f32) -> GrayImage {
             }
         }
     }
-    GrayImage::from_fn(w as u32, h as u32, |x, y| Luma([if edge[y as usize * w + x as usize] { 0 } else { 255 }]))
+    GrayImage::from_fn(w as u32, h as u32, |x, y| {
+        Luma([if edge[y as usize * w + x as usize] {
+            0
+        } else {
+            255
+        }])
+    })
 }
 
 #[cfg(test)]
@@ -92,7 +120,13 @@ mod tests {
 
     #[test]
     fn a_square_has_its_outline_and_nothing_else() {
-        let img = RgbImage::from_fn(40, 40, |x, y| if (10..30).contains(&x) && (10..30).contains(&y) { image::Rgb([255, 255, 255]) } else { image::Rgb([0, 0, 0]) });
+        let img = RgbImage::from_fn(40, 40, |x, y| {
+            if (10..30).contains(&x) && (10..30).contains(&y) {
+                image::Rgb([255, 255, 255])
+            } else {
+                image::Rgb([0, 0, 0])
+            }
+        });
         let e = canny(&img, 1.0, 0.1, 0.3);
         let black = |x, y| e.get_pixel(x, y)[0] == 0;
         assert!(black(10, 20) || black(9, 20), "left side");

@@ -46,9 +46,15 @@ pub struct Report {
 pub fn layout_of(dir: &Path) -> Layout {
     if dir.join("trainA").is_dir() || dir.join("trainB").is_dir() {
         Layout::Unaligned
-    } else if ["train", "val", "test"].iter().any(|s| dir.join(s).is_dir()) {
+    } else if ["train", "val", "test"]
+        .iter()
+        .any(|s| dir.join(s).is_dir())
+    {
         Layout::Aligned
-    } else if std::fs::read_dir(dir).map(|rd| rd.flatten().any(|e| is_image_name(&e.path()))).unwrap_or(false) {
+    } else if std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().any(|e| is_image_name(&e.path())))
+        .unwrap_or(false)
+    {
         Layout::Images
     } else {
         Layout::Unknown
@@ -56,7 +62,9 @@ pub fn layout_of(dir: &Path) -> Layout {
 }
 
 fn is_image_name(p: &Path) -> bool {
-    p.extension().and_then(|x| x.to_str()).is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+    p.extension()
+        .and_then(|x| x.to_str())
+        .is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
 }
 
 pub fn splits_of(layout: Layout) -> &'static [&'static str] {
@@ -89,10 +97,18 @@ fn inspect_with(dir: &Path, deep: bool) -> Report {
         });
     }
     for name in splits_of(layout) {
-        let sdir = if name.is_empty() { dir.to_path_buf() } else { dir.join(name) };
+        let sdir = if name.is_empty() {
+            dir.to_path_buf()
+        } else {
+            dir.join(name)
+        };
         if !sdir.is_dir() {
             if *name == "train" || *name == "trainA" || *name == "trainB" {
-                problems.push(Problem { file: sdir.clone(), what: "missing: training needs this split".into(), fatal: true });
+                problems.push(Problem {
+                    file: sdir.clone(),
+                    what: "missing: training needs this split".into(),
+                    fatal: true,
+                });
             }
             continue;
         }
@@ -100,8 +116,17 @@ fn inspect_with(dir: &Path, deep: bool) -> Report {
         if deep {
             for e in std::fs::read_dir(&sdir).into_iter().flatten().flatten() {
                 let p = e.path();
-                if p.is_file() && !is_image_name(&p) && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
-                    problems.push(Problem { file: p, what: "not an image (skipped)".into(), fatal: false });
+                if p.is_file()
+                    && !is_image_name(&p)
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                {
+                    problems.push(Problem {
+                        file: p,
+                        what: "not an image (skipped)".into(),
+                        fatal: false,
+                    });
                 }
             }
         }
@@ -112,13 +137,24 @@ fn inspect_with(dir: &Path, deep: bool) -> Report {
                 match image_io::load_rgb(f) {
                     Ok((img, note)) => {
                         if let Some(n) = note {
-                            problems.push(Problem { file: f.clone(), what: n.rsplit(": ").next().unwrap_or(&n).to_string(), fatal: false });
+                            problems.push(Problem {
+                                file: f.clone(),
+                                what: n.rsplit(": ").next().unwrap_or(&n).to_string(),
+                                fatal: false,
+                            });
                         }
                         Some(img.dimensions())
                     }
                     Err(e) => {
                         let msg = e.to_string();
-                        problems.push(Problem { file: f.clone(), what: format!("unreadable (skipped in training): {}", msg.rsplit(": ").next().unwrap_or(&msg)), fatal: false });
+                        problems.push(Problem {
+                            file: f.clone(),
+                            what: format!(
+                                "unreadable (skipped in training): {}",
+                                msg.rsplit(": ").next().unwrap_or(&msg)
+                            ),
+                            fatal: false,
+                        });
                         None
                     }
                 }
@@ -128,7 +164,11 @@ fn inspect_with(dir: &Path, deep: bool) -> Report {
             let Some((w, h)) = dims else { continue };
             readable += 1;
             if deep && layout == Layout::Aligned && w != 2 * h {
-                problems.push(Problem { file: f.clone(), what: format!("{w}×{h}: an A|B pair should be twice as wide as high"), fatal: false });
+                problems.push(Problem {
+                    file: f.clone(),
+                    what: format!("{w}×{h}: an A|B pair should be twice as wide as high"),
+                    fatal: false,
+                });
             }
             sizes = Some(match sizes {
                 None => (w, h, w, h),
@@ -137,32 +177,63 @@ fn inspect_with(dir: &Path, deep: bool) -> Report {
         }
         if let Some((a, b, c, d)) = sizes {
             if deep && (c as u64 * d as u64) > 16 * (a as u64 * b as u64) {
-                problems.push(Problem { file: sdir.clone(), what: format!("very different sizes: {a}×{b} to {c}×{d}"), fatal: false });
+                problems.push(Problem {
+                    file: sdir.clone(),
+                    what: format!("very different sizes: {a}×{b} to {c}×{d}"),
+                    fatal: false,
+                });
             }
         }
         let training = matches!(*name, "train" | "trainA" | "trainB" | "");
         if files.is_empty() || (deep && readable == 0) {
-            let what = if files.is_empty() { "empty split" } else { "no readable image" };
-            problems.push(Problem { file: sdir.clone(), what: what.into(), fatal: training });
+            let what = if files.is_empty() {
+                "empty split"
+            } else {
+                "no readable image"
+            };
+            problems.push(Problem {
+                file: sdir.clone(),
+                what: what.into(),
+                fatal: training,
+            });
         }
-        splits.push(Split { name: name.to_string(), count: files.len(), sizes });
+        splits.push(Split {
+            name: name.to_string(),
+            count: files.len(),
+            sizes,
+        });
     }
     if layout == Layout::Unaligned {
         let count = |n: &str| splits.iter().find(|s| s.name == n).map_or(0, |s| s.count);
         if count("trainA") != count("trainB") && count("trainA") > 0 && count("trainB") > 0 {
             problems.push(Problem {
                 file: dir.into(),
-                what: format!("trainA has {} images, trainB {} (fine: B is drawn at random)", count("trainA"), count("trainB")),
+                what: format!(
+                    "trainA has {} images, trainB {} (fine: B is drawn at random)",
+                    count("trainA"),
+                    count("trainB")
+                ),
                 fatal: false,
             });
         }
     }
-    Report { path: dir.into(), layout, splits, problems }
+    Report {
+        path: dir.into(),
+        layout,
+        splits,
+        problems,
+    }
 }
 
 /// The dataset folders of a workspace.
 pub fn list(datasets: &Path) -> Vec<Report> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(datasets).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(datasets)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     dirs.iter().map(|d| summary(d)).collect()
 }
@@ -183,30 +254,54 @@ mod tests {
         let d = tmp("aligned");
         std::fs::create_dir_all(d.join("train")).unwrap();
         std::fs::create_dir_all(d.join("test")).unwrap();
-        image::RgbImage::new(64, 32).save(d.join("train/ok.png")).unwrap();
-        image::RgbImage::new(40, 40).save(d.join("train/square.png")).unwrap();
-        image::GrayImage::new(64, 32).save(d.join("train/gray.png")).unwrap();
-        image::RgbaImage::new(64, 32).save(d.join("train/rgba.png")).unwrap();
+        image::RgbImage::new(64, 32)
+            .save(d.join("train/ok.png"))
+            .unwrap();
+        image::RgbImage::new(40, 40)
+            .save(d.join("train/square.png"))
+            .unwrap();
+        image::GrayImage::new(64, 32)
+            .save(d.join("train/gray.png"))
+            .unwrap();
+        image::RgbaImage::new(64, 32)
+            .save(d.join("train/rgba.png"))
+            .unwrap();
         std::fs::write(d.join("train/cut.jpg"), b"\xff\xd8\xff\xe0\x00\x10JFIF").unwrap();
         std::fs::write(d.join("train/notes.txt"), b"hello").unwrap();
         let r = inspect(&d);
         assert_eq!(r.layout, Layout::Aligned);
         let train = r.splits.iter().find(|s| s.name == "train").unwrap();
         assert_eq!(train.count, 5);
-        let says = |f: &str, w: &str| r.problems.iter().any(|p| p.file.ends_with(f) && p.what.contains(w));
+        let says = |f: &str, w: &str| {
+            r.problems
+                .iter()
+                .any(|p| p.file.ends_with(f) && p.what.contains(w))
+        };
         assert!(says("cut.jpg", "unreadable"), "{:?}", r.problems);
         assert!(says("notes.txt", "not an image"));
         assert!(says("gray.png", "grayscale"));
         assert!(says("rgba.png", "alpha"));
         assert!(says("square.png", "twice as wide"));
         assert!(says("test", "empty split"));
-        assert!(!r.problems.iter().any(|p| p.fatal), "nothing stops training: {:?}", r.problems);
+        assert!(
+            !r.problems.iter().any(|p| p.fatal),
+            "nothing stops training: {:?}",
+            r.problems
+        );
 
         let u = tmp("unaligned");
         std::fs::create_dir_all(u.join("trainA")).unwrap();
-        image::RgbImage::new(8, 8).save(u.join("trainA/a.png")).unwrap();
+        image::RgbImage::new(8, 8)
+            .save(u.join("trainA/a.png"))
+            .unwrap();
         let r = inspect(&u);
         assert_eq!(r.layout, Layout::Unaligned);
-        assert!(r.problems.iter().any(|p| p.fatal && p.file.ends_with("trainB")), "{:?}", r.problems);
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.fatal && p.file.ends_with("trainB")),
+            "{:?}",
+            r.problems
+        );
     }
 }

@@ -23,7 +23,10 @@ fn into_place(out: &Path, force: bool, fill: impl FnOnce(&Path) -> Result<()>) -
     if out.exists() && !force {
         bail!("{} exists; pass --force to replace it", out.display());
     }
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let tmp = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp)?;
@@ -46,7 +49,12 @@ fn into_place(out: &Path, force: bool, fill: impl FnOnce(&Path) -> Result<()>) -
 }
 
 fn stem_png(p: &Path) -> String {
-    format!("{}.png", p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default())
+    format!(
+        "{}.png",
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    )
 }
 
 fn side_by_side(a: &RgbImage, b: &RgbImage) -> RgbImage {
@@ -60,8 +68,16 @@ fn side_by_side(a: &RgbImage, b: &RgbImage) -> RgbImage {
 /// The reference's combine_A_and_B: files of the same name in A and B, side by side (A left);
 /// split subfolders (train/, val/, test/) are kept.
 pub fn combine(a: &Path, b: &Path, out: &Path, force: bool, quiet: bool) -> Result<usize> {
-    let splits: Vec<String> = ["train", "val", "test"].iter().filter(|s| a.join(s).is_dir()).map(|s| s.to_string()).collect();
-    let splits = if splits.is_empty() { vec![String::new()] } else { splits };
+    let splits: Vec<String> = ["train", "val", "test"]
+        .iter()
+        .filter(|s| a.join(s).is_dir())
+        .map(|s| s.to_string())
+        .collect();
+    let splits = if splits.is_empty() {
+        vec![String::new()]
+    } else {
+        splits
+    };
     let mut jobs: Vec<(PathBuf, PathBuf, String)> = vec![];
     for s in &splits {
         for fa in list_images(&a.join(s)) {
@@ -73,7 +89,11 @@ pub fn combine(a: &Path, b: &Path, out: &Path, force: bool, quiet: bool) -> Resu
         }
     }
     if jobs.is_empty() {
-        bail!("{} and {}: no files with the same name to pair", a.display(), b.display());
+        bail!(
+            "{} and {}: no files with the same name to pair",
+            a.display(),
+            b.display()
+        );
     }
     let n = jobs.len();
     let pb = bar(n, quiet);
@@ -127,7 +147,10 @@ pub fn split(dir: &Path, test: f64, seed: u64, quiet: bool) -> Result<usize> {
     let layout = super::inspect::layout_of(dir);
     let pairs: Vec<(PathBuf, &str, &str)> = match layout {
         super::inspect::Layout::Aligned => vec![(dir.join("train"), "train", "test")],
-        super::inspect::Layout::Unaligned => vec![(dir.join("trainA"), "trainA", "testA"), (dir.join("trainB"), "trainB", "testB")],
+        super::inspect::Layout::Unaligned => vec![
+            (dir.join("trainA"), "trainA", "testA"),
+            (dir.join("trainB"), "trainB", "testB"),
+        ],
         super::inspect::Layout::Images => vec![(dir.to_path_buf(), "train", "test")],
         super::inspect::Layout::Unknown => bail!("{}: no images to split", dir.display()),
     };
@@ -145,7 +168,10 @@ pub fn split(dir: &Path, test: f64, seed: u64, quiet: bool) -> Result<usize> {
         let k = ((files.len() as f64) * test).round() as usize;
         for (i, f) in files.iter().enumerate() {
             let to = if i < k { testname } else { train };
-            plan.push((f.clone(), staging.join(to).join(f.file_name().expect("a file"))));
+            plan.push((
+                f.clone(),
+                staging.join(to).join(f.file_name().expect("a file")),
+            ));
         }
     }
     let pb = bar(plan.len(), quiet);
@@ -156,7 +182,12 @@ pub fn split(dir: &Path, test: f64, seed: u64, quiet: bool) -> Result<usize> {
     }
     // the new layout is complete: swap it in
     for (from, to) in &plan {
-        let split_dir = to.parent().expect("in a split").file_name().expect("named").to_owned();
+        let split_dir = to
+            .parent()
+            .expect("in a split")
+            .file_name()
+            .expect("named")
+            .to_owned();
         std::fs::create_dir_all(dir.join(&split_dir))?;
         let dest = dir.join(&split_dir).join(to.file_name().expect("a file"));
         if *from != dest {
@@ -173,13 +204,21 @@ pub fn split(dir: &Path, test: f64, seed: u64, quiet: bool) -> Result<usize> {
 }
 
 /// Every image resized so that its longest side is `size` (A|B pairs: each half).
-pub fn resize(dir: &Path, size: u32, out: Option<&Path>, force: bool, quiet: bool) -> Result<usize> {
+pub fn resize(
+    dir: &Path,
+    size: u32,
+    out: Option<&Path>,
+    force: bool,
+    quiet: bool,
+) -> Result<usize> {
     let files = list_images(dir);
     if files.is_empty() {
         bail!("{}: holds no images", dir.display());
     }
     let aligned = super::inspect::layout_of(dir) == super::inspect::Layout::Aligned;
-    let target = out.map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
+    let target = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dir.to_path_buf());
     let in_place = out.is_none();
     let pb = bar(files.len(), quiet);
     into_place(&target, force || in_place, |tmp| {
@@ -193,7 +232,10 @@ pub fn resize(dir: &Path, size: u32, out: Option<&Path>, force: bool, quiet: boo
                 let h = img.height();
                 let a = image::imageops::crop_imm(&img, 0, 0, h, h).to_image();
                 let b = image::imageops::crop_imm(&img, h, 0, h, h).to_image();
-                side_by_side(&image_io::resize_longest(a, size), &image_io::resize_longest(b, size))
+                side_by_side(
+                    &image_io::resize_longest(a, size),
+                    &image_io::resize_longest(b, size),
+                )
             } else {
                 image_io::resize_longest(img, size)
             };
@@ -223,29 +265,58 @@ mod tests {
         for (sub, v) in [("A/train", 10u8), ("B/train", 200u8)] {
             std::fs::create_dir_all(d.join(sub)).unwrap();
             for i in 0..4 {
-                RgbImage::from_pixel(16, 16, image::Rgb([v, v, v])).save(d.join(sub).join(format!("{i}.png"))).unwrap();
+                RgbImage::from_pixel(16, 16, image::Rgb([v, v, v]))
+                    .save(d.join(sub).join(format!("{i}.png")))
+                    .unwrap();
             }
         }
-        assert_eq!(combine(&d.join("A"), &d.join("B"), &d.join("AB"), false, true).unwrap(), 4);
+        assert_eq!(
+            combine(&d.join("A"), &d.join("B"), &d.join("AB"), false, true).unwrap(),
+            4
+        );
         let ab = image::open(d.join("AB/train/0.png")).unwrap().to_rgb8();
         assert_eq!(ab.dimensions(), (32, 16));
         assert_eq!((ab.get_pixel(0, 0)[0], ab.get_pixel(31, 0)[0]), (10, 200));
-        assert!(combine(&d.join("A"), &d.join("B"), &d.join("AB"), false, true).unwrap_err().to_string().contains("--force"));
+        assert!(
+            combine(&d.join("A"), &d.join("B"), &d.join("AB"), false, true)
+                .unwrap_err()
+                .to_string()
+                .contains("--force")
+        );
 
         let photos = d.join("photos");
         std::fs::create_dir_all(&photos).unwrap();
         for i in 0..10 {
-            RgbImage::from_fn(24, 24, |x, _| image::Rgb(if x < 12 + i % 3 { [0, 0, 0] } else { [250, 250, 250] })).save(photos.join(format!("p{i}.png"))).unwrap();
+            RgbImage::from_fn(24, 24, |x, _| {
+                image::Rgb(if x < 12 + i % 3 {
+                    [0, 0, 0]
+                } else {
+                    [250, 250, 250]
+                })
+            })
+            .save(photos.join(format!("p{i}.png")))
+            .unwrap();
         }
         assert_eq!(edges(&photos, &d.join("e2p"), false, true).unwrap(), 10);
         let pair = image::open(d.join("e2p/train/p0.png")).unwrap().to_rgb8();
         assert_eq!(pair.dimensions(), (48, 24));
-        assert!(pair.get_pixel(12, 12)[0] < 128 || pair.get_pixel(11, 12)[0] < 128, "an edge at the step");
+        assert!(
+            pair.get_pixel(12, 12)[0] < 128 || pair.get_pixel(11, 12)[0] < 128,
+            "an edge at the step"
+        );
         assert_eq!(split(&d.join("e2p"), 0.2, 1, true).unwrap(), 2);
         assert_eq!(list_images(&d.join("e2p/test")).len(), 2);
         assert_eq!(list_images(&d.join("e2p/train")).len(), 8);
         assert_eq!(resize(&d.join("e2p"), 12, None, false, true).unwrap(), 10);
-        assert_eq!(image::open(d.join("e2p/train/p1.png")).unwrap().width(), 24, "each half resized");
-        assert!(!std::fs::read_dir(&d).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains(".tmp-")));
+        assert_eq!(
+            image::open(d.join("e2p/train/p1.png")).unwrap().width(),
+            24,
+            "each half resized"
+        );
+        assert!(!std::fs::read_dir(&d).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".tmp-")));
     }
 }

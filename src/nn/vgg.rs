@@ -51,8 +51,16 @@ impl InputNorm {
                 rgb01.broadcast_sub(&mean)?.broadcast_div(&std)
             }
             InputNorm::Caffe => {
-                let bgr = Tensor::cat(&[rgb01.narrow(1, 2, 1)?, rgb01.narrow(1, 1, 1)?, rgb01.narrow(1, 0, 1)?], 1)?;
-                let mean = Tensor::new(&[103.939f32, 116.779, 123.68], dev)?.reshape((1, 3, 1, 1))?;
+                let bgr = Tensor::cat(
+                    &[
+                        rgb01.narrow(1, 2, 1)?,
+                        rgb01.narrow(1, 1, 1)?,
+                        rgb01.narrow(1, 0, 1)?,
+                    ],
+                    1,
+                )?;
+                let mean =
+                    Tensor::new(&[103.939f32, 116.779, 123.68], dev)?.reshape((1, 3, 1, 1))?;
                 (bgr * 255.0)?.broadcast_sub(&mean)
             }
         }
@@ -69,15 +77,21 @@ impl InputNorm {
 /// Replaces codebook-quantised convs (`features.N.weight_q` indices into `features.N.weight_table`,
 /// the form of the shipped weights) by plain `features.N.weight`; says whether any were.
 pub fn dequantize(sd: &mut StateDict) -> Result<bool> {
-    let quantized: Vec<String> = sd.keys().filter_map(|k| k.strip_suffix(".weight_q").map(String::from)).collect();
+    let quantized: Vec<String> = sd
+        .keys()
+        .filter_map(|k| k.strip_suffix(".weight_q").map(String::from))
+        .collect();
     for base in &quantized {
         let q = sd.remove(&format!("{base}.weight_q")).expect("listed");
-        let table = sd
-            .remove(&format!("{base}.weight_table"))
-            .ok_or_else(|| candle_core::Error::Msg(format!("{base}.weight_q has no {base}.weight_table")))?;
+        let table = sd.remove(&format!("{base}.weight_table")).ok_or_else(|| {
+            candle_core::Error::Msg(format!("{base}.weight_q has no {base}.weight_table"))
+        })?;
         // u32 indices: candle 0.11 index_select treats the index type's maximum (255 for u8) as "no row" and returns zeros
         let idx = q.flatten_all()?.to_dtype(DType::U32)?;
-        let w = table.to_dtype(DType::F32)?.index_select(&idx, 0)?.reshape(q.shape())?;
+        let w = table
+            .to_dtype(DType::F32)?
+            .index_select(&idx, 0)?
+            .reshape(q.shape())?;
         sd.insert(format!("{base}.weight"), w);
     }
     Ok(!quantized.is_empty())
@@ -125,7 +139,11 @@ pub struct Vgg19 {
 impl Vgg19 {
     /// Builds from a state dict in torchvision's layout; other keys (the classifier) are ignored.
     /// Widths are read from the weights, so narrow VGGs (tests) load too.
-    pub fn from_state_dict(sd: &StateDict, source_name: &str, pooling: Pooling) -> std::result::Result<Self, VggError> {
+    pub fn from_state_dict(
+        sd: &StateDict,
+        source_name: &str,
+        pooling: Pooling,
+    ) -> std::result::Result<Self, VggError> {
         Self::from_state_dict_with(sd, source_name, pooling, InputNorm::ImageNet)
     }
 
@@ -178,7 +196,11 @@ impl Vgg19 {
             });
             in_ch = out;
         }
-        Ok(Self { convs, pooling, norm })
+        Ok(Self {
+            convs,
+            pooling,
+            norm,
+        })
     }
 
     /// A VGG-19 with seeded random weights (torchvision's init: Kaiming normal, fan_out, biases 0).
@@ -248,9 +270,15 @@ impl Vgg19 {
 
 /// A VGG-19 state dict from a file, dequantised, and the input convention it expects: Caffe when
 /// the file says so (`input = "caffe"` in safetensors metadata) or is in the codebook form, else ImageNet.
-pub fn load_vgg_weights(path: &std::path::Path, device: &Device) -> std::result::Result<(StateDict, InputNorm), super::weights::WeightsError> {
+pub fn load_vgg_weights(
+    path: &std::path::Path,
+    device: &Device,
+) -> std::result::Result<(StateDict, InputNorm), super::weights::WeightsError> {
     let mut sd = super::weights::load_state_dict(path, device)?;
-    let quantized = dequantize(&mut sd).map_err(|e| super::weights::WeightsError::Read { path: path.into(), reason: e.to_string() })?;
+    let quantized = dequantize(&mut sd).map_err(|e| super::weights::WeightsError::Read {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
     let says_caffe = path.extension().is_some_and(|e| e == "safetensors")
         && std::fs::File::open(path)
             .ok()
@@ -264,7 +292,14 @@ pub fn load_vgg_weights(path: &std::path::Path, device: &Device) -> std::result:
                 Some(v["__metadata__"]["input"] == "caffe")
             })
             .unwrap_or(false);
-    Ok((sd, if says_caffe || quantized { InputNorm::Caffe } else { InputNorm::ImageNet }))
+    Ok((
+        sd,
+        if says_caffe || quantized {
+            InputNorm::Caffe
+        } else {
+            InputNorm::ImageNet
+        },
+    ))
 }
 
 /// Smallest image side that still leaves a 1×1 map at `layer`.
@@ -350,13 +385,20 @@ mod tests {
 
     #[test]
     fn shipped_weights_match_the_original_file() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/vgg19-caffe-q8.safetensors");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("weights/vgg19-caffe-q8.safetensors");
         let (sd, norm) = load_vgg_weights(&path, &Device::Cpu).unwrap();
         assert_eq!(norm, InputNorm::Caffe);
         let vgg = Vgg19::from_state_dict_with(&sd, "shipped", Pooling::Max, norm).unwrap();
         assert_eq!(vgg.width(15), 512);
-        let fx = load_safetensors(crate::test_fixture("vgg19_caffe_response.safetensors"), &Device::Cpu).unwrap();
-        let acts = vgg.features(&fx["rgb"], &[0, layer_index("conv3_2").unwrap()]).unwrap();
+        let fx = load_safetensors(
+            crate::test_fixture("vgg19_caffe_response.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let acts = vgg
+            .features(&fx["rgb"], &[0, layer_index("conv3_2").unwrap()])
+            .unwrap();
         for (a, name) in acts.iter().zip(["conv1_1", "conv3_2"]) {
             let d = crate::max_abs_diff(a, &fx[name]);
             let scale = crate::max_abs(&fx[name]);

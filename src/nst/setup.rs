@@ -6,7 +6,9 @@ use crate::data::image_io::{self, ImageError};
 use crate::nn::hub::{self, HubError};
 use crate::nn::init::SeededInit;
 use crate::nn::pool::Pooling;
-use crate::nn::vgg::{layer_index, load_vgg_weights, min_side_for, Vgg19, VggError, LAYERS, WIDTHS};
+use crate::nn::vgg::{
+    layer_index, load_vgg_weights, min_side_for, Vgg19, VggError, LAYERS, WIDTHS,
+};
 use crate::nn::weights::{self, WeightsError};
 use crate::preset::nst::{NstPreset, PoolingKind};
 use candle_core::{Device, Tensor};
@@ -105,9 +107,18 @@ pub fn load_vgg(
             )?)
         }
         p => {
-            let path = if p == BUNDLED { bundled_vgg(workspace) } else { resolve(workspace, Path::new(p)) };
+            let path = if p == BUNDLED {
+                bundled_vgg(workspace)
+            } else {
+                resolve(workspace, Path::new(p))
+            };
             let (sd, norm) = load_vgg_weights(&path, device)?;
-            Ok(Vgg19::from_state_dict_with(&sd, &path.display().to_string(), pooling, norm)?)
+            Ok(Vgg19::from_state_dict_with(
+                &sd,
+                &path.display().to_string(),
+                pooling,
+                norm,
+            )?)
         }
     }
 }
