@@ -237,7 +237,7 @@ pub fn run_gan(
             "{} on {}: {} images a epoch, {total} steps",
             p.kind,
             aiart::device::describe(&device),
-            trainer.dataset.len()
+            trainer.dataset_len
         ),
     )?;
     for w in &trainer.warnings {

@@ -4,16 +4,16 @@
 //! computed from the weights before it (record 1 = the initial weights).
 
 pub mod cyclegan;
+pub mod loader;
 pub mod losses;
 pub mod pix2pix;
 pub mod pool;
 pub mod schedule;
 
-use crate::data::dataset::{epoch_order, PairDataset};
+use crate::data::dataset::PairDataset;
 use crate::data::transform::{self, Options};
 use crate::data::{grid, image_io};
 use crate::nn::gan::{DiscConfig, Discriminator, GenConfig, Generator};
-use crate::nn::init::SeededInit;
 use crate::nn::weights;
 use crate::preset::gan::{Direction, GanPreset};
 use crate::preset::Preset;
@@ -36,9 +36,10 @@ pub enum Model {
 
 pub struct GanTrainer {
     pub model: Model,
-    pub dataset: PairDataset,
+    /// The training data, until the loader thread takes it.
+    pub dataset: Option<PairDataset>,
+    pub dataset_len: usize,
     pub preset: GanPreset,
-    rng: SeededInit,
     device: Device,
     /// Notes for the user (missing discriminators in init_from …).
     pub warnings: Vec<String>,
@@ -208,16 +209,16 @@ impl GanTrainer {
         };
         Ok(Self {
             model,
-            dataset,
+            dataset_len: dataset.len(),
+            dataset: Some(dataset),
             preset: p.clone(),
-            rng: SeededInit::new(seed.wrapping_add(17)),
             device: device.clone(),
             warnings,
         })
     }
 
     pub fn batches_per_epoch(&self) -> u64 {
-        self.dataset.len().div_ceil(self.preset.data.batch_size) as u64
+        self.dataset_len.div_ceil(self.preset.data.batch_size) as u64
     }
 
     pub fn total_steps(&self) -> u64 {
@@ -313,14 +314,6 @@ impl GanTrainer {
         std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
         Ok(())
     }
-}
-
-fn report(run: &RunDir, ds: &mut PairDataset) -> Result<()> {
-    for w in ds.warnings.drain(..) {
-        eprintln!("warning: {w}");
-        run.append_event("warning", &w)?;
-    }
-    Ok(())
 }
 
 impl GanTrainer {
@@ -436,56 +429,70 @@ pub fn train(
     };
     let mut progress = Progress::new(r.t.total_steps(), quiet);
     let mut state = RunState::Finished;
-    let mut skip = (start % bpe) as usize * r.t.preset.data.batch_size;
-    'epochs: loop {
-        let epochs = r.t.preset.train.n_epochs + r.t.preset.train.n_epochs_decay;
-        if r.epoch > epochs {
+    let skip = (start % bpe) as usize * r.t.preset.data.batch_size;
+    let dataset =
+        r.t.dataset
+            .take()
+            .context("the dataset was already handed to a loader")?;
+    let (bs, serial) = (r.t.preset.data.batch_size, r.t.preset.data.serial_batches);
+    let rx = loader::spawn(
+        dataset,
+        bs,
+        serial,
+        r.t.preset.train.seed.wrapping_add(17),
+        r.t.device.clone(),
+        r.epoch,
+        skip,
+    );
+    r.t.set_lr(r.t.lr_for(r.epoch));
+    loop {
+        let total = r.t.total_steps();
+        if r.step >= max_steps.map_or(total, |m| m.min(total)) {
             break;
+        }
+        let at = r.step;
+        if let Flow::Stop = session.between_steps(&mut r, at)? {
+            state = RunState::Stopped;
+            break;
+        }
+        let loaded = match rx.recv() {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => bail!(e),
+            Err(_) => bail!("the data loader stopped"),
+        };
+        for w in &loaded.warnings {
+            eprintln!("warning: {w}");
+            run.append_event("warning", w)?;
+        }
+        if loaded.epoch != r.epoch {
+            r.epoch = loaded.epoch;
+            if r.epoch > r.t.preset.train.n_epochs + r.t.preset.train.n_epochs_decay {
+                break;
+            }
+            r.t.set_lr(r.t.lr_for(r.epoch));
         }
         let e = r.epoch;
         let lr = r.t.lr_for(e);
-        r.t.set_lr(lr);
-        let order = epoch_order(
-            r.t.dataset.len(),
-            r.t.preset.data.serial_batches,
-            &mut r.t.rng,
-        );
-        let order = &order[skip.min(order.len())..];
-        skip = 0;
-        for chunk in order.chunks(r.t.preset.data.batch_size) {
-            let total = r.t.total_steps();
-            if r.step >= max_steps.map_or(total, |m| m.min(total)) {
-                break 'epochs;
-            }
-            let at = r.step;
-            if let Flow::Stop = session.between_steps(&mut r, at)? {
-                state = RunState::Stopped;
-                break 'epochs;
-            }
-            let lr = r.t.lr_for(e);
-            let batch = r.t.dataset.batch(chunk, &mut r.t.rng, &r.t.device)?;
-            report(&run, &mut r.t.dataset)?;
-            let losses = r.t.step(&batch.a, &batch.b)?;
-            r.step += 1;
-            let step = r.step;
-            run.append_metrics(step, e, lr, &losses)?;
-            if losses.iter().any(|(_, v)| !v.is_finite()) {
-                bail!("a loss is not finite at step {step}: lower the learning rate");
-            }
-            let log = r.t.preset.log.clone();
-            progress.update(step - 1, &losses, step.is_multiple_of(log.print_every));
-            if log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
-                let p = r.sample(&run, step)?;
-                run.append_event("sample", &format!("step {step}: {}", p.display()))?;
-            }
-            if log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
-                let p = r.checkpoint(&run, step)?;
-                run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-            }
-            session.progress(step, e, r.t.total_steps());
+        let losses = r.t.step(&loaded.batch.a, &loaded.batch.b)?;
+        r.step += 1;
+        let step = r.step;
+        run.append_metrics(step, e, lr, &losses)?;
+        if losses.iter().any(|(_, v)| !v.is_finite()) {
+            bail!("a loss is not finite at step {step}: lower the learning rate");
         }
-        r.epoch += 1;
+        let log = r.t.preset.log.clone();
+        progress.update(step - 1, &losses, step.is_multiple_of(log.print_every));
+        if log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
+            let p = r.sample(&run, step)?;
+            run.append_event("sample", &format!("step {step}: {}", p.display()))?;
+        }
+        if log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
+            let p = r.checkpoint(&run, step)?;
+            run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
+        }
+        session.progress(step, e, r.t.total_steps());
     }
+    drop(rx);
     let (step, total) = (r.step, r.t.total_steps());
     let epoch = r
         .epoch

@@ -1,0 +1,52 @@
+//! The data pipeline on a thread of its own: it walks the epochs (shuffled orders, transforms,
+//! batches) and hands batches over a small channel, so the next batch is ready while a step runs.
+
+use crate::data::dataset::{epoch_order, Batch, PairDataset};
+use crate::nn::init::SeededInit;
+use candle_core::Device;
+use std::sync::mpsc::{sync_channel, Receiver};
+
+pub struct Loaded {
+    pub epoch: u64,
+    pub batch: Batch,
+    /// Files skipped while making this batch.
+    pub warnings: Vec<String>,
+}
+
+/// Batches from epoch `start_epoch` on (skipping its first `skip` items, for a resumed run), until
+/// the receiver is dropped. An error (no readable image left) ends the stream.
+pub fn spawn(
+    mut ds: PairDataset,
+    batch_size: usize,
+    serial: bool,
+    seed: u64,
+    device: Device,
+    start_epoch: u64,
+    skip: usize,
+) -> Receiver<Result<Loaded, String>> {
+    let (tx, rx) = sync_channel(2);
+    std::thread::spawn(move || {
+        let mut rng = SeededInit::new(seed);
+        let mut skip = skip;
+        for epoch in start_epoch.. {
+            let order = epoch_order(ds.len(), serial, &mut rng);
+            let order = &order[skip.min(order.len())..];
+            skip = 0;
+            for chunk in order.chunks(batch_size) {
+                let item = ds
+                    .batch(chunk, &mut rng, &device)
+                    .map_err(|e| e.to_string());
+                let item = item.map(|batch| Loaded {
+                    epoch,
+                    batch,
+                    warnings: std::mem::take(&mut ds.warnings),
+                });
+                let failed = item.is_err();
+                if tx.send(item).is_err() || failed {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
