@@ -61,6 +61,36 @@ impl NormKind {
     }
 }
 
+/// A conv's weight, N(0, gain) as the reference's init_weights, and its zero bias when it has one.
+fn weight_and_bias<S: Into<candle_core::Shape>>(
+    vb: &Vb,
+    shape: S,
+    cout: usize,
+    bias: bool,
+) -> Result<(Tensor, Option<Tensor>)> {
+    let weight = vb.param(
+        "weight",
+        shape,
+        Init::Normal {
+            mean: 0.0,
+            std: vb.gain(),
+        },
+    )?;
+    let bias = if bias {
+        Some(vb.param("bias", cout, Init::Const(0.0))?)
+    } else {
+        None
+    };
+    Ok((weight, bias))
+}
+
+fn add_bias(y: Tensor, bias: &Option<Tensor>) -> Result<Tensor> {
+    match bias {
+        Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+        None => Ok(y),
+    }
+}
+
 pub struct Conv2d {
     weight: Tensor,
     bias: Option<Tensor>,
@@ -78,19 +108,7 @@ impl Conv2d {
         padding: usize,
         bias: bool,
     ) -> Result<Self> {
-        let weight = vb.param(
-            "weight",
-            (cout, cin, k, k),
-            Init::Normal {
-                mean: 0.0,
-                std: vb.gain(),
-            },
-        )?;
-        let bias = if bias {
-            Some(vb.param("bias", cout, Init::Const(0.0))?)
-        } else {
-            None
-        };
+        let (weight, bias) = weight_and_bias(&vb, (cout, cin, k, k), cout, bias)?;
         Ok(Self {
             weight,
             bias,
@@ -101,10 +119,7 @@ impl Conv2d {
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let y = xs.conv2d(&self.weight, self.padding, self.stride, 1, 1)?;
-        match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
-            None => Ok(y),
-        }
+        add_bias(y, &self.bias)
     }
 }
 
@@ -128,19 +143,7 @@ impl ConvTranspose2d {
         output_padding: usize,
         bias: bool,
     ) -> Result<Self> {
-        let weight = vb.param(
-            "weight",
-            (cin, cout, k, k),
-            Init::Normal {
-                mean: 0.0,
-                std: vb.gain(),
-            },
-        )?;
-        let bias = if bias {
-            Some(vb.param("bias", cout, Init::Const(0.0))?)
-        } else {
-            None
-        };
+        let (weight, bias) = weight_and_bias(&vb, (cin, cout, k, k), cout, bias)?;
         Ok(Self {
             weight,
             bias,
@@ -158,10 +161,7 @@ impl ConvTranspose2d {
             self.stride,
             1,
         )?;
-        match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
-            None => Ok(y),
-        }
+        add_bias(y, &self.bias)
     }
 }
 

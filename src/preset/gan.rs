@@ -314,12 +314,7 @@ impl GanPreset {
             }
         }
         check_device(&mut out, "train.device", &t.device);
-        if self.log.print_every == 0 {
-            out.push(("log.print_every".into(), "must be at least 1".into()));
-        }
-        if self.log.keep_checkpoints == 0 {
-            out.push(("log.keep_checkpoints".into(), "must be at least 1".into()));
-        }
+        self.log.check(&mut out);
         out
     }
 }

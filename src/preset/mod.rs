@@ -53,6 +53,18 @@ impl Preset {
     }
 }
 
+fn syntax_error(text: &str, path: &Path, e: &toml::de::Error) -> PresetError {
+    let line = e.span().map(|s| locate::line_col(text, s.start));
+    PresetError::single(
+        Origin::File {
+            path: path.to_path_buf(),
+            line,
+        },
+        "",
+        e.message().trim().to_string(),
+    )
+}
+
 /// Reads, parses and validates a preset file, applying `--set` overrides (`section.key=value`).
 pub fn load(path: &Path, overrides: &[String]) -> Result<Preset, PresetError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -74,17 +86,7 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
         path: path.to_path_buf(),
         line: locate::locate(text, field),
     };
-    let table: toml::Table = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| locate::line_col(text, s.start));
-        PresetError::single(
-            Origin::File {
-                path: path.to_path_buf(),
-                line,
-            },
-            "",
-            e.message().trim().to_string(),
-        )
-    })?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
     let kind = match table.get("kind") {
         Some(toml::Value::String(k)) => k.clone(),
         Some(other) => {
@@ -183,17 +185,7 @@ fn deserialize<T: DeserializeOwned>(
             message,
         )
     };
-    let de = toml::Deserializer::parse(text).map_err(|e| {
-        let line = e.span().map(|s| locate::line_col(text, s.start));
-        PresetError::single(
-            Origin::File {
-                path: path.to_path_buf(),
-                line,
-            },
-            "",
-            e.message().trim().to_string(),
-        )
-    })?;
+    let de = toml::Deserializer::parse(text).map_err(|e| syntax_error(text, path, &e))?;
     let parsed: T = serde_path_to_error::deserialize(de).map_err(file_err)?;
     if overrides.is_empty() {
         return Ok(parsed);

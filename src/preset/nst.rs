@@ -171,6 +171,17 @@ impl Default for LogConfig {
     }
 }
 
+impl LogConfig {
+    pub fn check(&self, out: &mut Vec<Problem>) {
+        if self.print_every == 0 {
+            out.push(("log.print_every".into(), "must be at least 1".into()));
+        }
+        if self.keep_checkpoints == 0 {
+            out.push(("log.keep_checkpoints".into(), "must be at least 1".into()));
+        }
+    }
+}
+
 /// A range problem: (dotted field, message).
 pub type Problem = (String, String);
 
@@ -293,12 +304,7 @@ impl NstPreset {
         check_weight(&mut out, "train.style_weight", t.style_weight);
         check_weight(&mut out, "train.tv_weight", t.tv_weight);
         check_device(&mut out, "train.device", &t.device);
-        if self.log.print_every == 0 {
-            out.push(("log.print_every".into(), "must be at least 1".into()));
-        }
-        if self.log.keep_checkpoints == 0 {
-            out.push(("log.keep_checkpoints".into(), "must be at least 1".into()));
-        }
+        self.log.check(&mut out);
         out
     }
 

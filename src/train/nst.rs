@@ -283,16 +283,7 @@ pub fn train(
         image_io::save_tensor(&r.trainer.output()?, out)
             .with_context(|| format!("writing {}", out.display()))?;
     }
-    let message = match state {
-        RunState::Stopped => format!("stopped at step {step} of {total}"),
-        _ if step < total => format!("ended at step {step} of {total} (--max-steps)"),
-        _ => format!("finished {total} steps"),
-    };
-    let kind = if state == RunState::Stopped {
-        "stopped"
-    } else {
-        "finished"
-    };
+    let (kind, message) = crate::train::end_of_run(state, step, total);
     run.append_answer(kind, &message, session.stop_request.as_deref())?;
     session.finish(state, step, 0, &message);
     Ok(state)

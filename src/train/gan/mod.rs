@@ -506,16 +506,7 @@ pub fn train(
     }
     let p = r.checkpoint(&run, step)?;
     run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-    let message = match state {
-        RunState::Stopped => format!("stopped at step {step} of {total}"),
-        _ if step < total => format!("ended at step {step} of {total} (--max-steps)"),
-        _ => format!("finished {total} steps"),
-    };
-    let kind = if state == RunState::Stopped {
-        "stopped"
-    } else {
-        "finished"
-    };
+    let (kind, message) = crate::train::end_of_run(state, step, total);
     run.append_answer(kind, &message, session.stop_request.as_deref())?;
     session.finish(state, step, epoch, &message);
     Ok(state)
