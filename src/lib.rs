@@ -9,6 +9,7 @@ pub mod nst;
 pub mod preset;
 pub mod run;
 pub mod train;
+pub mod tui;
 pub mod workspace;
 
 /// Path of a test fixture shipped in `tests/fixtures/`.

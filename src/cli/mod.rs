@@ -17,6 +17,7 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "aiart",
+    after_help = "Without a command, aiart opens the dashboard on the workspace (runs, presets, datasets, checkpoints; ? lists its keys).",
     version,
     about = "A terminal workbench for making art with neural networks",
     long_about = "A terminal workbench for making art with neural networks: Neural Style Transfer \
@@ -28,6 +29,15 @@ pub struct Cli {
     /// Workspace folder holding presets/, datasets/ and runs/ [default: $AIART_HOME, else the current folder]
     #[arg(long, global = true, value_name = "DIR")]
     pub workspace: Option<PathBuf>,
+    /// How the dashboard draws images: auto (ask the terminal; half-blocks in tmux), halfblocks, kitty, sixel, iterm2, off
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "PROTOCOL"
+    )]
+    pub image_protocol: aiart::tui::preview::ImageProtocol,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -92,9 +102,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     let ws = Workspace::resolve(cli.workspace.as_deref());
     match cli.command {
         None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            println!();
+            aiart::tui::run(ws, cli.image_protocol)?;
             Ok(0)
         }
         Some(Command::Train(a)) => train::run(&ws, a),

@@ -1,0 +1,460 @@
+//! The dashboard's state and the only place it changes (`update`). Side effects — a control
+//! command, a detached trainer, an editor, a translation — are returned as `Effect`s for the event
+//! loop to carry out; the dashboard never trains or runs a network itself.
+
+use super::series::{Series, View};
+use crate::data::inspect::{self, Report};
+use crate::preset;
+use crate::run::list::{self, RunSummary};
+use crate::run::RunDir;
+use crate::workspace::Workspace;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Runs,
+    Presets,
+    Datasets,
+    Checkpoints,
+}
+
+pub const SCREENS: [Screen; 4] = [
+    Screen::Runs,
+    Screen::Presets,
+    Screen::Datasets,
+    Screen::Checkpoints,
+];
+
+impl Screen {
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Runs => "1 Runs",
+            Screen::Presets => "2 Presets",
+            Screen::Datasets => "3 Datasets",
+            Screen::Checkpoints => "4 Checkpoints",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action {
+    NextScreen,
+    PrevScreen,
+    Goto(Screen),
+    Up,
+    Down,
+    Help,
+    Close,
+    Quit,
+    TogglePause,
+    Stop,
+    Confirm(bool),
+    Checkpoint,
+    Sample,
+    ToggleLog,
+    ToggleEma,
+    ToggleWindow,
+    ToggleSeries(usize),
+    StartRun,
+    Edit,
+    Duplicate,
+    Inspect,
+    Translate,
+    /// the slow tick or a file notification: re-read what may have changed
+    Refresh,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Control {
+        run: PathBuf,
+        command: &'static str,
+    },
+    StartRun(PathBuf),
+    Edit(PathBuf),
+    Duplicate(PathBuf),
+    Translate {
+        checkpoint: PathBuf,
+        input: PathBuf,
+        output: PathBuf,
+    },
+}
+
+pub struct PresetRow {
+    pub path: PathBuf,
+    pub name: String,
+    pub kind: String,
+    /// every problem, with file:line:column
+    pub errors: Vec<String>,
+    pub text: String,
+}
+
+pub struct CheckpointRow {
+    pub step: u64,
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub time: f64,
+}
+
+pub struct App {
+    pub ws: Workspace,
+    pub screen: Screen,
+    pub runs: Vec<RunSummary>,
+    pub run_sel: usize,
+    pub series: HashMap<PathBuf, Series>,
+    pub events: Vec<(f64, String, String)>,
+    pub view: View,
+    pub hidden: BTreeSet<String>,
+    pub presets: Vec<PresetRow>,
+    pub preset_sel: usize,
+    pub datasets: Vec<Report>,
+    pub dataset_sel: usize,
+    pub checkpoints: Vec<CheckpointRow>,
+    pub ck_sel: usize,
+    /// (input, output) of the last translation asked for
+    pub translation: Option<(PathBuf, PathBuf)>,
+    pub help: bool,
+    /// a run waiting for "stop? y/n"
+    pub confirm_stop: Option<PathBuf>,
+    pub message: String,
+    pub quit: bool,
+    /// select the run that appears next (after starting one)
+    pub select_newest: bool,
+}
+
+impl App {
+    pub fn new(ws: Workspace) -> Self {
+        let mut app = Self {
+            ws,
+            screen: Screen::Runs,
+            runs: vec![],
+            run_sel: 0,
+            series: HashMap::new(),
+            events: vec![],
+            view: View {
+                ema: false,
+                log: false,
+                recent: false,
+            },
+            hidden: BTreeSet::new(),
+            presets: vec![],
+            preset_sel: 0,
+            datasets: vec![],
+            dataset_sel: 0,
+            checkpoints: vec![],
+            ck_sel: 0,
+            translation: None,
+            help: false,
+            confirm_stop: None,
+            message: String::new(),
+            quit: false,
+            select_newest: true,
+        };
+        app.refresh_presets();
+        app.datasets = inspect::list(&app.ws.datasets());
+        app.refresh();
+        app
+    }
+
+    pub fn selected_run(&self) -> Option<&RunSummary> {
+        self.runs.get(self.run_sel)
+    }
+
+    /// Re-reads the runs (status, new metrics lines, events) and the selected run's checkpoints.
+    pub fn refresh(&mut self) {
+        let runs = list::list(&self.ws.runs());
+        let keep = self.selected_run().map(|r| r.path.clone());
+        let grew = runs.len() > self.runs.len();
+        self.runs = runs;
+        self.run_sel = if self.select_newest && grew || keep.is_none() {
+            self.select_newest = !grew && self.select_newest;
+            self.runs.len().saturating_sub(1)
+        } else {
+            keep.and_then(|k| self.runs.iter().position(|r| r.path == k))
+                .unwrap_or(0)
+        };
+        if let Some(r) = self.selected_run().cloned() {
+            let s = self
+                .series
+                .entry(r.path.clone())
+                .or_insert_with(|| Series::new(&RunDir::open(&r.path).metrics()));
+            s.poll();
+            let run = RunDir::open(&r.path);
+            self.events = RunDir::read_jsonl(&run.events())
+                .unwrap_or_default()
+                .into_iter()
+                .rev()
+                .take(50)
+                .rev()
+                .map(|e| {
+                    (
+                        e["time"].as_f64().unwrap_or(0.0),
+                        e["kind"].as_str().unwrap_or("").to_string(),
+                        e["message"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect();
+            self.checkpoints = run
+                .list_checkpoints()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(step, path)| {
+                    let files: Vec<_> = std::fs::read_dir(&path)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .collect();
+                    let bytes = files
+                        .iter()
+                        .filter_map(|f| f.metadata().ok())
+                        .map(|m| m.len())
+                        .sum();
+                    let time = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0.0, |d| d.as_secs_f64());
+                    CheckpointRow {
+                        step,
+                        path,
+                        bytes,
+                        time,
+                    }
+                })
+                .collect();
+            self.ck_sel = self.ck_sel.min(self.checkpoints.len().saturating_sub(1));
+        }
+    }
+
+    pub fn refresh_presets(&mut self) {
+        self.presets = preset::list(&self.ws.presets())
+            .into_iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let kind = text
+                    .parse::<toml::Table>()
+                    .ok()
+                    .and_then(|t| t.get("kind").and_then(|k| k.as_str().map(String::from)))
+                    .unwrap_or_else(|| "?".into());
+                let errors = match preset::load(&path, &[]) {
+                    Ok(_) => vec![],
+                    Err(e) => e.issues.iter().map(|i| i.to_string()).collect(),
+                };
+                PresetRow {
+                    path,
+                    name,
+                    kind,
+                    errors,
+                    text,
+                }
+            })
+            .collect();
+        self.preset_sel = self.preset_sel.min(self.presets.len().saturating_sub(1));
+    }
+
+    /// The loss names of the selected run, in display order.
+    pub fn series_names(&self) -> Vec<String> {
+        self.selected_run()
+            .and_then(|r| self.series.get(&r.path))
+            .map(|s| {
+                s.curves
+                    .keys()
+                    .filter(|k| !k.contains('/'))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The newest sample image of the selected run.
+    pub fn newest_sample(&self) -> Option<PathBuf> {
+        let r = self.selected_run()?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(RunDir::open(&r.path).samples())
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+            .collect();
+        files.sort();
+        files.pop()
+    }
+
+    /// A test image for translation: the next image of the dataset's test split.
+    fn test_image(&self, run: &Path) -> Option<PathBuf> {
+        let text = std::fs::read_to_string(RunDir::open(run).preset()).ok()?;
+        let t: toml::Table = text.parse().ok()?;
+        let root = self.ws.root.join(t.get("data")?.get("dataroot")?.as_str()?);
+        let kind = t.get("kind")?.as_str()?;
+        let dir = if kind == "cyclegan" {
+            root.join("testA")
+        } else {
+            root.join("test")
+        };
+        let files = crate::data::dataset::list_images(&dir);
+        if files.is_empty() {
+            return None;
+        }
+        let n = self.translation.as_ref().map_or(0, |_| self.ck_sel + 1);
+        Some(files[n % files.len()].clone())
+    }
+}
+
+fn step(sel: &mut usize, len: usize, down: bool) {
+    if len == 0 {
+        *sel = 0;
+    } else if down {
+        *sel = (*sel + 1).min(len - 1);
+    } else {
+        *sel = sel.saturating_sub(1);
+    }
+}
+
+/// The one place state changes.
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    let mut fx = vec![];
+    if app.confirm_stop.is_some() {
+        if let Action::Confirm(yes) = action {
+            let run = app.confirm_stop.take().expect("asked");
+            if yes {
+                app.message = "stopping …".into();
+                fx.push(Effect::Control {
+                    run,
+                    command: "stop",
+                });
+            } else {
+                app.message = "not stopped".into();
+            }
+        }
+        return fx;
+    }
+    match action {
+        Action::NextScreen | Action::PrevScreen => {
+            let i = SCREENS.iter().position(|s| *s == app.screen).unwrap_or(0);
+            let n = SCREENS.len();
+            app.screen = SCREENS[if action == Action::NextScreen {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            }];
+        }
+        Action::Goto(s) => app.screen = s,
+        Action::Up | Action::Down => {
+            let down = action == Action::Down;
+            match app.screen {
+                Screen::Runs => {
+                    step(&mut app.run_sel, app.runs.len(), down);
+                    app.select_newest = false;
+                    app.refresh();
+                }
+                Screen::Presets => step(&mut app.preset_sel, app.presets.len(), down),
+                Screen::Datasets => step(&mut app.dataset_sel, app.datasets.len(), down),
+                Screen::Checkpoints => step(&mut app.ck_sel, app.checkpoints.len(), down),
+            }
+        }
+        Action::Help => app.help = !app.help,
+        Action::Close => app.help = false,
+        Action::Quit => app.quit = true,
+        Action::TogglePause | Action::Checkpoint | Action::Sample | Action::Stop => {
+            let Some(r) = app.selected_run() else {
+                app.message = "no run selected".into();
+                return fx;
+            };
+            if !r.alive() {
+                app.message = format!("{} is {}: nothing to steer", r.id, r.state);
+                return fx;
+            }
+            let run = r.path.clone();
+            match action {
+                Action::Stop => {
+                    app.message = format!("stop {}? (y/n)", r.id);
+                    app.confirm_stop = Some(run);
+                }
+                Action::TogglePause => {
+                    let command = if r.state == "paused" {
+                        "resume"
+                    } else {
+                        "pause"
+                    };
+                    app.message = format!("{command} sent to {}", r.id);
+                    fx.push(Effect::Control { run, command });
+                }
+                Action::Checkpoint => fx.push(Effect::Control {
+                    run,
+                    command: "checkpoint",
+                }),
+                _ => fx.push(Effect::Control {
+                    run,
+                    command: "sample",
+                }),
+            }
+        }
+        Action::Confirm(_) => {}
+        Action::ToggleLog => app.view.log = !app.view.log,
+        Action::ToggleEma => app.view.ema = !app.view.ema,
+        Action::ToggleWindow => app.view.recent = !app.view.recent,
+        Action::ToggleSeries(i) => {
+            if let Some(name) = app.series_names().get(i).cloned() {
+                if !app.hidden.remove(&name) {
+                    app.hidden.insert(name);
+                }
+            }
+        }
+        Action::StartRun | Action::Edit | Action::Duplicate => {
+            let Some(p) = app.presets.get(app.preset_sel) else {
+                return fx;
+            };
+            match action {
+                Action::StartRun if !p.errors.is_empty() => {
+                    app.message = format!("{} is invalid: {}", p.name, p.errors[0])
+                }
+                Action::StartRun => {
+                    app.message = format!("starting a run from {} …", p.name);
+                    app.select_newest = true;
+                    app.screen = Screen::Runs;
+                    fx.push(Effect::StartRun(p.path.clone()));
+                }
+                Action::Edit => fx.push(Effect::Edit(p.path.clone())),
+                _ => fx.push(Effect::Duplicate(p.path.clone())),
+            }
+        }
+        Action::Inspect => {
+            if let Some(d) = app.datasets.get(app.dataset_sel) {
+                let path = d.path.clone();
+                app.datasets[app.dataset_sel] = inspect::inspect(&path);
+            }
+        }
+        Action::Translate => {
+            let (Some(r), Some(ck)) = (app.selected_run(), app.checkpoints.get(app.ck_sel)) else {
+                app.message = "no checkpoint selected".into();
+                return fx;
+            };
+            if r.kind == "nst" {
+                app.message = "style-transfer checkpoints hold images: nothing to translate".into();
+                return fx;
+            }
+            let Some(input) = app.test_image(&r.path) else {
+                app.message = "the run's dataset has no test images".into();
+                return fx;
+            };
+            let output = r.path.join("translations").join(format!(
+                "step-{:08}-{}",
+                ck.step,
+                input.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            app.translation = Some((input.clone(), output.with_extension("png")));
+            app.message = format!("translating {} …", input.display());
+            fx.push(Effect::Translate {
+                checkpoint: ck.path.clone(),
+                input,
+                output: output.with_extension("png"),
+            });
+        }
+        Action::Refresh => app.refresh(),
+    }
+    fx
+}

@@ -1,0 +1,253 @@
+//! The dashboard: runs, presets, datasets and checkpoints in one terminal. It reads and steers runs
+//! only through the run-directory protocol, so closing it never touches a run and two dashboards
+//! can watch one run. One event loop turns keys, a slow tick and file notifications into actions.
+
+pub mod app;
+pub mod keymap;
+pub mod preview;
+pub mod series;
+pub mod views;
+
+use crate::run::{control, RunDir};
+use crate::workspace::Workspace;
+use anyhow::Result;
+use app::{update, Action, App, Effect};
+use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::ExecutableCommand;
+use notify::{RecursiveMode, Watcher};
+use preview::{ImageProtocol, Previews};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+enum Msg {
+    Key(event::KeyEvent),
+    Resize,
+    Tick,
+    Files,
+}
+
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = std::io::stdout().execute(LeaveAlternateScreen);
+    let _ = std::io::stdout().execute(crossterm::cursor::Show);
+}
+
+fn setup() -> Result<Terminal<CrosstermBackend<std::io::Stdout>>> {
+    enable_raw_mode()?;
+    std::io::stdout().execute(EnterAlternateScreen)?;
+    Ok(Terminal::new(CrosstermBackend::new(std::io::stdout()))?)
+}
+
+/// Runs the dashboard until `q`.
+pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
+    // detection first, while the terminal is still in its normal mode
+    let mut previews = Previews::new(protocol);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        hook(info);
+    }));
+    let mut terminal = setup()?;
+    let (tx, rx) = channel::<Msg>();
+    let suspended = Arc::new(AtomicBool::new(false));
+    spawn_input(tx.clone(), suspended.clone());
+    let tick = tx.clone();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(1));
+        if tick.send(Msg::Tick).is_err() {
+            return;
+        }
+    });
+    let _ = std::fs::create_dir_all(ws.runs());
+    let files = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if res.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
+            let _ = files.send(Msg::Files);
+        }
+    })?;
+    watcher.watch(&ws.runs(), RecursiveMode::Recursive)?;
+    let _ = watcher.watch(&ws.presets(), RecursiveMode::NonRecursive);
+    let mut app = App::new(ws);
+    let mut dirty = true;
+    let result = (|| -> Result<()> {
+        while !app.quit {
+            if dirty {
+                terminal.draw(|f| views::view(&app, &mut previews, f))?;
+                dirty = false;
+            }
+            let msg = rx.recv()?;
+            // file events come in bursts: take what is queued before redrawing
+            let mut msgs = vec![msg];
+            while let Ok(m) = rx.try_recv() {
+                msgs.push(m);
+            }
+            let mut refreshed = false;
+            for m in msgs {
+                match m {
+                    Msg::Key(k) if k.kind != KeyEventKind::Release => {
+                        if let Some(a) = keymap::action(k, app.screen, app.confirm_stop.is_some()) {
+                            app.message.clear();
+                            let fx = update(&mut app, a);
+                            for e in fx {
+                                perform(&mut app, e, &mut terminal, &suspended)?;
+                            }
+                            dirty = true;
+                        }
+                    }
+                    Msg::Key(_) => {}
+                    Msg::Resize => dirty = true,
+                    Msg::Tick | Msg::Files if !refreshed => {
+                        update(&mut app, Action::Refresh);
+                        refreshed = true;
+                        dirty = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    })();
+    restore();
+    result
+}
+
+fn spawn_input(tx: Sender<Msg>, suspended: Arc<AtomicBool>) {
+    std::thread::spawn(move || loop {
+        if suspended.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        if event::poll(Duration::from_millis(100)).unwrap_or(false) {
+            let m = match event::read() {
+                Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Resize(..)) => Msg::Resize,
+                _ => continue,
+            };
+            if tx.send(m).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn aiart() -> std::process::Command {
+    std::process::Command::new(std::env::current_exe().unwrap_or_else(|_| "aiart".into()))
+}
+
+/// Carries out an effect; the dashboard stays responsive (trainers and translations are processes).
+fn perform(
+    app: &mut App,
+    e: Effect,
+    terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>,
+    suspended: &AtomicBool,
+) -> Result<()> {
+    match e {
+        Effect::Control { run, command } => {
+            match control::send(&RunDir::open(&run), command, &[]) {
+                Ok(_) => {
+                    app.message = format!("{command}: sent; the trainer answers between steps")
+                }
+                Err(err) => app.message = format!("{command}: {err}"),
+            }
+        }
+        Effect::StartRun(preset) => {
+            let out = aiart()
+                .arg("--workspace")
+                .arg(&app.ws.root)
+                .arg("train")
+                .arg(&preset)
+                .arg("--detach")
+                .output();
+            app.message = match out {
+                Ok(o) if o.status.success() => {
+                    format!("started {}", String::from_utf8_lossy(&o.stdout).trim())
+                }
+                Ok(o) => format!(
+                    "could not start: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                ),
+                Err(err) => format!("could not start: {err}"),
+            };
+            app.select_newest = true;
+            app.refresh();
+        }
+        Effect::Edit(path) => {
+            // suspend as lazygit does: give the terminal to the editor, then take it back
+            suspended.store(true, Ordering::SeqCst);
+            restore();
+            let editor = std::env::var("VISUAL")
+                .or_else(|_| std::env::var("EDITOR"))
+                .unwrap_or_else(|_| "vi".into());
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("{editor} \"$1\""))
+                .arg("sh")
+                .arg(&path)
+                .status();
+            enable_raw_mode()?;
+            std::io::stdout().execute(EnterAlternateScreen)?;
+            terminal.clear()?;
+            suspended.store(false, Ordering::SeqCst);
+            app.message = match status {
+                Ok(s) if s.success() => format!("edited {}", path.display()),
+                Ok(s) => format!("{editor} exited with {s}"),
+                Err(err) => format!("cannot run {editor}: {err}"),
+            };
+            app.refresh_presets();
+        }
+        Effect::Duplicate(path) => {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let copy = (1..)
+                .map(|i| path.with_file_name(format!("{stem}-copy{i}.toml")))
+                .find(|p| !p.exists())
+                .expect("a free name");
+            app.message = match std::fs::copy(&path, &copy) {
+                Ok(_) => format!("duplicated to {}", copy.display()),
+                Err(err) => format!("cannot duplicate: {err}"),
+            };
+            app.refresh_presets();
+        }
+        Effect::Translate {
+            checkpoint,
+            input,
+            output,
+        } => {
+            if let Some(dir) = output.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let spawned = aiart()
+                .arg("translate")
+                .arg("--checkpoint")
+                .arg(&checkpoint)
+                .arg("--input")
+                .arg(&input)
+                .arg("--output")
+                .arg(&output)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            match spawned {
+                // reap it when it ends; the view shows the output once the file is there
+                Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
+                Err(err) => app.message = format!("cannot translate: {err}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

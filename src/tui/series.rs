@@ -1,0 +1,178 @@
+//! Loss curves of a run, read incrementally from metrics.jsonl (only the new lines), with the
+//! display transforms of burn's training TUI: EMA smoothing, log10, a recent window, decimation.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+#[derive(Default)]
+pub struct Series {
+    path: PathBuf,
+    offset: u64,
+    /// loss name → (step, value)
+    pub curves: BTreeMap<String, Vec<(f64, f64)>>,
+    /// (step, unix time) of each record, for speed
+    pub times: Vec<(f64, f64)>,
+}
+
+const NOT_LOSSES: [&str; 4] = ["step", "epoch", "time", "lr"];
+
+impl Series {
+    pub fn new(metrics: &Path) -> Self {
+        Self {
+            path: metrics.to_path_buf(),
+            ..Default::default()
+        }
+    }
+
+    /// Reads what was appended since the last call; returns whether anything was.
+    pub fn poll(&mut self) -> bool {
+        let Ok(mut f) = std::fs::File::open(&self.path) else {
+            return false;
+        };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len < self.offset {
+            *self = Series::new(&self.path.clone());
+        }
+        if len == self.offset || f.seek(SeekFrom::Start(self.offset)).is_err() {
+            return false;
+        }
+        let mut buf = String::new();
+        if f.read_to_string(&mut buf).is_err() {
+            return false;
+        }
+        let Some(end) = buf.rfind('\n') else {
+            return false;
+        };
+        self.offset += end as u64 + 1;
+        for line in buf[..end].lines() {
+            let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(line)
+            else {
+                continue;
+            };
+            let Some(step) = m.get("step").and_then(|v| v.as_f64()) else {
+                continue;
+            };
+            if let Some(t) = m.get("time").and_then(|v| v.as_f64()) {
+                self.times.push((step, t));
+            }
+            for (k, v) in &m {
+                if let (false, Some(x)) = (NOT_LOSSES.contains(&k.as_str()), v.as_f64()) {
+                    self.curves.entry(k.clone()).or_default().push((step, x));
+                }
+            }
+        }
+        true
+    }
+
+    /// Steps a second over the last records.
+    pub fn speed(&self) -> Option<f64> {
+        let n = self.times.len();
+        if n < 2 {
+            return None;
+        }
+        let (a, b) = (self.times[n.saturating_sub(20)], self.times[n - 1]);
+        (b.1 > a.1).then(|| (b.0 - a.0) / (b.1 - a.1))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct View {
+    pub ema: bool,
+    pub log: bool,
+    /// only the last 10% of steps (at least 100)
+    pub recent: bool,
+}
+
+/// A curve as drawn: windowed, smoothed, logged, decimated to about `width` points.
+pub fn prepare(points: &[(f64, f64)], view: View, width: usize) -> Vec<(f64, f64)> {
+    let mut pts: &[(f64, f64)] = points;
+    if view.recent && !pts.is_empty() {
+        let last = pts[pts.len() - 1].0;
+        let span = (last * 0.1).max(100.0);
+        let start = pts.partition_point(|p| p.0 < last - span);
+        pts = &pts[start..];
+    }
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(pts.len());
+    let mut ema = None;
+    for &(s, v) in pts {
+        let v = if view.ema {
+            let e = ema.map_or(v, |e: f64| 0.9 * e + 0.1 * v);
+            ema = Some(e);
+            e
+        } else {
+            v
+        };
+        let v = if view.log { v.max(1e-12).log10() } else { v };
+        if v.is_finite() {
+            out.push((s, v));
+        }
+    }
+    let target = (2 * width).max(2);
+    if out.len() > target {
+        let stride = out.len().div_ceil(target);
+        let last = *out.last().expect("non-empty");
+        let mut d: Vec<(f64, f64)> = out.iter().step_by(stride).copied().collect();
+        d.push(last);
+        out = d;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incremental_reads_and_transforms() {
+        let p = std::env::temp_dir().join(format!("aiart-series-{}.jsonl", std::process::id()));
+        std::fs::write(&p, "{\"step\":0,\"time\":10.0,\"lr\":1,\"total\":100.0}\n{\"step\":1,\"time\":11.0,\"total\":10.0}\n{\"step\":2,").unwrap();
+        let mut s = Series::new(&p);
+        assert!(s.poll());
+        assert_eq!(s.curves["total"], vec![(0.0, 100.0), (1.0, 10.0)]);
+        assert!(!s.curves.contains_key("lr"));
+        std::fs::write(&p, "{\"step\":0,\"time\":10.0,\"lr\":1,\"total\":100.0}\n{\"step\":1,\"time\":11.0,\"total\":10.0}\n{\"step\":2,\"time\":12.0,\"total\":1.0}\n").unwrap();
+        assert!(s.poll());
+        assert_eq!(
+            s.curves["total"].len(),
+            3,
+            "only the new, now complete line"
+        );
+        assert_eq!(s.speed(), Some(1.0));
+        let v = prepare(
+            &s.curves["total"],
+            View {
+                ema: false,
+                log: true,
+                recent: false,
+            },
+            10,
+        );
+        assert_eq!(v, vec![(0.0, 2.0), (1.0, 1.0), (2.0, 0.0)]);
+        let many: Vec<(f64, f64)> = (0..100_000).map(|i| (i as f64, 1.0)).collect();
+        let d = prepare(
+            &many,
+            View {
+                ema: true,
+                log: false,
+                recent: false,
+            },
+            80,
+        );
+        assert!(
+            d.len() <= 170 && d.last().unwrap().0 == 99_999.0,
+            "{}",
+            d.len()
+        );
+        let r = prepare(
+            &many,
+            View {
+                ema: false,
+                log: false,
+                recent: true,
+            },
+            1000,
+        );
+        assert!(r.first().unwrap().0 >= 89_999.0);
+    }
+}

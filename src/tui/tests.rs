@@ -1,0 +1,242 @@
+//! Screens through ratatui's TestBackend on a workspace made here; keys → actions → state.
+
+use super::app::{update, App, Effect, Screen};
+use super::keymap;
+use super::preview::{ImageProtocol, Previews};
+use super::views::view;
+use crate::run::{dir::hostname, RunDir, RunInfo, RunState};
+use crate::workspace::Workspace;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::path::PathBuf;
+
+fn workspace(name: &str) -> PathBuf {
+    let ws = std::env::temp_dir().join(format!("aiart-tui-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&ws);
+    std::fs::create_dir_all(ws.join("presets")).unwrap();
+    std::fs::write(
+        ws.join("presets/good.toml"),
+        "kind = \"nst\"\n[data]\ncontent = \"a.png\"\nstyle = \"b.png\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("presets/broken.toml"),
+        "kind = \"nst\"\n[train]\nlr = -1.0\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(ws.join("datasets/pairs/train")).unwrap();
+    image::RgbImage::from_pixel(20, 8, image::Rgb([200, 30, 30]))
+        .save(ws.join("datasets/pairs/train/0.png"))
+        .unwrap();
+    let run = RunDir::create(ws.join("runs/20261129-000000-good")).unwrap();
+    run.write_info(&RunInfo {
+        id: run.id(),
+        kind: "cyclegan".into(),
+        preset: ws.join("presets/good.toml"),
+        device: "cpu".into(),
+        pid: std::process::id(),
+        host: hostname(),
+        started: 1.0,
+        started_iso: String::new(),
+        overrides: vec![],
+    })
+    .unwrap();
+    run.write_status(&run.status_now(RunState::Running, 40, 2, 100, ""))
+        .unwrap();
+    for s in 1..=40u64 {
+        run.append_metrics(
+            s,
+            1 + s / 20,
+            0.0002,
+            &[
+                ("G_A".into(), 2.0 / s as f64),
+                ("cycle_A".into(), 5.0 - s as f64 / 10.0),
+            ],
+        )
+        .unwrap();
+    }
+    run.append_event("started", "cyclegan on cpu").unwrap();
+    run.append_event("preset_applied", "train.lr: 0.0002 -> 0.0001")
+        .unwrap();
+    image::RgbImage::from_pixel(32, 32, image::Rgb([10, 200, 10]))
+        .save(run.sample_path(40))
+        .unwrap();
+    run.write_checkpoint::<std::io::Error>(20, 3, |d| std::fs::write(d.join("meta.json"), b"{}"))
+        .unwrap();
+    ws
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    render_buf(app, w, h).0
+}
+
+/// The screen's text, and how many cells carry the sample's green (the preview's half-blocks).
+fn render_buf(app: &App, w: u16, h: u16) -> (String, usize) {
+    let mut previews = Previews::new(ImageProtocol::Halfblocks);
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(app, &mut previews, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let green = ratatui::style::Color::Rgb(10, 200, 10);
+    let painted = buf
+        .content()
+        .iter()
+        .filter(|c| c.fg == green || c.bg == green)
+        .count();
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    (s, painted)
+}
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn press(app: &mut App, c: KeyCode) -> Vec<Effect> {
+    match keymap::action(key(c), app.screen, app.confirm_stop.is_some()) {
+        Some(a) => update(app, a),
+        None => vec![],
+    }
+}
+
+#[test]
+fn runs_screen_shows_states_losses_events_and_a_preview() {
+    let ws = workspace("runs");
+    let app = App::new(Workspace { root: ws.clone() });
+    let (s, painted) = render_buf(&app, 140, 40);
+    assert!(
+        painted > 50,
+        "half-block preview cells in the sample's colour: {painted}"
+    );
+    assert!(
+        s.contains("running") && s.contains("20261129-000000-good") && s.contains("(cyclegan)"),
+        "{s}"
+    );
+    assert!(s.contains("40/100") && s.contains("40%"), "{s}");
+    assert!(
+        s.contains("F1 G_A") && s.contains("F2 cycle_A"),
+        "chart legend: {s}"
+    );
+    assert!(s.contains("preset_applied: train.lr"), "{s}");
+    assert!(s.contains("1 Runs") && s.contains("? keys"), "{s}");
+}
+
+#[test]
+fn other_screens_render_what_people_look_for() {
+    let ws = workspace("screens");
+    let mut app = App::new(Workspace { root: ws });
+    press(&mut app, KeyCode::Char('2'));
+    let s = render(&app, 120, 30);
+    assert!(
+        s.contains("good") && s.contains("broken") && s.contains("invalid"),
+        "{s}"
+    );
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Up);
+    let s = render(&app, 120, 30);
+    assert!(
+        s.contains("broken.toml:3:1: train.lr:"),
+        "errors with line and field: {s}"
+    );
+    press(&mut app, KeyCode::Char('3'));
+    let s = render(&app, 120, 30);
+    assert!(
+        s.contains("pairs") && s.contains("aligned") && s.contains("train 1"),
+        "{s}"
+    );
+    press(&mut app, KeyCode::Char('i'));
+    let s = render(&app, 120, 30);
+    assert!(
+        s.contains("twice as wide"),
+        "inspection shows problems: {s}"
+    );
+    press(&mut app, KeyCode::Char('4'));
+    let s = render(&app, 120, 30);
+    assert!(
+        s.contains("step") && s.contains("20") && s.contains("checkpoints of"),
+        "{s}"
+    );
+    press(&mut app, KeyCode::Char('?'));
+    let s = render(&app, 120, 30);
+    assert!(
+        s.contains("pause / resume the run") && s.contains("edit the preset in $EDITOR"),
+        "{s}"
+    );
+}
+
+#[test]
+fn keys_drive_the_state_and_ask_for_effects() {
+    let ws = workspace("keys");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    assert_eq!(app.screen, Screen::Runs);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.screen, Screen::Presets);
+    press(&mut app, KeyCode::BackTab);
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.screen, Screen::Checkpoints);
+    press(&mut app, KeyCode::Char('1'));
+    let run = ws.join("runs/20261129-000000-good");
+    assert_eq!(
+        press(&mut app, KeyCode::Char('p')),
+        vec![Effect::Control {
+            run: run.clone(),
+            command: "pause"
+        }]
+    );
+    assert!(
+        press(&mut app, KeyCode::Char('s')).is_empty(),
+        "stop asks first"
+    );
+    assert!(app.message.contains("(y/n)"));
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty());
+    assert_eq!(
+        press(&mut app, KeyCode::Char('y')),
+        vec![Effect::Control {
+            run: run.clone(),
+            command: "stop"
+        }]
+    );
+    press(&mut app, KeyCode::Char('l'));
+    press(&mut app, KeyCode::Char('e'));
+    assert!(app.view.log && app.view.ema);
+    press(&mut app, KeyCode::F(1));
+    assert!(app.hidden.contains("G_A"));
+    let s = render(&app, 120, 30);
+    assert!(!s.contains("F1 G_A") && s.contains("log10 EMA"), "{s}");
+    press(&mut app, KeyCode::Char('2'));
+    let fx = press(&mut app, KeyCode::Enter);
+    assert_eq!(app.presets[app.preset_sel].name, "broken");
+    assert!(
+        fx.is_empty() && app.message.contains("invalid"),
+        "an invalid preset does not start"
+    );
+    press(&mut app, KeyCode::Down);
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        vec![Effect::StartRun(ws.join("presets/good.toml"))]
+    );
+    assert_eq!(
+        app.screen,
+        Screen::Runs,
+        "back to the runs, where the new one will be selected"
+    );
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn any_size_renders_without_panic() {
+    let ws = workspace("sizes");
+    let mut app = App::new(Workspace { root: ws });
+    for screen in ['1', '2', '3', '4', '?'] {
+        press(&mut app, KeyCode::Char(screen));
+        for (w, h) in [(80, 24), (20, 5), (1, 1), (200, 60)] {
+            render(&app, w, h);
+        }
+    }
+}

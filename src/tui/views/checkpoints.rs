@@ -1,0 +1,88 @@
+//! Checkpoints of the selected run, their sample, and a translation with the selected one.
+
+use super::super::app::App;
+use super::super::preview::Previews;
+use super::{age, block, image_or_note};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::{List, ListItem, ListState};
+use ratatui::Frame;
+
+pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(area);
+    let run = app.selected_run();
+    let items: Vec<ListItem> = app
+        .checkpoints
+        .iter()
+        .map(|c| {
+            let losses = run
+                .and_then(|r| app.series.get(&r.path))
+                .and_then(|s| {
+                    s.curves
+                        .iter()
+                        .find(|(k, _)| !k.contains('/'))
+                        .and_then(|(k, v)| {
+                            v.iter()
+                                .rev()
+                                .find(|p| p.0 as u64 == c.step)
+                                .map(|p| format!(" {k}={:.3}", p.1))
+                        })
+                })
+                .unwrap_or_default();
+            ListItem::new(format!(
+                "step {:>8}  {:>7.1} MB  {}{losses}",
+                c.step,
+                c.bytes as f64 / 1e6,
+                age(c.time)
+            ))
+        })
+        .collect();
+    let title = format!(
+        "checkpoints of {} — t translates",
+        run.map(|r| r.id.as_str()).unwrap_or("(no run)")
+    );
+    let mut state =
+        ListState::default().with_selected((!app.checkpoints.is_empty()).then_some(app.ck_sel));
+    f.render_stateful_widget(
+        List::new(items)
+            .block(block(&title))
+            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+        left,
+        &mut state,
+    );
+    match &app.translation {
+        Some((input, output)) => {
+            let [a, b] =
+                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                    .areas(right);
+            image_or_note(previews, f, a, "input", Some(input));
+            image_or_note(
+                previews,
+                f,
+                b,
+                "translated",
+                output.is_file().then_some(output.as_path()),
+            );
+        }
+        None => {
+            let ck = app.checkpoints.get(app.ck_sel);
+            let img = ck.and_then(|c| {
+                let own = c.path.join("image.png");
+                if own.is_file() {
+                    Some(own)
+                } else {
+                    run.map(|r| crate::run::RunDir::open(&r.path).sample_path(c.step))
+                        .filter(|p| p.is_file())
+                }
+            });
+            image_or_note(
+                previews,
+                f,
+                right,
+                "sample at this checkpoint",
+                img.as_deref(),
+            );
+        }
+    }
+}

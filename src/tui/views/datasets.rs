@@ -1,0 +1,91 @@
+//! Datasets: layout, counts per split, problems, and a preview of an image.
+
+use super::super::app::App;
+use super::super::preview::Previews;
+use super::{block, image_or_note};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
+    let [list_area, info_area] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(left);
+    let items: Vec<ListItem> = app
+        .datasets
+        .iter()
+        .map(|d| {
+            let name = d
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let counts: Vec<String> = d
+                .splits
+                .iter()
+                .map(|s| {
+                    if s.name.is_empty() {
+                        format!("{}", s.count)
+                    } else {
+                        format!("{} {}", s.name, s.count)
+                    }
+                })
+                .collect();
+            ListItem::new(format!(
+                "{name:<16} {:<9} {}",
+                format!("{:?}", d.layout).to_lowercase(),
+                counts.join(" ")
+            ))
+        })
+        .collect();
+    let mut state =
+        ListState::default().with_selected((!app.datasets.is_empty()).then_some(app.dataset_sel));
+    f.render_stateful_widget(
+        List::new(items)
+            .block(block("datasets — i inspects"))
+            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+        list_area,
+        &mut state,
+    );
+    let Some(d) = app.datasets.get(app.dataset_sel) else {
+        return;
+    };
+    let mut lines: Vec<Line> = d
+        .splits
+        .iter()
+        .map(|s| {
+            let sz = s
+                .sizes
+                .map(|(a, b, c, e)| format!("{a}×{b}..{c}×{e}"))
+                .unwrap_or_default();
+            Line::from(format!(
+                "{:<8} {:>6} images {sz}",
+                if s.name.is_empty() { "images" } else { &s.name },
+                s.count
+            ))
+        })
+        .collect();
+    if d.problems.is_empty() {
+        lines.push(Line::from("no problems found (i: decode every file)"));
+    }
+    for p in &d.problems {
+        let color = if p.fatal { Color::Red } else { Color::Yellow };
+        lines.push(Line::styled(
+            format!("{}: {}", p.file.display(), p.what),
+            Style::default().fg(color),
+        ));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block("splits and problems")),
+        info_area,
+    );
+    let first = crate::data::dataset::list_images(&d.path)
+        .into_iter()
+        .next();
+    image_or_note(previews, f, right, "preview", first.as_deref());
+}

@@ -1,0 +1,195 @@
+//! The home screen: every run with state, progress, losses, speed and ETA; the selected run's loss
+//! curves, newest sample and events.
+
+use super::super::app::App;
+use super::super::preview::Previews;
+use super::super::series::prepare;
+use super::{age, block, image_or_note};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, List, ListItem, ListState, Paragraph};
+use ratatui::Frame;
+
+const COLORS: [Color; 9] = [
+    Color::Cyan,
+    Color::Magenta,
+    Color::Yellow,
+    Color::Green,
+    Color::Red,
+    Color::Blue,
+    Color::LightCyan,
+    Color::LightMagenta,
+    Color::White,
+];
+
+fn state_color(s: &str) -> Color {
+    match s {
+        "running" => Color::Green,
+        "paused" => Color::Yellow,
+        "finished" => Color::Cyan,
+        "crashed" | "failed" => Color::Red,
+        _ => Color::Gray,
+    }
+}
+
+fn eta(secs: f64) -> String {
+    let s = secs as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s / 60 % 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)]).areas(area);
+    let [list_area, events_area] =
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(left);
+    let [chart_area, image_area] =
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(right);
+
+    let items: Vec<ListItem> = app
+        .runs
+        .iter()
+        .map(|r| {
+            let pct = if r.total_steps > 0 {
+                100 * r.step / r.total_steps.max(1)
+            } else {
+                0
+            };
+            let series = app.series.get(&r.path);
+            let speed = series.and_then(|s| s.speed());
+            let tail = match (speed, r.state.as_str()) {
+                (Some(v), "running") if v > 0.0 => format!(
+                    "{v:.2} st/s ETA {}",
+                    eta(r.total_steps.saturating_sub(r.step) as f64 / v)
+                ),
+                _ => format!("{} ago", age(r.updated)),
+            };
+            let losses: String = r
+                .losses
+                .iter()
+                .filter(|(k, _)| !k.contains('/'))
+                .take(3)
+                .map(|(k, v)| format!(" {k}={:.3}", v.as_f64().unwrap_or(f64::NAN)))
+                .collect();
+            ListItem::new(vec![
+                Line::from(vec![
+                    Span::styled(
+                        format!("{:<8} ", r.state),
+                        Style::default().fg(state_color(&r.state)),
+                    ),
+                    Span::raw(format!("{} ({})", r.id, r.kind)),
+                ]),
+                Line::from(format!(
+                    "  {}/{} {pct:>3}% {}{losses}",
+                    r.step,
+                    r.total_steps,
+                    bar(pct, 10)
+                )),
+                Line::from(format!("  {tail}")),
+            ])
+        })
+        .collect();
+    let mut state =
+        ListState::default().with_selected((!app.runs.is_empty()).then_some(app.run_sel));
+    let title = if app.runs.is_empty() {
+        "runs — none yet: press 2, pick a preset, Enter".to_string()
+    } else {
+        format!("runs ({})", app.runs.len())
+    };
+    f.render_stateful_widget(
+        List::new(items)
+            .block(block(&title))
+            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+        list_area,
+        &mut state,
+    );
+
+    let ev: Vec<Line> = app
+        .events
+        .iter()
+        .rev()
+        .take(events_area.height.saturating_sub(2) as usize)
+        .rev()
+        .map(|(t, k, m)| Line::from(format!("{} {k}: {m}", age(*t))))
+        .collect();
+    f.render_widget(Paragraph::new(ev).block(block("events")), events_area);
+
+    draw_chart(app, f, chart_area);
+    let sample = app.newest_sample();
+    image_or_note(previews, f, image_area, "newest sample", sample.as_deref());
+}
+
+fn bar(pct: u64, width: usize) -> String {
+    let full = (pct as usize * width / 100).min(width);
+    format!("[{}{}]", "#".repeat(full), ".".repeat(width - full))
+}
+
+/// A loss series as drawn: its index (F-key), name and points.
+type Curve = (usize, String, Vec<(f64, f64)>);
+
+fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
+    let Some(run) = app.selected_run() else {
+        f.render_widget(Paragraph::new("").block(block("losses")), area);
+        return;
+    };
+    let names = app.series_names();
+    let width = area.width.saturating_sub(10) as usize;
+    let data: Vec<Curve> = match app.series.get(&run.path) {
+        Some(s) => names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !app.hidden.contains(*n))
+            .map(|(i, n)| (i, n.clone(), prepare(&s.curves[n], app.view, width)))
+            .collect(),
+        None => vec![],
+    };
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for (_, _, pts) in &data {
+        for &(x, y) in pts {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+    }
+    if x0 > x1 {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if y1 - y0 < 1e-12 {
+        y1 = y0 + 1.0;
+    }
+    let datasets: Vec<Dataset> = data
+        .iter()
+        .map(|(i, n, pts)| {
+            Dataset::default()
+                .name(format!("F{} {n}", i + 1))
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::default().fg(COLORS[i % COLORS.len()]))
+                .data(pts)
+        })
+        .collect();
+    let flags = format!(
+        "losses{}{}{}",
+        if app.view.log { " log10" } else { "" },
+        if app.view.ema { " EMA" } else { "" },
+        if app.view.recent { " recent" } else { " all" }
+    );
+    let chart = Chart::new(datasets)
+        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+        .block(block(&flags))
+        .x_axis(Axis::default().bounds([x0, x1]).labels(vec![
+            Line::from(format!("{x0:.0}")),
+            Line::from(format!("step {x1:.0}")),
+        ]))
+        .y_axis(Axis::default().bounds([y0, y1]).labels(vec![
+            Line::from(format!("{y0:.3}")),
+            Line::from(format!("{y1:.3}")),
+        ]));
+    f.render_widget(chart, area);
+}
