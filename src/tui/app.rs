@@ -61,6 +61,7 @@ pub enum Action {
     Duplicate,
     Inspect,
     Translate,
+    NextTestImage,
     /// the slow tick or a file notification: re-read what may have changed
     Refresh,
 }
@@ -112,8 +113,11 @@ pub struct App {
     pub dataset_sel: usize,
     pub checkpoints: Vec<CheckpointRow>,
     pub ck_sel: usize,
-    /// (input, output) of the last translation asked for
-    pub translation: Option<(PathBuf, PathBuf)>,
+    /// The test image being translated, and the outputs of the checkpoints it went through
+    /// (step, file), the newest last: two of them compare two checkpoints on the same input.
+    pub translation: Option<(PathBuf, Vec<(u64, PathBuf)>)>,
+    /// which test image `t` translates (`n` moves on)
+    pub test_index: usize,
     pub help: bool,
     /// a run waiting for "stop? y/n"
     pub confirm_stop: Option<PathBuf>,
@@ -145,6 +149,7 @@ impl App {
             checkpoints: vec![],
             ck_sel: 0,
             translation: None,
+            test_index: 0,
             help: false,
             confirm_stop: None,
             message: String::new(),
@@ -299,8 +304,7 @@ impl App {
         if files.is_empty() {
             return None;
         }
-        let n = self.translation.as_ref().map_or(0, |_| self.ck_sel + 1);
-        Some(files[n % files.len()].clone())
+        Some(files[self.test_index % files.len()].clone())
     }
 }
 
@@ -441,18 +445,37 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.message = "the run's dataset has no test images".into();
                 return fx;
             };
-            let output = r.path.join("translations").join(format!(
-                "step-{:08}-{}",
-                ck.step,
-                input.file_name().unwrap_or_default().to_string_lossy()
-            ));
-            app.translation = Some((input.clone(), output.with_extension("png")));
-            app.message = format!("translating {} …", input.display());
+            let output = r
+                .path
+                .join("translations")
+                .join(format!(
+                    "step-{:08}-{}",
+                    ck.step,
+                    input.file_name().unwrap_or_default().to_string_lossy()
+                ))
+                .with_extension("png");
+            let step = ck.step;
+            let checkpoint = ck.path.clone();
+            let mut outs = match app.translation.take() {
+                Some((same, outs)) if same == input => outs,
+                _ => vec![],
+            };
+            outs.retain(|(s, _)| *s != step);
+            outs.push((step, output.clone()));
+            let keep = outs.len().saturating_sub(2);
+            outs.drain(..keep);
+            app.translation = Some((input.clone(), outs));
+            app.message = format!("translating {} with step {step} …", input.display());
             fx.push(Effect::Translate {
-                checkpoint: ck.path.clone(),
+                checkpoint,
                 input,
-                output: output.with_extension("png"),
+                output,
             });
+        }
+        Action::NextTestImage => {
+            app.test_index += 1;
+            app.translation = None;
+            app.message = "next test image: t translates it".into();
         }
         Action::Refresh => app.refresh(),
     }

@@ -166,6 +166,7 @@ pub fn action(key: KeyEvent, screen: Screen, asking: bool) -> Option<Action> {
         (KeyCode::Char('d'), Screen::Presets) => Action::Duplicate,
         (KeyCode::Char('i'), Screen::Datasets) => Action::Inspect,
         (KeyCode::Char('t'), Screen::Checkpoints) => Action::Translate,
+        (KeyCode::Char('n'), Screen::Checkpoints) => Action::NextTestImage,
         _ => return None,
     })
 }

@@ -64,6 +64,14 @@ fn workspace(name: &str) -> PathBuf {
         .unwrap();
     run.write_checkpoint::<std::io::Error>(20, 3, |d| std::fs::write(d.join("meta.json"), b"{}"))
         .unwrap();
+    run.write_checkpoint::<std::io::Error>(30, 3, |d| std::fs::write(d.join("meta.json"), b"{}"))
+        .unwrap();
+    run.write_preset("kind = \"cyclegan\"\n[data]\ndataroot = \"datasets/uv\"\n")
+        .unwrap();
+    std::fs::create_dir_all(ws.join("datasets/uv/testA")).unwrap();
+    image::RgbImage::new(8, 8)
+        .save(ws.join("datasets/uv/testA/x.png"))
+        .unwrap();
     ws
 }
 
@@ -224,6 +232,31 @@ fn keys_drive_the_state_and_ask_for_effects() {
         app.screen,
         Screen::Runs,
         "back to the runs, where the new one will be selected"
+    );
+    // translate the same test image with two checkpoints, to compare them
+    press(&mut app, KeyCode::Char('4'));
+    let input = ws.join("datasets/uv/testA/x.png");
+    let fx = press(&mut app, KeyCode::Char('t'));
+    assert!(
+        matches!(&fx[..], [Effect::Translate { input: i, checkpoint, .. }] if *i == input && checkpoint.ends_with("step-00000020")),
+        "{fx:?} {}",
+        app.message
+    );
+    press(&mut app, KeyCode::Down);
+    let fx = press(&mut app, KeyCode::Char('t'));
+    assert!(
+        matches!(&fx[..], [Effect::Translate { checkpoint, .. }] if checkpoint.ends_with("step-00000030")),
+        "{fx:?}"
+    );
+    let (i, outs) = app.translation.clone().unwrap();
+    assert_eq!(
+        (i, outs.iter().map(|o| o.0).collect::<Vec<_>>()),
+        (input, vec![20, 30])
+    );
+    let s = render(&app, 120, 30);
+    assert!(
+        s.contains("test input") && s.contains("step 20") && s.contains("step 30"),
+        "{s}"
     );
     press(&mut app, KeyCode::Char('q'));
     assert!(app.quit);

@@ -52,18 +52,19 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         &mut state,
     );
     match &app.translation {
-        Some((input, output)) => {
-            let [a, b] =
-                Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-                    .areas(right);
-            image_or_note(previews, f, a, "input", Some(input));
-            image_or_note(
-                previews,
-                f,
-                b,
-                "translated",
-                output.is_file().then_some(output.as_path()),
-            );
+        Some((input, outs)) => {
+            let n = outs.len() as u32 + 1;
+            let areas = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(right);
+            image_or_note(previews, f, areas[0], "test input", Some(input));
+            for (k, (step, out)) in outs.iter().enumerate() {
+                image_or_note(
+                    previews,
+                    f,
+                    areas[k + 1],
+                    &format!("step {step}"),
+                    out.is_file().then_some(out.as_path()),
+                );
+            }
         }
         None => {
             let ck = app.checkpoints.get(app.ck_sel);
