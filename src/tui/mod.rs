@@ -29,6 +29,8 @@ use std::time::Duration;
 enum Msg {
     Key(event::KeyEvent),
     Resize,
+    /// an image was decoded
+    Redraw,
     Tick,
     Files,
 }
@@ -48,14 +50,17 @@ fn setup() -> Result<Terminal<CrosstermBackend<std::io::Stdout>>> {
 /// Runs the dashboard until `q`.
 pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
     // detection first, while the terminal is still in its normal mode
-    let mut previews = Previews::new(protocol);
+    let (tx, rx) = channel::<Msg>();
+    let wake = std::sync::Mutex::new(tx.clone());
+    let mut previews = Previews::new(protocol).with_worker(move || {
+        let _ = wake.lock().map(|t| t.send(Msg::Redraw));
+    });
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
         hook(info);
     }));
     let mut terminal = setup()?;
-    let (tx, rx) = channel::<Msg>();
     let suspended = Arc::new(AtomicBool::new(false));
     spawn_input(tx.clone(), suspended.clone());
     let tick = tx.clone();
@@ -102,7 +107,7 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
                         }
                     }
                     Msg::Key(_) => {}
-                    Msg::Resize => dirty = true,
+                    Msg::Resize | Msg::Redraw => dirty = true,
                     Msg::Tick | Msg::Files if !refreshed => {
                         update(&mut app, Action::Refresh);
                         refreshed = true;

@@ -273,3 +273,37 @@ fn any_size_renders_without_panic() {
         }
     }
 }
+
+#[test]
+fn previews_decode_off_the_ui_thread() {
+    let ws = workspace("worker");
+    let path = ws.join("runs/20261129-000000-good/samples/step-00000040.png");
+    let woken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let w = woken.clone();
+    let mut previews = Previews::new(ImageProtocol::Halfblocks)
+        .with_worker(move || w.store(true, std::sync::atomic::Ordering::SeqCst));
+    let mut t = Terminal::new(TestBackend::new(40, 20)).unwrap();
+    let mut first = None;
+    t.draw(|f| first = Some(previews.draw(f, f.area(), &path)))
+        .unwrap();
+    assert_eq!(
+        first.unwrap(),
+        Err("loading …".to_string()),
+        "the first draw does not wait for the decoder"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !woken.load(std::sync::atomic::Ordering::SeqCst) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut second = None;
+    t.draw(|f| second = Some(previews.draw(f, f.area(), &path)))
+        .unwrap();
+    assert_eq!(second.unwrap(), Ok(()));
+    let green = ratatui::style::Color::Rgb(10, 200, 10);
+    assert!(t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .any(|c| c.fg == green || c.bg == green));
+}
