@@ -194,3 +194,15 @@ fn dataset_commands() {
         text(&out)
     );
 }
+
+#[test]
+fn bare_aiart_without_a_terminal_explains_and_lists_runs() {
+    let ws = temp_workspace("bare");
+    let out = run(bin().current_dir(&ws).stdin(std::process::Stdio::null()));
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("needs an interactive terminal") && t.contains("no runs in"),
+        "{t}"
+    );
+}

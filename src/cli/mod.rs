@@ -102,6 +102,14 @@ pub fn run(cli: Cli) -> Result<i32> {
     let ws = Workspace::resolve(cli.workspace.as_deref());
     match cli.command {
         None => {
+            use std::io::IsTerminal;
+            if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+                eprintln!(
+                    "aiart: the dashboard needs an interactive terminal (here stdin or stdout is not one).\n\
+                     Headless: `aiart train PRESET`, `aiart stylize …`, `aiart runs list`; `aiart --help` lists every command."
+                );
+                return runs::run(&ws, runs::RunsCommand::List { json: false });
+            }
             aiart::tui::run(ws, cli.image_protocol)?;
             Ok(0)
         }
