@@ -8,21 +8,19 @@ pub mod loader;
 pub mod losses;
 pub mod pix2pix;
 pub mod pool;
+pub mod run;
 pub mod schedule;
 
+pub use run::{train, GanRun};
+
 use crate::data::dataset::PairDataset;
+use crate::data::grid;
 use crate::data::transform::{self, Options};
-use crate::data::{grid, image_io};
 use crate::nn::gan::{DiscConfig, Discriminator, GenConfig, Generator};
 use crate::nn::weights;
 use crate::preset::gan::{Direction, GanPreset};
-use crate::preset::Preset;
-use crate::run::session::{Flow, Session, Steer};
-use crate::run::{RunDir, RunState};
 use crate::train::optim::AdamConfig;
-use crate::train::progress::Progress;
-use crate::train::signals;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
 use cyclegan::{CycleGan, Lambdas};
 use pix2pix::Pix2Pix;
@@ -40,7 +38,7 @@ pub struct GanTrainer {
     pub dataset: Option<PairDataset>,
     pub dataset_len: usize,
     pub preset: GanPreset,
-    device: Device,
+    pub(crate) device: Device,
     /// Notes for the user (missing discriminators in init_from …).
     pub warnings: Vec<String>,
 }
@@ -225,7 +223,7 @@ impl GanTrainer {
         (self.preset.train.n_epochs + self.preset.train.n_epochs_decay) * self.batches_per_epoch()
     }
 
-    fn set_lr(&mut self, lr: f64) {
+    pub(crate) fn set_lr(&mut self, lr: f64) {
         match &mut self.model {
             Model::Pix2Pix(m) => {
                 m.opt_g.set_lr(lr);
@@ -238,7 +236,7 @@ impl GanTrainer {
         }
     }
 
-    fn step(&mut self, a: &Tensor, b: &Tensor) -> Result<Vec<(String, f64)>> {
+    pub(crate) fn step(&mut self, a: &Tensor, b: &Tensor) -> Result<Vec<(String, f64)>> {
         match &mut self.model {
             Model::Pix2Pix(m) => m.step(a, b),
             Model::CycleGan(m) => m.step(a, b),
@@ -354,160 +352,8 @@ impl GanTrainer {
         Ok(())
     }
 
-    fn lr_for(&self, epoch: u64) -> f64 {
+    pub(crate) fn lr_for(&self, epoch: u64) -> f64 {
         let t = &self.preset.train;
         schedule::linear_lr(t.lr, epoch, t.n_epochs, t.n_epochs_decay)
     }
-}
-
-/// The trainer with what a live run needs: the step and epoch it is at.
-pub struct GanRun {
-    pub t: GanTrainer,
-    pub step: u64,
-    pub epoch: u64,
-}
-
-impl Steer for GanRun {
-    fn sample(&mut self, run: &RunDir, step: u64) -> Result<PathBuf> {
-        let path = run.sample_path(step);
-        match self.t.sample_grid()? {
-            Some(img) => image_io::save_image(&img, &path)?,
-            None => bail!("no step has run yet: nothing to show"),
-        }
-        Ok(path)
-    }
-
-    fn checkpoint(&mut self, run: &RunDir, step: u64) -> Result<PathBuf> {
-        let (t, epoch) = (&self.t, self.epoch);
-        run.write_checkpoint::<anyhow::Error>(step, t.preset.log.keep_checkpoints as usize, |dir| {
-            t.save(dir, step, epoch)
-        })
-    }
-
-    fn preset(&self) -> Preset {
-        Preset::Gan(self.t.preset.effective())
-    }
-
-    fn apply(&mut self, new: &Preset) -> Result<()> {
-        let Preset::Gan(p) = new else {
-            bail!("not a GAN preset")
-        };
-        self.t.preset = p.effective();
-        let lr = self.t.lr_for(self.epoch);
-        self.t.set_lr(lr);
-        match &mut self.t.model {
-            Model::Pix2Pix(m) => m.lambda_l1 = p.train.lambda_l1,
-            Model::CycleGan(m) => {
-                m.lambdas = Lambdas {
-                    a: p.train.lambda_a,
-                    b: p.train.lambda_b,
-                    identity: p.train.lambda_identity,
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Trains to the end of the last epoch (or to a stop, or to `max_steps`). `start`: the step of the
-/// checkpoint a resumed run continues from.
-pub fn train(
-    mut session: Session,
-    t: GanTrainer,
-    max_steps: Option<u64>,
-    quiet: bool,
-    start: Option<u64>,
-) -> Result<RunState> {
-    signals::install();
-    let run = session.run.clone();
-    let bpe = t.batches_per_epoch();
-    let start = start.unwrap_or(0);
-    let mut r = GanRun {
-        t,
-        step: start,
-        epoch: start / bpe + 1,
-    };
-    let mut progress = Progress::new(r.t.total_steps(), quiet);
-    let mut state = RunState::Finished;
-    let skip = (start % bpe) as usize * r.t.preset.data.batch_size;
-    let dataset =
-        r.t.dataset
-            .take()
-            .context("the dataset was already handed to a loader")?;
-    let (bs, serial) = (r.t.preset.data.batch_size, r.t.preset.data.serial_batches);
-    let rx = loader::spawn(
-        dataset,
-        bs,
-        serial,
-        r.t.preset.train.seed.wrapping_add(17),
-        r.t.device.clone(),
-        r.epoch,
-        skip,
-    );
-    r.t.set_lr(r.t.lr_for(r.epoch));
-    loop {
-        let total = r.t.total_steps();
-        if r.step >= max_steps.map_or(total, |m| m.min(total)) {
-            break;
-        }
-        let at = r.step;
-        if let Flow::Stop = session.between_steps(&mut r, at)? {
-            state = RunState::Stopped;
-            break;
-        }
-        let loaded = match rx.recv() {
-            Ok(Ok(l)) => l,
-            Ok(Err(e)) => bail!(e),
-            Err(_) => bail!("the data loader stopped"),
-        };
-        for w in &loaded.warnings {
-            eprintln!("warning: {w}");
-            run.append_event("warning", w)?;
-        }
-        if loaded.epoch != r.epoch {
-            r.epoch = loaded.epoch;
-            if r.epoch > r.t.preset.train.n_epochs + r.t.preset.train.n_epochs_decay {
-                break;
-            }
-            r.t.set_lr(r.t.lr_for(r.epoch));
-        }
-        let e = r.epoch;
-        let lr = r.t.lr_for(e);
-        let losses = r.t.step(&loaded.batch.a, &loaded.batch.b)?;
-        r.step += 1;
-        let step = r.step;
-        run.append_metrics(step, e, lr, &losses)?;
-        if losses.iter().any(|(_, v)| !v.is_finite()) {
-            bail!("a loss is not finite at step {step}: lower the learning rate");
-        }
-        let log = r.t.preset.log.clone();
-        progress.update(step - 1, &losses, step.is_multiple_of(log.print_every));
-        if log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
-            let p = r.sample(&run, step)?;
-            run.append_event("sample", &format!("step {step}: {}", p.display()))?;
-        }
-        if log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
-            let p = r.checkpoint(&run, step)?;
-            run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-        }
-        session.progress(step, e, r.t.total_steps());
-    }
-    drop(rx);
-    let (step, total) = (r.step, r.t.total_steps());
-    let epoch = r
-        .epoch
-        .min(r.t.preset.train.n_epochs + r.t.preset.train.n_epochs_decay)
-        .max(1);
-    r.epoch = epoch;
-    progress.finish(step, &[]);
-    if r.t.sample_grid()?.is_some() {
-        let p = r.sample(&run, step)?;
-        run.append_event("sample", &format!("step {step}: {}", p.display()))?;
-    }
-    let p = r.checkpoint(&run, step)?;
-    run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-    let (kind, message) = crate::train::end_of_run(state, step, total);
-    run.append_answer(kind, &message, session.stop_request.as_deref())?;
-    session.finish(state, step, epoch, &message);
-    Ok(state)
 }
