@@ -43,8 +43,7 @@ pub fn list(ws: &Workspace) -> Result<i32> {
             Err(e) => {
                 let kind = std::fs::read_to_string(&f)
                     .ok()
-                    .and_then(|t| t.parse::<toml::Table>().ok())
-                    .and_then(|t| t.get("kind").and_then(|k| k.as_str().map(String::from)))
+                    .and_then(|t| preset::kind_of(&t))
                     .unwrap_or_else(|| "?".into());
                 let first = e.issues.first().map(|i| i.to_string()).unwrap_or_default();
                 let more = if e.issues.len() > 1 {

@@ -55,16 +55,6 @@ pub struct Steer {
     pub timeout: u64,
 }
 
-fn age(secs: f64) -> String {
-    let s = (clock::now() - secs).max(0.0) as u64;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        3600..=86_399 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
-}
-
 fn losses_line(r: &RunSummary, max: usize) -> String {
     r.losses
         .iter()
@@ -102,7 +92,7 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
                         r.kind,
                         r.state,
                         format!("{}/{}", r.step, r.total_steps),
-                        age(r.updated),
+                        clock::ago(r.updated),
                         losses_line(r, 4)
                     );
                 }
@@ -155,7 +145,7 @@ fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
         r.pid,
         r.host,
         info.device,
-        age(r.updated)
+        clock::ago(r.updated)
     );
     println!("preset   {}", info.preset.display());
     println!("started  {}", info.started_iso);
@@ -179,7 +169,7 @@ fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
     for e in events.iter().rev().take(8).rev() {
         println!(
             "  {} {:<16} {}",
-            age(e["time"].as_f64().unwrap_or(0.0)),
+            clock::ago(e["time"].as_f64().unwrap_or(0.0)),
             e["kind"].as_str().unwrap_or(""),
             e["message"].as_str().unwrap_or("")
         );

@@ -22,6 +22,13 @@ pub enum DatasetError {
     Candle(#[from] candle_core::Error),
 }
 
+/// Whether a file name has an image extension.
+pub fn is_image_file(p: &Path) -> bool {
+    p.extension()
+        .and_then(|x| x.to_str())
+        .is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+}
+
 /// Image files under `dir` (recursively), sorted, as the reference's make_dataset.
 pub fn list_images(dir: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
@@ -34,11 +41,7 @@ pub fn list_images(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p
-                .extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
-            {
+            } else if is_image_file(&p) {
                 out.push(p);
             }
         }
@@ -66,19 +69,20 @@ fn need_images(dir: &Path, expected: &str) -> Result<Vec<PathBuf>, DatasetError>
 
 pub enum Pairing {
     /// A|B side by side in one file; `swap` for BtoA.
-    Aligned { files: Vec<PathBuf>, swap: bool },
+    Aligned { files: Vec<PathBuf> },
     /// Two folders; B drawn at random unless `serial`.
     Unaligned {
         a: Vec<PathBuf>,
         b: Vec<PathBuf>,
         serial: bool,
-        swap: bool,
     },
 }
 
 pub struct PairDataset {
     pub pairing: Pairing,
     pub opts: Options,
+    /// BtoA: hand out (B, A)
+    pub swap: bool,
     pub root: PathBuf,
     bad: HashSet<PathBuf>,
     /// Decoded images, kept while they fit in `CACHE_BYTES`, so each file is decoded once.
@@ -108,7 +112,8 @@ impl PairDataset {
             &format!("{phase}/ with A|B side-by-side images (A on the left), the pix2pix layout"),
         )?;
         Ok(Self {
-            pairing: Pairing::Aligned { files, swap },
+            pairing: Pairing::Aligned { files },
+            swap,
             opts,
             root: root.into(),
             bad: HashSet::new(),
@@ -134,7 +139,8 @@ impl PairDataset {
             &format!("{phase}A/ and {phase}B/ of images, the CycleGAN layout"),
         )?;
         Ok(Self {
-            pairing: Pairing::Unaligned { a, b, serial, swap },
+            pairing: Pairing::Unaligned { a, b, serial },
+            swap,
             opts,
             root: root.into(),
             bad: HashSet::new(),
@@ -197,51 +203,41 @@ impl PairDataset {
         for attempt in 0..self.total_files().max(1) {
             let i = index + attempt;
             let pair = match &self.pairing {
-                Pairing::Aligned { files, swap } => {
-                    let (path, swap) = (files[i % files.len()].clone(), *swap);
+                Pairing::Aligned { files } => {
+                    let path = files[i % files.len()].clone();
                     let Some(ab) = self.read(&path) else { continue };
                     let (w, h) = ab.dimensions();
                     let w2 = w / 2;
                     let a = image::imageops::crop_imm(&ab, 0, 0, w2, h).to_image();
                     let b = image::imageops::crop_imm(&ab, w2, 0, w - w2, h).to_image();
                     let p = get_params(&self.opts, a.dimensions(), rng);
-                    let (a, b) = (
+                    (
                         transform::apply(a, &self.opts, &p),
                         transform::apply(b, &self.opts, &p),
-                    );
-                    if swap {
-                        (b, a)
-                    } else {
-                        (a, b)
-                    }
+                    )
                 }
-                Pairing::Unaligned { a, b, serial, swap } => {
+                Pairing::Unaligned { a, b, serial } => {
                     let pa = a[i % a.len()].clone();
                     let pb = if *serial {
                         b[i % b.len()].clone()
                     } else {
                         b[rng.below(b.len())].clone()
                     };
-                    let swap = *swap;
                     let (Some(ia), Some(ib)) = (self.read(&pa), self.read(&pb)) else {
                         continue;
                     };
                     let p1 = get_params(&self.opts, ia.dimensions(), rng);
                     let p2 = get_params(&self.opts, ib.dimensions(), rng);
-                    let (ia, ib) = (
+                    (
                         transform::apply(ia, &self.opts, &p1),
                         transform::apply(ib, &self.opts, &p2),
-                    );
-                    if swap {
-                        (ib, ia)
-                    } else {
-                        (ia, ib)
-                    }
+                    )
                 }
             };
+            let (a, b) = if self.swap { (pair.1, pair.0) } else { pair };
             return Ok((
-                transform::to_tensor(&pair.0, device)?,
-                transform::to_tensor(&pair.1, device)?,
+                transform::to_tensor(&a, device)?,
+                transform::to_tensor(&b, device)?,
             ));
         }
         Err(DatasetError::AllBad {

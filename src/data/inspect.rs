@@ -1,7 +1,7 @@
 //! What a dataset folder holds and what is wrong with it: its layout (aligned, unaligned, images),
 //! counts per split, size range, and every problem that training would trip on or silently fix.
 
-use super::dataset::{list_images, IMAGE_EXTENSIONS};
+use super::dataset::{is_image_file, list_images};
 use super::image_io;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -52,19 +52,13 @@ pub fn layout_of(dir: &Path) -> Layout {
     {
         Layout::Aligned
     } else if std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().any(|e| is_image_name(&e.path())))
+        .map(|rd| rd.flatten().any(|e| is_image_file(&e.path())))
         .unwrap_or(false)
     {
         Layout::Images
     } else {
         Layout::Unknown
     }
-}
-
-fn is_image_name(p: &Path) -> bool {
-    p.extension()
-        .and_then(|x| x.to_str())
-        .is_some_and(|x| IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
 }
 
 pub fn splits_of(layout: Layout) -> &'static [&'static str] {
@@ -117,7 +111,7 @@ fn inspect_with(dir: &Path, deep: bool) -> Report {
             for e in std::fs::read_dir(&sdir).into_iter().flatten().flatten() {
                 let p = e.path();
                 if p.is_file()
-                    && !is_image_name(&p)
+                    && !is_image_file(&p)
                     && !p
                         .file_name()
                         .is_some_and(|n| n.to_string_lossy().starts_with('.'))

@@ -229,6 +229,15 @@ fn located(
     PresetError { issues }
 }
 
+/// The `kind` a preset's text declares, if it parses that far (for listings of invalid presets).
+pub fn kind_of(text: &str) -> Option<String> {
+    text.parse::<toml::Table>()
+        .ok()?
+        .get("kind")?
+        .as_str()
+        .map(String::from)
+}
+
 /// Presets of a workspace (`presets/*.toml`), sorted by name.
 pub fn list(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -37,6 +37,17 @@ pub fn iso(unix: f64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
+/// How long ago a unix time was, short: `42s`, `5m`, `3h`, `2d`.
+pub fn ago(t: f64) -> String {
+    let s = (now() - t).max(0.0) as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

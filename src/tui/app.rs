@@ -241,11 +241,7 @@ impl App {
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let kind = text
-                    .parse::<toml::Table>()
-                    .ok()
-                    .and_then(|t| t.get("kind").and_then(|k| k.as_str().map(String::from)))
-                    .unwrap_or_else(|| "?".into());
+                let kind = preset::kind_of(&text).unwrap_or_else(|| "?".into());
                 let errors = match preset::load(&path, &[]) {
                     Ok(_) => vec![],
                     Err(e) => e.issues.iter().map(|i| i.to_string()).collect(),

@@ -2,7 +2,7 @@
 
 use super::super::app::App;
 use super::super::preview::Previews;
-use super::{age, block, image_or_note};
+use super::{block, image_or_note};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{List, ListItem, ListState};
@@ -34,7 +34,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                 "step {:>8}  {:>7.1} MB  {}{losses}",
                 c.step,
                 c.bytes as f64 / 1e6,
-                age(c.time)
+                crate::run::clock::ago(c.time)
             ))
         })
         .collect();

@@ -74,13 +74,3 @@ pub(crate) fn image_or_note(
         None => f.render_widget(Paragraph::new("no image yet"), inner),
     }
 }
-
-pub(crate) fn age(t: f64) -> String {
-    let s = (crate::run::clock::now() - t).max(0.0) as u64;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        3600..=86_399 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
-}

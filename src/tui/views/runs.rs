@@ -4,7 +4,7 @@
 use super::super::app::App;
 use super::super::preview::Previews;
 use super::super::series::prepare;
-use super::{age, block, image_or_note};
+use super::{block, image_or_note};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
@@ -67,7 +67,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                     "{v:.2} st/s ETA {}",
                     eta(r.total_steps.saturating_sub(r.step) as f64 / v)
                 ),
-                _ => format!("{} ago", age(r.updated)),
+                _ => format!("{} ago", crate::run::clock::ago(r.updated)),
             };
             let losses: String = r
                 .losses
@@ -115,7 +115,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         .rev()
         .take(events_area.height.saturating_sub(2) as usize)
         .rev()
-        .map(|(t, k, m)| Line::from(format!("{} {k}: {m}", age(*t))))
+        .map(|(t, k, m)| Line::from(format!("{} {k}: {m}", crate::run::clock::ago(*t))))
         .collect();
     f.render_widget(Paragraph::new(ev).block(block("events")), events_area);
 
