@@ -91,31 +91,28 @@ pub struct UnetGenerator {
     pub num_downs: usize,
 }
 
-/// Builds the chain from the outside in: level 0 is the outermost block.
-#[allow(clippy::too_many_arguments)]
-fn level(
-    vb: Vb,
-    lvl: usize,
+/// What every level of the chain needs to know.
+#[derive(Clone, Copy)]
+struct Spec {
     num_downs: usize,
     input_nc: usize,
     output_nc: usize,
     ngf: usize,
     norm: NormKind,
     use_dropout: bool,
-) -> Result<UnetBlock> {
-    let next = move |v: Vb| {
-        level(
-            v,
-            lvl + 1,
-            num_downs,
-            input_nc,
-            output_nc,
-            ngf,
-            norm,
-            use_dropout,
-        )
-        .map(Some)
-    };
+}
+
+/// Builds the chain from the outside in: level 0 is the outermost block.
+fn level(vb: Vb, lvl: usize, spec: Spec) -> Result<UnetBlock> {
+    let Spec {
+        num_downs,
+        input_nc,
+        output_nc,
+        ngf,
+        norm,
+        use_dropout,
+    } = spec;
+    let next = move |v: Vb| level(v, lvl + 1, spec).map(Some);
     let innermost = lvl == num_downs - 1;
     // widths: ngf, 2ngf, 4ngf, 8ngf … 8ngf from the outside in
     let width = |l: usize| ngf * (1usize << l.min(3));
@@ -161,16 +158,15 @@ impl UnetGenerator {
         if num_downs < 5 {
             candle_core::bail!("a U-Net needs at least 5 downsamplings, got {num_downs}");
         }
-        let root = level(
-            vb.pp("model"),
-            0,
+        let spec = Spec {
             num_downs,
             input_nc,
             output_nc,
             ngf,
             norm,
             use_dropout,
-        )?;
+        };
+        let root = level(vb.pp("model"), 0, spec)?;
         Ok(Self { root, num_downs })
     }
 

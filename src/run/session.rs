@@ -315,18 +315,15 @@ impl Session {
     }
 
     /// The final status and the end of the heartbeat.
-    pub fn finish(mut self, state: RunState, step: u64, epoch: u64, message: &str) {
+    pub fn finish(self, state: RunState, step: u64, epoch: u64, message: &str) {
         {
             let mut s = self.status.lock().expect("status lock");
             s.step = step;
             s.epoch = epoch;
         }
+        // the heartbeat writes the same shared status, so this state is the last one either way;
+        // dropping the session stops the heartbeat
         self.set_state(state, message);
-        self.stop_heartbeat.store(true, Ordering::SeqCst);
-        if let Some(h) = self.heartbeat.take() {
-            let _ = h.join();
-        }
-        self.write_status();
     }
 }
 

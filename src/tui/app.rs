@@ -4,12 +4,10 @@
 
 use super::series::{Series, View};
 use crate::data::inspect::{self, Report};
-use crate::preset;
-use crate::run::list::{self, RunSummary};
-use crate::run::RunDir;
+use crate::run::list::RunSummary;
 use crate::workspace::Workspace;
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -166,98 +164,6 @@ impl App {
         self.runs.get(self.run_sel)
     }
 
-    /// Re-reads the runs (status, new metrics lines, events) and the selected run's checkpoints.
-    pub fn refresh(&mut self) {
-        let runs = list::list(&self.ws.runs());
-        let keep = self.selected_run().map(|r| r.path.clone());
-        let grew = runs.len() > self.runs.len();
-        self.runs = runs;
-        self.run_sel = if self.select_newest && grew || keep.is_none() {
-            self.select_newest = !grew && self.select_newest;
-            self.runs.len().saturating_sub(1)
-        } else {
-            keep.and_then(|k| self.runs.iter().position(|r| r.path == k))
-                .unwrap_or(0)
-        };
-        if let Some(r) = self.selected_run().cloned() {
-            let s = self
-                .series
-                .entry(r.path.clone())
-                .or_insert_with(|| Series::new(&RunDir::open(&r.path).metrics()));
-            s.poll();
-            let run = RunDir::open(&r.path);
-            self.events = RunDir::read_jsonl(&run.events())
-                .unwrap_or_default()
-                .into_iter()
-                .rev()
-                .take(50)
-                .rev()
-                .map(|e| {
-                    (
-                        e["time"].as_f64().unwrap_or(0.0),
-                        e["kind"].as_str().unwrap_or("").to_string(),
-                        e["message"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect();
-            self.checkpoints = run
-                .list_checkpoints()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(step, path)| {
-                    let files: Vec<_> = std::fs::read_dir(&path)
-                        .into_iter()
-                        .flatten()
-                        .flatten()
-                        .collect();
-                    let bytes = files
-                        .iter()
-                        .filter_map(|f| f.metadata().ok())
-                        .map(|m| m.len())
-                        .sum();
-                    let time = std::fs::metadata(&path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map_or(0.0, |d| d.as_secs_f64());
-                    CheckpointRow {
-                        step,
-                        path,
-                        bytes,
-                        time,
-                    }
-                })
-                .collect();
-            self.ck_sel = self.ck_sel.min(self.checkpoints.len().saturating_sub(1));
-        }
-    }
-
-    pub fn refresh_presets(&mut self) {
-        self.presets = preset::list(&self.ws.presets())
-            .into_iter()
-            .map(|path| {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                let name = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let kind = preset::kind_of(&text).unwrap_or_else(|| "?".into());
-                let errors = match preset::load(&path, &[]) {
-                    Ok(_) => vec![],
-                    Err(e) => e.issues.iter().map(|i| i.to_string()).collect(),
-                };
-                PresetRow {
-                    path,
-                    name,
-                    kind,
-                    errors,
-                    text,
-                }
-            })
-            .collect();
-        self.preset_sel = self.preset_sel.min(self.presets.len().saturating_sub(1));
-    }
-
     /// The loss names of the selected run, in display order.
     pub fn series_names(&self) -> Vec<String> {
         self.selected_run()
@@ -270,37 +176,6 @@ impl App {
                     .collect()
             })
             .unwrap_or_default()
-    }
-
-    /// The newest sample image of the selected run.
-    pub fn newest_sample(&self) -> Option<PathBuf> {
-        let r = self.selected_run()?;
-        let mut files: Vec<PathBuf> = std::fs::read_dir(RunDir::open(&r.path).samples())
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "png"))
-            .collect();
-        files.sort();
-        files.pop()
-    }
-
-    /// A test image for translation: the next image of the dataset's test split.
-    fn test_image(&self, run: &Path) -> Option<PathBuf> {
-        let text = std::fs::read_to_string(RunDir::open(run).preset()).ok()?;
-        let t: toml::Table = text.parse().ok()?;
-        let root = self.ws.root.join(t.get("data")?.get("dataroot")?.as_str()?);
-        let kind = t.get("kind")?.as_str()?;
-        let dir = if kind == "cyclegan" {
-            root.join("testA")
-        } else {
-            root.join("test")
-        };
-        let files = crate::data::dataset::list_images(&dir);
-        if files.is_empty() {
-            return None;
-        }
-        Some(files[self.test_index % files.len()].clone())
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod keymap;
+mod load;
 pub mod preview;
 pub mod series;
 pub mod views;

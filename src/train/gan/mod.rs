@@ -3,6 +3,7 @@
 //! written to the run directory. Metrics record `step` k holds the losses of the k-th update,
 //! computed from the weights before it (record 1 = the initial weights).
 
+mod checkpoint;
 pub mod cyclegan;
 pub mod loader;
 pub mod losses;
@@ -24,7 +25,6 @@ use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
 use cyclegan::{CycleGan, Lambdas};
 use pix2pix::Pix2Pix;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub enum Model {
@@ -223,6 +223,12 @@ impl GanTrainer {
         (self.preset.train.n_epochs + self.preset.train.n_epochs_decay) * self.batches_per_epoch()
     }
 
+    /// The learning rate of an epoch under the linear policy.
+    pub(crate) fn lr_for(&self, epoch: u64) -> f64 {
+        let t = &self.preset.train;
+        schedule::linear_lr(t.lr, epoch, t.n_epochs, t.n_epochs_decay)
+    }
+
     pub(crate) fn set_lr(&mut self, lr: f64) {
         match &mut self.model {
             Model::Pix2Pix(m) => {
@@ -267,93 +273,5 @@ impl GanTrainer {
             .map(|(n, t)| Ok((n.to_string(), first(t)?)))
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(grid::labelled_grid(&tiles, 3)))
-    }
-
-    /// Networks (reference keys), optimiser states, pools and meta into `dir`.
-    pub fn save(&self, dir: &Path, step: u64, epoch: u64) -> Result<()> {
-        let save = |name: &str, sd: HashMap<String, Tensor>| -> Result<()> {
-            candle_core::safetensors::save(&sd, dir.join(format!("{name}.safetensors")))?;
-            Ok(())
-        };
-        match &self.model {
-            Model::Pix2Pix(m) => {
-                save("net_G", m.g.params.state_dict())?;
-                save("net_D", m.d.params.state_dict())?;
-                save("optimizer_G", m.opt_g.state("G")?)?;
-                save("optimizer_D", m.opt_d.state("D")?)?;
-            }
-            Model::CycleGan(m) => {
-                save("net_G_A", m.g_a.params.state_dict())?;
-                save("net_G_B", m.g_b.params.state_dict())?;
-                save("net_D_A", m.d_a.params.state_dict())?;
-                save("net_D_B", m.d_b.params.state_dict())?;
-                save("optimizer_G", m.opt_g.state("G")?)?;
-                save("optimizer_D", m.opt_d.state("D")?)?;
-                let mut pools = HashMap::new();
-                for (k, pool) in [("pool_A", &m.pool_a), ("pool_B", &m.pool_b)] {
-                    for (i, t) in pool.images().iter().enumerate() {
-                        pools.insert(format!("{k}.{i}"), t.clone());
-                    }
-                }
-                if !pools.is_empty() {
-                    save("pools", pools)?;
-                }
-            }
-        }
-        let meta = serde_json::json!({
-            "step": step,
-            "epoch": epoch,
-            "kind": self.preset.kind,
-            "netG": gen_config(&self.preset),
-            "netD": disc_config(&self.preset),
-            "direction": self.preset.data.direction,
-            "preset": toml::to_string_pretty(&self.preset)?,
-        });
-        std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
-        Ok(())
-    }
-}
-
-impl GanTrainer {
-    /// Takes the networks, optimiser states and pools of a checkpoint folder of this run.
-    pub fn load(&mut self, dir: &Path) -> Result<()> {
-        let dev = self.device.clone();
-        let load = |name: &str| -> Result<crate::nn::weights::StateDict> {
-            Ok(weights::load_safetensors(
-                dir.join(format!("{name}.safetensors")),
-                &dev,
-            )?)
-        };
-        match &mut self.model {
-            Model::Pix2Pix(m) => {
-                m.g.params.load_values(&load("net_G")?)?;
-                m.d.params.load_values(&load("net_D")?)?;
-                m.opt_g.load_state("G", &load("optimizer_G")?)?;
-                m.opt_d.load_state("D", &load("optimizer_D")?)?;
-            }
-            Model::CycleGan(m) => {
-                m.g_a.params.load_values(&load("net_G_A")?)?;
-                m.g_b.params.load_values(&load("net_G_B")?)?;
-                m.d_a.params.load_values(&load("net_D_A")?)?;
-                m.d_b.params.load_values(&load("net_D_B")?)?;
-                m.opt_g.load_state("G", &load("optimizer_G")?)?;
-                m.opt_d.load_state("D", &load("optimizer_D")?)?;
-                if dir.join("pools.safetensors").is_file() {
-                    let pools = load("pools")?;
-                    for (k, pool) in [("pool_A", &mut m.pool_a), ("pool_B", &mut m.pool_b)] {
-                        let imgs: Vec<Tensor> = (0..)
-                            .map_while(|i| pools.get(&format!("{k}.{i}")).cloned())
-                            .collect();
-                        pool.restore(imgs);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) fn lr_for(&self, epoch: u64) -> f64 {
-        let t = &self.preset.train;
-        schedule::linear_lr(t.lr, epoch, t.n_epochs, t.n_epochs_decay)
     }
 }

@@ -2,22 +2,20 @@
 //! L-BFGS, clamps it to [0, 1] after each update, and reports through the run directory.
 //! Metrics record `step` k holds the costs of the image after k updates; step 0 is the initial image.
 
+mod checkpoint;
+mod run;
+
+pub use run::{train, NstRun, RunOptions};
+
 use super::optim::{Adam, AdamConfig, Lbfgs};
-use super::progress::Progress;
-use super::signals;
-use crate::data::image_io;
 use crate::nst::colors::original_colors;
 use crate::nst::objective::{Costs, Objective};
 use crate::nst::setup::Prepared;
 use crate::preset::nst::{NstPreset, OptimizerKind};
-use crate::preset::Preset;
-use crate::run::session::{Flow, Session, Steer};
-use crate::run::{RunDir, RunState};
 use anyhow::{Context, Result};
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 enum Optimizer {
     Adam(Adam),
@@ -135,158 +133,6 @@ impl NstTrainer {
             Optimizer::Lbfgs(_) => Ok(HashMap::new()),
         }
     }
-}
-
-/// What a run was asked to do beyond its preset.
-pub struct RunOptions {
-    /// End after this many updates (smoke tests).
-    pub max_steps: Option<u64>,
-    /// Also write the final image here.
-    pub output: Option<PathBuf>,
-    pub quiet: bool,
-}
-
-impl NstTrainer {
-    fn save(&self, dir: &std::path::Path, step: u64, preset: &NstPreset) -> Result<()> {
-        candle_core::safetensors::save(
-            &HashMap::from([("image".to_string(), self.image().clone())]),
-            dir.join("image.safetensors"),
-        )?;
-        let opt = self.optimizer_state()?;
-        if !opt.is_empty() {
-            candle_core::safetensors::save(&opt, dir.join("optimizer.safetensors"))?;
-        }
-        image_io::save_tensor(&self.output()?, &dir.join("image.png"))?;
-        let meta = serde_json::json!({ "step": step, "epoch": 0, "kind": "nst", "preset": toml::to_string_pretty(&preset.effective())? });
-        std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
-        Ok(())
-    }
-
-    /// Takes the image and optimiser state of a checkpoint folder.
-    pub fn load(&mut self, dir: &std::path::Path) -> Result<()> {
-        let dev = self.image.device().clone();
-        let img = crate::nn::weights::load_safetensors(dir.join("image.safetensors"), &dev)?;
-        let t = img
-            .get("image")
-            .context("image.safetensors lacks `image`")?;
-        anyhow::ensure!(
-            t.dims() == self.image.dims(),
-            "the checkpoint's image is {:?}, the run's {:?}",
-            t.dims(),
-            self.image.dims()
-        );
-        self.image.set(t)?;
-        if let Optimizer::Adam(adam) = &mut self.optimizer {
-            let state =
-                crate::nn::weights::load_safetensors(dir.join("optimizer.safetensors"), &dev)?;
-            adam.load_state("image", &state)?;
-        }
-        Ok(())
-    }
-}
-
-/// The trainer with what a live run needs: the preset in force.
-pub struct NstRun {
-    pub trainer: NstTrainer,
-    pub preset: NstPreset,
-}
-
-impl Steer for NstRun {
-    fn sample(&mut self, run: &RunDir, step: u64) -> Result<PathBuf> {
-        let path = run.sample_path(step);
-        image_io::save_tensor(&self.trainer.output()?, &path)?;
-        Ok(path)
-    }
-
-    fn checkpoint(&mut self, run: &RunDir, step: u64) -> Result<PathBuf> {
-        let keep = self.preset.log.keep_checkpoints as usize;
-        let (t, p) = (&self.trainer, &self.preset);
-        run.write_checkpoint::<anyhow::Error>(step, keep, |dir| t.save(dir, step, p))
-    }
-
-    fn preset(&self) -> Preset {
-        Preset::Nst(self.preset.effective())
-    }
-
-    fn apply(&mut self, new: &Preset) -> Result<()> {
-        let Preset::Nst(p) = new else {
-            anyhow::bail!("not an nst preset")
-        };
-        self.trainer.set_lr(p.train.lr());
-        self.trainer.objective_mut().weights = crate::nst::setup::cost_weights(p);
-        self.preset = p.effective();
-        Ok(())
-    }
-}
-
-/// Trains to the end (or to a stop), writing everything into the session's run. `start` is the
-/// step of the checkpoint a resumed run continues from (its record is already written).
-pub fn train(
-    mut session: Session,
-    mut r: NstRun,
-    opts: &RunOptions,
-    start: Option<u64>,
-) -> Result<RunState> {
-    signals::install();
-    let run = session.run.clone();
-    let mut progress = Progress::new(r.preset.train.iterations, opts.quiet);
-    let mut state = RunState::Finished;
-    let mut step = start.unwrap_or(0);
-    let mut resumed = start.is_some();
-    loop {
-        let total = r.preset.train.iterations;
-        let end = opts.max_steps.map_or(total, |m| m.min(total));
-        if step >= end {
-            break;
-        }
-        if let Flow::Stop = session.between_steps(&mut r, step)? {
-            state = RunState::Stopped;
-            break;
-        }
-        let (costs, grads) = r.trainer.evaluate()?;
-        let lr = r.preset.train.lr();
-        if !resumed {
-            let losses = r.trainer.losses(&costs)?;
-            run.append_metrics(step, 0, lr, &losses)?;
-            if losses.iter().any(|(_, v)| !v.is_finite()) {
-                anyhow::bail!("the cost is not finite at step {step}: lower the learning rate or the loss weights");
-            }
-            progress.update(step, &losses, step.is_multiple_of(r.preset.log.print_every));
-            // a checkpoint at step k holds the image after k updates, whose record k is written
-            let log = r.preset.log.clone();
-            if step > 0 && log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
-                let p = r.sample(&run, step)?;
-                run.append_event("sample", &format!("step {step}: {}", p.display()))?;
-            }
-            if step > 0 && log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
-                let p = r.checkpoint(&run, step)?;
-                run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-            }
-        }
-        resumed = false;
-        r.trainer.apply(&grads)?;
-        step += 1;
-        session.progress(step, 0, r.preset.train.iterations);
-    }
-    let total = r.preset.train.iterations;
-    // the costs of the final image, so the curve ends where the result is
-    let costs = r.trainer.costs()?;
-    let losses = r.trainer.losses(&costs)?;
-    run.append_metrics(step, 0, r.preset.train.lr(), &losses)?;
-    progress.finish(step, &losses);
-    let p = r.sample(&run, step)?;
-    run.append_event("sample", &format!("step {step}: {}", p.display()))?;
-    let p = r.checkpoint(&run, step)?;
-    run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-    image_io::save_tensor(&r.trainer.output()?, &run.root.join("result.png"))?;
-    if let Some(out) = &opts.output {
-        image_io::save_tensor(&r.trainer.output()?, out)
-            .with_context(|| format!("writing {}", out.display()))?;
-    }
-    let (kind, message) = crate::train::end_of_run(state, step, total);
-    run.append_answer(kind, &message, session.stop_request.as_deref())?;
-    session.finish(state, step, 0, &message);
-    Ok(state)
 }
 
 #[cfg(test)]
