@@ -101,6 +101,19 @@ pub struct Batch {
 }
 
 impl PairDataset {
+    fn with(pairing: Pairing, root: &Path, swap: bool, opts: Options) -> Self {
+        Self {
+            pairing,
+            swap,
+            opts,
+            root: root.into(),
+            bad: HashSet::new(),
+            cache: HashMap::new(),
+            cached_bytes: 0,
+            warnings: vec![],
+        }
+    }
+
     pub fn aligned(
         root: &Path,
         phase: &str,
@@ -111,16 +124,7 @@ impl PairDataset {
             &root.join(phase),
             &format!("{phase}/ with A|B side-by-side images (A on the left), the pix2pix layout"),
         )?;
-        Ok(Self {
-            pairing: Pairing::Aligned { files },
-            swap,
-            opts,
-            root: root.into(),
-            bad: HashSet::new(),
-            cache: HashMap::new(),
-            cached_bytes: 0,
-            warnings: vec![],
-        })
+        Ok(Self::with(Pairing::Aligned { files }, root, swap, opts))
     }
 
     pub fn unaligned(
@@ -130,24 +134,15 @@ impl PairDataset {
         swap: bool,
         opts: Options,
     ) -> Result<Self, DatasetError> {
-        let a = need_images(
-            &root.join(format!("{phase}A")),
-            &format!("{phase}A/ and {phase}B/ of images, the CycleGAN layout"),
-        )?;
-        let b = need_images(
-            &root.join(format!("{phase}B")),
-            &format!("{phase}A/ and {phase}B/ of images, the CycleGAN layout"),
-        )?;
-        Ok(Self {
-            pairing: Pairing::Unaligned { a, b, serial },
+        let expected = format!("{phase}A/ and {phase}B/ of images, the CycleGAN layout");
+        let a = need_images(&root.join(format!("{phase}A")), &expected)?;
+        let b = need_images(&root.join(format!("{phase}B")), &expected)?;
+        Ok(Self::with(
+            Pairing::Unaligned { a, b, serial },
+            root,
             swap,
             opts,
-            root: root.into(),
-            bad: HashSet::new(),
-            cache: HashMap::new(),
-            cached_bytes: 0,
-            warnings: vec![],
-        })
+        ))
     }
 
     /// Items per epoch: the files (aligned) or the larger domain (unaligned).
