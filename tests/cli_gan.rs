@@ -81,16 +81,14 @@ fn pix2pix_learns_and_its_checkpoint_translates() {
     for k in ["G_GAN", "G_L1", "D_real", "D_fake", "lr", "epoch", "time"] {
         assert!(m[0].contains_key(k), "{k}: {:?}", m[0]);
     }
-    // linear policy: constant through epoch n_epochs − 1, then down to 0 in the last epoch
-    let lr_of = |e: u64| {
-        m.iter().find(|r| r["epoch"] == e).unwrap()["lr"]
-            .as_f64()
-            .unwrap()
-    };
-    assert_eq!(lr_of(1), 0.002);
-    assert_eq!(lr_of(5), 0.002);
-    assert!((lr_of(6) - 0.002 * 2.0 / 3.0).abs() < 1e-12);
-    assert_eq!(lr_of(8), 0.0);
+    // the reference's linear policy stepped after each epoch (2a7afba): lr₀ through epoch
+    // n_epochs, then lr₀·(1 − (e − 6)/3), the last epoch at lr₀/3, never 0; one lr per epoch
+    for (e, want) in (1..=8).zip([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0 / 3.0, 1.0 / 3.0]) {
+        for r in m.iter().filter(|r| r["epoch"] == e) {
+            let lr = r["lr"].as_f64().unwrap();
+            assert!((lr - 0.002 * want).abs() < 1e-12, "epoch {e}: lr {lr}");
+        }
+    }
     let (first, last) = (mean(&m[..5], "G_L1"), mean(&m[m.len() - 5..], "G_L1"));
     assert!(last < 0.6 * first, "G_L1 falls: {first} -> {last}");
     let events = read_jsonl(&run_dir.join("events.jsonl"));
@@ -123,11 +121,43 @@ fn pix2pix_learns_and_its_checkpoint_translates() {
     assert!(sample.width() >= 3 * 32, "real_A | fake_B | real_B");
     assert_eq!(read_json(&run_dir.join("status.json"))["state"], "finished");
 
+    // an aligned test image, as the reference's test.py reads it: A is translated, and the
+    // output is real_A | fake_B | real_B; --fake-only gives fake_B alone, which is what the same
+    // checkpoint makes of A taken whole
+    let a = picture(8);
+    let mut ab = image::RgbImage::new(64, 32);
+    image::imageops::replace(&mut ab, &a, 0, 0);
+    image::imageops::replace(&mut ab, &invert(&a), 32, 0);
+    ab.save(ws.join("ab.png")).unwrap();
+    a.save(ws.join("a.png")).unwrap();
+    let translate = |args: &[&str]| {
+        let out = run(bin()
+            .current_dir(&ws)
+            .args(["translate", "--checkpoint", "runs/p2p", "--eval"])
+            .args(args));
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    translate(&["--input", "ab.png", "--output", "grid.png"]);
+    translate(&["--input", "ab.png", "--output", "fake.png", "--fake-only"]);
+    translate(&["--input", "a.png", "--output", "whole.png", "--whole"]);
+    let grid = image::open(ws.join("grid.png")).unwrap().to_rgb8();
+    assert!(
+        grid.width() >= 3 * 32 && grid.height() >= 32,
+        "{:?}",
+        grid.dimensions()
+    );
+    let fake = image::open(ws.join("fake.png")).unwrap().to_rgb8();
+    assert_eq!(fake.dimensions(), (32, 32), "A alone, not the pair");
+    assert!(
+        fake == image::open(ws.join("whole.png")).unwrap().to_rgb8(),
+        "fake_B is the translation of A"
+    );
+
     // translate an image of another size with the run's newest checkpoint; the output keeps its size
     let test_img =
         image::imageops::resize(&picture(7), 40, 24, image::imageops::FilterType::Triangle);
     test_img.save(ws.join("in.png")).unwrap();
-    for extra in [vec![], vec!["--eval"]] {
+    for extra in [vec!["--whole"], vec!["--whole", "--eval"]] {
         let out = run(bin()
             .current_dir(&ws)
             .args([
@@ -388,19 +418,10 @@ fn cyclegan_resumes_after_kill_9_and_takes_live_changes() {
     );
     unsafe { libc_kill(child.id() as i32, 9) };
     child.wait().unwrap();
-    let cks: Vec<u64> = std::fs::read_dir(ws.join("runs/c/checkpoints"))
+    let (ck, _) = aiart::run::RunDir::open(ws.join("runs/c"))
+        .newest_complete_checkpoint()
         .unwrap()
-        .filter_map(|e| {
-            e.unwrap()
-                .file_name()
-                .into_string()
-                .unwrap()
-                .strip_prefix("step-")
-                .and_then(|s| s.parse().ok())
-        })
-        .collect();
-    let ck = *cks.iter().max().unwrap();
-    let before = read_jsonl(&metrics).len();
+        .expect("a complete checkpoint");
     let out = run(bin().current_dir(&ws).args([
         "train",
         "--resume",
@@ -411,13 +432,14 @@ fn cyclegan_resumes_after_kill_9_and_takes_live_changes() {
     ]));
     assert!(out.status.success(), "{}", text(&out));
     let m = read_jsonl(&metrics);
-    let steps: Vec<u64> = m[before..]
-        .iter()
-        .map(|r| r["step"].as_u64().unwrap())
-        .collect();
-    assert_eq!(steps, vec![ck + 1, ck + 2, ck + 3, ck + 4]);
+    let steps: Vec<u64> = m.iter().map(|r| r["step"].as_u64().unwrap()).collect();
     assert_eq!(
-        m[before]["epoch"].as_u64().unwrap(),
+        steps,
+        (1..=ck + 4).collect::<Vec<u64>>(),
+        "one trajectory through the checkpoint"
+    );
+    assert_eq!(
+        m[ck as usize]["epoch"].as_u64().unwrap(),
         ck / 3 + 1,
         "3 steps an epoch"
     );
@@ -435,4 +457,75 @@ fn cyclegan_resumes_after_kill_9_and_takes_live_changes() {
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+#[test]
+fn a_resumed_run_trains_at_the_lr_of_an_uninterrupted_one() {
+    let ws = temp_workspace("lr-resume");
+    let train = ws.join("data/train");
+    std::fs::create_dir_all(&train).unwrap();
+    for i in 0..2 {
+        let a = picture(i);
+        let mut ab = image::RgbImage::new(64, 32);
+        image::imageops::replace(&mut ab, &a, 0, 0);
+        image::imageops::replace(&mut ab, &invert(&a), 32, 0);
+        ab.save(train.join(format!("{i}.png"))).unwrap();
+    }
+    // 2 steps an epoch; 2 epochs at lr₀, then 3 decaying: lr₀·3/4, ·2/4, ·1/4
+    std::fs::write(
+        ws.join("p.toml"),
+        "kind = \"pix2pix\"\n[data]\ndataroot = \"data\"\nload_size = 32\ncrop_size = 32\n\
+         [model]\nnetG = \"unet_32\"\nngf = 2\nndf = 2\n[train]\nlr = 0.0002\nn_epochs = 2\nn_epochs_decay = 3\n\
+         [log]\ncheckpoint_every = 0\n",
+    )
+    .unwrap();
+    let train_to = |dir: &str, extra: &[&str]| {
+        let out = run(bin()
+            .current_dir(&ws)
+            .args(["train", "--quiet"])
+            .args(extra));
+        assert!(out.status.success(), "{dir}: {}", text(&out));
+    };
+    train_to("whole", &["p.toml", "--run-dir", "runs/whole"]);
+    // stopped after 3 steps (mid-epoch 2) and after 6 (mid-decay), resumed each time
+    train_to(
+        "parts",
+        &["p.toml", "--run-dir", "runs/parts", "--max-steps", "3"],
+    );
+    train_to("parts", &["--resume", "parts", "--max-steps", "7"]);
+    train_to("parts", &["--resume", "parts"]);
+    let lrs = |dir: &str| -> Vec<(u64, u64, f64)> {
+        read_jsonl(&ws.join(format!("runs/{dir}/metrics.jsonl")))
+            .iter()
+            .map(|r| {
+                (
+                    r["step"].as_u64().unwrap(),
+                    r["epoch"].as_u64().unwrap(),
+                    r["lr"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let whole = lrs("whole");
+    let want: Vec<(u64, u64, f64)> = [1.0, 1.0, 1.0, 1.0, 0.75, 0.75, 0.5, 0.5, 0.25, 0.25]
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i as u64 + 1, i as u64 / 2 + 1, 0.0002 * f))
+        .collect();
+    assert_eq!(whole.len(), want.len());
+    for (got, w) in whole.iter().zip(&want) {
+        assert_eq!((got.0, got.1), (w.0, w.1));
+        assert!(
+            (got.2 - w.2).abs() < 1e-15,
+            "step {}: lr {} not {}",
+            got.0,
+            got.2,
+            w.2
+        );
+    }
+    assert_eq!(
+        lrs("parts"),
+        whole,
+        "the same step, epoch and lr at every step"
+    );
 }

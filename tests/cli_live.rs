@@ -245,13 +245,14 @@ fn kill_9_then_resume_continues_after_the_checkpoint() {
         &ws,
         &["presets/live.toml", "--run-dir", "runs/live", "--quiet"],
     );
-    let cks = ws.join("runs/live/checkpoints");
-    let has_ck = || {
-        std::fs::read_dir(&cks)
-            .map(|rd| rd.count() >= 1)
-            .unwrap_or(false)
-    };
-    assert!(wait_for(60, has_ck), "a checkpoint is written");
+    let run_dir = aiart::run::RunDir::open(ws.join("runs/live"));
+    // a complete checkpoint, by the rule --resume uses (a folder being written does not count),
+    // and records past it, which the kill leaves behind
+    let newest = || run_dir.newest_complete_checkpoint().unwrap();
+    assert!(
+        wait_for(60, || newest().is_some_and(|(s, _)| last_step(&ws) > s + 3)),
+        "a checkpoint is written and the run goes on"
+    );
     // a second trainer on the same run is refused
     let out = run(bin().current_dir(&ws).args(["train", "--resume", "live"]));
     assert!(
@@ -263,30 +264,56 @@ fn kill_9_then_resume_continues_after_the_checkpoint() {
     child.wait().unwrap();
     let out = runs(&ws, &["list"]);
     assert!(text(&out).contains("crashed"), "{}", text(&out));
-    let newest = std::fs::read_dir(&cks)
+    let (ck_step, ck) = newest().expect("a complete checkpoint");
+    let steps = |recs: &[serde_json::Map<String, serde_json::Value>]| -> Vec<u64> {
+        recs.iter().map(|r| r["step"].as_u64().unwrap()).collect()
+    };
+    let before = steps(&metrics(&ws));
+    let past: Vec<u64> = before.iter().copied().filter(|s| *s > ck_step).collect();
+    let samples_past = std::fs::read_dir(ws.join("runs/live/samples"))
         .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| !n.starts_with('.'))
-        .max()
-        .unwrap();
-    let ck_step: u64 = newest.trim_start_matches("step-").parse().unwrap();
-    let before = metrics(&ws).len();
+        .filter(|e| {
+            let n = e.as_ref().unwrap().file_name().into_string().unwrap();
+            n.strip_prefix("step-")
+                .and_then(|n| n.strip_suffix(".png"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|s| s > ck_step)
+        })
+        .count();
     let mut child = spawn_train(&ws, &["--resume", "live", "--quiet"]);
-    assert!(wait_for(60, || metrics(&ws).len() > before + 3));
+    // the records past the checkpoint move out before the resumed event is written
+    assert!(wait_for(60, || !events(&ws, "resumed").is_empty()
+        && last_step(&ws) > ck_step + 3));
     let ev = read_jsonl(&ws.join("runs/live/events.jsonl"));
     let resumed = ev
         .iter()
         .find(|e| e["kind"] == "resumed")
         .expect("a resumed event");
+    let msg = resumed["message"].as_str().unwrap();
+    let name = ck.file_name().unwrap().to_str().unwrap();
+    assert!(msg.contains(name), "{msg}");
     assert!(
-        resumed["message"].as_str().unwrap().contains(&newest),
-        "{resumed:?}"
+        msg.contains(&format!(
+            "moved {} metrics records and {samples_past} samples",
+            past.len()
+        )),
+        "{msg}"
     );
-    assert_eq!(
-        metrics(&ws)[before]["step"].as_u64().unwrap(),
-        ck_step + 1,
-        "the next record follows the checkpoint"
+    // one trajectory: every step once, in order, the record after the checkpoint's is its step + 1
+    let after = steps(&metrics(&ws));
+    assert!(
+        after.windows(2).all(|w| w[1] == w[0] + 1),
+        "steps repeat or skip: {after:?}"
     );
+    assert_eq!(after[0], 0, "NST's record 0 is the initial image");
+    assert!(after.contains(&(ck_step + 1)));
+    // nothing is lost: the records past the checkpoint are in the discard file
+    let discarded = steps(&read_jsonl(&ws.join("runs/live/metrics.discarded.jsonl")));
+    assert_eq!(discarded, past);
+    let moved = std::fs::read_dir(ws.join("runs/live/samples/discarded"))
+        .map(|rd| rd.count())
+        .unwrap_or(0);
+    assert_eq!(moved, samples_past);
     kill(child.id(), 15);
     assert_eq!(child.wait().unwrap().code(), Some(130));
     assert_eq!(

@@ -23,8 +23,13 @@ pub enum DatasetCommand {
     Fetch {
         /// facades, maps, edges2shoes, cityscapes, night2day, horse2zebra, apple2orange, summer2winter_yosemite, monet2photo, cezanne2photo, ukiyoe2photo, vangogh2photo
         name: String,
+        /// Download and replace a dataset that is already there
         #[arg(long)]
         force: bool,
+        /// Where to download from (a mirror); default $AIART_DATASETS_URL, else the reference's
+        /// http://efrosgans.eecs.berkeley.edu
+        #[arg(long)]
+        base_url: Option<String>,
     },
 }
 
@@ -178,9 +183,20 @@ pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
             }
             Ok(0)
         }
-        DatasetCommand::Fetch { name, force } => {
-            fetch::fetch(&name, &ws.datasets(), force)?;
-            println!("{}", ws.datasets().join(&name).display());
+        DatasetCommand::Fetch {
+            name,
+            force,
+            base_url,
+        } => {
+            let base = fetch::base_url(base_url.as_deref());
+            let dir = ws.datasets().join(&name);
+            match fetch::fetch(&name, &ws.datasets(), force, &base)? {
+                fetch::Fetched::Downloaded => println!("{}", dir.display()),
+                fetch::Fetched::AlreadyThere => println!(
+                    "{} is already there; pass --force to download it again",
+                    dir.display()
+                ),
+            }
             Ok(0)
         }
     }

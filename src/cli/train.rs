@@ -267,10 +267,17 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     RunDir::repair_jsonl(&run.metrics())?;
     RunDir::repair_jsonl(&run.events())?;
     let (step, ck) = run
-        .list_checkpoints()?
-        .into_iter()
-        .rfind(|(_, p)| p.join("meta.json").is_file())
+        .newest_complete_checkpoint()?
         .with_context(|| format!("{}: no complete checkpoint to resume from", dir.display()))?;
+    // the killed trainer's records past the checkpoint are replayed: move them out first
+    let moved = run.discard_after(step)?;
+    let resumed_msg = format!(
+        "from {} (step {step}); moved {} metrics records and {} samples past step {step} to \
+         metrics.discarded.jsonl and samples/discarded/",
+        ck.display(),
+        moved.records,
+        moved.samples
+    );
     let text = std::fs::read_to_string(run.preset())?;
     let mut overrides = vec![];
     overrides.extend(device_override(&a.device));
@@ -284,7 +291,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             let mut trainer = NstTrainer::new(prepared, &p)?;
             trainer.load(&ck)?;
             let total = p.train.iterations;
-            run.append_event("resumed", &format!("from {} (step {step})", ck.display()))?;
+            run.append_event("resumed", &resumed_msg)?;
             let session = Session::start(
                 run.clone(),
                 lock,
@@ -315,7 +322,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             trainer.load(&ck)?;
             let total = trainer.total_steps();
             let epoch = step / trainer.batches_per_epoch() + 1;
-            run.append_event("resumed", &format!("from {} (step {step})", ck.display()))?;
+            run.append_event("resumed", &resumed_msg)?;
             let session = Session::start(
                 run.clone(),
                 lock,

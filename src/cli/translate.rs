@@ -3,11 +3,12 @@
 //! Without `--eval` it behaves as the reference's test.py: dropout on and normalisation from the
 //! input's own statistics; `--eval` turns dropout off and uses BatchNorm's running statistics.
 
-use aiart::data::dataset::list_images;
-use aiart::data::{image_io, transform};
+use aiart::data::dataset::{list_images, split_aligned};
+use aiart::data::{grid, image_io, transform};
 use aiart::nn::gan::{infer_gen_config, GenArch, GenConfig, Generator};
 use aiart::nn::layers::{Ctx, NormKind};
 use aiart::nn::weights;
+use aiart::preset::gan::Direction;
 use aiart::run::RunDir;
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
@@ -62,10 +63,24 @@ pub struct TranslateArgs {
     /// Device: auto, cpu or cuda:N
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// pix2pix run checkpoints: take each input whole, instead of as an aligned A|B pair
+    #[arg(long)]
+    pub whole: bool,
+    /// pix2pix run checkpoints with aligned inputs: write fake_B alone instead of the labelled
+    /// real_A | fake_B | real_B grid
+    #[arg(long, conflicts_with = "whole")]
+    pub fake_only: bool,
 }
 
-/// The generator file and its configuration (when a run wrote it).
-fn locate(a: &TranslateArgs) -> Result<(PathBuf, Option<GenConfig>)> {
+/// The generator to load: its file, its configuration when a run wrote it, and for a pix2pix
+/// run's checkpoint the direction its aligned images are read in.
+struct Located {
+    file: PathBuf,
+    config: Option<GenConfig>,
+    aligned: Option<Direction>,
+}
+
+fn locate(a: &TranslateArgs) -> Result<Located> {
     let mut dir = a.checkpoint.clone();
     if !dir.exists() {
         bail!("{}: no such checkpoint", dir.display());
@@ -79,7 +94,11 @@ fn locate(a: &TranslateArgs) -> Result<(PathBuf, Option<GenConfig>)> {
         dir = newest.1;
     }
     if dir.is_file() {
-        return Ok((dir, None));
+        return Ok(Located {
+            file: dir,
+            config: None,
+            aligned: None,
+        });
     }
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("meta.json")).with_context(|| {
@@ -97,13 +116,19 @@ fn locate(a: &TranslateArgs) -> Result<(PathBuf, Option<GenConfig>)> {
     };
     let config: GenConfig =
         serde_json::from_value(meta["netG"].clone()).context("meta.json: netG")?;
-    Ok((dir.join(format!("net_{name}.safetensors")), Some(config)))
+    let aligned = (name == "G")
+        .then(|| serde_json::from_value(meta["direction"].clone()).unwrap_or(Direction::AtoB));
+    Ok(Located {
+        file: dir.join(format!("net_{name}.safetensors")),
+        config: Some(config),
+        aligned,
+    })
 }
 
-fn load(a: &TranslateArgs, device: &Device) -> Result<Generator> {
-    let (file, from_meta) = locate(a)?;
+fn load(a: &TranslateArgs, found: Located, device: &Device) -> Result<Generator> {
+    let Located { file, config, .. } = found;
     let sd = weights::load_state_dict(&file, device)?;
-    let mut c = match from_meta.or_else(|| infer_gen_config(&sd)) {
+    let mut c = match config.or_else(|| infer_gen_config(&sd)) {
         Some(c) => c,
         None => bail!(
             "{}: not a generator of the reference (pass --arch, --norm and --ngf)",
@@ -184,9 +209,46 @@ fn pad_end(x: &Tensor, dim: usize, p: usize) -> candle_core::Result<Tensor> {
     Tensor::cat(&parts, dim)
 }
 
+/// As the reference's test.py on an aligned dataset: the image is split into A and B (B is the
+/// input when the run trained BtoA), A is translated, and the result is real_A | fake_B | real_B
+/// (or fake_B alone).
+fn translate_aligned(
+    g: &Generator,
+    ab: image::RgbImage,
+    direction: Direction,
+    fake_only: bool,
+    ctx: &Ctx,
+    device: &Device,
+) -> Result<image::RgbImage> {
+    let (left, right) = split_aligned(&ab);
+    let (real_a, real_b) = match direction {
+        Direction::AtoB => (left, right),
+        Direction::BtoA => (right, left),
+    };
+    let fake_b = translate_image(g, real_a.clone(), ctx, device)?;
+    if fake_only {
+        return Ok(fake_b);
+    }
+    Ok(grid::labelled_grid(
+        &[
+            ("real_A".into(), real_a),
+            ("fake_B".into(), fake_b),
+            ("real_B".into(), real_b),
+        ],
+        3,
+    ))
+}
+
 pub fn run(a: TranslateArgs) -> Result<i32> {
     let device = aiart::device::pick(&a.device)?;
-    let g = load(&a, &device)?;
+    let found = locate(&a)?;
+    let aligned = found.aligned.filter(|_| !a.whole);
+    if a.fake_only && aligned.is_none() {
+        bail!(
+            "--fake-only applies to a pix2pix run's checkpoint, whose inputs are aligned A|B pairs"
+        );
+    }
+    let g = load(&a, found, &device)?;
     let ctx = if a.eval {
         Ctx::eval()
     } else {
@@ -215,7 +277,10 @@ pub fn run(a: TranslateArgs) -> Result<i32> {
         };
         match image_io::load_rgb(input) {
             Ok((img, _)) => {
-                let y = translate_image(&g, img, &ctx, &device)?;
+                let y = match aligned {
+                    Some(d) => translate_aligned(&g, img, d, a.fake_only, &ctx, &device)?,
+                    None => translate_image(&g, img, &ctx, &device)?,
+                };
                 image_io::save_image(&y, &out)?;
                 done += 1;
             }

@@ -50,6 +50,16 @@ pub fn list_images(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// An aligned image's two halves, A (left) and B (right), as the reference's AlignedDataset
+/// splits them.
+pub fn split_aligned(ab: &RgbImage) -> (RgbImage, RgbImage) {
+    let (w, h) = ab.dimensions();
+    let w2 = w / 2;
+    let a = image::imageops::crop_imm(ab, 0, 0, w2, h).to_image();
+    let b = image::imageops::crop_imm(ab, w2, 0, w - w2, h).to_image();
+    (a, b)
+}
+
 fn need_images(dir: &Path, expected: &str) -> Result<Vec<PathBuf>, DatasetError> {
     if !dir.is_dir() {
         return Err(DatasetError::Layout {
@@ -201,10 +211,7 @@ impl PairDataset {
                 Pairing::Aligned { files } => {
                     let path = files[i % files.len()].clone();
                     let Some(ab) = self.read(&path) else { continue };
-                    let (w, h) = ab.dimensions();
-                    let w2 = w / 2;
-                    let a = image::imageops::crop_imm(&ab, 0, 0, w2, h).to_image();
-                    let b = image::imageops::crop_imm(&ab, w2, 0, w - w2, h).to_image();
+                    let (a, b) = split_aligned(&ab);
                     let p = get_params(&self.opts, a.dimensions(), rng);
                     (
                         transform::apply(a, &self.opts, &p),

@@ -1,11 +1,11 @@
 //! `aiart dataset fetch NAME`: the reference's published datasets, from the addresses its download
 //! scripts use (datasets/download_pix2pix_dataset.sh, download_cyclegan_dataset.sh), downloaded
-//! with a progress bar into a `.part` file that a later call resumes, then unpacked into
-//! `datasets/NAME` (through a temporary folder).
+//! with a progress bar into a `.part` file that a later call resumes (HTTP Range), then unpacked
+//! into a temporary folder and renamed to `datasets/NAME`, so a dataset folder is complete or absent.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const PIX2PIX: [&str; 5] = ["facades", "maps", "edges2shoes", "cityscapes", "night2day"];
 pub const CYCLEGAN: [&str; 7] = [
@@ -18,22 +18,73 @@ pub const CYCLEGAN: [&str; 7] = [
     "vangogh2photo",
 ];
 
-pub fn url(name: &str) -> Option<String> {
+/// Where the reference's scripts download from.
+pub const DEFAULT_BASE_URL: &str = "http://efrosgans.eecs.berkeley.edu";
+/// Overrides the base address (a mirror, or a test's local server).
+pub const BASE_URL_ENV: &str = "AIART_DATASETS_URL";
+
+/// The base address in force: `--base-url`, else `$AIART_DATASETS_URL`, else the reference's.
+pub fn base_url(flag: Option<&str>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var(BASE_URL_ENV).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+pub fn url(base: &str, name: &str) -> Option<String> {
     if PIX2PIX.contains(&name) {
-        Some(format!(
-            "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
-        ))
+        Some(format!("{base}/pix2pix/datasets/{name}.tar.gz"))
     } else if CYCLEGAN.contains(&name) {
-        Some(format!(
-            "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
-        ))
+        Some(format!("{base}/cyclegan/datasets/{name}.zip"))
     } else {
         None
     }
 }
 
-pub fn fetch(name: &str, datasets: &Path, force: bool) -> Result<()> {
-    let Some(url) = url(name) else {
+/// The command that gets a published dataset, for error messages; None for other names.
+pub fn fetch_hint(name: &str) -> Option<String> {
+    (PIX2PIX.contains(&name) || CYCLEGAN.contains(&name))
+        .then(|| format!("aiart dataset fetch {name}"))
+}
+
+/// Why a preset's dataset folder cannot be used yet, with the command that gets it when it is one
+/// of the reference's published datasets; None when the folder is there.
+pub fn missing_dataset(root: &Path) -> Option<String> {
+    if root.is_dir() {
+        return None;
+    }
+    let name = root.file_name()?.to_string_lossy().into_owned();
+    Some(match fetch_hint(&name) {
+        Some(cmd) => format!(
+            "needs dataset {} (not there yet)\nget it with: {cmd}",
+            root.display()
+        ),
+        None => format!(
+            "needs dataset {}: no such folder (see `aiart dataset list`)",
+            root.display()
+        ),
+    })
+}
+
+/// What `fetch` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fetched {
+    Downloaded,
+    AlreadyThere,
+}
+
+/// Removes a temporary unpacking folder however unpacking ends.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn fetch(name: &str, datasets: &Path, force: bool, base: &str) -> Result<Fetched> {
+    let Some(url) = url(base, name) else {
         bail!(
             "unknown dataset `{name}`; the reference publishes: {}, {}",
             PIX2PIX.join(", "),
@@ -42,7 +93,7 @@ pub fn fetch(name: &str, datasets: &Path, force: bool) -> Result<()> {
     };
     let out = datasets.join(name);
     if out.exists() && !force {
-        bail!("{} exists; pass --force to replace it", out.display());
+        return Ok(Fetched::AlreadyThere);
     }
     std::fs::create_dir_all(datasets)?;
     let ext = if url.ends_with(".zip") {
@@ -51,72 +102,129 @@ pub fn fetch(name: &str, datasets: &Path, force: bool) -> Result<()> {
         "tar.gz"
     };
     let part = datasets.join(format!(".{name}.{ext}.part"));
-    let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+    download(&url, &part, &out)?;
+    let tmp = TempDir(datasets.join(format!(".{name}.unpack-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&tmp.0);
+    std::fs::create_dir_all(&tmp.0)?;
+    let unpacked = if ext == "zip" {
+        zip::ZipArchive::new(std::fs::File::open(&part)?)
+            .and_then(|mut z| z.extract(&tmp.0))
+            .map_err(anyhow::Error::from)
+    } else {
+        untar(
+            flate2::read::GzDecoder::new(std::fs::File::open(&part)?),
+            &tmp.0,
+        )
+    };
+    if let Err(e) = unpacked {
+        // a complete download that does not unpack would fail the same way when resumed
+        let _ = std::fs::remove_file(&part);
+        bail!(
+            "{url}: the downloaded archive is corrupt or truncated ({e:#}); it was removed and \
+             nothing was written to {}: run the command again",
+            out.display()
+        );
+    }
+    // the archives hold one folder named after the dataset
+    let inner = tmp.0.join(name);
+    let src = if inner.is_dir() { inner } else { tmp.0.clone() };
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    std::fs::rename(&src, &out)?;
+    std::fs::remove_file(&part)?;
+    Ok(Fetched::Downloaded)
+}
+
+/// Downloads `url` into `part`, continuing a partial file with a Range request; a server that
+/// ignores Range sends the whole file, which then replaces the partial one.
+fn download(url: &str, part: &Path, out: &Path) -> Result<()> {
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(std::time::Duration::from_secs(10))
+        .timeout_read(std::time::Duration::from_secs(60))
         .build();
-    let mut req = agent.get(&url);
-    if have > 0 {
-        req = req.set("Range", &format!("bytes={have}-"));
-    }
-    let resp = req.call().map_err(|e| {
-        anyhow::anyhow!("cannot download {url}: {e}\nthis machine may be offline: download the file elsewhere and unpack it into {}", out.display())
-    })?;
+    let mut have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+    let resp = loop {
+        let mut req = agent.get(url);
+        if have > 0 {
+            req = req.set("Range", &format!("bytes={have}-"));
+        }
+        match req.call() {
+            Ok(r) => break r,
+            // the partial file is already whole (or longer than the file now is): start over
+            Err(ureq::Error::Status(416, _)) if have > 0 => {
+                std::fs::remove_file(part)?;
+                have = 0;
+            }
+            Err(ureq::Error::Status(code, r)) => bail!(
+                "{url}: the server answered {code} {}; check the dataset name, or set {BASE_URL_ENV} \
+                 (or --base-url) to a mirror",
+                r.status_text()
+            ),
+            Err(e) => bail!(
+                "cannot download {url}: {e}\nthis machine may be offline: download the file \
+                 elsewhere and unpack it into {}",
+                out.display()
+            ),
+        }
+    };
     let resumed = resp.status() == 206;
+    if !resumed {
+        have = 0;
+    }
     let total = resp
         .header("Content-Length")
         .and_then(|v| v.parse::<u64>().ok())
-        .map(|n| n + if resumed { have } else { 0 });
+        .map(|n| n + have);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(resumed)
         .write(true)
         .truncate(!resumed)
-        .open(&part)?;
+        .open(part)?;
     let pb = indicatif::ProgressBar::new(total.unwrap_or(0));
-    pb.set_position(if resumed { have } else { 0 });
+    pb.set_position(have);
     let mut reader = resp.into_reader();
     let mut buf = vec![0u8; 1 << 16];
+    let mut got = have;
+    let interrupted = |got: u64| {
+        anyhow!(
+            "{url}: the download was cut off after {got} bytes; run the command again to resume \
+             it (the partial file is kept: {})",
+            part.display()
+        )
+    };
     loop {
-        let n = reader
-            .read(&mut buf)
-            .context("download interrupted; run the command again to resume")?;
+        let n = match reader.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                file.sync_all()?;
+                return Err(anyhow::Error::new(e).context(interrupted(got)));
+            }
+        };
         if n == 0 {
             break;
         }
         file.write_all(&buf[..n])?;
-        pb.inc(n as u64);
+        got += n as u64;
+        pb.set_position(got);
     }
     pb.finish_and_clear();
     file.sync_all()?;
-    let tmp = datasets.join(format!(".{name}.unpack-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)?;
-    if ext == "zip" {
-        zip::ZipArchive::new(std::fs::File::open(&part)?)?.extract(&tmp)?;
-    } else {
-        untar(
-            flate2::read::GzDecoder::new(std::fs::File::open(&part)?),
-            &tmp,
-        )?;
+    if total.is_some_and(|t| got < t) {
+        return Err(interrupted(got));
     }
-    // the archives hold one folder named after the dataset
-    let inner = tmp.join(name);
-    let src = if inner.is_dir() { inner } else { tmp.clone() };
-    if out.exists() {
-        std::fs::remove_dir_all(&out)?;
-    }
-    std::fs::rename(&src, &out)?;
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::remove_file(&part)?;
     Ok(())
 }
 
-/// A minimal ustar reader: regular files and folders.
+/// A minimal ustar reader: regular files and folders. The archive must end with its zero block,
+/// so a truncated one is an error, never a dataset with files missing.
 fn untar(mut r: impl Read, dst: &Path) -> Result<()> {
     let mut header = [0u8; 512];
     loop {
-        if r.read_exact(&mut header).is_err() || header.iter().all(|&b| b == 0) {
+        r.read_exact(&mut header)
+            .context("the archive ends before its end-of-archive block")?;
+        if header.iter().all(|&b| b == 0) {
             return Ok(());
         }
         let field = |a: usize, b: usize| {
@@ -130,12 +238,14 @@ fn untar(mut r: impl Read, dst: &Path) -> Result<()> {
         if !prefix.is_empty() {
             name = format!("{prefix}/{name}");
         }
-        let size = u64::from_str_radix(&field(124, 136), 8).unwrap_or(0);
+        let size = u64::from_str_radix(&field(124, 136), 8)
+            .with_context(|| format!("{name}: a bad size field in the archive"))?;
         let kind = header[156];
         let padded = size.div_ceil(512) * 512;
         let mut data = vec![0u8; padded as usize];
-        r.read_exact(&mut data)?;
-        if name.contains("..") {
+        r.read_exact(&mut data)
+            .with_context(|| format!("{name}: the archive ends inside this file"))?;
+        if name.contains("..") || name.starts_with('/') {
             bail!("unsafe path in the archive: {name}");
         }
         let path = dst.join(&name);

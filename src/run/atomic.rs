@@ -4,13 +4,18 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+/// A name no other writer uses: two threads of one process (the heartbeat and the training loop
+/// both write status.json) must not share a temporary file.
 fn temp_name(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
 fn sync_dir(dir: &Path) {
@@ -94,6 +99,37 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
             .collect();
         assert!(leftovers.is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn two_threads_writing_one_file_never_mix() {
+        let dir = std::env::temp_dir().join(format!("aiart-atomic2-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("status.json");
+        write_atomic(&f, &[b'a'; 4096]).unwrap();
+        let writers: Vec<_> = [b'a', b'b']
+            .into_iter()
+            .map(|c| {
+                let f = f.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..300 {
+                        write_atomic(&f, &[c; 4096]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        while !writers.iter().all(|w| w.is_finished()) {
+            let bytes = fs::read(&f).unwrap();
+            assert_eq!(bytes.len(), 4096);
+            assert!(
+                bytes.iter().all(|b| *b == bytes[0]),
+                "a file of two writers"
+            );
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
         fs::remove_dir_all(&dir).unwrap();
     }
 }

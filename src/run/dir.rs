@@ -254,6 +254,15 @@ impl RunDir {
         Ok(out)
     }
 
+    /// The newest checkpoint that is complete (renamed into place, with its `meta.json`): the one
+    /// `--resume` continues from, and the one to wait for.
+    pub fn newest_complete_checkpoint(&self) -> io::Result<Option<(u64, PathBuf)>> {
+        Ok(self
+            .list_checkpoints()?
+            .into_iter()
+            .rfind(|(_, p)| p.join("meta.json").is_file()))
+    }
+
     /// A status record for this process.
     pub fn status_now(
         &self,

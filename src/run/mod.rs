@@ -5,11 +5,14 @@ pub mod atomic;
 pub mod clock;
 pub mod control;
 pub mod dir;
+pub mod discard;
 pub mod list;
 pub mod lock;
 pub mod session;
+pub mod signals;
 pub mod status;
 pub mod watch;
 
 pub use dir::{RunDir, RunInfo};
+pub use discard::Discarded;
 pub use status::{RunState, Status};

@@ -5,10 +5,10 @@
 use super::control::{ControlCommand, ControlReader};
 use super::dir::RunDir;
 use super::lock::RunLock;
+use super::signals;
 use super::status::{RunState, Status};
 use super::watch::PresetWatcher;
 use crate::preset::{self, live, Preset};
-use crate::train::signals;
 use anyhow::Result;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};

@@ -5,7 +5,6 @@ pub mod gan;
 pub mod nst;
 pub mod optim;
 pub mod progress;
-pub mod signals;
 
 /// The closing event of a run and its status message.
 pub fn end_of_run(state: crate::run::RunState, step: u64, total: u64) -> (&'static str, String) {

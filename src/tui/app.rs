@@ -35,7 +35,7 @@ impl Screen {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     NextScreen,
     PrevScreen,
@@ -60,6 +60,11 @@ pub enum Action {
     Inspect,
     Translate,
     NextTestImage,
+    /// a translation process ended: its output, or why it failed
+    Translated {
+        output: PathBuf,
+        error: Option<String>,
+    },
     /// the slow tick or a file notification: re-read what may have changed
     Refresh,
 }
@@ -86,6 +91,8 @@ pub struct PresetRow {
     pub kind: String,
     /// every problem, with file:line:column
     pub errors: Vec<String>,
+    /// a valid preset whose dataset is not there: why, and the command that gets it
+    pub needs: Option<String>,
     pub text: String,
 }
 
@@ -287,6 +294,13 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Action::StartRun if !p.errors.is_empty() => {
                     app.message = format!("{} is invalid: {}", p.name, p.errors[0])
                 }
+                Action::StartRun if p.needs.is_some() => {
+                    app.message = format!(
+                        "{} {}",
+                        p.name,
+                        p.needs.as_deref().unwrap_or("").replace('\n', "; ")
+                    )
+                }
                 Action::StartRun => {
                     app.message = format!("starting a run from {} …", p.name);
                     app.select_newest = true;
@@ -347,6 +361,20 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.test_index += 1;
             app.translation = None;
             app.message = "next test image: t translates it".into();
+        }
+        Action::Translated { output, error } => {
+            let Some((input, outs)) = &app.translation else {
+                return fx;
+            };
+            // a result for a test image no longer shown says nothing
+            let Some((step, _)) = outs.iter().find(|(_, o)| *o == output) else {
+                return fx;
+            };
+            let name = input.file_name().unwrap_or_default().to_string_lossy();
+            app.message = match error {
+                None => format!("translated {name} with step {step}: {}", output.display()),
+                Some(e) => format!("translating {name} with step {step} failed: {e}"),
+            };
         }
         Action::Refresh => app.refresh(),
     }

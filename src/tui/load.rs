@@ -86,15 +86,20 @@ impl App {
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let kind = preset::kind_of(&text).unwrap_or_else(|| "?".into());
-                let errors = match preset::load(&path, &[]) {
-                    Ok(_) => vec![],
-                    Err(e) => e.issues.iter().map(|i| i.to_string()).collect(),
+                let (errors, needs) = match preset::load(&path, &[]) {
+                    Ok(preset::Preset::Gan(p)) => {
+                        let root = crate::nst::setup::resolve(&self.ws.root, &p.data.dataroot);
+                        (vec![], crate::data::fetch::missing_dataset(&root))
+                    }
+                    Ok(_) => (vec![], None),
+                    Err(e) => (e.issues.iter().map(|i| i.to_string()).collect(), None),
                 };
                 PresetRow {
                     path,
                     name,
                     kind,
                     errors,
+                    needs,
                     text,
                 }
             })

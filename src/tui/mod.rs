@@ -34,6 +34,8 @@ enum Msg {
     Redraw,
     Tick,
     Files,
+    /// an action from a background thread (a translation that ended)
+    Act(Action),
 }
 
 fn restore() {
@@ -102,13 +104,19 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
                             app.message.clear();
                             let fx = update(&mut app, a);
                             for e in fx {
-                                perform(&mut app, e, &mut terminal, &suspended)?;
+                                perform(&mut app, e, &mut terminal, &suspended, &tx)?;
                             }
                             dirty = true;
                         }
                     }
                     Msg::Key(_) => {}
                     Msg::Resize | Msg::Redraw => dirty = true,
+                    Msg::Act(a) => {
+                        for e in update(&mut app, a) {
+                            perform(&mut app, e, &mut terminal, &suspended, &tx)?;
+                        }
+                        dirty = true;
+                    }
                     Msg::Tick | Msg::Files if !refreshed => {
                         update(&mut app, Action::Refresh);
                         refreshed = true;
@@ -153,6 +161,7 @@ fn perform(
     e: Effect,
     terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>,
     suspended: &AtomicBool,
+    tx: &Sender<Msg>,
 ) -> Result<()> {
     match e {
         Effect::Control { run, command } => {
@@ -243,11 +252,29 @@ fn perform(
                 .arg("--output")
                 .arg(&output)
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
                 .spawn();
             match spawned {
-                // reap it when it ends; the view shows the output once the file is there
-                Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
+                // the view shows the output once its file is there (written atomically); the
+                // status line says when the process has ended, and how
+                Ok(child) => {
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let error = match child.wait_with_output() {
+                            Ok(o) if o.status.success() => None,
+                            Ok(o) => Some(
+                                String::from_utf8_lossy(&o.stderr)
+                                    .lines()
+                                    .rfind(|l| !l.trim().is_empty())
+                                    .unwrap_or("it failed")
+                                    .trim_start_matches("error: ")
+                                    .to_string(),
+                            ),
+                            Err(e) => Some(e.to_string()),
+                        };
+                        let _ = tx.send(Msg::Act(Action::Translated { output, error }));
+                    });
+                }
                 Err(err) => app.message = format!("cannot translate: {err}"),
             }
         }

@@ -3,12 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Default)]
 pub struct Series {
     path: PathBuf,
     offset: u64,
+    /// the file read so far: a resume rewrites metrics.jsonl by rename (a new inode)
+    inode: u64,
     /// loss name → (step, value)
     pub curves: BTreeMap<String, Vec<(f64, f64)>>,
     /// (step, unix time) of each record, for speed
@@ -30,9 +33,10 @@ impl Series {
         let Ok(mut f) = std::fs::File::open(&self.path) else {
             return false;
         };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        if len < self.offset {
+        let (len, inode) = f.metadata().map(|m| (m.len(), m.ino())).unwrap_or((0, 0));
+        if len < self.offset || inode != self.inode {
             *self = Series::new(&self.path.clone());
+            self.inode = inode;
         }
         if len == self.offset || f.seek(SeekFrom::Start(self.offset)).is_err() {
             return false;
@@ -53,6 +57,14 @@ impl Series {
             let Some(step) = m.get("step").and_then(|v| v.as_f64()) else {
                 continue;
             };
+            // a step again (a run resumed before its records were moved out): the newer
+            // records replace the tail, so a curve never folds back on itself
+            if self.times.last().is_some_and(|(s, _)| *s >= step) {
+                self.times.retain(|(s, _)| *s < step);
+                for c in self.curves.values_mut() {
+                    c.retain(|(s, _)| *s < step);
+                }
+            }
             if let Some(t) = m.get("time").and_then(|v| v.as_f64()) {
                 self.times.push((step, t));
             }
@@ -174,5 +186,43 @@ mod tests {
             1000,
         );
         assert!(r.first().unwrap().0 >= 89_999.0);
+    }
+
+    #[test]
+    fn one_trajectory_after_a_resume() {
+        let dir = std::env::temp_dir().join(format!("aiart-series-r-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("metrics.jsonl");
+        let rec = |s: u64, v: f64| format!("{{\"step\":{s},\"time\":{s}.0,\"loss\":{v}}}\n");
+        let text = |rs: &[(u64, f64)]| rs.iter().map(|(s, v)| rec(*s, *v)).collect::<String>();
+        std::fs::write(&p, text(&[(1, 1.0), (2, 1.0), (3, 1.0)])).unwrap();
+        let mut s = Series::new(&p);
+        assert!(s.poll());
+        // a resume from step 2 rewrites the file by rename, then the trainer appends past the
+        // old length before the dashboard looks again
+        let tmp = dir.join(".metrics.tmp");
+        std::fs::write(
+            &tmp,
+            text(&[(1, 1.0), (2, 1.0), (3, 5.0), (4, 5.0), (5, 5.0)]),
+        )
+        .unwrap();
+        std::fs::rename(&tmp, &p).unwrap();
+        assert!(s.poll());
+        assert_eq!(
+            s.curves["loss"],
+            vec![(1.0, 1.0), (2.0, 1.0), (3.0, 5.0), (4.0, 5.0), (5.0, 5.0)]
+        );
+        // an old run whose file repeats steps: the later records replace the tail
+        std::fs::write(
+            &p,
+            text(&[(1, 1.0), (2, 1.0), (3, 1.0), (2, 7.0), (3, 7.0)]),
+        )
+        .unwrap();
+        let mut s = Series::new(&p);
+        assert!(s.poll());
+        assert_eq!(s.curves["loss"], vec![(1.0, 1.0), (2.0, 7.0), (3.0, 7.0)]);
+        assert_eq!(s.times.len(), 3);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

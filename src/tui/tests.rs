@@ -1,6 +1,6 @@
 //! Screens through ratatui's TestBackend on a workspace made here; keys → actions → state.
 
-use super::app::{update, App, Effect, Screen};
+use super::app::{update, Action, App, Effect, Screen};
 use super::keymap;
 use super::preview::{ImageProtocol, Previews};
 use super::views::view;
@@ -258,6 +258,32 @@ fn keys_drive_the_state_and_ask_for_effects() {
         s.contains("test input") && s.contains("step 20") && s.contains("step 30"),
         "{s}"
     );
+    // the status line follows the translation process to its end, whichever way it ends
+    assert!(app.message.starts_with("translating"), "{}", app.message);
+    update(
+        &mut app,
+        Action::Translated {
+            output: outs[1].1.clone(),
+            error: None,
+        },
+    );
+    assert!(
+        app.message.starts_with("translated x.png with step 30"),
+        "{}",
+        app.message
+    );
+    update(
+        &mut app,
+        Action::Translated {
+            output: outs[0].1.clone(),
+            error: Some("net_G.safetensors: no such file".into()),
+        },
+    );
+    assert!(
+        app.message.contains("step 20 failed: net_G.safetensors"),
+        "{}",
+        app.message
+    );
     press(&mut app, KeyCode::Char('q'));
     assert!(app.quit);
 }
@@ -306,4 +332,41 @@ fn previews_decode_off_the_ui_thread() {
         .content()
         .iter()
         .any(|c| c.fg == green || c.bg == green));
+}
+
+#[test]
+fn a_preset_whose_dataset_is_missing_says_how_to_get_it() {
+    let ws = workspace("needs");
+    std::fs::write(
+        ws.join("presets/zebra.toml"),
+        "kind = \"cyclegan\"\n[data]\ndataroot = \"datasets/horse2zebra\"\n",
+    )
+    .unwrap();
+    let mut app = App::new(Workspace { root: ws.clone() });
+    press(&mut app, KeyCode::Char('2'));
+    while app.presets[app.preset_sel].name != "zebra" {
+        press(&mut app, KeyCode::Down);
+    }
+    let s = render(&app, 160, 30);
+    assert!(s.contains("needs dataset"), "{s}");
+    assert!(s.contains("aiart dataset fetch horse2zebra"), "{s}");
+    let fx = press(&mut app, KeyCode::Enter);
+    assert!(
+        fx.is_empty(),
+        "it does not start a run that would fail: {fx:?}"
+    );
+    assert!(
+        app.message.contains("aiart dataset fetch horse2zebra"),
+        "{}",
+        app.message
+    );
+    // once the data is there, it is an ordinary preset
+    std::fs::create_dir_all(ws.join("datasets/horse2zebra/trainA")).unwrap();
+    app.refresh_presets();
+    app.message.clear();
+    let s = render(&app, 160, 30);
+    assert!(
+        !s.contains("needs dataset") && s.contains("cyclegan ok"),
+        "{s}"
+    );
 }

@@ -145,6 +145,9 @@ impl GanTrainer {
     pub fn new(p: &GanPreset, workspace: &Path, device: &Device) -> Result<Self> {
         let p = p.effective();
         let root = crate::nst::setup::resolve(workspace, &p.data.dataroot);
+        if let Some(why) = crate::data::fetch::missing_dataset(&root) {
+            anyhow::bail!("data.dataroot: {why}");
+        }
         let opts = Options {
             preprocess: p.data.preprocess,
             load_size: p.data.load_size,

@@ -6,9 +6,9 @@ use crate::data::image_io;
 use crate::preset::nst::NstPreset;
 use crate::preset::Preset;
 use crate::run::session::{Flow, Session, Steer};
+use crate::run::signals;
 use crate::run::{RunDir, RunState};
 use crate::train::progress::Progress;
-use crate::train::signals;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 

@@ -1,6 +1,11 @@
 //! Adam as `torch.optim.Adam` (Kingma & Ba 2015), no weight decay, no amsgrad:
 //! m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
 //! p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
+//!
+//! The moments are plain storage, detached from every graph: candle's `backward()` leaves the
+//! gradients of variables attached to the step's graph (a weight's gradient is an op on that step's
+//! activations), so moments built from them would chain every step's graph to the next and memory
+//! would grow with each step (issue 10).
 
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
@@ -72,13 +77,14 @@ impl Adam {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
-            let m = ((&self.m[i] * beta1)? + (g * (1.0 - beta1))?)?;
+            let g = g.detach();
+            let m = ((&self.m[i] * beta1)? + (&g * (1.0 - beta1))?)?;
             let v = ((&self.v[i] * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
             let denom = ((v.sqrt()? / bc2.sqrt())? + eps)?;
             let update = ((&m / denom)? * (lr / bc1))?;
             var.set(&var.as_tensor().sub(&update)?)?;
-            self.m[i] = m;
-            self.v[i] = v;
+            self.m[i] = m.detach();
+            self.v[i] = v.detach();
         }
         Ok(())
     }
@@ -110,9 +116,12 @@ impl Adam {
                     .cloned()
                     .ok_or_else(|| candle_core::Error::Msg(format!("optimizer state lacks {k}")))
             };
-            self.m[i] = get(format!("{prefix}.{i}.exp_avg"))?.to_device(self.vars[i].device())?;
-            self.v[i] =
-                get(format!("{prefix}.{i}.exp_avg_sq"))?.to_device(self.vars[i].device())?;
+            self.m[i] = get(format!("{prefix}.{i}.exp_avg"))?
+                .to_device(self.vars[i].device())?
+                .detach();
+            self.v[i] = get(format!("{prefix}.{i}.exp_avg_sq"))?
+                .to_device(self.vars[i].device())?
+                .detach();
         }
         let s = state.get(&format!("{prefix}.step")).ok_or_else(|| {
             candle_core::Error::Msg(format!("optimizer state lacks {prefix}.step"))
@@ -157,5 +166,27 @@ mod tests {
         .unwrap();
         other.load_state("opt", &state).unwrap();
         assert_eq!(other.steps_taken(), 1);
+    }
+
+    #[test]
+    fn moments_hold_no_graph() {
+        // a weight's gradient is an op on the step's activations (here exp(x), x a variable):
+        // candle leaves it attached to the graph, and moments built from it would keep every
+        // step's graph alive
+        let dev = Device::Cpu;
+        let w = Var::new(&[1.0f32, 2.0], &dev).unwrap();
+        let x = Var::new(&[0.5f32, -0.5], &dev).unwrap();
+        let mut opt = Adam::new(vec![w.clone()], AdamConfig::default()).unwrap();
+        for _ in 0..3 {
+            let act = x.as_tensor().exp().unwrap();
+            let loss = (w.as_tensor() * &act).unwrap().sum_all().unwrap();
+            let grads = loss.backward().unwrap();
+            assert!(
+                grads.get(w.as_tensor()).unwrap().track_op(),
+                "candle's gradient of a weight is attached to the graph"
+            );
+            opt.step(&grads).unwrap();
+            assert!(!opt.m[0].track_op() && !opt.v[0].track_op());
+        }
     }
 }

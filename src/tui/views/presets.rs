@@ -15,10 +15,12 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         .presets
         .iter()
         .map(|p| {
-            let (mark, color) = if p.errors.is_empty() {
-                ("ok", Color::Green)
-            } else {
+            let (mark, color) = if !p.errors.is_empty() {
                 ("invalid", Color::Red)
+            } else if p.needs.is_some() {
+                ("needs dataset", Color::Yellow)
+            } else {
+                ("ok", Color::Green)
             };
             ListItem::new(Line::from(vec![
                 Span::raw(format!("{:<22} {:<9}", p.name, p.kind)),
@@ -47,6 +49,12 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         .iter()
         .map(|e| Line::styled(e.clone(), Style::default().fg(Color::Red)))
         .collect();
+    if let Some(n) = &p.needs {
+        lines.extend(
+            n.lines()
+                .map(|l| Line::styled(l.to_string(), Style::default().fg(Color::Yellow))),
+        );
+    }
     if !lines.is_empty() {
         lines.push(Line::from(""));
     }
