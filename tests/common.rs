@@ -9,7 +9,10 @@ pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aiart"));
     // never touch the network or a user's hub cache from a test
     c.env("HF_HUB_OFFLINE", "1")
-        .env("HF_HOME", std::env::temp_dir().join("aiart-test-hf"))
+        .env(
+            "HF_HOME",
+            std::env::temp_dir().join(format!("aiart-test-hf-{}", std::process::id())),
+        )
         .env_remove("AIART_HOME");
     c
 }

@@ -43,7 +43,8 @@ impl Lbfgs {
     /// the loss there, returns the new parameters (the same tensor when torch would not move).
     pub fn step(&mut self, params: &Tensor, grad: &Tensor) -> Result<Tensor> {
         let shape = params.shape().clone();
-        let flat_grad = grad.flatten_all()?;
+        // the history outlives the step: keep no graph in it (see optim/adam.rs)
+        let flat_grad = grad.detach().flatten_all()?;
         let max_abs_grad = flat_grad.abs()?.max(0)?.to_scalar::<f32>()?;
         if max_abs_grad <= TOLERANCE_GRAD {
             return Ok(params.clone());
@@ -100,6 +101,7 @@ impl Lbfgs {
             .flatten_all()?
             .add(&(d * self.t as f64)?)?
             .reshape(shape)
+            .map(|p| p.detach())
     }
 
     pub fn history_len(&self) -> usize {
