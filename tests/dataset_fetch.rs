@@ -404,5 +404,12 @@ fn reference_presets_say_how_to_get_their_data() {
         text(&out)
     );
     assert!(!ws.join("runs").exists() || std::fs::read_dir(ws.join("runs")).unwrap().count() == 0);
+    let out = run(bin().current_dir(&ws).args(["preset", "list"]));
+    assert!(
+        text(&out).contains("needs dataset")
+            && text(&out).contains("aiart dataset fetch horse2zebra"),
+        "{}",
+        text(&out)
+    );
     let _ = std::fs::remove_dir_all(&ws);
 }

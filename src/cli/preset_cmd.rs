@@ -39,7 +39,10 @@ pub fn list(ws: &Workspace) -> Result<i32> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         match preset::load(&f, &[]) {
-            Ok(p) => println!("{name:<28} {:<9} ok", p.kind()),
+            Ok(p) => match aiart::data::fetch::preset_needs(&p, &ws.root) {
+                Some(why) => println!("{name:<28} {:<9} {}", p.kind(), why.replace('\n', "; ")),
+                None => println!("{name:<28} {:<9} ok", p.kind()),
+            },
             Err(e) => {
                 let kind = std::fs::read_to_string(&f)
                     .ok()

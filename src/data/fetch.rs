@@ -67,6 +67,16 @@ pub fn missing_dataset(root: &Path) -> Option<String> {
     })
 }
 
+/// `missing_dataset` for a preset's dataset, with its paths relative to `workspace`.
+pub fn preset_needs(p: &crate::preset::Preset, workspace: &Path) -> Option<String> {
+    match p {
+        crate::preset::Preset::Gan(g) => {
+            missing_dataset(&crate::nst::setup::resolve(workspace, &g.data.dataroot))
+        }
+        _ => None,
+    }
+}
+
 /// What `fetch` did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Fetched {

@@ -87,11 +87,7 @@ impl App {
                     .unwrap_or_default();
                 let kind = preset::kind_of(&text).unwrap_or_else(|| "?".into());
                 let (errors, needs) = match preset::load(&path, &[]) {
-                    Ok(preset::Preset::Gan(p)) => {
-                        let root = crate::nst::setup::resolve(&self.ws.root, &p.data.dataroot);
-                        (vec![], crate::data::fetch::missing_dataset(&root))
-                    }
-                    Ok(_) => (vec![], None),
+                    Ok(p) => (vec![], crate::data::fetch::preset_needs(&p, &self.ws.root)),
                     Err(e) => (e.issues.iter().map(|i| i.to_string()).collect(), None),
                 };
                 PresetRow {
