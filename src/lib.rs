@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: preset -> trainer -> run directory -> (dashboard); see docs/ARCHITECTURE.md.
 
+pub mod bench;
 pub mod data;
 pub mod device;
 pub mod nn;

@@ -30,6 +30,16 @@ fn every_command_has_help() {
     ] {
         assert!(t.contains(flag), "stylize --help lacks {flag}");
     }
+    let t = text(&run(bin().args(["bench", "--help"])));
+    for flag in ["--json", "--device", "--workload", "--steps", "--threads"] {
+        assert!(t.contains(flag), "bench --help lacks {flag}");
+    }
+    let out = run(bin().args(["bench", "--workload", "nope"]));
+    assert!(
+        !out.status.success() && text(&out).contains("nst-vgg19-256, cyclegan-128"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Commands and their flags (clap). Each command's work lives in its own file.
 
+mod bench;
 mod dataset;
 mod preset_cmd;
 mod runs;
@@ -72,6 +73,8 @@ pub enum Command {
     Translate(translate::TranslateArgs),
     /// Show an image in the terminal (kitty / iTerm2 graphics where the terminal says so, else half-blocks)
     View(view::ViewArgs),
+    /// Time a step of each workload (style transfer, CycleGAN, pix2pix, translation) and its peak memory
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -128,5 +131,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Dataset { command }) => dataset::run(&ws, command),
         Some(Command::Translate(a)) => translate::run(a),
         Some(Command::View(a)) => view::run(a),
+        Some(Command::Bench(a)) => bench::run(a),
     }
 }

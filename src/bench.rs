@@ -1,0 +1,217 @@
+//! `aiart bench` workloads (issue 9): one training or inference step each, at the shapes the
+//! PyTorch twin (`tools/bench_torch.py`) runs, with seeded random weights and inputs (the cost of
+//! a step does not depend on the values).
+//! - `nst-vgg19-256`: one style-transfer iteration at 256×256, VGG-19 to conv5_1, content conv3_2,
+//!   style conv1_1 … conv5_1, Adam on the image;
+//! - `cyclegan-128`: one CycleGAN step, resnet_6blocks, ngf/ndf 64, basic PatchGANs, instance norm,
+//!   128×128, lsgan, λ 10, identity 0.5, image pools of 50, both Adams;
+//! - `pix2pix-256`: one pix2pix step, unet_256 (dropout), basic PatchGAN, batch norm, vanilla GAN + L1;
+//! - `translate-resnet9-256`: one `--eval` forward of resnet_9blocks at 256×256.
+
+use crate::nn::gan::{DiscArch, DiscConfig, Discriminator, GenConfig, Generator};
+use crate::nn::layers::{Ctx, NormKind};
+use crate::preset::gan::GanMode;
+use crate::preset::{self, Preset};
+use crate::train::gan::cyclegan::{CycleGan, Lambdas};
+use crate::train::gan::pix2pix::Pix2Pix;
+use crate::train::nst::NstTrainer;
+use crate::train::optim::AdamConfig;
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use std::path::Path;
+
+pub const WORKLOADS: [&str; 4] = [
+    "nst-vgg19-256",
+    "cyclegan-128",
+    "pix2pix-256",
+    "translate-resnet9-256",
+];
+
+/// One step of a workload; every call does the whole step's work.
+pub type Step = Box<dyn FnMut() -> Result<()>>;
+
+const ADAM: AdamConfig = AdamConfig {
+    lr: 2e-4,
+    beta1: 0.5,
+    beta2: 0.999,
+    eps: 1e-8,
+};
+
+fn images(n: usize, size: usize, seed: u64, device: &Device) -> Result<(Tensor, Tensor)> {
+    // tanh-range inputs, as the GAN transforms give
+    let mk = |s: u64| -> Result<Tensor> {
+        let mut rng = crate::nn::init::SeededInit::new(s);
+        let v: Vec<f32> = (0..n * 3 * size * size)
+            .map(|_| rng.unit() as f32 * 2.0 - 1.0)
+            .collect();
+        Ok(Tensor::from_vec(v, (n, 3, size, size), device)?)
+    };
+    Ok((mk(seed)?, mk(seed + 1)?))
+}
+
+fn gen(arch: &str, norm: NormKind, dropout: bool) -> GenConfig {
+    GenConfig {
+        arch: arch.into(),
+        input_nc: 3,
+        output_nc: 3,
+        ngf: 64,
+        norm,
+        dropout,
+    }
+}
+
+fn disc(input_nc: usize, norm: NormKind) -> DiscConfig {
+    DiscConfig {
+        arch: DiscArch::Basic,
+        input_nc,
+        ndf: 64,
+        n_layers: 3,
+        norm,
+    }
+}
+
+fn nst(scratch: &Path, device: &Device) -> Result<Step> {
+    std::fs::create_dir_all(scratch)?;
+    for (name, seed) in [("content.png", 1u32), ("style.png", 2)] {
+        let img = image::RgbImage::from_fn(256, 256, |x, y| {
+            let v = (x * 7 + y * 13 + seed * 50) % 256;
+            image::Rgb([v as u8, ((x * y + seed) % 256) as u8, (255 - v) as u8])
+        });
+        img.save(scratch.join(name))?;
+    }
+    let text = format!(
+        "kind = \"nst\"\n[data]\ncontent = \"content.png\"\nstyle = \"style.png\"\nimage_size = 256\n\
+         [model]\nvgg_weights = \"random\"\ncontent_layer = [\"conv3_2\"]\n\
+         [model.style_layers]\nconv1_1 = 1.0\nconv2_1 = 1.0\nconv3_1 = 1.0\nconv4_1 = 1.0\nconv5_1 = 1.0\n\
+         [train]\noptimizer = \"adam\"\ndevice = \"{}\"\n",
+        if device.is_cpu() { "cpu" } else { "cuda" }
+    );
+    let Preset::Nst(p) = preset::parse(&text, &scratch.join("bench.toml"), &[])
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    else {
+        bail!("not an NST preset")
+    };
+    let prepared = crate::nst::setup::prepare(&p, scratch, device)?;
+    let mut t = NstTrainer::new(prepared, &p)?;
+    Ok(Box::new(move || {
+        let (costs, grads) = t.evaluate()?;
+        t.apply(&grads)?;
+        costs.total.to_dtype(DType::F32)?.to_scalar::<f32>()?;
+        Ok(())
+    }))
+}
+
+fn cyclegan(device: &Device) -> Result<Step> {
+    let g = gen("resnet_6blocks", NormKind::Instance, false);
+    let d = disc(3, NormKind::Instance);
+    let mut m = CycleGan::new(
+        Generator::seeded(&g, 0, 0.02, device)?,
+        Generator::seeded(&g, 1, 0.02, device)?,
+        Discriminator::seeded(&d, 2, 0.02, device)?,
+        Discriminator::seeded(&d, 3, 0.02, device)?,
+        ADAM,
+        GanMode::Lsgan,
+        Lambdas {
+            a: 10.0,
+            b: 10.0,
+            identity: 0.5,
+        },
+        50,
+        0,
+    )?;
+    let (a, b) = images(1, 128, 10, device)?;
+    Ok(Box::new(move || {
+        m.step(&a, &b)?;
+        Ok(())
+    }))
+}
+
+fn pix2pix(device: &Device) -> Result<Step> {
+    let mut m = Pix2Pix::new(
+        Generator::seeded(&gen("unet_256", NormKind::Batch, true), 0, 0.02, device)?,
+        Discriminator::seeded(&disc(6, NormKind::Batch), 1, 0.02, device)?,
+        ADAM,
+        GanMode::Vanilla,
+        100.0,
+        0,
+    )?;
+    let (a, b) = images(1, 256, 20, device)?;
+    Ok(Box::new(move || {
+        m.step(&a, &b)?;
+        Ok(())
+    }))
+}
+
+fn translate(device: &Device) -> Result<Step> {
+    let g = Generator::seeded(
+        &gen("resnet_9blocks", NormKind::Instance, false),
+        0,
+        0.02,
+        device,
+    )?;
+    let (x, _) = images(1, 256, 30, device)?;
+    let ctx = Ctx::eval();
+    Ok(Box::new(move || {
+        let y = g.forward(&x, &ctx)?;
+        y.sum_all()?.to_scalar::<f32>()?;
+        Ok(())
+    }))
+}
+
+/// Builds workload `name` on `device`; `scratch` is a folder for the files it needs.
+pub fn build(name: &str, device: &Device, scratch: &Path) -> Result<Step> {
+    match name {
+        "nst-vgg19-256" => nst(scratch, device),
+        "cyclegan-128" => cyclegan(device),
+        "pix2pix-256" => pix2pix(device),
+        "translate-resnet9-256" => translate(device),
+        _ => bail!(
+            "unknown workload `{name}`; the workloads: {}",
+            WORKLOADS.join(", ")
+        ),
+    }
+    .with_context(|| format!("building workload {name}"))
+}
+
+/// The process's peak resident set in MiB (VmHWM), where /proc says it.
+pub fn peak_rss_mb() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = text
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The median of `v` (sorted in place).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_unknown_workloads() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        let err = build("nope", &Device::Cpu, Path::new("/nonexistent"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# aiart bench and its PyTorch twin back to back, on the same machine and thread count, then one
+# table of ratios (aiart / PyTorch; below 1.0 is faster or smaller). Not part of cargo test.
+#   tools/bench_compare.sh [--steps N] [--threads N] [--workload NAME]…
+# Needs: cargo (it builds the release binary), python3 with torch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+args=("$@")
+threads=$(nproc)
+for ((i = 0; i < ${#args[@]}; i++)); do
+  [ "${args[$i]}" = "--threads" ] && threads=${args[$((i + 1))]}
+done
+cargo build --release -q
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+echo "aiart …" >&2
+target/release/aiart bench --json --threads "$threads" "${args[@]}" >"$out/aiart.json"
+echo "PyTorch …" >&2
+python3 tools/bench_torch.py --json --threads "$threads" "${args[@]}" >"$out/torch.json"
+python3 - "$out/aiart.json" "$out/torch.json" <<'PY'
+import json, platform, subprocess, sys, datetime
+a, t = (json.load(open(p)) for p in sys.argv[1:3])
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+import torch
+print(f"{datetime.date.today()}, {cpu}, {a['threads']} thread(s), torch {torch.__version__}; "
+      "median ms per step after one warm-up step; peak RSS per workload process")
+print()
+print("| workload | aiart ms/step | PyTorch ms/step | time ratio | aiart peak MiB | PyTorch peak MiB | memory ratio |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
+tw = {w["name"]: w for w in t["workloads"]}
+for w in a["workloads"]:
+    r = tw.get(w["name"])
+    if r is None:
+        continue
+    print(f"| {w['name']} | {w['ms_per_step']:.0f} | {r['ms_per_step']:.0f} | {w['ms_per_step'] / r['ms_per_step']:.2f}x "
+          f"| {w['peak_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} | {w['peak_rss_mb'] / r['peak_rss_mb']:.2f}x |")
+PY

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""PyTorch twin of `aiart bench`: the same four workloads, shapes, losses and optimiser settings,
+timed the same way (median ms of N steps after one warm-up step) and printed as the same JSON.
+
+    python3 tools/bench_torch.py [--json] [--workload NAME]... [--steps N] [--threads N]
+
+Needs torch (pip install torch). Each workload runs in a child process of its own, so its peak RSS
+(ru_maxrss) is its own. Workloads:
+  nst-vgg19-256          one style-transfer iteration: VGG-19 (random weights) to conv5_1 at
+                         256x256, content conv3_2, style conv1_1..conv5_1 (Gram / (nH nW)), TV,
+                         Adam on the image, clamp to [0, 1]; the VGG weights need no gradient
+  cyclegan-128           one CycleGANModel.optimize_parameters: resnet_6blocks, ngf/ndf 64, basic
+                         PatchGANs, instance norm, 128x128, lsgan, lambda 10, identity 0.5, pools of 50
+  pix2pix-256            one Pix2PixModel.optimize_parameters: unet_256 with dropout, basic PatchGAN,
+                         batch norm, vanilla GAN + 100 L1
+  translate-resnet9-256  one eval forward of resnet_9blocks (instance norm) at 256x256
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+WORKLOADS = ["nst-vgg19-256", "cyclegan-128", "pix2pix-256", "translate-resnet9-256"]
+
+
+def build(name):
+    import torch
+    import torch.nn as nn
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from reference_nets import (ImagePool, Patch, Resnet, Unet, adam, gan_loss, init, requires_grad,
+                                vgg19_features)
+
+    torch.manual_seed(0)
+    l1 = nn.L1Loss()
+    if name == "nst-vgg19-256":
+        features, names = vgg19_features()
+        deepest = names["conv5_1"]
+        features = features[: deepest + 1]
+        for p in features.parameters():
+            p.requires_grad_(False)
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        style_layers = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+        at = {v: k for k, v in names.items() if v <= deepest}
+
+        def acts(x):
+            out, h = {}, (x - mean) / std
+            for i, m in enumerate(features):
+                h = m(h)
+                if i in at:
+                    out[at[i]] = h
+            return out
+
+        def gram(a):
+            c, hw = a.shape[1], a.shape[2] * a.shape[3]
+            m = a.reshape(c, -1)
+            return m @ m.t() / hw
+
+        content, style = torch.rand(1, 3, 256, 256), torch.rand(1, 3, 256, 256)
+        with torch.no_grad():
+            ac = acts(content)["conv3_2"]
+            gs = {l: gram(a) for l, a in acts(style).items() if l in style_layers}
+        image = content.clone().requires_grad_(True)
+        opt = torch.optim.Adam([image], lr=0.01)
+
+        def step():
+            opt.zero_grad()
+            ag = acts(image)
+            _, c, h, w = ag["conv3_2"].shape
+            jc = ((ac - ag["conv3_2"]) ** 2).sum() / (4 * c * h * w)
+            js = sum(((gs[l] - gram(ag[l])) ** 2).sum() / (4 * ag[l].shape[1] ** 2) for l in style_layers)
+            jt = ((image[:, :, :, 1:] - image[:, :, :, :-1]) ** 2).sum() + ((image[:, :, 1:, :] - image[:, :, :-1, :]) ** 2).sum()
+            total = jc + 1e4 * js + 1e-3 * jt
+            total.backward()
+            opt.step()
+            with torch.no_grad():
+                image.clamp_(0, 1)
+            total.item()
+
+        return step
+    if name == "cyclegan-128":
+        GA, GB = init(Resnet(64, 6, "instance")), init(Resnet(64, 6, "instance"))
+        DA, DB = init(Patch(3, 64, 3, "instance")), init(Patch(3, 64, 3, "instance"))
+        oG = adam(list(GA.parameters()) + list(GB.parameters()))
+        oD = adam(list(DA.parameters()) + list(DB.parameters()))
+        pool_A, pool_B = ImagePool(50), ImagePool(50)
+        crit = gan_loss("lsgan")
+        A, B = torch.rand(1, 3, 128, 128) * 2 - 1, torch.rand(1, 3, 128, 128) * 2 - 1
+
+        def step():
+            fake_B, fake_A = GA(A), GB(B)
+            rec_A, rec_B = GB(fake_B), GA(fake_A)
+            requires_grad([DA, DB], False)
+            oG.zero_grad()
+            idt_A = l1(GA(B), B) * 10.0 * 0.5
+            idt_B = l1(GB(A), A) * 10.0 * 0.5
+            loss_G = (crit(DA(fake_B), True) + crit(DB(fake_A), True) + l1(rec_A, A) * 10.0
+                      + l1(rec_B, B) * 10.0 + idt_A + idt_B)
+            loss_G.backward()
+            oG.step()
+            requires_grad([DA, DB], True)
+            oD.zero_grad()
+            fb = pool_B.query(fake_B.detach())
+            ((crit(DA(B), True) + crit(DA(fb), False)) * 0.5).backward()
+            fa = pool_A.query(fake_A.detach())
+            ((crit(DB(A), True) + crit(DB(fa), False)) * 0.5).backward()
+            oD.step()
+
+        return step
+    if name == "pix2pix-256":
+        G, D = init(Unet(8, 64, "batch", dropout=True)), init(Patch(6, 64, 3, "batch"))
+        oG, oD = adam(G.parameters()), adam(D.parameters())
+        crit = gan_loss("vanilla")
+        A, B = torch.rand(1, 3, 256, 256) * 2 - 1, torch.rand(1, 3, 256, 256) * 2 - 1
+
+        def step():
+            fake = G(A)
+            requires_grad([D], True)
+            oD.zero_grad()
+            d_fake = crit(D(torch.cat([A, fake], 1).detach()), False)
+            d_real = crit(D(torch.cat([A, B], 1)), True)
+            ((d_fake + d_real) * 0.5).backward()
+            oD.step()
+            requires_grad([D], False)
+            oG.zero_grad()
+            (crit(D(torch.cat([A, fake], 1)), True) + l1(fake, B) * 100.0).backward()
+            oG.step()
+
+        return step
+    if name == "translate-resnet9-256":
+        G = init(Resnet(64, 9, "instance")).eval()
+        x = torch.rand(1, 3, 256, 256) * 2 - 1
+
+        def step():
+            with torch.no_grad():
+                G(x).sum().item()
+
+        return step
+    raise SystemExit(f"unknown workload {name}; the workloads: {', '.join(WORKLOADS)}")
+
+
+def measure(name, steps, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    step = build(name)
+    step()
+    times = []
+    for _ in range(max(steps, 1)):
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1e3)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"name": name, "ms_per_step": statistics.median(times), "steps_ms": times,
+            "peak_rss_mb": peak_kb / 1024.0}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--workload", action="append", default=[])
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    names = a.workload or WORKLOADS
+    for n in names:
+        if n not in WORKLOADS:
+            raise SystemExit(f"unknown workload {n}; the workloads: {', '.join(WORKLOADS)}")
+    report = {"device": "cpu", "threads": a.threads, "workloads": []}
+    if a.in_process:
+        report["workloads"].append(measure(names[0], a.steps, a.threads))
+    else:
+        for n in names:
+            if not a.json:
+                print(f"{n} …", file=sys.stderr)
+            out = subprocess.run([sys.executable, __file__, "--in-process", "--json", "--workload", n,
+                                  "--steps", str(a.steps), "--threads", str(a.threads)],
+                                 check=True, stdout=subprocess.PIPE,
+                                 env={**os.environ, "OMP_NUM_THREADS": str(a.threads)})
+            report["workloads"].append(json.loads(out.stdout)["workloads"][0])
+    if a.json:
+        print(json.dumps(report))
+        return
+    print(f"torch {__import__('torch').__version__}, {a.threads} thread(s), median of {a.steps} step(s)")
+    print(f"{'workload':<24} {'ms/step':>12} {'peak RSS MiB':>14}")
+    for w in report["workloads"]:
+        print(f"{w['name']:<24} {w['ms_per_step']:>12.1f} {w['peak_rss_mb']:>14.0f}")
+
+
+if __name__ == "__main__":
+    main()
