@@ -8,6 +8,7 @@ pub mod device;
 pub mod nn;
 pub mod nst;
 pub mod preset;
+pub mod rng;
 pub mod run;
 pub mod train;
 pub mod tui;

@@ -4,7 +4,7 @@
 
 use super::image_io;
 use super::transform::{self, get_params, Options};
-use crate::nn::init::SeededInit;
+use crate::rng::SeededRng;
 use candle_core::{Device, Tensor};
 use image::RgbImage;
 use std::collections::{HashMap, HashSet};
@@ -202,7 +202,7 @@ impl PairDataset {
     pub fn get(
         &mut self,
         index: usize,
-        rng: &mut SeededInit,
+        rng: &mut SeededRng,
         device: &Device,
     ) -> Result<(Tensor, Tensor), DatasetError> {
         for attempt in 0..self.total_files().max(1) {
@@ -252,7 +252,7 @@ impl PairDataset {
     pub fn batch(
         &mut self,
         indices: &[usize],
-        rng: &mut SeededInit,
+        rng: &mut SeededRng,
         device: &Device,
     ) -> Result<Batch, DatasetError> {
         let mut a = vec![];
@@ -270,7 +270,7 @@ impl PairDataset {
 }
 
 /// The order of one epoch: shuffled unless `serial`.
-pub fn epoch_order(n: usize, serial: bool, rng: &mut SeededInit) -> Vec<usize> {
+pub fn epoch_order(n: usize, serial: bool, rng: &mut SeededRng) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     if !serial {
         for i in (1..n).rev() {
@@ -311,7 +311,7 @@ mod tests {
         std::fs::write(root.join("train/0.png"), b"truncated").unwrap();
         let mut ds = PairDataset::aligned(&root, "train", false, opts()).unwrap();
         assert_eq!(ds.len(), 2);
-        let mut rng = SeededInit::new(0);
+        let mut rng = SeededRng::new(0);
         let (a, b) = ds.get(0, &mut rng, &Device::Cpu).unwrap();
         let red: Vec<f32> = a
             .narrow(0, 0, 1)
@@ -353,7 +353,7 @@ mod tests {
 
     #[test]
     fn shuffles_are_permutations() {
-        let mut rng = SeededInit::new(1);
+        let mut rng = SeededRng::new(1);
         let mut o = epoch_order(10, false, &mut rng);
         o.sort();
         assert_eq!(o, (0..10).collect::<Vec<_>>());

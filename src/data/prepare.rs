@@ -5,7 +5,7 @@
 use super::dataset::list_images;
 use super::edges::canny;
 use super::image_io;
-use crate::nn::init::SeededInit;
+use crate::rng::SeededRng;
 use anyhow::{bail, Context, Result};
 use image::RgbImage;
 use std::path::{Path, PathBuf};
@@ -154,7 +154,7 @@ pub fn split(dir: &Path, test: f64, seed: u64, quiet: bool) -> Result<usize> {
         super::inspect::Layout::Images => vec![(dir.to_path_buf(), "train", "test")],
         super::inspect::Layout::Unknown => bail!("{}: no images to split", dir.display()),
     };
-    let mut rng = SeededInit::new(seed);
+    let mut rng = SeededRng::new(seed);
     let mut moved = 0;
     let staging = dir.join(format!(".split.tmp-{}", std::process::id()));
     std::fs::create_dir_all(&staging)?;

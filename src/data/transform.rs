@@ -2,8 +2,8 @@
 //! scale to the width, random crop, random horizontal flip — the same parameters for A and B of a
 //! pair — then [0, 255] → [-1, 1].
 
-use crate::nn::init::SeededInit;
 use crate::preset::gan::Preprocess;
+use crate::rng::SeededRng;
 use candle_core::{Device, Tensor};
 use image::imageops::{self, FilterType};
 use image::RgbImage;
@@ -24,7 +24,7 @@ pub struct Params {
 }
 
 /// `get_params`: the crop position within the resized image and the flip.
-pub fn get_params(o: &Options, size: (u32, u32), rng: &mut SeededInit) -> Params {
+pub fn get_params(o: &Options, size: (u32, u32), rng: &mut SeededRng) -> Params {
     let (w, h) = size;
     let (nw, nh) = match o.preprocess {
         Preprocess::ResizeAndCrop => (o.load_size, o.load_size),
@@ -118,7 +118,7 @@ mod tests {
             crop_size: 32,
             no_flip: false,
         };
-        let mut rng = SeededInit::new(3);
+        let mut rng = SeededRng::new(3);
         for _ in 0..20 {
             let p = get_params(&o, (40, 20), &mut rng);
             assert!(p.crop.0 <= 4 && p.crop.1 <= 4);

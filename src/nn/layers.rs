@@ -2,8 +2,8 @@
 //! (affine, running statistics, momentum 0.1), InstanceNorm2d (no affine, no running statistics),
 //! ReflectionPad2d, Dropout(0.5), all under the reference's parameter names.
 
-use super::init::SeededInit;
 use super::params::{Init, Vb};
+use crate::rng::SeededRng;
 use candle_core::{DType, Result, Tensor, Var, D};
 use std::cell::RefCell;
 
@@ -13,7 +13,7 @@ pub struct Ctx {
     pub train: bool,
     pub dropout: bool,
     pub update_stats: bool,
-    pub rng: RefCell<SeededInit>,
+    pub rng: RefCell<SeededRng>,
 }
 
 impl Ctx {
@@ -23,7 +23,7 @@ impl Ctx {
             train: true,
             dropout: true,
             update_stats: true,
-            rng: RefCell::new(SeededInit::new(seed)),
+            rng: RefCell::new(SeededRng::new(seed)),
         }
     }
     /// The reference's test without `--eval`: batch statistics of the input, dropout on, nothing updated.
@@ -32,7 +32,7 @@ impl Ctx {
             train: true,
             dropout: true,
             update_stats: false,
-            rng: RefCell::new(SeededInit::new(seed)),
+            rng: RefCell::new(SeededRng::new(seed)),
         }
     }
     /// `--eval`: running statistics, no dropout.
@@ -41,7 +41,7 @@ impl Ctx {
             train: false,
             dropout: false,
             update_stats: false,
-            rng: RefCell::new(SeededInit::new(0)),
+            rng: RefCell::new(SeededRng::new(0)),
         }
     }
 }

@@ -2,7 +2,6 @@
 
 pub mod gan;
 pub mod hub;
-pub mod init;
 pub mod layers;
 pub mod params;
 pub mod patchgan;

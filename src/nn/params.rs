@@ -5,8 +5,8 @@
 //! every missing or misshaped key so that one error names them all. Networks ask for tensors
 //! through a `Vb` path (`vb.pp("model").pp(1)`), as candle's VarBuilder: the Rust tree spells the keys.
 
-use super::init::SeededInit;
 use super::weights::StateDict;
+use crate::rng::SeededRng;
 use candle_core::{DType, Device, Result, Shape, Tensor, Var};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -18,7 +18,7 @@ pub enum Init {
 }
 
 enum Source {
-    Seeded(Box<SeededInit>),
+    Seeded(Box<SeededRng>),
     Loaded {
         sd: StateDict,
         problems: Vec<String>,
@@ -50,7 +50,7 @@ impl ParamStore {
     pub fn seeded(seed: u64, gain: f32, device: &Device) -> Self {
         Self {
             entries: RefCell::new(vec![]),
-            source: RefCell::new(Source::Seeded(Box::new(SeededInit::new(seed)))),
+            source: RefCell::new(Source::Seeded(Box::new(SeededRng::new(seed)))),
             device: device.clone(),
             gain,
         }

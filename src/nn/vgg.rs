@@ -3,9 +3,9 @@
 //! (`vgg19.tv_in1k`) state dicts load unchanged. Layer `convB_I` names the output of the ReLU that
 //! follows the I-th conv of block B. The weights are constants: only the input gets gradients.
 
-use super::init::SeededInit;
 use super::pool::{pool_2x2, Pooling};
 use super::weights::StateDict;
+use crate::rng::SeededRng;
 use candle_core::{DType, Device, Result, Tensor};
 
 /// The 16 conv layers of VGG-19, in order.
@@ -211,7 +211,7 @@ impl Vgg19 {
         pooling: Pooling,
         device: &Device,
     ) -> Result<Self> {
-        let mut init = SeededInit::new(seed);
+        let mut init = SeededRng::new(seed);
         let mut convs = Vec::new();
         let mut in_ch = 3;
         for &out in widths {

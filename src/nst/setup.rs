@@ -4,13 +4,13 @@
 use super::objective::{CostWeights, Objective};
 use crate::data::image_io::{self, ImageError};
 use crate::nn::hub::{self, HubError};
-use crate::nn::init::SeededInit;
 use crate::nn::pool::Pooling;
 use crate::nn::vgg::{
     layer_index, load_vgg_weights, min_side_for, Vgg19, VggError, LAYERS, WIDTHS,
 };
 use crate::nn::weights::{self, WeightsError};
 use crate::preset::nst::{NstPreset, PoolingKind};
+use crate::rng::SeededRng;
 use candle_core::{Device, Tensor};
 use std::path::{Path, PathBuf};
 
@@ -179,7 +179,7 @@ pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepa
     }
     let init = match p.data.init.as_str() {
         "content" => content.clone(),
-        "noise" => SeededInit::new(p.train.seed).uniform(content.shape(), 0.0, 1.0, device)?,
+        "noise" => SeededRng::new(p.train.seed).uniform(content.shape(), 0.0, 1.0, device)?,
         other => {
             let path = resolve(workspace, Path::new(other));
             let (img, note) = image_io::load_rgb(&path)?;

@@ -5,9 +5,9 @@
 use super::losses::{gan_loss, l1, scalar};
 use super::pool::ImagePool;
 use crate::nn::gan::{Discriminator, Generator};
-use crate::nn::init::SeededInit;
 use crate::nn::layers::Ctx;
 use crate::preset::gan::GanMode;
+use crate::rng::SeededRng;
 use crate::train::optim::{Adam, AdamConfig};
 use anyhow::Result;
 use candle_core::{Tensor, Var};
@@ -30,7 +30,7 @@ pub struct CycleGan {
     pub gan_mode: GanMode,
     pub lambdas: Lambdas,
     pub ctx: Ctx,
-    pub rng: SeededInit,
+    pub rng: SeededRng,
     /// real_A, fake_B, rec_A, real_B, fake_A, rec_B of the last step
     pub visuals: Option<[Tensor; 6]>,
 }
@@ -72,7 +72,7 @@ impl CycleGan {
             gan_mode,
             lambdas,
             ctx: Ctx::train(seed),
-            rng: SeededInit::new(seed ^ 0x9e37_79b9),
+            rng: SeededRng::new(seed ^ 0x9e37_79b9),
             visuals: None,
         })
     }

@@ -2,7 +2,7 @@
 //! batches) and hands batches over a small channel, so the next batch is ready while a step runs.
 
 use crate::data::dataset::{epoch_order, Batch, PairDataset};
-use crate::nn::init::SeededInit;
+use crate::rng::SeededRng;
 use candle_core::Device;
 use std::sync::mpsc::{sync_channel, Receiver};
 
@@ -26,7 +26,7 @@ pub fn spawn(
 ) -> Receiver<Result<Loaded, String>> {
     let (tx, rx) = sync_channel(2);
     std::thread::spawn(move || {
-        let mut rng = SeededInit::new(seed);
+        let mut rng = SeededRng::new(seed);
         let mut skip = skip;
         for epoch in start_epoch.. {
             let order = epoch_order(ds.len(), serial, &mut rng);

@@ -2,7 +2,7 @@
 //! of `size` earlier ones. Until it is full every fake is stored and returned; then, half the time,
 //! a random stored fake is returned and replaced by the new one.
 
-use crate::nn::init::SeededInit;
+use crate::rng::SeededRng;
 use candle_core::{Result, Tensor};
 
 pub struct ImagePool {
@@ -19,7 +19,7 @@ impl ImagePool {
     }
 
     /// `images` (N, C, H, W), detached; returns a batch of the same shape.
-    pub fn query(&mut self, images: &Tensor, rng: &mut SeededInit) -> Result<Tensor> {
+    pub fn query(&mut self, images: &Tensor, rng: &mut SeededRng) -> Result<Tensor> {
         let images = images.detach();
         if self.size == 0 {
             return Ok(images);
@@ -58,7 +58,7 @@ mod tests {
     #[test]
     fn fills_then_swaps_half_the_time() {
         let mut pool = ImagePool::new(2);
-        let mut rng = SeededInit::new(0);
+        let mut rng = SeededRng::new(0);
         let img = |v: f32| Tensor::full(v, (1, 1, 1, 1), &Device::Cpu).unwrap();
         let val = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap()[0];
         assert_eq!(val(&pool.query(&img(1.0), &mut rng).unwrap()), 1.0);

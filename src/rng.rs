@@ -1,14 +1,15 @@
-//! Seeded random initialisation. candle cannot seed its CPU generator, so values are drawn here
-//! from a seeded `StdRng` and copied to the device: the same seed gives the same weights anywhere.
+//! The seeded random generator of networks (initial weights, dropout masks) and data (jitter,
+//! epoch order, the image pool). candle cannot seed its CPU generator, so values are drawn here
+//! from a seeded `StdRng` and copied to the device: the same seed gives the same numbers anywhere.
 
 use candle_core::{Device, Result, Shape, Tensor};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-pub struct SeededInit {
+pub struct SeededRng {
     rng: StdRng,
 }
 
-impl SeededInit {
+impl SeededRng {
     pub fn new(seed: u64) -> Self {
         Self {
             rng: StdRng::seed_from_u64(seed),
