@@ -6,7 +6,8 @@
 //! - `cyclegan-128`: one CycleGAN step, resnet_6blocks, ngf/ndf 64, basic PatchGANs, instance norm,
 //!   128×128, lsgan, λ 10, identity 0.5, image pools of 50, both Adams;
 //! - `pix2pix-256`: one pix2pix step, unet_256 (dropout), basic PatchGAN, batch norm, vanilla GAN + L1;
-//! - `translate-resnet9-256`: one `--eval` forward of resnet_9blocks at 256×256.
+//! - `translate-resnet9-256`: one `--eval` forward of resnet_9blocks at 256×256;
+//! - `adam-resnet9`: one Adam step over resnet_9blocks' 7.8M parameters, gradients given.
 
 use crate::nn::gan::{DiscArch, DiscConfig, Discriminator, GenConfig, Generator};
 use crate::nn::layers::{Ctx, NormKind};
@@ -20,11 +21,12 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use std::path::Path;
 
-pub const WORKLOADS: [&str; 4] = [
+pub const WORKLOADS: [&str; 5] = [
     "nst-vgg19-256",
     "cyclegan-128",
     "pix2pix-256",
     "translate-resnet9-256",
+    "adam-resnet9",
 ];
 
 /// One step of a workload; every call does the whole step's work.
@@ -158,6 +160,26 @@ fn translate(device: &Device) -> Result<Step> {
     }))
 }
 
+fn adam(device: &Device) -> Result<Step> {
+    let g = Generator::seeded(
+        &gen("resnet_9blocks", NormKind::Instance, false),
+        0,
+        0.02,
+        device,
+    )?;
+    let vars = g.params.trainable();
+    let mut loss = Tensor::zeros((), DType::F32, device)?;
+    for v in &vars {
+        loss = (loss + (v.as_tensor() * 0.01)?.sum_all()?)?;
+    }
+    let grads = loss.backward()?;
+    let mut opt = crate::train::optim::Adam::new(vars, ADAM)?;
+    Ok(Box::new(move || {
+        opt.step(&grads)?;
+        Ok(())
+    }))
+}
+
 /// Builds workload `name` on `device`; `scratch` is a folder for the files it needs.
 pub fn build(name: &str, device: &Device, scratch: &Path) -> Result<Step> {
     match name {
@@ -165,6 +187,7 @@ pub fn build(name: &str, device: &Device, scratch: &Path) -> Result<Step> {
         "cyclegan-128" => cyclegan(device),
         "pix2pix-256" => pix2pix(device),
         "translate-resnet9-256" => translate(device),
+        "adam-resnet9" => adam(device),
         _ => bail!(
             "unknown workload `{name}`; the workloads: {}",
             WORKLOADS.join(", ")

@@ -14,6 +14,8 @@ Needs torch (pip install torch). Each workload runs in a child process of its ow
   pix2pix-256            one Pix2PixModel.optimize_parameters: unet_256 with dropout, basic PatchGAN,
                          batch norm, vanilla GAN + 100 L1
   translate-resnet9-256  one eval forward of resnet_9blocks (instance norm) at 256x256
+  adam-resnet9           one torch.optim.Adam step (lr 2e-4, betas 0.5, 0.999) over resnet_9blocks'
+                         7.8M parameters, gradients given
 """
 import argparse
 import json
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import time
 
-WORKLOADS = ["nst-vgg19-256", "cyclegan-128", "pix2pix-256", "translate-resnet9-256"]
+WORKLOADS = ["nst-vgg19-256", "cyclegan-128", "pix2pix-256", "translate-resnet9-256", "adam-resnet9"]
 
 
 def build(name):
@@ -139,6 +141,16 @@ def build(name):
         def step():
             with torch.no_grad():
                 G(x).sum().item()
+
+        return step
+    if name == "adam-resnet9":
+        G = init(Resnet(64, 9, "instance"))
+        for p in G.parameters():
+            p.grad = torch.full_like(p, 0.01)
+        opt = adam(G.parameters())
+
+        def step():
+            opt.step()
 
         return step
     raise SystemExit(f"unknown workload {name}; the workloads: {', '.join(WORKLOADS)}")

@@ -18,7 +18,7 @@ pub struct BenchArgs {
     /// cpu or cuda:N
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Run only these workloads (repeatable) [default: all: nst-vgg19-256, cyclegan-128, pix2pix-256, translate-resnet9-256]
+    /// Run only these workloads (repeatable) [default: all: nst-vgg19-256, cyclegan-128, pix2pix-256, translate-resnet9-256, adam-resnet9]
     #[arg(long = "workload", value_name = "NAME")]
     pub workloads: Vec<String>,
     /// Timed steps per workload, after one warm-up step

@@ -7,8 +7,9 @@
 //! activations), so moments built from them would chain every step's graph to the next and memory
 //! would grow with each step (issue 10).
 
+use crate::nn::kernels;
 use candle_core::backprop::GradStore;
-use candle_core::{Result, Tensor, Var};
+use candle_core::{DType, Result, Tensor, Var};
 use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -30,25 +31,47 @@ impl Default for AdamConfig {
     }
 }
 
+/// The moments: plain f32 storage updated in place by the fused CPU kernel, or tensors (CUDA, and
+/// the reference form the kernel is checked against).
+enum Moments {
+    Fused { m: Vec<Vec<f32>>, v: Vec<Vec<f32>> },
+    Tensors { m: Vec<Tensor>, v: Vec<Tensor> },
+}
+
 pub struct Adam {
     vars: Vec<Var>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
+    moments: Moments,
     step: u64,
     pub config: AdamConfig,
 }
 
 impl Adam {
+    /// The fused in-place kernel where every variable is an f32 tensor on the CPU, else tensor ops.
     pub fn new(vars: Vec<Var>, config: AdamConfig) -> Result<Self> {
-        let m = vars
+        let fused = vars
             .iter()
-            .map(|v| v.as_tensor().zeros_like())
-            .collect::<Result<Vec<_>>>()?;
-        let v = m.clone();
+            .all(|v| v.device().is_cpu() && v.dtype() == DType::F32);
+        Self::with_kernel(vars, config, fused)
+    }
+
+    /// `fused = false`: always the tensor form.
+    pub fn with_kernel(vars: Vec<Var>, config: AdamConfig, fused: bool) -> Result<Self> {
+        let moments = if fused {
+            let zeros = || vars.iter().map(|v| vec![0f32; v.elem_count()]).collect();
+            Moments::Fused {
+                m: zeros(),
+                v: zeros(),
+            }
+        } else {
+            let m = vars
+                .iter()
+                .map(|v| v.as_tensor().zeros_like())
+                .collect::<Result<Vec<_>>>()?;
+            Moments::Tensors { v: m.clone(), m }
+        };
         Ok(Self {
             vars,
-            m,
-            v,
+            moments,
             step: 0,
             config,
         })
@@ -78,23 +101,54 @@ impl Adam {
                 continue;
             };
             let g = g.detach();
-            let m = ((&self.m[i] * beta1)? + (&g * (1.0 - beta1))?)?;
-            let v = ((&self.v[i] * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
-            let denom = ((v.sqrt()? / bc2.sqrt())? + eps)?;
-            let update = ((&m / denom)? * (lr / bc1))?;
-            var.set(&var.as_tensor().sub(&update)?)?;
-            self.m[i] = m.detach();
-            self.v[i] = v.detach();
+            match &mut self.moments {
+                Moments::Fused { m, v } => kernels::adam::step(
+                    var.as_tensor(),
+                    &g,
+                    &mut m[i],
+                    &mut v[i],
+                    kernels::adam::AdamStep {
+                        lr,
+                        beta1,
+                        beta2,
+                        eps,
+                        bc1,
+                        bc2,
+                    },
+                )?,
+                Moments::Tensors { m: ms, v: vs } => {
+                    let m = ((&ms[i] * beta1)? + (&g * (1.0 - beta1))?)?;
+                    let v = ((&vs[i] * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
+                    let denom = ((v.sqrt()? / bc2.sqrt())? + eps)?;
+                    let update = ((&m / denom)? * (lr / bc1))?;
+                    var.set(&var.as_tensor().sub(&update)?)?;
+                    ms[i] = m.detach();
+                    vs[i] = v.detach();
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The moments of variable `i` as tensors.
+    fn moments_of(&self, i: usize) -> Result<(Tensor, Tensor)> {
+        let var = &self.vars[i];
+        Ok(match &self.moments {
+            Moments::Fused { m, v } => (
+                Tensor::from_slice(&m[i], var.shape(), var.device())?,
+                Tensor::from_slice(&v[i], var.shape(), var.device())?,
+            ),
+            Moments::Tensors { m, v } => (m[i].clone(), v[i].clone()),
+        })
     }
 
     /// Moments and step count under `prefix`, for checkpoints.
     pub fn state(&self, prefix: &str) -> Result<HashMap<String, Tensor>> {
         let mut out = HashMap::new();
         for i in 0..self.vars.len() {
-            out.insert(format!("{prefix}.{i}.exp_avg"), self.m[i].clone());
-            out.insert(format!("{prefix}.{i}.exp_avg_sq"), self.v[i].clone());
+            let (m, v) = self.moments_of(i)?;
+            out.insert(format!("{prefix}.{i}.exp_avg"), m);
+            out.insert(format!("{prefix}.{i}.exp_avg_sq"), v);
         }
         let dev = self
             .vars
@@ -116,12 +170,26 @@ impl Adam {
                     .cloned()
                     .ok_or_else(|| candle_core::Error::Msg(format!("optimizer state lacks {k}")))
             };
-            self.m[i] = get(format!("{prefix}.{i}.exp_avg"))?
-                .to_device(self.vars[i].device())?
-                .detach();
-            self.v[i] = get(format!("{prefix}.{i}.exp_avg_sq"))?
-                .to_device(self.vars[i].device())?
-                .detach();
+            let var = &self.vars[i];
+            let m = get(format!("{prefix}.{i}.exp_avg"))?.to_device(var.device())?;
+            let v = get(format!("{prefix}.{i}.exp_avg_sq"))?.to_device(var.device())?;
+            if m.shape() != var.shape() || v.shape() != var.shape() {
+                return Err(candle_core::Error::Msg(format!(
+                    "optimizer state {prefix}.{i}: shape {:?}, the parameter's {:?}",
+                    m.shape(),
+                    var.shape()
+                )));
+            }
+            match &mut self.moments {
+                Moments::Fused { m: ms, v: vs } => {
+                    ms[i] = m.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+                    vs[i] = v.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+                }
+                Moments::Tensors { m: ms, v: vs } => {
+                    ms[i] = m.detach();
+                    vs[i] = v.detach();
+                }
+            }
         }
         let s = state.get(&format!("{prefix}.step")).ok_or_else(|| {
             candle_core::Error::Msg(format!("optimizer state lacks {prefix}.step"))
@@ -176,7 +244,7 @@ mod tests {
         let dev = Device::Cpu;
         let w = Var::new(&[1.0f32, 2.0], &dev).unwrap();
         let x = Var::new(&[0.5f32, -0.5], &dev).unwrap();
-        let mut opt = Adam::new(vec![w.clone()], AdamConfig::default()).unwrap();
+        let mut opt = Adam::with_kernel(vec![w.clone()], AdamConfig::default(), false).unwrap();
         for _ in 0..3 {
             let act = x.as_tensor().exp().unwrap();
             let loss = (w.as_tensor() * &act).unwrap().sum_all().unwrap();
@@ -186,7 +254,53 @@ mod tests {
                 "candle's gradient of a weight is attached to the graph"
             );
             opt.step(&grads).unwrap();
-            assert!(!opt.m[0].track_op() && !opt.v[0].track_op());
+            let Moments::Tensors { m, v } = &opt.moments else {
+                panic!("the tensor form")
+            };
+            assert!(!m[0].track_op() && !v[0].track_op());
         }
+    }
+
+    #[test]
+    fn the_fused_kernel_gives_the_tensor_form_bit_for_bit() {
+        let dev = Device::Cpu;
+        let init: Vec<f32> = (0..1000)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0)
+            .collect();
+        let x: Vec<f32> = (0..1000)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0)
+            .collect();
+        let x = Tensor::from_vec(x, (10, 100), &dev).unwrap();
+        let run = |fused: bool| {
+            let w = Var::from_tensor(&Tensor::from_vec(init.clone(), (10, 100), &dev).unwrap())
+                .unwrap();
+            let cfg = AdamConfig {
+                lr: 0.01,
+                beta1: 0.5,
+                beta2: 0.999,
+                eps: 1e-8,
+            };
+            let mut opt = Adam::with_kernel(vec![w.clone()], cfg, fused).unwrap();
+            for _ in 0..7 {
+                // a gradient that changes with the weights: (w·x)² summed
+                let loss = (w.as_tensor() * &x)
+                    .unwrap()
+                    .sqr()
+                    .unwrap()
+                    .sum_all()
+                    .unwrap();
+                opt.step(&loss.backward().unwrap()).unwrap();
+            }
+            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let st = opt.state("p").unwrap();
+            (
+                flat(w.as_tensor()),
+                flat(&st["p.0.exp_avg"]),
+                flat(&st["p.0.exp_avg_sq"]),
+            )
+        };
+        let (fused, tensors) = (run(true), run(false));
+        assert!(fused.0 != init, "the weights moved");
+        assert!(fused == tensors, "fused and tensor Adam differ");
     }
 }
