@@ -3,3 +3,4 @@
 //! Each kernel gives the same numbers as the candle ops it replaces (tested side by side).
 
 pub mod adam;
+pub mod conv;

@@ -1,0 +1,467 @@
+//! 2-D convolution (PyTorch's Conv2d: cross-correlation, zero padding, no dilation, one group)
+//! through GEMM on the CPU, with both gradients through GEMM too:
+//!   y[n]  = W · im2col(x[n])                      (Cout × K)(K × P)
+//!   dx[n] = col2im(Wᵀ · dy[n])                    (K × Cout)(Cout × P)
+//!   dW    = Σₙ dy[n] · im2col(x[n])ᵀ              (Cout × P)(P × K)
+//! with K = C·kh·kw and P = Hout·Wout. candle's own CPU conv computes dx with a direct-loop
+//! transposed convolution and dW through an im2col whose inner dimension is N·Hout·Wout; and it
+//! computes dW even for a constant kernel (VGG in style transfer), which this op skips.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use gemm::Parallelism;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Geometry {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    pad: usize,
+    ho: usize,
+    wo: usize,
+}
+
+impl Geometry {
+    fn new(x: &[usize], k: &[usize], stride: usize, pad: usize) -> Result<Self> {
+        let (&[n, c, h, w], &[cout, ck, kh, kw]) = (x, k) else {
+            candle_core::bail!("conv2d: input {x:?} and kernel {k:?} must both be 4-D")
+        };
+        if c != ck {
+            candle_core::bail!("conv2d: input has {c} channels, the kernel {ck}")
+        }
+        if h + 2 * pad < kh || w + 2 * pad < kw || stride == 0 {
+            candle_core::bail!("conv2d: a {kh}×{kw} kernel does not fit a padded {h}×{w} input")
+        }
+        Ok(Self {
+            n,
+            c,
+            h,
+            w,
+            cout,
+            kh,
+            kw,
+            stride,
+            pad,
+            ho: (h + 2 * pad - kh) / stride + 1,
+            wo: (w + 2 * pad - kw) / stride + 1,
+        })
+    }
+
+    /// rows of the column matrix
+    fn k(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+
+    /// output positions of one sample
+    fn p(&self) -> usize {
+        self.ho * self.wo
+    }
+}
+
+fn parallelism() -> Parallelism {
+    match candle_core::utils::get_num_threads() {
+        0 | 1 => Parallelism::None,
+        n => Parallelism::Rayon(n),
+    }
+}
+
+/// dst (m × n, rows `dst_rs` apart) = [dst +] a · b, where a and b are given by their row and
+/// column strides.
+#[allow(clippy::too_many_arguments)]
+fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    dst_rs: usize,
+    accumulate: bool,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+) {
+    assert!(m == 0 || n == 0 || dst.len() >= (m - 1) * dst_rs + n);
+    assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
+    assert!(n == 0 || k == 0 || b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
+    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(),
+        )
+    }
+}
+
+/// The column matrix of output rows `rows` is (K × |rows|·Wout); its memory is bounded by
+/// working through the output rows in bands (a 64→3 7×7 conv at 256 px would need 800 MB whole).
+const BAND_FLOATS: usize = 1 << 22;
+
+fn bands(g: &Geometry) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let rows = (BAND_FLOATS / (g.k() * g.wo).max(1)).clamp(1, g.ho);
+    let ho = g.ho;
+    (0..ho.div_ceil(rows)).map(move |b| b * rows..((b + 1) * rows).min(ho))
+}
+
+/// col (K × |rows|·Wout) of one sample x (C × H × W).
+fn im2col(g: &Geometry, x: &[f32], rows: &std::ops::Range<usize>, col: &mut [f32]) {
+    let (p, s) = (rows.len() * g.wo, g.stride);
+    for c in 0..g.c {
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = &mut col[((c * g.kh + i) * g.kw + j) * p..][..p];
+                for (r, oy) in rows.clone().enumerate() {
+                    let y = (oy * s + i) as isize - g.pad as isize;
+                    let out = &mut row[r * g.wo..(r + 1) * g.wo];
+                    if y < 0 || y >= g.h as isize {
+                        out.fill(0.0);
+                        continue;
+                    }
+                    let src = &x[(c * g.h + y as usize) * g.w..][..g.w];
+                    for (ox, o) in out.iter_mut().enumerate() {
+                        let xx = (ox * s + j) as isize - g.pad as isize;
+                        *o = if xx < 0 || xx >= g.w as isize {
+                            0.0
+                        } else {
+                            src[xx as usize]
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds col (K × |rows|·Wout) back into the sample dx (C × H × W): the adjoint of `im2col`.
+fn col2im(g: &Geometry, col: &[f32], rows: &std::ops::Range<usize>, dx: &mut [f32]) {
+    let (p, s) = (rows.len() * g.wo, g.stride);
+    for c in 0..g.c {
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let row = &col[((c * g.kh + i) * g.kw + j) * p..][..p];
+                for (r, oy) in rows.clone().enumerate() {
+                    let y = (oy * s + i) as isize - g.pad as isize;
+                    if y < 0 || y >= g.h as isize {
+                        continue;
+                    }
+                    let dst = &mut dx[(c * g.h + y as usize) * g.w..][..g.w];
+                    for (ox, v) in row[r * g.wo..(r + 1) * g.wo].iter().enumerate() {
+                        let xx = (ox * s + j) as isize - g.pad as isize;
+                        if xx >= 0 && xx < g.w as isize {
+                            dst[xx as usize] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        candle_core::bail!("conv2d: f32 {what} only")
+    };
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("conv2d: a contiguous {what} only")
+    };
+    Ok(&v[a..b])
+}
+
+/// y = conv2d(x, W)
+struct Forward {
+    stride: usize,
+    pad: usize,
+}
+
+impl CustomOp2 for Forward {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = Geometry::new(l1.dims(), l2.dims(), self.stride, self.pad)?;
+        let (x, w) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "kernel")?);
+        let (k, p) = (g.k(), g.p());
+        let mut y = vec![0f32; g.n * g.cout * p];
+        let mut col = vec![];
+        for n in 0..g.n {
+            let xn = &x[n * g.c * g.h * g.w..][..g.c * g.h * g.w];
+            for rows in bands(&g) {
+                let bp = rows.len() * g.wo;
+                col.resize(k * bp, 0.0);
+                im2col(&g, xn, &rows, &mut col);
+                let dst = &mut y[n * g.cout * p + rows.start * g.wo..];
+                matmul(g.cout, bp, k, dst, p, false, w, (k, 1), &col, (bp, 1));
+            }
+        }
+        Ok((CpuStorage::F32(y), Shape::from((g.n, g.cout, g.ho, g.wo))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let dy = dy.contiguous()?;
+        let op = Backward {
+            stride: self.stride,
+            pad: self.pad,
+            x_dims: x.dims().to_vec(),
+            w_dims: w.dims().to_vec(),
+        };
+        // a constant kernel (VGG's in style transfer) needs no gradient
+        let dx = if x.track_op() {
+            Some(dy.apply_op2_no_bwd(w, &BackwardInput(op.clone()))?)
+        } else {
+            None
+        };
+        let dw = if w.track_op() {
+            Some(x.apply_op2_no_bwd(&dy, &BackwardKernel(op))?)
+        } else {
+            None
+        };
+        Ok((dx, dw))
+    }
+}
+
+#[derive(Clone)]
+struct Backward {
+    stride: usize,
+    pad: usize,
+    x_dims: Vec<usize>,
+    w_dims: Vec<usize>,
+}
+
+/// dx from (dy, W)
+struct BackwardInput(Backward);
+
+impl CustomOp2 for BackwardInput {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm-grad-input"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let b = &self.0;
+        let g = Geometry::new(&b.x_dims, &b.w_dims, b.stride, b.pad)?;
+        let (dy, w) = (f32_slice(s1, l1, "gradient")?, f32_slice(s2, l2, "kernel")?);
+        let (k, p) = (g.k(), g.p());
+        let mut dx = vec![0f32; g.n * g.c * g.h * g.w];
+        let mut col = vec![];
+        for n in 0..g.n {
+            let dxn = &mut dx[n * g.c * g.h * g.w..][..g.c * g.h * g.w];
+            for rows in bands(&g) {
+                let bp = rows.len() * g.wo;
+                col.resize(k * bp, 0.0);
+                let dyn_ = &dy[n * g.cout * p + rows.start * g.wo..];
+                // Wᵀ: the (Cout × K) kernel read column by column
+                matmul(k, bp, g.cout, &mut col, bp, false, w, (1, k), dyn_, (p, 1));
+                col2im(&g, &col, &rows, dxn);
+            }
+        }
+        Ok((CpuStorage::F32(dx), Shape::from(b.x_dims.clone())))
+    }
+}
+
+/// dW from (x, dy)
+struct BackwardKernel(Backward);
+
+impl CustomOp2 for BackwardKernel {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm-grad-kernel"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let b = &self.0;
+        let g = Geometry::new(&b.x_dims, &b.w_dims, b.stride, b.pad)?;
+        let (x, dy) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "gradient")?);
+        let (k, p) = (g.k(), g.p());
+        let mut dw = vec![0f32; g.cout * k];
+        let mut col = vec![];
+        let mut first = true;
+        for n in 0..g.n {
+            let xn = &x[n * g.c * g.h * g.w..][..g.c * g.h * g.w];
+            for rows in bands(&g) {
+                let bp = rows.len() * g.wo;
+                col.resize(k * bp, 0.0);
+                im2col(&g, xn, &rows, &mut col);
+                let dyn_ = &dy[n * g.cout * p + rows.start * g.wo..];
+                // colᵀ: the (K × bp) columns read transposed
+                matmul(
+                    g.cout,
+                    k,
+                    bp,
+                    &mut dw,
+                    k,
+                    !first,
+                    dyn_,
+                    (p, 1),
+                    &col,
+                    (1, bp),
+                );
+                first = false;
+            }
+        }
+        Ok((CpuStorage::F32(dw), Shape::from(b.w_dims.clone())))
+    }
+}
+
+/// PyTorch's `F.conv2d(x, w, stride=stride, padding=padding)`: the GEMM kernel for f32 on the CPU,
+/// candle's conv elsewhere.
+pub fn conv2d(x: &Tensor, w: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
+    if !(x.device().is_cpu()
+        && x.dtype() == candle_core::DType::F32
+        && w.dtype() == candle_core::DType::F32)
+    {
+        return x.conv2d(w, padding, stride, 1, 1);
+    }
+    x.contiguous()?.apply_op2(
+        &w.contiguous()?,
+        Forward {
+            stride,
+            pad: padding,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn rand(shape: &[usize], seed: u64) -> Tensor {
+        crate::rng::SeededRng::new(seed)
+            .normal(shape, 0.0, 1.0, &Device::Cpu)
+            .unwrap()
+    }
+
+    fn max_rel(a: &Tensor, b: &Tensor) -> f32 {
+        let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+        let m = b.abs().unwrap().max_all().unwrap();
+        (d.to_scalar::<f32>().unwrap()) / m.to_scalar::<f32>().unwrap().max(1e-6)
+    }
+
+    /// Values and both gradients against PyTorch (tests/fixtures/kernels_reference.safetensors,
+    /// tools/fixtures_kernels.py): odd sizes, stride 2, padding, batch > 1, 1×1 and 7×7 kernels.
+    #[test]
+    fn values_and_gradients_match_pytorch() {
+        let fx = crate::nn::weights::load_safetensors(
+            crate::test_fixture("kernels_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let mut cases: Vec<String> = fx
+            .keys()
+            .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
+            .filter(|k| k.starts_with("conv2d."))
+            .collect();
+        cases.sort();
+        assert!(cases.len() >= 5, "{cases:?}");
+        for case in cases {
+            let get = |s: &str| fx[&format!("{case}.{s}")].clone();
+            let cfg: Vec<f32> = get("cfg").to_vec1().unwrap();
+            let (stride, pad) = (cfg[0] as usize, cfg[1] as usize);
+            let x = Var::from_tensor(&get("x")).unwrap();
+            let w = Var::from_tensor(&get("w")).unwrap();
+            let y = conv2d(x.as_tensor(), w.as_tensor(), pad, stride).unwrap();
+            assert!(max_rel(&y, &get("y")) < 1e-5, "{case}: y");
+            // loss = Σ y·r, so dy = r
+            let grads = (&y * get("r"))
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let dx = grads.get(x.as_tensor()).unwrap();
+            let dw = grads.get(w.as_tensor()).unwrap();
+            assert!(
+                max_rel(dx, &get("dx")) < 1e-5,
+                "{case}: dx {}",
+                max_rel(dx, &get("dx"))
+            );
+            assert!(
+                max_rel(dw, &get("dw")) < 1e-5,
+                "{case}: dw {}",
+                max_rel(dw, &get("dw"))
+            );
+        }
+    }
+
+    #[test]
+    fn output_rows_in_bands_give_the_same_numbers() {
+        // K·Wout large enough that one band holds a few output rows: 64→3, 7×7 at 70×70
+        let x = Var::from_tensor(&rand(&[2, 64, 76, 70], 3)).unwrap();
+        let w = Var::from_tensor(&rand(&[3, 64, 7, 7], 4)).unwrap();
+        let g = Geometry::new(x.dims(), w.dims(), 1, 0).unwrap();
+        assert!(bands(&g).count() > 1, "{:?}", bands(&g).collect::<Vec<_>>());
+        let y = conv2d(x.as_tensor(), w.as_tensor(), 0, 1).unwrap();
+        let want = x.as_tensor().conv2d(w.as_tensor(), 0, 1, 1, 1).unwrap();
+        assert!(max_rel(&y, &want) < 1e-5);
+        let r = rand(y.dims(), 5);
+        let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let want_g = (&want * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        for v in [&x, &w] {
+            let (a, b) = (
+                grads.get(v.as_tensor()).unwrap(),
+                want_g.get(v.as_tensor()).unwrap(),
+            );
+            assert!(max_rel(a, b) < 1e-4, "{}", max_rel(a, b));
+        }
+    }
+
+    #[test]
+    fn a_constant_kernel_gets_no_gradient_and_candle_agrees() {
+        let x = Var::from_tensor(&rand(&[2, 3, 9, 7], 1)).unwrap();
+        let w = rand(&[4, 3, 3, 3], 2);
+        let y = conv2d(x.as_tensor(), &w, 1, 2).unwrap();
+        let want = x.as_tensor().conv2d(&w, 1, 2, 1, 1).unwrap();
+        assert!(max_rel(&y, &want) < 1e-5);
+        let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(grads.get(&w).is_none());
+        let want_dx = want.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let (a, b) = (
+            grads.get(x.as_tensor()).unwrap(),
+            want_dx.get(x.as_tensor()).unwrap(),
+        );
+        assert!(max_rel(a, b) < 1e-5);
+    }
+}

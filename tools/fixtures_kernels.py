@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Reference values for aiart's CPU kernels (src/nn/kernels/), computed with PyTorch.
+
+    python3 tools/fixtures_kernels.py     (needs torch, safetensors, numpy; CI does not: the output is committed)
+
+Writes tests/fixtures/kernels_reference.safetensors with, per case `conv2d.<name>`: x, w, y =
+F.conv2d(x, w, stride, padding), r (the upstream gradient: loss = sum(y * r)), dx, dw, and
+cfg = [stride, padding]. Odd sizes, stride 2, padding, batch > 1, 1x1, 4x4 and 7x7 kernels.
+"""
+import os
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+torch.manual_seed(7)
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "kernels_reference.safetensors")
+
+CONV2D = {  # name: (N, C, H, W, Cout, k, stride, padding)
+    "a_3x3": (2, 3, 7, 9, 4, 3, 1, 1),
+    "b_4x4_s2": (2, 3, 9, 8, 5, 4, 2, 1),
+    "c_7x7": (1, 2, 11, 10, 3, 7, 1, 0),
+    "d_1x1": (2, 4, 5, 6, 3, 1, 1, 0),
+    "e_3x3_s2": (1, 3, 10, 11, 2, 3, 2, 1),
+    "f_4x4_s1": (3, 2, 6, 5, 2, 4, 1, 1),
+}
+
+t = {}
+for name, (n, c, h, w, cout, k, s, p) in CONV2D.items():
+    x = torch.randn(n, c, h, w, requires_grad=True)
+    wt = torch.randn(cout, c, k, k, requires_grad=True)
+    y = F.conv2d(x, wt, stride=s, padding=p)
+    r = torch.randn_like(y)
+    (y * r).sum().backward()
+    pre = f"conv2d.{name}"
+    t.update({f"{pre}.x": x.detach(), f"{pre}.w": wt.detach(), f"{pre}.y": y.detach(), f"{pre}.r": r,
+              f"{pre}.dx": x.grad, f"{pre}.dw": wt.grad, f"{pre}.cfg": torch.tensor([float(s), float(p)])})
+
+save_file({k: v.contiguous() for k, v in t.items()}, OUT, metadata={"torch": torch.__version__})
+print(f"wrote {OUT}: {sum(v.numel() for v in t.values())} values")
