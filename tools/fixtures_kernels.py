@@ -5,7 +5,9 @@
 
 Writes tests/fixtures/kernels_reference.safetensors with, per case `conv2d.<name>`: x, w, y =
 F.conv2d(x, w, stride, padding), r (the upstream gradient: loss = sum(y * r)), dx, dw, and
-cfg = [stride, padding]. Odd sizes, stride 2, padding, batch > 1, 1x1, 4x4 and 7x7 kernels.
+cfg = [stride, padding]; per case `conv_transpose2d.<name>` the same for F.conv_transpose2d, with
+cfg = [stride, padding, output_padding]. Odd sizes, stride 2, padding, batch > 1, 1x1, 4x4 and 7x7
+kernels; the transposed ones as the ResNet (3x3, s2, op1) and U-Net (4x4, s2) upsamplers use them.
 """
 import os
 
@@ -35,6 +37,23 @@ for name, (n, c, h, w, cout, k, s, p) in CONV2D.items():
     pre = f"conv2d.{name}"
     t.update({f"{pre}.x": x.detach(), f"{pre}.w": wt.detach(), f"{pre}.y": y.detach(), f"{pre}.r": r,
               f"{pre}.dx": x.grad, f"{pre}.dw": wt.grad, f"{pre}.cfg": torch.tensor([float(s), float(p)])})
+
+CONV_T = {  # name: (N, Cin, H, W, Cout, k, stride, padding, output_padding)
+    "a_resnet_up": (2, 4, 5, 7, 3, 3, 2, 1, 1),
+    "b_unet_up": (2, 3, 6, 5, 2, 4, 2, 1, 0),
+    "c_3x3_s1": (1, 2, 7, 6, 3, 3, 1, 1, 0),
+    "d_unet_outer": (1, 4, 3, 4, 3, 4, 2, 1, 0),
+}
+for name, (n, cin, h, w, cout, k, s, p, op) in CONV_T.items():
+    x = torch.randn(n, cin, h, w, requires_grad=True)
+    wt = torch.randn(cin, cout, k, k, requires_grad=True)
+    y = F.conv_transpose2d(x, wt, stride=s, padding=p, output_padding=op)
+    r = torch.randn_like(y)
+    (y * r).sum().backward()
+    pre = f"conv_transpose2d.{name}"
+    t.update({f"{pre}.x": x.detach(), f"{pre}.w": wt.detach(), f"{pre}.y": y.detach(), f"{pre}.r": r,
+              f"{pre}.dx": x.grad, f"{pre}.dw": wt.grad,
+              f"{pre}.cfg": torch.tensor([float(s), float(p), float(op)])})
 
 save_file({k: v.contiguous() for k, v in t.items()}, OUT, metadata={"torch": torch.__version__})
 print(f"wrote {OUT}: {sum(v.numel() for v in t.values())} values")

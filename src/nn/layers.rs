@@ -154,12 +154,12 @@ impl ConvTranspose2d {
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let y = xs.conv_transpose2d(
+        let y = super::kernels::conv::conv_transpose2d(
+            xs,
             &self.weight,
             self.padding,
             self.output_padding,
             self.stride,
-            1,
         )?;
         add_bias(y, &self.bias)
     }

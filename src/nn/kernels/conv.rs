@@ -1,4 +1,4 @@
-//! 2-D convolution (PyTorch's Conv2d: cross-correlation, zero padding, no dilation, one group)
+//! 2-D convolution and its transpose (PyTorch's Conv2d and ConvTranspose2d: cross-correlation, zero padding, no dilation, one group)
 //! through GEMM on the CPU, with both gradients through GEMM too:
 //!   y[n]  = W · im2col(x[n])                      (Cout × K)(K × P)
 //!   dx[n] = col2im(Wᵀ · dy[n])                    (K × Cout)(Cout × P)
@@ -345,6 +345,106 @@ impl CustomOp2 for BackwardKernel {
     }
 }
 
+/// y = conv_transpose2d(x, W): the adjoint of a convolution whose input has y's shape, so its three
+/// products are the convolution's with the roles swapped: y = col2im(Wᵀ·x), dx = conv2d(dy, W),
+/// dW = Σₙ x[n]·im2col(dy[n])ᵀ.
+struct TransposeForward {
+    stride: usize,
+    pad: usize,
+    output_padding: usize,
+}
+
+impl TransposeForward {
+    /// The convolution this one is the adjoint of: its input is (N, Cout, Hout, Wout).
+    fn adjoint(&self, x: &[usize], w: &[usize]) -> Result<Backward> {
+        let (&[n, cin, h, wd], &[wcin, cout, kh, kw]) = (x, w) else {
+            candle_core::bail!("conv_transpose2d: input {x:?} and kernel {w:?} must both be 4-D")
+        };
+        if cin != wcin {
+            candle_core::bail!("conv_transpose2d: input has {cin} channels, the kernel {wcin}")
+        }
+        let size = |i: usize, k: usize| {
+            ((i - 1) * self.stride + k + self.output_padding).checked_sub(2 * self.pad)
+        };
+        let (Some(ho), Some(wo)) = (size(h, kh), size(wd, kw)) else {
+            candle_core::bail!("conv_transpose2d: padding {} too large", self.pad)
+        };
+        Ok(Backward {
+            stride: self.stride,
+            pad: self.pad,
+            x_dims: vec![n, cout, ho, wo],
+            w_dims: w.to_vec(),
+        })
+    }
+}
+
+impl CustomOp2 for TransposeForward {
+    fn name(&self) -> &'static str {
+        "conv-transpose2d-gemm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        BackwardInput(self.adjoint(l1.dims(), l2.dims())?).cpu_fwd(s1, l1, s2, l2)
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let dy = dy.contiguous()?;
+        let adjoint = self.adjoint(x.dims(), w.dims())?;
+        let dx = if x.track_op() {
+            let conv = Forward {
+                stride: self.stride,
+                pad: self.pad,
+            };
+            Some(dy.apply_op2_no_bwd(w, &conv)?)
+        } else {
+            None
+        };
+        let dw = if w.track_op() {
+            Some(dy.apply_op2_no_bwd(x, &BackwardKernel(adjoint))?)
+        } else {
+            None
+        };
+        Ok((dx, dw))
+    }
+}
+
+/// PyTorch's `F.conv_transpose2d(x, w, stride, padding, output_padding)`: the GEMM kernel for f32
+/// on the CPU, candle's elsewhere.
+pub fn conv_transpose2d(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    output_padding: usize,
+    stride: usize,
+) -> Result<Tensor> {
+    if !(x.device().is_cpu()
+        && x.dtype() == candle_core::DType::F32
+        && w.dtype() == candle_core::DType::F32)
+    {
+        return x.conv_transpose2d(w, padding, output_padding, stride, 1);
+    }
+    x.contiguous()?.apply_op2(
+        &w.contiguous()?,
+        TransposeForward {
+            stride,
+            pad: padding,
+            output_padding,
+        },
+    )
+}
+
 /// PyTorch's `F.conv2d(x, w, stride=stride, padding=padding)`: the GEMM kernel for f32 on the CPU,
 /// candle's conv elsewhere.
 pub fn conv2d(x: &Tensor, w: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
@@ -395,7 +495,7 @@ mod tests {
             .filter(|k| k.starts_with("conv2d."))
             .collect();
         cases.sort();
-        assert!(cases.len() >= 5, "{cases:?}");
+        assert!(cases.len() >= 6, "{cases:?}");
         for case in cases {
             let get = |s: &str| fx[&format!("{case}.{s}")].clone();
             let cfg: Vec<f32> = get("cfg").to_vec1().unwrap();
@@ -405,6 +505,50 @@ mod tests {
             let y = conv2d(x.as_tensor(), w.as_tensor(), pad, stride).unwrap();
             assert!(max_rel(&y, &get("y")) < 1e-5, "{case}: y");
             // loss = Σ y·r, so dy = r
+            let grads = (&y * get("r"))
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let dx = grads.get(x.as_tensor()).unwrap();
+            let dw = grads.get(w.as_tensor()).unwrap();
+            assert!(
+                max_rel(dx, &get("dx")) < 1e-5,
+                "{case}: dx {}",
+                max_rel(dx, &get("dx"))
+            );
+            assert!(
+                max_rel(dw, &get("dw")) < 1e-5,
+                "{case}: dw {}",
+                max_rel(dw, &get("dw"))
+            );
+        }
+    }
+
+    #[test]
+    fn transposed_values_and_gradients_match_pytorch() {
+        let fx = crate::nn::weights::load_safetensors(
+            crate::test_fixture("kernels_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let mut cases: Vec<String> = fx
+            .keys()
+            .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
+            .filter(|k| k.starts_with("conv_transpose2d."))
+            .collect();
+        cases.sort();
+        assert!(cases.len() >= 3, "{cases:?}");
+        for case in cases {
+            let get = |s: &str| fx[&format!("{case}.{s}")].clone();
+            let cfg: Vec<f32> = get("cfg").to_vec1().unwrap();
+            let (stride, pad, op) = (cfg[0] as usize, cfg[1] as usize, cfg[2] as usize);
+            let x = Var::from_tensor(&get("x")).unwrap();
+            let w = Var::from_tensor(&get("w")).unwrap();
+            let y = conv_transpose2d(x.as_tensor(), w.as_tensor(), pad, op, stride).unwrap();
+            assert_eq!(y.dims(), get("y").dims(), "{case}");
+            assert!(max_rel(&y, &get("y")) < 1e-5, "{case}: y");
             let grads = (&y * get("r"))
                 .unwrap()
                 .sum_all()
