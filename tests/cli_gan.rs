@@ -14,6 +14,15 @@ fn picture(i: u32) -> image::RgbImage {
     })
 }
 
+/// An aligned pair: picture(i) | its inversion (64 × 32).
+fn aligned(i: u32) -> image::RgbImage {
+    let a = picture(i);
+    let mut ab = image::RgbImage::new(64, 32);
+    image::imageops::replace(&mut ab, &a, 0, 0);
+    image::imageops::replace(&mut ab, &invert(&a), 32, 0);
+    ab
+}
+
 fn invert(img: &image::RgbImage) -> image::RgbImage {
     image::RgbImage::from_fn(img.width(), img.height(), |x, y| {
         let p = img.get_pixel(x, y);
@@ -38,11 +47,7 @@ fn pix2pix_learns_and_its_checkpoint_translates() {
     let train = ws.join("datasets/inv/train");
     std::fs::create_dir_all(&train).unwrap();
     for i in 0..4 {
-        let a = picture(i);
-        let mut ab = image::RgbImage::new(64, 32);
-        image::imageops::replace(&mut ab, &a, 0, 0);
-        image::imageops::replace(&mut ab, &invert(&a), 32, 0);
-        ab.save(train.join(format!("{i}.png"))).unwrap();
+        aligned(i).save(train.join(format!("{i}.png"))).unwrap();
     }
     std::fs::write(
         train.join("9-truncated.jpg"),
@@ -124,12 +129,8 @@ fn pix2pix_learns_and_its_checkpoint_translates() {
     // an aligned test image, as the reference's test.py reads it: A is translated, and the
     // output is real_A | fake_B | real_B; --fake-only gives fake_B alone, which is what the same
     // checkpoint makes of A taken whole
-    let a = picture(8);
-    let mut ab = image::RgbImage::new(64, 32);
-    image::imageops::replace(&mut ab, &a, 0, 0);
-    image::imageops::replace(&mut ab, &invert(&a), 32, 0);
-    ab.save(ws.join("ab.png")).unwrap();
-    a.save(ws.join("a.png")).unwrap();
+    aligned(8).save(ws.join("ab.png")).unwrap();
+    picture(8).save(ws.join("a.png")).unwrap();
     let translate = |args: &[&str]| {
         let out = run(bin()
             .current_dir(&ws)
@@ -465,11 +466,7 @@ fn a_resumed_run_trains_at_the_lr_of_an_uninterrupted_one() {
     let train = ws.join("data/train");
     std::fs::create_dir_all(&train).unwrap();
     for i in 0..2 {
-        let a = picture(i);
-        let mut ab = image::RgbImage::new(64, 32);
-        image::imageops::replace(&mut ab, &a, 0, 0);
-        image::imageops::replace(&mut ab, &invert(&a), 32, 0);
-        ab.save(train.join(format!("{i}.png"))).unwrap();
+        aligned(i).save(train.join(format!("{i}.png"))).unwrap();
     }
     // 2 steps an epoch; 2 epochs at lr₀, then 3 decaying: lr₀·3/4, ·2/4, ·1/4
     std::fs::write(

@@ -34,8 +34,8 @@ def build(name):
     import torch.nn as nn
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from reference_nets import (ImagePool, Patch, Resnet, Unet, adam, gan_loss, init, requires_grad,
-                                vgg19_features)
+    from reference_nets import (ImagePool, Patch, Resnet, Unet, adam, cyclegan_step, gan_loss, init,
+                                pix2pix_step, vgg19_features)
 
     torch.manual_seed(0)
     l1 = nn.L1Loss()
@@ -95,23 +95,7 @@ def build(name):
         A, B = torch.rand(1, 3, 128, 128) * 2 - 1, torch.rand(1, 3, 128, 128) * 2 - 1
 
         def step():
-            fake_B, fake_A = GA(A), GB(B)
-            rec_A, rec_B = GB(fake_B), GA(fake_A)
-            requires_grad([DA, DB], False)
-            oG.zero_grad()
-            idt_A = l1(GA(B), B) * 10.0 * 0.5
-            idt_B = l1(GB(A), A) * 10.0 * 0.5
-            loss_G = (crit(DA(fake_B), True) + crit(DB(fake_A), True) + l1(rec_A, A) * 10.0
-                      + l1(rec_B, B) * 10.0 + idt_A + idt_B)
-            loss_G.backward()
-            oG.step()
-            requires_grad([DA, DB], True)
-            oD.zero_grad()
-            fb = pool_B.query(fake_B.detach())
-            ((crit(DA(B), True) + crit(DA(fb), False)) * 0.5).backward()
-            fa = pool_A.query(fake_A.detach())
-            ((crit(DB(A), True) + crit(DB(fa), False)) * 0.5).backward()
-            oD.step()
+            cyclegan_step(GA, GB, DA, DB, oG, oD, A, B, crit, l1, pools=(pool_A, pool_B))
 
         return step
     if name == "pix2pix-256":
@@ -121,17 +105,7 @@ def build(name):
         A, B = torch.rand(1, 3, 256, 256) * 2 - 1, torch.rand(1, 3, 256, 256) * 2 - 1
 
         def step():
-            fake = G(A)
-            requires_grad([D], True)
-            oD.zero_grad()
-            d_fake = crit(D(torch.cat([A, fake], 1).detach()), False)
-            d_real = crit(D(torch.cat([A, B], 1)), True)
-            ((d_fake + d_real) * 0.5).backward()
-            oD.step()
-            requires_grad([D], False)
-            oG.zero_grad()
-            (crit(D(torch.cat([A, fake], 1)), True) + l1(fake, B) * 100.0).backward()
-            oG.step()
+            pix2pix_step(G, D, oG, oD, A, B, crit, l1)
 
         return step
     if name == "translate-resnet9-256":

@@ -16,24 +16,16 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save_file
 
+from reference_nets import vgg19_features
+
 torch.manual_seed(1234)
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "nst_reference.safetensors")
 
 # torchvision vgg19 cfg 'E', with the widths shrunk
 WIDTHS = [4, 8, 16, 16, 16]
-CFG = [WIDTHS[0]] * 2 + ["M"] + [WIDTHS[1]] * 2 + ["M"] + [WIDTHS[2]] * 4 + ["M"] + [WIDTHS[3]] * 4 + ["M"] + [WIDTHS[4]] * 4 + ["M"]
 def make_features(pooling="max"):
     """torchvision's vgg19().features with WIDTHS; also returns layer name -> index of its ReLU"""
-    layers, names, c, block, conv = [], {}, 3, 1, 1
-    for v in CFG:
-        if v == "M":
-            layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
-            block, conv = block + 1, 1
-        else:
-            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU()]
-            names[f"conv{block}_{conv}"] = len(layers) - 1
-            c, conv = v, conv + 1
-    return nn.Sequential(*layers), names
+    return vgg19_features(WIDTHS, pooling)
 
 
 features, NAMES = make_features()

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save_file
 
-from reference_nets import Patch, Resnet, Unet, adam, gan_loss, init, requires_grad
+from reference_nets import Patch, Resnet, Unet, adam, cyclegan_step, gan_loss, init, pix2pix_step
 
 torch.manual_seed(2024)
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "gan_reference.safetensors")
@@ -84,19 +84,7 @@ crit, l1 = gan_loss("vanilla"), nn.L1Loss()
 oG, oD = adam(G.parameters()), adam(D.parameters())
 losses = []
 for step in range(2):
-    fake = G(A)
-    requires_grad([D], True)
-    oD.zero_grad()
-    d_fake = crit(D(torch.cat([A, fake], 1).detach()), False)
-    d_real = crit(D(torch.cat([A, B], 1)), True)
-    ((d_fake + d_real) * 0.5).backward()
-    oD.step()
-    requires_grad([D], False)
-    oG.zero_grad()
-    g_gan = crit(D(torch.cat([A, fake], 1)), True)
-    g_l1 = l1(fake, B) * 100.0
-    (g_gan + g_l1).backward()
-    oG.step()
+    g_gan, g_l1, d_real, d_fake = pix2pix_step(G, D, oG, oD, A, B, crit, l1)
     losses.append([g_gan.item(), g_l1.item(), d_real.item(), d_fake.item()])
     if step == 0:
         t["p2p.after1.G.model.model.0.weight"] = G.model.model[0].weight.detach().clone()
@@ -114,26 +102,8 @@ oG = adam(list(GA.parameters()) + list(GB.parameters()))
 oD = adam(list(DA.parameters()) + list(DB.parameters()))
 losses = []
 for step in range(2):
-    fake_B, fake_A = GA(A), GB(B)
-    rec_A, rec_B = GB(fake_B), GA(fake_A)
-    requires_grad([DA, DB], False)
-    oG.zero_grad()
-    idt_A = l1(GA(B), B) * 10.0 * 0.5
-    idt_B = l1(GB(A), A) * 10.0 * 0.5
-    g_A = crit(DA(fake_B), True)
-    g_B = crit(DB(fake_A), True)
-    cyc_A = l1(rec_A, A) * 10.0
-    cyc_B = l1(rec_B, B) * 10.0
-    (g_A + g_B + cyc_A + cyc_B + idt_A + idt_B).backward()
-    oG.step()
-    requires_grad([DA, DB], True)
-    oD.zero_grad()
     # the pool holds fewer than 50 images in these steps: it returns the new fakes
-    d_A = (crit(DA(B), True) + crit(DA(fake_B.detach()), False)) * 0.5
-    d_A.backward()
-    d_B = (crit(DB(A), True) + crit(DB(fake_A.detach()), False)) * 0.5
-    d_B.backward()
-    oD.step()
+    d_A, g_A, cyc_A, idt_A, d_B, g_B, cyc_B, idt_B = cyclegan_step(GA, GB, DA, DB, oG, oD, A, B, crit, l1)
     losses.append([d_A.item(), g_A.item(), cyc_A.item(), idt_A.item(), d_B.item(), g_B.item(), cyc_B.item(), idt_B.item()])
     if step == 0:
         t["cyc.after1.G_A.model.1.weight"] = GA.model[1].weight.detach().clone()

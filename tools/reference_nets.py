@@ -138,6 +138,52 @@ def adam(params):
     return torch.optim.Adam(params, lr=0.0002, betas=(0.5, 0.999))
 
 
+def pix2pix_step(G, D, oG, oD, A, B, crit, l1, lambda_l1=100.0):
+    """Pix2PixModel.optimize_parameters: D first, then G against the updated D; returns
+    G_GAN, G_L1 (weighted), D_real, D_fake."""
+    fake = G(A)
+    requires_grad([D], True)
+    oD.zero_grad()
+    d_fake = crit(D(torch.cat([A, fake], 1).detach()), False)
+    d_real = crit(D(torch.cat([A, B], 1)), True)
+    ((d_fake + d_real) * 0.5).backward()
+    oD.step()
+    requires_grad([D], False)
+    oG.zero_grad()
+    g_gan = crit(D(torch.cat([A, fake], 1)), True)
+    g_l1 = l1(fake, B) * lambda_l1
+    (g_gan + g_l1).backward()
+    oG.step()
+    return g_gan, g_l1, d_real, d_fake
+
+
+def cyclegan_step(GA, GB, DA, DB, oG, oD, A, B, crit, l1, pools=None, lam=10.0, idt=0.5):
+    """CycleGANModel.optimize_parameters: both G first, then both D on pooled fakes (pools =
+    (pool_A, pool_B), or None where a pool would return the new fakes); returns D_A, G_A, cycle_A,
+    idt_A, D_B, G_B, cycle_B, idt_B (weighted)."""
+    fake_B, fake_A = GA(A), GB(B)
+    rec_A, rec_B = GB(fake_B), GA(fake_A)
+    requires_grad([DA, DB], False)
+    oG.zero_grad()
+    idt_A = l1(GA(B), B) * lam * idt
+    idt_B = l1(GB(A), A) * lam * idt
+    g_A = crit(DA(fake_B), True)
+    g_B = crit(DB(fake_A), True)
+    cyc_A = l1(rec_A, A) * lam
+    cyc_B = l1(rec_B, B) * lam
+    (g_A + g_B + cyc_A + cyc_B + idt_A + idt_B).backward()
+    oG.step()
+    requires_grad([DA, DB], True)
+    oD.zero_grad()
+    query_A, query_B = (pools[0].query, pools[1].query) if pools else (lambda x: x, lambda x: x)
+    d_A = (crit(DA(B), True) + crit(DA(query_B(fake_B.detach())), False)) * 0.5
+    d_A.backward()
+    d_B = (crit(DB(A), True) + crit(DB(query_A(fake_A.detach())), False)) * 0.5
+    d_B.backward()
+    oD.step()
+    return d_A, g_A, cyc_A, idt_A, d_B, g_B, cyc_B, idt_B
+
+
 VGG19_WIDTHS = [64, 128, 256, 512, 512]
 
 

@@ -480,10 +480,14 @@ mod tests {
         (d.to_scalar::<f32>().unwrap()) / m.to_scalar::<f32>().unwrap().max(1e-6)
     }
 
-    /// Values and both gradients against PyTorch (tests/fixtures/kernels_reference.safetensors,
-    /// tools/fixtures_kernels.py): odd sizes, stride 2, padding, batch > 1, 1×1 and 7×7 kernels.
-    #[test]
-    fn values_and_gradients_match_pytorch() {
+    /// Every case `<prefix>.<name>` of tests/fixtures/kernels_reference.safetensors
+    /// (tools/fixtures_kernels.py): `op(x, w, cfg)` against PyTorch's y, and both gradients of
+    /// loss = Σ y·r against its dx and dw.
+    fn check_fixture(
+        prefix: &str,
+        min_cases: usize,
+        op: impl Fn(&Tensor, &Tensor, &[usize]) -> Tensor,
+    ) {
         let fx = crate::nn::weights::load_safetensors(
             crate::test_fixture("kernels_reference.safetensors"),
             &Device::Cpu,
@@ -492,82 +496,48 @@ mod tests {
         let mut cases: Vec<String> = fx
             .keys()
             .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
-            .filter(|k| k.starts_with("conv2d."))
+            .filter(|k| k.starts_with(&format!("{prefix}.")))
             .collect();
         cases.sort();
-        assert!(cases.len() >= 6, "{cases:?}");
+        assert!(cases.len() >= min_cases, "{cases:?}");
         for case in cases {
             let get = |s: &str| fx[&format!("{case}.{s}")].clone();
-            let cfg: Vec<f32> = get("cfg").to_vec1().unwrap();
-            let (stride, pad) = (cfg[0] as usize, cfg[1] as usize);
+            let cfg: Vec<usize> = get("cfg")
+                .to_vec1::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| *v as usize)
+                .collect();
             let x = Var::from_tensor(&get("x")).unwrap();
             let w = Var::from_tensor(&get("w")).unwrap();
-            let y = conv2d(x.as_tensor(), w.as_tensor(), pad, stride).unwrap();
+            let y = op(x.as_tensor(), w.as_tensor(), &cfg);
+            assert_eq!(y.dims(), get("y").dims(), "{case}");
             assert!(max_rel(&y, &get("y")) < 1e-5, "{case}: y");
-            // loss = Σ y·r, so dy = r
-            let grads = (&y * get("r"))
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let dx = grads.get(x.as_tensor()).unwrap();
-            let dw = grads.get(w.as_tensor()).unwrap();
-            assert!(
-                max_rel(dx, &get("dx")) < 1e-5,
-                "{case}: dx {}",
-                max_rel(dx, &get("dx"))
-            );
-            assert!(
-                max_rel(dw, &get("dw")) < 1e-5,
-                "{case}: dw {}",
-                max_rel(dw, &get("dw"))
-            );
+            let loss = (&y * get("r")).unwrap().sum_all().unwrap();
+            let grads = loss.backward().unwrap();
+            for (v, name) in [(&x, "dx"), (&w, "dw")] {
+                let (got, want) = (grads.get(v.as_tensor()).unwrap(), get(name));
+                assert!(
+                    max_rel(got, &want) < 1e-5,
+                    "{case}: {name} {}",
+                    max_rel(got, &want)
+                );
+            }
         }
     }
 
+    /// Odd sizes, stride 2, padding, batch > 1, 1×1, 4×4 and 7×7 kernels.
+    #[test]
+    fn values_and_gradients_match_pytorch() {
+        check_fixture("conv2d", 6, |x, w, c| conv2d(x, w, c[1], c[0]).unwrap());
+    }
+
+    /// The ResNet (3×3, stride 2, output padding 1) and U-Net (4×4, stride 2) upsamplers and more.
     #[test]
     fn transposed_values_and_gradients_match_pytorch() {
-        let fx = crate::nn::weights::load_safetensors(
-            crate::test_fixture("kernels_reference.safetensors"),
-            &Device::Cpu,
-        )
-        .unwrap();
-        let mut cases: Vec<String> = fx
-            .keys()
-            .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
-            .filter(|k| k.starts_with("conv_transpose2d."))
-            .collect();
-        cases.sort();
-        assert!(cases.len() >= 3, "{cases:?}");
-        for case in cases {
-            let get = |s: &str| fx[&format!("{case}.{s}")].clone();
-            let cfg: Vec<f32> = get("cfg").to_vec1().unwrap();
-            let (stride, pad, op) = (cfg[0] as usize, cfg[1] as usize, cfg[2] as usize);
-            let x = Var::from_tensor(&get("x")).unwrap();
-            let w = Var::from_tensor(&get("w")).unwrap();
-            let y = conv_transpose2d(x.as_tensor(), w.as_tensor(), pad, op, stride).unwrap();
-            assert_eq!(y.dims(), get("y").dims(), "{case}");
-            assert!(max_rel(&y, &get("y")) < 1e-5, "{case}: y");
-            let grads = (&y * get("r"))
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let dx = grads.get(x.as_tensor()).unwrap();
-            let dw = grads.get(w.as_tensor()).unwrap();
-            assert!(
-                max_rel(dx, &get("dx")) < 1e-5,
-                "{case}: dx {}",
-                max_rel(dx, &get("dx"))
-            );
-            assert!(
-                max_rel(dw, &get("dw")) < 1e-5,
-                "{case}: dw {}",
-                max_rel(dw, &get("dw"))
-            );
-        }
+        check_fixture("conv_transpose2d", 4, |x, w, c| {
+            conv_transpose2d(x, w, c[1], c[2], c[0]).unwrap()
+        });
     }
 
     #[test]
