@@ -9,6 +9,7 @@
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
+use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Geometry {
@@ -123,58 +124,68 @@ fn bands(g: &Geometry) -> impl Iterator<Item = std::ops::Range<usize>> {
     (0..ho.div_ceil(rows)).map(move |b| b * rows..((b + 1) * rows).min(ho))
 }
 
-/// col (K × |rows|·Wout) of one sample x (C × H × W).
+/// col (K × |rows|·Wout) of one sample x (C × H × W); channels in parallel (each writes its own
+/// kh·kw rows of col).
 fn im2col(g: &Geometry, x: &[f32], rows: &std::ops::Range<usize>, col: &mut [f32]) {
     let (p, s) = (rows.len() * g.wo, g.stride);
-    for c in 0..g.c {
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                let row = &mut col[((c * g.kh + i) * g.kw + j) * p..][..p];
-                for (r, oy) in rows.clone().enumerate() {
-                    let y = (oy * s + i) as isize - g.pad as isize;
-                    let out = &mut row[r * g.wo..(r + 1) * g.wo];
-                    if y < 0 || y >= g.h as isize {
-                        out.fill(0.0);
-                        continue;
-                    }
-                    let src = &x[(c * g.h + y as usize) * g.w..][..g.w];
-                    for (ox, o) in out.iter_mut().enumerate() {
-                        let xx = (ox * s + j) as isize - g.pad as isize;
-                        *o = if xx < 0 || xx >= g.w as isize {
-                            0.0
-                        } else {
-                            src[xx as usize]
-                        };
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Adds col (K × |rows|·Wout) back into the sample dx (C × H × W): the adjoint of `im2col`.
-fn col2im(g: &Geometry, col: &[f32], rows: &std::ops::Range<usize>, dx: &mut [f32]) {
-    let (p, s) = (rows.len() * g.wo, g.stride);
-    for c in 0..g.c {
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                let row = &col[((c * g.kh + i) * g.kw + j) * p..][..p];
-                for (r, oy) in rows.clone().enumerate() {
-                    let y = (oy * s + i) as isize - g.pad as isize;
-                    if y < 0 || y >= g.h as isize {
-                        continue;
-                    }
-                    let dst = &mut dx[(c * g.h + y as usize) * g.w..][..g.w];
-                    for (ox, v) in row[r * g.wo..(r + 1) * g.wo].iter().enumerate() {
-                        let xx = (ox * s + j) as isize - g.pad as isize;
-                        if xx >= 0 && xx < g.w as isize {
-                            dst[xx as usize] += v;
+    let per_channel = g.kh * g.kw * p;
+    col[..g.c * per_channel]
+        .par_chunks_mut(per_channel)
+        .enumerate()
+        .for_each(|(c, block)| {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    let row = &mut block[(i * g.kw + j) * p..][..p];
+                    for (r, oy) in rows.clone().enumerate() {
+                        let y = (oy * s + i) as isize - g.pad as isize;
+                        let out = &mut row[r * g.wo..(r + 1) * g.wo];
+                        if y < 0 || y >= g.h as isize {
+                            out.fill(0.0);
+                            continue;
+                        }
+                        let src = &x[(c * g.h + y as usize) * g.w..][..g.w];
+                        for (ox, o) in out.iter_mut().enumerate() {
+                            let xx = (ox * s + j) as isize - g.pad as isize;
+                            *o = if xx < 0 || xx >= g.w as isize {
+                                0.0
+                            } else {
+                                src[xx as usize]
+                            };
                         }
                     }
                 }
             }
-        }
-    }
+        });
+}
+
+/// Adds col (K × |rows|·Wout) back into the sample dx (C × H × W): the adjoint of `im2col`;
+/// channels in parallel (each adds into its own plane of dx).
+fn col2im(g: &Geometry, col: &[f32], rows: &std::ops::Range<usize>, dx: &mut [f32]) {
+    let (p, s) = (rows.len() * g.wo, g.stride);
+    let per_channel = g.kh * g.kw * p;
+    dx[..g.c * g.h * g.w]
+        .par_chunks_mut(g.h * g.w)
+        .zip(col[..g.c * per_channel].par_chunks(per_channel))
+        .for_each(|(plane, block)| {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    let row = &block[(i * g.kw + j) * p..][..p];
+                    for (r, oy) in rows.clone().enumerate() {
+                        let y = (oy * s + i) as isize - g.pad as isize;
+                        if y < 0 || y >= g.h as isize {
+                            continue;
+                        }
+                        let dst = &mut plane[y as usize * g.w..][..g.w];
+                        for (ox, v) in row[r * g.wo..(r + 1) * g.wo].iter().enumerate() {
+                            let xx = (ox * s + j) as isize - g.pad as isize;
+                            if xx >= 0 && xx < g.w as isize {
+                                dst[xx as usize] += v;
+                            }
+                        }
+                    }
+                }
+            }
+        });
 }
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
