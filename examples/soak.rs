@@ -73,7 +73,8 @@ fn soak(bin: &Path, repo: &Path, preset: &str, steps: u64, every: u64) -> Soak {
     println!("{preset}: pid {pid}");
     loop {
         if let (Some(r), Some(p)) = (proc_kb(pid, "VmRSS:"), proc_kb(pid, "VmHWM:")) {
-            (rss, peak) = (r, p);
+            // the kernel updates VmHWM lazily: it can read lower than an RSS seen before
+            (rss, peak) = (r, peak.max(p).max(r));
         }
         let step = last_step(&metrics);
         while step >= next {
