@@ -290,6 +290,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn times_and_losses_read_back_exactly() {
+        // serde_json parses floats to the nearest double only with `float_roundtrip`; without it
+        // this heartbeat came back 1 ulp off (a flaky files_of_a_run under load)
+        let mut x = 1795944431.3661275f64;
+        for _ in 0..20_000 {
+            let back: f64 = serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+            assert_eq!(back.to_bits(), x.to_bits(), "{x}");
+            x = x * 1.000_000_37 + 0.123_456_789;
+        }
+    }
+
+    #[test]
     fn files_of_a_run() {
         let root = std::env::temp_dir().join(format!("aiart-rundir-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
