@@ -145,12 +145,14 @@ fn pix2pix(device: &Device) -> Result<Step> {
 }
 
 fn translate(device: &Device) -> Result<Step> {
+    // as `aiart translate` loads it: no graph recorded
     let g = Generator::seeded(
         &gen("resnet_9blocks", NormKind::Instance, false),
         0,
         0.02,
         device,
-    )?;
+    )?
+    .frozen()?;
     let (x, _) = images(1, 256, 30, device)?;
     let ctx = Ctx::eval();
     Ok(Box::new(move || {

@@ -148,7 +148,7 @@ fn load(a: &TranslateArgs, found: Located, device: &Device) -> Result<Generator>
     if let Some(ngf) = a.ngf {
         c.ngf = ngf;
     }
-    Ok(Generator::from_state_dict(
+    Ok(Generator::for_inference(
         &c,
         sd,
         &file.display().to_string(),

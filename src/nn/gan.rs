@@ -168,7 +168,40 @@ impl Generator {
         source: &str,
         device: &Device,
     ) -> std::result::Result<Self, NetError> {
-        let params = ParamStore::from_state_dict(sd, device);
+        Self::build_loaded(c, ParamStore::from_state_dict(sd, device), source)
+    }
+
+    /// For translation only: the same network whose forward records no graph (no gradients, and
+    /// each activation freed as soon as the next is computed), as PyTorch's `no_grad`.
+    pub fn for_inference(
+        c: &GenConfig,
+        sd: StateDict,
+        source: &str,
+        device: &Device,
+    ) -> std::result::Result<Self, NetError> {
+        Self::build_loaded(
+            c,
+            ParamStore::from_state_dict(sd, device).into_frozen(),
+            source,
+        )
+    }
+
+    /// This network as `for_inference` builds it.
+    pub fn frozen(&self) -> std::result::Result<Self, NetError> {
+        let device = self.params.device.clone();
+        Self::for_inference(
+            &self.config,
+            self.params.state_dict(),
+            "the network",
+            &device,
+        )
+    }
+
+    fn build_loaded(
+        c: &GenConfig,
+        params: ParamStore,
+        source: &str,
+    ) -> std::result::Result<Self, NetError> {
         let (net, arch) = build_gen(c, &params)?;
         params.finish(
             source,

@@ -220,8 +220,9 @@ impl BatchNorm {
             (mean, var)
         } else {
             (
-                self.running_mean.as_tensor().reshape(shape)?,
-                self.running_var.as_tensor().reshape(shape)?,
+                // buffers take no gradient: detached, so an eval forward holds no graph through them
+                self.running_mean.as_tensor().detach().reshape(shape)?,
+                self.running_var.as_tensor().detach().reshape(shape)?,
             )
         };
         let xhat = xs

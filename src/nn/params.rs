@@ -36,6 +36,9 @@ pub struct ParamStore {
     source: RefCell<Source>,
     pub device: Device,
     pub gain: f32,
+    /// for inference: the network gets its parameters detached (sharing the variables' storage),
+    /// so a forward pass records no graph and frees each activation once the next is computed
+    frozen: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +56,7 @@ impl ParamStore {
             source: RefCell::new(Source::Seeded(Box::new(SeededRng::new(seed)))),
             device: device.clone(),
             gain,
+            frozen: false,
         }
     }
 
@@ -65,7 +69,14 @@ impl ParamStore {
             }),
             device: device.clone(),
             gain: 0.02,
+            frozen: false,
         }
+    }
+
+    /// The same store for inference (see `frozen`).
+    pub fn into_frozen(mut self) -> Self {
+        self.frozen = true;
+        self
     }
 
     pub fn root(&self) -> Vb<'_> {
@@ -237,11 +248,14 @@ impl<'a> Vb<'a> {
 
     /// A trainable f32 parameter.
     pub fn param<S: Into<Shape>>(&self, name: &str, shape: S, init: Init) -> Result<Tensor> {
-        Ok(self
+        let var = self
             .store
-            .get(self.key(name), shape.into(), init, DType::F32, true)?
-            .as_tensor()
-            .clone())
+            .get(self.key(name), shape.into(), init, DType::F32, true)?;
+        Ok(if self.store.frozen {
+            var.as_tensor().detach()
+        } else {
+            var.as_tensor().clone()
+        })
     }
 
     /// A buffer (saved, not trained): BatchNorm's running statistics and step counter.

@@ -302,3 +302,35 @@ fn checkpoint_round_trip_keeps_weights_and_buffers() {
     );
     assert_eq!(crate::max_abs_diff(&ya, &yb), 0.0);
 }
+
+#[test]
+fn an_inference_generator_records_no_graph_and_gives_the_same_output() {
+    let dev = Device::Cpu;
+    for (arch, norm) in [
+        ("resnet_2blocks", NormKind::Instance),
+        ("unet_32", NormKind::Batch),
+    ] {
+        let c = GenConfig {
+            arch: arch.into(),
+            input_nc: 3,
+            output_nc: 3,
+            ngf: 4,
+            norm,
+            dropout: false,
+        };
+        let g = Generator::seeded(&c, 5, 0.02, &dev).unwrap();
+        let x = crate::rng::SeededRng::new(6)
+            .normal((1, 3, 32, 32), 0.0, 1.0, &dev)
+            .unwrap();
+        let ctx = crate::nn::layers::Ctx::eval();
+        let y = g.forward(&x, &ctx).unwrap();
+        assert!(
+            y.track_op(),
+            "{arch}: a trainable network records its graph"
+        );
+        let f = g.frozen().unwrap();
+        let yf = f.forward(&x, &ctx).unwrap();
+        assert!(!yf.track_op(), "{arch}: the inference network records none");
+        assert_eq!(crate::max_abs_diff(&y, &yf), 0.0, "{arch}");
+    }
+}
