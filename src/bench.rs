@@ -41,13 +41,7 @@ const ADAM: AdamConfig = AdamConfig {
 
 fn images(n: usize, size: usize, seed: u64, device: &Device) -> Result<(Tensor, Tensor)> {
     // tanh-range inputs, as the GAN transforms give
-    let mk = |s: u64| -> Result<Tensor> {
-        let mut rng = crate::rng::SeededRng::new(s);
-        let v: Vec<f32> = (0..n * 3 * size * size)
-            .map(|_| rng.unit() as f32 * 2.0 - 1.0)
-            .collect();
-        Ok(Tensor::from_vec(v, (n, 3, size, size), device)?)
-    };
+    let mk = |s: u64| crate::rng::SeededRng::new(s).uniform((n, 3, size, size), -1.0, 1.0, device);
     Ok((mk(seed)?, mk(seed + 1)?))
 }
 

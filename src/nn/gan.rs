@@ -186,7 +186,7 @@ impl Generator {
         )
     }
 
-    /// This network as `for_inference` builds it.
+    /// This network as `for_inference` builds it, sharing the weights' storage (no copy).
     pub fn frozen(&self) -> std::result::Result<Self, NetError> {
         let device = self.params.device.clone();
         Self::for_inference(

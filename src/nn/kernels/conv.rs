@@ -61,6 +61,11 @@ impl Geometry {
     fn p(&self) -> usize {
         self.ho * self.wo
     }
+
+    /// input values of one sample
+    fn sample(&self) -> usize {
+        self.c * self.h * self.w
+    }
 }
 
 fn parallelism() -> Parallelism {
@@ -122,6 +127,18 @@ fn bands(g: &Geometry) -> impl Iterator<Item = std::ops::Range<usize>> {
     let rows = (BAND_FLOATS / (g.k() * g.wo).max(1)).clamp(1, g.ho);
     let ho = g.ho;
     (0..ho.div_ceil(rows)).map(move |b| b * rows..((b + 1) * rows).min(ho))
+}
+
+/// Calls `f(n, rows, col)` for every sample n and band of output rows, with one column buffer
+/// sized (K × |rows|·Wout) for the band.
+fn for_each_band(g: &Geometry, mut f: impl FnMut(usize, &std::ops::Range<usize>, &mut [f32])) {
+    let mut col = vec![];
+    for n in 0..g.n {
+        for rows in bands(g) {
+            col.resize(g.k() * rows.len() * g.wo, 0.0);
+            f(n, &rows, &mut col);
+        }
+    }
 }
 
 /// col (K × |rows|·Wout) of one sample x (C × H × W); channels in parallel (each writes its own
@@ -220,17 +237,12 @@ impl CustomOp2 for Forward {
         let (x, w) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "kernel")?);
         let (k, p) = (g.k(), g.p());
         let mut y = vec![0f32; g.n * g.cout * p];
-        let mut col = vec![];
-        for n in 0..g.n {
-            let xn = &x[n * g.c * g.h * g.w..][..g.c * g.h * g.w];
-            for rows in bands(&g) {
-                let bp = rows.len() * g.wo;
-                col.resize(k * bp, 0.0);
-                im2col(&g, xn, &rows, &mut col);
-                let dst = &mut y[n * g.cout * p + rows.start * g.wo..];
-                matmul(g.cout, bp, k, dst, p, false, w, (k, 1), &col, (bp, 1));
-            }
-        }
+        for_each_band(&g, |n, rows, col| {
+            let bp = rows.len() * g.wo;
+            im2col(&g, &x[n * g.sample()..][..g.sample()], rows, col);
+            let dst = &mut y[n * g.cout * p + rows.start * g.wo..];
+            matmul(g.cout, bp, k, dst, p, false, w, (k, 1), col, (bp, 1));
+        });
         Ok((CpuStorage::F32(y), Shape::from((g.n, g.cout, g.ho, g.wo))))
     }
 
@@ -271,6 +283,12 @@ struct Backward {
     w_dims: Vec<usize>,
 }
 
+impl Backward {
+    fn geometry(&self) -> Result<Geometry> {
+        Geometry::new(&self.x_dims, &self.w_dims, self.stride, self.pad)
+    }
+}
+
 /// dx from (dy, W)
 struct BackwardInput(Backward);
 
@@ -286,24 +304,18 @@ impl CustomOp2 for BackwardInput {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let b = &self.0;
-        let g = Geometry::new(&b.x_dims, &b.w_dims, b.stride, b.pad)?;
+        let g = self.0.geometry()?;
         let (dy, w) = (f32_slice(s1, l1, "gradient")?, f32_slice(s2, l2, "kernel")?);
         let (k, p) = (g.k(), g.p());
-        let mut dx = vec![0f32; g.n * g.c * g.h * g.w];
-        let mut col = vec![];
-        for n in 0..g.n {
-            let dxn = &mut dx[n * g.c * g.h * g.w..][..g.c * g.h * g.w];
-            for rows in bands(&g) {
-                let bp = rows.len() * g.wo;
-                col.resize(k * bp, 0.0);
-                let dyn_ = &dy[n * g.cout * p + rows.start * g.wo..];
-                // Wᵀ: the (Cout × K) kernel read column by column
-                matmul(k, bp, g.cout, &mut col, bp, false, w, (1, k), dyn_, (p, 1));
-                col2im(&g, &col, &rows, dxn);
-            }
-        }
-        Ok((CpuStorage::F32(dx), Shape::from(b.x_dims.clone())))
+        let mut dx = vec![0f32; g.n * g.sample()];
+        for_each_band(&g, |n, rows, col| {
+            let bp = rows.len() * g.wo;
+            let dyn_ = &dy[n * g.cout * p + rows.start * g.wo..];
+            // Wᵀ: the (Cout × K) kernel read column by column
+            matmul(k, bp, g.cout, col, bp, false, w, (1, k), dyn_, (p, 1));
+            col2im(&g, col, rows, &mut dx[n * g.sample()..][..g.sample()]);
+        });
+        Ok((CpuStorage::F32(dx), Shape::from(self.0.x_dims.clone())))
     }
 }
 
@@ -322,37 +334,30 @@ impl CustomOp2 for BackwardKernel {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let b = &self.0;
-        let g = Geometry::new(&b.x_dims, &b.w_dims, b.stride, b.pad)?;
+        let g = self.0.geometry()?;
         let (x, dy) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "gradient")?);
         let (k, p) = (g.k(), g.p());
         let mut dw = vec![0f32; g.cout * k];
-        let mut col = vec![];
-        let mut first = true;
-        for n in 0..g.n {
-            let xn = &x[n * g.c * g.h * g.w..][..g.c * g.h * g.w];
-            for rows in bands(&g) {
-                let bp = rows.len() * g.wo;
-                col.resize(k * bp, 0.0);
-                im2col(&g, xn, &rows, &mut col);
-                let dyn_ = &dy[n * g.cout * p + rows.start * g.wo..];
-                // colᵀ: the (K × bp) columns read transposed
-                matmul(
-                    g.cout,
-                    k,
-                    bp,
-                    &mut dw,
-                    k,
-                    !first,
-                    dyn_,
-                    (p, 1),
-                    &col,
-                    (1, bp),
-                );
-                first = false;
-            }
-        }
-        Ok((CpuStorage::F32(dw), Shape::from(b.w_dims.clone())))
+        for_each_band(&g, |n, rows, col| {
+            let bp = rows.len() * g.wo;
+            im2col(&g, &x[n * g.sample()..][..g.sample()], rows, col);
+            let dyn_ = &dy[n * g.cout * p + rows.start * g.wo..];
+            // colᵀ: the (K × bp) columns read transposed; every band after the first accumulates
+            let accumulate = n > 0 || rows.start > 0;
+            matmul(
+                g.cout,
+                k,
+                bp,
+                &mut dw,
+                k,
+                accumulate,
+                dyn_,
+                (p, 1),
+                col,
+                (1, bp),
+            );
+        });
+        Ok((CpuStorage::F32(dw), Shape::from(self.0.w_dims.clone())))
     }
 }
 
