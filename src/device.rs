@@ -7,7 +7,7 @@ use candle_core::Device;
 pub enum DeviceError {
     #[error("device \"{0}\": this aiart was built without CUDA; rebuild with `cargo build --release --features cuda`, or use device = \"cpu\"")]
     NoCuda(String),
-    #[error("device \"{spec}\": {reason}")]
+    #[error("device \"{spec}\": no CUDA device could be opened ({reason}); check that `nvidia-smi` lists a GPU and its driver is loaded, or use device = \"cpu\"")]
     Unavailable { spec: String, reason: String },
     #[error("device \"{0}\": expected \"auto\", \"cpu\" or \"cuda:N\"")]
     Unknown(String),

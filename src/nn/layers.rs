@@ -4,7 +4,7 @@
 
 use super::params::{Init, Vb};
 use crate::rng::SeededRng;
-use candle_core::{DType, Result, Tensor, Var, D};
+use candle_core::{DType, Result, Tensor, Var};
 use std::cell::RefCell;
 
 /// How a forward pass runs: `train` selects batch statistics (and updates the running ones);
@@ -235,14 +235,7 @@ impl BatchNorm {
 
 /// InstanceNorm2d(affine=False, track_running_stats=False): each sample and channel by itself.
 pub fn instance_norm(xs: &Tensor) -> Result<Tensor> {
-    let (n, c, h, w) = xs.dims4()?;
-    let flat = xs.reshape((n, c, h * w))?;
-    let mean = flat.mean_keepdim(D::Minus1)?;
-    let centered = flat.broadcast_sub(&mean)?;
-    let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
-    centered
-        .broadcast_div(&(var + EPS)?.sqrt()?)?
-        .reshape((n, c, h, w))
+    super::kernels::norm::instance_norm(xs, false)
 }
 
 pub enum Norm {
@@ -265,6 +258,14 @@ impl Norm {
             Norm::Batch(bn) => bn.forward(xs, ctx),
             Norm::Instance => instance_norm(xs),
             Norm::None => Ok(xs.clone()),
+        }
+    }
+
+    /// `relu(forward(xs))`; one fused op for instance norm on the CPU.
+    pub fn forward_relu(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        match self {
+            Norm::Instance => super::kernels::norm::instance_norm(xs, true),
+            _ => self.forward(xs, ctx)?.relu(),
         }
     }
 }

@@ -32,8 +32,7 @@ impl ResnetBlock {
     fn forward(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         let h = self
             .norm1
-            .forward(&self.conv1.forward(&reflect_pad(xs, 1)?)?, ctx)?
-            .relu()?;
+            .forward_relu(&self.conv1.forward(&reflect_pad(xs, 1)?)?, ctx)?;
         let h = if self.use_dropout {
             dropout(&h, ctx)?
         } else {
@@ -108,16 +107,15 @@ impl ResnetGenerator {
         let mut h = self
             .head
             .1
-            .forward(&self.head.0.forward(&reflect_pad(xs, 3)?)?, ctx)?
-            .relu()?;
+            .forward_relu(&self.head.0.forward(&reflect_pad(xs, 3)?)?, ctx)?;
         for (conv, norm) in &self.down {
-            h = norm.forward(&conv.forward(&h)?, ctx)?.relu()?;
+            h = norm.forward_relu(&conv.forward(&h)?, ctx)?;
         }
         for b in &self.blocks {
             h = b.forward(&h, ctx)?;
         }
         for (conv, norm) in &self.up {
-            h = norm.forward(&conv.forward(&h)?, ctx)?.relu()?;
+            h = norm.forward_relu(&conv.forward(&h)?, ctx)?;
         }
         self.tail.forward(&reflect_pad(&h, 3)?)?.tanh()
     }

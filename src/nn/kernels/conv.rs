@@ -361,6 +361,24 @@ impl CustomOp2 for BackwardKernel {
     }
 }
 
+/// dW of `conv2d(x, W)` (W of shape `w_dims`) from x and dy, through im2col and GEMM.
+pub(super) fn conv2d_grad_kernel(
+    x: &Tensor,
+    dy: &Tensor,
+    w_dims: &[usize],
+    stride: usize,
+    pad: usize,
+) -> Result<Tensor> {
+    let op = Backward {
+        stride,
+        pad,
+        x_dims: x.dims().to_vec(),
+        w_dims: w_dims.to_vec(),
+    };
+    x.contiguous()?
+        .apply_op2_no_bwd(&dy.contiguous()?, &BackwardKernel(op))
+}
+
 /// y = conv_transpose2d(x, W): the adjoint of a convolution whose input has y's shape, so its three
 /// products are the convolution's with the roles swapped: y = col2im(Wᵀ·x), dx = conv2d(dy, W),
 /// dW = Σₙ x[n]·im2col(dy[n])ᵀ.
@@ -461,8 +479,9 @@ pub fn conv_transpose2d(
     )
 }
 
-/// PyTorch's `F.conv2d(x, w, stride=stride, padding=padding)`: the GEMM kernel for f32 on the CPU,
-/// candle's conv elsewhere.
+/// PyTorch's `F.conv2d(x, w, stride=stride, padding=padding)`: for f32 on the CPU, Winograd
+/// F(4×4, 3×3) for 3×3 stride-1 kernels with enough channels (`winograd::suits`), else the GEMM
+/// kernel; candle's conv elsewhere.
 pub fn conv2d(x: &Tensor, w: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
     if !(x.device().is_cpu()
         && x.dtype() == candle_core::DType::F32
@@ -470,6 +489,21 @@ pub fn conv2d(x: &Tensor, w: &Tensor, padding: usize, stride: usize) -> Result<T
     {
         return x.conv2d(w, padding, stride, 1, 1);
     }
+    if super::winograd::suits(x.dims(), w.dims(), stride) {
+        return x
+            .contiguous()?
+            .apply_op2(&w.contiguous()?, super::winograd::Forward { pad: padding });
+    }
+    conv2d_im2col(x, w, padding, stride)
+}
+
+/// `conv2d` through im2col and GEMM whatever the kernel (f32, CPU).
+pub(super) fn conv2d_im2col(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    stride: usize,
+) -> Result<Tensor> {
     x.contiguous()?.apply_op2(
         &w.contiguous()?,
         Forward {

@@ -4,3 +4,5 @@
 
 pub mod adam;
 pub mod conv;
+pub mod norm;
+pub mod winograd;

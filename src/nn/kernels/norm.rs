@@ -1,0 +1,220 @@
+//! InstanceNorm2d (no affine, no running statistics), optionally followed by ReLU, as one CPU op
+//! with its own backward. Composed of candle ops it records seven full-size intermediates (centered
+//! input, its square, the quotient, ...) and its backward allocates as many again; fused, the graph
+//! keeps only the input and the output, and each pass is one sweep per (sample, channel) plane:
+//!   y = relu?((x − μ) / σ),   σ = √(var + ε), var biased (PyTorch's)
+//!   dx = (g − mean(g) − x̂ · mean(g · x̂)) / σ,   g = dy (· [y > 0] with ReLU), x̂ = (x − μ) / σ
+//! Means and variances are accumulated in f64.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Result, Shape, Tensor, D};
+use rayon::prelude::*;
+
+const EPS: f64 = 1e-5;
+
+/// (μ, 1/σ) of one plane.
+fn moments(x: &[f32]) -> (f32, f32) {
+    let n = x.len() as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = x
+        .iter()
+        .map(|&v| {
+            let d = v as f64 - mean;
+            d * d
+        })
+        .sum::<f64>()
+        / n;
+    (mean as f32, (1.0 / (var + EPS).sqrt()) as f32)
+}
+
+fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        candle_core::bail!("instance norm: f32 {what} only")
+    };
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("instance norm: a contiguous {what} only")
+    };
+    Ok(&v[a..b])
+}
+
+fn plane_size(l: &Layout) -> Result<usize> {
+    let &[_, _, h, w] = l.dims() else {
+        candle_core::bail!("instance norm: a 4-D input, got {:?}", l.dims())
+    };
+    Ok((h * w).max(1))
+}
+
+struct Forward {
+    relu: bool,
+}
+
+impl CustomOp1 for Forward {
+    fn name(&self) -> &'static str {
+        "instance-norm"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, "input")?;
+        let hw = plane_size(l)?;
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(hw)
+            .zip(x.par_chunks(hw))
+            .for_each(|(y, x)| {
+                let (mean, inv) = moments(x);
+                for (y, &x) in y.iter_mut().zip(x) {
+                    let v = (x - mean) * inv;
+                    *y = if self.relu { v.max(0.0) } else { v };
+                }
+            });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        let op = Backward { relu: self.relu };
+        Ok(Some(x.apply_op3_no_bwd(y, &dy.contiguous()?, &op)?))
+    }
+}
+
+/// dx from (x, y, dy)
+struct Backward {
+    relu: bool,
+}
+
+impl CustomOp3 for Backward {
+    fn name(&self) -> &'static str {
+        "instance-norm-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, y, dy) = (
+            f32_slice(s1, l1, "input")?,
+            f32_slice(s2, l2, "output")?,
+            f32_slice(s3, l3, "gradient")?,
+        );
+        let hw = plane_size(l1)?;
+        let mut dx = vec![0f32; x.len()];
+        dx.par_chunks_mut(hw)
+            .zip(x.par_chunks(hw))
+            .zip(y.par_chunks(hw).zip(dy.par_chunks(hw)))
+            .for_each(|((dx, x), (y, dy))| {
+                let (mean, inv) = moments(x);
+                let g = |i: usize| {
+                    if self.relu && y[i] <= 0.0 {
+                        0.0
+                    } else {
+                        dy[i]
+                    }
+                };
+                let (mut sum_g, mut sum_gx) = (0f64, 0f64);
+                for i in 0..hw {
+                    let gi = g(i) as f64;
+                    sum_g += gi;
+                    sum_gx += gi * ((x[i] - mean) * inv) as f64;
+                }
+                let (mean_g, mean_gx) = ((sum_g / hw as f64) as f32, (sum_gx / hw as f64) as f32);
+                for i in 0..hw {
+                    let xhat = (x[i] - mean) * inv;
+                    dx[i] = (g(i) - mean_g - xhat * mean_gx) * inv;
+                }
+            });
+        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
+}
+
+/// InstanceNorm2d(affine=False) of x (N, C, H, W), then ReLU if `relu`: fused for f32 on the CPU,
+/// candle's ops elsewhere.
+pub fn instance_norm(x: &Tensor, relu: bool) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() == 4 {
+        return x.contiguous()?.apply_op1(Forward { relu });
+    }
+    let y = instance_norm_composed(x)?;
+    if relu {
+        y.relu()
+    } else {
+        Ok(y)
+    }
+}
+
+/// The same from candle's ops (any device).
+pub fn instance_norm_composed(xs: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = xs.dims4()?;
+    let flat = xs.reshape((n, c, h * w))?;
+    let mean = flat.mean_keepdim(D::Minus1)?;
+    let centered = flat.broadcast_sub(&mean)?;
+    let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
+    centered
+        .broadcast_div(&(var + EPS)?.sqrt()?)?
+        .reshape((n, c, h, w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn rand(shape: &[usize], seed: u64, mean: f32) -> Tensor {
+        crate::rng::SeededRng::new(seed)
+            .normal(shape, mean, 3.0, &Device::Cpu)
+            .unwrap()
+    }
+
+    fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// The fused op against the composed candle ops: values and the input gradient, with and
+    /// without ReLU, odd sizes, an offset mean.
+    #[test]
+    fn fused_matches_the_composed_ops() {
+        for (relu, dims, seed) in [
+            (false, [2, 3, 7, 5], 1),
+            (true, [2, 3, 7, 5], 2),
+            (true, [1, 8, 16, 16], 3),
+            (false, [3, 2, 1, 9], 4),
+        ] {
+            let x = Var::from_tensor(&rand(&dims, seed, 2.0)).unwrap();
+            let r = rand(&dims, seed + 10, 0.0);
+            let fused = instance_norm(x.as_tensor(), relu).unwrap();
+            let mut composed = instance_norm_composed(x.as_tensor()).unwrap();
+            if relu {
+                composed = composed.relu().unwrap();
+            }
+            assert!(max_abs(&fused, &composed) < 1e-5, "{dims:?} relu {relu}: y");
+            let g1 = (&fused * &r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let g2 = (&composed * &r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let (a, b) = (
+                g1.get(x.as_tensor()).unwrap(),
+                g2.get(x.as_tensor()).unwrap(),
+            );
+            assert!(
+                max_abs(a, b) < 1e-5,
+                "{dims:?} relu {relu}: dx {}",
+                max_abs(a, b)
+            );
+        }
+    }
+}
