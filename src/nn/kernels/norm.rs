@@ -105,23 +105,17 @@ impl CustomOp3 for Backward {
             .zip(y.par_chunks(hw).zip(dy.par_chunks(hw)))
             .for_each(|((dx, x), (y, dy))| {
                 let (mean, inv) = moments(x);
-                let g = |i: usize| {
-                    if self.relu && y[i] <= 0.0 {
-                        0.0
-                    } else {
-                        dy[i]
-                    }
-                };
+                let g = |y: f32, dy: f32| if self.relu && y <= 0.0 { 0.0 } else { dy };
                 let (mut sum_g, mut sum_gx) = (0f64, 0f64);
-                for i in 0..hw {
-                    let gi = g(i) as f64;
+                for ((&x, &y), &dy) in x.iter().zip(y).zip(dy) {
+                    let gi = g(y, dy) as f64;
                     sum_g += gi;
-                    sum_gx += gi * ((x[i] - mean) * inv) as f64;
+                    sum_gx += gi * ((x - mean) * inv) as f64;
                 }
                 let (mean_g, mean_gx) = ((sum_g / hw as f64) as f32, (sum_gx / hw as f64) as f32);
-                for i in 0..hw {
-                    let xhat = (x[i] - mean) * inv;
-                    dx[i] = (g(i) - mean_g - xhat * mean_gx) * inv;
+                for (dx, ((&x, &y), &dy)) in dx.iter_mut().zip(x.iter().zip(y).zip(dy)) {
+                    let xhat = (x - mean) * inv;
+                    *dx = (g(y, dy) - mean_g - xhat * mean_gx) * inv;
                 }
             });
         Ok((CpuStorage::F32(dx), l1.shape().clone()))

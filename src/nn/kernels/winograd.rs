@@ -157,6 +157,13 @@ struct Shared(*mut f32);
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
+impl Shared {
+    /// (a method, so closures capture the whole `Shared`, not its raw pointer field)
+    fn at(self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
+
 /// dst (m × n at dst_rs, dst_cs) = [dst +] a (m × k) · b (k × n), one thread (the callers run the
 /// 36 products in parallel).
 ///
@@ -386,13 +393,12 @@ fn batched(
     let (pa, pb) = (a.as_ptr() as usize, b.as_ptr() as usize);
     (0..XI).into_par_iter().for_each(|xi| {
         let (od, oa, ob) = at(xi);
-        let d = d;
         // SAFETY: the asserts bound every index (offsets grow with ξ); the ξ's write disjoint
         // elements of dst (each call site interleaves them by ξ).
         unsafe {
             gemm_at(
                 dims,
-                d.0.add(od),
+                d.at(od),
                 dst_strides,
                 accumulate,
                 (pa as *const f32).add(oa),
