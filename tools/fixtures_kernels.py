@@ -7,7 +7,9 @@ Writes tests/fixtures/kernels_reference.safetensors with, per case `conv2d.<name
 F.conv2d(x, w, stride, padding), r (the upstream gradient: loss = sum(y * r)), dx, dw, and
 cfg = [stride, padding]; per case `conv_transpose2d.<name>` the same for F.conv_transpose2d, with
 cfg = [stride, padding, output_padding]. Odd sizes, stride 2, padding, batch > 1, 1x1, 4x4 and 7x7
-kernels; the transposed ones as the ResNet (3x3, s2, op1) and U-Net (4x4, s2) upsamplers use them.
+kernels, 3x3 stride-1 cases wide enough for the Winograd kernel; the transposed ones as the ResNet
+(3x3, s2, op1) and U-Net (4x4, s2) upsamplers use them. Per case `instance_norm.<name>` (then ReLU
+when cfg = [1]) and `reflection_pad.<name>` (cfg = [p]): x, y, r, dx.
 """
 import os
 
@@ -25,6 +27,9 @@ CONV2D = {  # name: (N, C, H, W, Cout, k, stride, padding)
     "d_1x1": (2, 4, 5, 6, 3, 1, 1, 0),
     "e_3x3_s2": (1, 3, 10, 11, 2, 3, 2, 1),
     "f_4x4_s1": (3, 2, 6, 5, 2, 4, 1, 1),
+    # 3x3 stride 1 with >= 16 channels each side: aiart takes these by Winograd F(4x4, 3x3)
+    "g_winograd_pad1": (2, 16, 9, 11, 17, 3, 1, 1),
+    "h_winograd_pad0": (1, 20, 10, 7, 16, 3, 1, 0),
 }
 
 t = {}
@@ -54,6 +59,26 @@ for name, (n, cin, h, w, cout, k, s, p, op) in CONV_T.items():
     t.update({f"{pre}.x": x.detach(), f"{pre}.w": wt.detach(), f"{pre}.y": y.detach(), f"{pre}.r": r,
               f"{pre}.dx": x.grad, f"{pre}.dw": wt.grad,
               f"{pre}.cfg": torch.tensor([float(s), float(p), float(op)])})
+
+# InstanceNorm2d (affine=False), then ReLU or not; ReflectionPad2d: x, y, r, dx
+for name, (n, c, h, w, relu) in {"a": (2, 3, 7, 5, False), "b_relu": (1, 4, 6, 9, True)}.items():
+    x = (torch.randn(n, c, h, w) * 3 + 2).requires_grad_(True)
+    y = F.instance_norm(x, eps=1e-5)
+    if relu:
+        y = F.relu(y)
+    r = torch.randn_like(y)
+    (y * r).sum().backward()
+    pre = f"instance_norm.{name}"
+    t.update({f"{pre}.x": x.detach(), f"{pre}.y": y.detach(), f"{pre}.r": r, f"{pre}.dx": x.grad,
+              f"{pre}.cfg": torch.tensor([float(relu)])})
+for name, (n, c, h, w, p) in {"a_p1": (2, 3, 7, 5, 1), "b_p3": (1, 2, 9, 8, 3)}.items():
+    x = torch.randn(n, c, h, w, requires_grad=True)
+    y = F.pad(x, (p, p, p, p), mode="reflect")
+    r = torch.randn_like(y)
+    (y * r).sum().backward()
+    pre = f"reflection_pad.{name}"
+    t.update({f"{pre}.x": x.detach(), f"{pre}.y": y.detach(), f"{pre}.r": r, f"{pre}.dx": x.grad,
+              f"{pre}.cfg": torch.tensor([float(p)])})
 
 save_file({k: v.contiguous() for k, v in t.items()}, OUT, metadata={"torch": torch.__version__})
 print(f"wrote {OUT}: {sum(v.numel() for v in t.values())} values")

@@ -576,10 +576,16 @@ mod tests {
         }
     }
 
-    /// Odd sizes, stride 2, padding, batch > 1, 1×1, 4×4 and 7×7 kernels.
+    /// Odd sizes, stride 2, padding, batch > 1, 1×1, 4×4 and 7×7 kernels, and 3×3 stride-1
+    /// kernels wide enough for Winograd (cases g, h).
     #[test]
     fn values_and_gradients_match_pytorch() {
-        check_fixture("conv2d", 6, |x, w, c| conv2d(x, w, c[1], c[0]).unwrap());
+        assert!(super::super::winograd::suits(
+            &[2, 16, 9, 11],
+            &[17, 16, 3, 3],
+            1
+        ));
+        check_fixture("conv2d", 8, |x, w, c| conv2d(x, w, c[1], c[0]).unwrap());
     }
 
     /// The ResNet (3×3, stride 2, output padding 1) and U-Net (4×4, stride 2) upsamplers and more.

@@ -170,6 +170,13 @@ mod tests {
             .unwrap()
     }
 
+    #[test]
+    fn values_and_gradients_match_pytorch() {
+        crate::nn::kernels::check_unary_fixture("instance_norm", 2, 1e-5, |x, cfg| {
+            instance_norm(x, cfg[0] == 1).unwrap()
+        });
+    }
+
     /// The fused op against the composed candle ops: values and the input gradient, with and
     /// without ReLU, odd sizes, an offset mean.
     #[test]
