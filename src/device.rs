@@ -31,7 +31,8 @@ pub fn pick(spec: &str) -> Result<Device, DeviceError> {
             }
             Device::new_cuda(n).map_err(|e| DeviceError::Unavailable {
                 spec: s.into(),
-                reason: e.to_string(),
+                // the first line: candle appends a backtrace when RUST_BACKTRACE is set
+                reason: e.to_string().lines().next().unwrap_or_default().into(),
             })
         }
         s => Err(DeviceError::Unknown(s.into())),

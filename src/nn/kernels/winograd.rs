@@ -1,7 +1,7 @@
 //! 3×3 stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016), on
 //! the CPU, with its input gradient. Every 4×4 block of outputs (a tile) is computed from the 6×6
 //! input patch under it:
-//!   U = G g Gᵀ (kernel, 6×6 per (k, c)),  V = Bᵀ d Bᵀᵀ (input patch, 6×6 per (c, tile)),
+//!   U = G g Gᵀ (kernel, 6×6 per (k, c)),  V = Bᵀ d B (input patch, 6×6 per (c, tile)),
 //!   M[ξ] = U[ξ] · V[ξ]  for each of the 36 positions ξ: a (K × C)(C × P) GEMM,
 //!   y tile = Aᵀ M A (4×4).
 //! That is 36 multiplies per 16 outputs and channel pair instead of 144: the GEMMs, where the time
@@ -138,9 +138,9 @@ impl Geometry {
         })
     }
 
-    /// Bands of tile rows of one sample: V (C × 36 × P) and M (K × 36 × P) of a band stay within
+    /// Bands of tile rows of one sample: V (36 × C × P) and M (36 × K × P) of a band stay within
     /// the budget (at least one tile row).
-    fn bands(&self) -> impl Iterator<Item = std::ops::Range<usize>> {
+    fn bands(&self) -> impl Iterator<Item = std::ops::Range<usize>> + Clone {
         let per_row = (self.c + self.k) * XI * self.tw;
         let rows = (BAND_FLOATS / per_row.max(1)).clamp(1, self.th);
         let th = self.th;
@@ -149,6 +149,33 @@ impl Geometry {
 }
 
 const BAND_FLOATS: usize = 1 << 23;
+
+thread_local! {
+    /// The two band buffers, kept between calls: a fresh buffer costs a memset or page faults
+    /// over 2.25× the layer's input and output, every call (measured: ~6% of a style-transfer
+    /// step). Bounded by `BAND_FLOATS` per thread that runs convolutions.
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
+}
+
+/// Calls `f` with two buffers of at least `a` and `b` floats (contents unspecified): this
+/// thread's scratch, or fresh ones if it is in use further up the stack.
+fn with_scratch<R>(a: usize, b: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut bufs) => {
+            let (x, y) = &mut *bufs;
+            if x.len() < a {
+                x.resize(a, 0.0);
+            }
+            if y.len() < b {
+                y.resize(b, 0.0);
+            }
+            f(&mut x[..a], &mut y[..b])
+        }
+        Err(_) => f(&mut vec![0.0; a], &mut vec![0.0; b]),
+    })
+}
 
 /// A pointer that rayon tasks may share, each writing elements no other task touches.
 #[derive(Clone, Copy)]
@@ -204,28 +231,33 @@ unsafe fn gemm_at(
     )
 }
 
-/// U (K × C × 36) from the kernel g (K × C × 3 × 3).
+/// U (36 × K × C) from the kernel g (K × C × 3 × 3).
 fn kernel_transform(g: &Geometry, w: &[f32]) -> Vec<f32> {
-    let mut u = vec![0f32; g.k * g.c * XI];
-    u.par_chunks_mut(XI)
-        .zip(w.par_chunks(9))
-        .for_each(|(u, w)| {
-            let gk = [[w[0], w[1], w[2]], [w[3], w[4], w[5]], [w[6], w[7], w[8]]];
-            let t = sandwich(&G, &gk);
-            for (i, row) in t.iter().enumerate() {
-                u[i * PATCH..][..PATCH].copy_from_slice(row);
+    let kc = g.k * g.c;
+    let mut u = vec![0f32; XI * kc];
+    let dst = Shared(u.as_mut_ptr());
+    w[..kc * 9].par_chunks(9).enumerate().for_each(|(kc_i, w)| {
+        let gk = [[w[0], w[1], w[2]], [w[3], w[4], w[5]], [w[6], w[7], w[8]]];
+        let t = sandwich(&G, &gk);
+        for (i, row) in t.iter().enumerate() {
+            for (j, e) in row.iter().enumerate() {
+                // SAFETY: (ξ, kc_i) is written by this task only, inside u's 36·K·C
+                unsafe { *dst.at((i * PATCH + j) * kc + kc_i) = *e };
             }
-        });
+        }
+    });
     u
 }
 
-/// V (C × 36 × P) of sample x (C × H × W) for the tile rows `rows` (P = |rows|·tw).
+/// V (36 × C × P) of sample x (C × H × W) for the tile rows `rows` (P = |rows|·tw).
 fn input_transform(g: &Geometry, x: &[f32], rows: &std::ops::Range<usize>, v: &mut [f32]) {
     let p = rows.len() * g.tw;
-    v[..g.c * XI * p]
-        .par_chunks_mut(XI * p)
-        .zip(x.par_chunks(g.h * g.w))
-        .for_each(|(v, plane)| {
+    assert!(v.len() >= XI * g.c * p);
+    let v = Shared(v.as_mut_ptr());
+    x[..g.c * g.h * g.w]
+        .par_chunks(g.h * g.w)
+        .enumerate()
+        .for_each(|(c, plane)| {
             for (r, ty) in rows.clone().enumerate() {
                 for tx in 0..g.tw {
                     let mut d = [[0f32; PATCH]; PATCH];
@@ -247,10 +279,12 @@ fn input_transform(g: &Geometry, x: &[f32], rows: &std::ops::Range<usize>, v: &m
                         }
                     }
                     let t = sandwich(&BT, &d);
-                    let col = r * g.tw + tx;
+                    let col = c * p + r * g.tw + tx;
                     for (i, row) in t.iter().enumerate() {
                         for (j, e) in row.iter().enumerate() {
-                            v[(i * PATCH + j) * p + col] = *e;
+                            // SAFETY: (ξ, c, tile) is written by this task only, inside the
+                            // asserted 36·C·P
+                            unsafe { *v.at((i * PATCH + j) * g.c * p + col) = *e };
                         }
                     }
                 }
@@ -267,16 +301,17 @@ fn input_transform_adjoint(
     dx: &mut [f32],
 ) {
     let p = rows.len() * g.tw;
+    assert!(dv.len() >= XI * g.c * p);
     dx.par_chunks_mut(g.h * g.w)
-        .zip(dv[..g.c * XI * p].par_chunks(XI * p))
-        .for_each(|(plane, dv)| {
+        .enumerate()
+        .for_each(|(c, plane)| {
             for (r, ty) in rows.clone().enumerate() {
                 for tx in 0..g.tw {
-                    let col = r * g.tw + tx;
+                    let col = c * p + r * g.tw + tx;
                     let mut t = [[0f32; PATCH]; PATCH];
                     for (i, row) in t.iter_mut().enumerate() {
                         for (j, e) in row.iter_mut().enumerate() {
-                            *e = dv[(i * PATCH + j) * p + col];
+                            *e = dv[(i * PATCH + j) * g.c * p + col];
                         }
                     }
                     let d = sandwich(&B, &t);
@@ -305,16 +340,17 @@ fn input_transform_adjoint(
 /// Writes Aᵀ M A of every tile of `rows` into the sample's y (K × Ho × Wo), cropped at the edges.
 fn output_transform(g: &Geometry, m: &[f32], rows: &std::ops::Range<usize>, y: &mut [f32]) {
     let p = rows.len() * g.tw;
+    assert!(m.len() >= XI * g.k * p);
     y.par_chunks_mut(g.ho * g.wo)
-        .zip(m[..g.k * XI * p].par_chunks(XI * p))
-        .for_each(|(plane, m)| {
+        .enumerate()
+        .for_each(|(k, plane)| {
             for (r, ty) in rows.clone().enumerate() {
                 for tx in 0..g.tw {
-                    let col = r * g.tw + tx;
+                    let col = k * p + r * g.tw + tx;
                     let mut t = [[0f32; PATCH]; PATCH];
                     for (i, row) in t.iter_mut().enumerate() {
                         for (j, e) in row.iter_mut().enumerate() {
-                            *e = m[(i * PATCH + j) * p + col];
+                            *e = m[(i * PATCH + j) * g.k * p + col];
                         }
                     }
                     let out = sandwich(&AT, &t);
@@ -331,7 +367,7 @@ fn output_transform(g: &Geometry, m: &[f32], rows: &std::ops::Range<usize>, y: &
         });
 }
 
-/// dM (K × 36 × P) = A dy Aᵀ of every tile of `rows`, dy (K × Ho × Wo) zero past the edges: the
+/// dM (36 × K × P) = A dy Aᵀ of every tile of `rows`, dy (K × Ho × Wo) zero past the edges: the
 /// adjoint of `output_transform`.
 fn output_transform_adjoint(
     g: &Geometry,
@@ -340,10 +376,12 @@ fn output_transform_adjoint(
     dm: &mut [f32],
 ) {
     let p = rows.len() * g.tw;
-    dm[..g.k * XI * p]
-        .par_chunks_mut(XI * p)
-        .zip(dy.par_chunks(g.ho * g.wo))
-        .for_each(|(dm, plane)| {
+    assert!(dm.len() >= XI * g.k * p);
+    let dm = Shared(dm.as_mut_ptr());
+    dy[..g.k * g.ho * g.wo]
+        .par_chunks(g.ho * g.wo)
+        .enumerate()
+        .for_each(|(k, plane)| {
             for (r, ty) in rows.clone().enumerate() {
                 for tx in 0..g.tw {
                     let mut t = [[0f32; M]; M];
@@ -356,10 +394,12 @@ fn output_transform_adjoint(
                         row[..n].copy_from_slice(&plane[oy * g.wo + tx * M..][..n]);
                     }
                     let d = sandwich(&A, &t);
-                    let col = r * g.tw + tx;
+                    let col = k * p + r * g.tw + tx;
                     for (i, row) in d.iter().enumerate() {
                         for (j, e) in row.iter().enumerate() {
-                            dm[(i * PATCH + j) * p + col] = *e;
+                            // SAFETY: (ξ, k, tile) is written by this task only, inside the
+                            // asserted 36·K·P
+                            unsafe { *dm.at((i * PATCH + j) * g.k * p + col) = *e };
                         }
                     }
                 }
@@ -394,7 +434,7 @@ fn batched(
     (0..XI).into_par_iter().for_each(|xi| {
         let (od, oa, ob) = at(xi);
         // SAFETY: the asserts bound every index (offsets grow with ξ); the ξ's write disjoint
-        // elements of dst (each call site interleaves them by ξ).
+        // elements of dst (each ξ has its own matrix).
         unsafe {
             gemm_at(
                 dims,
@@ -442,29 +482,30 @@ impl CustomOp2 for Forward {
         let u = kernel_transform(&g, w);
         let (sample_in, sample_out) = (g.c * g.h * g.w, g.k * g.ho * g.wo);
         let mut y = vec![0f32; g.n * sample_out];
-        let (mut v, mut m) = (vec![], vec![]);
-        for n in 0..g.n {
-            let xs = &x[n * sample_in..][..sample_in];
-            for rows in g.bands() {
-                let p = rows.len() * g.tw;
-                v.resize(g.c * XI * p, 0.0);
-                m.resize(g.k * XI * p, 0.0);
-                input_transform(&g, xs, &rows, &mut v);
-                // M[k][ξ][p] = Σ_c U[k][c][ξ] V[c][ξ][p]
-                batched(
-                    (g.k, p, g.c),
-                    &mut m,
-                    (XI * p, 1),
-                    false,
-                    &u,
-                    (g.c * XI, XI),
-                    &v,
-                    (XI * p, 1),
-                    |xi| (xi * p, xi, xi * p),
-                );
-                output_transform(&g, &m, &rows, &mut y[n * sample_out..][..sample_out]);
+        let p_max = g.bands().map(|r| r.len() * g.tw).max().unwrap_or(0);
+        with_scratch(g.c * XI * p_max, g.k * XI * p_max, |v, m| {
+            for n in 0..g.n {
+                let xs = &x[n * sample_in..][..sample_in];
+                for rows in g.bands() {
+                    let p = rows.len() * g.tw;
+                    let (v, m) = (&mut v[..g.c * XI * p], &mut m[..g.k * XI * p]);
+                    input_transform(&g, xs, &rows, v);
+                    // M[ξ] (K × P) = U[ξ] (K × C) · V[ξ] (C × P)
+                    batched(
+                        (g.k, p, g.c),
+                        m,
+                        (p, 1),
+                        false,
+                        &u,
+                        (g.c, 1),
+                        v,
+                        (p, 1),
+                        |xi| (xi * g.k * p, xi * g.k * g.c, xi * g.c * p),
+                    );
+                    output_transform(&g, m, &rows, &mut y[n * sample_out..][..sample_out]);
+                }
             }
-        }
+        });
         Ok((CpuStorage::F32(y), Shape::from((g.n, g.k, g.ho, g.wo))))
     }
 
@@ -526,29 +567,30 @@ impl CustomOp2 for BackwardInput {
         let u = kernel_transform(&g, w);
         let (sample_in, sample_out) = (g.c * g.h * g.w, g.k * g.ho * g.wo);
         let mut dx = vec![0f32; g.n * sample_in];
-        let (mut dv, mut dm) = (vec![], vec![]);
-        for n in 0..g.n {
-            let dys = &dy[n * sample_out..][..sample_out];
-            for rows in g.bands() {
-                let p = rows.len() * g.tw;
-                dv.resize(g.c * XI * p, 0.0);
-                dm.resize(g.k * XI * p, 0.0);
-                output_transform_adjoint(&g, dys, &rows, &mut dm);
-                // dV[c][ξ][p] = Σ_k U[k][c][ξ] dM[k][ξ][p]
-                batched(
-                    (g.c, p, g.k),
-                    &mut dv,
-                    (XI * p, 1),
-                    false,
-                    &u,
-                    (XI, g.c * XI),
-                    &dm,
-                    (XI * p, 1),
-                    |xi| (xi * p, xi, xi * p),
-                );
-                input_transform_adjoint(&g, &dv, &rows, &mut dx[n * sample_in..][..sample_in]);
+        let p_max = g.bands().map(|r| r.len() * g.tw).max().unwrap_or(0);
+        with_scratch(g.c * XI * p_max, g.k * XI * p_max, |dv, dm| {
+            for n in 0..g.n {
+                let dys = &dy[n * sample_out..][..sample_out];
+                for rows in g.bands() {
+                    let p = rows.len() * g.tw;
+                    let (dv, dm) = (&mut dv[..g.c * XI * p], &mut dm[..g.k * XI * p]);
+                    output_transform_adjoint(&g, dys, &rows, dm);
+                    // dV[ξ] (C × P) = U[ξ]ᵀ (C × K) · dM[ξ] (K × P)
+                    batched(
+                        (g.c, p, g.k),
+                        dv,
+                        (p, 1),
+                        false,
+                        &u,
+                        (1, g.c),
+                        dm,
+                        (p, 1),
+                        |xi| (xi * g.c * p, xi * g.k * g.c, xi * g.k * p),
+                    );
+                    input_transform_adjoint(&g, dv, &rows, &mut dx[n * sample_in..][..sample_in]);
+                }
             }
-        }
+        });
         Ok((CpuStorage::F32(dx), Shape::from(self.x_dims.clone())))
     }
 }
