@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # aiart bench and its PyTorch twin back to back, on the same machine and thread count, then one
 # table of ratios (aiart / PyTorch; below 1.0 is faster or smaller). Not part of cargo test.
-#   tools/bench_compare.sh [--steps N] [--threads N] [--workload NAME]…
-# Needs: cargo (it builds the release binary), python3 with torch.
+#   tools/bench_compare.sh [--steps N] [--threads N] [--workload NAME]… [--device cpu|cuda:N]
+# Needs: cargo (it builds the release binary), python3 with torch. AIART_FEATURES (e.g. cuda) are
+# passed to the build; CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 args=("$@")
@@ -10,11 +11,12 @@ threads=$(nproc)
 for ((i = 0; i < ${#args[@]}; i++)); do
   [ "${args[$i]}" = "--threads" ] && threads=${args[$((i + 1))]}
 done
-cargo build --release -q
+cargo build --release -q ${AIART_FEATURES:+--features "$AIART_FEATURES"}
+bin="${CARGO_TARGET_DIR:-target}/release/aiart"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "aiart …" >&2
-target/release/aiart bench --json --threads "$threads" "${args[@]}" >"$out/aiart.json"
+"$bin" bench --json --threads "$threads" "${args[@]}" >"$out/aiart.json"
 echo "PyTorch …" >&2
 python3 tools/bench_torch.py --json --threads "$threads" "${args[@]}" >"$out/torch.json"
 python3 - "$out/aiart.json" "$out/torch.json" <<'PY'
@@ -22,7 +24,8 @@ import json, platform, subprocess, sys, datetime
 a, t = (json.load(open(p)) for p in sys.argv[1:3])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 import torch
-print(f"{datetime.date.today()}, {cpu}, {a['threads']} thread(s), torch {torch.__version__}; "
+where = cpu if a["device"] == "cpu" else f"{a['device']} ({torch.cuda.get_device_name(0)}), host {cpu}"
+print(f"{datetime.date.today()}, {where}, {a['threads']} thread(s), torch {torch.__version__}; "
       "median ms per step after one warm-up step; peak RSS per workload process")
 print()
 print("| workload | aiart ms/step | PyTorch ms/step | time ratio | aiart peak MiB | PyTorch peak MiB | memory ratio |")

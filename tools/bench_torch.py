@@ -2,7 +2,7 @@
 """PyTorch twin of `aiart bench`: the same four workloads, shapes, losses and optimiser settings,
 timed the same way (median ms of N steps after one warm-up step) and printed as the same JSON.
 
-    python3 tools/bench_torch.py [--json] [--workload NAME]... [--steps N] [--threads N]
+    python3 tools/bench_torch.py [--json] [--workload NAME]... [--steps N] [--threads N] [--device cpu|cuda:N]
 
 Needs torch (pip install torch). Each workload runs in a child process of its own, so its peak RSS
 (ru_maxrss) is its own. Workloads:
@@ -130,16 +130,21 @@ def build(name):
     raise SystemExit(f"unknown workload {name}; the workloads: {', '.join(WORKLOADS)}")
 
 
-def measure(name, steps, threads):
+def measure(name, steps, threads, device="cpu"):
     import torch
 
     torch.set_num_threads(threads)
+    # every tensor and module the workload makes lands on the device
+    torch.set_default_device(device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     step = build(name)
     step()
+    sync()
     times = []
     for _ in range(max(steps, 1)):
         t = time.perf_counter()
         step()
+        sync()
         times.append((time.perf_counter() - t) * 1e3)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"name": name, "ms_per_step": statistics.median(times), "steps_ms": times,
@@ -152,21 +157,23 @@ def main():
     ap.add_argument("--workload", action="append", default=[])
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--device", default="cpu", help="cpu or cuda:N")
     ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     names = a.workload or WORKLOADS
     for n in names:
         if n not in WORKLOADS:
             raise SystemExit(f"unknown workload {n}; the workloads: {', '.join(WORKLOADS)}")
-    report = {"device": "cpu", "threads": a.threads, "workloads": []}
+    report = {"device": a.device, "threads": a.threads, "workloads": []}
     if a.in_process:
-        report["workloads"].append(measure(names[0], a.steps, a.threads))
+        report["workloads"].append(measure(names[0], a.steps, a.threads, a.device))
     else:
         for n in names:
             if not a.json:
                 print(f"{n} …", file=sys.stderr)
             out = subprocess.run([sys.executable, __file__, "--in-process", "--json", "--workload", n,
-                                  "--steps", str(a.steps), "--threads", str(a.threads)],
+                                  "--steps", str(a.steps), "--threads", str(a.threads),
+                                  "--device", a.device],
                                  check=True, stdout=subprocess.PIPE,
                                  env={**os.environ, "OMP_NUM_THREADS": str(a.threads)})
             report["workloads"].append(json.loads(out.stdout)["workloads"][0])
