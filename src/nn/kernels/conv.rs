@@ -492,7 +492,7 @@ pub fn conv2d(x: &Tensor, w: &Tensor, padding: usize, stride: usize) -> Result<T
     if super::winograd::suits(x.dims(), w.dims(), stride) {
         return x
             .contiguous()?
-            .apply_op2(&w.contiguous()?, super::winograd::Forward { pad: padding });
+            .apply_op2(&w.contiguous()?, super::winograd::Forward::new(padding));
     }
     conv2d_im2col(x, w, padding, stride)
 }

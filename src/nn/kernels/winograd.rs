@@ -113,10 +113,12 @@ struct Geometry {
     /// tile rows and columns
     th: usize,
     tw: usize,
+    /// the floats a band's V and M may take
+    band: usize,
 }
 
 impl Geometry {
-    fn new(x: &[usize], kernel: &[usize], pad: usize) -> Result<Self> {
+    fn new(x: &[usize], kernel: &[usize], pad: usize, band: usize) -> Result<Self> {
         let (&[n, c, h, w], &[k, ck, 3, 3]) = (x, kernel) else {
             candle_core::bail!("winograd conv: input {x:?} and a 3×3 kernel, got {kernel:?}")
         };
@@ -135,6 +137,7 @@ impl Geometry {
             wo,
             th: ho.div_ceil(M),
             tw: wo.div_ceil(M),
+            band,
         })
     }
 
@@ -142,7 +145,7 @@ impl Geometry {
     /// the budget (at least one tile row).
     fn bands(&self) -> impl Iterator<Item = std::ops::Range<usize>> + Clone {
         let per_row = (self.c + self.k) * XI * self.tw;
-        let rows = (BAND_FLOATS / per_row.max(1)).clamp(1, self.th);
+        let rows = (self.band / per_row.max(1)).clamp(1, self.th);
         let th = self.th;
         (0..th.div_ceil(rows)).map(move |b| b * rows..((b + 1) * rows).min(th))
     }
@@ -462,7 +465,17 @@ fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]>
 
 /// y = conv2d(x, W) for a 3×3 kernel, stride 1.
 pub(super) struct Forward {
-    pub pad: usize,
+    pad: usize,
+    band: usize,
+}
+
+impl Forward {
+    pub(super) fn new(pad: usize) -> Self {
+        Self {
+            pad,
+            band: BAND_FLOATS,
+        }
+    }
 }
 
 impl CustomOp2 for Forward {
@@ -477,7 +490,7 @@ impl CustomOp2 for Forward {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let g = Geometry::new(l1.dims(), l2.dims(), self.pad)?;
+        let g = Geometry::new(l1.dims(), l2.dims(), self.pad, self.band)?;
         let (x, w) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "kernel")?);
         let u = kernel_transform(&g, w);
         let (sample_in, sample_out) = (g.c * g.h * g.w, g.k * g.ho * g.wo);
@@ -520,6 +533,7 @@ impl CustomOp2 for Forward {
         let dx = if x.track_op() {
             let op = BackwardInput {
                 pad: self.pad,
+                band: self.band,
                 x_dims: x.dims().to_vec(),
             };
             Some(dy.apply_op2_no_bwd(w, &op)?)
@@ -547,6 +561,7 @@ impl CustomOp2 for Forward {
 /// dx from (dy, W)
 struct BackwardInput {
     pad: usize,
+    band: usize,
     x_dims: Vec<usize>,
 }
 
@@ -562,7 +577,7 @@ impl CustomOp2 for BackwardInput {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let g = Geometry::new(&self.x_dims, l2.dims(), self.pad)?;
+        let g = Geometry::new(&self.x_dims, l2.dims(), self.pad, self.band)?;
         let (dy, w) = (f32_slice(s1, l1, "gradient")?, f32_slice(s2, l2, "kernel")?);
         let u = kernel_transform(&g, w);
         let (sample_in, sample_out) = (g.c * g.h * g.w, g.k * g.ho * g.wo);
@@ -642,6 +657,10 @@ mod tests {
     /// kernel's (itself tested against PyTorch) and under 2e-5. Odd sizes, tiles cut by the
     /// edges, padding 0, 1 and 2, batch > 1.
     fn check(x_dims: &[usize], k: usize, pad: usize, seed: u64) {
+        check_banded(x_dims, k, pad, seed, BAND_FLOATS)
+    }
+
+    fn check_banded(x_dims: &[usize], k: usize, pad: usize, seed: u64, band: usize) {
         let f64 = |t: &Tensor| t.to_dtype(candle_core::DType::F64).unwrap();
         let x = rand(x_dims, seed);
         let w = rand(&[k, x_dims[1], 3, 3], seed + 1);
@@ -654,7 +673,9 @@ mod tests {
             ],
             seed + 2,
         );
-        let winograd = run(&x, &w, &r, |x, w| x.apply_op2(w, Forward { pad }).unwrap());
+        let winograd = run(&x, &w, &r, |x, w| {
+            x.apply_op2(w, Forward { pad, band }).unwrap()
+        });
         let gemm = run(&x, &w, &r, |x, w| {
             super::super::conv::conv2d_im2col(x, w, pad, 1).unwrap()
         });
@@ -685,10 +706,10 @@ mod tests {
 
     #[test]
     fn bands_of_tile_rows_give_the_same_numbers() {
-        // (C + K)·36·tw large enough for several bands
-        let x_dims = [1, 64, 80, 600];
-        let g = Geometry::new(&x_dims, &[64, 64, 3, 3], 1).unwrap();
-        assert!(g.bands().count() > 1, "{:?}", g.bands().collect::<Vec<_>>());
-        check(&x_dims, 64, 1, 7);
+        // a budget of about two tile rows: 2·(16 + 16)·36·3 floats per band
+        let (x_dims, band) = ([2, 16, 21, 9], 2 * 32 * XI * 3);
+        let g = Geometry::new(&x_dims, &[16, 16, 3, 3], 1, band).unwrap();
+        assert!(g.bands().count() > 2, "{:?}", g.bands().collect::<Vec<_>>());
+        check_banded(&x_dims, 16, 1, 7, band);
     }
 }
