@@ -194,9 +194,40 @@ impl BatchNorm {
         })
     }
 
+    /// The running statistics' momentum update from a batch's mean and biased variance over `n`
+    /// values per channel (stored unbiased, as PyTorch does).
+    fn update_running(&self, n: usize, mean: &Tensor, var: &Tensor) -> Result<()> {
+        let m = mean.flatten_all()?.detach();
+        let unbiased = (var.flatten_all()?.detach() * (n as f64 / (n.max(2) - 1) as f64))?;
+        let rm = ((self.running_mean.as_tensor() * (1.0 - MOMENTUM))? + (m * MOMENTUM)?)?;
+        let rv = ((self.running_var.as_tensor() * (1.0 - MOMENTUM))? + (unbiased * MOMENTUM)?)?;
+        self.running_mean.set(&rm)?;
+        self.running_var.set(&rv)?;
+        self.num_batches_tracked
+            .set(&(self.num_batches_tracked.as_tensor() + 1.0)?)
+    }
+
     pub fn forward(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         let c = xs.dim(1)?;
         let shape = (1, c, 1, 1);
+        if ctx.train {
+            if let Some(y) =
+                super::kernels::batchnorm::batch_norm_train(xs, &self.weight, &self.bias)?
+            {
+                if ctx.update_stats {
+                    let xs = xs.detach();
+                    let mean = xs.mean_keepdim(0)?.mean_keepdim(2)?.mean_keepdim(3)?;
+                    let var = xs
+                        .broadcast_sub(&mean)?
+                        .sqr()?
+                        .mean_keepdim(0)?
+                        .mean_keepdim(2)?
+                        .mean_keepdim(3)?;
+                    self.update_running(xs.elem_count() / c, &mean, &var)?;
+                }
+                return Ok(y);
+            }
+        }
         let (mean, var) = if ctx.train {
             let n = xs.elem_count() / c;
             let mean = xs.mean_keepdim(0)?.mean_keepdim(2)?.mean_keepdim(3)?;
@@ -207,15 +238,7 @@ impl BatchNorm {
                 .mean_keepdim(2)?
                 .mean_keepdim(3)?;
             if ctx.update_stats {
-                let m = mean.flatten_all()?.detach();
-                let unbiased = (var.flatten_all()?.detach() * (n as f64 / (n.max(2) - 1) as f64))?;
-                let rm = ((self.running_mean.as_tensor() * (1.0 - MOMENTUM))? + (m * MOMENTUM)?)?;
-                let rv =
-                    ((self.running_var.as_tensor() * (1.0 - MOMENTUM))? + (unbiased * MOMENTUM)?)?;
-                self.running_mean.set(&rm)?;
-                self.running_var.set(&rv)?;
-                self.num_batches_tracked
-                    .set(&(self.num_batches_tracked.as_tensor() + 1.0)?)?;
+                self.update_running(n, &mean, &var)?;
             }
             (mean, var)
         } else {
@@ -289,7 +312,7 @@ pub fn dropout(xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
     (xs * keep)? * 2.0
 }
 
+/// LeakyReLU(0.2)
 pub fn leaky_relu(xs: &Tensor) -> Result<Tensor> {
-    // LeakyReLU(0.2) = max(x, 0.2 x)
-    xs.maximum(&(xs * 0.2)?)
+    super::kernels::batchnorm::leaky_relu(xs, 0.2)
 }

@@ -3,9 +3,24 @@
 //! Each kernel gives the same numbers as the candle ops it replaces (tested side by side).
 
 pub mod adam;
+pub mod batchnorm;
 pub mod conv;
 pub mod norm;
 pub mod pad;
+
+/// A pointer that rayon tasks may share, each writing elements no other task touches.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+// SAFETY: used only where each task writes a disjoint set of elements (see the call sites).
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// (a method, so closures capture the whole `Shared`, not its raw pointer field)
+    fn at(self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
 pub mod winograd;
 
 /// Checks every case `<prefix>.<name>` of tests/fixtures/kernels_reference.safetensors

@@ -23,6 +23,8 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::Shared;
+
 /// Bᵀ (6×6): the input transform.
 const BT: [[f32; 6]; 6] = [
     [4.0, 0.0, -5.0, 0.0, 1.0, 0.0],
@@ -178,20 +180,6 @@ fn with_scratch<R>(a: usize, b: usize, f: impl FnOnce(&mut [f32], &mut [f32]) ->
         }
         Err(_) => f(&mut vec![0.0; a], &mut vec![0.0; b]),
     })
-}
-
-/// A pointer that rayon tasks may share, each writing elements no other task touches.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: used only where each task writes a disjoint set of elements (see the call sites).
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
-
-impl Shared {
-    /// (a method, so closures capture the whole `Shared`, not its raw pointer field)
-    fn at(self, offset: usize) -> *mut f32 {
-        self.0.wrapping_add(offset)
-    }
 }
 
 /// dst (m × n at dst_rs, dst_cs) = [dst +] a (m × k) · b (k × n), one thread (the callers run the

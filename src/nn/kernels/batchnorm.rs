@@ -1,0 +1,346 @@
+//! BatchNorm2d in training mode (batch statistics, affine) and LeakyReLU, as CPU ops with their own
+//! backward. From candle's ops batch norm records six full-size intermediates and LeakyReLU two
+//! (`maximum(x, 0.2·x)`); fused, the graph keeps the input and output only:
+//!   y = x̂·γ + β,   x̂ = (x − μ_c) / σ_c over (N, H, W) per channel, var biased
+//!   dβ = Σ g,   dγ = Σ g·x̂,   dx = γ/σ · (g − mean(g) − x̂·mean(g·x̂))
+//! Sums in f64. The running statistics are the caller's (`channel_moments`).
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::Shared;
+
+const EPS: f64 = 1e-5;
+
+fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        candle_core::bail!("batch norm: f32 {what} only")
+    };
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("batch norm: a contiguous {what} only")
+    };
+    Ok(&v[a..b])
+}
+
+/// (N, C, H·W) of a 4-D layout.
+fn dims(l: &Layout) -> Result<(usize, usize, usize)> {
+    let &[n, c, h, w] = l.dims() else {
+        candle_core::bail!("batch norm: a 4-D input, got {:?}", l.dims())
+    };
+    Ok((n, c, h * w))
+}
+
+/// The planes of channel `ch`, one per sample.
+fn planes(x: &[f32], (n, c, hw): (usize, usize, usize), ch: usize) -> impl Iterator<Item = &[f32]> {
+    (0..n).map(move |i| &x[(i * c + ch) * hw..][..hw])
+}
+
+/// (μ, biased var) of channel c.
+fn moments_of(x: &[f32], d: (usize, usize, usize), ch: usize) -> (f64, f64) {
+    let count = (d.0 * d.2) as f64;
+    let mean = planes(x, d, ch).flatten().map(|&v| v as f64).sum::<f64>() / count;
+    let var = planes(x, d, ch)
+        .flatten()
+        .map(|&v| (v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / count;
+    (mean, var)
+}
+
+struct Forward;
+
+impl CustomOp3 for Forward {
+    fn name(&self) -> &'static str {
+        "batch-norm-train"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, gamma, beta) = (
+            f32_slice(s1, l1, "input")?,
+            f32_slice(s2, l2, "weight")?,
+            f32_slice(s3, l3, "bias")?,
+        );
+        let d @ (n, c, hw) = dims(l1)?;
+        let mut y = vec![0f32; x.len()];
+        let out = Shared(y.as_mut_ptr());
+        (0..c).into_par_iter().for_each(|ch| {
+            let (mean, var) = moments_of(x, d, ch);
+            let scale = (gamma[ch] as f64 / (var + EPS).sqrt()) as f32;
+            let shift = (beta[ch] as f64 - mean * scale as f64) as f32;
+            for i in 0..n {
+                let at = (i * c + ch) * hw;
+                for (j, &v) in x[at..][..hw].iter().enumerate() {
+                    // SAFETY: channel ch's planes are written by this task only, inside y
+                    unsafe { *out.at(at + j) = v * scale + shift };
+                }
+            }
+        });
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        gamma: &Tensor,
+        _beta: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let c = x.dim(1)?;
+        let packed = x.apply_op3_no_bwd(gamma, &dy.contiguous()?, &Backward)?;
+        let n = x.elem_count();
+        Ok((
+            Some(packed.narrow(0, 0, n)?.reshape(x.shape())?),
+            Some(packed.narrow(0, n, c)?),
+            Some(packed.narrow(0, n + c, c)?),
+        ))
+    }
+}
+
+/// (dx, dγ, dβ) from (x, γ, dy), packed into one vector: dx, then dγ, then dβ.
+struct Backward;
+
+impl CustomOp3 for Backward {
+    fn name(&self) -> &'static str {
+        "batch-norm-train-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, gamma, dy) = (
+            f32_slice(s1, l1, "input")?,
+            f32_slice(s2, l2, "weight")?,
+            f32_slice(s3, l3, "gradient")?,
+        );
+        let d @ (n, c, hw) = dims(l1)?;
+        let total = x.len();
+        let mut out = vec![0f32; total + 2 * c];
+        let dst = Shared(out.as_mut_ptr());
+        (0..c).into_par_iter().for_each(|ch| {
+            let (mean, var) = moments_of(x, d, ch);
+            let inv = 1.0 / (var + EPS).sqrt();
+            let (mut sum_g, mut sum_gx) = (0f64, 0f64);
+            for (xs, gs) in planes(x, d, ch).zip(planes(dy, d, ch)) {
+                for (&v, &g) in xs.iter().zip(gs) {
+                    sum_g += g as f64;
+                    sum_gx += g as f64 * (v as f64 - mean) * inv;
+                }
+            }
+            let count = (n * hw) as f64;
+            let (mean_g, mean_gx) = ((sum_g / count) as f32, (sum_gx / count) as f32);
+            let (mean, inv) = (mean as f32, inv as f32);
+            let k = gamma[ch] * inv;
+            for i in 0..n {
+                let at = (i * c + ch) * hw;
+                for j in 0..hw {
+                    let xhat = (x[at + j] - mean) * inv;
+                    // SAFETY: channel ch's planes and its dγ, dβ are written by this task only
+                    unsafe { *dst.at(at + j) = k * (dy[at + j] - mean_g - xhat * mean_gx) };
+                }
+            }
+            // SAFETY: as above
+            unsafe {
+                *dst.at(total + ch) = sum_gx as f32;
+                *dst.at(total + c + ch) = sum_g as f32;
+            }
+        });
+        Ok((CpuStorage::F32(out), Shape::from(total + 2 * c)))
+    }
+}
+
+/// BatchNorm2d's training forward with batch statistics: fused for f32 on the CPU, `None`
+/// elsewhere (the caller composes candle's ops).
+pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Result<Option<Tensor>> {
+    if !(x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() == 4) {
+        return Ok(None);
+    }
+    Ok(Some(x.contiguous()?.apply_op3(
+        &gamma.contiguous()?,
+        &beta.contiguous()?,
+        Forward,
+    )?))
+}
+
+/// LeakyReLU(slope) as one op: y = x for x > 0, else slope·x; dx = dy · (1 or slope).
+struct Leaky(f32);
+
+impl CustomOp1 for Leaky {
+    fn name(&self) -> &'static str {
+        "leaky-relu"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, "input")?;
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(1 << 16)
+            .zip(x.par_chunks(1 << 16))
+            .for_each(|(y, x)| {
+                for (y, &v) in y.iter_mut().zip(x) {
+                    *y = if v > 0.0 { v } else { v * self.0 };
+                }
+            });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(
+            x.apply_op2_no_bwd(&dy.contiguous()?, &LeakyGrad(self.0))?,
+        ))
+    }
+}
+
+/// dx = dy where x > 0, else slope·dy (PyTorch's rule at 0).
+struct LeakyGrad(f32);
+
+impl CustomOp2 for LeakyGrad {
+    fn name(&self) -> &'static str {
+        "leaky-relu-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, dy) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "gradient")?);
+        let mut dx = vec![0f32; x.len()];
+        dx.par_chunks_mut(1 << 16)
+            .zip(x.par_chunks(1 << 16).zip(dy.par_chunks(1 << 16)))
+            .for_each(|(dx, (x, dy))| {
+                for ((d, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
+                    *d = if v > 0.0 { g } else { g * self.0 };
+                }
+            });
+        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
+}
+
+/// LeakyReLU(slope): fused for f32 on the CPU, `maximum(x, slope·x)` elsewhere.
+pub fn leaky_relu(x: &Tensor, slope: f32) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+        return x.contiguous()?.apply_op1(Leaky(slope));
+    }
+    x.maximum(&(x * slope as f64)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// Batch norm (train) from candle's ops, as `layers::BatchNorm` composed it.
+    fn composed(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Tensor {
+        let c = x.dim(1).unwrap();
+        let mean = x
+            .mean_keepdim(0)
+            .unwrap()
+            .mean_keepdim(2)
+            .unwrap()
+            .mean_keepdim(3)
+            .unwrap();
+        let centered = x.broadcast_sub(&mean).unwrap();
+        let var = centered
+            .sqr()
+            .unwrap()
+            .mean_keepdim(0)
+            .unwrap()
+            .mean_keepdim(2)
+            .unwrap();
+        let var = var.mean_keepdim(3).unwrap();
+        let xhat = centered
+            .broadcast_div(&(var + EPS).unwrap().sqrt().unwrap())
+            .unwrap();
+        xhat.broadcast_mul(&gamma.reshape((1, c, 1, 1)).unwrap())
+            .unwrap()
+            .broadcast_add(&beta.reshape((1, c, 1, 1)).unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn fused_batch_norm_matches_the_composed_ops() {
+        for (dims, seed) in [([2, 3, 5, 7], 1), ([1, 4, 6, 6], 2), ([3, 2, 1, 1], 3)] {
+            let mut rng = crate::rng::SeededRng::new(seed);
+            let mut normal = |shape: &[usize], mean: f32| {
+                Var::from_tensor(&rng.normal(shape, mean, 2.0, &Device::Cpu).unwrap()).unwrap()
+            };
+            let (x, g, b) = (
+                normal(&dims, 1.5),
+                normal(&[dims[1]], 1.0),
+                normal(&[dims[1]], 0.0),
+            );
+            let r = normal(&dims, 0.0);
+            let y = batch_norm_train(x.as_tensor(), g.as_tensor(), b.as_tensor())
+                .unwrap()
+                .unwrap();
+            let want = composed(x.as_tensor(), g.as_tensor(), b.as_tensor());
+            assert!(
+                max_abs(&y, &want) < 1e-4,
+                "{dims:?}: y {}",
+                max_abs(&y, &want)
+            );
+            let g1 = (&y * r.as_tensor())
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let g2 = (&want * r.as_tensor())
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for v in [&x, &g, &b] {
+                let (p, q) = (
+                    g1.get(v.as_tensor()).unwrap(),
+                    g2.get(v.as_tensor()).unwrap(),
+                );
+                assert!(max_abs(p, q) < 1e-3, "{dims:?}: {}", max_abs(p, q));
+            }
+        }
+    }
+
+    #[test]
+    fn fused_leaky_relu_matches_maximum() {
+        let x = Var::from_tensor(
+            &Tensor::new(&[[-2.0f32, -0.5, 0.0, 0.25, 3.0]], &Device::Cpu).unwrap(),
+        )
+        .unwrap();
+        let y = leaky_relu(x.as_tensor(), 0.2).unwrap();
+        assert_eq!(y.to_vec2::<f32>().unwrap(), [[-0.4, -0.1, 0.0, 0.25, 3.0]]);
+        let dx = y.sum_all().unwrap().backward().unwrap();
+        // PyTorch: the slope at 0 and below
+        assert_eq!(
+            dx.get(x.as_tensor()).unwrap().to_vec2::<f32>().unwrap(),
+            [[0.2, 0.2, 0.2, 1.0, 1.0]]
+        );
+    }
+}
