@@ -86,7 +86,7 @@ fn weight_and_bias<S: Into<candle_core::Shape>>(
 
 fn add_bias(y: Tensor, bias: &Option<Tensor>) -> Result<Tensor> {
     match bias {
-        Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+        Some(b) => super::kernels::bias::bias_relu(&y, b, false),
         None => Ok(y),
     }
 }

@@ -122,10 +122,10 @@ struct Conv {
 }
 
 impl Conv {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let out = self.weight.dim(0)?;
-        super::kernels::conv::conv2d(xs, &self.weight, 1, 1)?
-            .broadcast_add(&self.bias.reshape((1, out, 1, 1))?)
+    /// relu(conv(x) + bias)
+    fn forward_relu(&self, xs: &Tensor) -> Result<Tensor> {
+        let y = super::kernels::conv::conv2d(xs, &self.weight, 1, 1)?;
+        super::kernels::bias::bias_relu(&y, &self.bias, true)
     }
 }
 
@@ -251,7 +251,7 @@ impl Vgg19 {
         let mut out: Vec<Option<Tensor>> = vec![None; layers.len()];
         let mut h = self.norm.apply(rgb01)?;
         for (i, conv) in self.convs.iter().enumerate().take(deepest + 1) {
-            h = conv.forward(&h)?.relu()?;
+            h = conv.forward_relu(&h)?;
             for (slot, &l) in layers.iter().enumerate() {
                 if l == i {
                     out[slot] = Some(h.clone());

@@ -4,6 +4,7 @@
 
 pub mod adam;
 pub mod batchnorm;
+pub mod bias;
 pub mod conv;
 pub mod norm;
 pub mod pad;
