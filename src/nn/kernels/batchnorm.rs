@@ -13,13 +13,7 @@ use super::Shared;
 const EPS: f64 = 1e-5;
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("batch norm: f32 {what} only")
-    };
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("batch norm: a contiguous {what} only")
-    };
-    Ok(&v[a..b])
+    super::f32_slice("batch norm", s, l, what)
 }
 
 /// (N, C, H·W) of a 4-D layout.
@@ -243,18 +237,8 @@ pub fn leaky_relu(x: &Tensor, slope: f32) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::kernels::testing::max_abs;
     use candle_core::{Device, Var};
-
-    fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
 
     /// Batch norm (train) from candle's ops, as `layers::BatchNorm` composed it.
     fn composed(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Tensor {

@@ -10,13 +10,7 @@ use rayon::prelude::*;
 use super::Shared;
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("bias: f32 {what} only")
-    };
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("bias: a contiguous {what} only")
-    };
-    Ok(&v[a..b])
+    super::f32_slice("bias", s, l, what)
 }
 
 /// (C, H·W) of a 4-D layout.
@@ -160,12 +154,8 @@ pub fn bias_relu(x: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::kernels::testing::max_abs;
     use candle_core::{Device, Var};
-
-    fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
-        let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
-        d.to_scalar::<f32>().unwrap()
-    }
 
     #[test]
     fn fused_matches_the_composed_ops() {

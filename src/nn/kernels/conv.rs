@@ -206,13 +206,7 @@ fn col2im(g: &Geometry, col: &[f32], rows: &std::ops::Range<usize>, dx: &mut [f3
 }
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("conv2d: f32 {what} only")
-    };
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("conv2d: a contiguous {what} only")
-    };
-    Ok(&v[a..b])
+    super::f32_slice("conv2d", s, l, what)
 }
 
 /// y = conv2d(x, W)
@@ -516,19 +510,8 @@ pub(super) fn conv2d_im2col(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::kernels::testing::{max_rel, rand};
     use candle_core::{Device, Var};
-
-    fn rand(shape: &[usize], seed: u64) -> Tensor {
-        crate::rng::SeededRng::new(seed)
-            .normal(shape, 0.0, 1.0, &Device::Cpu)
-            .unwrap()
-    }
-
-    fn max_rel(a: &Tensor, b: &Tensor) -> f32 {
-        let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
-        let m = b.abs().unwrap().max_all().unwrap();
-        (d.to_scalar::<f32>().unwrap()) / m.to_scalar::<f32>().unwrap().max(1e-6)
-    }
 
     /// Every case `<prefix>.<name>` of tests/fixtures/kernels_reference.safetensors
     /// (tools/fixtures_kernels.py): `op(x, w, cfg)` against PyTorch's y, and both gradients of

@@ -9,6 +9,22 @@ pub mod conv;
 pub mod norm;
 pub mod pad;
 
+/// The f32 values of a contiguous CPU tensor, or an error naming the op and the operand.
+fn f32_slice<'a>(
+    op: &str,
+    s: &'a candle_core::CpuStorage,
+    l: &candle_core::Layout,
+    what: &str,
+) -> candle_core::Result<&'a [f32]> {
+    let candle_core::CpuStorage::F32(v) = s else {
+        candle_core::bail!("{op}: f32 {what} only")
+    };
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("{op}: a contiguous {what} only")
+    };
+    Ok(&v[a..b])
+}
+
 /// A pointer that rayon tasks may share, each writing elements no other task touches.
 #[derive(Clone, Copy)]
 struct Shared(*mut f32);
@@ -24,61 +40,80 @@ impl Shared {
 }
 pub mod winograd;
 
-/// Checks every case `<prefix>.<name>` of tests/fixtures/kernels_reference.safetensors
-/// (tools/fixtures_kernels.py) of a one-input op: `op(x, cfg)` against PyTorch's y, and the
-/// gradient of loss = Σ y·r against its dx, both to `tol` of the largest magnitude.
+/// Helpers of the kernels' tests.
 #[cfg(test)]
-pub(crate) fn check_unary_fixture(
-    prefix: &str,
-    min_cases: usize,
-    tol: f32,
-    op: impl Fn(&candle_core::Tensor, &[usize]) -> candle_core::Tensor,
-) {
-    use candle_core::{Device, Tensor, Var};
-    let fx = crate::nn::weights::load_safetensors(
-        crate::test_fixture("kernels_reference.safetensors"),
-        &Device::Cpu,
-    )
-    .unwrap();
-    let mut cases: Vec<String> = fx
-        .keys()
-        .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
-        .filter(|k| k.starts_with(&format!("{prefix}.")))
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= min_cases, "{cases:?}");
-    let max_rel = |a: &Tensor, b: &Tensor| {
+pub(crate) mod testing {
+    use candle_core::{Device, Tensor};
+
+    /// Seeded N(0, 1) values of the given shape.
+    pub fn rand(shape: &[usize], seed: u64) -> Tensor {
+        crate::rng::SeededRng::new(seed)
+            .normal(shape, 0.0, 1.0, &Device::Cpu)
+            .unwrap()
+    }
+
+    /// max |a − b|
+    pub fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
         let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+        d.to_scalar::<f32>().unwrap()
+    }
+
+    /// max |a − b| / max |b|
+    pub fn max_rel(a: &Tensor, b: &Tensor) -> f32 {
         let m = b.abs().unwrap().max_all().unwrap();
-        d.to_scalar::<f32>().unwrap() / m.to_scalar::<f32>().unwrap().max(1e-6)
-    };
-    for case in cases {
-        let get = |s: &str| fx[&format!("{case}.{s}")].clone();
-        let cfg: Vec<usize> = get("cfg")
-            .to_vec1::<f32>()
-            .unwrap()
-            .iter()
-            .map(|v| *v as usize)
+        max_abs(a, b) / m.to_scalar::<f32>().unwrap().max(1e-6)
+    }
+
+    /// Checks every case `<prefix>.<name>` of tests/fixtures/kernels_reference.safetensors
+    /// (tools/fixtures_kernels.py) of a one-input op: `op(x, cfg)` against PyTorch's y, and the
+    /// gradient of loss = Σ y·r against its dx, both to `tol` of the largest magnitude.
+    pub fn check_unary_fixture(
+        prefix: &str,
+        min_cases: usize,
+        tol: f32,
+        op: impl Fn(&candle_core::Tensor, &[usize]) -> candle_core::Tensor,
+    ) {
+        use candle_core::{Device, Var};
+        let fx = crate::nn::weights::load_safetensors(
+            crate::test_fixture("kernels_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let mut cases: Vec<String> = fx
+            .keys()
+            .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
+            .filter(|k| k.starts_with(&format!("{prefix}.")))
             .collect();
-        let x = Var::from_tensor(&get("x")).unwrap();
-        let y = op(x.as_tensor(), &cfg);
-        assert_eq!(y.dims(), get("y").dims(), "{case}");
-        assert!(
-            max_rel(&y, &get("y")) < tol,
-            "{case}: y {}",
-            max_rel(&y, &get("y"))
-        );
-        let grads = (&y * get("r"))
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let dx = grads.get(x.as_tensor()).unwrap();
-        assert!(
-            max_rel(dx, &get("dx")) < tol,
-            "{case}: dx {}",
-            max_rel(dx, &get("dx"))
-        );
+        cases.sort();
+        assert!(cases.len() >= min_cases, "{cases:?}");
+        for case in cases {
+            let get = |s: &str| fx[&format!("{case}.{s}")].clone();
+            let cfg: Vec<usize> = get("cfg")
+                .to_vec1::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| *v as usize)
+                .collect();
+            let x = Var::from_tensor(&get("x")).unwrap();
+            let y = op(x.as_tensor(), &cfg);
+            assert_eq!(y.dims(), get("y").dims(), "{case}");
+            assert!(
+                max_rel(&y, &get("y")) < tol,
+                "{case}: y {}",
+                max_rel(&y, &get("y"))
+            );
+            let grads = (&y * get("r"))
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let dx = grads.get(x.as_tensor()).unwrap();
+            assert!(
+                max_rel(dx, &get("dx")) < tol,
+                "{case}: dx {}",
+                max_rel(dx, &get("dx"))
+            );
+        }
     }
 }

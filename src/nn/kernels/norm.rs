@@ -27,13 +27,7 @@ fn moments(x: &[f32]) -> (f32, f32) {
 }
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("instance norm: f32 {what} only")
-    };
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("instance norm: a contiguous {what} only")
-    };
-    Ok(&v[a..b])
+    super::f32_slice("instance norm", s, l, what)
 }
 
 fn plane_size(l: &Layout) -> Result<usize> {
@@ -151,6 +145,7 @@ pub fn instance_norm_composed(xs: &Tensor) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::kernels::testing::max_abs;
     use candle_core::{Device, Var};
 
     fn rand(shape: &[usize], seed: u64, mean: f32) -> Tensor {
@@ -159,20 +154,9 @@ mod tests {
             .unwrap()
     }
 
-    fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
-
     #[test]
     fn values_and_gradients_match_pytorch() {
-        crate::nn::kernels::check_unary_fixture("instance_norm", 2, 1e-5, |x, cfg| {
+        crate::nn::kernels::testing::check_unary_fixture("instance_norm", 2, 1e-5, |x, cfg| {
             instance_norm(x, cfg[0] == 1).unwrap()
         });
     }

@@ -14,13 +14,7 @@ fn mirror(o: usize, p: usize, n: usize) -> usize {
 }
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("reflection pad: f32 only")
-    };
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("reflection pad: a contiguous input only")
-    };
-    Ok(&v[a..b])
+    super::f32_slice("reflection pad", s, l, "input")
 }
 
 /// (planes, H, W) of a 4-D layout; the input's planes must be larger than the padding.
@@ -147,7 +141,7 @@ mod tests {
 
     #[test]
     fn values_and_gradients_match_pytorch() {
-        crate::nn::kernels::check_unary_fixture("reflection_pad", 2, 1e-6, |x, cfg| {
+        crate::nn::kernels::testing::check_unary_fixture("reflection_pad", 2, 1e-6, |x, cfg| {
             reflect_pad(x, cfg[0]).unwrap()
         });
     }

@@ -442,13 +442,7 @@ fn batched(
 }
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("winograd conv: f32 {what} only")
-    };
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("winograd conv: a contiguous {what} only")
-    };
-    Ok(&v[a..b])
+    super::f32_slice("winograd conv", s, l, what)
 }
 
 /// y = conv2d(x, W) for a 3×3 kernel, stride 1.
@@ -607,19 +601,8 @@ pub(super) fn suits(x: &[usize], w: &[usize], stride: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{Device, Var};
-
-    fn rand(shape: &[usize], seed: u64) -> Tensor {
-        crate::rng::SeededRng::new(seed)
-            .normal(shape, 0.0, 1.0, &Device::Cpu)
-            .unwrap()
-    }
-
-    fn max_rel(a: &Tensor, b: &Tensor) -> f32 {
-        let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
-        let m = b.abs().unwrap().max_all().unwrap();
-        (d.to_scalar::<f32>().unwrap()) / m.to_scalar::<f32>().unwrap().max(1e-6)
-    }
+    use crate::nn::kernels::testing::{max_rel, rand};
+    use candle_core::Var;
 
     /// (y, dx, dw) of loss = Σ conv(x, w)·r through `conv`, in the dtype of x.
     fn run(
