@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod data;
 pub mod device;
+pub mod human;
 pub mod nn;
 pub mod nst;
 pub mod preset;

@@ -264,6 +264,15 @@ fn kill_9_then_resume_continues_after_the_checkpoint() {
     child.wait().unwrap();
     let out = runs(&ws, &["list"]);
     assert!(text(&out).contains("crashed"), "{}", text(&out));
+    // losses read short (style losses here are ~1e9): `2.69e8`, not `269236096.0000`
+    let listed = text(&out);
+    let losses: Vec<&str> = listed
+        .split_whitespace()
+        .filter_map(|w| w.split_once('=').map(|(_, v)| v))
+        .filter(|v| v.parse::<f64>().is_ok())
+        .collect();
+    assert!(!losses.is_empty(), "{listed}");
+    assert!(losses.iter().all(|v| v.len() <= 8), "{losses:?}");
     let (ck_step, ck) = newest().expect("a complete checkpoint");
     let steps = |recs: &[serde_json::Map<String, serde_json::Value>]| -> Vec<u64> {
         recs.iter().map(|r| r["step"].as_u64().unwrap()).collect()

@@ -64,7 +64,7 @@ fn losses_line(r: &RunSummary, max: usize) -> String {
             format!(
                 "{k}={}",
                 v.as_f64()
-                    .map(|f| format!("{f:.4}"))
+                    .map(aiart::human::loss)
                     .unwrap_or_else(|| v.to_string())
             )
         })

@@ -26,7 +26,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                             v.iter()
                                 .rev()
                                 .find(|p| p.0 as u64 == c.step)
-                                .map(|p| format!(" {k}={:.3}", p.1))
+                                .map(|p| format!(" {k}={}", crate::human::loss(p.1)))
                         })
                 })
                 .unwrap_or_default();

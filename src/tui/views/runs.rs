@@ -74,7 +74,12 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                 .iter()
                 .filter(|(k, _)| !k.contains('/'))
                 .take(3)
-                .map(|(k, v)| format!(" {k}={:.3}", v.as_f64().unwrap_or(f64::NAN)))
+                .map(|(k, v)| {
+                    format!(
+                        " {k}={}",
+                        crate::human::loss(v.as_f64().unwrap_or(f64::NAN))
+                    )
+                })
                 .collect();
             ListItem::new(vec![
                 Line::from(vec![
@@ -188,8 +193,13 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
             Line::from(format!("step {x1:.0}")),
         ]))
         .y_axis(Axis::default().bounds([y0, y1]).labels(vec![
-            Line::from(format!("{y0:.3}")),
-            Line::from(format!("{y1:.3}")),
+            Line::from(y_label(y0, app.view.log)),
+            Line::from(y_label(y1, app.view.log)),
         ]));
     f.render_widget(chart, area);
+}
+
+/// A y-axis label: the loss itself, also on the log10 scale (`2.69e8`, not `8.430`).
+fn y_label(y: f64, log: bool) -> String {
+    crate::human::loss(if log { 10f64.powf(y) } else { y })
 }

@@ -1,0 +1,67 @@
+//! Numbers for people: losses in the runs list, checkpoint list and chart labels.
+
+/// A loss in a short readable form: `2.69e8`, `21095`, `1.657`, `0.0123`, `4.2e-5`, `0`.
+/// Four significant digits below 1,000; whole numbers from 1,000 up to 100,000; three significant
+/// digits in scientific notation beyond either end.
+pub fn loss(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if (1e3..1e5).contains(&a) {
+        format!("{v:.0}")
+    } else if (1e-3..1e3).contains(&a) {
+        let decimals = 3 - a.log10().floor() as i32;
+        let s = format!("{v:.*}", decimals.clamp(0, 6) as usize);
+        trim(&s).into()
+    } else {
+        // 2.69e8: the mantissa to three significant digits, trailing zeros dropped
+        let s = format!("{v:.2e}");
+        let (m, e) = s
+            .split_once('e')
+            .expect("scientific notation has an exponent");
+        format!("{}e{e}", trim(m))
+    }
+}
+
+/// `1.500` → `1.5`, `2.000` → `2`; whole numbers untouched.
+fn trim(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loss;
+
+    #[test]
+    fn losses_read_short() {
+        for (v, want) in [
+            (269236096.0, "2.69e8"),
+            (21095.3, "21095"),
+            (1000.0, "1000"),
+            (99999.4, "99999"),
+            (100000.0, "1e5"),
+            (999.95, "1000"),
+            (1.656354, "1.656"),
+            (0.5811105, "0.5811"),
+            (12.3456, "12.35"),
+            (0.0123, "0.0123"),
+            (0.001, "0.001"),
+            (4.2e-5, "4.2e-5"),
+            (2.0, "2"),
+            (-3.25, "-3.25"),
+            (-2.5e9, "-2.5e9"),
+            (0.0, "0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(loss(v), want, "{v}");
+        }
+    }
+}
