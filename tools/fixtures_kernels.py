@@ -9,7 +9,8 @@ cfg = [stride, padding]; per case `conv_transpose2d.<name>` the same for F.conv_
 cfg = [stride, padding, output_padding]. Odd sizes, stride 2, padding, batch > 1, 1x1, 4x4 and 7x7
 kernels, 3x3 stride-1 cases wide enough for the Winograd kernel; the transposed ones as the ResNet
 (3x3, s2, op1) and U-Net (4x4, s2) upsamplers use them. Per case `instance_norm.<name>` (then ReLU
-when cfg = [1]) and `reflection_pad.<name>` (cfg = [p]): x, y, r, dx.
+when cfg = [1]) and `reflection_pad.<name>` (cfg = [p]), `leaky_relu.a`: x, y, r, dx. Per case
+`batch_norm.<name>` (training mode) and `bias_relu.<name>`: x, w, b, y, r, dx, dw, db.
 """
 import os
 
@@ -79,6 +80,39 @@ for name, (n, c, h, w, p) in {"a_p1": (2, 3, 7, 5, 1), "b_p3": (1, 2, 9, 8, 3)}.
     pre = f"reflection_pad.{name}"
     t.update({f"{pre}.x": x.detach(), f"{pre}.y": y.detach(), f"{pre}.r": r, f"{pre}.dx": x.grad,
               f"{pre}.cfg": torch.tensor([float(p)])})
+
+# LeakyReLU(0.2) (cfg unused): x, y, r, dx; x holds exact zeros (PyTorch's slope at 0)
+x = torch.randn(2, 3, 5, 4)
+x[0, 0, 0, :2] = 0.0
+x.requires_grad_(True)
+y = F.leaky_relu(x, 0.2)
+r = torch.randn_like(y)
+(y * r).sum().backward()
+t.update({"leaky_relu.a.x": x.detach(), "leaky_relu.a.y": y.detach(), "leaky_relu.a.r": r,
+          "leaky_relu.a.dx": x.grad, "leaky_relu.a.cfg": torch.tensor([0.0])})
+
+# BatchNorm2d in training mode (batch statistics, affine), and conv bias + ReLU: x, w, b, y, r and
+# the gradients dx, dw, db (w unused for the bias)
+for name, (n, c, h, w) in {"a": (2, 3, 5, 7), "b": (1, 4, 6, 6)}.items():
+    x = (torch.randn(n, c, h, w) * 2 + 1.5).requires_grad_(True)
+    g = (torch.randn(c) + 1).requires_grad_(True)
+    b = torch.randn(c).requires_grad_(True)
+    y = F.batch_norm(x, None, None, g, b, training=True, eps=1e-5)
+    r = torch.randn_like(y)
+    (y * r).sum().backward()
+    pre = f"batch_norm.{name}"
+    t.update({f"{pre}.x": x.detach(), f"{pre}.w": g.detach(), f"{pre}.b": b.detach(),
+              f"{pre}.y": y.detach(), f"{pre}.r": r, f"{pre}.dx": x.grad, f"{pre}.dw": g.grad,
+              f"{pre}.db": b.grad})
+    x = torch.randn(n, c, h, w, requires_grad=True)
+    b = torch.randn(c, requires_grad=True)
+    y = F.relu(x + b.view(1, c, 1, 1))
+    r = torch.randn_like(y)
+    (y * r).sum().backward()
+    pre = f"bias_relu.{name}"
+    t.update({f"{pre}.x": x.detach(), f"{pre}.w": torch.zeros(1), f"{pre}.b": b.detach(),
+              f"{pre}.y": y.detach(), f"{pre}.r": r, f"{pre}.dx": x.grad, f"{pre}.dw": torch.zeros(1),
+              f"{pre}.db": b.grad})
 
 save_file({k: v.contiguous() for k, v in t.items()}, OUT, metadata={"torch": torch.__version__})
 print(f"wrote {OUT}: {sum(v.numel() for v in t.values())} values")

@@ -269,6 +269,24 @@ mod tests {
     }
 
     #[test]
+    fn batch_norm_values_and_gradients_match_pytorch() {
+        crate::nn::kernels::testing::check_affine_fixture(
+            "batch_norm",
+            2,
+            1e-5,
+            &["dx", "dw", "db"],
+            |x, w, b| batch_norm_train(x, w, b).unwrap().unwrap(),
+        );
+    }
+
+    #[test]
+    fn leaky_relu_values_and_gradients_match_pytorch() {
+        crate::nn::kernels::testing::check_unary_fixture("leaky_relu", 1, 1e-6, |x, _| {
+            leaky_relu(x, 0.2).unwrap()
+        });
+    }
+
+    #[test]
     fn fused_batch_norm_matches_the_composed_ops() {
         for (dims, seed) in [([2, 3, 5, 7], 1), ([1, 4, 6, 6], 2), ([3, 2, 1, 1], 3)] {
             let mut rng = crate::rng::SeededRng::new(seed);

@@ -158,6 +158,17 @@ mod tests {
     use candle_core::{Device, Var};
 
     #[test]
+    fn values_and_gradients_match_pytorch() {
+        crate::nn::kernels::testing::check_affine_fixture(
+            "bias_relu",
+            2,
+            1e-6,
+            &["dx", "db"],
+            |x, _, b| bias_relu(x, b, true).unwrap(),
+        );
+    }
+
+    #[test]
     fn fused_matches_the_composed_ops() {
         for (relu, dims, seed) in [(true, [2, 3, 5, 4], 1), (false, [1, 4, 3, 7], 2)] {
             let mut rng = crate::rng::SeededRng::new(seed);

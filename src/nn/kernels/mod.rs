@@ -116,4 +116,60 @@ pub(crate) mod testing {
             );
         }
     }
+
+    /// Checks every case `<prefix>.<name>` of an op of (x, w, b): y against PyTorch's, and the
+    /// gradients named in `grads` (of "dx", "dw", "db") of loss = Σ y·r, to `tol` of the largest
+    /// magnitude.
+    pub fn check_affine_fixture(
+        prefix: &str,
+        min_cases: usize,
+        tol: f32,
+        grads: &[&str],
+        op: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor,
+    ) {
+        use candle_core::Var;
+        let fx = crate::nn::weights::load_safetensors(
+            crate::test_fixture("kernels_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let mut cases: Vec<String> = fx
+            .keys()
+            .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
+            .filter(|k| k.starts_with(&format!("{prefix}.")))
+            .collect();
+        cases.sort();
+        assert!(cases.len() >= min_cases, "{cases:?}");
+        for case in cases {
+            let get = |s: &str| fx[&format!("{case}.{s}")].clone();
+            let vars: Vec<Var> = ["x", "w", "b"]
+                .iter()
+                .map(|n| Var::from_tensor(&get(n)).unwrap())
+                .collect();
+            let y = op(
+                vars[0].as_tensor(),
+                vars[1].as_tensor(),
+                vars[2].as_tensor(),
+            );
+            assert_eq!(y.dims(), get("y").dims(), "{case}");
+            assert!(
+                max_rel(&y, &get("y")) < tol,
+                "{case}: y {}",
+                max_rel(&y, &get("y"))
+            );
+            let g = (&y * get("r"))
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for (v, name) in vars.iter().zip(["dx", "dw", "db"]) {
+                if grads.contains(&name) {
+                    let got = g.get(v.as_tensor()).unwrap();
+                    let e = max_rel(got, &get(name));
+                    assert!(e < tol, "{case}: {name} {e}");
+                }
+            }
+        }
+    }
 }
