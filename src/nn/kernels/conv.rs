@@ -510,8 +510,8 @@ pub(super) fn conv2d_im2col(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::kernels::testing::{max_rel, rand};
-    use candle_core::{Device, Var};
+    use crate::nn::kernels::testing::{fixture_cases, max_rel, rand};
+    use candle_core::Var;
 
     /// Every case `<prefix>.<name>` of tests/fixtures/kernels_reference.safetensors
     /// (tools/fixtures_kernels.py): `op(x, w, cfg)` against PyTorch's y, and both gradients of
@@ -521,18 +521,7 @@ mod tests {
         min_cases: usize,
         op: impl Fn(&Tensor, &Tensor, &[usize]) -> Tensor,
     ) {
-        let fx = crate::nn::weights::load_safetensors(
-            crate::test_fixture("kernels_reference.safetensors"),
-            &Device::Cpu,
-        )
-        .unwrap();
-        let mut cases: Vec<String> = fx
-            .keys()
-            .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
-            .filter(|k| k.starts_with(&format!("{prefix}.")))
-            .collect();
-        cases.sort();
-        assert!(cases.len() >= min_cases, "{cases:?}");
+        let (fx, cases) = fixture_cases(prefix, min_cases);
         for case in cases {
             let get = |s: &str| fx[&format!("{case}.{s}")].clone();
             let cfg: Vec<usize> = get("cfg")

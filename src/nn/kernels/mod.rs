@@ -52,6 +52,28 @@ pub(crate) mod testing {
             .unwrap()
     }
 
+    /// The kernels' PyTorch fixtures (tests/fixtures/kernels_reference.safetensors, from
+    /// tools/fixtures_kernels.py) and the names of the cases `<prefix>.<name>` in them, sorted;
+    /// at least `min_cases` of them.
+    pub fn fixture_cases(
+        prefix: &str,
+        min_cases: usize,
+    ) -> (std::collections::HashMap<String, Tensor>, Vec<String>) {
+        let fx = crate::nn::weights::load_safetensors(
+            crate::test_fixture("kernels_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let mut cases: Vec<String> = fx
+            .keys()
+            .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
+            .filter(|k| k.starts_with(&format!("{prefix}.")))
+            .collect();
+        cases.sort();
+        assert!(cases.len() >= min_cases, "{cases:?}");
+        (fx.into_iter().collect(), cases)
+    }
+
     /// max |a − b|
     pub fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
         let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
@@ -73,19 +95,8 @@ pub(crate) mod testing {
         tol: f32,
         op: impl Fn(&candle_core::Tensor, &[usize]) -> candle_core::Tensor,
     ) {
-        use candle_core::{Device, Var};
-        let fx = crate::nn::weights::load_safetensors(
-            crate::test_fixture("kernels_reference.safetensors"),
-            &Device::Cpu,
-        )
-        .unwrap();
-        let mut cases: Vec<String> = fx
-            .keys()
-            .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
-            .filter(|k| k.starts_with(&format!("{prefix}.")))
-            .collect();
-        cases.sort();
-        assert!(cases.len() >= min_cases, "{cases:?}");
+        use candle_core::Var;
+        let (fx, cases) = fixture_cases(prefix, min_cases);
         for case in cases {
             let get = |s: &str| fx[&format!("{case}.{s}")].clone();
             let cfg: Vec<usize> = get("cfg")
@@ -128,18 +139,7 @@ pub(crate) mod testing {
         op: impl Fn(&Tensor, &Tensor, &Tensor) -> Tensor,
     ) {
         use candle_core::Var;
-        let fx = crate::nn::weights::load_safetensors(
-            crate::test_fixture("kernels_reference.safetensors"),
-            &Device::Cpu,
-        )
-        .unwrap();
-        let mut cases: Vec<String> = fx
-            .keys()
-            .filter_map(|k| k.strip_suffix(".x").map(str::to_string))
-            .filter(|k| k.starts_with(&format!("{prefix}.")))
-            .collect();
-        cases.sort();
-        assert!(cases.len() >= min_cases, "{cases:?}");
+        let (fx, cases) = fixture_cases(prefix, min_cases);
         for case in cases {
             let get = |s: &str| fx[&format!("{case}.{s}")].clone();
             let vars: Vec<Var> = ["x", "w", "b"]
