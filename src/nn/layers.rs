@@ -215,14 +215,8 @@ impl BatchNorm {
                 super::kernels::batchnorm::batch_norm_train(xs, &self.weight, &self.bias)?
             {
                 if ctx.update_stats {
-                    let xs = xs.detach();
-                    let mean = xs.mean_keepdim(0)?.mean_keepdim(2)?.mean_keepdim(3)?;
-                    let var = xs
-                        .broadcast_sub(&mean)?
-                        .sqr()?
-                        .mean_keepdim(0)?
-                        .mean_keepdim(2)?
-                        .mean_keepdim(3)?;
+                    let (mean, var) = super::kernels::batchnorm::channel_moments(xs)?
+                        .expect("the fused op took xs, so it is f32 on the CPU");
                     self.update_running(xs.elem_count() / c, &mean, &var)?;
                 }
                 return Ok(y);
@@ -314,5 +308,5 @@ pub fn dropout(xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
 
 /// LeakyReLU(0.2)
 pub fn leaky_relu(xs: &Tensor) -> Result<Tensor> {
-    super::kernels::batchnorm::leaky_relu(xs, 0.2)
+    super::kernels::activation::leaky_relu(xs, 0.2)
 }

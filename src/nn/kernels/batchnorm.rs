@@ -1,11 +1,11 @@
-//! BatchNorm2d in training mode (batch statistics, affine) and LeakyReLU, as CPU ops with their own
-//! backward. From candle's ops batch norm records six full-size intermediates and LeakyReLU two
-//! (`maximum(x, 0.2·x)`); fused, the graph keeps the input and output only:
+//! BatchNorm2d in training mode (batch statistics, affine) as a CPU op with its own backward. From
+//! candle's ops it records six full-size intermediates; fused, the graph keeps the input and the
+//! output only:
 //!   y = x̂·γ + β,   x̂ = (x − μ_c) / σ_c over (N, H, W) per channel, var biased
 //!   dβ = Σ g,   dγ = Σ g·x̂,   dx = γ/σ · (g − mean(g) − x̂·mean(g·x̂))
 //! Sums in f64. The running statistics are the caller's (`channel_moments`).
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::Shared;
@@ -25,20 +25,17 @@ fn dims(l: &Layout) -> Result<(usize, usize, usize)> {
 }
 
 /// The planes of channel `ch`, one per sample.
-fn planes(x: &[f32], (n, c, hw): (usize, usize, usize), ch: usize) -> impl Iterator<Item = &[f32]> {
+fn planes(
+    x: &[f32],
+    (n, c, hw): (usize, usize, usize),
+    ch: usize,
+) -> impl Iterator<Item = &[f32]> + Clone {
     (0..n).map(move |i| &x[(i * c + ch) * hw..][..hw])
 }
 
 /// (μ, biased var) of channel c.
 fn moments_of(x: &[f32], d: (usize, usize, usize), ch: usize) -> (f64, f64) {
-    let count = (d.0 * d.2) as f64;
-    let mean = planes(x, d, ch).flatten().map(|&v| v as f64).sum::<f64>() / count;
-    let var = planes(x, d, ch)
-        .flatten()
-        .map(|&v| (v as f64 - mean).powi(2))
-        .sum::<f64>()
-        / count;
-    (mean, var)
+    super::moments(planes(x, d, ch).flatten(), d.0 * d.2)
 }
 
 struct Forward;
@@ -160,7 +157,7 @@ impl CustomOp3 for Backward {
 /// BatchNorm2d's training forward with batch statistics: fused for f32 on the CPU, `None`
 /// elsewhere (the caller composes candle's ops).
 pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Result<Option<Tensor>> {
-    if !(x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() == 4) {
+    if !(super::cpu_f32(&[x, gamma, beta]) && x.rank() == 4) {
         return Ok(None);
     }
     Ok(Some(x.contiguous()?.apply_op3(
@@ -170,68 +167,30 @@ pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Result<Opt
     )?))
 }
 
-/// LeakyReLU(slope) as one op: y = x for x > 0, else slope·x; dx = dy · (1 or slope).
-struct Leaky(f32);
-
-impl CustomOp1 for Leaky {
-    fn name(&self) -> &'static str {
-        "leaky-relu"
+/// (μ, biased var) per channel of x (N, C, H, W), from the same sums as the fused op: what the
+/// running statistics are updated with. For f32 on the CPU; `None` elsewhere.
+pub fn channel_moments(x: &Tensor) -> Result<Option<(Tensor, Tensor)>> {
+    if !(super::cpu_f32(&[x]) && x.rank() == 4) {
+        return Ok(None);
     }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = f32_slice(s, l, "input")?;
-        let mut y = vec![0f32; x.len()];
-        y.par_chunks_mut(1 << 16)
-            .zip(x.par_chunks(1 << 16))
-            .for_each(|(y, x)| {
-                for (y, &v) in y.iter_mut().zip(x) {
-                    *y = if v > 0.0 { v } else { v * self.0 };
-                }
-            });
-        Ok((CpuStorage::F32(y), l.shape().clone()))
-    }
-
-    fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(
-            x.apply_op2_no_bwd(&dy.contiguous()?, &LeakyGrad(self.0))?,
-        ))
-    }
-}
-
-/// dx = dy where x > 0, else slope·dy (PyTorch's rule at 0).
-struct LeakyGrad(f32);
-
-impl CustomOp2 for LeakyGrad {
-    fn name(&self) -> &'static str {
-        "leaky-relu-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (x, dy) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "gradient")?);
-        let mut dx = vec![0f32; x.len()];
-        dx.par_chunks_mut(1 << 16)
-            .zip(x.par_chunks(1 << 16).zip(dy.par_chunks(1 << 16)))
-            .for_each(|(dx, (x, dy))| {
-                for ((d, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
-                    *d = if v > 0.0 { g } else { g * self.0 };
-                }
-            });
-        Ok((CpuStorage::F32(dx), l1.shape().clone()))
-    }
-}
-
-/// LeakyReLU(slope): fused for f32 on the CPU, `maximum(x, slope·x)` elsewhere.
-pub fn leaky_relu(x: &Tensor, slope: f32) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
-        return x.contiguous()?.apply_op1(Leaky(slope));
-    }
-    x.maximum(&(x * slope as f64)?)
+    let x = x.contiguous()?;
+    let (storage, layout) = x.storage_and_layout();
+    let candle_core::Storage::Cpu(cpu) = &*storage else {
+        unreachable!("checked: a CPU tensor")
+    };
+    let values = f32_slice(cpu, layout, "input")?;
+    let d @ (_, c, _) = dims(layout)?;
+    let (mean, var): (Vec<f32>, Vec<f32>) = (0..c)
+        .into_par_iter()
+        .map(|ch| {
+            let (m, v) = moments_of(values, d, ch);
+            (m as f32, v as f32)
+        })
+        .unzip();
+    Ok(Some((
+        Tensor::from_vec(mean, c, x.device())?,
+        Tensor::from_vec(var, c, x.device())?,
+    )))
 }
 
 #[cfg(test)]
@@ -280,13 +239,6 @@ mod tests {
     }
 
     #[test]
-    fn leaky_relu_values_and_gradients_match_pytorch() {
-        crate::nn::kernels::testing::check_unary_fixture("leaky_relu", 1, 1e-6, |x, _| {
-            leaky_relu(x, 0.2).unwrap()
-        });
-    }
-
-    #[test]
     fn fused_batch_norm_matches_the_composed_ops() {
         for (dims, seed) in [([2, 3, 5, 7], 1), ([1, 4, 6, 6], 2), ([3, 2, 1, 1], 3)] {
             let mut rng = crate::rng::SeededRng::new(seed);
@@ -328,21 +280,5 @@ mod tests {
                 assert!(max_abs(p, q) < 1e-3, "{dims:?}: {}", max_abs(p, q));
             }
         }
-    }
-
-    #[test]
-    fn fused_leaky_relu_matches_maximum() {
-        let x = Var::from_tensor(
-            &Tensor::new(&[[-2.0f32, -0.5, 0.0, 0.25, 3.0]], &Device::Cpu).unwrap(),
-        )
-        .unwrap();
-        let y = leaky_relu(x.as_tensor(), 0.2).unwrap();
-        assert_eq!(y.to_vec2::<f32>().unwrap(), [[-0.4, -0.1, 0.0, 0.25, 3.0]]);
-        let dx = y.sum_all().unwrap().backward().unwrap();
-        // PyTorch: the slope at 0 and below
-        assert_eq!(
-            dx.get(x.as_tensor()).unwrap().to_vec2::<f32>().unwrap(),
-            [[0.2, 0.2, 0.2, 1.0, 1.0]]
-        );
     }
 }

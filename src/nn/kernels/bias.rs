@@ -65,7 +65,8 @@ impl CustomOp2 for Forward {
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let dy = dy.contiguous()?;
         let g = if self.relu {
-            y.apply_op2_no_bwd(&dy, &ReluGrad)?
+            // y > 0 exactly where x + b > 0
+            y.apply_op2_no_bwd(&dy, &super::activation::GateGrad(0.0))?
         } else {
             dy
         };
@@ -76,34 +77,6 @@ impl CustomOp2 for Forward {
         };
         let dx = if x.track_op() { Some(g) } else { None };
         Ok((dx, db))
-    }
-}
-
-/// dy where y > 0, else 0 (PyTorch's ReLU backward).
-struct ReluGrad;
-
-impl CustomOp2 for ReluGrad {
-    fn name(&self) -> &'static str {
-        "relu-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (y, dy) = (f32_slice(s1, l1, "output")?, f32_slice(s2, l2, "gradient")?);
-        let mut g = vec![0f32; y.len()];
-        g.par_chunks_mut(1 << 16)
-            .zip(y.par_chunks(1 << 16).zip(dy.par_chunks(1 << 16)))
-            .for_each(|(g, (y, dy))| {
-                for ((g, &y), &d) in g.iter_mut().zip(y).zip(dy) {
-                    *g = if y > 0.0 { d } else { 0.0 };
-                }
-            });
-        Ok((CpuStorage::F32(g), l1.shape().clone()))
     }
 }
 
@@ -138,7 +111,7 @@ impl candle_core::CustomOp1 for ChannelSum {
 /// `relu?(x + b)` with b broadcast over channels of x (N, C, H, W): fused for f32 on the CPU,
 /// candle's ops elsewhere.
 pub fn bias_relu(x: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() == 4 {
+    if super::cpu_f32(&[x, b]) && x.rank() == 4 {
         return x
             .contiguous()?
             .apply_op2(&b.contiguous()?, Forward { relu });

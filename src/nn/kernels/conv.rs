@@ -457,10 +457,7 @@ pub fn conv_transpose2d(
     output_padding: usize,
     stride: usize,
 ) -> Result<Tensor> {
-    if !(x.device().is_cpu()
-        && x.dtype() == candle_core::DType::F32
-        && w.dtype() == candle_core::DType::F32)
-    {
+    if !super::cpu_f32(&[x, w]) {
         return x.conv_transpose2d(w, padding, output_padding, stride, 1);
     }
     x.contiguous()?.apply_op2(
@@ -477,10 +474,7 @@ pub fn conv_transpose2d(
 /// F(4×4, 3×3) for 3×3 stride-1 kernels with enough channels (`winograd::suits`), else the GEMM
 /// kernel; candle's conv elsewhere.
 pub fn conv2d(x: &Tensor, w: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
-    if !(x.device().is_cpu()
-        && x.dtype() == candle_core::DType::F32
-        && w.dtype() == candle_core::DType::F32)
-    {
+    if !super::cpu_f32(&[x, w]) {
         return x.conv2d(w, padding, stride, 1, 1);
     }
     if super::winograd::suits(x.dims(), w.dims(), stride) {

@@ -2,12 +2,31 @@
 //! callers keep candle's own ops, so the GPU path never depends on a kernel without a GPU side.
 //! Each kernel gives the same numbers as the candle ops it replaces (tested side by side).
 
+pub mod activation;
 pub mod adam;
 pub mod batchnorm;
 pub mod bias;
 pub mod conv;
 pub mod norm;
 pub mod pad;
+
+/// Whether our CPU kernels take these tensors: every one f32 on the CPU (elsewhere the layers
+/// use candle's ops).
+fn cpu_f32(ts: &[&candle_core::Tensor]) -> bool {
+    ts.iter()
+        .all(|t| t.device().is_cpu() && t.dtype() == candle_core::DType::F32)
+}
+
+/// (mean, biased variance) of the `n` values of a sequence, accumulated in f64 (two passes).
+fn moments<'a, I>(values: I, n: usize) -> (f64, f64)
+where
+    I: Iterator<Item = &'a f32> + Clone,
+{
+    let n = n.max(1) as f64;
+    let mean = values.clone().map(|&v| v as f64).sum::<f64>() / n;
+    let var = values.map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    (mean, var)
+}
 
 /// The f32 values of a contiguous CPU tensor, or an error naming the op and the operand.
 fn f32_slice<'a>(

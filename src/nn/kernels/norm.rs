@@ -13,16 +13,7 @@ const EPS: f64 = 1e-5;
 
 /// (μ, 1/σ) of one plane.
 fn moments(x: &[f32]) -> (f32, f32) {
-    let n = x.len() as f64;
-    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = x
-        .iter()
-        .map(|&v| {
-            let d = v as f64 - mean;
-            d * d
-        })
-        .sum::<f64>()
-        / n;
+    let (mean, var) = super::moments(x.iter(), x.len());
     (mean as f32, (1.0 / (var + EPS).sqrt()) as f32)
 }
 
@@ -119,7 +110,7 @@ impl CustomOp3 for Backward {
 /// InstanceNorm2d(affine=False) of x (N, C, H, W), then ReLU if `relu`: fused for f32 on the CPU,
 /// candle's ops elsewhere.
 pub fn instance_norm(x: &Tensor, relu: bool) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() == 4 {
+    if super::cpu_f32(&[x]) && x.rank() == 4 {
         return x.contiguous()?.apply_op1(Forward { relu });
     }
     let y = instance_norm_composed(x)?;

@@ -110,7 +110,7 @@ pub fn reflect_pad(x: &Tensor, p: usize) -> Result<Tensor> {
     if p == 0 {
         return Ok(x.clone());
     }
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() == 4 {
+    if super::cpu_f32(&[x]) && x.rank() == 4 {
         return x.contiguous()?.apply_op1(Forward { p });
     }
     reflect_pad_composed(x, p)

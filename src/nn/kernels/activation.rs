@@ -1,0 +1,110 @@
+//! LeakyReLU as one CPU op with its own backward (from candle's ops, `maximum(x, slope·x)`, it
+//! records two full-size tensors), and the gate gradient it shares with the fused bias + ReLU.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    super::f32_slice("leaky relu", s, l, what)
+}
+
+/// LeakyReLU(slope) as one op: y = x for x > 0, else slope·x; dx = dy · (1 or slope).
+struct Leaky(f32);
+
+impl CustomOp1 for Leaky {
+    fn name(&self) -> &'static str {
+        "leaky-relu"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, "input")?;
+        let mut y = vec![0f32; x.len()];
+        y.par_chunks_mut(1 << 16)
+            .zip(x.par_chunks(1 << 16))
+            .for_each(|(y, x)| {
+                for (y, &v) in y.iter_mut().zip(x) {
+                    *y = if v > 0.0 { v } else { v * self.0 };
+                }
+            });
+        Ok((CpuStorage::F32(y), l.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(
+            x.apply_op2_no_bwd(&dy.contiguous()?, &GateGrad(self.0))?,
+        ))
+    }
+}
+
+/// The gradient through a gate on the sign of its first input t (the pre-activation, or ReLU's
+/// output): dy where t > 0, else slope·dy — exactly 0 for slope 0, as PyTorch's ReLU backward.
+pub(super) struct GateGrad(pub f32);
+
+impl CustomOp2 for GateGrad {
+    fn name(&self) -> &'static str {
+        "gate-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (t, dy) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "gradient")?);
+        let slope = self.0;
+        let mut dx = vec![0f32; t.len()];
+        dx.par_chunks_mut(1 << 16)
+            .zip(t.par_chunks(1 << 16).zip(dy.par_chunks(1 << 16)))
+            .for_each(|(dx, (t, dy))| {
+                for ((d, &v), &g) in dx.iter_mut().zip(t).zip(dy) {
+                    *d = if v > 0.0 {
+                        g
+                    } else if slope == 0.0 {
+                        0.0
+                    } else {
+                        g * slope
+                    };
+                }
+            });
+        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
+}
+
+/// LeakyReLU(slope): fused for f32 on the CPU, `maximum(x, slope·x)` elsewhere.
+pub fn leaky_relu(x: &Tensor, slope: f32) -> Result<Tensor> {
+    if super::cpu_f32(&[x]) {
+        return x.contiguous()?.apply_op1(Leaky(slope));
+    }
+    x.maximum(&(x * slope as f64)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    #[test]
+    fn leaky_relu_values_and_gradients_match_pytorch() {
+        crate::nn::kernels::testing::check_unary_fixture("leaky_relu", 1, 1e-6, |x, _| {
+            leaky_relu(x, 0.2).unwrap()
+        });
+    }
+
+    #[test]
+    fn fused_leaky_relu_matches_maximum() {
+        let x = Var::from_tensor(
+            &Tensor::new(&[[-2.0f32, -0.5, 0.0, 0.25, 3.0]], &Device::Cpu).unwrap(),
+        )
+        .unwrap();
+        let y = leaky_relu(x.as_tensor(), 0.2).unwrap();
+        assert_eq!(y.to_vec2::<f32>().unwrap(), [[-0.4, -0.1, 0.0, 0.25, 3.0]]);
+        let dx = y.sum_all().unwrap().backward().unwrap();
+        // PyTorch: the slope at 0 and below
+        assert_eq!(
+            dx.get(x.as_tensor()).unwrap().to_vec2::<f32>().unwrap(),
+            [[0.2, 0.2, 0.2, 1.0, 1.0]]
+        );
+    }
+}
