@@ -12,7 +12,7 @@ pub mod pad;
 
 /// Whether our CPU kernels take these tensors: every one f32 on the CPU (elsewhere the layers
 /// use candle's ops).
-fn cpu_f32(ts: &[&candle_core::Tensor]) -> bool {
+pub(crate) fn cpu_f32(ts: &[&candle_core::Tensor]) -> bool {
     ts.iter()
         .all(|t| t.device().is_cpu() && t.dtype() == candle_core::DType::F32)
 }

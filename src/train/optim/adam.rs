@@ -48,9 +48,7 @@ pub struct Adam {
 impl Adam {
     /// The fused in-place kernel where every variable is an f32 tensor on the CPU, else tensor ops.
     pub fn new(vars: Vec<Var>, config: AdamConfig) -> Result<Self> {
-        let fused = vars
-            .iter()
-            .all(|v| v.device().is_cpu() && v.dtype() == DType::F32);
+        let fused = kernels::cpu_f32(&vars.iter().map(|v| v.as_tensor()).collect::<Vec<_>>());
         Self::with_kernel(vars, config, fused)
     }
 
