@@ -11,6 +11,7 @@ pub mod nst;
 pub mod preset;
 pub mod rng;
 pub mod run;
+pub mod slurm;
 pub mod train;
 pub mod tui;
 pub mod workspace;

@@ -5,6 +5,7 @@ mod dataset;
 mod preset_cmd;
 mod runs;
 mod stylize;
+mod submit;
 mod sweep;
 mod train;
 mod translate;

@@ -28,7 +28,8 @@ pub enum RunsCommand {
     Pause(Steer),
     /// Resume a paused run
     Resume(Steer),
-    /// Stop a live run (it writes a checkpoint and a sample first)
+    /// Stop a live run (it writes a checkpoint and a sample first). A Slurm run that does not
+    /// answer within --timeout gets SIGTERM (checkpoint and exit), then scancel; a queued job is cancelled.
     Stop(Steer),
     /// Write a checkpoint now
     Checkpoint(Steer),
@@ -82,15 +83,15 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
                 println!("no runs in {}", ws.runs().display());
             } else {
                 println!(
-                    "{:<40} {:<9} {:<9} {:>15} {:>5}  losses",
+                    "{:<40} {:<9} {:<24} {:>15} {:>5}  losses",
                     "run", "kind", "state", "step", "age"
                 );
                 for r in &runs {
                     println!(
-                        "{:<40} {:<9} {:<9} {:>15} {:>5}  {}",
+                        "{:<40} {:<9} {:<24} {:>15} {:>5}  {}",
                         r.id,
                         r.kind,
-                        r.state,
+                        state_text(r),
                         format!("{}/{}", r.step, r.total_steps),
                         clock::ago(r.updated),
                         losses_line(r, 4)
@@ -102,7 +103,7 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
         RunsCommand::Show { run, json } => show(ws, &run, json),
         RunsCommand::Pause(s) => steer(ws, &s.run, "pause", &[], &["paused"], s.timeout),
         RunsCommand::Resume(s) => steer(ws, &s.run, "resume", &[], &["resumed"], s.timeout),
-        RunsCommand::Stop(s) => steer(ws, &s.run, "stop", &[], &["stopped"], s.timeout),
+        RunsCommand::Stop(s) => stop(ws, &s.run, s.timeout),
         RunsCommand::Checkpoint(s) => {
             steer(ws, &s.run, "checkpoint", &[], &["checkpoint"], s.timeout)
         }
@@ -122,6 +123,67 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
     }
 }
 
+/// The state with what it needs said: `queued (Resources)`, `queued (stuck: PartitionConfig)`.
+pub fn state_text(r: &RunSummary) -> String {
+    if r.detail.is_empty() || r.state == "running" {
+        r.state.clone()
+    } else {
+        format!("{} ({})", r.state, r.detail)
+    }
+}
+
+/// `runs stop`: through control.jsonl; a Slurm run that does not answer in time gets SIGTERM on
+/// its batch step (checkpoint and exit), then `scancel`; a job still queued is just cancelled.
+fn stop(ws: &Workspace, name: &str, timeout: u64) -> Result<i32> {
+    let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
+    let r = list::summarize(&dir)
+        .ok_or_else(|| anyhow!("{}: not a run (no run.json)", dir.display()))?;
+    let Some(job) = r.job.clone() else {
+        return steer(ws, name, "stop", &[], &["stopped"], timeout);
+    };
+    if r.state == "queued" || r.state == "requeued" {
+        aiart::slurm::cancel(&job, None).map_err(|e| anyhow!(e))?;
+        println!(
+            "cancelled: Slurm job {job} of run {} was still queued",
+            r.id
+        );
+        return Ok(0);
+    }
+    if !r.alive() {
+        bail!(
+            "run {} is not live (state: {}); nothing to stop",
+            r.id,
+            r.state
+        );
+    }
+    match steer(ws, name, "stop", &[], &["stopped"], timeout) {
+        Ok(code) => return Ok(code),
+        Err(e) => eprintln!("{e:#}"),
+    }
+    let ended = |secs: u64| {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            let s = RunDir::open(&dir).read_status().ok();
+            if s.is_some_and(|s| !matches!(s.state.as_str(), "running" | "paused" | "queued")) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
+    eprintln!("sending SIGTERM to the trainer of Slurm job {job} (it checkpoints and exits)");
+    aiart::slurm::cancel(&job, Some("TERM")).map_err(|e| anyhow!(e))?;
+    if ended(timeout) {
+        let s = RunDir::open(&dir).read_status()?;
+        println!("{}: {}", s.state.as_str(), s.message);
+        return Ok(0);
+    }
+    eprintln!("no end within {timeout} s: scancel {job}");
+    aiart::slurm::cancel(&job, None).map_err(|e| anyhow!(e))?;
+    println!("cancelled: Slurm job {job}");
+    Ok(0)
+}
+
 fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
     let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
     let r = list::summarize(&dir)
@@ -137,8 +199,28 @@ fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
         r.id,
         dir.display(),
         r.kind,
-        r.state
+        state_text(&r)
     );
+    if let Some(rec) = aiart::slurm::record::read(&run) {
+        println!(
+            "slurm    job {} (output {}), requeues at most {}",
+            rec.job,
+            rec.output.display(),
+            rec.max_requeues
+        );
+        for a in &rec.attempts {
+            println!(
+                "  attempt {} (job {}) on {}: steps {}..{} {} {}",
+                a.restart,
+                a.job_id,
+                a.node,
+                a.from_step,
+                a.to_step.map(|s| s.to_string()).unwrap_or_default(),
+                clock::iso(a.start),
+                a.state.as_deref().unwrap_or("")
+            );
+        }
+    }
     println!("step     {}/{} (epoch {})", r.step, r.total_steps, r.epoch);
     println!(
         "trainer  pid {} on {} ({}), updated {} ago",

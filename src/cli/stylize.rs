@@ -208,7 +208,15 @@ pub fn run(ws: &Workspace, a: StylizeArgs) -> Result<i32> {
         output: a.output.clone(),
         quiet: a.quiet,
     };
-    let (run, state) = run_nst(ws, &p, &path, &o, &name, a.run_dir.clone(), &opts)?;
+    let (run, state) = run_nst(
+        ws,
+        &p,
+        &path,
+        &o,
+        &name,
+        super::train::Place::New(a.run_dir.clone()),
+        &opts,
+    )?;
     match &a.output {
         Some(out) => println!("result: {}", out.display()),
         None => println!("result: {}", run.root.join("result.png").display()),

@@ -173,6 +173,7 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
         started: now,
         started_iso: clock::iso(now),
         overrides: vec![],
+        ..Default::default()
     })?;
     sweep.append_event(
         "started",
@@ -207,7 +208,7 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
             &PathBuf::from("<sweep>"),
             &[],
             &name,
-            Some(sweep.root.join(layer)),
+            super::train::Place::New(Some(sweep.root.join(layer))),
             &opts,
         )?;
         if state != RunState::Finished {

@@ -41,6 +41,8 @@ pub struct TrainArgs {
     /// Continue RUN (an id or a folder) from its newest complete checkpoint
     #[arg(long, value_name = "RUN", conflicts_with_all = ["preset", "run_dir", "set"])]
     pub resume: Option<String>,
+    #[command(flatten)]
+    pub slurm: super::submit::SlurmArgs,
 }
 
 /// `--device D` as an override of the preset.
@@ -57,6 +59,9 @@ fn print_issues(e: &preset::PresetError) {
 }
 
 pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
+    if a.slurm.slurm {
+        return submit(ws, &a);
+    }
     if a.detach {
         return detach(ws, &a);
     }
@@ -84,7 +89,8 @@ pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
                 output: None,
                 quiet: a.quiet,
             };
-            run_nst(ws, &p, &preset_path, &overrides, &name, a.run_dir, &opts)?.1
+            let place = Place::New(a.run_dir);
+            run_nst(ws, &p, &preset_path, &overrides, &name, place, &opts)?.1
         }
         Preset::Gan(p) => {
             run_gan(
@@ -93,7 +99,7 @@ pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
                 &preset_path,
                 &overrides,
                 &name,
-                a.run_dir,
+                Place::New(a.run_dir),
                 a.max_steps,
                 a.quiet,
             )?
@@ -103,26 +109,80 @@ pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
     Ok(exit_code(state))
 }
 
+/// The exit status of a run that ended in `state`. Inside a Slurm job a stop or a requeue is a
+/// clean end (exit 0), so that Slurm does not report the job FAILED.
 pub fn exit_code(state: RunState) -> i32 {
+    let in_job = std::env::var_os("SLURM_JOB_ID").is_some();
     match state {
-        RunState::Finished => 0,
+        RunState::Finished | RunState::Requeued | RunState::Timeout => 0,
+        RunState::Stopped if in_job => 0,
         RunState::Stopped => 130,
         _ => 1,
     }
 }
 
-/// Creates the run directory, takes its lock and writes run.json and the effective preset.
+/// Where a run's files go.
+pub enum Place {
+    /// A new run directory (this one, or `runs/<time>-<name>`)
+    New(Option<PathBuf>),
+    /// A run directory prepared for its trainer (queued in Slurm or a sweep), started from step 0
+    Prepared(PathBuf, RunInfo, RunLock),
+}
+
+/// Creates the run directory (or takes a prepared one), takes its lock and writes run.json and the
+/// effective preset.
 fn open_run(
-    root: &Path,
+    place: Place,
     kind: &str,
     preset_path: &Path,
     overrides: &[String],
     device: &candle_core::Device,
     effective: &str,
 ) -> Result<(RunDir, RunLock)> {
-    let run = RunDir::create(root)
-        .with_context(|| format!("creating run directory {}", root.display()))?;
+    let (run, sweep) = match place {
+        Place::New(dir) => {
+            let root = dir.expect("resolved by the caller");
+            let run = RunDir::create(&root)
+                .with_context(|| format!("creating run directory {}", root.display()))?;
+            (run, None)
+        }
+        Place::Prepared(root, info, lock) => {
+            return write_info(
+                RunDir::open(root),
+                lock,
+                kind,
+                preset_path,
+                overrides,
+                device,
+                effective,
+                info.sweep,
+            );
+        }
+    };
     let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
+    write_info(
+        run,
+        lock,
+        kind,
+        preset_path,
+        overrides,
+        device,
+        effective,
+        sweep,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_info(
+    run: RunDir,
+    lock: RunLock,
+    kind: &str,
+    preset_path: &Path,
+    overrides: &[String],
+    device: &candle_core::Device,
+    effective: &str,
+    sweep: Option<aiart::run::dir::SweepTag>,
+) -> Result<(RunDir, RunLock)> {
     let now = clock::now();
     run.write_info(&RunInfo {
         id: run.id(),
@@ -134,6 +194,7 @@ fn open_run(
         started: now,
         started_iso: clock::iso(now),
         overrides: overrides.to_vec(),
+        sweep,
     })?;
     run.write_preset(effective)?;
     Ok((run, lock))
@@ -156,13 +217,14 @@ fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
 }
 
 /// Loads everything (all errors before any work), creates the run directory and trains.
+#[allow(clippy::too_many_arguments)]
 pub fn run_nst(
     ws: &Workspace,
     p: &NstPreset,
     preset_path: &Path,
     overrides: &[String],
     name: &str,
-    run_dir: Option<PathBuf>,
+    place: Place,
     opts: &RunOptions,
 ) -> Result<(RunDir, RunState)> {
     let device = aiart::device::pick(&p.train.device)?;
@@ -170,9 +232,12 @@ pub fn run_nst(
     for w in &prepared.warnings {
         eprintln!("warning: {w}");
     }
-    let root = run_dir.unwrap_or_else(|| ws.runs().join(new_run_id(name)));
+    let place = match place {
+        Place::New(None) => Place::New(Some(ws.runs().join(new_run_id(name)))),
+        p => p,
+    };
     let (run, lock) = open_run(
-        &root,
+        place,
         "nst",
         preset_path,
         overrides,
@@ -212,7 +277,7 @@ pub fn run_gan(
     preset_path: &Path,
     overrides: &[String],
     name: &str,
-    run_dir: Option<PathBuf>,
+    place: Place,
     max_steps: Option<u64>,
     quiet: bool,
 ) -> Result<(RunDir, RunState)> {
@@ -221,9 +286,12 @@ pub fn run_gan(
     for w in &trainer.warnings {
         eprintln!("warning: {w}");
     }
-    let root = run_dir.unwrap_or_else(|| ws.runs().join(new_run_id(name)));
+    let place = match place {
+        Place::New(None) => Place::New(Some(ws.runs().join(new_run_id(name)))),
+        p => p,
+    };
     let (run, lock) = open_run(
-        &root,
+        place,
         &p.kind,
         preset_path,
         overrides,
@@ -266,9 +334,9 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
     RunDir::repair_jsonl(&run.metrics())?;
     RunDir::repair_jsonl(&run.events())?;
-    let (step, ck) = run
-        .newest_complete_checkpoint()?
-        .with_context(|| format!("{}: no complete checkpoint to resume from", dir.display()))?;
+    let Some((step, ck)) = run.newest_complete_checkpoint()? else {
+        return start_over(ws, run, info, lock, a);
+    };
     // the killed trainer's records past the checkpoint are replayed: move them out first
     let moved = run.discard_after(step)?;
     let resumed_msg = format!(
@@ -336,6 +404,121 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
         }
     };
     Ok(exit_code(state))
+}
+
+/// A run without a complete checkpoint (queued, or killed before its first one) starts from step 0
+/// with its own effective preset; records a killed trainer left move to the discard files.
+fn start_over(
+    ws: &Workspace,
+    run: RunDir,
+    info: RunInfo,
+    lock: RunLock,
+    a: &TrainArgs,
+) -> Result<i32> {
+    let moved = run.discard_all()?;
+    let text = std::fs::read_to_string(run.preset())
+        .with_context(|| format!("{}: no preset.toml", run.root.display()))?;
+    let overrides: Vec<String> = device_override(&a.device).into_iter().collect();
+    let preset = preset::parse(&text, &run.preset(), &overrides).map_err(|e| anyhow!("{e}"))?;
+    if moved.records + moved.samples > 0 {
+        run.append_event(
+            "resumed",
+            &format!(
+                "no complete checkpoint: starting over from step 0; moved {} metrics records and                  {} samples to metrics.discarded.jsonl and samples/discarded/",
+                moved.records, moved.samples
+            ),
+        )?;
+    }
+    let name = run.id();
+    let (preset_path, start_overrides) = (info.preset.clone(), info.overrides.clone());
+    let place = Place::Prepared(run.root.clone(), info, lock);
+    let root = run.root.clone();
+    let result = match preset {
+        Preset::Nst(p) => {
+            let opts = RunOptions {
+                max_steps: a.max_steps,
+                output: None,
+                quiet: a.quiet,
+            };
+            run_nst(ws, &p, &preset_path, &start_overrides, &name, place, &opts)
+        }
+        Preset::Gan(p) => run_gan(
+            ws,
+            &p,
+            &preset_path,
+            &start_overrides,
+            &name,
+            place,
+            a.max_steps,
+            a.quiet,
+        ),
+    };
+    match result {
+        Ok((_, state)) => Ok(exit_code(state)),
+        // an error before the run started (a dataset missing on this node …): the run says so
+        Err(e) => {
+            let run = RunDir::open(root);
+            match run.read_status() {
+                Ok(s) if s.state == RunState::Queued => failed(&run, 0, e),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+/// `train PRESET --slurm`: a queued run directory, its batch script, and the job.
+fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
+    if a.detach || a.resume.is_some() {
+        bail!("--slurm submits a new run; it takes neither --detach nor --resume");
+    }
+    let cfg = a.slurm.config(ws)?;
+    let preset_path = a.preset.clone().expect("clap requires it");
+    let mut overrides = a.set.clone();
+    overrides.extend(device_override(&a.device));
+    let preset = match preset::load(&preset_path, &overrides) {
+        Ok(p) => p,
+        Err(e) => {
+            print_issues(&e);
+            return Ok(1);
+        }
+    };
+    let name = preset_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    let root = super::submit::absolute(
+        &a.run_dir
+            .clone()
+            .unwrap_or_else(|| ws.runs().join(new_run_id(&name))),
+    );
+    let run = super::submit::prepare_run(&root, &preset, &preset_path, &overrides, None, "")?;
+    let job_name = format!("aiart-{}", run.id());
+    let target = aiart::slurm::script::Target::Run(&run.root);
+    match super::submit::submit(
+        ws,
+        &run.root,
+        &job_name,
+        &cfg,
+        target,
+        std::slice::from_ref(&run),
+        a.slurm.dry_run,
+    ) {
+        Ok(Some(job)) => {
+            run.append_event("queued", &format!("submitted as Slurm job {job}"))?;
+            println!("{}", run.root.display());
+            eprintln!("Slurm job {job}; `aiart runs list` shows its state");
+            Ok(0)
+        }
+        Ok(None) => {
+            std::fs::remove_dir_all(&run.root)?;
+            eprintln!("dry run: nothing submitted, nothing kept");
+            Ok(0)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&run.root);
+            Err(e)
+        }
+    }
 }
 
 /// Starts this same command without `--detach` in a new session, output to the run's train.log;

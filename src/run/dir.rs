@@ -9,8 +9,8 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// `run.json`, written once when the run starts.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+/// `run.json`, written once when the run starts (or is queued).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct RunInfo {
     pub id: String,
     pub kind: String,
@@ -23,6 +23,18 @@ pub struct RunInfo {
     /// `--set` overrides the run was started with (re-applied when the preset file is edited)
     #[serde(default)]
     pub overrides: Vec<String>,
+    /// The sweep this run belongs to
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepTag>,
+}
+
+/// A run's place in a sweep: the sweep's id, its task index and its grid values.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct SweepTag {
+    pub id: String,
+    pub index: usize,
+    /// `section.key=value`, one per grid axis
+    pub values: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -316,6 +328,7 @@ mod tests {
             started: 0.0,
             started_iso: clock::iso(0.0),
             overrides: vec![],
+            ..Default::default()
         })
         .unwrap();
         assert!(

@@ -44,6 +44,17 @@ impl RunDir {
     /// records are appended to the discard file before metrics.jsonl is rewritten atomically, so a
     /// kill in between loses nothing (the next resume moves the same records again).
     pub fn discard_after(&self, step: u64) -> io::Result<Discarded> {
+        self.discard(Some(step))
+    }
+
+    /// Moves every record and sample out: a run that starts over (no checkpoint to resume from).
+    pub fn discard_all(&self) -> io::Result<Discarded> {
+        self.discard(None)
+    }
+
+    /// Past `after`, or all when None.
+    fn discard(&self, after: Option<u64>) -> io::Result<Discarded> {
+        let past = |s: u64| after.is_none_or(|a| s > a);
         let mut out = Discarded::default();
         let text = match fs::read_to_string(self.metrics()) {
             Ok(t) => t,
@@ -52,7 +63,7 @@ impl RunDir {
         };
         let (mut keep, mut moved) = (String::new(), String::new());
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let dst = if record_step(line).is_some_and(|s| s > step) {
+            let dst = if record_step(line).is_some_and(past) {
                 out.records += 1;
                 &mut moved
             } else {
@@ -75,7 +86,7 @@ impl RunDir {
         };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if sample_step(&name).is_none_or(|s| s <= step) {
+            if !sample_step(&name).is_some_and(past) {
                 continue;
             }
             fs::create_dir_all(self.discarded_samples())?;

@@ -15,8 +15,19 @@ pub struct RunSummary {
     pub id: String,
     pub path: PathBuf,
     pub kind: String,
-    /// running, paused, finished, stopped, failed, crashed
+    /// running, paused, finished, stopped, failed, crashed; for Slurm runs also queued, requeued,
+    /// timeout, preempted, cancelled
     pub state: String,
+    /// What else the state needs said: Slurm's pending reason (`Resources`, `stuck: PartitionConfig`),
+    /// the node, why Slurm ended the job
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// The Slurm job (`123`, `120_3`) of a run submitted with `--slurm`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// The sweep the run belongs to
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::run::dir::SweepTag>,
     pub step: u64,
     pub total_steps: u64,
     pub epoch: u64,
@@ -35,22 +46,40 @@ impl RunSummary {
     pub fn alive(&self) -> bool {
         self.state == "running" || self.state == "paused"
     }
+
+    /// Not over yet: running, paused, or waiting in Slurm's queue.
+    pub fn pending_or_alive(&self) -> bool {
+        self.alive() || self.state == "queued" || self.state == "requeued"
+    }
+}
+
+/// Up to `bytes` of the end of a file.
+pub fn tail(path: &Path, bytes: u64) -> Option<String> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(bytes))).ok()?;
+    let mut buf = vec![];
+    f.read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 /// The last complete line of a JSONL file, read from its end.
 pub fn last_record(path: &Path) -> Option<Map<String, Value>> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    let start = len.saturating_sub(64 * 1024);
-    f.seek(SeekFrom::Start(start)).ok()?;
-    let mut buf = String::new();
-    f.read_to_string(&mut buf).ok()?;
+    let buf = tail(path, 64 * 1024)?;
     buf.lines().rev().find_map(|l| serde_json::from_str(l).ok())
 }
 
 pub const RECORD_FIELDS: [&str; 4] = ["step", "epoch", "time", "lr"];
 
+/// One run, with Slurm's view of its job when it has one.
 pub fn summarize(dir: &Path) -> Option<RunSummary> {
+    let mut one = vec![summarize_own(dir)?];
+    with_slurm(&mut one);
+    one.pop()
+}
+
+/// One run from its own files only (a Slurm run keeps its raw status state: [`with_slurm`] decides).
+fn summarize_own(dir: &Path) -> Option<RunSummary> {
     let run = RunDir::open(dir);
     let info = run.read_info().ok()?;
     let status = run.read_status().ok();
@@ -81,7 +110,8 @@ pub fn summarize(dir: &Path) -> Option<RunSummary> {
         status.as_ref().map(|s| s.state),
         Some(RunState::Running) | Some(RunState::Paused) | None
     );
-    if live && !trainer_alive(pid, &host, updated) {
+    let slurm = crate::slurm::record::read(&run);
+    if live && slurm.is_none() && !trainer_alive(pid, &host, updated) {
         state = "crashed".into();
     }
     let mut losses = last_record(&run.metrics()).unwrap_or_default();
@@ -91,6 +121,9 @@ pub fn summarize(dir: &Path) -> Option<RunSummary> {
         path: dir.to_path_buf(),
         kind: info.kind,
         state,
+        detail: String::new(),
+        job: slurm.map(|r| r.job),
+        sweep: info.sweep,
         step,
         total_steps: total,
         epoch,
@@ -105,8 +138,13 @@ pub fn summarize(dir: &Path) -> Option<RunSummary> {
 /// Every run under `runs/`, oldest first.
 pub fn list(runs_dir: &Path) -> Vec<RunSummary> {
     let mut out: Vec<RunSummary> = std::fs::read_dir(runs_dir)
-        .map(|rd| rd.flatten().filter_map(|e| summarize(&e.path())).collect())
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| summarize_own(&e.path()))
+                .collect()
+        })
         .unwrap_or_default();
+    with_slurm(&mut out);
     out.sort_by(|a, b| {
         a.started
             .partial_cmp(&b.started)
@@ -114,6 +152,53 @@ pub fn list(runs_dir: &Path) -> Vec<RunSummary> {
             .then(a.id.cmp(&b.id))
     });
     out
+}
+
+/// Trainer states after which Slurm's view adds nothing.
+const OVER: [&str; 3] = ["finished", "failed", "timeout"];
+
+/// Combines the runs' own states with Slurm's view of their jobs: one batched query for all runs
+/// that are not over. Where Slurm cannot be asked, a run on this host whose trainer is gone is
+/// crashed; one on another host is judged by its heartbeat alone.
+pub fn with_slurm(runs: &mut [RunSummary]) {
+    use crate::slurm::queue;
+    let ids: Vec<String> = runs
+        .iter()
+        .filter(|r| !OVER.contains(&r.state.as_str()))
+        .filter_map(|r| r.job.clone())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let known = queue::lookup(&ids);
+    for r in runs.iter_mut() {
+        let Some(job) = r.job.clone() else { continue };
+        if OVER.contains(&r.state.as_str()) {
+            continue;
+        }
+        let Some(known) = &known else {
+            if matches!(r.state.as_str(), "running" | "paused")
+                && !trainer_alive(r.pid, &r.host, r.updated)
+            {
+                r.state = "crashed".into();
+            }
+            r.detail = "Slurm cannot be asked (squeue failed)".into();
+            continue;
+        };
+        let view = known.get(&job);
+        let gone = match view {
+            Some(_) => None,
+            None => crate::slurm::record::read(&RunDir::open(&r.path))
+                .and_then(|rec| queue::final_state(&job, &rec.output)),
+        };
+        let (state, detail) = queue::combine(&r.state, view, gone.as_deref());
+        r.state = state;
+        r.detail = detail;
+        // Slurm no longer knows the job and did not say how it ended: judge the trainer itself
+        if view.is_none() && r.alive() && !trainer_alive(r.pid, &r.host, r.updated) {
+            r.state = "crashed".into();
+        }
+    }
 }
 
 /// A run named by its folder or by its id (or a unique prefix of it) under `runs/`.

@@ -9,6 +9,7 @@ use super::signals;
 use super::status::{RunState, Status};
 use super::watch::PresetWatcher;
 use crate::preset::{self, live, Preset};
+use crate::slurm::job::InJob;
 use anyhow::Result;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -53,6 +54,15 @@ pub struct Session {
     paused: bool,
     /// The id of a `stop` command, answered when the run has stopped.
     pub stop_request: Option<String>,
+    /// The Slurm job this run was submitted as, when the trainer runs inside it
+    job: Option<InJob>,
+    /// When to checkpoint and requeue, from the job's time left and the signal margin: the same
+    /// moment Slurm's USR1 marks, in case the signal came before the handler was there
+    deadline: Option<f64>,
+    /// The step this attempt started from: a requeue needs progress past it
+    attempt_from: u64,
+    /// The stop is a requeue (USR1 or the deadline), not a stop
+    requeue: bool,
     _lock: RunLock,
 }
 
@@ -97,6 +107,13 @@ impl Session {
             _ => None,
         };
         let control = ControlReader::at_end(&run.control());
+        let attempt_from = status.lock().expect("status lock").step;
+        let job = InJob::of(&run);
+        let deadline = job.as_ref().and_then(|j| {
+            j.attempt_started(&run, attempt_from);
+            let left = j.seconds_left()?;
+            Some(super::clock::now() + left.saturating_sub(j.signal_margin) as f64)
+        });
         let s = Self {
             run,
             status,
@@ -109,6 +126,10 @@ impl Session {
             last_file,
             paused: false,
             stop_request: None,
+            job,
+            deadline,
+            attempt_from,
+            requeue: false,
             _lock: lock,
         };
         s.write_status();
@@ -147,6 +168,13 @@ impl Session {
     /// Handles what arrived since the last step; blocks while paused. Stop on Ctrl-C, SIGTERM or `stop`.
     pub fn between_steps(&mut self, t: &mut impl Steer, step: u64) -> Result<Flow> {
         loop {
+            // Slurm's warning: act at the first step boundary after this attempt made progress
+            let warned = signals::requeue_requested()
+                || self.deadline.is_some_and(|d| super::clock::now() >= d);
+            if self.job.is_some() && warned && step > self.attempt_from {
+                self.requeue = true;
+                return Ok(Flow::Stop);
+            }
             if signals::stop_requested() {
                 return Ok(Flow::Stop);
             }
@@ -314,16 +342,69 @@ impl Session {
         Ok(())
     }
 
-    /// The final status and the end of the heartbeat.
-    pub fn finish(self, state: RunState, step: u64, epoch: u64, message: &str) {
+    /// The state a loop ends in after `Flow::Stop`: stopped, or requeued before a time limit.
+    pub fn stopped_state(&self) -> RunState {
+        if self.requeue {
+            RunState::Requeued
+        } else {
+            RunState::Stopped
+        }
+    }
+
+    /// Ends the run after its last checkpoint: the final event (answering a `stop`), the Slurm
+    /// attempt's end, the final status; a requeue asks Slurm to run the job again last of all,
+    /// because Slurm ends this process soon after. Returns the state the run ended in.
+    pub fn end(self, state: RunState, step: u64, epoch: u64, total: u64) -> Result<RunState> {
+        let (mut state, kind, message) = match (state, &self.job) {
+            (RunState::Requeued, Some(job)) if job.may_requeue() => (
+                RunState::Requeued,
+                "requeued",
+                format!(
+                    "checkpointed at step {step} before the time limit; requeued job {} \
+                     (restart {} of at most {}); it resumes from step {step}",
+                    job.id(),
+                    job.restart + 1,
+                    job.max_requeues
+                ),
+            ),
+            (RunState::Requeued, Some(job)) => (
+                RunState::Timeout,
+                "timeout",
+                format!(
+                    "checkpointed at step {step} before the time limit; the requeue budget \
+                     ({} restarts) is spent: resubmit, or `aiart train --resume {}`",
+                    job.max_requeues,
+                    self.run.root.display()
+                ),
+            ),
+            _ => {
+                let (kind, message) = crate::train::end_of_run(state, step, total);
+                (state, kind, message)
+            }
+        };
+        self.run
+            .append_answer(kind, &message, self.stop_request.as_deref())?;
+        if let Some(job) = &self.job {
+            job.attempt_ended(&self.run, state.as_str(), step);
+        }
+        let job = self.job.clone();
         {
             let mut s = self.status.lock().expect("status lock");
             s.step = step;
             s.epoch = epoch;
         }
-        // the heartbeat writes the same shared status, so this state is the last one either way;
-        // dropping the session stops the heartbeat
-        self.set_state(state, message);
+        self.set_state(state, &message);
+        if let (RunState::Requeued, Some(job)) = (state, job) {
+            if let Err(e) = job.requeue() {
+                state = RunState::Timeout;
+                let msg =
+                    format!("checkpointed at step {step}, but the job could not requeue: {e}");
+                self.run.append_event("error", &msg)?;
+                job.attempt_ended(&self.run, state.as_str(), step);
+                self.set_state(state, &msg);
+            }
+        }
+        Ok(state)
     }
 }
 

@@ -1,22 +1,43 @@
-//! Ctrl-C and SIGTERM end a run cleanly: the handler only raises a flag that the training loop
-//! reads between steps, so the run can write its final sample and status.
+//! Signals end a run cleanly: handlers only raise flags that the training loop reads between steps.
+//! Ctrl-C and SIGTERM: checkpoint and stop. SIGUSR1 (Slurm's warning before a time limit, or before
+//! preemption): checkpoint, requeue the job, exit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static STOP: AtomicBool = AtomicBool::new(false);
+static REQUEUE: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc::c_int) {
+extern "C" fn on_stop(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-pub fn install() {
+extern "C" fn on_requeue(_: libc::c_int) {
+    REQUEUE.store(true, Ordering::SeqCst);
+}
+
+/// USR1 only raises a flag, from the first instruction of `main` on: its default action would kill
+/// the process, and Slurm may send it moments after a job starts.
+pub fn install_requeue() {
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGUSR1, on_requeue as *const () as libc::sighandler_t);
     }
+}
+
+/// Ctrl-C and TERM, once a training loop is there to read the flag.
+pub fn install() {
+    // SAFETY: the handlers only store to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_stop as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_stop as *const () as libc::sighandler_t);
+    }
+    install_requeue();
 }
 
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
+}
+
+pub fn requeue_requested() -> bool {
+    REQUEUE.load(Ordering::SeqCst)
 }

@@ -10,6 +10,27 @@ pub enum RunState {
     Finished,
     Failed,
     Stopped,
+    /// Waiting to start: in Slurm's queue, or in a local sweep's queue
+    Queued,
+    /// Checkpointed before a Slurm time limit and requeued itself; resumes when the job runs again
+    Requeued,
+    /// Checkpointed before a Slurm time limit with the requeue budget spent
+    Timeout,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Finished => "finished",
+            RunState::Failed => "failed",
+            RunState::Stopped => "stopped",
+            RunState::Queued => "queued",
+            RunState::Requeued => "requeued",
+            RunState::Timeout => "timeout",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

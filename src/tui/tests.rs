@@ -40,6 +40,7 @@ fn workspace(name: &str) -> PathBuf {
         started: 1.0,
         started_iso: String::new(),
         overrides: vec![],
+        ..Default::default()
     })
     .unwrap();
     run.write_status(&run.status_now(RunState::Running, 40, 2, 100, ""))

@@ -104,7 +104,7 @@ pub fn train(
         }
         let at = r.step;
         if let Flow::Stop = session.between_steps(&mut r, at)? {
-            state = RunState::Stopped;
+            state = session.stopped_state();
             break;
         }
         let loaded = match rx.recv() {
@@ -158,8 +158,5 @@ pub fn train(
     }
     let p = r.checkpoint(&run, step)?;
     run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-    let (kind, message) = crate::train::end_of_run(state, step, total);
-    run.append_answer(kind, &message, session.stop_request.as_deref())?;
-    session.finish(state, step, epoch, &message);
-    Ok(state)
+    session.end(state, step, epoch, total)
 }

@@ -76,7 +76,7 @@ pub fn train(
             break;
         }
         if let Flow::Stop = session.between_steps(&mut r, step)? {
-            state = RunState::Stopped;
+            state = session.stopped_state();
             break;
         }
         let (costs, grads) = r.trainer.evaluate()?;
@@ -119,8 +119,5 @@ pub fn train(
         image_io::save_tensor(&r.trainer.output()?, out)
             .with_context(|| format!("writing {}", out.display()))?;
     }
-    let (kind, message) = crate::train::end_of_run(state, step, total);
-    run.append_answer(kind, &message, session.stop_request.as_deref())?;
-    session.finish(state, step, 0, &message);
-    Ok(state)
+    session.end(state, step, 0, total)
 }

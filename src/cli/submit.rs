@@ -1,0 +1,198 @@
+//! `--slurm` on `train` and `sweep`: the run directories are made first (queued, with their
+//! effective presets), then the batch script, then `sbatch` (held until `slurm.json` is written).
+
+use aiart::preset::Preset;
+use aiart::run::dir::{hostname, SweepTag};
+use aiart::run::{clock, RunDir, RunInfo, RunState};
+use aiart::slurm::config::{self, SlurmConfig};
+use aiart::slurm::record::{self, SlurmRecord};
+use aiart::slurm::script::{Script, Target};
+use aiart::workspace::Workspace;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct SlurmArgs {
+    /// Submit to Slurm as a batch job (a job array for a sweep) instead of running here
+    #[arg(long)]
+    pub slurm: bool,
+    /// Slurm partition [aiart.toml: slurm.partition]
+    #[arg(long, requires = "slurm")]
+    pub partition: Option<String>,
+    /// Time limit per attempt: MM, HH:MM:SS or D-HH:MM:SS
+    #[arg(long, requires = "slurm", value_name = "HH:MM:SS")]
+    pub time: Option<String>,
+    /// Generic resources, e.g. gpu:1
+    #[arg(long, requires = "slurm")]
+    pub gres: Option<String>,
+    /// CPUs per task
+    #[arg(long, requires = "slurm")]
+    pub cpus: Option<u32>,
+    /// Memory, e.g. 32G
+    #[arg(long, requires = "slurm")]
+    pub mem: Option<String>,
+    /// Account to charge
+    #[arg(long, requires = "slurm")]
+    pub account: Option<String>,
+    /// Another #SBATCH argument, e.g. --sbatch-arg=--qos=low (repeatable)
+    #[arg(
+        long = "sbatch-arg",
+        requires = "slurm",
+        value_name = "ARG",
+        allow_hyphen_values = true
+    )]
+    pub sbatch_arg: Vec<String>,
+    /// How many times a job may requeue itself before a time limit [3]
+    #[arg(long, requires = "slurm", value_name = "N")]
+    pub max_requeues: Option<u32>,
+    /// Seconds before the time limit at which the trainer checkpoints and requeues [300]
+    #[arg(long, requires = "slurm", value_name = "SECONDS")]
+    pub signal_margin: Option<u32>,
+    /// Write and print the batch script without submitting it (nothing is kept)
+    #[arg(long, requires = "slurm")]
+    pub dry_run: bool,
+}
+
+impl SlurmArgs {
+    /// The site defaults (`aiart.toml`) with these flags on top, checked.
+    pub fn config(&self, ws: &Workspace) -> Result<SlurmConfig> {
+        let site = config::site_defaults(&ws.root).map_err(|e| anyhow!(e))?;
+        let cfg = site.with(&SlurmConfig {
+            partition: self.partition.clone(),
+            time: self.time.clone(),
+            gres: self.gres.clone(),
+            cpus: self.cpus,
+            mem: self.mem.clone(),
+            account: self.account.clone(),
+            sbatch_args: self.sbatch_arg.clone(),
+            max_requeues: self.max_requeues,
+            signal_margin: self.signal_margin,
+            binary: None,
+        });
+        if let Err((field, msg)) = cfg.validate() {
+            bail!("--{}: {msg}", field.replace('_', "-"));
+        }
+        Ok(cfg)
+    }
+}
+
+/// An absolute path (the compute node's working folder is not this shell's).
+pub fn absolute(p: &Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return c;
+    }
+    let base = if p.is_absolute() {
+        PathBuf::new()
+    } else {
+        std::env::current_dir().unwrap_or_default()
+    };
+    base.join(p)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+/// A run directory that waits for its trainer: run.json, the effective preset, status `queued`.
+/// `aiart train --resume` starts it from step 0.
+pub fn prepare_run(
+    root: &Path,
+    preset: &Preset,
+    preset_path: &Path,
+    overrides: &[String],
+    sweep: Option<SweepTag>,
+    message: &str,
+) -> Result<RunDir> {
+    let run = RunDir::create(root)
+        .with_context(|| format!("creating run directory {}", root.display()))?;
+    let now = clock::now();
+    run.write_info(&RunInfo {
+        id: run.id(),
+        kind: preset.kind().into(),
+        preset: absolute(preset_path),
+        device: String::new(),
+        pid: 0,
+        host: hostname(),
+        started: now,
+        started_iso: clock::iso(now),
+        overrides: overrides.to_vec(),
+        sweep,
+    })?;
+    run.write_preset(&preset.to_toml())?;
+    let mut status = run.status_now(RunState::Queued, 0, 0, 0, message);
+    status.pid = 0;
+    run.write_status(&status)?;
+    Ok(run)
+}
+
+/// Writes the script next to `dir/slurm/job.sbatch`; with `dry_run` prints it and stops there.
+/// Else submits it held, writes each run's `slurm.json` (`job_of(i)`, `output_of(i)`), releases it.
+pub fn submit(
+    ws: &Workspace,
+    dir: &Path,
+    name: &str,
+    cfg: &SlurmConfig,
+    target: Target,
+    runs: &[RunDir],
+    dry_run: bool,
+) -> Result<Option<String>> {
+    let slurm_dir = dir.join("slurm");
+    std::fs::create_dir_all(&slurm_dir)?;
+    let array = matches!(target, Target::Array { .. });
+    let output = slurm_dir.join(if array { "%A_%a.out" } else { "%j.out" });
+    let binary = match &cfg.binary {
+        Some(b) => absolute(b),
+        None => std::env::current_exe()?,
+    };
+    let workspace = absolute(&ws.root);
+    let text = Script {
+        name,
+        workspace: &workspace,
+        binary: &binary,
+        output: &output,
+        config: cfg,
+        target,
+    }
+    .render();
+    let script = slurm_dir.join("job.sbatch");
+    aiart::run::atomic::write_atomic(&script, text.as_bytes())?;
+    if dry_run {
+        print!("{text}");
+        return Ok(None);
+    }
+    let job = aiart::slurm::sbatch_held(&script).map_err(|e| anyhow!(e))?;
+    let max_requeues = cfg.max_requeues();
+    for (i, run) in runs.iter().enumerate() {
+        let (id, out) = if array {
+            (
+                format!("{job}_{i}"),
+                slurm_dir.join(format!("{job}_{i}.out")),
+            )
+        } else {
+            (job.clone(), slurm_dir.join(format!("{job}.out")))
+        };
+        let rec = SlurmRecord {
+            job: id.clone(),
+            output: out,
+            script: script.clone(),
+            submitted: clock::now(),
+            max_requeues,
+            attempts: vec![],
+        };
+        let written = record::write(run, &rec).and_then(|_| {
+            let mut s = run.read_status()?;
+            s.message = format!("submitted as Slurm job {id}");
+            run.write_status(&s)
+        });
+        if let Err(e) = written {
+            let _ = aiart::slurm::cancel(&job, None);
+            bail!("{}: {e}; job {job} cancelled", run.root.display());
+        }
+    }
+    if let Err(e) = aiart::slurm::release(&job) {
+        let _ = aiart::slurm::cancel(&job, None);
+        bail!("{e}; job {job} cancelled");
+    }
+    aiart::slurm::queue::invalidate();
+    Ok(Some(job))
+}
