@@ -12,6 +12,7 @@ pub mod preset;
 pub mod rng;
 pub mod run;
 pub mod slurm;
+pub mod sweep;
 pub mod train;
 pub mod tui;
 pub mod workspace;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod dataset;
+mod nst_sweep;
 mod preset_cmd;
 mod runs;
 mod stylize;
@@ -50,6 +51,9 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Style transfer from flags: paint a content photo in the style of one or more images
     Stylize(stylize::StylizeArgs),
+    /// A grid of runs from one preset (`--grid train.lr=1e-4,2e-4`), locally or as a Slurm job
+    /// array; `sweep list|show|stop`
+    Sweep(sweep::SweepArgs),
     /// Style-transfer experiments
     Nst {
         #[command(subcommand)]
@@ -81,7 +85,7 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum NstCommand {
     /// The seed's layer experiments: style-only or content-only optimisation, one layer at a time
-    Sweep(sweep::SweepArgs),
+    Sweep(nst_sweep::SweepArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,9 +123,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Some(Command::Train(a)) => train::run(&ws, a),
         Some(Command::Stylize(a)) => stylize::run(&ws, a),
+        Some(Command::Sweep(a)) => sweep::run(&ws, a),
         Some(Command::Nst {
             command: NstCommand::Sweep(a),
-        }) => sweep::run(&ws, a),
+        }) => nst_sweep::run(&ws, a),
         Some(Command::Preset {
             command: PresetCommand::Check(a),
         }) => preset_cmd::check(&a.file, &a.set),

@@ -56,7 +56,7 @@ pub struct Steer {
     pub timeout: u64,
 }
 
-fn losses_line(r: &RunSummary, max: usize) -> String {
+pub fn losses_line(r: &RunSummary, max: usize) -> String {
     r.losses
         .iter()
         .filter(|(k, _)| !k.contains('/'))
@@ -134,7 +134,7 @@ pub fn state_text(r: &RunSummary) -> String {
 
 /// `runs stop`: through control.jsonl; a Slurm run that does not answer in time gets SIGTERM on
 /// its batch step (checkpoint and exit), then `scancel`; a job still queued is just cancelled.
-fn stop(ws: &Workspace, name: &str, timeout: u64) -> Result<i32> {
+pub fn stop(ws: &Workspace, name: &str, timeout: u64) -> Result<i32> {
     let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
     let r = list::summarize(&dir)
         .ok_or_else(|| anyhow!("{}: not a run (no run.json)", dir.display()))?;

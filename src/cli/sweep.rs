@@ -1,151 +1,105 @@
-//! `aiart nst sweep`: the seed's two experiments. Style mode optimises noise against one style layer
-//! at a time (α = γ = 0), showing each layer's brush strokes; content mode reconstructs the content
-//! from one layer at a time (β = γ = 0). Each layer is a run of its own inside the sweep's run
-//! directory, whose `sweep.png` puts the results side by side, labelled.
+//! `aiart sweep PRESET --grid section.key=v1,v2 …`: one run per combination, made up front, then a
+//! Slurm job array (`--slurm`) or a local queue that runs `--max-parallel` trainers at a time.
+//! `aiart sweep list|show|stop ID`.
 
-use super::stylize::{overrides as flag_overrides, StylizeArgs};
-use aiart::data::{grid, image_io};
-use aiart::preset::{self, Preset};
-use aiart::run::{clock, dir::hostname, dir::new_run_id, RunDir, RunInfo, RunState};
-use aiart::train::nst::RunOptions;
+use super::submit::{absolute, prepare_run, SlurmArgs};
+use aiart::preset;
+use aiart::run::dir::{new_run_id, SweepTag};
+use aiart::run::list::{self, RunSummary};
+use aiart::run::{clock, RunDir, RunState};
+use aiart::slurm::script::Target;
+use aiart::sweep::{self, Manifest, Task};
 use aiart::workspace::Workspace;
-use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use anyhow::{anyhow, bail, Result};
+use clap::{Args, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-pub enum Mode {
-    /// Style only (α = γ = 0): what each layer's Gram matrix keeps
-    Style,
-    /// Content only (β = γ = 0): what each layer keeps of the photo
-    Content,
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    pub command: Option<SweepCommand>,
+    #[command(flatten)]
+    pub start: StartArgs,
 }
 
 #[derive(Args, Debug)]
-pub struct SweepArgs {
-    /// The style image
-    #[arg(long, short)]
-    pub style: PathBuf,
-    /// The content photo (needed for --mode content; sets the size for --mode style)
-    #[arg(long, short)]
-    pub content: Option<PathBuf>,
-    /// style or content
-    #[arg(long, value_enum)]
-    pub mode: Mode,
-    /// Layers, comma-separated [style: conv1_1,conv2_1,conv3_1,conv4_1,conv5_1; content: conv1_2,…,conv5_2]
-    #[arg(long, value_delimiter = ',')]
-    pub layers: Vec<String>,
-    /// Start from this preset (its size, weights, optimiser …)
-    #[arg(long)]
+pub struct StartArgs {
+    /// The preset file (TOML) every run starts from
+    #[arg(required = true)]
     pub preset: Option<PathBuf>,
-    /// VGG-19 weights: hub, random, or a path
-    #[arg(long, value_name = "PATH")]
-    pub vgg: Option<String>,
-    /// Longest side, in pixels
-    #[arg(long)]
-    pub size: Option<u32>,
-    /// Iterations per layer [default: 500]
-    #[arg(long)]
-    pub iterations: Option<u64>,
-    /// adam or lbfgs [default: lbfgs]
-    #[arg(long)]
-    pub optimizer: Option<String>,
-    /// Learning rate
-    #[arg(long, allow_negative_numbers = true)]
-    pub lr: Option<f64>,
-    /// Device: auto, cpu or cuda:N
-    #[arg(long)]
-    pub device: Option<String>,
-    /// Run directory to create
-    #[arg(long, value_name = "DIR")]
-    pub run_dir: Option<PathBuf>,
-    /// Override any preset field, as `section.key=value` (repeatable)
+    /// One axis of the grid, as section.key=v1,v2,… (repeatable; every combination is a run)
+    #[arg(long = "grid", value_name = "SECTION.KEY=V1,V2", required = true)]
+    pub grid: Vec<String>,
+    /// Override a preset field for every run, as section.key=value (repeatable)
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub set: Vec<String>,
-    /// Print only errors and the run directory
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// How many runs train at once [local: 1; Slurm: no limit]
+    #[arg(long, value_name = "P")]
+    pub max_parallel: Option<usize>,
+    /// Device for every run: auto, cpu or cuda:N (a grid over train.device spreads runs over GPUs)
+    #[arg(long)]
+    pub device: Option<String>,
+    #[command(flatten)]
+    pub slurm: SlurmArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SweepCommand {
+    /// The workspace's sweeps, with how many runs are in each state
+    List,
+    /// One sweep: its grid and each run's state, step and latest losses
+    Show { sweep: String },
+    /// Stop a sweep: queued runs never start, live ones stop (checkpoint first)
+    Stop {
+        sweep: String,
+        /// Seconds to wait for each live trainer's answer
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// (internal) the local queue of a sweep: starts its runs, max-parallel at a time
+    #[command(hide = true)]
+    Queue { sweep: String },
 }
 
 pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
-    let layers: Vec<String> = if a.layers.is_empty() {
-        match a.mode {
-            Mode::Style => ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"],
-            Mode::Content => ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"],
-        }
-        .map(String::from)
-        .to_vec()
+    match a.command {
+        Some(SweepCommand::List) => list_sweeps(ws),
+        Some(SweepCommand::Show { sweep }) => show(ws, &sweep),
+        Some(SweepCommand::Stop { sweep, timeout }) => stop(ws, &sweep, timeout),
+        Some(SweepCommand::Queue { sweep }) => queue(ws, &sweep),
+        None => start(ws, a.start),
+    }
+}
+
+fn start(ws: &Workspace, a: StartArgs) -> Result<i32> {
+    let preset_path = a.preset.clone().expect("clap requires it");
+    let grid = a
+        .grid
+        .iter()
+        .map(|g| sweep::parse_axis(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!(e))?;
+    let cfg = if a.slurm.slurm {
+        Some(a.slurm.config(ws)?)
     } else {
-        a.layers.clone()
+        None
     };
-    let content = match (a.mode, &a.content) {
-        (_, Some(c)) => c.clone(),
-        (Mode::Style, None) => a.style.clone(), // only its size matters when α = 0
-        (Mode::Content, None) => bail!("--mode content needs --content PHOTO"),
-    };
-    let base = StylizeArgs {
-        content: Some(content.clone()),
-        style: vec![if a.mode == Mode::Style {
-            a.style.clone()
-        } else {
-            content.clone()
-        }],
-        output: None,
-        preset: a.preset.clone(),
-        init: Some("noise".into()),
-        vgg: a.vgg.clone(),
-        size: a.size,
-        content_layer: None,
-        style_layers: None,
-        content_weight: None,
-        style_weight: None,
-        tv_weight: Some(0.0),
-        optimizer: a
-            .optimizer
-            .clone()
-            .or_else(|| a.preset.is_none().then(|| "lbfgs".into())),
-        lr: a.lr,
-        iterations: a.iterations.or_else(|| a.preset.is_none().then_some(500)),
-        device: a.device.clone(),
-        run_dir: None,
-        style_blend: vec![],
-        original_colors: false,
-        seed: None,
-        set: a.set.clone(),
-        max_steps: None,
-        quiet: a.quiet,
-    };
-    // validate every layer's preset before any work
+    if a.max_parallel == Some(0) {
+        bail!("--max-parallel must be at least 1");
+    }
+    let mut base = a.set.clone();
+    base.extend(super::train::device_override(&a.device));
+    // every combination's preset is checked before anything is made
+    let combos = sweep::combinations(&grid);
     let mut presets = vec![];
-    for layer in &layers {
-        let mut o = flag_overrides(&base)?;
-        match a.mode {
-            Mode::Style => {
-                o.push("train.content_weight=0.0".into());
-                o.push("train.style_weight=1.0".into());
-                o.push(format!(
-                    "model.style_layers={{ {} = 1.0 }}",
-                    toml::Value::String(layer.clone())
-                ));
-            }
-            Mode::Content => {
-                o.push("train.content_weight=1.0".into());
-                o.push("train.style_weight=0.0".into());
-                o.push("model.style_layers={}".into());
-                o.push(format!(
-                    "model.content_layer={}",
-                    toml::Value::String(layer.clone())
-                ));
-            }
-        }
-        let loaded = match &a.preset {
-            Some(p) => preset::load(p, &o),
-            None => preset::parse("kind = \"nst\"\n", &PathBuf::from("<sweep flags>"), &o),
-        };
-        match loaded {
-            Ok(Preset::Nst(p)) => presets.push(p),
-            Ok(other) => bail!("a {} preset; nst sweep takes \"nst\" presets", other.kind()),
+    for values in &combos {
+        let overrides: Vec<String> = base.iter().chain(values).cloned().collect();
+        match preset::load(&preset_path, &overrides) {
+            Ok(p) => presets.push((p, overrides)),
             Err(e) => {
+                eprintln!("with {}:", values.join(" "));
                 for issue in &e.issues {
                     eprintln!("error: {issue}");
                 }
@@ -153,83 +107,303 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
             }
         }
     }
-    let mode = format!("{:?}", a.mode).to_lowercase();
-    let root = a
-        .run_dir
-        .clone()
-        .unwrap_or_else(|| ws.runs().join(new_run_id(&format!("sweep-{mode}"))));
-    let sweep = RunDir::create(&root)?;
-    let now = clock::now();
-    sweep.write_info(&RunInfo {
-        id: sweep.id(),
-        kind: "nst".into(),
-        preset: a
-            .preset
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("<sweep flags>")),
-        device: presets[0].train.device.clone(),
-        pid: std::process::id(),
-        host: hostname(),
-        started: now,
-        started_iso: clock::iso(now),
-        overrides: vec![],
-        ..Default::default()
-    })?;
-    sweep.append_event(
-        "started",
-        &format!("{mode} sweep over {}", layers.join(", ")),
-    )?;
-    println!("sweep: {}", sweep.root.display());
-    let total = layers.len() as u64;
-    sweep.write_status(&sweep.status_now(RunState::Running, 0, 0, total, ""))?;
-    let reference = if a.mode == Mode::Style {
-        &a.style
-    } else {
-        &content
-    };
-    let mut tiles = vec![];
-    let size = presets[0].data.image_size;
-    let (ref_img, _) = image_io::load_rgb(reference)?;
-    tiles.push((mode.clone(), image_io::resize_longest(ref_img, size)));
-    for (i, (layer, p)) in layers.iter().zip(&presets).enumerate() {
-        if !a.quiet {
-            println!("[{}/{}] {layer}", i + 1, layers.len());
-        }
-        let out = sweep.root.join(format!("{layer}.png"));
-        let opts = RunOptions {
-            max_steps: None,
-            output: Some(out.clone()),
-            quiet: a.quiet,
-        };
-        let name = format!("{mode}-{layer}");
-        let (_, state) = super::train::run_nst(
-            ws,
-            p,
-            &PathBuf::from("<sweep>"),
-            &[],
-            &name,
-            super::train::Place::New(Some(sweep.root.join(layer))),
-            &opts,
-        )?;
-        if state != RunState::Finished {
-            sweep.write_status(&sweep.status_now(
-                state,
-                i as u64,
-                0,
-                total,
-                &format!("{layer} {state:?}"),
-            ))?;
-            return Ok(super::train::exit_code(state));
-        }
-        let (img, _) = image_io::load_rgb(&out)?;
-        tiles.push((layer.clone(), img));
-        sweep.write_status(&sweep.status_now(RunState::Running, i as u64 + 1, 0, total, ""))?;
+    let name = preset_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sweep".into());
+    let id = new_run_id(&format!("sweep-{name}"));
+    if sweep::dir(&ws.root, &id).exists() {
+        bail!(
+            "{} exists; try again in a second",
+            sweep::dir(&ws.root, &id).display()
+        );
     }
-    let grid = grid::labelled_grid(&tiles, tiles.len().min(6));
-    let path = sweep.root.join("sweep.png");
-    image_io::save_image(&grid, &path)?;
-    sweep.append_event("finished", &format!("{}", path.display()))?;
-    sweep.write_status(&sweep.status_now(RunState::Finished, total, 0, total, "sweep done"))?;
-    println!("grid: {}", path.display());
+    let mut runs = vec![];
+    let mut tasks = vec![];
+    for (i, ((p, overrides), values)) in presets.iter().zip(&combos).enumerate() {
+        let root = absolute(&ws.runs().join(format!("{id}-{i}")));
+        let tag = SweepTag {
+            id: id.clone(),
+            index: i,
+            values: values.clone(),
+        };
+        let run = prepare_run(&root, p, &preset_path, overrides, Some(tag), "")?;
+        tasks.push(Task {
+            index: i,
+            run: run.root.clone(),
+            values: values.clone(),
+        });
+        runs.push(run);
+    }
+    let mut manifest = Manifest {
+        id: id.clone(),
+        preset: absolute(&preset_path),
+        grid,
+        tasks,
+        launcher: if cfg.is_some() { "slurm" } else { "local" }.into(),
+        max_parallel: a
+            .max_parallel
+            .or(if cfg.is_some() { None } else { Some(1) }),
+        job: None,
+        created: clock::now(),
+    };
+    sweep::write(&ws.root, &manifest)?;
+    let dir = sweep::dir(&ws.root, &id);
+    println!("sweep: {id} ({} runs)", runs.len());
+    if let Some(cfg) = cfg {
+        let roots: Vec<PathBuf> = runs.iter().map(|r| r.root.clone()).collect();
+        let target = Target::Array {
+            runs: &roots,
+            max_parallel: manifest.max_parallel,
+        };
+        let submitted = super::submit::submit(
+            ws,
+            &dir,
+            &format!("aiart-{id}"),
+            &cfg,
+            target,
+            &runs,
+            a.slurm.dry_run,
+        );
+        match submitted {
+            Ok(Some(job)) => {
+                manifest.job = Some(job.clone());
+                sweep::write(&ws.root, &manifest)?;
+                println!("Slurm job array {job}: `aiart sweep show {id}` follows it");
+            }
+            Ok(None) | Err(_) => {
+                for r in &runs {
+                    let _ = std::fs::remove_dir_all(&r.root);
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+                submitted?;
+                eprintln!("dry run: nothing submitted, nothing kept");
+            }
+        }
+        return Ok(0);
+    }
+    // the local queue outlives this shell, like a detached trainer
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("queue.log"))?;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("--workspace")
+        .arg(absolute(&ws.root))
+        .args(["sweep", "queue", &id])
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    super::train::own_session(&mut cmd);
+    let child = cmd.spawn()?;
+    println!(
+        "local queue pid {}: {} at a time; `aiart sweep show {id}` follows it",
+        child.id(),
+        manifest.max_parallel.unwrap_or(1)
+    );
     Ok(0)
+}
+
+/// The local queue: starts each queued run as `aiart train --resume` (output to its train.log),
+/// at most max-parallel at a time, until all have ended or the sweep is stopped.
+fn queue(ws: &Workspace, name: &str) -> Result<i32> {
+    let m = sweep::resolve(&ws.root, name).map_err(|e| anyhow!(e))?;
+    let parallel = m.max_parallel.unwrap_or(1).max(1);
+    let stop = sweep::stop_marker(&ws.root, &m.id);
+    let mut waiting: Vec<&Task> = m.tasks.iter().collect();
+    waiting.reverse();
+    let mut live: Vec<(usize, std::process::Child)> = vec![];
+    let exe = std::env::current_exe()?;
+    loop {
+        live.retain_mut(|(_, c)| !matches!(c.try_wait(), Ok(Some(_))));
+        if stop.exists() {
+            for t in waiting.drain(..) {
+                let run = RunDir::open(&t.run);
+                if run.read_status().is_ok_and(|s| s.state == RunState::Queued) {
+                    let s = run.status_now(
+                        RunState::Stopped,
+                        0,
+                        0,
+                        0,
+                        "the sweep was stopped before this run started",
+                    );
+                    run.write_status(&s)?;
+                }
+            }
+        }
+        while live.len() < parallel {
+            let Some(t) = waiting.pop() else { break };
+            let run = RunDir::open(&t.run);
+            if !run.read_status().is_ok_and(|s| s.state == RunState::Queued) {
+                continue; // started or stopped by someone else
+            }
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(t.run.join("train.log"))?;
+            let child = std::process::Command::new(&exe)
+                .arg("--workspace")
+                .arg(&ws.root)
+                .args(["train", "--quiet", "--resume"])
+                .arg(&t.run)
+                .stdin(std::process::Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()?;
+            println!(
+                "started task {} (pid {}): {}",
+                t.index,
+                child.id(),
+                t.run.display()
+            );
+            live.push((t.index, child));
+        }
+        if live.is_empty() && waiting.is_empty() {
+            println!("sweep {} done", m.id);
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The sweep's runs as the runs list sees them (Slurm state included), by task index.
+fn runs_of(ws: &Workspace, m: &Manifest) -> Vec<(Task, Option<RunSummary>)> {
+    let all = list::list(&ws.runs());
+    m.tasks
+        .iter()
+        .map(|t| {
+            let r = all
+                .iter()
+                .find(|r| {
+                    r.sweep
+                        .as_ref()
+                        .is_some_and(|s| s.id == m.id && s.index == t.index)
+                })
+                .cloned();
+            (t.clone(), r)
+        })
+        .collect()
+}
+
+fn counts(runs: &[(Task, Option<RunSummary>)]) -> String {
+    let mut c: Vec<(String, usize)> = vec![];
+    for (_, r) in runs {
+        let st = r
+            .as_ref()
+            .map(|r| r.state.clone())
+            .unwrap_or_else(|| "missing".into());
+        match c.iter_mut().find(|(s, _)| *s == st) {
+            Some((_, n)) => *n += 1,
+            None => c.push((st, 1)),
+        }
+    }
+    c.iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list_sweeps(ws: &Workspace) -> Result<i32> {
+    let all = sweep::list(&ws.root);
+    if all.is_empty() {
+        println!("no sweeps in {}", ws.root.join("sweeps").display());
+        return Ok(0);
+    }
+    println!("{:<44} {:<6} {:>4}  states", "sweep", "where", "runs");
+    for m in &all {
+        let runs = runs_of(ws, m);
+        println!(
+            "{:<44} {:<6} {:>4}  {}",
+            m.id,
+            m.launcher,
+            m.tasks.len(),
+            counts(&runs)
+        );
+    }
+    Ok(0)
+}
+
+fn show(ws: &Workspace, name: &str) -> Result<i32> {
+    let m = sweep::resolve(&ws.root, name).map_err(|e| anyhow!(e))?;
+    println!("sweep    {}\npreset   {}", m.id, m.preset.display());
+    match &m.job {
+        Some(j) => println!(
+            "where    Slurm job array {j}, {} at a time",
+            m.max_parallel.map_or("all".into(), |p| p.to_string())
+        ),
+        None => println!(
+            "where    {}, {} at a time",
+            m.launcher,
+            m.max_parallel.unwrap_or(1)
+        ),
+    }
+    for a in &m.grid {
+        println!("grid     {} = {}", a.key, a.values.join(", "));
+    }
+    let runs = runs_of(ws, &m);
+    println!("states   {}", counts(&runs));
+    println!(
+        "{:>4}  {:<32} {:<24} {:>13}  losses",
+        "task", "values", "state", "step"
+    );
+    for (t, r) in &runs {
+        let values = t
+            .values
+            .iter()
+            .map(|v| v.rsplit('.').next().unwrap_or(v))
+            .collect::<Vec<_>>()
+            .join(" ");
+        match r {
+            Some(r) => println!(
+                "{:>4}  {:<32} {:<24} {:>13}  {}",
+                t.index,
+                values,
+                super::runs::state_text(r),
+                format!("{}/{}", r.step, r.total_steps),
+                super::runs::losses_line(r, 4)
+            ),
+            None => println!(
+                "{:>4}  {:<32} missing ({})",
+                t.index,
+                values,
+                t.run.display()
+            ),
+        }
+    }
+    Ok(0)
+}
+
+fn stop(ws: &Workspace, name: &str, timeout: u64) -> Result<i32> {
+    let m = sweep::resolve(&ws.root, name).map_err(|e| anyhow!(e))?;
+    std::fs::write(sweep::stop_marker(&ws.root, &m.id), b"stop\n")?;
+    let mut code = 0;
+    for (t, r) in runs_of(ws, &m) {
+        let Some(r) = r else { continue };
+        if !r.pending_or_alive() {
+            continue;
+        }
+        if r.job.is_none() && r.state == "queued" {
+            // the local queue will not start it; say so now in case no queue is running
+            let run = RunDir::open(&r.path);
+            let s = run.status_now(
+                RunState::Stopped,
+                0,
+                0,
+                0,
+                "the sweep was stopped before this run started",
+            );
+            run.write_status(&s)?;
+            println!("task {}: stopped before it started", t.index);
+            continue;
+        }
+        print!("task {}: ", t.index);
+        match super::runs::stop(ws, &r.path.to_string_lossy(), timeout) {
+            Ok(c) => code = code.max(c),
+            Err(e) => {
+                eprintln!("{e:#}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
 }

@@ -521,10 +521,23 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     }
 }
 
+/// The child leaves this terminal's session, so closing the terminal (SIGHUP) or this shell does
+/// not reach it.
+pub fn own_session(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid and signal are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+}
+
 /// Starts this same command without `--detach` in a new session, output to the run's train.log;
 /// returns once the trainer holds the run's lock (or has failed).
 fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
-    use std::os::unix::process::CommandExt;
     let root = match (&a.resume, &a.preset) {
         (Some(r), _) => list::resolve(&ws.runs(), r).map_err(|e| anyhow!(e))?,
         (None, Some(p)) => {
@@ -580,15 +593,7 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     cmd.stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
-    // SAFETY: setsid is async-signal-safe; the child leaves this terminal's session, so closing the
-    // terminal (SIGHUP) or this shell does not reach it.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            Ok(())
-        });
-    }
+    own_session(&mut cmd);
     let mut child = cmd.spawn().context("starting the trainer")?;
     let pid = child.id();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
