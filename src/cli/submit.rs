@@ -125,8 +125,8 @@ pub fn prepare_run(
     Ok(run)
 }
 
-/// Writes the script next to `dir/slurm/job.sbatch`; with `dry_run` prints it and stops there.
-/// Else submits it held, writes each run's `slurm.json` (`job_of(i)`, `output_of(i)`), releases it.
+/// Writes the script to `dir/slurm/job.sbatch`; with `dry_run` prints it and stops there. Else
+/// submits it and writes each run's `slurm.json` (the trainer waits for it: the script says so).
 pub fn submit(
     ws: &Workspace,
     dir: &Path,
@@ -160,7 +160,7 @@ pub fn submit(
         print!("{text}");
         return Ok(None);
     }
-    let job = aiart::slurm::sbatch_held(&script).map_err(|e| anyhow!(e))?;
+    let job = aiart::slurm::sbatch(&script).map_err(|e| anyhow!(e))?;
     let max_requeues = cfg.max_requeues();
     for (i, run) in runs.iter().enumerate() {
         let (id, out) = if array {
@@ -179,19 +179,11 @@ pub fn submit(
             max_requeues,
             attempts: vec![],
         };
-        let written = record::write(run, &rec).and_then(|_| {
-            let mut s = run.read_status()?;
-            s.message = format!("submitted as Slurm job {id}");
-            run.write_status(&s)
-        });
-        if let Err(e) = written {
+        if let Err(e) = record::write(run, &rec) {
             let _ = aiart::slurm::cancel(&job, None);
             bail!("{}: {e}; job {job} cancelled", run.root.display());
         }
-    }
-    if let Err(e) = aiart::slurm::release(&job) {
-        let _ = aiart::slurm::cancel(&job, None);
-        bail!("{e}; job {job} cancelled");
+        let _ = run.append_event("queued", &format!("submitted as Slurm job {id}"));
     }
     aiart::slurm::queue::invalidate();
     Ok(Some(job))

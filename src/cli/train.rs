@@ -504,7 +504,6 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
         a.slurm.dry_run,
     ) {
         Ok(Some(job)) => {
-            run.append_event("queued", &format!("submitted as Slurm job {job}"))?;
             println!("{}", run.root.display());
             eprintln!("Slurm job {job}; `aiart runs list` shows its state");
             Ok(0)

@@ -42,8 +42,27 @@ impl InJob {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(super::config::DEFAULT_SIGNAL_MARGIN as u64),
         };
-        let rec = record::read(run)?;
-        (rec.job == me.id()).then_some(me)
+        // the submitter writes slurm.json right after sbatch answers: a job that starts at once
+        // waits for it (the script marks a submitted run)
+        let submitted = env("AIART_SLURM_SUBMITTED").is_some();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let rec = record::read(run);
+            if rec.as_ref().is_some_and(|r| r.job == me.id()) {
+                return Some(me);
+            }
+            if !submitted || std::time::Instant::now() > deadline {
+                if submitted {
+                    eprintln!(
+                        "warning: {} does not name job {} after 60 s: no requeue before the time limit",
+                        record::path(run).display(),
+                        me.id()
+                    );
+                }
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 
     /// The id Slurm's commands take for this job: `A_T` for an array task (requeueing the array's

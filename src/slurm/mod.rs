@@ -26,13 +26,10 @@ fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// `sbatch --parsable --hold SCRIPT`: the job id. Held, so that its records are written before it
-/// can start; [`release`] lets it run.
-pub fn sbatch_held(script: &std::path::Path) -> Result<String, String> {
-    let out = run(
-        "sbatch",
-        &["--parsable", "--hold", &script.to_string_lossy()],
-    )?;
+/// `sbatch --parsable SCRIPT`: the job id. (Not `--hold` + release: Slurm refuses to release a
+/// job its partition can never run, and such a job should show as stuck, not fail to submit.)
+pub fn sbatch(script: &std::path::Path) -> Result<String, String> {
+    let out = run("sbatch", &["--parsable", &script.to_string_lossy()])?;
     // `123` or `123;cluster`
     let id = out
         .lines()
@@ -46,10 +43,6 @@ pub fn sbatch_held(script: &std::path::Path) -> Result<String, String> {
         return Err(format!("sbatch answered `{out}`, not a job id"));
     }
     Ok(id.to_string())
-}
-
-pub fn release(job: &str) -> Result<(), String> {
-    run("scontrol", &["release", job]).map(|_| ())
 }
 
 /// `scancel JOB`, or with `--batch --signal=SIG` only the batch step (the trainer) gets SIG.

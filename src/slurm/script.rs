@@ -73,7 +73,7 @@ impl Script<'_> {
             opt(a.clone());
         }
         s.push_str(&format!(
-            "export AIART_SLURM_MAX_REQUEUES={}\nexport AIART_SLURM_SIGNAL_MARGIN={}\n",
+            "export AIART_SLURM_SUBMITTED=1\nexport AIART_SLURM_MAX_REQUEUES={}\nexport AIART_SLURM_SIGNAL_MARGIN={}\n",
             c.max_requeues(),
             c.signal_margin()
         ));
