@@ -27,6 +27,7 @@ fn main() {
             started: i as f64,
             started_iso: String::new(),
             overrides: vec![],
+            ..Default::default()
         })
         .unwrap();
         let n = if i == 49 { 100_000 } else { 2_000 };

@@ -126,7 +126,7 @@ pub enum Place {
     /// A new run directory (this one, or `runs/<time>-<name>`)
     New(Option<PathBuf>),
     /// A run directory prepared for its trainer (queued in Slurm or a sweep), started from step 0
-    Prepared(PathBuf, RunInfo, RunLock),
+    Prepared(PathBuf, Box<RunInfo>, RunLock),
 }
 
 /// Creates the run directory (or takes a prepared one), takes its lock and writes run.json and the
@@ -431,7 +431,7 @@ fn start_over(
     }
     let name = run.id();
     let (preset_path, start_overrides) = (info.preset.clone(), info.overrides.clone());
-    let place = Place::Prepared(run.root.clone(), info, lock);
+    let place = Place::Prepared(run.root.clone(), Box::new(info), lock);
     let root = run.root.clone();
     let result = match preset {
         Preset::Nst(p) => {

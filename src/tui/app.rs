@@ -54,6 +54,11 @@ pub enum Action {
     ToggleEma,
     ToggleWindow,
     ToggleSeries(usize),
+    /// compare the selected run's sweep (overlay one loss, samples side by side), or leave it
+    Compare,
+    /// the next / previous loss in the sweep comparison
+    NextLoss,
+    PrevLoss,
     StartRun,
     Edit,
     Duplicate,
@@ -130,6 +135,10 @@ pub struct App {
     pub quit: bool,
     /// select the run that appears next (after starting one)
     pub select_newest: bool,
+    /// The sweep being compared on the runs screen
+    pub compare: Option<String>,
+    /// Which loss the comparison overlays (an index into `compare_names`)
+    pub compare_loss: usize,
 }
 
 impl App {
@@ -160,6 +169,8 @@ impl App {
             message: String::new(),
             quit: false,
             select_newest: true,
+            compare: None,
+            compare_loss: 0,
         };
         app.refresh_presets();
         app.datasets = inspect::list(&app.ws.datasets());
@@ -169,6 +180,45 @@ impl App {
 
     pub fn selected_run(&self) -> Option<&RunSummary> {
         self.runs.get(self.run_sel)
+    }
+
+    /// The runs of a sweep, by task index.
+    pub fn sweep_runs(&self, id: &str) -> Vec<&RunSummary> {
+        let mut v: Vec<&RunSummary> = self
+            .runs
+            .iter()
+            .filter(|r| r.sweep.as_ref().is_some_and(|s| s.id == id))
+            .collect();
+        v.sort_by_key(|r| r.sweep.as_ref().map_or(0, |s| s.index));
+        v
+    }
+
+    /// Every loss name any run of the compared sweep has logged.
+    pub fn compare_names(&self) -> Vec<String> {
+        let Some(id) = &self.compare else {
+            return vec![];
+        };
+        let mut names: Vec<String> = vec![];
+        for r in self.sweep_runs(id) {
+            for k in self
+                .series
+                .get(&r.path)
+                .map(|s| s.curves.keys())
+                .into_iter()
+                .flatten()
+            {
+                if !k.contains('/') && !names.contains(k) {
+                    names.push(k.clone());
+                }
+            }
+        }
+        names
+    }
+
+    /// The loss the comparison overlays.
+    pub fn compare_loss_name(&self) -> Option<String> {
+        let names = self.compare_names();
+        (!names.is_empty()).then(|| names[self.compare_loss % names.len()].clone())
     }
 
     /// The loss names of the selected run, in display order.
@@ -276,6 +326,26 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Confirm(_) => {}
+        Action::Compare => {
+            if app.compare.take().is_none() {
+                match app.selected_run().and_then(|r| r.sweep.clone()) {
+                    Some(tag) => {
+                        app.compare = Some(tag.id.clone());
+                        app.message =
+                            format!("comparing sweep {} ([ ] choose the loss, v back)", tag.id);
+                        app.refresh();
+                    }
+                    None => app.message = "this run is not part of a sweep".into(),
+                }
+            } else {
+                app.message.clear();
+            }
+        }
+        Action::NextLoss => app.compare_loss = app.compare_loss.wrapping_add(1),
+        Action::PrevLoss => {
+            let n = app.compare_names().len().max(1);
+            app.compare_loss = (app.compare_loss % n + n - 1) % n;
+        }
         Action::ToggleLog => app.view.log = !app.view.log,
         Action::ToggleEma => app.view.ema = !app.view.ema,
         Action::ToggleWindow => app.view.recent = !app.view.recent,

@@ -91,6 +91,18 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::ToggleSeries(0),
     },
     Binding {
+        keys: "v",
+        what: "compare the run's sweep: one loss over all its runs, their samples side by side",
+        screen: Some(Screen::Runs),
+        action: Action::Compare,
+    },
+    Binding {
+        keys: "[ / ]",
+        what: "the loss the sweep comparison shows",
+        screen: Some(Screen::Runs),
+        action: Action::NextLoss,
+    },
+    Binding {
         keys: "Enter",
         what: "start a run from the preset",
         screen: Some(Screen::Presets),
@@ -158,6 +170,9 @@ pub fn action(key: KeyEvent, screen: Screen, asking: bool) -> Option<Action> {
         (KeyCode::Char('l'), Screen::Runs) => Action::ToggleLog,
         (KeyCode::Char('e'), Screen::Runs) => Action::ToggleEma,
         (KeyCode::Char('w'), Screen::Runs) => Action::ToggleWindow,
+        (KeyCode::Char('v'), Screen::Runs) => Action::Compare,
+        (KeyCode::Char(']'), Screen::Runs) => Action::NextLoss,
+        (KeyCode::Char('['), Screen::Runs) => Action::PrevLoss,
         (KeyCode::F(n), Screen::Runs) if (1..=9).contains(&n) => {
             Action::ToggleSeries(n as usize - 1)
         }

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 impl App {
     /// Re-reads the runs (status, new metrics lines, events) and the selected run's checkpoints.
     pub fn refresh(&mut self) {
-        let runs = list::list(&self.ws.runs());
+        let mut runs = list::list(&self.ws.runs());
+        group_sweeps(&mut runs);
         let keep = self.selected_run().map(|r| r.path.clone());
         let grew = runs.len() > self.runs.len();
         self.runs = runs;
@@ -74,6 +75,19 @@ impl App {
                 .collect();
             self.ck_sel = self.ck_sel.min(self.checkpoints.len().saturating_sub(1));
         }
+        if let Some(id) = self.compare.clone() {
+            let paths: Vec<PathBuf> = self
+                .sweep_runs(&id)
+                .iter()
+                .map(|r| r.path.clone())
+                .collect();
+            for p in paths {
+                self.series
+                    .entry(p.clone())
+                    .or_insert_with(|| Series::new(&RunDir::open(&p).metrics()))
+                    .poll();
+            }
+        }
     }
 
     pub fn refresh_presets(&mut self) {
@@ -105,15 +119,7 @@ impl App {
 
     /// The newest sample image of the selected run.
     pub fn newest_sample(&self) -> Option<PathBuf> {
-        let r = self.selected_run()?;
-        let mut files: Vec<PathBuf> = std::fs::read_dir(RunDir::open(&r.path).samples())
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "png"))
-            .collect();
-        files.sort();
-        files.pop()
+        newest_sample_of(&self.selected_run()?.path)
     }
 
     /// A test image for translation: the next image of the dataset's test split.
@@ -133,4 +139,37 @@ impl App {
         }
         Some(files[self.test_index % files.len()].clone())
     }
+}
+
+/// The newest sample image of a run.
+pub fn newest_sample_of(run: &Path) -> Option<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(RunDir::open(run).samples())
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    files.sort();
+    files.pop()
+}
+
+/// A sweep's runs together, in task order, where its first run would be.
+fn group_sweeps(runs: &mut [list::RunSummary]) {
+    let mut first: std::collections::HashMap<String, f64> = Default::default();
+    for r in runs.iter() {
+        if let Some(s) = &r.sweep {
+            let e = first.entry(s.id.clone()).or_insert(r.started);
+            *e = e.min(r.started);
+        }
+    }
+    runs.sort_by(|a, b| {
+        let key = |r: &list::RunSummary| match &r.sweep {
+            Some(s) => (first[&s.id], s.id.clone(), s.index),
+            None => (r.started, r.id.clone(), 0),
+        };
+        let (ka, kb) = (key(a), key(b));
+        ka.0.total_cmp(&kb.0)
+            .then(ka.1.cmp(&kb.1))
+            .then(ka.2.cmp(&kb.2))
+    });
 }

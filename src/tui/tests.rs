@@ -371,3 +371,107 @@ fn a_preset_whose_dataset_is_missing_says_how_to_get_it() {
         "{s}"
     );
 }
+
+#[test]
+fn a_sweep_is_grouped_and_compared_one_loss_over_its_runs() {
+    use crate::run::dir::SweepTag;
+    let ws = workspace("sweep");
+    let colours = [[200, 20, 20], [20, 20, 200]];
+    for (i, colour) in colours.iter().enumerate() {
+        let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-p-{i}"))).unwrap();
+        run.write_info(&RunInfo {
+            id: run.id(),
+            kind: "pix2pix".into(),
+            host: hostname(),
+            pid: std::process::id(),
+            started: 2.0 + i as f64,
+            sweep: Some(SweepTag {
+                id: "20261129-000100-sweep-p".into(),
+                index: i,
+                values: vec![format!("train.lr={}e-4", i + 1), "model.ngf=8".into()],
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        run.write_status(&run.status_now(RunState::Running, 5, 1, 10, ""))
+            .unwrap();
+        for s in 1..=5u64 {
+            let l = (i + 1) as f64 * s as f64;
+            run.append_metrics(s, 1, 1e-4, &[("G_L1".into(), l), ("D_real".into(), 0.5)])
+                .unwrap();
+        }
+        image::RgbImage::from_pixel(16, 16, image::Rgb(*colour))
+            .save(run.sample_path(5))
+            .unwrap();
+    }
+    let mut app = App::new(Workspace { root: ws.clone() });
+    // grouped after the earlier run, in task order, each labelled with its grid values
+    let ids: Vec<&str> = app.runs.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "20261129-000000-good",
+            "20261129-000100-sweep-p-0",
+            "20261129-000100-sweep-p-1"
+        ]
+    );
+    let s = render(&app, 160, 50);
+    assert!(
+        s.contains("sweep task 0: lr=1e-4 ngf=8") && s.contains("sweep task 1: lr=2e-4 ngf=8"),
+        "{s}"
+    );
+    // v on a run outside a sweep says so
+    app.run_sel = 0;
+    press(&mut app, KeyCode::Char('v'));
+    assert!(app.compare.is_none() && app.message.contains("not part of a sweep"));
+    app.run_sel = 2;
+    press(&mut app, KeyCode::Char('v'));
+    assert_eq!(app.compare.as_deref(), Some("20261129-000100-sweep-p"));
+    let first = app.compare_loss_name().unwrap();
+    press(&mut app, KeyCode::Char(']'));
+    let second = app.compare_loss_name().unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        [first.as_str(), second.as_str()]
+            .iter()
+            .filter(|n| **n == "G_L1")
+            .count(),
+        1
+    );
+    if second != "G_L1" {
+        press(&mut app, KeyCode::Char('['));
+    }
+    assert_eq!(app.compare_loss_name().as_deref(), Some("G_L1"));
+    let mut previews = Previews::new(ImageProtocol::Halfblocks);
+    let mut t = Terminal::new(TestBackend::new(160, 50)).unwrap();
+    t.draw(|f| view(&app, &mut previews, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut text = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            text.push_str(buf[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    assert!(
+        text.contains("sweep 20261129-000100-sweep-p: G_L1"),
+        "{text}"
+    );
+    // both runs' samples side by side, both curves in the legend
+    for c in colours {
+        let colour = ratatui::style::Color::Rgb(c[0], c[1], c[2]);
+        let n = buf
+            .content()
+            .iter()
+            .filter(|x| x.fg == colour || x.bg == colour)
+            .count();
+        assert!(n > 10, "sample {c:?} drawn: {n} cells");
+    }
+    assert!(
+        text.matches("lr=1e-4 ngf=8").count() >= 2 && text.matches("lr=2e-4 ngf=8").count() >= 2,
+        "{text}"
+    );
+    press(&mut app, KeyCode::Char('v'));
+    assert!(app.compare.is_none());
+    let _ = std::fs::remove_dir_all(&ws);
+}

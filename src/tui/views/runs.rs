@@ -29,7 +29,9 @@ fn state_color(s: &str) -> Color {
         "running" => Color::Green,
         "paused" => Color::Yellow,
         "finished" => Color::Cyan,
-        "crashed" | "failed" => Color::Red,
+        "crashed" | "failed" | "cancelled" => Color::Red,
+        "queued" | "requeued" => Color::Blue,
+        "timeout" | "preempted" => Color::LightRed,
         _ => Color::Gray,
     }
 }
@@ -81,14 +83,25 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                     )
                 })
                 .collect();
-            ListItem::new(vec![
-                Line::from(vec![
-                    Span::styled(
-                        format!("{:<8} ", r.state),
-                        Style::default().fg(state_color(&r.state)),
-                    ),
-                    Span::raw(format!("{} ({})", r.id, r.kind)),
-                ]),
+            let state = if r.detail.is_empty() || r.state == "running" {
+                r.state.clone()
+            } else {
+                format!("{} ({})", r.state, r.detail)
+            };
+            let mut lines = vec![Line::from(vec![
+                Span::styled(
+                    format!("{state:<8} "),
+                    Style::default().fg(state_color(&r.state)),
+                ),
+                Span::raw(format!("{} ({})", r.id, r.kind)),
+            ])];
+            if let Some(tag) = &r.sweep {
+                lines.push(Line::from(Span::styled(
+                    format!("  ├ sweep task {}: {}", tag.index, label(&tag.values)),
+                    Style::default().fg(Color::Blue),
+                )));
+            }
+            lines.extend([
                 Line::from(format!(
                     "  {}/{} {pct:>3}% {}{losses}",
                     r.step,
@@ -96,7 +109,8 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                     bar(pct, 10)
                 )),
                 Line::from(format!("  {tail}")),
-            ])
+            ]);
+            ListItem::new(lines)
         })
         .collect();
     let mut state =
@@ -124,9 +138,119 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         .collect();
     f.render_widget(Paragraph::new(ev).block(block("events")), events_area);
 
+    if let Some(id) = &app.compare {
+        draw_compare(app, id, previews, f, chart_area, image_area);
+        return;
+    }
     draw_chart(app, f, chart_area);
     let sample = app.newest_sample();
     image_or_note(previews, f, image_area, "newest sample", sample.as_deref());
+}
+
+/// A sweep run's grid values, short: `lr=1e-4 ngf=32`.
+pub fn label(values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| {
+            v.rsplit_once('.')
+                .map_or(v.as_str(), |(_, k)| k)
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One loss over all the sweep's runs (log scale, EMA as toggled), and their newest samples side by
+/// side, each labelled with its grid values.
+fn draw_compare(
+    app: &App,
+    id: &str,
+    previews: &mut Previews,
+    f: &mut Frame,
+    chart: Rect,
+    images: Rect,
+) {
+    let runs = app.sweep_runs(id);
+    let loss = app.compare_loss_name();
+    let width = chart.width.saturating_sub(10) as usize;
+    let data: Vec<(String, Vec<(f64, f64)>)> = runs
+        .iter()
+        .map(|r| {
+            let name = r
+                .sweep
+                .as_ref()
+                .map(|t| label(&t.values))
+                .unwrap_or_default();
+            let pts = match (&loss, app.series.get(&r.path)) {
+                (Some(l), Some(s)) => s
+                    .curves
+                    .get(l)
+                    .map(|c| prepare(c, app.view, width))
+                    .unwrap_or_default(),
+                _ => vec![],
+            };
+            (name, pts)
+        })
+        .collect();
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for (_, pts) in &data {
+        for &(x, y) in pts {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+    }
+    if x0 > x1 {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if y1 - y0 < 1e-12 {
+        y1 = y0 + 1.0;
+    }
+    let datasets: Vec<Dataset> = data
+        .iter()
+        .enumerate()
+        .map(|(i, (n, pts))| {
+            Dataset::default()
+                .name(n.clone())
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::default().fg(COLORS[i % COLORS.len()]))
+                .data(pts)
+        })
+        .collect();
+    let title = format!(
+        "sweep {id}: {}{}{} ([ ] loss, v back)",
+        loss.as_deref().unwrap_or("no losses yet"),
+        if app.view.log { " log10" } else { "" },
+        if app.view.ema { " EMA" } else { "" },
+    );
+    let c = Chart::new(datasets)
+        .hidden_legend_constraints((Constraint::Percentage(70), Constraint::Percentage(70)))
+        .block(block(&title))
+        .x_axis(Axis::default().bounds([x0, x1]).labels(vec![
+            Line::from(format!("{x0:.0}")),
+            Line::from(format!("step {x1:.0}")),
+        ]))
+        .y_axis(Axis::default().bounds([y0, y1]).labels(vec![
+            Line::from(y_label(y0, app.view.log)),
+            Line::from(y_label(y1, app.view.log)),
+        ]));
+    f.render_widget(c, chart);
+    if runs.is_empty() {
+        return;
+    }
+    let cells =
+        Layout::horizontal(vec![Constraint::Ratio(1, runs.len() as u32); runs.len()]).split(images);
+    for (r, area) in runs.iter().zip(cells.iter()) {
+        let name = r
+            .sweep
+            .as_ref()
+            .map(|t| label(&t.values))
+            .unwrap_or_default();
+        let sample = super::super::load::newest_sample_of(&r.path);
+        image_or_note(previews, f, *area, &name, sample.as_deref());
+    }
 }
 
 fn bar(pct: u64, width: usize) -> String {
