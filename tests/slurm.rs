@@ -652,3 +652,86 @@ fn a_local_sweep_runs_two_at_a_time_and_groups_its_runs() {
     assert_eq!(std::fs::read_dir(ws.join("sweeps")).unwrap().count(), 1);
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn preemption_checkpoints_and_requeues_like_a_time_limit() {
+    let (cpus, _node) = with_cluster!();
+    let parts = Command::new("sinfo")
+        .args(["-h", "-o", "%P"])
+        .output()
+        .unwrap();
+    if !String::from_utf8_lossy(&parts.stdout)
+        .lines()
+        .any(|l| l.trim() == "urgent")
+    {
+        eprintln!("skipped: no `urgent` partition that preempts (tools/local-slurm.sh makes one)");
+        return;
+    }
+    let ws = workspace("slurm-preempt", 1_000_000, 0);
+    let mut cleanup = Cleanup {
+        ws: ws.clone(),
+        extra: vec![],
+    };
+    let (ok, out) = aiart(
+        &ws,
+        &[
+            "train",
+            "p.toml",
+            "--slurm",
+            "--cpus",
+            &cpus.to_string(),
+            "--run-dir",
+            "runs/v",
+        ],
+    );
+    assert!(ok, "{out}");
+    wait_state(&ws, "v", 120, &["running"]);
+    let m = ws.join("runs/v/metrics.jsonl");
+    assert!(wait_for(120, || read_jsonl(&m).len() >= 5));
+    // a job of a higher-priority partition takes the node: USR1, then TERM, for ours
+    let urgent = Command::new("sbatch")
+        .args([
+            "--parsable",
+            "-p",
+            "urgent",
+            "-c",
+            &cpus.to_string(),
+            "-o",
+            "/dev/null",
+            "--wrap",
+            "sleep 3",
+        ])
+        .output()
+        .unwrap();
+    assert!(urgent.status.success(), "{}", text(&urgent));
+    cleanup
+        .extra
+        .push(String::from_utf8_lossy(&urgent.stdout).trim().to_string());
+    assert!(
+        wait_for(180, || {
+            let rec = slurm_json(&ws, "v");
+            let a = rec["attempts"].as_array().unwrap();
+            a.len() == 2 && a[0]["state"] == "requeued"
+        }),
+        "{}\n{}",
+        slurm_json(&ws, "v"),
+        job_output(&ws, "v")
+    );
+    wait_state(&ws, "v", 120, &["running"]);
+    let rec = slurm_json(&ws, "v");
+    let a = rec["attempts"].as_array().unwrap();
+    assert_eq!(a[1]["from_step"], a[0]["to_step"], "{rec}");
+    let (ok, out) = aiart(&ws, &["runs", "stop", "v"]);
+    assert!(ok, "{out}");
+    wait_state(&ws, "v", 60, &["stopped"]);
+    let steps: Vec<u64> = read_jsonl(&m)
+        .iter()
+        .map(|r| r["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        (1..=*steps.last().unwrap()).collect::<Vec<_>>(),
+        "one trajectory"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}

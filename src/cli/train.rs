@@ -331,6 +331,9 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     let info = run
         .read_info()
         .with_context(|| format!("{}: no run.json", dir.display()))?;
+    if let Some(job) = aiart::slurm::job::InJob::of(&run) {
+        job.clear_previous_lock(&run);
+    }
     let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
     RunDir::repair_jsonl(&run.metrics())?;
     RunDir::repair_jsonl(&run.events())?;

@@ -41,6 +41,18 @@ pub fn trainer_alive(pid: u32, host: &str, heartbeat: f64) -> bool {
     }
 }
 
+/// Who holds a run's lock: (pid, host).
+pub fn holder(run: &RunDir) -> Option<(u32, String)> {
+    let h: Holder = serde_json::from_slice(&std::fs::read(run.root.join("lock")).ok()?).ok()?;
+    Some((h.pid, h.host))
+}
+
+/// Removes the lock of a trainer known to be gone (by a launcher that knows better than a
+/// heartbeat: an earlier attempt of the same Slurm job).
+pub fn clear(run: &RunDir) {
+    let _ = std::fs::remove_file(run.root.join("lock"));
+}
+
 pub struct RunLock {
     path: PathBuf,
 }

@@ -109,11 +109,25 @@ impl InJob {
             restart: self.restart,
             job_id: self.job_id.clone(),
             node: hostname(),
+            pid: std::process::id(),
             start: clock::now(),
             from_step: step,
             ..Default::default()
         };
         let _ = record::update(run, |r| r.attempts.push(a));
+    }
+
+    /// A lock left by this job's previous attempt (killed before it could remove it) is taken
+    /// over at once: Slurm runs one attempt of a job at a time, so that trainer is gone, even on
+    /// another node whose heartbeat would look fresh for another 30 s.
+    pub fn clear_previous_lock(&self, run: &RunDir) {
+        let Some((pid, host)) = crate::run::lock::holder(run) else {
+            return;
+        };
+        let previous = record::read(run).and_then(|r| r.attempts.last().cloned());
+        if previous.is_some_and(|a| a.pid == pid && a.node == host && a.restart < self.restart) {
+            crate::run::lock::clear(run);
+        }
     }
 
     pub fn attempt_ended(&self, run: &RunDir, state: &str, step: u64) {

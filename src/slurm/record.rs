@@ -14,6 +14,9 @@ pub struct Attempt {
     /// `SLURM_JOB_ID` of this attempt (an array task's own id)
     pub job_id: String,
     pub node: String,
+    /// The trainer's pid on that node
+    #[serde(default)]
+    pub pid: u32,
     pub start: f64,
     /// The step the attempt started from (its checkpoint)
     pub from_step: u64,
