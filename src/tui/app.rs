@@ -60,6 +60,8 @@ pub enum Action {
     NextLoss,
     PrevLoss,
     StartRun,
+    /// submit the preset to Slurm (`aiart train PRESET --slurm`, site defaults from aiart.toml)
+    SubmitSlurm,
     Edit,
     Duplicate,
     Inspect,
@@ -80,7 +82,10 @@ pub enum Effect {
         run: PathBuf,
         command: &'static str,
     },
-    StartRun(PathBuf),
+    StartRun {
+        preset: PathBuf,
+        slurm: bool,
+    },
     Edit(PathBuf),
     Duplicate(PathBuf),
     Translate {
@@ -356,26 +361,34 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 }
             }
         }
-        Action::StartRun | Action::Edit | Action::Duplicate => {
+        Action::StartRun | Action::SubmitSlurm | Action::Edit | Action::Duplicate => {
             let Some(p) = app.presets.get(app.preset_sel) else {
                 return fx;
             };
             match action {
-                Action::StartRun if !p.errors.is_empty() => {
+                Action::StartRun | Action::SubmitSlurm if !p.errors.is_empty() => {
                     app.message = format!("{} is invalid: {}", p.name, p.errors[0])
                 }
-                Action::StartRun if p.needs.is_some() => {
+                Action::StartRun | Action::SubmitSlurm if p.needs.is_some() => {
                     app.message = format!(
                         "{} {}",
                         p.name,
                         p.needs.as_deref().unwrap_or("").replace('\n', "; ")
                     )
                 }
-                Action::StartRun => {
-                    app.message = format!("starting a run from {} …", p.name);
+                Action::StartRun | Action::SubmitSlurm => {
+                    let slurm = action == Action::SubmitSlurm;
+                    app.message = if slurm {
+                        format!("submitting {} to Slurm …", p.name)
+                    } else {
+                        format!("starting a run from {} …", p.name)
+                    };
                     app.select_newest = true;
                     app.screen = Screen::Runs;
-                    fx.push(Effect::StartRun(p.path.clone()));
+                    fx.push(Effect::StartRun {
+                        preset: p.path.clone(),
+                        slurm,
+                    });
                 }
                 Action::Edit => fx.push(Effect::Edit(p.path.clone())),
                 _ => fx.push(Effect::Duplicate(p.path.clone())),

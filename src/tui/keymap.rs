@@ -109,6 +109,12 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::StartRun,
     },
     Binding {
+        keys: "S",
+        what: "submit the preset to Slurm (defaults from aiart.toml [slurm])",
+        screen: Some(Screen::Presets),
+        action: Action::SubmitSlurm,
+    },
+    Binding {
         keys: "e",
         what: "edit the preset in $EDITOR",
         screen: Some(Screen::Presets),
@@ -177,6 +183,7 @@ pub fn action(key: KeyEvent, screen: Screen, asking: bool) -> Option<Action> {
             Action::ToggleSeries(n as usize - 1)
         }
         (KeyCode::Enter, Screen::Presets) => Action::StartRun,
+        (KeyCode::Char('S'), Screen::Presets) => Action::SubmitSlurm,
         (KeyCode::Char('e'), Screen::Presets) => Action::Edit,
         (KeyCode::Char('d'), Screen::Presets) => Action::Duplicate,
         (KeyCode::Char('i'), Screen::Datasets) => Action::Inspect,

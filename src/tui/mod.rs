@@ -172,18 +172,20 @@ fn perform(
                 Err(err) => app.message = format!("{command}: {err}"),
             }
         }
-        Effect::StartRun(preset) => {
+        Effect::StartRun { preset, slurm } => {
             let out = aiart()
                 .arg("--workspace")
                 .arg(&app.ws.root)
                 .arg("train")
                 .arg(&preset)
-                .arg("--detach")
+                .arg(if slurm { "--slurm" } else { "--detach" })
                 .output();
             app.message = match out {
-                Ok(o) if o.status.success() => {
-                    format!("started {}", String::from_utf8_lossy(&o.stdout).trim())
-                }
+                Ok(o) if o.status.success() => format!(
+                    "{} {}",
+                    if slurm { "submitted" } else { "started" },
+                    String::from_utf8_lossy(&o.stdout).trim()
+                ),
                 Ok(o) => format!(
                     "could not start: {}",
                     String::from_utf8_lossy(&o.stderr)

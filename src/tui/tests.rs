@@ -227,13 +227,27 @@ fn keys_drive_the_state_and_ask_for_effects() {
     press(&mut app, KeyCode::Down);
     assert_eq!(
         press(&mut app, KeyCode::Enter),
-        vec![Effect::StartRun(ws.join("presets/good.toml"))]
+        vec![Effect::StartRun {
+            preset: ws.join("presets/good.toml"),
+            slurm: false
+        }]
     );
     assert_eq!(
         app.screen,
         Screen::Runs,
         "back to the runs, where the new one will be selected"
     );
+    press(&mut app, KeyCode::Char('2'));
+    assert_eq!(
+        press(&mut app, KeyCode::Char('S')),
+        vec![Effect::StartRun {
+            preset: ws.join("presets/good.toml"),
+            slurm: true
+        }],
+        "S submits the preset to Slurm"
+    );
+    assert!(app.message.contains("Slurm"), "{}", app.message);
+    press(&mut app, KeyCode::Char('1'));
     // translate the same test image with two checkpoints, to compare them
     press(&mut app, KeyCode::Char('4'));
     let input = ws.join("datasets/uv/testA/x.png");
