@@ -307,6 +307,21 @@ pub fn min_side_for(layer: usize) -> usize {
     1 << pools_before(layer)
 }
 
+/// How far (in input pixels, one side) the activations of `layer` can see: each 3×3 conv adds one
+/// step of the current stride, each 2×2 pool one more (its window reaches one step to one side;
+/// counted on both, so this bounds it) and doubles the stride. conv5_1: 85 px.
+pub fn receptive_radius(layer: usize) -> usize {
+    let (mut r, mut stride) = (0, 1);
+    for i in 0..=layer {
+        r += stride;
+        if i < layer && POOL_AFTER.contains(&i) {
+            r += stride;
+            stride *= 2;
+        }
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

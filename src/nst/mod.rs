@@ -4,3 +4,4 @@ pub mod colors;
 pub mod costs;
 pub mod objective;
 pub mod setup;
+pub mod tiles;

@@ -2,8 +2,9 @@
 //! the content and style targets computed once. The weights may change between steps (live presets).
 
 use super::costs::{content_cost, gram_normalized, style_layer_cost, tv_cost};
-use crate::nn::vgg::Vgg19;
-use candle_core::{Result, Tensor};
+use super::tiles::{self, Tile};
+use crate::nn::vgg::{pools_before, Vgg19};
+use candle_core::{Result, Tensor, Var};
 
 /// α, β, γ and the per-layer λ_l; everything a live edit may change.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +24,8 @@ pub struct Objective {
     /// Per style image: its blend weight and its normalised Gram at each style layer.
     style_targets: Vec<(f64, Vec<Tensor>)>,
     pub weights: CostWeights,
+    /// Tile size for exact tiled evaluation (None: the whole image at once)
+    tile: Option<usize>,
 }
 
 /// The costs of one image: the unweighted J_content, J_style (λ-weighted over layers, blend-weighted
@@ -35,8 +38,22 @@ pub struct Costs {
     pub total: Tensor,
 }
 
+impl Costs {
+    /// The same values without their graph.
+    pub fn detach(&self) -> Costs {
+        Costs {
+            content: self.content.detach(),
+            style: self.style.detach(),
+            style_layers: self.style_layers.iter().map(|t| t.detach()).collect(),
+            tv: self.tv.detach(),
+            total: self.total.detach(),
+        }
+    }
+}
+
 impl Objective {
     /// `styles`: each style image (1, 3, H, W) with its blend weight (normalised here to sum to 1).
+    /// `tile`: evaluate tile by tile (targets included), exactly; None: the whole image at once.
     pub fn new(
         vgg: Vgg19,
         content: &Tensor,
@@ -44,20 +61,31 @@ impl Objective {
         content_layers: Vec<usize>,
         style_layers: Vec<usize>,
         weights: CostWeights,
+        tile: Option<usize>,
     ) -> Result<Self> {
-        let content_targets = vgg
-            .features(content, &content_layers)?
-            .into_iter()
-            .map(|t| t.detach())
-            .collect();
+        let deepest = content_layers.iter().chain(&style_layers).copied().max().unwrap_or(0);
+        let grid = |x: &Tensor| -> Result<Vec<Tile>> {
+            let (_, _, h, w) = x.dims4()?;
+            Ok(tiles::grid(h, w, tile.unwrap_or(0), tiles::halo_for(deepest)))
+        };
+        let content_targets = match tile {
+            None => vgg.features(content, &content_layers)?,
+            Some(_) => tiles::features(&vgg, content, &content_layers, &grid(content)?)?,
+        }
+        .into_iter()
+        .map(|t| t.detach())
+        .collect();
         let blend_sum: f64 = styles.iter().map(|(_, w)| w).sum();
         let mut style_targets = Vec::new();
         for (img, w) in styles {
-            let grams = vgg
-                .features(img, &style_layers)?
-                .iter()
-                .map(|a| gram_normalized(a).map(|g| g.detach()))
-                .collect::<Result<Vec<_>>>()?;
+            let grams = match tile {
+                None => vgg
+                    .features(img, &style_layers)?
+                    .iter()
+                    .map(|a| gram_normalized(a).map(|g| g.detach()))
+                    .collect::<Result<Vec<_>>>()?,
+                Some(_) => tiles::grams(&vgg, img, &style_layers, &grid(img)?)?,
+            };
             let blend = if blend_sum > 0.0 {
                 w / blend_sum
             } else {
@@ -72,11 +100,167 @@ impl Objective {
             style_layers,
             style_targets,
             weights,
+            tile,
         })
     }
 
     pub fn style_layers(&self) -> &[usize] {
         &self.style_layers
+    }
+
+    pub fn tile(&self) -> Option<usize> {
+        self.tile
+    }
+
+    /// The costs of `x` (detached scalars) and their gradient with respect to `x`: tile by tile
+    /// when the objective is tiled (exactly the whole image's, see `tiles`), else in one pass.
+    pub fn evaluate(&self, x: &Tensor) -> Result<(Costs, Tensor)> {
+        let Some(tile) = self.tile else {
+            let v = Var::from_tensor(x)?;
+            let c = self.costs(v.as_tensor())?;
+            let g = c.total.backward()?;
+            let grad = g
+                .get(v.as_tensor())
+                .cloned()
+                .ok_or_else(|| candle_core::Error::Msg("the image has no gradient".into()))?;
+            return Ok((c.detach(), grad));
+        };
+        self.tiled(x, tile, true)
+    }
+
+    /// The costs alone (tiled when the objective is).
+    pub fn values(&self, x: &Tensor) -> Result<Costs> {
+        match self.tile {
+            None => Ok(self.costs(x)?.detach()),
+            Some(t) => Ok(self.tiled(x, t, false)?.0),
+        }
+    }
+
+    fn all_layers(&self) -> Vec<usize> {
+        let mut layers = self.content_layers.clone();
+        layers.extend_from_slice(&self.style_layers);
+        layers
+    }
+
+    /// Pass 1: the image's Grams and content sums from every tile's interior; pass 2 (with
+    /// `gradient`): each tile's share of the gradient, seeded at its interior positions.
+    fn tiled(&self, x: &Tensor, tile: usize, gradient: bool) -> Result<(Costs, Tensor)> {
+        let (_, _, h, w) = x.dims4()?;
+        let x = x.detach();
+        let layers = self.all_layers();
+        let nc = self.content_layers.len();
+        let deepest = layers.iter().copied().max().unwrap_or(0);
+        let grid = tiles::grid(h, w, tile, tiles::halo_for(deepest));
+        let positions = |l: usize| {
+            let p = pools_before(l);
+            ((h >> p) * (w >> p)) as f64
+        };
+        // pass 1
+        let mut sums: Vec<Option<Tensor>> = vec![None; self.style_layers.len()];
+        let mut content_sq = vec![0f64; nc];
+        for t in &grid {
+            let acts = self.vgg.features(&tiles::pixels(&x, t)?, &layers)?;
+            for (i, part) in tiles::interiors(t, h, w, &layers, &acts)?.into_iter().enumerate() {
+                let Some(part) = part else { continue };
+                if i < nc {
+                    let d = (self.target_part(i, &part)? - &part.act)?;
+                    content_sq[i] += d.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+                } else {
+                    let g = tiles::gram_sum(&part.act)?;
+                    let k = i - nc;
+                    sums[k] = Some(match sums[k].take() {
+                        Some(s) => (s + g)?,
+                        None => g,
+                    });
+                }
+            }
+        }
+        let grams: Vec<Tensor> = sums
+            .into_iter()
+            .zip(&self.style_layers)
+            .map(|(s, &l)| s.expect("every layer has an interior") / positions(l))
+            .collect::<Result<_>>()?;
+        let dev = x.device();
+        let scalar = |v: f64| Tensor::new(v as f32, dev);
+        let mut content = 0f64;
+        for (i, sq) in content_sq.iter().enumerate() {
+            let c = self.content_targets[i].dim(1)?;
+            content += sq / (4.0 * c as f64 * positions(self.content_layers[i]));
+        }
+        let mut style_layers = vec![];
+        let mut style = 0f64;
+        // dJ/dG for each style layer (the seed in pass 2)
+        let mut seeds = vec![];
+        for (k, g) in grams.iter().enumerate() {
+            let c = g.dim(0)?;
+            let mut j = 0f64;
+            let mut d = g.zeros_like()?;
+            for (blend, targets) in &self.style_targets {
+                let diff = (g - &targets[k])?;
+                j += blend * diff.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()? / (4 * c * c) as f64;
+                d = (d + (diff * (2.0 * blend / (4 * c * c) as f64))?)?;
+            }
+            let lambda = self.weights.layers[k];
+            style += lambda * j;
+            style_layers.push(scalar(j)?);
+            seeds.push((d * (self.weights.style * lambda))?);
+        }
+        let tv_var = Var::from_tensor(&x)?;
+        let tv_t = tv_cost(tv_var.as_tensor())?;
+        let tv = tv_t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        let total = self.weights.content * content + self.weights.style * style + self.weights.tv * tv;
+        let costs = Costs {
+            content: scalar(content)?,
+            style: scalar(style)?,
+            style_layers,
+            tv: scalar(tv)?,
+            total: scalar(total)?,
+        };
+        if !gradient {
+            return Ok((costs, x.zeros_like()?));
+        }
+        // pass 2
+        let mut grad = (tv_t * self.weights.tv)?
+            .backward()?
+            .get(tv_var.as_tensor())
+            .cloned()
+            .ok_or_else(|| candle_core::Error::Msg("no tv gradient".into()))?;
+        for t in &grid {
+            let v = tiles::var(&x, t)?;
+            let acts = self.vgg.features(v.as_tensor(), &layers)?;
+            let mut surrogate = Tensor::zeros((), x.dtype(), dev)?;
+            let mut any = false;
+            for (i, part) in tiles::interiors(t, h, w, &layers, &acts)?.into_iter().enumerate() {
+                let Some(part) = part else { continue };
+                any = true;
+                let term = if i < nc {
+                    let c = self.content_targets[i].dim(1)?;
+                    let d = (self.target_part(i, &part)? - &part.act)?;
+                    (d.sqr()?.sum_all()? * (self.weights.content / (4.0 * c as f64 * positions(self.content_layers[i]))))?
+                } else {
+                    let k = i - nc;
+                    let gs = tiles::gram_sum(&part.act)?;
+                    ((gs * &seeds[k])?.sum_all()? / positions(self.style_layers[k]))?
+                };
+                surrogate = (surrogate + term)?;
+            }
+            if !any {
+                continue;
+            }
+            let g = surrogate.backward()?;
+            if let Some(gt) = g.get(v.as_tensor()) {
+                grad = tiles::add_into(&grad, t, gt)?;
+            }
+        }
+        Ok((costs, grad))
+    }
+
+    /// The content target at a tile's interior positions.
+    fn target_part(&self, i: usize, part: &tiles::Interior) -> Result<Tensor> {
+        let (_, _, ch, cw) = part.act.dims4()?;
+        self.content_targets[i]
+            .narrow(2, part.at.0, ch)?
+            .narrow(3, part.at.1, cw)
     }
 
     pub fn costs(&self, x: &Tensor) -> Result<Costs> {
@@ -137,6 +321,7 @@ pub(crate) fn fixture_objective(
             tv: 0.01,
             layers: vec![1.0, 0.5, 0.25, 0.125, 0.0625],
         },
+        None,
     )
     .unwrap()
 }

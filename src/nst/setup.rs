@@ -208,6 +208,7 @@ pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepa
         content_layers,
         style_layers,
         weights,
+        None,
     )?;
     Ok(Prepared {
         objective,
