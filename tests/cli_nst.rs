@@ -393,3 +393,107 @@ fn sweep_writes_each_layer_and_a_grid() {
         .args(["nst", "sweep", "--style", "s.png", "--mode", "content"]));
     assert!(!out.status.success() && text(&out).contains("--mode content needs --content"));
 }
+
+fn steps_and_scales(ws: &Path, run: &str) -> Vec<(u64, u64, u64, f64)> {
+    read_jsonl(&ws.join("runs").join(run).join("metrics.jsonl"))
+        .iter()
+        .map(|r| {
+            (
+                r["step"].as_u64().unwrap(),
+                r["scale"].as_f64().unwrap() as u64,
+                r["size"].as_f64().unwrap() as u64,
+                r["total"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn coarse_to_fine_runs_scale_by_scale_and_resumes_inside_a_scale() {
+    let ws = temp_workspace("scales");
+    images(&ws);
+    // three scales, tiled at the last two (tiles of 64 px), Adam (its moments are checkpointed)
+    let flags = [
+        "--scales",
+        "32,48,64",
+        "--iterations",
+        "4,3,3",
+        "--tile",
+        "64",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.02",
+        "--tv-weight",
+        "0.001",
+        "--set",
+        "log.checkpoint_every=2",
+    ];
+    let mut whole = flags.to_vec();
+    whole.extend(["--run-dir", "runs/whole", "--output", "whole.png"]);
+    let out = stylize(&ws, &whole);
+    assert!(out.status.success(), "{}", text(&out));
+    let m = steps_and_scales(&ws, "whole");
+    let steps: Vec<u64> = m.iter().map(|r| r.0).collect();
+    assert_eq!(
+        steps,
+        (0..=10).collect::<Vec<_>>(),
+        "one record per step over all scales"
+    );
+    // record 4 is scale 1's final image; 5 the first update at scale 2; 7 scale 2's final image
+    let scale: Vec<(u64, u64)> = m.iter().map(|r| (r.1, r.2)).collect();
+    assert_eq!(scale[4], (1, 32));
+    assert_eq!(scale[5], (2, 48));
+    assert_eq!(scale[7], (2, 48));
+    assert_eq!(scale[8], (3, 64));
+    assert_eq!(
+        image::image_dimensions(ws.join("whole.png")).unwrap(),
+        (64, 48)
+    );
+    // each scale's end has a sample of that scale's size
+    assert_eq!(
+        image::image_dimensions(ws.join("runs/whole/samples/step-00000004.png")).unwrap(),
+        (32, 24)
+    );
+    assert_eq!(
+        image::image_dimensions(ws.join("runs/whole/samples/step-00000007.png")).unwrap(),
+        (48, 36)
+    );
+    let events = read_jsonl(&ws.join("runs/whole/events.jsonl"));
+    assert!(events.iter().any(
+        |e| e["kind"] == "scale" && e["message"].as_str().unwrap().contains("scale 2/3 (48 px")
+    ));
+    let meta = read_json(&ws.join("runs/whole/checkpoints/step-00000006/meta.json"));
+    assert_eq!(
+        (meta["scale"].as_u64(), meta["size"].as_u64()),
+        (Some(2), Some(48))
+    );
+    let list = text(&run(bin().current_dir(&ws).args(["runs", "list"])));
+    assert!(list.contains("scale 3/3 64px"), "{list}");
+
+    // the same run cut at step 6 (inside scale 2) and resumed: the same trajectory
+    let mut cut = flags.to_vec();
+    cut.extend(["--run-dir", "runs/cut", "--max-steps", "6"]);
+    let out = stylize(&ws, &cut);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["train", "--resume", "cut", "--quiet"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let c = steps_and_scales(&ws, "cut");
+    assert_eq!(
+        c.iter().map(|r| r.0).collect::<Vec<_>>(),
+        (0..=10).collect::<Vec<_>>()
+    );
+    for (a, b) in c.iter().zip(&m) {
+        assert_eq!((a.0, a.1, a.2), (b.0, b.1, b.2));
+        assert!(
+            (a.3 - b.3).abs() <= 1e-5 * b.3.abs(),
+            "step {}: {} vs uninterrupted {}",
+            a.0,
+            a.3,
+            b.3
+        );
+    }
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -105,7 +105,13 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
             .clone()
             .or_else(|| a.preset.is_none().then(|| "lbfgs".into())),
         lr: a.lr,
-        iterations: a.iterations.or_else(|| a.preset.is_none().then_some(500)),
+        iterations: a
+            .iterations
+            .or_else(|| a.preset.is_none().then_some(500))
+            .into_iter()
+            .collect(),
+        scales: vec![],
+        tile: None,
         device: a.device.clone(),
         run_dir: None,
         style_blend: vec![],

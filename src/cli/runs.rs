@@ -94,7 +94,10 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
                         state_text(r),
                         format!("{}/{}", r.step, r.total_steps),
                         clock::ago(r.updated),
-                        losses_line(r, 4)
+                        match &r.scale {
+                            Some(sc) => format!("{sc}  {}", losses_line(r, 4)),
+                            None => losses_line(r, 4),
+                        }
                     );
                 }
             }
@@ -221,7 +224,10 @@ fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
             );
         }
     }
-    println!("step     {}/{} (epoch {})", r.step, r.total_steps, r.epoch);
+    match &r.scale {
+        Some(sc) => println!("step     {}/{} ({sc})", r.step, r.total_steps),
+        None => println!("step     {}/{} (epoch {})", r.step, r.total_steps, r.epoch),
+    }
     println!(
         "trainer  pid {} on {} ({}), updated {} ago",
         r.pid,

@@ -52,9 +52,17 @@ pub struct StylizeArgs {
     /// Learning rate
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
-    /// Number of iterations
-    #[arg(long)]
-    pub iterations: Option<u64>,
+    /// Iterations: one number, or one per scale (500,300,200,100)
+    #[arg(long, value_delimiter = ',')]
+    pub iterations: Vec<u64>,
+    /// Coarse to fine: the longest side at each scale, e.g. 512,1024,2048,4096 (the last is the
+    /// output size); each starts from the previous result, upsampled
+    #[arg(long, value_delimiter = ',')]
+    pub scales: Vec<u32>,
+    /// Exact tiled evaluation with tiles of N px (0: never); default: tiles of 512 px only where
+    /// an untiled pass would need more than 2 GiB of activations
+    #[arg(long, value_name = "N")]
+    pub tile: Option<u32>,
     /// Device: auto, cpu or cuda:N
     #[arg(long)]
     pub device: Option<String>,
@@ -165,8 +173,19 @@ pub fn overrides(a: &StylizeArgs) -> Result<Vec<String>> {
     if let Some(v) = &a.optimizer {
         o.push(format!("train.optimizer={}", s(v.as_str())));
     }
-    if let Some(v) = a.iterations {
-        o.push(format!("train.iterations={v}"));
+    match a.iterations.as_slice() {
+        [] => {}
+        [one] => o.push(format!("train.iterations={one}")),
+        many => o.push(format!("train.iterations={many:?}")),
+    }
+    if !a.scales.is_empty() {
+        o.push(format!("train.scales={:?}", a.scales));
+        if a.size.is_none() {
+            o.push(format!("data.image_size={}", a.scales[a.scales.len() - 1]));
+        }
+    }
+    if let Some(t) = a.tile {
+        o.push(format!("train.tile={t}"));
     }
     if let Some(v) = a.seed {
         o.push(format!("train.seed={v}"));

@@ -252,7 +252,7 @@ pub fn run_nst(
         run.append_event("warning", w)?;
     }
     println!("run: {}", run.root.display());
-    let total = p.train.iterations;
+    let total = p.total_iterations();
     let session = Session::start(
         run.clone(),
         lock,
@@ -262,6 +262,7 @@ pub fn run_nst(
     let r = NstRun {
         trainer: NstTrainer::new(prepared, p)?,
         preset: p.effective(),
+        workspace: ws.root.clone(),
     };
     match train(session, r, opts, None) {
         Ok(state) => Ok((run, state)),
@@ -358,10 +359,13 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     let state = match preset {
         Preset::Nst(p) => {
             let device = aiart::device::pick(&p.train.device)?;
-            let prepared = setup::prepare(&p, &ws.root, &device)?;
+            // a coarse-to-fine run resumes inside the scale it stopped in
+            let k = aiart::train::nst::scale_of(&p, step);
+            let prepared = setup::prepare_scale(&p, &ws.root, &device, k, None)?;
             let mut trainer = NstTrainer::new(prepared, &p)?;
+            trainer.scale = k;
             trainer.load(&ck)?;
-            let total = p.train.iterations;
+            let total = p.total_iterations();
             run.append_event("resumed", &resumed_msg)?;
             let session = Session::start(
                 run.clone(),
@@ -379,6 +383,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 NstRun {
                     trainer,
                     preset: p.effective(),
+                    workspace: ws.root.clone(),
                 },
                 &opts,
                 Some(step),

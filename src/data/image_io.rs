@@ -137,6 +137,26 @@ pub fn save_tensor(t: &Tensor, path: &Path) -> Result<(), ImageError> {
     save_image(&to_image(t)?, path)
 }
 
+/// An image tensor (1, 3, H, W) in [0, 1] resized to w × h with Lanczos3, in f32 throughout.
+pub fn upsample(t: &Tensor, w: u32, h: u32) -> candle_core::Result<Tensor> {
+    let (_, c, th, tw) = t.dims4()?;
+    let dev = t.device().clone();
+    // (H, W, 3) interleaved
+    let hwc: Vec<f32> = t
+        .squeeze(0)?
+        .permute((1, 2, 0))?
+        .flatten_all()?
+        .to_dtype(candle_core::DType::F32)?
+        .to_vec1()?;
+    let img = image::Rgb32FImage::from_raw(tw as u32, th as u32, hwc)
+        .ok_or_else(|| candle_core::Error::Msg("image buffer size".into()))?;
+    let out = image::imageops::resize(&img, w, h, image::imageops::FilterType::Lanczos3);
+    Tensor::from_vec(out.into_raw(), (h as usize, w as usize, c), &dev)?
+        .permute((2, 0, 1))?
+        .unsqueeze(0)?
+        .contiguous()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,10 +63,20 @@ impl Objective {
         weights: CostWeights,
         tile: Option<usize>,
     ) -> Result<Self> {
-        let deepest = content_layers.iter().chain(&style_layers).copied().max().unwrap_or(0);
+        let deepest = content_layers
+            .iter()
+            .chain(&style_layers)
+            .copied()
+            .max()
+            .unwrap_or(0);
         let grid = |x: &Tensor| -> Result<Vec<Tile>> {
             let (_, _, h, w) = x.dims4()?;
-            Ok(tiles::grid(h, w, tile.unwrap_or(0), tiles::halo_for(deepest)))
+            Ok(tiles::grid(
+                h,
+                w,
+                tile.unwrap_or(0),
+                tiles::halo_for(deepest),
+            ))
         };
         let content_targets = match tile {
             None => vgg.features(content, &content_layers)?,
@@ -110,6 +120,11 @@ impl Objective {
 
     pub fn tile(&self) -> Option<usize> {
         self.tile
+    }
+
+    /// The network (its weights are shared, not copied), for the next scale.
+    pub fn vgg(&self) -> &Vgg19 {
+        &self.vgg
     }
 
     /// The costs of `x` (detached scalars) and their gradient with respect to `x`: tile by tile
@@ -160,11 +175,18 @@ impl Objective {
         let mut content_sq = vec![0f64; nc];
         for t in &grid {
             let acts = self.vgg.features(&tiles::pixels(&x, t)?, &layers)?;
-            for (i, part) in tiles::interiors(t, h, w, &layers, &acts)?.into_iter().enumerate() {
+            for (i, part) in tiles::interiors(t, h, w, &layers, &acts)?
+                .into_iter()
+                .enumerate()
+            {
                 let Some(part) = part else { continue };
                 if i < nc {
                     let d = (self.target_part(i, &part)? - &part.act)?;
-                    content_sq[i] += d.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+                    content_sq[i] += d
+                        .sqr()?
+                        .sum_all()?
+                        .to_dtype(candle_core::DType::F64)?
+                        .to_scalar::<f64>()?;
                 } else {
                     let g = tiles::gram_sum(&part.act)?;
                     let k = i - nc;
@@ -197,7 +219,13 @@ impl Objective {
             let mut d = g.zeros_like()?;
             for (blend, targets) in &self.style_targets {
                 let diff = (g - &targets[k])?;
-                j += blend * diff.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()? / (4 * c * c) as f64;
+                j += blend
+                    * diff
+                        .sqr()?
+                        .sum_all()?
+                        .to_dtype(candle_core::DType::F64)?
+                        .to_scalar::<f64>()?
+                    / (4 * c * c) as f64;
                 d = (d + (diff * (2.0 * blend / (4 * c * c) as f64))?)?;
             }
             let lambda = self.weights.layers[k];
@@ -208,7 +236,8 @@ impl Objective {
         let tv_var = Var::from_tensor(&x)?;
         let tv_t = tv_cost(tv_var.as_tensor())?;
         let tv = tv_t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
-        let total = self.weights.content * content + self.weights.style * style + self.weights.tv * tv;
+        let total =
+            self.weights.content * content + self.weights.style * style + self.weights.tv * tv;
         let costs = Costs {
             content: scalar(content)?,
             style: scalar(style)?,
@@ -220,23 +249,30 @@ impl Objective {
             return Ok((costs, x.zeros_like()?));
         }
         // pass 2
-        let mut grad = (tv_t * self.weights.tv)?
-            .backward()?
-            .get(tv_var.as_tensor())
-            .cloned()
-            .ok_or_else(|| candle_core::Error::Msg("no tv gradient".into()))?;
+        let mut grad = match self.weights.tv {
+            0.0 => x.zeros_like()?,
+            g => match (tv_t * g)?.backward()?.get(tv_var.as_tensor()) {
+                Some(t) => t.clone(),
+                None => x.zeros_like()?,
+            },
+        };
         for t in &grid {
             let v = tiles::var(&x, t)?;
             let acts = self.vgg.features(v.as_tensor(), &layers)?;
             let mut surrogate = Tensor::zeros((), x.dtype(), dev)?;
             let mut any = false;
-            for (i, part) in tiles::interiors(t, h, w, &layers, &acts)?.into_iter().enumerate() {
+            for (i, part) in tiles::interiors(t, h, w, &layers, &acts)?
+                .into_iter()
+                .enumerate()
+            {
                 let Some(part) = part else { continue };
                 any = true;
                 let term = if i < nc {
                     let c = self.content_targets[i].dim(1)?;
                     let d = (self.target_part(i, &part)? - &part.act)?;
-                    (d.sqr()?.sum_all()? * (self.weights.content / (4.0 * c as f64 * positions(self.content_layers[i]))))?
+                    (d.sqr()?.sum_all()?
+                        * (self.weights.content
+                            / (4.0 * c as f64 * positions(self.content_layers[i]))))?
                 } else {
                     let k = i - nc;
                     let gs = tiles::gram_sum(&part.act)?;

@@ -141,7 +141,48 @@ fn check_size(path: &Path, t: &Tensor, deepest: usize) -> Result<(), SetupError>
     Ok(())
 }
 
+/// Activations one untiled VGG pass (forward kept for backward, and the backward's own) may hold
+/// before tiling is the default: 2 GiB.
+pub const TILE_BUDGET: u64 = 2 << 30;
+/// The tile size chosen when tiling by that rule.
+pub const DEFAULT_TILE: usize = 512;
+
+/// Bytes of activations an untiled pass to `deepest` needs at h × w: each layer's output (f32),
+/// three times (kept for the backward pass, its gradient, a temporary).
+pub fn untiled_bytes(vgg: &Vgg19, deepest: usize, h: usize, w: usize) -> u64 {
+    (0..=deepest)
+        .map(|i| {
+            let p = crate::nn::vgg::pools_before(i);
+            (vgg.width(i) * (h >> p) * (w >> p)) as u64 * 4 * 3
+        })
+        .sum()
+}
+
+/// `train.tile`: 0 never tiles, a size always does, unset tiles (512 px) only past the budget.
+pub fn tile_for(p: &NstPreset, vgg: &Vgg19, deepest: usize, h: usize, w: usize) -> Option<usize> {
+    match p.train.tile {
+        Some(0) => None,
+        Some(t) => Some(t as usize),
+        None => (untiled_bytes(vgg, deepest, h, w) > TILE_BUDGET).then_some(DEFAULT_TILE),
+    }
+}
+
+/// Scale 0 of a run (the only one without `scales`).
 pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepared, SetupError> {
+    prepare_scale(p, workspace, device, 0, None)
+}
+
+/// Everything for scale `k`: the content and styles resized for it, the objective (tiled by the
+/// rule of `tile_for`), the initial image (scale 0 only; later scales start from the previous
+/// result). `vgg`: the network already loaded, if any.
+pub fn prepare_scale(
+    p: &NstPreset,
+    workspace: &Path,
+    device: &Device,
+    k: usize,
+    vgg: Option<Vgg19>,
+) -> Result<Prepared, SetupError> {
+    let size = p.train.scale_sizes(p.data.image_size)[k];
     let mut warnings = vec![];
     let content_layers = p
         .model
@@ -165,9 +206,9 @@ pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepa
         workspace,
         p.data.content.as_deref().unwrap_or(Path::new("")),
     );
-    let content = load_image(&content_path, p.data.image_size, device, &mut warnings)?;
+    let content = load_image(&content_path, size, device, &mut warnings)?;
     check_size(&content_path, &content, deepest)?;
-    let style_size = (p.data.image_size as f64 * p.data.style_scale).round() as u32;
+    let style_size = (size as f64 * p.data.style_scale).round() as u32;
     let n = p.data.style.len();
     let blend = p.data.style_blend.clone().unwrap_or_else(|| vec![1.0; n]);
     let mut styles = vec![];
@@ -178,6 +219,8 @@ pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepa
         styles.push((t, w));
     }
     let init = match p.data.init.as_str() {
+        // later scales start from the previous result, upsampled
+        _ if k > 0 => content.clone(),
         "content" => content.clone(),
         "noise" => SeededRng::new(p.train.seed).uniform(content.shape(), 0.0, 1.0, device)?,
         other => {
@@ -192,15 +235,20 @@ pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepa
         PoolingKind::Max => Pooling::Max,
         PoolingKind::Avg => Pooling::Avg,
     };
-    let vgg = load_vgg(
-        &p.model.vgg_weights,
-        workspace,
-        pooling,
-        p.train.seed,
-        device,
-        &mut warnings,
-    )?;
+    let vgg = match vgg {
+        Some(v) => v,
+        None => load_vgg(
+            &p.model.vgg_weights,
+            workspace,
+            pooling,
+            p.train.seed,
+            device,
+            &mut warnings,
+        )?,
+    };
     let weights = cost_weights(p);
+    let (_, _, h, w) = content.dims4()?;
+    let tile = tile_for(p, &vgg, deepest, h, w);
     let objective = Objective::new(
         vgg,
         &content,
@@ -208,7 +256,7 @@ pub fn prepare(p: &NstPreset, workspace: &Path, device: &Device) -> Result<Prepa
         content_layers,
         style_layers,
         weights,
-        None,
+        tile,
     )?;
     Ok(Prepared {
         objective,

@@ -40,10 +40,7 @@ pub fn grid(h: usize, w: usize, tile: usize, halo: usize) -> Vec<Tile> {
     let t = tile.max(ALIGN).div_ceil(ALIGN) * ALIGN;
     let span = |n: usize, a: usize| {
         let b = (a + t).min(n);
-        (
-            (a, b),
-            (a.saturating_sub(halo), (b + halo).min(n)),
-        )
+        ((a, b), (a.saturating_sub(halo), (b + halo).min(n)))
     };
     let mut out = vec![];
     for y in (0..h).step_by(t) {
@@ -63,7 +60,12 @@ pub fn grid(h: usize, w: usize, tile: usize, halo: usize) -> Vec<Tile> {
 
 /// Where a tile's interior positions of a layer with `pools` 2×2 pools before it sit: (offset in
 /// the tile's feature map, start in the image's, count), for one axis. Count 0: the tile owns none.
-fn interior(core: (usize, usize), ext: (usize, usize), n: usize, pools: usize) -> (usize, usize, usize) {
+fn interior(
+    core: (usize, usize),
+    ext: (usize, usize),
+    n: usize,
+    pools: usize,
+) -> (usize, usize, usize) {
     let s = 1 << pools;
     let full = n >> pools;
     let start = core.0 / s;
@@ -83,7 +85,13 @@ pub struct Interior {
 }
 
 /// A tile's interior part of each activation (`layers[i]` ↔ `acts[i]`); None where it owns none.
-pub fn interiors(tile: &Tile, h: usize, w: usize, layers: &[usize], acts: &[Tensor]) -> Result<Vec<Option<Interior>>> {
+pub fn interiors(
+    tile: &Tile,
+    h: usize,
+    w: usize,
+    layers: &[usize],
+    acts: &[Tensor],
+) -> Result<Vec<Option<Interior>>> {
     layers
         .iter()
         .zip(acts)
@@ -104,8 +112,13 @@ pub fn interiors(tile: &Tile, h: usize, w: usize, layers: &[usize], acts: &[Tens
 
 /// A tile's pixels, (1, 3, rows, cols).
 pub fn pixels(x: &Tensor, t: &Tile) -> Result<Tensor> {
-    x.i((.., .., t.ext_rows.0..t.ext_rows.1, t.ext_cols.0..t.ext_cols.1))?
-        .contiguous()
+    x.i((
+        ..,
+        ..,
+        t.ext_rows.0..t.ext_rows.1,
+        t.ext_cols.0..t.ext_cols.1,
+    ))?
+    .contiguous()
 }
 
 /// Σ A·Aᵀ over positions (not normalised), A the (C, N) unrolling.
@@ -133,10 +146,16 @@ pub fn features(vgg: &Vgg19, x: &Tensor, layers: &[usize], tiles: &[Tile]) -> Re
             };
             let (_, _, ch, cw) = part.act.dims4()?;
             let (y, xx) = part.at;
-            full[i] = Some(dst.slice_assign(&[0..1, 0..dst.dim(1)?, y..y + ch, xx..xx + cw], &part.act.detach())?);
+            full[i] = Some(dst.slice_assign(
+                &[0..1, 0..dst.dim(1)?, y..y + ch, xx..xx + cw],
+                &part.act.detach(),
+            )?);
         }
     }
-    Ok(full.into_iter().map(|t| t.expect("every layer has an interior")).collect())
+    Ok(full
+        .into_iter()
+        .map(|t| t.expect("every layer has an interior"))
+        .collect())
 }
 
 /// The normalised Gram (Σ A·Aᵀ / positions) of each layer for the whole image, from tiles.
@@ -172,7 +191,12 @@ pub fn add_into(full: &Tensor, t: &Tile, g: &Tensor) -> Result<Tensor> {
         t.ext_rows.0..t.ext_rows.1,
         t.ext_cols.0..t.ext_cols.1,
     ];
-    let cur = full.i((.., .., t.ext_rows.0..t.ext_rows.1, t.ext_cols.0..t.ext_cols.1))?;
+    let cur = full.i((
+        ..,
+        ..,
+        t.ext_rows.0..t.ext_rows.1,
+        t.ext_cols.0..t.ext_cols.1,
+    ))?;
     full.slice_assign(&r, &(cur + g)?)
 }
 
@@ -187,7 +211,12 @@ mod tests {
 
     #[test]
     fn every_position_belongs_to_one_tile() {
-        for (h, w, tile) in [(256, 256, 64), (257, 203, 64), (100, 333, 48), (50, 50, 512)] {
+        for (h, w, tile) in [
+            (256, 256, 64),
+            (257, 203, 64),
+            (100, 333, 48),
+            (50, 50, 512),
+        ] {
             let tiles = grid(h, w, tile, 96);
             for pools in 0..5 {
                 let (fh, fw) = (h >> pools, w >> pools);
@@ -201,7 +230,10 @@ mod tests {
                         }
                     }
                 }
-                assert!(owned.iter().all(|&n| n == 1), "{h}x{w} tile {tile} pools {pools}");
+                assert!(
+                    owned.iter().all(|&n| n == 1),
+                    "{h}x{w} tile {tile} pools {pools}"
+                );
             }
             for t in &tiles {
                 assert_eq!(t.ext_rows.0 % ALIGN, 0);
@@ -256,11 +288,19 @@ mod tests {
             ("style", &ct.style, &cw.style),
             ("tv", &ct.tv, &cw.tv),
         ] {
-            assert!(rel(v(a), v(b)) <= 1e-4, "{h}x{w}/{tile} {pooling:?} {name}: {} vs {}", v(a), v(b));
+            assert!(
+                rel(v(a), v(b)) <= 1e-4,
+                "{h}x{w}/{tile} {pooling:?} {name}: {} vs {}",
+                v(a),
+                v(b)
+            );
         }
         let d = crate::max_abs_diff(&gt, &gw);
         let scale = crate::max_abs(&gw);
-        assert!(d / scale <= 1e-4, "{h}x{w}/{tile} {pooling:?} gradient: max diff {d}, scale {scale}");
+        assert!(
+            d / scale <= 1e-4,
+            "{h}x{w}/{tile} {pooling:?} gradient: max diff {d}, scale {scale}"
+        );
         assert!(tiles_of(h, w, tile) > 1);
     }
 

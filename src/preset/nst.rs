@@ -111,7 +111,16 @@ pub struct NstTrain {
     /// Learning rate; defaults to 0.01 for Adam (the seed's) and 1.0 for L-BFGS (torch's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,
-    pub iterations: u64,
+    /// Iterations, one number for every scale or one per scale
+    pub iterations: Iterations,
+    /// Coarse to fine: the longest side at each scale, each starting from the previous result
+    /// upsampled (Lanczos); the last is the output size. Empty: just `data.image_size`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scales: Vec<u32>,
+    /// Exact tiled evaluation with tiles of this many px (0: never tile). Unset: tile (512 px)
+    /// only where one untiled pass would need more than `TILE_BUDGET` of activations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tile: Option<u32>,
     /// α
     pub content_weight: f64,
     /// β
@@ -128,7 +137,9 @@ impl Default for NstTrain {
         Self {
             optimizer: OptimizerKind::Adam,
             lr: None,
-            iterations: 1000,
+            iterations: Iterations(vec![1000]),
+            scales: vec![],
+            tile: None,
             content_weight: 10.0,
             style_weight: 40.0,
             tv_weight: 0.0,
@@ -138,7 +149,62 @@ impl Default for NstTrain {
     }
 }
 
+/// `iterations`: one number (every scale) or a list (one per scale).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Iterations(pub Vec<u64>);
+
+impl Iterations {
+    /// At scale `k`.
+    pub fn at(&self, k: usize) -> u64 {
+        match self.0.as_slice() {
+            [one] => *one,
+            many => many.get(k).copied().unwrap_or(0),
+        }
+    }
+}
+
+impl Serialize for Iterations {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => s.serialize_u64(*one),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Iterations {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            One(u64),
+            Many(Vec<u64>),
+        }
+        match Form::deserialize(d) {
+            Ok(Form::One(n)) => Ok(Iterations(vec![n])),
+            Ok(Form::Many(v)) => Ok(Iterations(v)),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected a number of iterations, or a list of them (one per scale)",
+            )),
+        }
+    }
+}
+
 impl NstTrain {
+    /// The longest side at each scale.
+    pub fn scale_sizes(&self, image_size: u32) -> Vec<u32> {
+        if self.scales.is_empty() {
+            vec![image_size]
+        } else {
+            self.scales.clone()
+        }
+    }
+
+    /// Iterations at each of `n` scales.
+    pub fn per_scale(&self, n: usize) -> Vec<u64> {
+        (0..n).map(|k| self.iterations.at(k)).collect()
+    }
+
     pub fn lr(&self) -> f64 {
         self.lr.unwrap_or(match self.optimizer {
             OptimizerKind::Adam => 0.01,
@@ -294,11 +360,47 @@ impl NstPreset {
         if !(lr.is_finite() && lr > 0.0) {
             out.push(("train.lr".into(), format!("must be positive, got {lr}")));
         }
-        if !(1..=100_000_000).contains(&t.iterations) {
+        let n = t.scale_sizes(d.image_size).len();
+        if t.iterations.0.is_empty()
+            || t.iterations
+                .0
+                .iter()
+                .any(|i| !(1..=100_000_000).contains(i))
+        {
             out.push((
                 "train.iterations".into(),
-                format!("must be 1..=100000000, got {}", t.iterations),
+                format!("each must be 1..=100000000, got {:?}", t.iterations.0),
             ));
+        } else if t.iterations.0.len() > 1 && t.iterations.0.len() != n {
+            out.push((
+                "train.iterations".into(),
+                format!(
+                    "{} numbers for {n} scales: give one per scale, or one for all",
+                    t.iterations.0.len()
+                ),
+            ));
+        }
+        for (k, s) in t.scales.iter().enumerate() {
+            if !(16..=8192).contains(s) {
+                out.push((
+                    "train.scales".into(),
+                    format!("scale {} is {s} px; each must be 16..=8192", k + 1),
+                ));
+            }
+            if k > 0 && *s <= t.scales[k - 1] {
+                out.push((
+                    "train.scales".into(),
+                    format!("must grow, coarse to fine: {:?}", t.scales),
+                ));
+            }
+        }
+        if let Some(tile) = t.tile {
+            if tile != 0 && !(64..=8192).contains(&tile) {
+                out.push((
+                    "train.tile".into(),
+                    format!("{tile} px: 0 (never tile) or 64..=8192"),
+                ));
+            }
         }
         check_weight(&mut out, "train.content_weight", t.content_weight);
         check_weight(&mut out, "train.style_weight", t.style_weight);
@@ -312,6 +414,16 @@ impl NstPreset {
     pub fn effective(&self) -> Self {
         let mut p = self.clone();
         p.train.lr = Some(self.train.lr());
+        // with scales, the last is the output size
+        if let Some(&last) = p.train.scales.last() {
+            p.data.image_size = last;
+        }
         p
+    }
+
+    /// Iterations over all scales.
+    pub fn total_iterations(&self) -> u64 {
+        let n = self.train.scale_sizes(self.data.image_size).len();
+        self.train.per_scale(n).iter().sum()
     }
 }

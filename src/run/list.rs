@@ -22,6 +22,9 @@ pub struct RunSummary {
     /// the node, why Slurm ended the job
     #[serde(skip_serializing_if = "String::is_empty")]
     pub detail: String,
+    /// Where a coarse-to-fine style transfer is: `scale 2/4 1024px`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<String>,
     /// The Slurm job (`123`, `120_3`) of a run submitted with `--slurm`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
@@ -69,7 +72,9 @@ pub fn last_record(path: &Path) -> Option<Map<String, Value>> {
     buf.lines().rev().find_map(|l| serde_json::from_str(l).ok())
 }
 
-pub const RECORD_FIELDS: [&str; 4] = ["step", "epoch", "time", "lr"];
+/// Fields of a metrics record that are not losses: style transfer's coarse-to-fine runs add the
+/// scale (1-based), how many there are, and the scale's longest side.
+pub const RECORD_FIELDS: [&str; 7] = ["step", "epoch", "time", "lr", "scale", "scales", "size"];
 
 /// One run, with Slurm's view of its job when it has one.
 pub fn summarize(dir: &Path) -> Option<RunSummary> {
@@ -115,6 +120,11 @@ fn summarize_own(dir: &Path) -> Option<RunSummary> {
         state = "crashed".into();
     }
     let mut losses = last_record(&run.metrics()).unwrap_or_default();
+    let num = |k: &str| losses.get(k).and_then(|v| v.as_f64());
+    let scale = match (num("scale"), num("scales"), num("size")) {
+        (Some(k), Some(n), Some(px)) => Some(format!("scale {k:.0}/{n:.0} {px:.0}px")),
+        _ => None,
+    };
     losses.retain(|k, _| !RECORD_FIELDS.contains(&k.as_str()));
     Some(RunSummary {
         id: run.id(),
@@ -122,6 +132,7 @@ fn summarize_own(dir: &Path) -> Option<RunSummary> {
         kind: info.kind,
         state,
         detail: String::new(),
+        scale,
         job: slurm.map(|r| r.job),
         sweep: info.sweep,
         step,

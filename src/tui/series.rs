@@ -18,7 +18,7 @@ pub struct Series {
     pub times: Vec<(f64, f64)>,
 }
 
-const NOT_LOSSES: [&str; 4] = ["step", "epoch", "time", "lr"];
+const NOT_LOSSES: [&str; 7] = crate::run::list::RECORD_FIELDS;
 
 impl Series {
     pub fn new(metrics: &Path) -> Self {

@@ -8,7 +8,14 @@ use anyhow::{Context, Result};
 use std::collections::HashMap;
 
 impl NstTrainer {
-    pub(super) fn save(&self, dir: &std::path::Path, step: u64, preset: &NstPreset) -> Result<()> {
+    /// `scale`: (index, how many, longest side) of the image saved.
+    pub(super) fn save(
+        &self,
+        dir: &std::path::Path,
+        step: u64,
+        preset: &NstPreset,
+        scale: (usize, usize, u32),
+    ) -> Result<()> {
         candle_core::safetensors::save(
             &HashMap::from([("image".to_string(), self.image().clone())]),
             dir.join("image.safetensors"),
@@ -18,7 +25,15 @@ impl NstTrainer {
             candle_core::safetensors::save(&opt, dir.join("optimizer.safetensors"))?;
         }
         image_io::save_tensor(&self.output()?, &dir.join("image.png"))?;
-        let meta = serde_json::json!({ "step": step, "epoch": 0, "kind": "nst", "preset": toml::to_string_pretty(&preset.effective())? });
+        let meta = serde_json::json!({
+            "step": step,
+            "epoch": 0,
+            "kind": "nst",
+            "scale": scale.0 + 1,
+            "scales": scale.1,
+            "size": scale.2,
+            "preset": toml::to_string_pretty(&preset.effective())?,
+        });
         std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
         Ok(())
     }
@@ -32,8 +47,9 @@ impl NstTrainer {
             .context("image.safetensors lacks `image`")?;
         anyhow::ensure!(
             t.dims() == self.image.dims(),
-            "the checkpoint's image is {:?}, the run's {:?}",
+            "the checkpoint's image is {:?}, the run's at scale {} {:?}",
             t.dims(),
+            self.scale + 1,
             self.image.dims()
         );
         self.image.set(t)?;

@@ -5,15 +5,14 @@
 mod checkpoint;
 mod run;
 
-pub use run::{train, NstRun, RunOptions};
+pub use run::{scale_of, train, NstRun, RunOptions};
 
 use super::optim::{Adam, AdamConfig, Lbfgs};
 use crate::nst::colors::original_colors;
 use crate::nst::objective::{Costs, Objective};
 use crate::nst::setup::Prepared;
 use crate::preset::nst::{NstPreset, OptimizerKind};
-use anyhow::{Context, Result};
-use candle_core::backprop::GradStore;
+use anyhow::Result;
 use candle_core::{Tensor, Var};
 use std::collections::HashMap;
 
@@ -29,24 +28,37 @@ pub struct NstTrainer {
     optimizer: Optimizer,
     original_colors: bool,
     style_names: Vec<String>,
+    /// The scale being optimised (0-based; 0 without `scales`)
+    pub scale: usize,
+}
+
+/// L-BFGS keeps 2 image-sized vectors per correction: at most 100 corrections (torch's default),
+/// and no more than fit in 1 GiB (a 4096-px image: 2).
+pub const LBFGS_BUDGET: usize = 1 << 30;
+
+fn optimizer_for(image: &Var, preset: &NstPreset) -> Result<Optimizer> {
+    let lr = preset.train.lr();
+    Ok(match preset.train.optimizer {
+        OptimizerKind::Adam => Optimizer::Adam(Adam::new(
+            vec![image.clone()],
+            AdamConfig {
+                lr,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+        )?),
+        OptimizerKind::Lbfgs => {
+            let bytes = image.elem_count() * 4 * 2;
+            Optimizer::Lbfgs(Lbfgs::new(lr, (LBFGS_BUDGET / bytes).clamp(2, 100)))
+        }
+    })
 }
 
 impl NstTrainer {
     pub fn new(prepared: Prepared, preset: &NstPreset) -> Result<Self> {
         let image = Var::from_tensor(&prepared.init.clamp(0f32, 1f32)?)?;
-        let lr = preset.train.lr();
-        let optimizer = match preset.train.optimizer {
-            OptimizerKind::Adam => Optimizer::Adam(Adam::new(
-                vec![image.clone()],
-                AdamConfig {
-                    lr,
-                    beta1: 0.9,
-                    beta2: 0.999,
-                    eps: 1e-8,
-                },
-            )?),
-            OptimizerKind::Lbfgs => Optimizer::Lbfgs(Lbfgs::new(lr, 100)),
-        };
+        let optimizer = optimizer_for(&image, preset)?;
         Ok(Self {
             objective: prepared.objective,
             image,
@@ -54,29 +66,47 @@ impl NstTrainer {
             optimizer,
             original_colors: preset.data.original_colors,
             style_names: preset.model.style_layers.keys().cloned().collect(),
+            scale: 0,
         })
     }
 
-    pub fn costs(&self) -> Result<Costs> {
-        Ok(self.objective.costs(self.image.as_tensor())?)
+    /// Moves on to the next scale: its objective, the current image upsampled (Lanczos) to its
+    /// size, a fresh optimiser.
+    pub fn next_scale(&mut self, prepared: Prepared, preset: &NstPreset) -> Result<()> {
+        let (_, _, h, w) = prepared.content.dims4()?;
+        let up = crate::data::image_io::upsample(self.image.as_tensor(), w as u32, h as u32)?;
+        self.image = Var::from_tensor(&up.clamp(0f32, 1f32)?)?;
+        self.objective = prepared.objective;
+        self.content = prepared.content;
+        self.optimizer = optimizer_for(&self.image, preset)?;
+        self.scale += 1;
+        Ok(())
     }
 
-    /// Costs of the current image and their gradient.
-    pub fn evaluate(&self) -> Result<(Costs, GradStore)> {
-        let costs = self.costs()?;
-        let grads = costs.total.backward()?;
-        Ok((costs, grads))
+    /// The VGG in use (shared with the next scale's objective).
+    pub fn vgg(&self) -> crate::nn::vgg::Vgg19 {
+        self.objective.vgg().clone()
+    }
+
+    pub fn tile(&self) -> Option<usize> {
+        self.objective.tile()
+    }
+
+    pub fn costs(&self) -> Result<Costs> {
+        Ok(self.objective.values(self.image.as_tensor())?)
+    }
+
+    /// Costs of the current image and their gradient (tile by tile when the objective is tiled).
+    pub fn evaluate(&self) -> Result<(Costs, Tensor)> {
+        Ok(self.objective.evaluate(self.image.as_tensor())?)
     }
 
     /// One update from the gradient of `evaluate`, then the clamp to [0, 1].
-    pub fn apply(&mut self, grads: &GradStore) -> Result<()> {
+    pub fn apply(&mut self, grad: &Tensor) -> Result<()> {
         match &mut self.optimizer {
-            Optimizer::Adam(adam) => adam.step(grads)?,
+            Optimizer::Adam(adam) => adam.step_with(&[Some(grad.clone())])?,
             Optimizer::Lbfgs(lbfgs) => {
-                let g = grads
-                    .get(self.image.as_tensor())
-                    .context("the image has no gradient")?;
-                let next = lbfgs.step(self.image.as_tensor(), g)?;
+                let next = lbfgs.step(self.image.as_tensor(), grad)?;
                 self.image.set(&next)?;
             }
         }

@@ -3,6 +3,7 @@
 
 use super::NstTrainer;
 use crate::data::image_io;
+use crate::nst::setup;
 use crate::preset::nst::NstPreset;
 use crate::preset::Preset;
 use crate::run::session::{Flow, Session, Steer};
@@ -21,10 +22,70 @@ pub struct RunOptions {
     pub quiet: bool,
 }
 
-/// The trainer with what a live run needs: the preset in force.
+/// The trainer with what a live run needs: the preset in force, and the workspace its images
+/// come from (a coarse-to-fine run loads them again at each scale).
 pub struct NstRun {
     pub trainer: NstTrainer,
     pub preset: NstPreset,
+    pub workspace: PathBuf,
+}
+
+impl NstRun {
+    /// The last step of each scale: cumulative iterations.
+    fn boundaries(&self) -> Vec<u64> {
+        let n = self.sizes().len();
+        self.preset
+            .train
+            .per_scale(n)
+            .iter()
+            .scan(0, |acc, i| {
+                *acc += i;
+                Some(*acc)
+            })
+            .collect()
+    }
+
+    fn sizes(&self) -> Vec<u32> {
+        self.preset.train.scale_sizes(self.preset.data.image_size)
+    }
+
+    /// Where the run is, for messages: `scale 2/4 (1024 px, tiles of 512)`.
+    fn where_(&self) -> String {
+        let sizes = self.sizes();
+        let k = self.trainer.scale;
+        let tiles = match self.trainer.tile() {
+            Some(t) => format!(", tiles of {t} px"),
+            None => String::new(),
+        };
+        format!("scale {}/{} ({} px{tiles})", k + 1, sizes.len(), sizes[k])
+    }
+
+    /// The record fields saying which scale a record belongs to (only for coarse-to-fine runs).
+    fn scale_fields(&self) -> Vec<(String, f64)> {
+        let sizes = self.sizes();
+        if sizes.len() < 2 {
+            return vec![];
+        }
+        let k = self.trainer.scale;
+        vec![
+            ("scale".into(), (k + 1) as f64),
+            ("scales".into(), sizes.len() as f64),
+            ("size".into(), sizes[k] as f64),
+        ]
+    }
+}
+
+/// The scale the image after `step` updates belongs to: the first whose last step is not before it.
+pub fn scale_of(preset: &NstPreset, step: u64) -> usize {
+    let sizes = preset.train.scale_sizes(preset.data.image_size);
+    let mut end = 0;
+    for (k, i) in preset.train.per_scale(sizes.len()).iter().enumerate() {
+        end += i;
+        if step <= end {
+            return k;
+        }
+    }
+    sizes.len() - 1
 }
 
 impl Steer for NstRun {
@@ -37,7 +98,9 @@ impl Steer for NstRun {
     fn checkpoint(&mut self, run: &RunDir, step: u64) -> Result<PathBuf> {
         let keep = self.preset.log.keep_checkpoints as usize;
         let (t, p) = (&self.trainer, &self.preset);
-        run.write_checkpoint::<anyhow::Error>(step, keep, |dir| t.save(dir, step, p))
+        let sizes = self.sizes();
+        let scale = (t.scale, sizes.len(), sizes[t.scale]);
+        run.write_checkpoint::<anyhow::Error>(step, keep, |dir| t.save(dir, step, p, scale))
     }
 
     fn preset(&self) -> Preset {
@@ -56,7 +119,9 @@ impl Steer for NstRun {
 }
 
 /// Trains to the end (or to a stop), writing everything into the session's run. `start` is the
-/// step of the checkpoint a resumed run continues from (its record is already written).
+/// step of the checkpoint a resumed run continues from (its record is already written). With
+/// `scales`, each scale ends with a record and a sample of its final image, and the next starts
+/// from it, upsampled; records carry `scale`, `scales` and `size`.
 pub fn train(
     mut session: Session,
     mut r: NstRun,
@@ -65,12 +130,12 @@ pub fn train(
 ) -> Result<RunState> {
     signals::install();
     let run = session.run.clone();
-    let mut progress = Progress::new(r.preset.train.iterations, opts.quiet);
+    let mut progress = Progress::new(r.preset.total_iterations(), opts.quiet);
     let mut state = RunState::Finished;
     let mut step = start.unwrap_or(0);
     let mut resumed = start.is_some();
     loop {
-        let total = r.preset.train.iterations;
+        let total = r.preset.total_iterations();
         let end = opts.max_steps.map_or(total, |m| m.min(total));
         if step >= end {
             break;
@@ -79,10 +144,40 @@ pub fn train(
             state = session.stopped_state();
             break;
         }
-        let (costs, grads) = r.trainer.evaluate()?;
+        // the end of a scale: its final image is recorded, then the next scale starts from it
+        let k = r.trainer.scale;
+        if k + 1 < r.sizes().len() && step >= r.boundaries()[k] {
+            if !resumed {
+                let losses = record(&mut r, &run, step)?;
+                progress.update(step, &losses, true);
+                let p = r.sample(&run, step)?;
+                run.append_event(
+                    "sample",
+                    &format!("step {step}: {} — end of {}", p.display(), r.where_()),
+                )?;
+            }
+            let prepared = setup::prepare_scale(
+                &r.preset,
+                &r.workspace,
+                r.trainer.image().device(),
+                k + 1,
+                Some(r.trainer.vgg()),
+            )?;
+            r.trainer.next_scale(prepared, &r.preset)?;
+            run.append_event(
+                "scale",
+                &format!(
+                    "step {step}: {} starts from the previous result, upsampled",
+                    r.where_()
+                ),
+            )?;
+            resumed = true;
+        }
+        let (costs, grad) = r.trainer.evaluate()?;
         let lr = r.preset.train.lr();
         if !resumed {
-            let losses = r.trainer.losses(&costs)?;
+            let mut losses = r.trainer.losses(&costs)?;
+            losses.extend(r.scale_fields());
             run.append_metrics(step, 0, lr, &losses)?;
             if losses.iter().any(|(_, v)| !v.is_finite()) {
                 anyhow::bail!("the cost is not finite at step {step}: lower the learning rate or the loss weights");
@@ -92,32 +187,51 @@ pub fn train(
             let log = r.preset.log.clone();
             if step > 0 && log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
                 let p = r.sample(&run, step)?;
-                run.append_event("sample", &format!("step {step}: {}", p.display()))?;
+                run.append_event(
+                    "sample",
+                    &format!("step {step}: {} ({})", p.display(), r.where_()),
+                )?;
             }
             if step > 0 && log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
                 let p = r.checkpoint(&run, step)?;
-                run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
+                run.append_event(
+                    "checkpoint",
+                    &format!("step {step}: {} ({})", p.display(), r.where_()),
+                )?;
             }
         }
         resumed = false;
-        r.trainer.apply(&grads)?;
+        r.trainer.apply(&grad)?;
         step += 1;
-        session.progress(step, 0, r.preset.train.iterations);
+        session.progress(step, 0, r.preset.total_iterations());
     }
-    let total = r.preset.train.iterations;
+    let total = r.preset.total_iterations();
     // the costs of the final image, so the curve ends where the result is
-    let costs = r.trainer.costs()?;
-    let losses = r.trainer.losses(&costs)?;
-    run.append_metrics(step, 0, r.preset.train.lr(), &losses)?;
+    let losses = record(&mut r, &run, step)?;
     progress.finish(step, &losses);
     let p = r.sample(&run, step)?;
-    run.append_event("sample", &format!("step {step}: {}", p.display()))?;
+    run.append_event(
+        "sample",
+        &format!("step {step}: {} ({})", p.display(), r.where_()),
+    )?;
     let p = r.checkpoint(&run, step)?;
-    run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
+    run.append_event(
+        "checkpoint",
+        &format!("step {step}: {} ({})", p.display(), r.where_()),
+    )?;
     image_io::save_tensor(&r.trainer.output()?, &run.root.join("result.png"))?;
     if let Some(out) = &opts.output {
         image_io::save_tensor(&r.trainer.output()?, out)
             .with_context(|| format!("writing {}", out.display()))?;
     }
     session.end(state, step, 0, total)
+}
+
+/// The record of the current image (no update): its costs and scale.
+fn record(r: &mut NstRun, run: &RunDir, step: u64) -> Result<Vec<(String, f64)>> {
+    let costs = r.trainer.costs()?;
+    let mut losses = r.trainer.losses(&costs)?;
+    losses.extend(r.scale_fields());
+    run.append_metrics(step, 0, r.preset.train.lr(), &losses)?;
+    Ok(losses)
 }

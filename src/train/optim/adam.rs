@@ -84,6 +84,16 @@ impl Adam {
     }
 
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+        let gs: Vec<Option<Tensor>> = self
+            .vars
+            .iter()
+            .map(|v| grads.get(v.as_tensor()).cloned())
+            .collect();
+        self.step_with(&gs)
+    }
+
+    /// One step with the gradient of each variable (in the order given to `new`; None: no update).
+    pub fn step_with(&mut self, grads: &[Option<Tensor>]) -> Result<()> {
         self.step += 1;
         let AdamConfig {
             lr,
@@ -95,7 +105,7 @@ impl Adam {
         let bc1 = 1.0 - beta1.powi(t);
         let bc2 = 1.0 - beta2.powi(t);
         for (i, var) in self.vars.iter().enumerate() {
-            let Some(g) = grads.get(var.as_tensor()) else {
+            let Some(g) = grads.get(i).and_then(|g| g.as_ref()) else {
                 continue;
             };
             let g = g.detach();

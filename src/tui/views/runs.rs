@@ -103,10 +103,14 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             }
             lines.extend([
                 Line::from(format!(
-                    "  {}/{} {pct:>3}% {}{losses}",
+                    "  {}/{} {pct:>3}% {}{}{losses}",
                     r.step,
                     r.total_steps,
-                    bar(pct, 10)
+                    bar(pct, 10),
+                    r.scale
+                        .as_ref()
+                        .map(|sc| format!(" {sc}"))
+                        .unwrap_or_default()
                 )),
                 Line::from(format!("  {tail}")),
             ]);
