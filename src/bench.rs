@@ -29,6 +29,17 @@ pub const WORKLOADS: [&str; 5] = [
     "adam-resnet9",
 ];
 
+/// `nst-multiscale`: a 4096-px coarse-to-fine run's scales with tiles of 512 px, and the cost of
+/// tiling where an untiled pass still fits (1024 px; 2048 px needs more memory than 24 GB).
+pub const MULTISCALE: [&str; 6] = [
+    "nst-512-tile512",
+    "nst-1024-tile512",
+    "nst-1024-untiled",
+    "nst-2048-tile512",
+    "nst-4096-tile512",
+    "nst-2048-untiled",
+];
+
 /// One step of a workload; every call does the whole step's work.
 pub type Step = Box<dyn FnMut() -> Result<()>>;
 
@@ -67,19 +78,44 @@ fn disc(input_nc: usize, norm: NormKind) -> DiscConfig {
 }
 
 fn nst(scratch: &Path, device: &Device) -> Result<Step> {
+    nst_at(scratch, device, 256, Some(0))
+}
+
+/// `nst-<size>-tile<T>` / `nst-<size>-untiled`: one iteration at that size (VGG-19 to conv5_1,
+/// content conv4_2, five style layers, Adam), the objective tiled or not; setup (content and style
+/// targets, also tiled) is not timed. The print-resolution figures (`aiart bench --workload
+/// nst-multiscale`).
+pub fn parse_nst_size(name: &str) -> Option<(usize, Option<u32>)> {
+    let rest = name.strip_prefix("nst-")?;
+    let (size, tile) = rest.split_once('-')?;
+    let size: usize = size.parse().ok()?;
+    let tile = match tile {
+        "untiled" => Some(0),
+        t => Some(t.strip_prefix("tile")?.parse().ok()?),
+    };
+    (16..=8192).contains(&size).then_some((size, tile))
+}
+
+fn nst_at(scratch: &Path, device: &Device, size: usize, tile: Option<u32>) -> Result<Step> {
     std::fs::create_dir_all(scratch)?;
+    let size32 = size as u32;
     for (name, seed) in [("content.png", 1u32), ("style.png", 2)] {
-        let img = image::RgbImage::from_fn(256, 256, |x, y| {
+        let img = image::RgbImage::from_fn(size32, size32, |x, y| {
             let v = (x * 7 + y * 13 + seed * 50) % 256;
             image::Rgb([v as u8, ((x * y + seed) % 256) as u8, (255 - v) as u8])
         });
         img.save(scratch.join(name))?;
     }
+    let content_layer = if size == 256 { "conv3_2" } else { "conv4_2" };
+    let tile_line = match tile {
+        Some(t) => format!("tile = {t}\n"),
+        None => String::new(),
+    };
     let text = format!(
-        "kind = \"nst\"\n[data]\ncontent = \"content.png\"\nstyle = \"style.png\"\nimage_size = 256\n\
-         [model]\nvgg_weights = \"random\"\ncontent_layer = [\"conv3_2\"]\n\
+        "kind = \"nst\"\n[data]\ncontent = \"content.png\"\nstyle = \"style.png\"\nimage_size = {size}\n\
+         [model]\nvgg_weights = \"random\"\ncontent_layer = [\"{content_layer}\"]\n\
          [model.style_layers]\nconv1_1 = 1.0\nconv2_1 = 1.0\nconv3_1 = 1.0\nconv4_1 = 1.0\nconv5_1 = 1.0\n\
-         [train]\noptimizer = \"adam\"\ndevice = \"{}\"\n",
+         [train]\noptimizer = \"adam\"\ndevice = \"{}\"\n{tile_line}",
         if device.is_cpu() { "cpu" } else { "cuda" }
     );
     let Preset::Nst(p) = preset::parse(&text, &scratch.join("bench.toml"), &[])
@@ -184,6 +220,10 @@ pub fn build(name: &str, device: &Device, scratch: &Path) -> Result<Step> {
         "pix2pix-256" => pix2pix(device),
         "translate-resnet9-256" => translate(device),
         "adam-resnet9" => adam(device),
+        n if parse_nst_size(n).is_some() => {
+            let (size, tile) = parse_nst_size(n).expect("checked");
+            nst_at(scratch, device, size, tile)
+        }
         _ => bail!(
             "unknown workload `{name}`; the workloads: {}",
             WORKLOADS.join(", ")

@@ -18,12 +18,18 @@ pub struct BenchArgs {
     /// cpu or cuda:N
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Run only these workloads (repeatable) [default: all: nst-vgg19-256, cyclegan-128, pix2pix-256, translate-resnet9-256, adam-resnet9]
+    /// Run only these workloads (repeatable) [default: all: nst-vgg19-256, cyclegan-128, pix2pix-256,
+    /// translate-resnet9-256, adam-resnet9]. Also: nst-SIZE-tileT / nst-SIZE-untiled (one
+    /// style-transfer iteration at SIZE px), and nst-multiscale (print resolution: 512 … 4096 px with
+    /// tiles of 512, and 1024 and 2048 px untiled vs tiled; add --steps 1 --warmup 0)
     #[arg(long = "workload", value_name = "NAME")]
     pub workloads: Vec<String>,
-    /// Timed steps per workload, after one warm-up step
+    /// Timed steps per workload
     #[arg(long, default_value_t = 5)]
     pub steps: usize,
+    /// Untimed steps before them
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
     /// CPU threads [default: every core]
     #[arg(long)]
     pub threads: Option<usize>,
@@ -60,7 +66,9 @@ fn measure_here(a: &BenchArgs, name: &str) -> Result<Measured> {
     let device = aiart::device::pick(&a.device)?;
     let scratch = std::env::temp_dir().join(format!("aiart-bench-{}", std::process::id()));
     let mut step = bench::build(name, &device, &scratch)?;
-    step()?;
+    for _ in 0..a.warmup {
+        step()?;
+    }
     let mut times = vec![];
     for _ in 0..a.steps.max(1) {
         let t = Instant::now();
@@ -83,6 +91,7 @@ fn measure_in_child(a: &BenchArgs, name: &str, threads: usize) -> Result<Measure
     let out = std::process::Command::new(exe)
         .args(["bench", "--in-process", "--json", "--workload", name])
         .args(["--device", &a.device, "--steps", &a.steps.to_string()])
+        .args(["--warmup", &a.warmup.to_string()])
         .args(["--threads", &threads.to_string()])
         .env("RAYON_NUM_THREADS", threads.to_string())
         .stderr(std::process::Stdio::inherit())
@@ -102,10 +111,16 @@ pub fn run(a: BenchArgs) -> Result<i32> {
     let names: Vec<String> = if a.workloads.is_empty() {
         WORKLOADS.iter().map(|s| s.to_string()).collect()
     } else {
-        a.workloads.clone()
+        a.workloads
+            .iter()
+            .flat_map(|w| match w.as_str() {
+                "nst-multiscale" => bench::MULTISCALE.iter().map(|s| s.to_string()).collect(),
+                _ => vec![w.clone()],
+            })
+            .collect()
     };
     for n in &names {
-        if !WORKLOADS.contains(&n.as_str()) {
+        if !WORKLOADS.contains(&n.as_str()) && bench::parse_nst_size(n).is_none() {
             bail!(
                 "unknown workload `{n}`; the workloads: {}",
                 WORKLOADS.join(", ")
@@ -136,8 +151,8 @@ pub fn run(a: BenchArgs) -> Result<i32> {
         return Ok(0);
     }
     println!(
-        "device {}, {} thread(s), median of {} step(s) after one warm-up",
-        report.device, report.threads, a.steps
+        "device {}, {} thread(s), median of {} step(s) after {} warm-up",
+        report.device, report.threads, a.steps, a.warmup
     );
     println!(
         "{:<24} {:>12} {:>12} {:>14}",

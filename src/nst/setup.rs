@@ -275,3 +275,24 @@ pub fn cost_weights(p: &NstPreset) -> CostWeights {
         layers: p.model.style_layers.values().copied().collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tile_rule() {
+        let vgg = Vgg19::random(0, &WIDTHS, Pooling::Max, &Device::Cpu).unwrap();
+        let conv5_1 = layer_index("conv5_1").unwrap();
+        let mut p = NstPreset::default();
+        // VGG-19 to conv5_1: ~1.16 KB of activations a pixel, ×3
+        assert!(untiled_bytes(&vgg, conv5_1, 512, 512) < TILE_BUDGET);
+        assert!(untiled_bytes(&vgg, conv5_1, 1024, 1024) > TILE_BUDGET);
+        assert_eq!(tile_for(&p, &vgg, conv5_1, 512, 512), None);
+        assert_eq!(tile_for(&p, &vgg, conv5_1, 1024, 768), Some(DEFAULT_TILE));
+        p.train.tile = Some(0);
+        assert_eq!(tile_for(&p, &vgg, conv5_1, 4096, 4096), None);
+        p.train.tile = Some(256);
+        assert_eq!(tile_for(&p, &vgg, conv5_1, 128, 128), Some(256));
+    }
+}
