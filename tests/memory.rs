@@ -11,7 +11,7 @@ use std::process::Stdio;
 /// Runs `aiart train` to `steps` and returns the child's peak RSS in KiB (from wait4's rusage,
 /// which is the child's own, whatever else this test binary runs).
 #[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its rusage
-fn peak_rss_kib(ws: &Path, preset: &str, steps: u64) -> u64 {
+fn peak_rss_kib(ws: &Path, preset: &str, steps: u64, records: u64) -> u64 {
     let log = ws.join(format!("train-{steps}.log"));
     let child = bin()
         .current_dir(ws)
@@ -38,19 +38,25 @@ fn peak_rss_kib(ws: &Path, preset: &str, steps: u64) -> u64 {
         "{preset} to step {steps} failed: {}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
+    let records_want = records;
     let records = read_jsonl(&ws.join(format!(
         "runs/{}-{steps}/metrics.jsonl",
         preset.trim_end_matches(".toml")
     )));
-    assert_eq!(records.len() as u64, steps, "{preset}: one record a step");
+    assert_eq!(
+        records.len() as u64,
+        records_want,
+        "{preset}: one record a step"
+    );
     usage.ru_maxrss as u64
 }
 
-fn check_flat(ws: &Path, preset: &str) {
+/// `extra_records`: records beyond one a step (style transfer also records the initial image).
+fn check_flat(ws: &Path, preset: &str, extra_records: u64) {
     // N is past the first epoch, so the decoded-image cache and the image pool are full by then
     let n = 12;
-    let short = peak_rss_kib(ws, preset, n);
-    let long = peak_rss_kib(ws, preset, 3 * n);
+    let short = peak_rss_kib(ws, preset, n, n + extra_records);
+    let long = peak_rss_kib(ws, preset, 3 * n, 3 * n + extra_records);
     let per_step = (long as f64 - short as f64) / (2 * n) as f64;
     eprintln!("{preset}: peak RSS {short} KiB at {n} steps, {long} KiB at {} steps: {per_step:.1} KiB/step", 3 * n);
     // a step's graph here is a few MiB; keeping one per step would add thousands of KiB a step
@@ -79,7 +85,7 @@ fn pix2pix_and_cyclegan_memory_does_not_grow_with_steps() {
          [log]\nsample_every = 5\ncheckpoint_every = 10\n",
     )
     .unwrap();
-    check_flat(&ws, "p2p.toml");
+    check_flat(&ws, "p2p.toml", 0);
     pictures(&ws.join("data/cyc/trainA"), 3, 64, 64, 10);
     pictures(&ws.join("data/cyc/trainB"), 3, 64, 64, 20);
     std::fs::write(
@@ -89,6 +95,28 @@ fn pix2pix_and_cyclegan_memory_does_not_grow_with_steps() {
          [log]\nsample_every = 5\ncheckpoint_every = 10\n",
     )
     .unwrap();
-    check_flat(&ws, "cyc.toml");
+    check_flat(&ws, "cyc.toml", 0);
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn tiled_coarse_to_fine_style_transfer_memory_does_not_grow_with_steps() {
+    // two scales (the second from step 5 on), tiles of 64 px at 128 px: every step of the long part
+    // runs both tiled passes. Adam: its state is two image-sized tensors; L-BFGS's history grows by
+    // design until its 100 corrections are full (292 KiB a step here, ~29 MB in all)
+    let ws = temp_workspace("memory-nst");
+    write_image(&ws.join("c.png"), 128, 96, 1);
+    write_image(&ws.join("s.png"), 96, 96, 2);
+    std::fs::write(
+        ws.join("nst.toml"),
+        format!(
+            "kind = \"nst\"\n[data]\ncontent = \"c.png\"\nstyle = \"s.png\"\n\
+             [model]\nvgg_weights = \"{}\"\n[train]\noptimizer = \"adam\"\nscales = [64, 128]\n\
+             iterations = [4, 1000]\ntile = 64\ntv_weight = 0.001\n[log]\nsample_every = 5\ncheckpoint_every = 10\n",
+            tiny_vgg().display()
+        ),
+    )
+    .unwrap();
+    check_flat(&ws, "nst.toml", 1);
     let _ = std::fs::remove_dir_all(&ws);
 }
