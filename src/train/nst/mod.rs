@@ -217,6 +217,69 @@ mod tests {
         assert!(lo.to_scalar::<f32>().unwrap() >= 0.0 && hi.to_scalar::<f32>().unwrap() <= 1.0);
     }
 
+    /// L-BFGS and Adam take the tiled gradient as they take the untiled one: the same trajectory.
+    #[test]
+    fn tiled_and_untiled_trajectories_agree() {
+        use crate::nn::vgg::{layer_index, Vgg19};
+        use crate::nst::objective::{CostWeights, Objective};
+        use crate::rng::SeededRng;
+        let dev = Device::Cpu;
+        let widths = [4, 4, 8, 8, 8, 8, 8, 8, 16, 16, 16, 16, 16, 16, 16, 16];
+        let vgg = Vgg19::random(5, &widths, Pooling::Max, &dev).unwrap();
+        let mut rng = SeededRng::new(3);
+        let content = rng.uniform((1, 3, 150, 130), 0.0, 1.0, &dev).unwrap();
+        let style = rng.uniform((1, 3, 120, 120), 0.0, 1.0, &dev).unwrap();
+        let style_layers: Vec<usize> = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+            .iter()
+            .map(|n| layer_index(n).unwrap())
+            .collect();
+        for optimizer in [OptimizerKind::Lbfgs, OptimizerKind::Adam] {
+            let run = |tile: Option<usize>| {
+                let objective = Objective::new(
+                    vgg.clone(),
+                    &content,
+                    &[(style.clone(), 1.0)],
+                    vec![layer_index("conv4_2").unwrap()],
+                    style_layers.clone(),
+                    CostWeights {
+                        content: 1.0,
+                        style: 100.0,
+                        tv: 0.01,
+                        layers: vec![1.0; 5],
+                    },
+                    tile,
+                )
+                .unwrap();
+                let mut preset = NstPreset::default();
+                preset.train.optimizer = optimizer;
+                let prepared = Prepared {
+                    objective,
+                    content: content.clone(),
+                    init: content.clone(),
+                    warnings: vec![],
+                };
+                let mut t = NstTrainer::new(prepared, &preset).unwrap();
+                let mut totals = vec![];
+                for _ in 0..3 {
+                    let (c, g) = t.evaluate().unwrap();
+                    totals.push(c.total.to_scalar::<f32>().unwrap());
+                    t.apply(&g).unwrap();
+                }
+                (totals, t.image().clone())
+            };
+            let (a, ia) = run(None);
+            let (b, ib) = run(Some(64));
+            for (x, y) in a.iter().zip(&b) {
+                assert!(
+                    (x - y).abs() <= 1e-4 * x.abs(),
+                    "{optimizer:?}: {a:?} vs tiled {b:?}"
+                );
+            }
+            let d = crate::max_abs_diff(&ia, &ib);
+            assert!(d < 1e-4, "{optimizer:?}: images differ by {d}");
+        }
+    }
+
     #[test]
     fn adam_trajectory_matches_torch() {
         trajectory(OptimizerKind::Adam, 0.02, 4, "exp.adam");
