@@ -61,6 +61,16 @@ struct Cleanup {
     extra: Vec<String>,
 }
 
+/// A test workspace (see `workspace`) whose jobs are cancelled when the test ends.
+fn slurm_workspace(name: &str, epochs: u64, checkpoint_every: u64) -> (PathBuf, Cleanup) {
+    let ws = workspace(name, epochs, checkpoint_every);
+    let cleanup = Cleanup {
+        ws: ws.clone(),
+        extra: vec![],
+    };
+    (ws, cleanup)
+}
+
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let mut jobs = self.extra.clone();
@@ -166,11 +176,7 @@ fn scancel(args: &[&str]) {
 #[test]
 fn the_script_is_accepted_a_run_queues_runs_and_finishes() {
     let (cpus, _node) = with_cluster!();
-    let ws = workspace("slurm-life", 400, 100);
-    let mut cleanup = Cleanup {
-        ws: ws.clone(),
-        extra: vec![],
-    };
+    let (ws, mut cleanup) = slurm_workspace("slurm-life", 400, 100);
     // --dry-run shows the script and keeps nothing
     let (ok, out) = aiart(
         &ws,
@@ -292,11 +298,7 @@ fn the_script_is_accepted_a_run_queues_runs_and_finishes() {
 #[test]
 fn stop_through_the_control_file_then_through_scancel() {
     let (_cpus, _node) = with_cluster!();
-    let ws = workspace("slurm-stop", 1_000_000, 50);
-    let _cleanup = Cleanup {
-        ws: ws.clone(),
-        extra: vec![],
-    };
+    let (ws, _cleanup) = slurm_workspace("slurm-stop", 1_000_000, 50);
     for name in ["a", "b"] {
         let (ok, out) = aiart(
             &ws,
@@ -371,11 +373,7 @@ extern "C" {
 fn a_time_limit_checkpoints_requeues_and_resumes_within_the_budget() {
     let (_cpus, _node) = with_cluster!();
     // checkpoints only when asked: the one written before the time limit is the one resumed from
-    let ws = workspace("slurm-limit", 1_000_000, 0);
-    let _cleanup = Cleanup {
-        ws: ws.clone(),
-        extra: vec![],
-    };
+    let (ws, _cleanup) = slurm_workspace("slurm-limit", 1_000_000, 0);
     let (ok, out) = aiart(
         &ws,
         &[
@@ -444,11 +442,7 @@ fn sweep_id(out: &str) -> String {
 #[test]
 fn a_sweep_is_one_job_array_two_at_a_time_and_one_task_requeues_alone() {
     let (_cpus, _node) = with_cluster!();
-    let ws = workspace("slurm-sweep", 300, 100);
-    let _cleanup = Cleanup {
-        ws: ws.clone(),
-        extra: vec![],
-    };
+    let (ws, _cleanup) = slurm_workspace("slurm-sweep", 300, 100);
     let (ok, out) = aiart(
         &ws,
         &[
@@ -563,11 +557,7 @@ fn a_sweep_is_one_job_array_two_at_a_time_and_one_task_requeues_alone() {
 #[test]
 fn a_job_slurm_forgot_is_read_from_its_output_without_sacct() {
     let (_cpus, _node) = with_cluster!();
-    let ws = workspace("slurm-gone", 1, 100);
-    let _cleanup = Cleanup {
-        ws: ws.clone(),
-        extra: vec![],
-    };
+    let (ws, _cleanup) = slurm_workspace("slurm-gone", 1, 100);
     // a finished run keeps its own word; then one whose job Slurm no longer knows (purged, or a
     // cluster that was reinstalled): accounting is disabled here, so the output file decides
     let (ok, out) = aiart(
@@ -667,11 +657,7 @@ fn preemption_checkpoints_and_requeues_like_a_time_limit() {
         eprintln!("skipped: no `urgent` partition that preempts (tools/local-slurm.sh makes one)");
         return;
     }
-    let ws = workspace("slurm-preempt", 1_000_000, 0);
-    let mut cleanup = Cleanup {
-        ws: ws.clone(),
-        extra: vec![],
-    };
+    let (ws, mut cleanup) = slurm_workspace("slurm-preempt", 1_000_000, 0);
     let (ok, out) = aiart(
         &ws,
         &[

@@ -107,10 +107,7 @@ fn start(ws: &Workspace, a: StartArgs) -> Result<i32> {
             }
         }
     }
-    let name = preset_path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "sweep".into());
+    let name = super::train::run_name(&preset_path, "sweep");
     let id = new_run_id(&format!("sweep-{name}"));
     if sweep::dir(&ws.root, &id).exists() {
         bail!(

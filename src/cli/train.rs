@@ -58,6 +58,27 @@ fn print_issues(e: &preset::PresetError) {
     }
 }
 
+/// A run's name from its preset file: `presets/nst-quick.toml` → `nst-quick`.
+pub fn run_name(path: &Path, fallback: &str) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| fallback.into())
+}
+
+/// `train PRESET`'s preset with `--set` and `--device` applied, and those overrides; None when it
+/// has problems (printed, one per line).
+fn load_args_preset(path: &Path, a: &TrainArgs) -> Option<(Preset, Vec<String>)> {
+    let mut overrides = a.set.clone();
+    overrides.extend(device_override(&a.device));
+    match preset::load(path, &overrides) {
+        Ok(p) => Some((p, overrides)),
+        Err(e) => {
+            print_issues(&e);
+            None
+        }
+    }
+}
+
 pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
     if a.slurm.slurm {
         return submit(ws, &a);
@@ -69,19 +90,10 @@ pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
         return resume(ws, r, &a);
     }
     let preset_path = a.preset.clone().expect("clap requires it");
-    let mut overrides = a.set.clone();
-    overrides.extend(device_override(&a.device));
-    let preset = match preset::load(&preset_path, &overrides) {
-        Ok(p) => p,
-        Err(e) => {
-            print_issues(&e);
-            return Ok(1);
-        }
+    let Some((preset, overrides)) = load_args_preset(&preset_path, &a) else {
+        return Ok(1);
     };
-    let name = preset_path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
+    let name = run_name(&preset_path, "run");
     let state = match preset {
         Preset::Nst(p) => {
             let opts = RunOptions {
@@ -481,19 +493,10 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     }
     let cfg = a.slurm.config(ws)?;
     let preset_path = a.preset.clone().expect("clap requires it");
-    let mut overrides = a.set.clone();
-    overrides.extend(device_override(&a.device));
-    let preset = match preset::load(&preset_path, &overrides) {
-        Ok(p) => p,
-        Err(e) => {
-            print_issues(&e);
-            return Ok(1);
-        }
+    let Some((preset, overrides)) = load_args_preset(&preset_path, a) else {
+        return Ok(1);
     };
-    let name = preset_path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
+    let name = run_name(&preset_path, "run");
     let root = super::submit::absolute(
         &a.run_dir
             .clone()
@@ -548,16 +551,10 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     let root = match (&a.resume, &a.preset) {
         (Some(r), _) => list::resolve(&ws.runs(), r).map_err(|e| anyhow!(e))?,
         (None, Some(p)) => {
-            let mut overrides = a.set.clone();
-            overrides.extend(device_override(&a.device));
-            if let Err(e) = preset::load(p, &overrides) {
-                print_issues(&e);
+            if load_args_preset(p, a).is_none() {
                 return Ok(1);
             }
-            let name = p
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "run".into());
+            let name = run_name(p, "run");
             let root = a
                 .run_dir
                 .clone()

@@ -28,6 +28,9 @@ pub struct RunSummary {
     /// The Slurm job (`123`, `120_3`) of a run submitted with `--slurm`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// Where that job's output goes (Slurm writes why it ended a job there)
+    #[serde(skip)]
+    pub job_output: Option<PathBuf>,
     /// The sweep the run belongs to
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<crate::run::dir::SweepTag>,
@@ -133,6 +136,7 @@ fn summarize_own(dir: &Path) -> Option<RunSummary> {
         state,
         detail: String::new(),
         scale,
+        job_output: slurm.as_ref().map(|r| r.output.clone()),
         job: slurm.map(|r| r.job),
         sweep: info.sweep,
         step,
@@ -199,8 +203,10 @@ pub fn with_slurm(runs: &mut [RunSummary]) {
         let view = known.get(&job);
         let gone = match view {
             Some(_) => None,
-            None => crate::slurm::record::read(&RunDir::open(&r.path))
-                .and_then(|rec| queue::final_state(&job, &rec.output)),
+            None => r
+                .job_output
+                .as_deref()
+                .and_then(|out| queue::final_state(&job, out)),
         };
         let (state, detail) = queue::combine(&r.state, view, gone.as_deref());
         r.state = state;

@@ -196,50 +196,18 @@ fn draw_compare(
             (name, pts)
         })
         .collect();
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for (_, pts) in &data {
-        for &(x, y) in pts {
-            x0 = x0.min(x);
-            x1 = x1.max(x);
-            y0 = y0.min(y);
-            y1 = y1.max(y);
-        }
-    }
-    if x0 > x1 {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
-    }
-    if y1 - y0 < 1e-12 {
-        y1 = y0 + 1.0;
-    }
-    let datasets: Vec<Dataset> = data
-        .iter()
-        .enumerate()
-        .map(|(i, (n, pts))| {
-            Dataset::default()
-                .name(n.clone())
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(Style::default().fg(COLORS[i % COLORS.len()]))
-                .data(pts)
-        })
-        .collect();
     let title = format!(
         "sweep {id}: {}{}{} ([ ] loss, v back)",
         loss.as_deref().unwrap_or("no losses yet"),
         if app.view.log { " log10" } else { "" },
         if app.view.ema { " EMA" } else { "" },
     );
-    let c = Chart::new(datasets)
-        .hidden_legend_constraints((Constraint::Percentage(70), Constraint::Percentage(70)))
-        .block(block(&title))
-        .x_axis(Axis::default().bounds([x0, x1]).labels(vec![
-            Line::from(format!("{x0:.0}")),
-            Line::from(format!("step {x1:.0}")),
-        ]))
-        .y_axis(Axis::default().bounds([y0, y1]).labels(vec![
-            Line::from(y_label(y0, app.view.log)),
-            Line::from(y_label(y1, app.view.log)),
-        ]));
+    let curves: Vec<Curve> = data
+        .into_iter()
+        .enumerate()
+        .map(|(i, (n, pts))| (i, n, pts))
+        .collect();
+    let c = curves_chart(&curves, &title, app.view.log, 70);
     f.render_widget(c, chart);
     if runs.is_empty() {
         return;
@@ -277,12 +245,28 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
             .iter()
             .enumerate()
             .filter(|(_, n)| !app.hidden.contains(*n))
-            .map(|(i, n)| (i, n.clone(), prepare(&s.curves[n], app.view, width)))
+            .map(|(i, n)| {
+                let pts = prepare(&s.curves[n], app.view, width);
+                (i, format!("F{} {n}", i + 1), pts)
+            })
             .collect(),
         None => vec![],
     };
+    let flags = format!(
+        "losses{}{}{}",
+        if app.view.log { " log10" } else { "" },
+        if app.view.ema { " EMA" } else { "" },
+        if app.view.recent { " recent" } else { " all" }
+    );
+    let chart = curves_chart(&data, &flags, app.view.log, 60);
+    f.render_widget(chart, area);
+}
+
+/// A chart of curves (colour index, legend name, points) with bounds that hold them all, the step
+/// on x and the loss itself on y (also on the log10 scale).
+fn curves_chart<'a>(curves: &'a [Curve], title: &'a str, log: bool, legend_pct: u16) -> Chart<'a> {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for (_, _, pts) in &data {
+    for (_, _, pts) in curves {
         for &(x, y) in pts {
             x0 = x0.min(x);
             x1 = x1.max(x);
@@ -296,35 +280,29 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
     if y1 - y0 < 1e-12 {
         y1 = y0 + 1.0;
     }
-    let datasets: Vec<Dataset> = data
+    let datasets: Vec<Dataset> = curves
         .iter()
         .map(|(i, n, pts)| {
             Dataset::default()
-                .name(format!("F{} {n}", i + 1))
+                .name(n.clone())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Style::default().fg(COLORS[i % COLORS.len()]))
                 .data(pts)
         })
         .collect();
-    let flags = format!(
-        "losses{}{}{}",
-        if app.view.log { " log10" } else { "" },
-        if app.view.ema { " EMA" } else { "" },
-        if app.view.recent { " recent" } else { " all" }
-    );
-    let chart = Chart::new(datasets)
-        .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
-        .block(block(&flags))
+    let legend = Constraint::Percentage(legend_pct);
+    Chart::new(datasets)
+        .hidden_legend_constraints((legend, legend))
+        .block(block(title))
         .x_axis(Axis::default().bounds([x0, x1]).labels(vec![
             Line::from(format!("{x0:.0}")),
             Line::from(format!("step {x1:.0}")),
         ]))
         .y_axis(Axis::default().bounds([y0, y1]).labels(vec![
-            Line::from(y_label(y0, app.view.log)),
-            Line::from(y_label(y1, app.view.log)),
-        ]));
-    f.render_widget(chart, area);
+            Line::from(y_label(y0, log)),
+            Line::from(y_label(y1, log)),
+        ]))
 }
 
 /// A y-axis label: the loss itself, also on the log10 scale (`2.69e8`, not `8.430`).
