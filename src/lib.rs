@@ -2,17 +2,17 @@
 //!
 //! Data flows one way: preset -> trainer -> run directory -> (dashboard); see docs/ARCHITECTURE.md.
 
+pub mod atomic;
 pub mod bench;
 pub mod data;
 pub mod device;
 pub mod human;
+pub mod launch;
 pub mod nn;
 pub mod nst;
 pub mod preset;
 pub mod rng;
 pub mod run;
-pub mod slurm;
-pub mod sweep;
 pub mod train;
 pub mod tui;
 pub mod workspace;

@@ -31,3 +31,13 @@ impl Workspace {
         self.root.join("runs")
     }
 }
+
+/// A path from a preset: absolute as is, else relative to the workspace (presets name their
+/// datasets and images relative to the workspace, wherever the command runs).
+pub fn resolve_path(workspace: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        workspace.join(p)
+    }
+}

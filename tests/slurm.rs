@@ -573,9 +573,9 @@ fn a_job_slurm_forgot_is_read_from_its_output_without_sacct() {
     status.pid = 0;
     run.write_status(&status).unwrap();
     let output = ws.join("runs/gone/slurm/999999.out");
-    aiart::slurm::record::write(
+    aiart::launch::slurm::record::write(
         &run,
-        &aiart::slurm::record::SlurmRecord {
+        &aiart::launch::slurm::record::SlurmRecord {
             job: "999999".into(),
             output: output.clone(),
             ..Default::default()

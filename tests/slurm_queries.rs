@@ -3,8 +3,8 @@
 //! not again once it said accounting is disabled; a run on another node that squeue says is running
 //! is not crashed, however old its heartbeat. (Its own test binary: it sets PATH for the process.)
 
+use aiart::launch::slurm::record::{self, SlurmRecord};
 use aiart::run::{RunDir, RunInfo, RunState};
-use aiart::slurm::record::{self, SlurmRecord};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -89,7 +89,7 @@ fn one_batched_squeue_and_sacct_asked_once() {
     make("d-done", "14", RunState::Finished, "node9", 500.0);
 
     for _ in 0..3 {
-        let all = aiart::run::list::list(&runs);
+        let all = aiart::launch::list_runs(&runs);
         let state = |id: &str| {
             let r = all.iter().find(|r| r.id == id).unwrap();
             (r.state.clone(), r.detail.clone())

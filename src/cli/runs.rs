@@ -76,7 +76,7 @@ pub fn losses_line(r: &RunSummary, max: usize) -> String {
 pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
     match cmd {
         RunsCommand::List { json } => {
-            let runs = list::list(&ws.runs());
+            let runs = aiart::launch::list_runs(&ws.runs());
             if json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else if runs.is_empty() {
@@ -139,13 +139,13 @@ pub fn state_text(r: &RunSummary) -> String {
 /// its batch step (checkpoint and exit), then `scancel`; a job still queued is just cancelled.
 pub fn stop(ws: &Workspace, name: &str, timeout: u64) -> Result<i32> {
     let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
-    let r = list::summarize(&dir)
+    let r = aiart::launch::summarize(&dir)
         .ok_or_else(|| anyhow!("{}: not a run (no run.json)", dir.display()))?;
     let Some(job) = r.job.clone() else {
         return steer(ws, name, "stop", &[], &["stopped"], timeout);
     };
     if r.state == "queued" || r.state == "requeued" {
-        aiart::slurm::cancel(&job, None).map_err(|e| anyhow!(e))?;
+        aiart::launch::slurm::cancel(&job, None).map_err(|e| anyhow!(e))?;
         println!(
             "cancelled: Slurm job {job} of run {} was still queued",
             r.id
@@ -175,21 +175,21 @@ pub fn stop(ws: &Workspace, name: &str, timeout: u64) -> Result<i32> {
         false
     };
     eprintln!("sending SIGTERM to the trainer of Slurm job {job} (it checkpoints and exits)");
-    aiart::slurm::cancel(&job, Some("TERM")).map_err(|e| anyhow!(e))?;
+    aiart::launch::slurm::cancel(&job, Some("TERM")).map_err(|e| anyhow!(e))?;
     if ended(timeout) {
         let s = RunDir::open(&dir).read_status()?;
         println!("{}: {}", s.state.as_str(), s.message);
         return Ok(0);
     }
     eprintln!("no end within {timeout} s: scancel {job}");
-    aiart::slurm::cancel(&job, None).map_err(|e| anyhow!(e))?;
+    aiart::launch::slurm::cancel(&job, None).map_err(|e| anyhow!(e))?;
     println!("cancelled: Slurm job {job}");
     Ok(0)
 }
 
 fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
     let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
-    let r = list::summarize(&dir)
+    let r = aiart::launch::summarize(&dir)
         .ok_or_else(|| anyhow!("{}: not a run (no run.json)", dir.display()))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
@@ -204,7 +204,7 @@ fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
         r.kind,
         state_text(&r)
     );
-    if let Some(rec) = aiart::slurm::record::read(&run) {
+    if let Some(rec) = aiart::launch::slurm::record::read(&run) {
         println!(
             "slurm    job {} (output {}), requeues at most {}",
             rec.job,
@@ -275,7 +275,7 @@ fn steer(
     timeout: u64,
 ) -> Result<i32> {
     let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
-    let r = list::summarize(&dir)
+    let r = aiart::launch::summarize(&dir)
         .ok_or_else(|| anyhow!("{}: not a run (no run.json)", dir.display()))?;
     if !r.alive() {
         bail!(
@@ -312,7 +312,7 @@ fn steer(
         }
         if last_check.elapsed() > Duration::from_secs(1) {
             last_check = Instant::now();
-            let now = list::summarize(&dir);
+            let now = aiart::launch::summarize(&dir);
             if !now.as_ref().is_some_and(|s| s.alive()) {
                 bail!(
                     "the trainer of run {} is gone (state: {}) before answering `{command}`",

@@ -1,12 +1,12 @@
 //! `--slurm` on `train` and `sweep`: the run directories are made first (queued, with their
 //! effective presets), then the batch script, then `sbatch` (held until `slurm.json` is written).
 
+use aiart::launch::slurm::config::{self, SlurmConfig};
+use aiart::launch::slurm::record::{self, SlurmRecord};
+use aiart::launch::slurm::script::{Script, Target};
 use aiart::preset::Preset;
 use aiart::run::dir::{hostname, SweepTag};
 use aiart::run::{clock, RunDir, RunInfo, RunState};
-use aiart::slurm::config::{self, SlurmConfig};
-use aiart::slurm::record::{self, SlurmRecord};
-use aiart::slurm::script::{Script, Target};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
@@ -155,12 +155,12 @@ pub fn submit(
     }
     .render();
     let script = slurm_dir.join("job.sbatch");
-    aiart::run::atomic::write_atomic(&script, text.as_bytes())?;
+    aiart::atomic::write_atomic(&script, text.as_bytes())?;
     if dry_run {
         print!("{text}");
         return Ok(None);
     }
-    let job = aiart::slurm::sbatch(&script).map_err(|e| anyhow!(e))?;
+    let job = aiart::launch::slurm::sbatch(&script).map_err(|e| anyhow!(e))?;
     let max_requeues = cfg.max_requeues();
     for (i, run) in runs.iter().enumerate() {
         let (id, out) = if array {
@@ -180,11 +180,11 @@ pub fn submit(
             attempts: vec![],
         };
         if let Err(e) = record::write(run, &rec) {
-            let _ = aiart::slurm::cancel(&job, None);
+            let _ = aiart::launch::slurm::cancel(&job, None);
             bail!("{}: {e}; job {job} cancelled", run.root.display());
         }
         let _ = run.append_event("queued", &format!("submitted as Slurm job {id}"));
     }
-    aiart::slurm::queue::invalidate();
+    aiart::launch::slurm::queue::invalidate();
     Ok(Some(job))
 }

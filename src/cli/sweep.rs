@@ -3,17 +3,16 @@
 //! `aiart sweep list|show|stop ID`.
 
 use super::submit::{absolute, prepare_run, SlurmArgs};
+use aiart::launch::slurm::script::Target;
+use aiart::launch::sweep::{self, Manifest, Task};
 use aiart::preset;
 use aiart::run::dir::{new_run_id, SweepTag};
-use aiart::run::list::{self, RunSummary};
+use aiart::run::list::RunSummary;
 use aiart::run::{clock, RunDir, RunState};
-use aiart::slurm::script::Target;
-use aiart::sweep::{self, Manifest, Task};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -180,19 +179,11 @@ fn start(ws: &Workspace, a: StartArgs) -> Result<i32> {
         return Ok(0);
     }
     // the local queue outlives this shell, like a detached trainer
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("queue.log"))?;
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.arg("--workspace")
         .arg(absolute(&ws.root))
-        .args(["sweep", "queue", &id])
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    super::train::own_session(&mut cmd);
-    let child = cmd.spawn()?;
+        .args(["sweep", "queue", &id]);
+    let child = aiart::launch::local::spawn_detached(cmd, &dir.join("queue.log"))?;
     println!(
         "local queue pid {}: {} at a time; `aiart sweep show {id}` follows it",
         child.id(),
@@ -201,71 +192,16 @@ fn start(ws: &Workspace, a: StartArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// The local queue: starts each queued run as `aiart train --resume` (output to its train.log),
-/// at most max-parallel at a time, until all have ended or the sweep is stopped.
+/// The local queue (`aiart sweep queue ID`, started detached by `sweep` itself).
 fn queue(ws: &Workspace, name: &str) -> Result<i32> {
     let m = sweep::resolve(&ws.root, name).map_err(|e| anyhow!(e))?;
-    let parallel = m.max_parallel.unwrap_or(1).max(1);
-    let stop = sweep::stop_marker(&ws.root, &m.id);
-    let mut waiting: Vec<&Task> = m.tasks.iter().collect();
-    waiting.reverse();
-    let mut live: Vec<(usize, std::process::Child)> = vec![];
-    let exe = std::env::current_exe()?;
-    loop {
-        live.retain_mut(|(_, c)| !matches!(c.try_wait(), Ok(Some(_))));
-        if stop.exists() {
-            for t in waiting.drain(..) {
-                let run = RunDir::open(&t.run);
-                if run.read_status().is_ok_and(|s| s.state == RunState::Queued) {
-                    let s = run.status_now(
-                        RunState::Stopped,
-                        0,
-                        0,
-                        0,
-                        "the sweep was stopped before this run started",
-                    );
-                    run.write_status(&s)?;
-                }
-            }
-        }
-        while live.len() < parallel {
-            let Some(t) = waiting.pop() else { break };
-            let run = RunDir::open(&t.run);
-            if !run.read_status().is_ok_and(|s| s.state == RunState::Queued) {
-                continue; // started or stopped by someone else
-            }
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(t.run.join("train.log"))?;
-            let child = std::process::Command::new(&exe)
-                .arg("--workspace")
-                .arg(&ws.root)
-                .args(["train", "--quiet", "--resume"])
-                .arg(&t.run)
-                .stdin(std::process::Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .spawn()?;
-            println!(
-                "started task {} (pid {}): {}",
-                t.index,
-                child.id(),
-                t.run.display()
-            );
-            live.push((t.index, child));
-        }
-        if live.is_empty() && waiting.is_empty() {
-            println!("sweep {} done", m.id);
-            return Ok(0);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    aiart::launch::queue::run(&ws.root, &m, &std::env::current_exe()?)?;
+    Ok(0)
 }
 
 /// The sweep's runs as the runs list sees them (Slurm state included), by task index.
 fn runs_of(ws: &Workspace, m: &Manifest) -> Vec<(Task, Option<RunSummary>)> {
-    let all = list::list(&ws.runs());
+    let all = aiart::launch::list_runs(&ws.runs());
     m.tasks
         .iter()
         .map(|t| {

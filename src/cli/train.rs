@@ -1,6 +1,7 @@
 //! `aiart train PRESET`: a headless run into a run directory; `--detach` leaves it running in its
 //! own session; `--resume RUN` continues a run from its newest checkpoint.
 
+use aiart::launch::local;
 use aiart::nst::setup;
 use aiart::preset::{self, GanPreset, NstPreset, Preset};
 use aiart::run::dir::{hostname, new_run_id};
@@ -270,6 +271,7 @@ pub fn run_nst(
         lock,
         source_of(preset_path, overrides),
         running_status(&run, 0, 0, total),
+        aiart::launch::attempt_launcher(&run),
     )?;
     let r = NstRun {
         trainer: NstTrainer::new(prepared, p)?,
@@ -330,6 +332,7 @@ pub fn run_gan(
         lock,
         source_of(preset_path, overrides),
         running_status(&run, 0, 1, total),
+        aiart::launch::attempt_launcher(&run),
     )?;
     match gan::train(session, trainer, max_steps, quiet, None) {
         Ok(state) => Ok((run, state)),
@@ -344,7 +347,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     let info = run
         .read_info()
         .with_context(|| format!("{}: no run.json", dir.display()))?;
-    if let Some(job) = aiart::slurm::job::InJob::of(&run) {
+    if let Some(job) = aiart::launch::slurm::job::InJob::of(&run) {
         job.clear_previous_lock(&run);
     }
     let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
@@ -384,6 +387,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 lock,
                 source,
                 running_status(&run, step, 0, total),
+                aiart::launch::attempt_launcher(&run),
             )?;
             let opts = RunOptions {
                 max_steps: a.max_steps,
@@ -416,6 +420,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 lock,
                 source,
                 running_status(&run, step, epoch, total),
+                aiart::launch::attempt_launcher(&run),
             )?;
             match gan::train(session, trainer, a.max_steps, a.quiet, Some(step)) {
                 Ok(s) => s,
@@ -504,7 +509,7 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     );
     let run = super::submit::prepare_run(&root, &preset, &preset_path, &overrides, None, "")?;
     let job_name = format!("aiart-{}", run.id());
-    let target = aiart::slurm::script::Target::Run(&run.root);
+    let target = aiart::launch::slurm::script::Target::Run(&run.root);
     match super::submit::submit(
         ws,
         &run.root,
@@ -528,20 +533,6 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
             let _ = std::fs::remove_dir_all(&run.root);
             Err(e)
         }
-    }
-}
-
-/// The child leaves this terminal's session, so closing the terminal (SIGHUP) or this shell does
-/// not reach it.
-pub fn own_session(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: setsid and signal are async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setsid();
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            Ok(())
-        });
     }
 }
 
@@ -570,10 +561,6 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
         (None, None) => bail!("give a preset or --resume RUN"),
     };
     std::fs::create_dir_all(&root)?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(root.join("train.log"))?;
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.arg("--workspace").arg(&ws.root).arg("train");
     match (&a.resume, &a.preset) {
@@ -594,40 +581,29 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     if let Some(m) = a.max_steps {
         cmd.arg("--max-steps").arg(m.to_string());
     }
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    own_session(&mut cmd);
-    let mut child = cmd.spawn().context("starting the trainer")?;
+    let log = root.join("train.log");
+    let mut child = local::spawn_detached(cmd, &log).context("starting the trainer")?;
     let pid = child.id();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let holder = std::fs::read_to_string(root.join("lock")).ok();
-        if holder.is_some_and(|h| h.contains(&format!("\"pid\":{pid}"))) {
+    match local::wait_for_lock(&root, &mut child, std::time::Duration::from_secs(120))? {
+        local::Start::Holding => {
             println!("{}", root.display());
-            eprintln!(
-                "trainer pid {pid}; its output: {}",
-                root.join("train.log").display()
-            );
-            return Ok(0);
+            eprintln!("trainer pid {pid}; its output: {}", log.display());
+            Ok(0)
         }
-        if let Some(status) = child.try_wait()? {
-            let log = std::fs::read_to_string(root.join("train.log")).unwrap_or_default();
-            eprint!("{log}");
-            if status.success() {
+        local::Start::Exited { success } => {
+            eprint!("{}", std::fs::read_to_string(&log).unwrap_or_default());
+            if success {
                 println!("{}", root.display());
-                return Ok(0);
             }
-            return Ok(1);
+            Ok(if success { 0 } else { 1 })
         }
-        if std::time::Instant::now() > deadline {
+        local::Start::Starting => {
             println!("{}", root.display());
             eprintln!(
                 "trainer pid {pid} is still starting; follow {}",
-                root.join("train.log").display()
+                log.display()
             );
-            return Ok(0);
+            Ok(0)
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

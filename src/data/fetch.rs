@@ -71,7 +71,7 @@ pub fn missing_dataset(root: &Path) -> Option<String> {
 pub fn preset_needs(p: &crate::preset::Preset, workspace: &Path) -> Option<String> {
     match p {
         crate::preset::Preset::Gan(g) => {
-            missing_dataset(&crate::nst::setup::resolve(workspace, &g.data.dataroot))
+            missing_dataset(&crate::workspace::resolve_path(workspace, &g.data.dataroot))
         }
         _ => None,
     }

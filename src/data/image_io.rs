@@ -127,7 +127,7 @@ pub fn save_image(img: &RgbImage, path: &Path) -> Result<(), ImageError> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    crate::run::atomic::write_atomic(path, buf.get_ref()).map_err(|e| ImageError::Write {
+    crate::atomic::write_atomic(path, buf.get_ref()).map_err(|e| ImageError::Write {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })

@@ -11,6 +11,7 @@ use crate::nn::vgg::{
 use crate::nn::weights::{self, WeightsError};
 use crate::preset::nst::{NstPreset, PoolingKind};
 use crate::rng::SeededRng;
+use crate::workspace::resolve_path;
 use candle_core::{Device, Tensor};
 use std::path::{Path, PathBuf};
 
@@ -51,15 +52,6 @@ pub fn bundled_vgg(workspace: &Path) -> PathBuf {
         return local;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_FILE)
-}
-
-/// Resolves a preset path: absolute as is, else relative to the workspace.
-pub fn resolve(workspace: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        workspace.join(p)
-    }
 }
 
 pub struct Prepared {
@@ -110,7 +102,7 @@ pub fn load_vgg(
             let path = if p == BUNDLED {
                 bundled_vgg(workspace)
             } else {
-                resolve(workspace, Path::new(p))
+                resolve_path(workspace, Path::new(p))
             };
             let (sd, norm) = load_vgg_weights(&path, device)?;
             Ok(Vgg19::from_state_dict_with(
@@ -202,7 +194,7 @@ pub fn prepare_scale(
         .max()
         .unwrap_or(0);
 
-    let content_path = resolve(
+    let content_path = resolve_path(
         workspace,
         p.data.content.as_deref().unwrap_or(Path::new("")),
     );
@@ -213,7 +205,7 @@ pub fn prepare_scale(
     let blend = p.data.style_blend.clone().unwrap_or_else(|| vec![1.0; n]);
     let mut styles = vec![];
     for (s, w) in p.data.style.iter().zip(blend) {
-        let path = resolve(workspace, s);
+        let path = resolve_path(workspace, s);
         let t = load_image(&path, style_size, device, &mut warnings)?;
         check_size(&path, &t, deepest)?;
         styles.push((t, w));
@@ -224,7 +216,7 @@ pub fn prepare_scale(
         "content" => content.clone(),
         "noise" => SeededRng::new(p.train.seed).uniform(content.shape(), 0.0, 1.0, device)?,
         other => {
-            let path = resolve(workspace, Path::new(other));
+            let path = resolve_path(workspace, Path::new(other));
             let (img, note) = image_io::load_rgb(&path)?;
             warnings.extend(note);
             let (_, _, h, w) = content.dims4()?;

@@ -1,8 +1,8 @@
 //! A run directory and the files in it (docs/ARCHITECTURE.md, "Run directory").
 
-use super::atomic::{write_atomic, write_dir_atomic};
 use super::clock;
 use super::status::{RunState, Status};
+use crate::atomic::{write_atomic, write_dir_atomic};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fs::{self, OpenOptions};

@@ -3,8 +3,8 @@
 //! (into `metrics.discarded.jsonl` and `samples/discarded/`) before it starts. Nothing is deleted,
 //! nothing is shown twice.
 
-use super::atomic::write_atomic;
 use super::dir::RunDir;
+use crate::atomic::write_atomic;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;

@@ -1,5 +1,7 @@
 //! The runs of a workspace as `aiart runs list/show` and the dashboard see them: state from
-//! status.json, `crashed` when the trainer is gone, the latest losses from metrics.jsonl.
+//! status.json, `crashed` when the trainer is gone, the latest losses from metrics.jsonl. A
+//! launcher that started a run elsewhere (a Slurm job) adds its view through [`LauncherView`]:
+//! this module defines that seam and knows no launcher (`src/launch/` fills it).
 
 use super::dir::RunDir;
 use super::lock::trainer_alive;
@@ -25,7 +27,7 @@ pub struct RunSummary {
     /// Where a coarse-to-fine style transfer is: `scale 2/4 1024px`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale: Option<String>,
-    /// The Slurm job (`123`, `120_3`) of a run submitted with `--slurm`
+    /// The launcher's job (a Slurm job `123`, `120_3`) of a run submitted with `--slurm`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
     /// Where that job's output goes (Slurm writes why it ended a job there)
@@ -79,15 +81,48 @@ pub fn last_record(path: &Path) -> Option<Map<String, Value>> {
 /// scale (1-based), how many there are, and the scale's longest side.
 pub const RECORD_FIELDS: [&str; 7] = ["step", "epoch", "time", "lr", "scale", "scales", "size"];
 
-/// One run, with Slurm's view of its job when it has one.
-pub fn summarize(dir: &Path) -> Option<RunSummary> {
-    let mut one = vec![summarize_own(dir)?];
-    with_slurm(&mut one);
+/// The job a launcher started a run as, from the launcher's own records in the run directory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaunchedJob {
+    /// The launcher's id for it (`123`, `120_3` for a Slurm array task)
+    pub id: String,
+    /// Where the job's output goes
+    pub output: Option<PathBuf>,
+}
+
+/// What the launchers add to the runs' own view (`src/launch/` implements it).
+///
+/// A run with a job is never judged `crashed` from its pid here (the trainer may run on another
+/// host, or not have started): [`LauncherView::annotate`] decides, with one batched question to the
+/// launcher for all the runs that are not over.
+pub trait LauncherView {
+    /// The job this run was launched as, if a launcher other than this machine started it.
+    fn job(&self, run: &RunDir) -> Option<LaunchedJob>;
+    /// Combines the runs' own states (raw, for runs with a job) with the launcher's view: the state
+    /// a user sees and its `detail` (a pending reason, the node, why the job ended).
+    fn annotate(&self, runs: &mut [RunSummary]);
+}
+
+/// No launcher but this machine's processes: every run is judged by its pid and heartbeat.
+pub struct LocalOnly;
+
+impl LauncherView for LocalOnly {
+    fn job(&self, _: &RunDir) -> Option<LaunchedJob> {
+        None
+    }
+    fn annotate(&self, _: &mut [RunSummary]) {}
+}
+
+/// One run, with the launchers' view of it.
+pub fn summarize(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
+    let mut one = vec![summarize_own(dir, view)?];
+    view.annotate(&mut one);
     one.pop()
 }
 
-/// One run from its own files only (a Slurm run keeps its raw status state: [`with_slurm`] decides).
-fn summarize_own(dir: &Path) -> Option<RunSummary> {
+/// One run from its own files only (a run with a launcher's job keeps its raw status state: the
+/// launcher's `annotate` decides).
+fn summarize_own(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
     let run = RunDir::open(dir);
     let info = run.read_info().ok()?;
     let status = run.read_status().ok();
@@ -118,8 +153,8 @@ fn summarize_own(dir: &Path) -> Option<RunSummary> {
         status.as_ref().map(|s| s.state),
         Some(RunState::Running) | Some(RunState::Paused) | None
     );
-    let slurm = crate::slurm::record::read(&run);
-    if live && slurm.is_none() && !trainer_alive(pid, &host, updated) {
+    let job = view.job(&run);
+    if live && job.is_none() && !trainer_alive(pid, &host, updated) {
         state = "crashed".into();
     }
     let mut losses = last_record(&run.metrics()).unwrap_or_default();
@@ -136,8 +171,8 @@ fn summarize_own(dir: &Path) -> Option<RunSummary> {
         state,
         detail: String::new(),
         scale,
-        job_output: slurm.as_ref().map(|r| r.output.clone()),
-        job: slurm.map(|r| r.job),
+        job_output: job.as_ref().and_then(|j| j.output.clone()),
+        job: job.map(|j| j.id),
         sweep: info.sweep,
         step,
         total_steps: total,
@@ -150,16 +185,16 @@ fn summarize_own(dir: &Path) -> Option<RunSummary> {
     })
 }
 
-/// Every run under `runs/`, oldest first.
-pub fn list(runs_dir: &Path) -> Vec<RunSummary> {
+/// Every run under `runs/`, oldest first, with the launchers' view of them.
+pub fn list(runs_dir: &Path, view: &dyn LauncherView) -> Vec<RunSummary> {
     let mut out: Vec<RunSummary> = std::fs::read_dir(runs_dir)
         .map(|rd| {
             rd.flatten()
-                .filter_map(|e| summarize_own(&e.path()))
+                .filter_map(|e| summarize_own(&e.path(), view))
                 .collect()
         })
         .unwrap_or_default();
-    with_slurm(&mut out);
+    view.annotate(&mut out);
     out.sort_by(|a, b| {
         a.started
             .partial_cmp(&b.started)
@@ -167,55 +202,6 @@ pub fn list(runs_dir: &Path) -> Vec<RunSummary> {
             .then(a.id.cmp(&b.id))
     });
     out
-}
-
-/// Trainer states after which Slurm's view adds nothing.
-const OVER: [&str; 3] = ["finished", "failed", "timeout"];
-
-/// Combines the runs' own states with Slurm's view of their jobs: one batched query for all runs
-/// that are not over. Where Slurm cannot be asked, a run on this host whose trainer is gone is
-/// crashed; one on another host is judged by its heartbeat alone.
-pub fn with_slurm(runs: &mut [RunSummary]) {
-    use crate::slurm::queue;
-    let ids: Vec<String> = runs
-        .iter()
-        .filter(|r| !OVER.contains(&r.state.as_str()))
-        .filter_map(|r| r.job.clone())
-        .collect();
-    if ids.is_empty() {
-        return;
-    }
-    let known = queue::lookup(&ids);
-    for r in runs.iter_mut() {
-        let Some(job) = r.job.clone() else { continue };
-        if OVER.contains(&r.state.as_str()) {
-            continue;
-        }
-        let Some(known) = &known else {
-            if matches!(r.state.as_str(), "running" | "paused")
-                && !trainer_alive(r.pid, &r.host, r.updated)
-            {
-                r.state = "crashed".into();
-            }
-            r.detail = "Slurm cannot be asked (squeue failed)".into();
-            continue;
-        };
-        let view = known.get(&job);
-        let gone = match view {
-            Some(_) => None,
-            None => r
-                .job_output
-                .as_deref()
-                .and_then(|out| queue::final_state(&job, out)),
-        };
-        let (state, detail) = queue::combine(&r.state, view, gone.as_deref());
-        r.state = state;
-        r.detail = detail;
-        // Slurm no longer knows the job and did not say how it ended: judge the trainer itself
-        if view.is_none() && r.alive() && !trainer_alive(r.pid, &r.host, r.updated) {
-            r.state = "crashed".into();
-        }
-    }
 }
 
 /// A run named by its folder or by its id (or a unique prefix of it) under `runs/`.

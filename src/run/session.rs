@@ -1,6 +1,8 @@
 //! A live run, as its trainer sees it between steps: the lock, the heartbeat, control commands
 //! (pause, resume, stop, checkpoint, sample, set) and edits of the preset file. Trainers call
-//! `between_steps` and never learn who is steering them.
+//! `between_steps` and never learn who is steering them, nor where they run: a launcher that
+//! needs a say at the end of an attempt (a Slurm job before its time limit) comes in as a
+//! [`Launcher`] trait object.
 
 use super::control::{ControlCommand, ControlReader};
 use super::dir::RunDir;
@@ -9,7 +11,6 @@ use super::signals;
 use super::status::{RunState, Status};
 use super::watch::PresetWatcher;
 use crate::preset::{self, live, Preset};
-use crate::slurm::job::InJob;
 use anyhow::Result;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -27,6 +28,36 @@ pub trait Steer {
     fn preset(&self) -> Preset;
     /// Takes a new effective preset whose changes are all live.
     fn apply(&mut self, new: &Preset) -> Result<()>;
+}
+
+/// The launcher's side of a live run (`src/launch/` implements it for Slurm jobs; a run started
+/// on this machine, in the foreground or detached, has none). The session asks it only what the
+/// run protocol cannot know: when the attempt must hand back, and what then.
+pub trait Launcher: Send {
+    /// This attempt starts at `step`. Returns the moment (unix seconds) at which it must
+    /// checkpoint and hand back (a time limit minus a margin), when there is one.
+    fn attempt_started(&self, run: &RunDir, step: u64) -> Option<f64>;
+    /// The attempt hands back at `step`, checkpointed (a signal before a time limit, or the
+    /// moment above): the state the run ends this attempt in (`Requeued` while the launcher's
+    /// budget allows, else `Timeout`), the event's kind and its message.
+    fn hand_back(&self, run: &RunDir, step: u64) -> (RunState, &'static str, String);
+    /// The attempt ended in `state` at `step` (the launcher's own record of attempts).
+    fn attempt_ended(&self, run: &RunDir, state: RunState, step: u64);
+    /// Asks the launcher to run this attempt's job again (last of all: the launcher may end this
+    /// process soon after).
+    fn requeue(&self) -> Result<(), String>;
+}
+
+/// The final event of a run that ends on its own or is stopped: its kind and message.
+pub fn end_of_run(state: RunState, step: u64, total: u64) -> (&'static str, String) {
+    match state {
+        RunState::Stopped => ("stopped", format!("stopped at step {step} of {total}")),
+        _ if step < total => (
+            "finished",
+            format!("ended at step {step} of {total} (--max-steps)"),
+        ),
+        _ => ("finished", format!("finished {total} steps")),
+    }
 }
 
 pub enum Flow {
@@ -54,14 +85,14 @@ pub struct Session {
     paused: bool,
     /// The id of a `stop` command, answered when the run has stopped.
     pub stop_request: Option<String>,
-    /// The Slurm job this run was submitted as, when the trainer runs inside it
-    job: Option<InJob>,
-    /// When to checkpoint and requeue, from the job's time left and the signal margin: the same
-    /// moment Slurm's USR1 marks, in case the signal came before the handler was there
+    /// The launcher that started this attempt, when it has a say in how it ends (a Slurm job)
+    launcher: Option<Box<dyn Launcher>>,
+    /// When to checkpoint and hand back, from the launcher (a Slurm job's time left minus the
+    /// signal margin: the moment its USR1 marks, in case the signal came before the handler)
     deadline: Option<f64>,
     /// The step this attempt started from: a requeue needs progress past it
     attempt_from: u64,
-    /// The stop is a requeue (USR1 or the deadline), not a stop
+    /// The stop hands back to the launcher (USR1 or the deadline), not a stop
     requeue: bool,
     _lock: RunLock,
 }
@@ -75,7 +106,13 @@ fn hash(bytes: &[u8]) -> u64 {
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
 impl Session {
-    pub fn start(run: RunDir, lock: RunLock, source: PresetSource, status: Status) -> Result<Self> {
+    pub fn start(
+        run: RunDir,
+        lock: RunLock,
+        source: PresetSource,
+        status: Status,
+        launcher: Option<Box<dyn Launcher>>,
+    ) -> Result<Self> {
         let status = Arc::new(Mutex::new(status));
         let stop = Arc::new(AtomicBool::new(false));
         let heartbeat = {
@@ -108,12 +145,9 @@ impl Session {
         };
         let control = ControlReader::at_end(&run.control());
         let attempt_from = status.lock().expect("status lock").step;
-        let job = InJob::of(&run);
-        let deadline = job.as_ref().and_then(|j| {
-            j.attempt_started(&run, attempt_from);
-            let left = j.seconds_left()?;
-            Some(super::clock::now() + left.saturating_sub(j.signal_margin) as f64)
-        });
+        let deadline = launcher
+            .as_ref()
+            .and_then(|l| l.attempt_started(&run, attempt_from));
         let s = Self {
             run,
             status,
@@ -126,7 +160,7 @@ impl Session {
             last_file,
             paused: false,
             stop_request: None,
-            job,
+            launcher,
             deadline,
             attempt_from,
             requeue: false,
@@ -171,7 +205,7 @@ impl Session {
             // Slurm's warning: act at the first step boundary after this attempt made progress
             let warned = signals::requeue_requested()
                 || self.deadline.is_some_and(|d| super::clock::now() >= d);
-            if self.job.is_some() && warned && step > self.attempt_from {
+            if self.launcher.is_some() && warned && step > self.attempt_from {
                 self.requeue = true;
                 return Ok(Flow::Stop);
             }
@@ -351,56 +385,36 @@ impl Session {
         }
     }
 
-    /// Ends the run after its last checkpoint: the final event (answering a `stop`), the Slurm
-    /// attempt's end, the final status; a requeue asks Slurm to run the job again last of all,
-    /// because Slurm ends this process soon after. Returns the state the run ended in.
+    /// Ends the run after its last checkpoint: the final event (answering a `stop`), the
+    /// launcher's record of the attempt, the final status; a hand-back asks the launcher to run
+    /// the job again last of all, because it may end this process soon after. Returns the state
+    /// the run ended in.
     pub fn end(self, state: RunState, step: u64, epoch: u64, total: u64) -> Result<RunState> {
-        let (mut state, kind, message) = match (state, &self.job) {
-            (RunState::Requeued, Some(job)) if job.may_requeue() => (
-                RunState::Requeued,
-                "requeued",
-                format!(
-                    "checkpointed at step {step} before the time limit; requeued job {} \
-                     (restart {} of at most {}); it resumes from step {step}",
-                    job.id(),
-                    job.restart + 1,
-                    job.max_requeues
-                ),
-            ),
-            (RunState::Requeued, Some(job)) => (
-                RunState::Timeout,
-                "timeout",
-                format!(
-                    "checkpointed at step {step} before the time limit; the requeue budget \
-                     ({} restarts) is spent: resubmit, or `aiart train --resume {}`",
-                    job.max_requeues,
-                    self.run.root.display()
-                ),
-            ),
+        let (mut state, kind, message) = match (state, &self.launcher) {
+            (RunState::Requeued, Some(l)) => l.hand_back(&self.run, step),
             _ => {
-                let (kind, message) = crate::train::end_of_run(state, step, total);
+                let (kind, message) = end_of_run(state, step, total);
                 (state, kind, message)
             }
         };
         self.run
             .append_answer(kind, &message, self.stop_request.as_deref())?;
-        if let Some(job) = &self.job {
-            job.attempt_ended(&self.run, state.as_str(), step);
+        if let Some(l) = &self.launcher {
+            l.attempt_ended(&self.run, state, step);
         }
-        let job = self.job.clone();
         {
             let mut s = self.status.lock().expect("status lock");
             s.step = step;
             s.epoch = epoch;
         }
         self.set_state(state, &message);
-        if let (RunState::Requeued, Some(job)) = (state, job) {
-            if let Err(e) = job.requeue() {
+        if let (RunState::Requeued, Some(l)) = (state, &self.launcher) {
+            if let Err(e) = l.requeue() {
                 state = RunState::Timeout;
                 let msg =
                     format!("checkpointed at step {step}, but the job could not requeue: {e}");
                 self.run.append_event("error", &msg)?;
-                job.attempt_ended(&self.run, state.as_str(), step);
+                l.attempt_ended(&self.run, state, step);
                 self.set_state(state, &msg);
             }
         }

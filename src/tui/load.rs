@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 impl App {
     /// Re-reads the runs (status, new metrics lines, events) and the selected run's checkpoints.
     pub fn refresh(&mut self) {
-        let mut runs = list::list(&self.ws.runs());
+        let mut runs = crate::launch::list_runs(&self.ws.runs());
         group_sweeps(&mut runs);
         let keep = self.selected_run().map(|r| r.path.clone());
         let grew = runs.len() > self.runs.len();

@@ -7,6 +7,7 @@ pub mod adam;
 pub mod batchnorm;
 pub mod bias;
 pub mod conv;
+mod gemm_conv;
 pub mod norm;
 pub mod pad;
 

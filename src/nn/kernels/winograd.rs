@@ -10,7 +10,7 @@
 //! The input gradient is the adjoint of the same computation, so it is the exact gradient of what
 //! the forward computed, and its GEMMs shrink by the same 4×:
 //!   dM = A dy Aᵀ,   dV[ξ] = U[ξ]ᵀ · dM[ξ],   dx += B dV Bᵀ (overlapping patches add up).
-//! The kernel gradient is the im2col GEMM's (`conv::conv2d_grad_kernel`): summed over every tile
+//! The kernel gradient is the im2col GEMM's (`gemm_conv::conv2d_grad_kernel`): summed over every tile
 //! in the transformed domain it was an order of magnitude less accurate.
 //! Rounding: the transforms scale by up to 1/24 and 8, so results differ from a direct
 //! convolution by a few f32 ulps of the largest partial sums (tested against the GEMM kernel and
@@ -526,7 +526,7 @@ impl CustomOp2 for Forward {
         // was 19× less accurate (1.0e-5 against 5.5e-7 of the largest magnitude, 64 channels at
         // 80×600): docs/PERFORMANCE.md
         let dw = if w.track_op() {
-            Some(super::conv::conv2d_grad_kernel(
+            Some(super::gemm_conv::conv2d_grad_kernel(
                 x,
                 &dy,
                 w.dims(),
@@ -648,7 +648,7 @@ mod tests {
             x.apply_op2(w, Forward { pad, band }).unwrap()
         });
         let gemm = run(&x, &w, &r, |x, w| {
-            super::super::conv::conv2d_im2col(x, w, pad, 1).unwrap()
+            super::super::gemm_conv::conv2d_im2col(x, w, pad, 1).unwrap()
         });
         let exact = run(&f64(&x), &f64(&w), &r, |x, w| {
             x.conv2d(w, pad, 1, 1, 1).unwrap()

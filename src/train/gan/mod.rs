@@ -144,7 +144,7 @@ impl GanTrainer {
     /// Builds everything and checks the dataset before any work.
     pub fn new(p: &GanPreset, workspace: &Path, device: &Device) -> Result<Self> {
         let p = p.effective();
-        let root = crate::nst::setup::resolve(workspace, &p.data.dataroot);
+        let root = crate::workspace::resolve_path(workspace, &p.data.dataroot);
         if let Some(why) = crate::data::fetch::missing_dataset(&root) {
             anyhow::bail!("data.dataroot: {why}");
         }
@@ -164,7 +164,7 @@ impl GanTrainer {
             .model
             .init_from
             .as_ref()
-            .map(|d| crate::nst::setup::resolve(workspace, d));
+            .map(|d| crate::workspace::resolve_path(workspace, d));
         let init = init_from.as_deref();
         let (seed, gain) = (p.train.seed, p.model.init_gain as f32);
         let adam = AdamConfig {

@@ -2,7 +2,7 @@
 //! requeued job runs again). The submitter writes it before the job may start (the job is submitted
 //! held); afterwards only the trainer inside the job updates it, atomically.
 
-use crate::run::atomic::write_atomic;
+use crate::atomic::write_atomic;
 use crate::run::RunDir;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

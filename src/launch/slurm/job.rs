@@ -3,7 +3,8 @@
 
 use super::record::{self, Attempt};
 use crate::run::dir::hostname;
-use crate::run::{clock, RunDir};
+use crate::run::session::Launcher;
+use crate::run::{clock, RunDir, RunState};
 use std::process::Command;
 
 /// The job this process runs in, when the run was submitted as that job.
@@ -104,7 +105,8 @@ impl InJob {
         parse_time_left(String::from_utf8_lossy(&out.stdout).trim())
     }
 
-    pub fn attempt_started(&self, run: &RunDir, step: u64) {
+    /// Adds this attempt to `slurm.json`.
+    fn record_start(&self, run: &RunDir, step: u64) {
         let a = Attempt {
             restart: self.restart,
             job_id: self.job_id.clone(),
@@ -130,7 +132,8 @@ impl InJob {
         }
     }
 
-    pub fn attempt_ended(&self, run: &RunDir, state: &str, step: u64) {
+    /// Closes this attempt in `slurm.json`.
+    fn record_end(&self, run: &RunDir, state: &str, step: u64) {
         let _ = record::update(run, |r| {
             if let Some(a) = r.attempts.last_mut() {
                 a.end = Some(clock::now());
@@ -138,6 +141,50 @@ impl InJob {
                 a.state = Some(state.into());
             }
         });
+    }
+}
+
+/// The session's view of the job: a deadline before the time limit, requeue within the budget.
+impl Launcher for InJob {
+    fn attempt_started(&self, run: &RunDir, step: u64) -> Option<f64> {
+        self.record_start(run, step);
+        let left = self.seconds_left()?;
+        Some(clock::now() + left.saturating_sub(self.signal_margin) as f64)
+    }
+
+    fn hand_back(&self, run: &RunDir, step: u64) -> (RunState, &'static str, String) {
+        if self.may_requeue() {
+            (
+                RunState::Requeued,
+                "requeued",
+                format!(
+                    "checkpointed at step {step} before the time limit; requeued job {} \
+                     (restart {} of at most {}); it resumes from step {step}",
+                    self.id(),
+                    self.restart + 1,
+                    self.max_requeues
+                ),
+            )
+        } else {
+            (
+                RunState::Timeout,
+                "timeout",
+                format!(
+                    "checkpointed at step {step} before the time limit; the requeue budget \
+                     ({} restarts) is spent: resubmit, or `aiart train --resume {}`",
+                    self.max_requeues,
+                    run.root.display()
+                ),
+            )
+        }
+    }
+
+    fn attempt_ended(&self, run: &RunDir, state: RunState, step: u64) {
+        self.record_end(run, state.as_str(), step);
+    }
+
+    fn requeue(&self) -> Result<(), String> {
+        InJob::requeue(self)
     }
 }
 

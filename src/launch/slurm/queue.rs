@@ -3,6 +3,8 @@
 //! no longer knows, `sacct` once (remembered when accounting is disabled), else the end of the
 //! job's output, where Slurm writes why it cancelled a job.
 
+use crate::run::list::{tail, RunSummary};
+use crate::run::lock::trainer_alive;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -130,7 +132,7 @@ fn sacct(id: &str) -> Result<Option<String>, ()> {
 
 /// Slurm's own last words in a job's output: `*** JOB 12 ON n CANCELLED AT … DUE TO TIME LIMIT ***`.
 pub fn from_output(output: &Path) -> Option<String> {
-    let text = crate::run::list::tail(output, 8 * 1024)?;
+    let text = tail(output, 8 * 1024)?;
     let line = text
         .lines()
         .rev()
@@ -222,6 +224,54 @@ fn ended(status: &str, slurm: &str) -> (String, String) {
         }
         (_, "COMPLETED") => s("failed", "the job ended without the trainer's final status"),
         (_, other) => s("failed", &format!("Slurm: {other}")),
+    }
+}
+
+/// Trainer states after which Slurm's view adds nothing.
+const OVER: [&str; 3] = ["finished", "failed", "timeout"];
+
+/// Combines the runs' own states with Slurm's view of their jobs: one batched query for all runs
+/// that are not over. Where Slurm cannot be asked, a run on this host whose trainer is gone is
+/// crashed; one on another host is judged by its heartbeat alone.
+pub fn annotate(runs: &mut [RunSummary]) {
+    let ids: Vec<String> = runs
+        .iter()
+        .filter(|r| !OVER.contains(&r.state.as_str()))
+        .filter_map(|r| r.job.clone())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let known = lookup(&ids);
+    for r in runs.iter_mut() {
+        let Some(job) = r.job.clone() else { continue };
+        if OVER.contains(&r.state.as_str()) {
+            continue;
+        }
+        let Some(known) = &known else {
+            if matches!(r.state.as_str(), "running" | "paused")
+                && !trainer_alive(r.pid, &r.host, r.updated)
+            {
+                r.state = "crashed".into();
+            }
+            r.detail = "Slurm cannot be asked (squeue failed)".into();
+            continue;
+        };
+        let view = known.get(&job);
+        let gone = match view {
+            Some(_) => None,
+            None => r
+                .job_output
+                .as_deref()
+                .and_then(|out| final_state(&job, out)),
+        };
+        let (state, detail) = combine(&r.state, view, gone.as_deref());
+        r.state = state;
+        r.detail = detail;
+        // Slurm no longer knows the job and did not say how it ended: judge the trainer itself
+        if view.is_none() && r.alive() && !trainer_alive(r.pid, &r.host, r.updated) {
+            r.state = "crashed".into();
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! manifest.json` maps each task index to its run and grid values. A sweep runs as a Slurm job
 //! array, or locally behind a queue that starts a few trainers at a time.
 
-use crate::run::atomic::write_atomic;
+use crate::atomic::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,531 @@
+//! 2-D convolution and its transpose through GEMM on the CPU (f32), with both gradients through
+//! GEMM too (PyTorch's Conv2d and ConvTranspose2d: cross-correlation, zero padding, no dilation,
+//! one group):
+//!   y[n]  = W · im2col(x[n])                      (Cout × K)(K × P)
+//!   dx[n] = col2im(Wᵀ · dy[n])                    (K × Cout)(Cout × P)
+//!   dW    = Σₙ dy[n] · im2col(x[n])ᵀ              (Cout × P)(P × K)
+//! with K = C·kh·kw and P = Hout·Wout. candle's own CPU conv computes dx with a direct-loop
+//! transposed convolution and dW through an im2col whose inner dimension is N·Hout·Wout; and it
+//! computes dW even for a constant kernel (VGG in style transfer), which this op skips.
+//! `conv.rs` picks between this and Winograd; Winograd borrows this file's kernel gradient.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Geometry {
+    n: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    kh: usize,
+    kw: usize,
+    stride: usize,
+    pad: usize,
+    ho: usize,
+    wo: usize,
+}
+
+impl Geometry {
+    fn new(x: &[usize], k: &[usize], stride: usize, pad: usize) -> Result<Self> {
+        let (&[n, c, h, w], &[cout, ck, kh, kw]) = (x, k) else {
+            candle_core::bail!("conv2d: input {x:?} and kernel {k:?} must both be 4-D")
+        };
+        if c != ck {
+            candle_core::bail!("conv2d: input has {c} channels, the kernel {ck}")
+        }
+        if h + 2 * pad < kh || w + 2 * pad < kw || stride == 0 {
+            candle_core::bail!("conv2d: a {kh}×{kw} kernel does not fit a padded {h}×{w} input")
+        }
+        Ok(Self {
+            n,
+            c,
+            h,
+            w,
+            cout,
+            kh,
+            kw,
+            stride,
+            pad,
+            ho: (h + 2 * pad - kh) / stride + 1,
+            wo: (w + 2 * pad - kw) / stride + 1,
+        })
+    }
+
+    /// rows of the column matrix
+    fn k(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+
+    /// output positions of one sample
+    fn p(&self) -> usize {
+        self.ho * self.wo
+    }
+
+    /// input values of one sample
+    fn sample(&self) -> usize {
+        self.c * self.h * self.w
+    }
+}
+
+fn parallelism() -> Parallelism {
+    match candle_core::utils::get_num_threads() {
+        0 | 1 => Parallelism::None,
+        n => Parallelism::Rayon(n),
+    }
+}
+
+/// dst (m × n, rows `dst_rs` apart) = [dst +] a · b, where a and b are given by their row and
+/// column strides.
+#[allow(clippy::too_many_arguments)]
+fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    dst_rs: usize,
+    accumulate: bool,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+) {
+    assert!(m == 0 || n == 0 || dst.len() >= (m - 1) * dst_rs + n);
+    assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
+    assert!(n == 0 || k == 0 || b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
+    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(),
+        )
+    }
+}
+
+/// The column matrix of output rows `rows` is (K × |rows|·Wout); its memory is bounded by
+/// working through the output rows in bands (a 64→3 7×7 conv at 256 px would need 800 MB whole).
+const BAND_FLOATS: usize = 1 << 22;
+
+fn bands(g: &Geometry) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let rows = (BAND_FLOATS / (g.k() * g.wo).max(1)).clamp(1, g.ho);
+    let ho = g.ho;
+    (0..ho.div_ceil(rows)).map(move |b| b * rows..((b + 1) * rows).min(ho))
+}
+
+/// Calls `f(n, rows, col)` for every sample n and band of output rows, with one column buffer
+/// sized (K × |rows|·Wout) for the band.
+fn for_each_band(g: &Geometry, mut f: impl FnMut(usize, &std::ops::Range<usize>, &mut [f32])) {
+    let mut col = vec![];
+    for n in 0..g.n {
+        for rows in bands(g) {
+            col.resize(g.k() * rows.len() * g.wo, 0.0);
+            f(n, &rows, &mut col);
+        }
+    }
+}
+
+/// col (K × |rows|·Wout) of one sample x (C × H × W); channels in parallel (each writes its own
+/// kh·kw rows of col).
+fn im2col(g: &Geometry, x: &[f32], rows: &std::ops::Range<usize>, col: &mut [f32]) {
+    let (p, s) = (rows.len() * g.wo, g.stride);
+    let per_channel = g.kh * g.kw * p;
+    col[..g.c * per_channel]
+        .par_chunks_mut(per_channel)
+        .enumerate()
+        .for_each(|(c, block)| {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    let row = &mut block[(i * g.kw + j) * p..][..p];
+                    for (r, oy) in rows.clone().enumerate() {
+                        let y = (oy * s + i) as isize - g.pad as isize;
+                        let out = &mut row[r * g.wo..(r + 1) * g.wo];
+                        if y < 0 || y >= g.h as isize {
+                            out.fill(0.0);
+                            continue;
+                        }
+                        let src = &x[(c * g.h + y as usize) * g.w..][..g.w];
+                        for (ox, o) in out.iter_mut().enumerate() {
+                            let xx = (ox * s + j) as isize - g.pad as isize;
+                            *o = if xx < 0 || xx >= g.w as isize {
+                                0.0
+                            } else {
+                                src[xx as usize]
+                            };
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// Adds col (K × |rows|·Wout) back into the sample dx (C × H × W): the adjoint of `im2col`;
+/// channels in parallel (each adds into its own plane of dx).
+fn col2im(g: &Geometry, col: &[f32], rows: &std::ops::Range<usize>, dx: &mut [f32]) {
+    let (p, s) = (rows.len() * g.wo, g.stride);
+    let per_channel = g.kh * g.kw * p;
+    dx[..g.c * g.h * g.w]
+        .par_chunks_mut(g.h * g.w)
+        .zip(col[..g.c * per_channel].par_chunks(per_channel))
+        .for_each(|(plane, block)| {
+            for i in 0..g.kh {
+                for j in 0..g.kw {
+                    let row = &block[(i * g.kw + j) * p..][..p];
+                    for (r, oy) in rows.clone().enumerate() {
+                        let y = (oy * s + i) as isize - g.pad as isize;
+                        if y < 0 || y >= g.h as isize {
+                            continue;
+                        }
+                        let dst = &mut plane[y as usize * g.w..][..g.w];
+                        for (ox, v) in row[r * g.wo..(r + 1) * g.wo].iter().enumerate() {
+                            let xx = (ox * s + j) as isize - g.pad as isize;
+                            if xx >= 0 && xx < g.w as isize {
+                                dst[xx as usize] += v;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
+fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    super::f32_slice("conv2d", s, l, what)
+}
+
+/// y = conv2d(x, W)
+struct Forward {
+    stride: usize,
+    pad: usize,
+}
+
+impl CustomOp2 for Forward {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = Geometry::new(l1.dims(), l2.dims(), self.stride, self.pad)?;
+        let (x, w) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "kernel")?);
+        let (k, p) = (g.k(), g.p());
+        let mut y = vec![0f32; g.n * g.cout * p];
+        for_each_band(&g, |n, rows, col| {
+            let bp = rows.len() * g.wo;
+            im2col(&g, &x[n * g.sample()..][..g.sample()], rows, col);
+            let dst = &mut y[n * g.cout * p + rows.start * g.wo..];
+            matmul(g.cout, bp, k, dst, p, false, w, (k, 1), col, (bp, 1));
+        });
+        Ok((CpuStorage::F32(y), Shape::from((g.n, g.cout, g.ho, g.wo))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let dy = dy.contiguous()?;
+        let op = Backward {
+            stride: self.stride,
+            pad: self.pad,
+            x_dims: x.dims().to_vec(),
+            w_dims: w.dims().to_vec(),
+        };
+        // a constant kernel (VGG's in style transfer) needs no gradient
+        let dx = if x.track_op() {
+            Some(dy.apply_op2_no_bwd(w, &BackwardInput(op.clone()))?)
+        } else {
+            None
+        };
+        let dw = if w.track_op() {
+            Some(x.apply_op2_no_bwd(&dy, &BackwardKernel(op))?)
+        } else {
+            None
+        };
+        Ok((dx, dw))
+    }
+}
+
+#[derive(Clone)]
+struct Backward {
+    stride: usize,
+    pad: usize,
+    x_dims: Vec<usize>,
+    w_dims: Vec<usize>,
+}
+
+impl Backward {
+    fn geometry(&self) -> Result<Geometry> {
+        Geometry::new(&self.x_dims, &self.w_dims, self.stride, self.pad)
+    }
+}
+
+/// dx from (dy, W)
+struct BackwardInput(Backward);
+
+impl CustomOp2 for BackwardInput {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm-grad-input"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = self.0.geometry()?;
+        let (dy, w) = (f32_slice(s1, l1, "gradient")?, f32_slice(s2, l2, "kernel")?);
+        let (k, p) = (g.k(), g.p());
+        let mut dx = vec![0f32; g.n * g.sample()];
+        for_each_band(&g, |n, rows, col| {
+            let bp = rows.len() * g.wo;
+            let dyn_ = &dy[n * g.cout * p + rows.start * g.wo..];
+            // Wᵀ: the (Cout × K) kernel read column by column
+            matmul(k, bp, g.cout, col, bp, false, w, (1, k), dyn_, (p, 1));
+            col2im(&g, col, rows, &mut dx[n * g.sample()..][..g.sample()]);
+        });
+        Ok((CpuStorage::F32(dx), Shape::from(self.0.x_dims.clone())))
+    }
+}
+
+/// dW from (x, dy)
+struct BackwardKernel(Backward);
+
+impl CustomOp2 for BackwardKernel {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm-grad-kernel"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = self.0.geometry()?;
+        let (x, dy) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "gradient")?);
+        let (k, p) = (g.k(), g.p());
+        let mut dw = vec![0f32; g.cout * k];
+        for_each_band(&g, |n, rows, col| {
+            let bp = rows.len() * g.wo;
+            im2col(&g, &x[n * g.sample()..][..g.sample()], rows, col);
+            let dyn_ = &dy[n * g.cout * p + rows.start * g.wo..];
+            // colᵀ: the (K × bp) columns read transposed; every band after the first accumulates
+            let accumulate = n > 0 || rows.start > 0;
+            matmul(
+                g.cout,
+                k,
+                bp,
+                &mut dw,
+                k,
+                accumulate,
+                dyn_,
+                (p, 1),
+                col,
+                (1, bp),
+            );
+        });
+        Ok((CpuStorage::F32(dw), Shape::from(self.0.w_dims.clone())))
+    }
+}
+
+/// dW of `conv2d(x, W)` (W of shape `w_dims`) from x and dy, through im2col and GEMM.
+pub(super) fn conv2d_grad_kernel(
+    x: &Tensor,
+    dy: &Tensor,
+    w_dims: &[usize],
+    stride: usize,
+    pad: usize,
+) -> Result<Tensor> {
+    let op = Backward {
+        stride,
+        pad,
+        x_dims: x.dims().to_vec(),
+        w_dims: w_dims.to_vec(),
+    };
+    x.contiguous()?
+        .apply_op2_no_bwd(&dy.contiguous()?, &BackwardKernel(op))
+}
+
+/// y = conv_transpose2d(x, W): the adjoint of a convolution whose input has y's shape, so its three
+/// products are the convolution's with the roles swapped: y = col2im(Wᵀ·x), dx = conv2d(dy, W),
+/// dW = Σₙ x[n]·im2col(dy[n])ᵀ.
+struct TransposeForward {
+    stride: usize,
+    pad: usize,
+    output_padding: usize,
+}
+
+impl TransposeForward {
+    /// The convolution this one is the adjoint of: its input is (N, Cout, Hout, Wout).
+    fn adjoint(&self, x: &[usize], w: &[usize]) -> Result<Backward> {
+        let (&[n, cin, h, wd], &[wcin, cout, kh, kw]) = (x, w) else {
+            candle_core::bail!("conv_transpose2d: input {x:?} and kernel {w:?} must both be 4-D")
+        };
+        if cin != wcin {
+            candle_core::bail!("conv_transpose2d: input has {cin} channels, the kernel {wcin}")
+        }
+        let size = |i: usize, k: usize| {
+            ((i - 1) * self.stride + k + self.output_padding).checked_sub(2 * self.pad)
+        };
+        let (Some(ho), Some(wo)) = (size(h, kh), size(wd, kw)) else {
+            candle_core::bail!("conv_transpose2d: padding {} too large", self.pad)
+        };
+        Ok(Backward {
+            stride: self.stride,
+            pad: self.pad,
+            x_dims: vec![n, cout, ho, wo],
+            w_dims: w.to_vec(),
+        })
+    }
+}
+
+impl CustomOp2 for TransposeForward {
+    fn name(&self) -> &'static str {
+        "conv-transpose2d-gemm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        BackwardInput(self.adjoint(l1.dims(), l2.dims())?).cpu_fwd(s1, l1, s2, l2)
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let dy = dy.contiguous()?;
+        let adjoint = self.adjoint(x.dims(), w.dims())?;
+        let dx = if x.track_op() {
+            let conv = Forward {
+                stride: self.stride,
+                pad: self.pad,
+            };
+            Some(dy.apply_op2_no_bwd(w, &conv)?)
+        } else {
+            None
+        };
+        let dw = if w.track_op() {
+            Some(dy.apply_op2_no_bwd(x, &BackwardKernel(adjoint))?)
+        } else {
+            None
+        };
+        Ok((dx, dw))
+    }
+}
+
+/// `F.conv_transpose2d` through GEMM (f32, CPU).
+pub(super) fn conv_transpose2d_gemm(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    output_padding: usize,
+    stride: usize,
+) -> Result<Tensor> {
+    x.contiguous()?.apply_op2(
+        &w.contiguous()?,
+        TransposeForward {
+            stride,
+            pad: padding,
+            output_padding,
+        },
+    )
+}
+
+/// `conv2d` through im2col and GEMM whatever the kernel (f32, CPU).
+pub(super) fn conv2d_im2col(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    stride: usize,
+) -> Result<Tensor> {
+    x.contiguous()?.apply_op2(
+        &w.contiguous()?,
+        Forward {
+            stride,
+            pad: padding,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::kernels::testing::{max_rel, rand};
+    use candle_core::Var;
+
+    #[test]
+    fn output_rows_in_bands_give_the_same_numbers() {
+        // K·Wout large enough that one band holds a few output rows: 64→3, 7×7 at 70×70
+        let x = Var::from_tensor(&rand(&[2, 64, 76, 70], 3)).unwrap();
+        let w = Var::from_tensor(&rand(&[3, 64, 7, 7], 4)).unwrap();
+        let g = Geometry::new(x.dims(), w.dims(), 1, 0).unwrap();
+        assert!(bands(&g).count() > 1, "{:?}", bands(&g).collect::<Vec<_>>());
+        let y = conv2d_im2col(x.as_tensor(), w.as_tensor(), 0, 1).unwrap();
+        let want = x.as_tensor().conv2d(w.as_tensor(), 0, 1, 1, 1).unwrap();
+        assert!(max_rel(&y, &want) < 1e-5);
+        let r = rand(y.dims(), 5);
+        let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let want_g = (&want * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        for v in [&x, &w] {
+            let (a, b) = (
+                grads.get(v.as_tensor()).unwrap(),
+                want_g.get(v.as_tensor()).unwrap(),
+            );
+            assert!(max_rel(a, b) < 1e-4, "{}", max_rel(a, b));
+        }
+    }
+
+    #[test]
+    fn a_constant_kernel_gets_no_gradient_and_candle_agrees() {
+        let x = Var::from_tensor(&rand(&[2, 3, 9, 7], 1)).unwrap();
+        let w = rand(&[4, 3, 3, 3], 2);
+        let y = conv2d_im2col(x.as_tensor(), &w, 1, 2).unwrap();
+        let want = x.as_tensor().conv2d(&w, 1, 2, 1, 1).unwrap();
+        assert!(max_rel(&y, &want) < 1e-5);
+        let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        assert!(grads.get(&w).is_none());
+        let want_dx = want.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let (a, b) = (
+            grads.get(x.as_tensor()).unwrap(),
+            want_dx.get(x.as_tensor()).unwrap(),
+        );
+        assert!(max_rel(a, b) < 1e-5);
+    }
+}

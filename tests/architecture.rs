@@ -1,0 +1,510 @@
+//! The "never" rules of docs/ARCHITECTURE.md as a check that can fail: reads `src/`, collects each
+//! file's references to other parts of the crate (`crate::…`, `super::…`, and `aiart::…` in the
+//! binary's files) outside unit-test modules, and fails when
+//! - a file under `src/run/` (the run protocol) names a launcher, a trainer or the dashboard,
+//! - a file under `src/nn/` (the networks) names a trainer or the run protocol,
+//! - a trainer (`src/train/`) or a launcher (`src/launch/`) names the dashboard,
+//! - two top-level modules of `src/` depend on each other, directly or through others (a loop),
+//! - two files import each other.
+//!
+//! When this test fails, move the code, not the rule (STYLE.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// (folder under src/, module paths it must never name)
+const NEVER: &[(&str, &[&str])] = &[
+    ("run", &["launch", "slurm", "sweep", "train", "tui", "cli"]),
+    ("nn", &["train", "run", "launch", "tui", "cli"]),
+    ("nst", &["train", "run", "launch", "tui", "cli"]),
+    ("data", &["train", "run", "launch", "tui", "cli", "nst"]),
+    ("preset", &["train", "run", "launch", "tui", "cli"]),
+    ("train", &["tui", "launch", "cli"]),
+    ("launch", &["tui", "cli"]),
+];
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The text with comments, string and char literals blanked (so paths in docs and messages do not
+/// count).
+fn code_only(text: &str) -> String {
+    let b: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < b.len() && b[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let mut depth = 0;
+            while i < b.len() {
+                if b[i] == '/' && b.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b[i] == '*' && b.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            out.push(' ');
+        } else if c == 'r' && (next == Some('"') || next == Some('#')) && !ident_char(prev(&b, i)) {
+            // raw string r"…" / r#"…"#
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while b.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if b.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            'raw: while j < b.len() {
+                if b[j] == '"' && (0..hashes).all(|k| b.get(j + 1 + k) == Some(&'#')) {
+                    j += 1 + hashes;
+                    break 'raw;
+                }
+                j += 1;
+            }
+            out.push_str("\"\"");
+            i = j;
+        } else if c == '"' {
+            i += 1;
+            while i < b.len() && b[i] != '"' {
+                if b[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i += 1;
+            out.push_str("\"\"");
+        } else if c == '\'' {
+            // a char literal ('a', '\n', '\u{..}') or a lifetime ('a)
+            let close = if next == Some('\\') {
+                (i + 2..b.len().min(i + 12)).find(|&j| b[j] == '\'')
+            } else if b.get(i + 2) == Some(&'\'') {
+                Some(i + 2)
+            } else {
+                None
+            };
+            match close {
+                Some(j) => {
+                    out.push_str("' '");
+                    i = j + 1;
+                }
+                None => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn prev(b: &[char], i: usize) -> char {
+    if i == 0 {
+        ' '
+    } else {
+        b[i - 1]
+    }
+}
+
+fn ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Removes `#[cfg(test)]` items with a body (`mod tests { … }`, test-only functions).
+fn without_test_items(code: &str) -> String {
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at..];
+        // the item ends at `;` before any `{`, or at the `}` closing its first `{`
+        let semi = after.find(';');
+        let brace = after.find('{');
+        let end = match (semi, brace) {
+            (Some(s), Some(b)) if s < b => s + 1,
+            (_, Some(b)) => {
+                let mut depth = 0;
+                let mut end = after.len();
+                for (k, ch) in after[b..].char_indices() {
+                    match ch {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = b + k + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                end
+            }
+            (Some(s), None) => s + 1,
+            (None, None) => after.len(),
+        };
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Files that are unit-test modules (declared `#[cfg(test)] mod NAME;`).
+fn test_module_files(files: &[PathBuf]) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    for f in files {
+        let text = code_only(&std::fs::read_to_string(f).unwrap());
+        let dir = module_dir(f);
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("#[cfg(test)]") {
+            let after = rest[at + "#[cfg(test)]".len()..].trim_start();
+            let after = after.strip_prefix("pub(crate) ").unwrap_or(after);
+            let after = after.strip_prefix("pub ").unwrap_or(after);
+            if let Some(decl) = after.strip_prefix("mod ") {
+                let name: String = decl.chars().take_while(|&c| ident_char(c)).collect();
+                let tail = decl[name.len()..].trim_start();
+                if tail.starts_with(';') {
+                    out.insert(dir.join(format!("{name}.rs")));
+                    out.insert(dir.join(&name).join("mod.rs"));
+                }
+            }
+            rest = &rest[at + 1..];
+        }
+    }
+    out
+}
+
+/// The folder a file's child modules live in (`a/mod.rs`, `lib.rs` → its folder; `a/b.rs` → `a/b/`).
+fn module_dir(f: &Path) -> PathBuf {
+    let name = f.file_name().unwrap().to_string_lossy();
+    if matches!(name.as_ref(), "mod.rs" | "lib.rs" | "main.rs") {
+        f.parent().unwrap().to_path_buf()
+    } else {
+        f.with_extension("")
+    }
+}
+
+/// The module path of a file: `src/nn/kernels/conv.rs` → ["nn", "kernels", "conv"].
+fn module_path(f: &Path) -> Vec<String> {
+    let rel = f.strip_prefix(src()).unwrap();
+    if rel == Path::new("main.rs") {
+        return vec!["main".into()];
+    }
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
+        parts.pop();
+    }
+    parts
+}
+
+/// Every path a piece of code names through `crate::` (or `aiart::` in the binary) and `super::`,
+/// made absolute (["nn", "kernels", "conv", "im2col"]). `use a::{b, c::{d}}` groups are expanded.
+fn referenced_paths(code: &str, me: &[String], in_binary: bool) -> Vec<Vec<String>> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut out = vec![];
+    let mut i = 0;
+    while i < chars.len() {
+        if !ident_char(chars[i]) || (i > 0 && (ident_char(chars[i - 1]) || chars[i - 1] == ':')) {
+            i += 1;
+            continue;
+        }
+        let word: String = chars[i..].iter().take_while(|&&c| ident_char(c)).collect();
+        let after = i + word.len();
+        let is_sep = chars.get(after) == Some(&':') && chars.get(after + 1) == Some(&':');
+        let mut j = after + 2;
+        let base: Option<Vec<String>> = match word.as_str() {
+            "crate" if is_sep => Some(vec![]),
+            "aiart" if is_sep && in_binary => Some(vec![]),
+            "super" if is_sep => {
+                // a file's `super` is its parent module; chained supers go further up
+                let mut base = me.to_vec();
+                base.pop();
+                while chars[j..].starts_with(&['s', 'u', 'p', 'e', 'r', ':', ':']) {
+                    base.pop();
+                    j += 7;
+                }
+                Some(base)
+            }
+            _ => None,
+        };
+        match base {
+            Some(base) => i = parse_tree(&chars, j, base, &mut out).max(i + 1),
+            None => i = after,
+        }
+    }
+    out
+}
+
+/// Parses `a::b::{c, d::e}` starting at `j`, pushing each full path; returns where it ended.
+fn parse_tree(
+    chars: &[char],
+    mut j: usize,
+    mut base: Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) -> usize {
+    loop {
+        while chars.get(j).is_some_and(|c| c.is_whitespace()) {
+            j += 1;
+        }
+        if chars.get(j) == Some(&'{') {
+            j += 1;
+            loop {
+                j = parse_tree(chars, j, base.clone(), out);
+                while chars.get(j).is_some_and(|c| c.is_whitespace()) {
+                    j += 1;
+                }
+                match chars.get(j) {
+                    Some(',') => j += 1,
+                    Some('}') => return j + 1,
+                    _ => return j,
+                }
+                while chars.get(j).is_some_and(|c| c.is_whitespace()) {
+                    j += 1;
+                }
+                if chars.get(j) == Some(&'}') {
+                    return j + 1;
+                }
+            }
+        }
+        let word: String = chars[j..].iter().take_while(|&&c| ident_char(c)).collect();
+        if word.is_empty() {
+            if !base.is_empty() {
+                out.push(base);
+            }
+            return j;
+        }
+        j += word.len();
+        if word != "self" {
+            base.push(word);
+        }
+        if chars.get(j) == Some(&':') && chars.get(j + 1) == Some(&':') {
+            j += 2;
+        } else {
+            if !base.is_empty() {
+                out.push(base);
+            }
+            return j;
+        }
+    }
+}
+
+/// The file a module path lands in: its longest prefix that is a file of `files`.
+fn file_of(path: &[String], by_module: &BTreeMap<Vec<String>, PathBuf>) -> Option<PathBuf> {
+    (1..=path.len())
+        .rev()
+        .find_map(|n| by_module.get(&path[..n]).cloned())
+}
+
+struct Graph {
+    /// file -> files it names
+    files: BTreeMap<PathBuf, BTreeSet<PathBuf>>,
+    /// file -> the absolute module paths it names
+    names: BTreeMap<PathBuf, Vec<Vec<String>>>,
+}
+
+fn graph() -> Graph {
+    let mut all = vec![];
+    rust_files(&src(), &mut all);
+    all.sort();
+    let tests = test_module_files(&all);
+    let files: Vec<PathBuf> = all.into_iter().filter(|f| !tests.contains(f)).collect();
+    let by_module: BTreeMap<Vec<String>, PathBuf> =
+        files.iter().map(|f| (module_path(f), f.clone())).collect();
+    let mut g = Graph {
+        files: BTreeMap::new(),
+        names: BTreeMap::new(),
+    };
+    for f in &files {
+        let me = module_path(f);
+        let in_binary = me.first().is_some_and(|m| m == "cli") || f.ends_with("src/main.rs");
+        let code = without_test_items(&code_only(&std::fs::read_to_string(f).unwrap()));
+        let paths = referenced_paths(&code, &me, in_binary);
+        let targets: BTreeSet<PathBuf> = paths
+            .iter()
+            .filter_map(|p| file_of(p, &by_module))
+            .filter(|t| t != f)
+            .collect();
+        g.files.insert(f.clone(), targets);
+        g.names.insert(f.clone(), paths);
+    }
+    g
+}
+
+fn rel(f: &Path) -> String {
+    f.strip_prefix(src().parent().unwrap())
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+/// A file's top-level module: `src/nn/x.rs` → `nn`, `src/bench.rs` → `bench`, `src/lib.rs` → `lib`.
+fn top(f: &Path) -> String {
+    module_path(f)
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "lib".into())
+}
+
+#[test]
+fn the_never_rules_hold() {
+    let g = graph();
+    let mut broken = vec![];
+    for (f, names) in &g.names {
+        let t = top(f);
+        for (folder, never) in NEVER {
+            if t != *folder {
+                continue;
+            }
+            for n in names {
+                if n.first().is_some_and(|m| never.contains(&m.as_str())) {
+                    broken.push(format!("{} names crate::{}", rel(f), n.join("::")));
+                }
+            }
+        }
+    }
+    broken.sort();
+    broken.dedup();
+    assert!(
+        broken.is_empty(),
+        "docs/ARCHITECTURE.md's never rules are broken:\n  {}",
+        broken.join("\n  ")
+    );
+}
+
+#[test]
+fn no_two_files_import_each_other() {
+    let g = graph();
+    let mut pairs = vec![];
+    for (a, targets) in &g.files {
+        for b in targets {
+            // a module file naming its own child (`mod.rs` → `mod.rs/child`) is not an import
+            if a < b && g.files.get(b).is_some_and(|t| t.contains(a)) {
+                let (pa, pb) = (module_path(a), module_path(b));
+                if pb.starts_with(&pa) || pa.starts_with(&pb) {
+                    continue;
+                }
+                pairs.push(format!("{} <-> {}", rel(a), rel(b)));
+            }
+        }
+    }
+    assert!(
+        pairs.is_empty(),
+        "files that import each other:\n  {}",
+        pairs.join("\n  ")
+    );
+}
+
+#[test]
+fn top_level_modules_form_no_loop() {
+    let g = graph();
+    let mut edges: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (a, targets) in &g.files {
+        for b in targets {
+            let (ta, tb) = (top(a), top(b));
+            if ta != tb && ta != "lib" && ta != "main" {
+                edges
+                    .entry(ta)
+                    .or_default()
+                    .entry(tb)
+                    .or_insert_with(|| format!("{} -> {}", rel(a), rel(b)));
+            }
+        }
+    }
+    // a loop is an edge a -> b with a path b -> … -> a
+    let mut loops = vec![];
+    for (a, outs) in &edges {
+        for (b, why) in outs {
+            if let Some(back) = path_between(&edges, b, a) {
+                loops.push(format!("{a} -> {b} ({why}), and back: {}", back.join("; ")));
+            }
+        }
+    }
+    assert!(
+        loops.is_empty(),
+        "top-level modules that depend on each other:\n  {}",
+        loops.join("\n  ")
+    );
+}
+
+/// A chain of edges from `from` to `to`, described by the file imports that make it.
+fn path_between(
+    edges: &BTreeMap<String, BTreeMap<String, String>>,
+    from: &str,
+    to: &str,
+) -> Option<Vec<String>> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![(from.to_string(), vec![])];
+    while let Some((at, why)) = stack.pop() {
+        if at == to {
+            return Some(why);
+        }
+        if !seen.insert(at.clone()) {
+            continue;
+        }
+        for (next, reason) in edges.get(&at).into_iter().flatten() {
+            let mut w = why.clone();
+            w.push(reason.clone());
+            stack.push((next.clone(), w));
+        }
+    }
+    None
+}
+
+/// The checker itself: paths through `use` groups, `super`, and comments are read right.
+#[test]
+fn the_reader_finds_what_a_file_names() {
+    let me: Vec<String> = vec!["nn".into(), "kernels".into(), "conv".into()];
+    let code = code_only(
+        "use crate::{run::atomic, data::{image_io, grid::Grid}};\n\
+         use super::winograd::forward; // crate::tui::x in a comment\n\
+         let s = \"crate::launch::y\"; let c = '{';\n\
+         fn f() { crate::train::end(); }\n\
+         #[cfg(test)]\nmod tests { use crate::cli::z; }\n",
+    );
+    let code = without_test_items(&code);
+    let got = referenced_paths(&code, &me, false);
+    let want: Vec<Vec<String>> = [
+        &["run", "atomic"][..],
+        &["data", "image_io"],
+        &["data", "grid", "Grid"],
+        &["nn", "kernels", "winograd", "forward"],
+        &["train", "end"],
+    ]
+    .iter()
+    .map(|p| p.iter().map(|s| s.to_string()).collect())
+    .collect();
+    assert_eq!(got, want);
+}
