@@ -217,7 +217,12 @@ mod tests {
         assert!(lo.to_scalar::<f32>().unwrap() >= 0.0 && hi.to_scalar::<f32>().unwrap() <= 1.0);
     }
 
-    /// L-BFGS and Adam take the tiled gradient as they take the untiled one: the same trajectory.
+    /// L-BFGS and Adam take the tiled gradient as they take the untiled one: along the untiled
+    /// trajectory, every step taken with the tiled gradient lands where the untiled one does.
+    /// (Each step starts both from the untiled image and history: L-BFGS without a line search, as torch's,
+    /// amplifies a rounding difference of 1e-7 in the gradient — GEMM blocking differs between a
+    /// tile and the whole image and between CPUs with and without AVX-512 — to 1e-2 in the image
+    /// within three steps, so free-running trajectories compare arithmetic, not tiling.)
     #[test]
     fn tiled_and_untiled_trajectories_agree() {
         use crate::nn::vgg::{layer_index, Vgg19};
@@ -234,7 +239,7 @@ mod tests {
             .map(|n| layer_index(n).unwrap())
             .collect();
         for optimizer in [OptimizerKind::Lbfgs, OptimizerKind::Adam] {
-            let run = |tile: Option<usize>| {
+            let trainer = |tile: Option<usize>| {
                 let objective = Objective::new(
                     vgg.clone(),
                     &content,
@@ -258,25 +263,40 @@ mod tests {
                     init: content.clone(),
                     warnings: vec![],
                 };
-                let mut t = NstTrainer::new(prepared, &preset).unwrap();
-                let mut totals = vec![];
-                for _ in 0..3 {
-                    let (c, g) = t.evaluate().unwrap();
-                    totals.push(c.total.to_scalar::<f32>().unwrap());
-                    t.apply(&g).unwrap();
-                }
-                (totals, t.image().clone())
+                NstTrainer::new(prepared, &preset).unwrap()
             };
-            let (a, ia) = run(None);
-            let (b, ib) = run(Some(64));
-            for (x, y) in a.iter().zip(&b) {
+            let (mut a, mut b) = (trainer(None), trainer(Some(64)));
+            for step in 0..3 {
+                let (ca, ga) = a.evaluate().unwrap();
+                let (cb, gb) = b.evaluate().unwrap();
+                let (x, y) = (
+                    ca.total.to_scalar::<f32>().unwrap(),
+                    cb.total.to_scalar::<f32>().unwrap(),
+                );
                 assert!(
                     (x - y).abs() <= 1e-4 * x.abs(),
-                    "{optimizer:?}: {a:?} vs tiled {b:?}"
+                    "{optimizer:?} step {step}: J = {x} vs tiled {y}"
                 );
+                // and from the same L-BFGS history (Adam's moments differ by rounding alone)
+                if let (Optimizer::Lbfgs(la), Optimizer::Lbfgs(lb)) =
+                    (&a.optimizer, &mut b.optimizer)
+                {
+                    *lb = la.clone();
+                }
+                let before = a.image().copy().unwrap();
+                a.apply(&ga).unwrap();
+                b.apply(&gb).unwrap();
+                // the step lands where the untiled one does, to 1e-3 of its size (L-BFGS moves
+                // pixels by up to 0.9 in one step here; Adam by lr = 0.01)
+                let moved = crate::max_abs_diff(a.image(), &before);
+                let d = crate::max_abs_diff(a.image(), b.image());
+                let tol = (1e-3 * moved).max(1e-4);
+                assert!(
+                    d <= tol,
+                    "{optimizer:?} step {step}: images differ by {d} after a step of {moved}"
+                );
+                b.image.set(a.image()).unwrap();
             }
-            let d = crate::max_abs_diff(&ia, &ib);
-            assert!(d < 1e-4, "{optimizer:?}: images differ by {d}");
         }
     }
 

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 const TOLERANCE_GRAD: f32 = 1e-7;
 const TOLERANCE_CHANGE: f32 = 1e-9;
 
+#[derive(Clone)]
 pub struct Lbfgs {
     pub lr: f64,
     history_size: usize,
