@@ -141,6 +141,25 @@ fn pix2pix_learns_and_its_checkpoint_translates() {
     translate(&["--input", "ab.png", "--output", "grid.png"]);
     translate(&["--input", "ab.png", "--output", "fake.png", "--fake-only"]);
     translate(&["--input", "a.png", "--output", "whole.png", "--whole"]);
+    // a plain photo is not split in two: it is named, with the pair rule and --whole
+    let out = run(bin().current_dir(&ws).args([
+        "translate",
+        "--checkpoint",
+        "runs/p2p",
+        "--input",
+        "a.png",
+        "--output",
+        "split.png",
+    ]));
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("a.png (32×32)")
+            && t.contains("not an aligned A|B pair")
+            && t.contains("--whole"),
+        "{t}"
+    );
+    assert!(!ws.join("split.png").exists());
     let grid = image::open(ws.join("grid.png")).unwrap().to_rgb8();
     assert!(
         grid.width() >= 3 * 32 && grid.height() >= 32,

@@ -19,7 +19,7 @@ pub struct StylizeArgs {
     /// Write the result here (PNG/JPEG by extension); it is also in the run directory as result.png
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Start from this preset; the flags override its fields
+    /// Start from this preset (a file, or a name in the workspace's presets/); the flags override its fields
     #[arg(long)]
     pub preset: Option<PathBuf>,
     /// Initial image: content, noise, or an image path
@@ -195,7 +195,10 @@ pub fn overrides(a: &StylizeArgs) -> Result<Vec<String>> {
     Ok(o)
 }
 
-pub fn run(ws: &Workspace, a: StylizeArgs) -> Result<i32> {
+pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
+    a.content = a.content.map(|c| ws.path(&c));
+    a.style = a.style.iter().map(|s| ws.path(s)).collect();
+    a.preset = a.preset.map(|p| ws.preset(&p)).transpose()?;
     let o = overrides(&a)?;
     let (loaded, path, name) = match &a.preset {
         Some(p) => (preset::load(p, &o), p.clone(), "stylize".to_string()),

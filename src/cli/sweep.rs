@@ -26,7 +26,7 @@ pub struct SweepArgs {
 
 #[derive(Args, Debug)]
 pub struct StartArgs {
-    /// The preset file (TOML) every run starts from
+    /// The preset every run starts from: a TOML file, or a name in the workspace's presets/
     #[arg(required = true)]
     pub preset: Option<PathBuf>,
     /// One axis of the grid, as section.key=v1,v2,… (repeatable; every combination is a run)
@@ -74,7 +74,7 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
 }
 
 fn start(ws: &Workspace, a: StartArgs) -> Result<i32> {
-    let preset_path = a.preset.clone().expect("clap requires it");
+    let preset_path = ws.preset(a.preset.as_deref().expect("clap requires it"))?;
     let grid = a
         .grid
         .iter()

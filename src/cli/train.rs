@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The preset file (TOML)
+    /// The preset: a TOML file, or a name in the workspace's presets/ (nst-quick)
     #[arg(required_unless_present = "resume")]
     pub preset: Option<PathBuf>,
     /// Run directory to create [default: runs/<time>-<preset name> in the workspace]
@@ -79,7 +79,8 @@ fn load_args_preset(path: &Path, a: &TrainArgs) -> Option<(Preset, Vec<String>)>
     }
 }
 
-pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
+pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
+    a.preset = a.preset.map(|p| ws.preset(&p)).transpose()?;
     if a.slurm.slurm {
         return submit(ws, &a);
     }
@@ -613,7 +614,11 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
         }
         if let Some(status) = child.try_wait()? {
             let log = std::fs::read_to_string(root.join("train.log")).unwrap_or_default();
+            // the log's last line may lack its newline; never run the next line into it
             eprint!("{log}");
+            if !log.is_empty() && !log.ends_with('\n') {
+                eprintln!();
+            }
             if status.success() {
                 println!("{}", root.display());
                 return Ok(0);
