@@ -50,9 +50,13 @@ pub enum SweepCommand {
     /// The workspace's sweeps, with how many runs are in each state
     List,
     /// One sweep: its grid and each run's state, step and latest losses
-    Show { sweep: String },
+    Show {
+        /// A sweep id (or a unique prefix of it), as `sweep list` prints it
+        sweep: String,
+    },
     /// Stop a sweep: queued runs never start, live ones stop (checkpoint first)
     Stop {
+        /// A sweep id (or a unique prefix of it), as `sweep list` prints it
         sweep: String,
         /// Seconds to wait for each live trainer's answer
         #[arg(long, default_value_t = 120)]

@@ -66,7 +66,8 @@ pub struct TranslateArgs {
     /// Device: auto, cpu or cuda:N
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// pix2pix run checkpoints: take each input whole, instead of as an aligned A|B pair
+    /// pix2pix run checkpoints: take each input whole (a plain photo or sketch), instead of as an
+    /// aligned A|B pair; without it, inputs that are not pairs (twice as wide as high) are refused
     #[arg(long)]
     pub whole: bool,
     /// pix2pix run checkpoints with aligned inputs: write fake_B alone instead of the labelled
