@@ -357,3 +357,85 @@ fn commands_take_the_workspace_names_and_paths() {
         .unwrap()
         .ends_with("presets/nst-quick.toml"));
 }
+
+#[test]
+fn detach_prints_its_lines_apart_in_one_stream() {
+    let ws = temp_workspace("detach-lines");
+    write_image(&ws.join("c.png"), 32, 32, 1);
+    write_image(&ws.join("s.png"), 32, 32, 2);
+    std::fs::create_dir_all(ws.join("presets")).unwrap();
+    std::fs::write(
+        ws.join("presets/quick.toml"),
+        format!(
+            "kind = \"nst\"\n[data]\ncontent = \"c.png\"\nstyle = \"s.png\"\nimage_size = 32\n\
+             [model]\nvgg_weights = \"{}\"\n[train]\niterations = 3\n",
+            tiny_vgg().display()
+        ),
+    )
+    .unwrap();
+    let root = ws.join("runs/q");
+    // stdout and stderr into one pipe, as a terminal shows them: the trainer may finish (its log
+    // is then echoed) or still run; either way the run directory is a line of its own
+    let out = run(std::process::Command::new("sh")
+        .arg("-c")
+        .arg("\"$0\" --workspace \"$1\" train quick --detach --run-dir \"$2\" 2>&1")
+        .arg(env!("CARGO_BIN_EXE_aiart"))
+        .arg(&ws)
+        .arg(&root)
+        .env_remove("AIART_HOME"));
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.lines().any(|l| l == root.to_str().unwrap()),
+        "the run directory alone on a line: {t:?}"
+    );
+    assert!(
+        wait_for(120, || std::fs::read_to_string(root.join("status.json"))
+            .is_ok_and(|s| s.contains("\"finished\""))),
+        "{}",
+        std::fs::read_to_string(root.join("train.log")).unwrap_or_default()
+    );
+}
+
+#[test]
+fn every_flag_and_argument_has_help_text() {
+    for args in [
+        &["dataset", "prepare", "combine"][..],
+        &["dataset", "prepare", "edges"],
+        &["dataset", "prepare", "split"],
+        &["dataset", "prepare", "resize"],
+        &["dataset", "inspect"],
+        &["dataset", "validate"],
+        &["dataset", "fetch"],
+        &["translate"],
+        &["stylize"],
+        &["train"],
+        &["sweep"],
+        &["sweep", "show"],
+        &["sweep", "stop"],
+        &["runs", "show"],
+        &["runs", "set"],
+        &["runs", "pause"],
+        &["preset", "check"],
+        &["view"],
+        &["bench"],
+    ] {
+        let out = run(bin().args(args).arg("--help"));
+        let t = text(&out);
+        assert!(out.status.success(), "{args:?}: {t}");
+        let lines: Vec<&str> = t.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            let entry = l.trim_start();
+            let is_entry = l.starts_with("  ")
+                && (entry.starts_with("--") || entry.starts_with('-') || entry.starts_with('<'));
+            if !is_entry || l.starts_with("        ") {
+                continue;
+            }
+            let described = entry.split("  ").filter(|p| !p.trim().is_empty()).count() > 1
+                || lines
+                    .get(i + 1)
+                    .is_some_and(|n| n.starts_with("          "));
+            assert!(described, "{args:?}: `{entry}` has no help text\n{t}");
+        }
+    }
+}
