@@ -439,3 +439,52 @@ fn every_flag_and_argument_has_help_text() {
         }
     }
 }
+
+#[test]
+fn dataset_helpers_name_what_they_cannot_read_and_lose_nothing() {
+    let ws = temp_workspace("prepare-bad");
+    std::fs::create_dir_all(ws.join("photos")).unwrap();
+    write_image(&ws.join("photos/0.png"), 24, 24, 1);
+    std::fs::write(ws.join("photos/bad.png"), b"not a png").unwrap();
+    write_image(&ws.join("photos/2.png"), 24, 24, 2);
+    let out = run(bin().current_dir(&ws).args([
+        "dataset", "prepare", "edges", "--photos", "photos", "--out", "e2p",
+    ]));
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("photos/bad.png: cannot read"), "{t}");
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        last.contains("2 edge/photo pairs") && last.contains("1 could not be read"),
+        "{last}"
+    );
+    assert!(ws.join("e2p/train/0.png").is_file() && ws.join("e2p/train/2.png").is_file());
+
+    // resizing in place keeps what it cannot read, and files that are not images
+    std::fs::write(ws.join("photos/notes.txt"), b"where these came from").unwrap();
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["dataset", "prepare", "resize", "photos", "--size", "12"]));
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("photos/bad.png") && t.contains("copied unchanged"),
+        "{t}"
+    );
+    assert_eq!(
+        std::fs::read(ws.join("photos/bad.png")).unwrap(),
+        b"not a png"
+    );
+    assert_eq!(
+        std::fs::read(ws.join("photos/notes.txt")).unwrap(),
+        b"where these came from"
+    );
+    assert_eq!(
+        image::image_dimensions(ws.join("photos/0.png")).unwrap(),
+        (12, 12)
+    );
+}
