@@ -285,8 +285,14 @@ fn cyclegan_runs_lowers_cycle_loss_and_translates_both_ways() {
         "--direction",
         "BtoA",
     ]));
-    assert!(out.status.success(), "{}", text(&out));
+    // the broken file is named and counted, the good one is done, and the status says one failed
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("broken.png"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("translated 1 of 2 images to outB; 1 failed"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(image::open(ws.join("outB/x.png")).unwrap().width(), 32);
 
     // a reference-style folder: latest_net_G_A.pth … is what init_from takes

@@ -356,6 +356,8 @@ fn translate_one(
 pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
     a.checkpoint = ws.path(&a.checkpoint);
     a.input = ws.path(&a.input);
+    let device = aiart::device::pick(&a.device)?;
+    let found = locate(&a)?;
     let inputs: Vec<PathBuf> = if a.input.is_dir() {
         list_images(&a.input)
     } else if a.input.exists() {
@@ -386,8 +388,6 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
             );
         }
     }
-    let device = aiart::device::pick(&a.device)?;
-    let found = locate(&a)?;
     let aligned = found.aligned.filter(|_| !a.whole);
     if a.fake_only && aligned.is_none() {
         bail!(
