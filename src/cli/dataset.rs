@@ -46,10 +46,10 @@ pub enum PrepareCommand {
     /// become OUT/train/. Files without a partner are listed; a B of another size than its A is
     /// resized to it, with a warning
     Combine {
-        /// Folder of A images (the left halves): flat, or with train/ val/ test/
+        /// Folder of A images (the left halves), or a dataset name: flat, or with train/ val/ test/
         #[arg(long)]
         a: PathBuf,
-        /// Folder of B images (the right halves), laid out as A
+        /// Folder of B images (the right halves), or a dataset name, laid out as A
         #[arg(long)]
         b: PathBuf,
         /// The aligned dataset to write (a new folder)
@@ -62,7 +62,7 @@ pub enum PrepareCommand {
     /// edges → photo pairs (Canny edges on the left) from a folder of photos, into OUT/train;
     /// a photo that is not square is cut to its largest centred square, so each pair is 2:1
     Edges {
-        /// Folder of photos (searched recursively; sub-folders are kept under OUT/train)
+        /// Folder of photos, or a dataset name (searched recursively; sub-folders are kept under OUT/train)
         #[arg(long)]
         photos: PathBuf,
         /// The aligned dataset to write (a new folder)
@@ -220,11 +220,11 @@ fn report(o: &prepare::Outcome, what: &str, place: &std::path::Path) -> i32 {
 fn prepare_cmd(ws: &Workspace, command: PrepareCommand) -> Result<i32> {
     Ok(match command {
         PrepareCommand::Combine { a, b, out, force } => {
-            let o = prepare::combine(&ws.path(&a), &ws.path(&b), &out, force, false)?;
+            let o = prepare::combine(&ws.dataset(&a)?, &ws.dataset(&b)?, &out, force, false)?;
             report(&o, "pairs", &out)
         }
         PrepareCommand::Edges { photos, out, force } => {
-            let o = prepare::edges(&ws.path(&photos), &out, force, false)?;
+            let o = prepare::edges(&ws.dataset(&photos)?, &out, force, false)?;
             report(&o, "edge/photo pairs", &out.join("train"))
         }
         PrepareCommand::Split { dir, test, seed } => {
