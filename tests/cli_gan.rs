@@ -141,6 +141,25 @@ fn pix2pix_learns_and_its_checkpoint_translates() {
     translate(&["--input", "ab.png", "--output", "grid.png"]);
     translate(&["--input", "ab.png", "--output", "fake.png", "--fake-only"]);
     translate(&["--input", "a.png", "--output", "whole.png", "--whole"]);
+    // a plain photo is not split in two: it is named, with the pair rule and --whole
+    let out = run(bin().current_dir(&ws).args([
+        "translate",
+        "--checkpoint",
+        "runs/p2p",
+        "--input",
+        "a.png",
+        "--output",
+        "split.png",
+    ]));
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("a.png (32×32)")
+            && t.contains("not an aligned A|B pair")
+            && t.contains("--whole"),
+        "{t}"
+    );
+    assert!(!ws.join("split.png").exists());
     let grid = image::open(ws.join("grid.png")).unwrap().to_rgb8();
     assert!(
         grid.width() >= 3 * 32 && grid.height() >= 32,
@@ -266,8 +285,14 @@ fn cyclegan_runs_lowers_cycle_loss_and_translates_both_ways() {
         "--direction",
         "BtoA",
     ]));
-    assert!(out.status.success(), "{}", text(&out));
+    // the broken file is named and counted, the good one is done, and the status says one failed
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("broken.png"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("translated 1 of 2 images to outB; 1 failed"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(image::open(ws.join("outB/x.png")).unwrap().width(), 32);
 
     // a reference-style folder: latest_net_G_A.pth … is what init_from takes

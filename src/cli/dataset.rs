@@ -10,10 +10,16 @@ use std::path::PathBuf;
 pub enum DatasetCommand {
     /// The workspace's datasets with layout, counts per split and size range
     List,
-    /// One dataset in depth, with every problem found
-    Inspect { dir: PathBuf },
+    /// One dataset in depth, with every problem found; exits 1 when one would stop training
+    Inspect {
+        /// A dataset folder, or a name as `dataset list` prints it (datasets/NAME)
+        dir: PathBuf,
+    },
     /// Exit 1 when a problem would stop training (one line per problem, naming the file)
-    Validate { dir: PathBuf },
+    Validate {
+        /// A dataset folder, or a name as `dataset list` prints it (datasets/NAME)
+        dir: PathBuf,
+    },
     /// Build or reshape datasets
     Prepare {
         #[command(subcommand)]
@@ -35,42 +41,60 @@ pub enum DatasetCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum PrepareCommand {
-    /// Pair files of the same name in A and B side by side (A left), as the reference's combine_A_and_B
+    /// Pair files of the same name in A and B side by side (A left), as the reference's
+    /// combine_A_and_B, into an aligned dataset: A's train/ val/ test/ are kept, flat folders
+    /// become OUT/train/. Files without a partner are listed; a B of another size than its A is
+    /// resized to it, with a warning
     Combine {
+        /// Folder of A images (the left halves), or a dataset name: flat, or with train/ val/ test/
         #[arg(long)]
         a: PathBuf,
+        /// Folder of B images (the right halves), or a dataset name, laid out as A
         #[arg(long)]
         b: PathBuf,
+        /// The aligned dataset to write (a new folder)
         #[arg(long)]
         out: PathBuf,
+        /// Replace OUT when it exists
         #[arg(long)]
         force: bool,
     },
-    /// edges → photo pairs (Canny edges on the left) from a folder of photos, into OUT/train
+    /// edges → photo pairs (Canny edges on the left) from a folder of photos, into OUT/train;
+    /// a photo that is not square is cut to its largest centred square, so each pair is 2:1
     Edges {
+        /// Folder of photos, or a dataset name (searched recursively; sub-folders are kept under OUT/train)
         #[arg(long)]
         photos: PathBuf,
+        /// The aligned dataset to write (a new folder)
         #[arg(long)]
         out: PathBuf,
+        /// Replace OUT when it exists
         #[arg(long)]
         force: bool,
     },
     /// Move a fraction of the training images to the test split
     Split {
+        /// A dataset folder or name
         dir: PathBuf,
+        /// The fraction of the training images to move, in [0, 1)
         #[arg(long, default_value_t = 0.1)]
         test: f64,
+        /// Seed of the random choice
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// Resize every image to a longest side of N px (each half of an A|B pair)
+    /// Resize every image to a longest side of N px (in an aligned dataset, each half of an A|B
+    /// pair); files that are not images are kept
     Resize {
+        /// A dataset folder or name
         dir: PathBuf,
-        #[arg(long)]
+        /// The longest side, in pixels (of each half of a pair)
+        #[arg(long, value_name = "N")]
         size: u32,
         /// Write here instead of in place
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace OUT when it exists
         #[arg(long)]
         force: bool,
     },
@@ -121,6 +145,7 @@ pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
             Ok(0)
         }
         DatasetCommand::Inspect { dir } => {
+            let dir = ws.dataset(&dir)?;
             let r = inspect::inspect(&dir);
             print_report(&r);
             if r.problems.is_empty() {
@@ -134,9 +159,14 @@ pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
                     p.what
                 );
             }
-            Ok(0)
+            Ok(if r.problems.iter().any(|p| p.fatal) {
+                1
+            } else {
+                0
+            })
         }
         DatasetCommand::Validate { dir } => {
+            let dir = ws.dataset(&dir)?;
             let r = inspect::inspect(&dir);
             let fatal: Vec<_> = r.problems.iter().filter(|p| p.fatal).collect();
             for p in &fatal {
@@ -154,35 +184,7 @@ pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
                 Ok(1)
             }
         }
-        DatasetCommand::Prepare { command } => {
-            match command {
-                PrepareCommand::Combine { a, b, out, force } => println!(
-                    "{} pairs in {}",
-                    prepare::combine(&a, &b, &out, force, false)?,
-                    out.display()
-                ),
-                PrepareCommand::Edges { photos, out, force } => println!(
-                    "{} edge/photo pairs in {}",
-                    prepare::edges(&photos, &out, force, false)?,
-                    out.join("train").display()
-                ),
-                PrepareCommand::Split { dir, test, seed } => println!(
-                    "{} images moved to the test split of {}",
-                    prepare::split(&dir, test, seed, false)?,
-                    dir.display()
-                ),
-                PrepareCommand::Resize {
-                    dir,
-                    size,
-                    out,
-                    force,
-                } => println!(
-                    "{} images resized",
-                    prepare::resize(&dir, size, out.as_deref(), force, false)?
-                ),
-            }
-            Ok(0)
-        }
+        DatasetCommand::Prepare { command } => prepare_cmd(ws, command),
         DatasetCommand::Fetch {
             name,
             force,
@@ -200,4 +202,49 @@ pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// The last line of a helper: what it wrote, and what it left out (each named above).
+fn report(o: &prepare::Outcome, what: &str, place: &std::path::Path) -> i32 {
+    let mut line = format!("{} {what} in {}", o.written, place.display());
+    if o.unpaired > 0 {
+        line += &format!("; {} file(s) without a partner left out", o.unpaired);
+    }
+    if o.unreadable > 0 {
+        line += &format!("; {} could not be read (named above)", o.unreadable);
+    }
+    println!("{line}");
+    i32::from(o.unreadable > 0)
+}
+
+fn prepare_cmd(ws: &Workspace, command: PrepareCommand) -> Result<i32> {
+    Ok(match command {
+        PrepareCommand::Combine { a, b, out, force } => {
+            let o = prepare::combine(&ws.dataset(&a)?, &ws.dataset(&b)?, &out, force, false)?;
+            report(&o, "pairs", &out)
+        }
+        PrepareCommand::Edges { photos, out, force } => {
+            let o = prepare::edges(&ws.dataset(&photos)?, &out, force, false)?;
+            report(&o, "edge/photo pairs", &out.join("train"))
+        }
+        PrepareCommand::Split { dir, test, seed } => {
+            let dir = ws.dataset(&dir)?;
+            println!(
+                "{} images moved to the test split of {}",
+                prepare::split(&dir, test, seed, false)?,
+                dir.display()
+            );
+            0
+        }
+        PrepareCommand::Resize {
+            dir,
+            size,
+            out,
+            force,
+        } => {
+            let dir = ws.dataset(&dir)?;
+            let o = prepare::resize(&dir, size, out.as_deref(), force, false)?;
+            report(&o, "images resized", out.as_deref().unwrap_or(&dir))
+        }
+    })
 }

@@ -98,7 +98,7 @@ pub enum PresetCommand {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// The preset file
+    /// The preset: a TOML file, or a name in the workspace's presets/ (nst-quick)
     pub file: PathBuf,
     /// Override a field, as `section.key=value` (repeatable)
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
@@ -129,14 +129,17 @@ pub fn run(cli: Cli) -> Result<i32> {
         }) => nst_sweep::run(&ws, a),
         Some(Command::Preset {
             command: PresetCommand::Check(a),
-        }) => preset_cmd::check(&a.file, &a.set),
+        }) => preset_cmd::check(&ws.preset(&a.file)?, &a.set),
         Some(Command::Preset {
             command: PresetCommand::List,
         }) => preset_cmd::list(&ws),
         Some(Command::Runs { command }) => runs::run(&ws, command),
         Some(Command::Dataset { command }) => dataset::run(&ws, command),
-        Some(Command::Translate(a)) => translate::run(a),
-        Some(Command::View(a)) => view::run(a),
+        Some(Command::Translate(a)) => translate::run(&ws, a),
+        Some(Command::View(mut a)) => {
+            a.image = ws.path(&a.image);
+            view::run(a)
+        }
         Some(Command::Bench(a)) => bench::run(a),
     }
 }

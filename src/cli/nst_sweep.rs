@@ -67,7 +67,10 @@ pub struct SweepArgs {
     pub quiet: bool,
 }
 
-pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
+pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
+    a.style = ws.path(&a.style);
+    a.content = a.content.map(|c| ws.path(&c));
+    a.preset = a.preset.map(|p| ws.preset(&p)).transpose()?;
     let layers: Vec<String> = if a.layers.is_empty() {
         match a.mode {
             Mode::Style => ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"],

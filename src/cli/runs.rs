@@ -21,6 +21,7 @@ pub enum RunsCommand {
     Show {
         /// A run id (or a unique prefix of it) or a run folder
         run: String,
+        /// The run as one JSON object (the fields of `runs list --json`)
         #[arg(long)]
         json: bool,
     },
@@ -37,6 +38,7 @@ pub enum RunsCommand {
     Sample(Steer),
     /// Change live preset fields of a running run, as `section.key=value` (same rules as editing the preset)
     Set {
+        /// A run id (or a unique prefix of it) or a run folder
         run: String,
         /// section.key=value …
         #[arg(required = true)]

@@ -19,13 +19,13 @@ pub struct StylizeArgs {
     /// Write the result here (PNG/JPEG by extension); it is also in the run directory as result.png
     #[arg(long, short)]
     pub output: Option<PathBuf>,
-    /// Start from this preset; the flags override its fields
+    /// Start from this preset (a file, or a name in the workspace's presets/); the flags override its fields
     #[arg(long)]
     pub preset: Option<PathBuf>,
     /// Initial image: content, noise, or an image path
     #[arg(long)]
     pub init: Option<String>,
-    /// VGG-19 weights: hub, random, or a .pth/.safetensors path
+    /// VGG-19 weights: bundled (the shipped ones), hub, random, or a .pth/.safetensors path
     #[arg(long, value_name = "PATH")]
     pub vgg: Option<String>,
     /// Longest side of the result, in pixels
@@ -97,8 +97,11 @@ fn s(v: impl Into<String>) -> String {
     toml::Value::String(v.into()).to_string()
 }
 
+/// Values of --init and --vgg that are not paths.
+const KEYWORDS: [&str; 5] = ["hub", "random", "bundled", "content", "noise"];
+
 fn path_value(p: &str) -> String {
-    if p == "hub" || p == "random" || p == "content" || p == "noise" {
+    if KEYWORDS.contains(&p) {
         s(p)
     } else {
         s(abs(Path::new(p)).to_string_lossy())
@@ -195,7 +198,18 @@ pub fn overrides(a: &StylizeArgs) -> Result<Vec<String>> {
     Ok(o)
 }
 
-pub fn run(ws: &Workspace, a: StylizeArgs) -> Result<i32> {
+pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
+    a.content = a.content.map(|c| ws.path(&c));
+    a.style = a.style.iter().map(|s| ws.path(s)).collect();
+    a.preset = a.preset.map(|p| ws.preset(&p)).transpose()?;
+    for v in [&mut a.init, &mut a.vgg].into_iter().flatten() {
+        if !KEYWORDS.contains(&v.as_str()) {
+            *v = ws
+                .path(Path::new(v.as_str()))
+                .to_string_lossy()
+                .into_owned();
+        }
+    }
     let o = overrides(&a)?;
     let (loaded, path, name) = match &a.preset {
         Some(p) => (preset::load(p, &o), p.clone(), "stylize".to_string()),

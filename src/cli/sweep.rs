@@ -25,7 +25,7 @@ pub struct SweepArgs {
 
 #[derive(Args, Debug)]
 pub struct StartArgs {
-    /// The preset file (TOML) every run starts from
+    /// The preset every run starts from: a TOML file, or a name in the workspace's presets/
     #[arg(required = true)]
     pub preset: Option<PathBuf>,
     /// One axis of the grid, as section.key=v1,v2,… (repeatable; every combination is a run)
@@ -49,9 +49,13 @@ pub enum SweepCommand {
     /// The workspace's sweeps, with how many runs are in each state
     List,
     /// One sweep: its grid and each run's state, step and latest losses
-    Show { sweep: String },
+    Show {
+        /// A sweep id (or a unique prefix of it), as `sweep list` prints it
+        sweep: String,
+    },
     /// Stop a sweep: queued runs never start, live ones stop (checkpoint first)
     Stop {
+        /// A sweep id (or a unique prefix of it), as `sweep list` prints it
         sweep: String,
         /// Seconds to wait for each live trainer's answer
         #[arg(long, default_value_t = 120)]
@@ -73,7 +77,7 @@ pub fn run(ws: &Workspace, a: SweepArgs) -> Result<i32> {
 }
 
 fn start(ws: &Workspace, a: StartArgs) -> Result<i32> {
-    let preset_path = a.preset.clone().expect("clap requires it");
+    let preset_path = ws.preset(a.preset.as_deref().expect("clap requires it"))?;
     let grid = a
         .grid
         .iter()

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The preset file (TOML)
+    /// The preset: a TOML file, or a name in the workspace's presets/ (nst-quick)
     #[arg(required_unless_present = "resume")]
     pub preset: Option<PathBuf>,
     /// Run directory to create [default: runs/<time>-<preset name> in the workspace]
@@ -80,7 +80,8 @@ fn load_args_preset(path: &Path, a: &TrainArgs) -> Option<(Preset, Vec<String>)>
     }
 }
 
-pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
+pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
+    a.preset = a.preset.map(|p| ws.preset(&p)).transpose()?;
     if a.slurm.slurm {
         return submit(ws, &a);
     }
@@ -591,7 +592,12 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
             Ok(0)
         }
         local::Start::Exited { success } => {
-            eprint!("{}", std::fs::read_to_string(&log).unwrap_or_default());
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            // the log's last line may lack its newline; never run the next line into it
+            eprint!("{text}");
+            if !text.is_empty() && !text.ends_with('\n') {
+                eprintln!();
+            }
             if success {
                 println!("{}", root.display());
             }

@@ -4,12 +4,13 @@
 //! input's own statistics; `--eval` turns dropout off and uses BatchNorm's running statistics.
 
 use aiart::data::dataset::{list_images, split_aligned};
-use aiart::data::{grid, image_io, transform};
+use aiart::data::{grid, image_io, naming, transform};
 use aiart::nn::gan::{infer_gen_config, GenArch, GenConfig, Generator};
 use aiart::nn::layers::{Ctx, NormKind};
 use aiart::nn::weights;
 use aiart::preset::gan::Direction;
 use aiart::run::RunDir;
+use aiart::workspace::Workspace;
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use clap::{Args, ValueEnum};
@@ -36,10 +37,12 @@ pub struct TranslateArgs {
     /// A reference .pth (e.g. latest_net_G.pth), a .safetensors state dict, a run checkpoint folder, or a run folder (its newest checkpoint)
     #[arg(long, short)]
     pub checkpoint: PathBuf,
-    /// An image, or a folder of images
+    /// An image, or a folder of images (searched recursively)
     #[arg(long, short)]
     pub input: PathBuf,
-    /// The output image, or a folder (for a folder input, or when it exists)
+    /// The output image, or a folder (for a folder input, or when it exists). Into a folder each
+    /// result keeps its input's relative path, as .png (inputs that differ only in extension keep
+    /// it: a.jpg -> a.jpg.png, a.png -> a.png.png); existing files there are replaced only with --force
     #[arg(long, short)]
     pub output: PathBuf,
     /// Generator: resnet_9blocks, resnet_6blocks, unet_256, unet_128 … [default: from the checkpoint]
@@ -63,13 +66,17 @@ pub struct TranslateArgs {
     /// Device: auto, cpu or cuda:N
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// pix2pix run checkpoints: take each input whole, instead of as an aligned A|B pair
+    /// pix2pix run checkpoints: take each input whole (a plain photo or sketch), instead of as an
+    /// aligned A|B pair; without it, inputs that are not pairs (twice as wide as high) are refused
     #[arg(long)]
     pub whole: bool,
     /// pix2pix run checkpoints with aligned inputs: write fake_B alone instead of the labelled
     /// real_A | fake_B | real_B grid
     #[arg(long, conflicts_with = "whole")]
     pub fake_only: bool,
+    /// Replace outputs that already exist in the output folder (never replaced otherwise)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The generator to load: its file, its configuration when a run wrote it, and for a pix2pix
@@ -239,14 +246,156 @@ fn translate_aligned(
     ))
 }
 
-pub fn run(a: TranslateArgs) -> Result<i32> {
+/// The smallest side a generator takes. A ResNet sees its input reflect-padded to a multiple of 4
+/// and halves it twice; its blocks then reflect-pad by 1, which needs at least 2 px, so the
+/// padded side must be at least 8 (an input of 5 px or more). A U-Net's input is resized to a
+/// multiple of its 2^downs, so any size works.
+fn min_side(g: &Generator) -> u32 {
+    match g.arch {
+        GenArch::Resnet { .. } => 5,
+        GenArch::Unet { .. } => 1,
+    }
+}
+
+/// Whether an image is an aligned A|B pair as `dataset inspect` expects one: twice as wide as high.
+fn is_pair(w: u32, h: u32) -> bool {
+    w == 2 * h
+}
+
+/// For a pix2pix run's checkpoint (inputs read as A|B pairs): the inputs that are not pairs, as
+/// an error pointing at --whole, before any work. Unreadable inputs are left to the main loop.
+fn check_pairs(inputs: &[PathBuf]) -> Result<()> {
+    let not_pairs: Vec<String> = inputs
+        .iter()
+        .filter_map(|f| {
+            let (w, h) = image_io::dimensions(f).ok()?;
+            (!is_pair(w, h)).then(|| format!("{} ({w}×{h})", f.display()))
+        })
+        .collect();
+    if not_pairs.is_empty() {
+        return Ok(());
+    }
+    let shown = not_pairs
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = if not_pairs.len() > 5 {
+        format!(" and {} more", not_pairs.len() - 5)
+    } else {
+        String::new()
+    };
+    bail!(
+        "{shown}{more}: not an aligned A|B pair (twice as wide as high). A pix2pix run's \
+         checkpoint reads each input as the pairs it trained on and translates the left half; \
+         to translate a plain photo or sketch whole, pass --whole"
+    )
+}
+
+/// Where each input's result goes. A folder input keeps each file's path relative to it, with
+/// `.png` in place of the extension (inputs that differ only in extension keep it: a.png.png,
+/// a.jpg.png); an explicit output file is the user's choice.
+fn outputs(a: &TranslateArgs, inputs: &[PathBuf], to_dir: bool) -> Vec<PathBuf> {
+    if !to_dir {
+        return vec![a.output.clone()];
+    }
+    if a.input.is_dir() {
+        naming::png_names(&a.input, inputs)
+            .into_iter()
+            .map(|n| a.output.join(n))
+            .collect()
+    } else {
+        inputs
+            .iter()
+            .map(|i| a.output.join(output_name(i)))
+            .collect()
+    }
+}
+
+/// One input translated and written.
+fn translate_one(
+    g: &Generator,
+    input: &Path,
+    out: &Path,
+    aligned: Option<Direction>,
+    a: &TranslateArgs,
+    ctx: &Ctx,
+    device: &Device,
+) -> Result<()> {
+    let (img, _) = image_io::load_rgb(input)?;
+    let (w, h) = img.dimensions();
+    let (gw, gh) = match aligned {
+        Some(_) => (w / 2, h),
+        None => (w, h),
+    };
+    let need = min_side(g);
+    if gw.min(gh) < need {
+        bail!(
+            "{}: {w}×{h} px{}, but this generator ({}) takes at least {need} px on each side",
+            input.display(),
+            if aligned.is_some() {
+                format!(" (halves {gw}×{gh})")
+            } else {
+                String::new()
+            },
+            g.arch.name()
+        );
+    }
+    let y = match aligned {
+        Some(d) => translate_aligned(g, img, d, a.fake_only, ctx, device)?,
+        None => translate_image(g, img, ctx, device)?,
+    };
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    image_io::save_image(&y, out)?;
+    Ok(())
+}
+
+pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
+    a.checkpoint = ws.path(&a.checkpoint);
+    a.input = ws.path(&a.input);
     let device = aiart::device::pick(&a.device)?;
     let found = locate(&a)?;
+    let inputs: Vec<PathBuf> = if a.input.is_dir() {
+        list_images(&a.input)
+    } else if a.input.exists() {
+        vec![a.input.clone()]
+    } else {
+        bail!("{}: no such image or folder", a.input.display());
+    };
+    if inputs.is_empty() {
+        bail!("{}: holds no images", a.input.display());
+    }
+    let to_dir = a.input.is_dir() || a.output.is_dir() || a.output.to_string_lossy().ends_with('/');
+    let outs = outputs(&a, &inputs, to_dir);
+    if to_dir && !a.force {
+        let existing: Vec<String> = outs
+            .iter()
+            .filter(|o| o.exists())
+            .map(|o| o.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            let more = if existing.len() > 5 {
+                format!(" and {} more", existing.len() - 5)
+            } else {
+                String::new()
+            };
+            bail!(
+                "{}{more} already exist(s); pass --force to replace, or choose another --output",
+                existing[..existing.len().min(5)].join(", ")
+            );
+        }
+    }
     let aligned = found.aligned.filter(|_| !a.whole);
     if a.fake_only && aligned.is_none() {
         bail!(
             "--fake-only applies to a pix2pix run's checkpoint, whose inputs are aligned A|B pairs"
         );
+    }
+    if aligned.is_some() {
+        check_pairs(&inputs)?;
     }
     let g = load(&a, found, &device)?;
     let ctx = if a.eval {
@@ -254,61 +403,36 @@ pub fn run(a: TranslateArgs) -> Result<i32> {
     } else {
         Ctx::test(a.seed)
     };
-    let inputs: Vec<PathBuf> = if a.input.is_dir() {
-        list_images(&a.input)
+    if inputs.len() == 1 {
+        translate_one(&g, &inputs[0], &outs[0], aligned, &a, &ctx, &device)?;
+        println!("translated 1 image to {}", outs[0].display());
+        return Ok(0);
+    }
+    let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+    let (mut done, mut failed) = (0, 0);
+    for (input, out) in inputs.iter().zip(&outs) {
+        match translate_one(&g, input, out, aligned, &a, &ctx, &device) {
+            Ok(()) => done += 1,
+            Err(e) => {
+                bar.suspend(|| eprintln!("warning: skipping {e:#}"));
+                failed += 1;
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if failed > 0 {
+        println!(
+            "translated {done} of {} images to {}; {failed} failed (named above)",
+            inputs.len(),
+            a.output.display()
+        );
+        Ok(1)
     } else {
-        vec![a.input.clone()]
-    };
-    if inputs.is_empty() {
-        bail!("{}: holds no images", a.input.display());
+        println!("translated {done} images to {}", a.output.display());
+        Ok(0)
     }
-    let to_dir = a.input.is_dir() || a.output.is_dir() || a.output.to_string_lossy().ends_with('/');
-    if to_dir {
-        std::fs::create_dir_all(&a.output)
-            .with_context(|| format!("creating {}", a.output.display()))?;
-    }
-    let bar = (inputs.len() > 1).then(|| indicatif::ProgressBar::new(inputs.len() as u64));
-    let (mut done, mut skipped) = (0, 0);
-    for input in &inputs {
-        let out = if to_dir {
-            a.output.join(output_name(input))
-        } else {
-            a.output.clone()
-        };
-        match image_io::load_rgb(input) {
-            Ok((img, _)) => {
-                let y = match aligned {
-                    Some(d) => translate_aligned(&g, img, d, a.fake_only, &ctx, &device)?,
-                    None => translate_image(&g, img, &ctx, &device)?,
-                };
-                image_io::save_image(&y, &out)?;
-                done += 1;
-            }
-            Err(e) if inputs.len() > 1 => {
-                eprintln!("warning: skipping {e}");
-                skipped += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
-    }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    println!(
-        "translated {done} image(s) to {}{}",
-        a.output.display(),
-        if skipped > 0 {
-            format!(", skipped {skipped}")
-        } else {
-            String::new()
-        }
-    );
-    Ok(0)
 }
-
 fn output_name(input: &Path) -> String {
     format!(
         "{}.png",

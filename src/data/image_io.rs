@@ -1,6 +1,9 @@
 //! Image files <-> tensors. Tensors are (1, 3, H, W) f32 RGB in [0, 1]. Grayscale, 16-bit and
 //! RGBA files are converted to 8-bit RGB (with a warning for a dropped alpha channel); resizing
 //! uses bilinear filtering, and an image already at the target size is not resampled.
+//! Every image the program reads goes through [`open_image`] (or [`dimensions`] for a header-only
+//! look), which applies the file's EXIF orientation, so a phone photo is read upright, as every
+//! viewer shows it.
 
 use candle_core::{DType, Device, Tensor};
 use image::{DynamicImage, RgbImage};
@@ -18,23 +21,60 @@ pub enum ImageError {
     Candle(#[from] candle_core::Error),
 }
 
-/// Reads an image as 8-bit RGB; returns a note when something had to be converted.
-pub fn load_rgb(path: &Path) -> Result<(RgbImage, Option<String>), ImageError> {
+fn unreadable(path: &Path, e: impl ToString) -> ImageError {
+    ImageError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+fn decoder(path: &Path) -> Result<impl image::ImageDecoder, ImageError> {
     if !path.exists() {
         return Err(ImageError::Missing {
             path: path.to_path_buf(),
         });
     }
-    let reader = image::ImageReader::open(path)
+    image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
-        .map_err(|e| ImageError::Unreadable {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    let img = reader.decode().map_err(|e| ImageError::Unreadable {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+        .map_err(|e| unreadable(path, e))?
+        .into_decoder()
+        .map_err(|e| unreadable(path, e))
+}
+
+/// Decodes an image file upright: its EXIF orientation (a JPEG's, a PNG's eXIf, a WebP's or a
+/// TIFF's) is applied, as every image viewer does. Every read of an image goes through here.
+pub fn open_image(path: &Path) -> Result<DynamicImage, ImageError> {
+    use image::ImageDecoder;
+    let mut dec = decoder(path)?;
+    // a damaged EXIF block is no reason to refuse the pixels: read them as stored
+    let orientation = dec
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(dec).map_err(|e| unreadable(path, e))?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+/// Width and height as the image is shown (EXIF orientation applied), from its header only.
+pub fn dimensions(path: &Path) -> Result<(u32, u32), ImageError> {
+    use image::metadata::Orientation;
+    use image::ImageDecoder;
+    let mut dec = decoder(path)?;
+    let (w, h) = dec.dimensions();
+    Ok(
+        match dec.orientation().unwrap_or(Orientation::NoTransforms) {
+            Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH => (h, w),
+            _ => (w, h),
+        },
+    )
+}
+
+/// Reads an image as 8-bit RGB, upright; returns a note when something had to be converted.
+pub fn load_rgb(path: &Path) -> Result<(RgbImage, Option<String>), ImageError> {
+    let img = open_image(path)?;
     let note = match &img {
         DynamicImage::ImageRgb8(_) => None,
         DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => Some(format!(
@@ -215,6 +255,44 @@ mod tests {
         assert_eq!(resize_longest(img.clone(), 64), img);
         let small = resize_longest(img, 32);
         assert_eq!(small.dimensions(), (32, 16));
+    }
+
+    /// A JPEG with an APP1 Exif segment holding only `Orientation = o`, spliced after SOI.
+    pub fn jpeg_with_orientation(img: &RgbImage, o: u8) -> Vec<u8> {
+        let mut jpeg = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+        let jpeg = jpeg.into_inner();
+        let mut tiff = b"MM\0\x2a\0\0\0\x08\0\x01".to_vec();
+        tiff.extend([0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, o, 0, 0, 0, 0, 0, 0]);
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend(tiff);
+        let len = (app1.len() + 2) as u16;
+        let mut out = jpeg[..2].to_vec();
+        out.extend([0xff, 0xe1]);
+        out.extend(len.to_be_bytes());
+        out.extend(app1);
+        out.extend(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn exif_orientation_is_applied_on_read() {
+        let dir = tempdir();
+        // stored 64 wide, 32 tall, red on the left half: turned 90° clockwise (orientation 6)
+        // it is shown 32 wide, 64 tall, red on the top half
+        let stored = RgbImage::from_fn(64, 32, |x, _| {
+            image::Rgb(if x < 32 { [250, 0, 0] } else { [0, 0, 250] })
+        });
+        let p = dir.join("phone.jpg");
+        std::fs::write(&p, jpeg_with_orientation(&stored, 6)).unwrap();
+        assert_eq!(dimensions(&p).unwrap(), (32, 64));
+        let (img, _) = load_rgb(&p).unwrap();
+        assert_eq!(img.dimensions(), (32, 64));
+        assert!(img.get_pixel(16, 8)[0] > 200 && img.get_pixel(16, 56)[2] > 200);
+        let plain = dir.join("plain.jpg");
+        std::fs::write(&plain, jpeg_with_orientation(&stored, 1)).unwrap();
+        assert_eq!(dimensions(&plain).unwrap(), (64, 32));
+        assert_eq!(load_rgb(&plain).unwrap().0.dimensions(), (64, 32));
     }
 
     fn tempdir() -> PathBuf {

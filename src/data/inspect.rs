@@ -153,7 +153,7 @@ fn inspect_with(dir: &Path, deep: bool) -> Report {
                     }
                 }
             } else {
-                image::image_dimensions(f).ok()
+                image_io::dimensions(f).ok()
             };
             let Some((w, h)) = dims else { continue };
             readable += 1;

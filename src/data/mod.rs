@@ -6,5 +6,6 @@ pub mod fetch;
 pub mod grid;
 pub mod image_io;
 pub mod inspect;
+pub mod naming;
 pub mod prepare;
 pub mod transform;

@@ -5,6 +5,7 @@
 use super::dataset::list_images;
 use super::edges::canny;
 use super::image_io;
+use super::naming;
 use crate::rng::SeededRng;
 use anyhow::{bail, Context, Result};
 use image::RgbImage;
@@ -48,15 +49,20 @@ fn into_place(out: &Path, force: bool, fill: impl FnOnce(&Path) -> Result<()>) -
     Ok(())
 }
 
-fn stem_png(p: &Path) -> String {
-    format!(
-        "{}.png",
-        p.file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    )
+/// What a helper did: files written, inputs it could not read (each named in a warning; kept
+/// unchanged where the helper works in place), and inputs left out for want of a partner.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub written: usize,
+    pub unreadable: usize,
+    pub unpaired: usize,
 }
 
+fn warn(pb: &indicatif::ProgressBar, msg: String) {
+    pb.suspend(|| eprintln!("warning: {msg}"));
+}
+
+/// A and B side by side (A left); B is resized to A's size where they differ.
 fn side_by_side(a: &RgbImage, b: &RgbImage) -> RgbImage {
     let b = image_io::resize_exact(b.clone(), a.width(), a.height());
     let mut ab = RgbImage::new(a.width() * 2, a.height());
@@ -65,28 +71,56 @@ fn side_by_side(a: &RgbImage, b: &RgbImage) -> RgbImage {
     ab
 }
 
-/// The reference's combine_A_and_B: files of the same name in A and B, side by side (A left);
-/// split subfolders (train/, val/, test/) are kept.
-pub fn combine(a: &Path, b: &Path, out: &Path, force: bool, quiet: bool) -> Result<usize> {
-    let splits: Vec<String> = ["train", "val", "test"]
+/// The reference's combine_A_and_B: files of the same name in A and B, side by side (A left).
+/// Split subfolders of A (train/, val/, test/) are kept; flat A and B folders become OUT/train/,
+/// so that OUT is an aligned dataset either way. Files without a partner are named in a warning;
+/// where the two halves differ in size, B is resized to A's and a warning names both.
+pub fn combine(a: &Path, b: &Path, out: &Path, force: bool, quiet: bool) -> Result<Outcome> {
+    let mut splits: Vec<(String, String)> = ["train", "val", "test"]
         .iter()
         .filter(|s| a.join(s).is_dir())
-        .map(|s| s.to_string())
+        .map(|s| (s.to_string(), s.to_string()))
         .collect();
-    let splits = if splits.is_empty() {
-        vec![String::new()]
-    } else {
-        splits
-    };
-    let mut jobs: Vec<(PathBuf, PathBuf, String)> = vec![];
-    for s in &splits {
-        for fa in list_images(&a.join(s)) {
-            let rel = fa.strip_prefix(a.join(s)).unwrap_or(&fa).to_path_buf();
-            let fb = b.join(s).join(&rel);
-            if fb.is_file() {
-                jobs.push((fa, fb, s.clone()));
+    if splits.is_empty() {
+        splits.push((String::new(), "train".into()));
+    }
+    let mut jobs: Vec<(PathBuf, PathBuf, PathBuf)> = vec![];
+    let mut unpaired: Vec<String> = vec![];
+    for (from, to) in &splits {
+        let (da, db) = (a.join(from), b.join(from));
+        let files_a = list_images(&da);
+        let mut paired = vec![];
+        for fa in &files_a {
+            let rel = fa.strip_prefix(&da).unwrap_or(fa);
+            if db.join(rel).is_file() {
+                paired.push(fa.clone());
+            } else {
+                unpaired.push(format!(
+                    "{}: no {} to pair it with; left out",
+                    fa.display(),
+                    db.join(rel).display()
+                ));
             }
         }
+        for fb in list_images(&db) {
+            let rel = fb.strip_prefix(&db).unwrap_or(&fb);
+            if !da.join(rel).is_file() {
+                unpaired.push(format!(
+                    "{}: no {} to pair it with; left out",
+                    fb.display(),
+                    da.join(rel).display()
+                ));
+            }
+        }
+        let names = naming::png_names(&da, &paired);
+        for (fa, name) in paired.into_iter().zip(names) {
+            let rel = fa.strip_prefix(&da).unwrap_or(&fa).to_path_buf();
+            jobs.push((fa, db.join(rel), Path::new(to).join(name)));
+        }
+    }
+    let pb = bar(jobs.len(), quiet);
+    for u in &unpaired {
+        warn(&pb, u.clone());
     }
     if jobs.is_empty() {
         bail!(
@@ -95,47 +129,102 @@ pub fn combine(a: &Path, b: &Path, out: &Path, force: bool, quiet: bool) -> Resu
             b.display()
         );
     }
-    let n = jobs.len();
-    let pb = bar(n, quiet);
+    let mut done = Outcome {
+        unpaired: unpaired.len(),
+        ..Outcome::default()
+    };
     into_place(out, force, |tmp| {
-        for (fa, fb, s) in &jobs {
-            let (ia, _) = image_io::load_rgb(fa)?;
-            let (ib, _) = image_io::load_rgb(fb)?;
-            std::fs::create_dir_all(tmp.join(s))?;
-            side_by_side(&ia, &ib).save(tmp.join(s).join(stem_png(fa)))?;
+        for (fa, fb, rel) in &jobs {
             pb.inc(1);
+            let (ia, ib) = match (image_io::load_rgb(fa), image_io::load_rgb(fb)) {
+                (Ok((ia, _)), Ok((ib, _))) => (ia, ib),
+                (Err(e), _) | (_, Err(e)) => {
+                    warn(&pb, format!("skipping the pair: {e}"));
+                    done.unreadable += 1;
+                    continue;
+                }
+            };
+            if ia.dimensions() != ib.dimensions() {
+                warn(
+                    &pb,
+                    format!(
+                        "{} is {}×{} but {} is {}×{}: B resized to A's size in the pair",
+                        fa.display(),
+                        ia.width(),
+                        ia.height(),
+                        fb.display(),
+                        ib.width(),
+                        ib.height()
+                    ),
+                );
+            }
+            let dst = tmp.join(rel);
+            std::fs::create_dir_all(dst.parent().expect("a file"))?;
+            save(&side_by_side(&ia, &ib), &dst)?;
+            done.written += 1;
+        }
+        if done.written == 0 {
+            bail!("none of the {} pairs could be read", jobs.len());
         }
         Ok(())
     })?;
     pb.finish_and_clear();
-    Ok(n)
+    Ok(done)
 }
 
-/// edges → photo pairs for pix2pix: A = Canny edges (black on white), B = the photo, in out/train/.
-pub fn edges(photos: &Path, out: &Path, force: bool, quiet: bool) -> Result<usize> {
+fn save(img: &RgbImage, path: &Path) -> Result<()> {
+    image_io::save_image(img, path)?;
+    Ok(())
+}
+
+/// The largest centred square of an image.
+fn centre_square(img: &RgbImage) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let s = w.min(h);
+    image::imageops::crop_imm(img, (w - s) / 2, (h - s) / 2, s, s).to_image()
+}
+
+/// edges → photo pairs for pix2pix: A = Canny edges (black on white), B = the photo, in
+/// out/train/. A photo that is not square is cut to its largest centred square first, so every
+/// pair is twice as wide as high (A and B halves of equal, square size), as the reference's
+/// edges2* datasets are.
+pub fn edges(photos: &Path, out: &Path, force: bool, quiet: bool) -> Result<Outcome> {
     let files = list_images(photos);
     if files.is_empty() {
         bail!("{}: holds no images", photos.display());
     }
+    let names = naming::png_names(photos, &files);
     let pb = bar(files.len(), quiet);
-    let mut n = 0;
+    let mut done = Outcome::default();
     into_place(out, force, |tmp| {
-        std::fs::create_dir_all(tmp.join("train"))?;
-        for f in &files {
+        for (f, name) in files.iter().zip(&names) {
+            pb.inc(1);
             match image_io::load_rgb(f) {
                 Ok((img, _)) => {
+                    let img = centre_square(&img);
                     let e = image::DynamicImage::ImageLuma8(canny(&img, 1.4, 0.08, 0.2)).to_rgb8();
-                    side_by_side(&e, &img).save(tmp.join("train").join(stem_png(f)))?;
-                    n += 1;
+                    let dst = tmp.join("train").join(name);
+                    std::fs::create_dir_all(dst.parent().expect("a file"))?;
+                    save(&side_by_side(&e, &img), &dst)?;
+                    done.written += 1;
                 }
-                Err(e) => eprintln!("warning: skipping {e}"),
+                Err(e) => {
+                    warn(&pb, format!("skipping {e}"));
+                    done.unreadable += 1;
+                }
             }
-            pb.inc(1);
+        }
+        if done.written == 0 {
+            bail!(
+                "{}: none of its {} images could be read",
+                photos.display(),
+                files.len()
+            );
         }
         Ok(())
     })?;
     pb.finish_and_clear();
-    Ok(n)
+    Ok(done)
 }
 
 /// Moves a fraction of the training images to the test split (train/→test/, trainA/→testA/ …;
@@ -203,35 +292,50 @@ pub fn split(dir: &Path, test: f64, seed: u64, quiet: bool) -> Result<usize> {
     Ok(moved)
 }
 
-/// Every image resized so that its longest side is `size` (A|B pairs: each half).
+/// Every image resized so that its longest side is `size`. In an aligned dataset each image is an
+/// A|B pair: it is cut in two halves (as training cuts it), each half is resized, and the halves
+/// are put back side by side. Files that are not images, and images that cannot be read, are
+/// kept as they are (the latter with a warning), so resizing in place loses nothing.
 pub fn resize(
     dir: &Path,
     size: u32,
     out: Option<&Path>,
     force: bool,
     quiet: bool,
-) -> Result<usize> {
+) -> Result<Outcome> {
+    if size == 0 {
+        bail!("--size must be at least 1");
+    }
     let files = list_images(dir);
     if files.is_empty() {
         bail!("{}: holds no images", dir.display());
     }
     let aligned = super::inspect::layout_of(dir) == super::inspect::Layout::Aligned;
+    let names = naming::png_names(dir, &files);
     let target = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.to_path_buf());
     let in_place = out.is_none();
     let pb = bar(files.len(), quiet);
+    let mut done = Outcome::default();
     into_place(&target, force || in_place, |tmp| {
-        for f in &files {
-            let rel = f.strip_prefix(dir).context("inside the folder")?;
-            let dst = tmp.join(rel).with_extension("png");
+        copy_others(dir, dir, tmp)?;
+        for (f, name) in files.iter().zip(&names) {
+            pb.inc(1);
+            let dst = tmp.join(name);
             std::fs::create_dir_all(dst.parent().expect("a file"))?;
-            let (img, _) = image_io::load_rgb(f)?;
-            let is_pair = aligned && img.width() == 2 * img.height();
-            let outimg = if is_pair {
-                let h = img.height();
-                let a = image::imageops::crop_imm(&img, 0, 0, h, h).to_image();
-                let b = image::imageops::crop_imm(&img, h, 0, h, h).to_image();
+            let img = match image_io::load_rgb(f) {
+                Ok((img, _)) => img,
+                Err(e) => {
+                    warn(&pb, format!("{e}; copied unchanged"));
+                    let rel = f.strip_prefix(dir).context("inside the folder")?;
+                    std::fs::copy(f, tmp.join(rel))?;
+                    done.unreadable += 1;
+                    continue;
+                }
+            };
+            let outimg = if aligned {
+                let (a, b) = super::dataset::split_aligned(&img);
                 side_by_side(
                     &image_io::resize_longest(a, size),
                     &image_io::resize_longest(b, size),
@@ -239,13 +343,29 @@ pub fn resize(
             } else {
                 image_io::resize_longest(img, size)
             };
-            outimg.save(&dst)?;
-            pb.inc(1);
+            save(&outimg, &dst)?;
+            done.written += 1;
         }
         Ok(())
     })?;
     pb.finish_and_clear();
-    Ok(files.len())
+    Ok(done)
+}
+
+/// Copies every file under `from` that is not an image (notes, licences) to the same place in `to`.
+fn copy_others(root: &Path, from: &Path, to: &Path) -> Result<()> {
+    for e in std::fs::read_dir(from)?.flatten() {
+        let p = e.path();
+        let hidden = e.file_name().to_string_lossy().starts_with('.');
+        if p.is_dir() && !hidden {
+            copy_others(root, &p, to)?;
+        } else if p.is_file() && !super::dataset::is_image_file(&p) {
+            let dst = to.join(p.strip_prefix(root).context("inside the folder")?);
+            std::fs::create_dir_all(dst.parent().expect("a file"))?;
+            std::fs::copy(&p, &dst)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -271,7 +391,9 @@ mod tests {
             }
         }
         assert_eq!(
-            combine(&d.join("A"), &d.join("B"), &d.join("AB"), false, true).unwrap(),
+            combine(&d.join("A"), &d.join("B"), &d.join("AB"), false, true)
+                .unwrap()
+                .written,
             4
         );
         let ab = image::open(d.join("AB/train/0.png")).unwrap().to_rgb8();
@@ -297,7 +419,10 @@ mod tests {
             .save(photos.join(format!("p{i}.png")))
             .unwrap();
         }
-        assert_eq!(edges(&photos, &d.join("e2p"), false, true).unwrap(), 10);
+        assert_eq!(
+            edges(&photos, &d.join("e2p"), false, true).unwrap().written,
+            10
+        );
         let pair = image::open(d.join("e2p/train/p0.png")).unwrap().to_rgb8();
         assert_eq!(pair.dimensions(), (48, 24));
         assert!(
@@ -307,7 +432,12 @@ mod tests {
         assert_eq!(split(&d.join("e2p"), 0.2, 1, true).unwrap(), 2);
         assert_eq!(list_images(&d.join("e2p/test")).len(), 2);
         assert_eq!(list_images(&d.join("e2p/train")).len(), 8);
-        assert_eq!(resize(&d.join("e2p"), 12, None, false, true).unwrap(), 10);
+        assert_eq!(
+            resize(&d.join("e2p"), 12, None, false, true)
+                .unwrap()
+                .written,
+            10
+        );
         assert_eq!(
             image::open(d.join("e2p/train/p1.png")).unwrap().width(),
             24,

@@ -77,7 +77,7 @@ impl Previews {
         let (done_tx, done_rx) = channel::<Decoded>();
         std::thread::spawn(move || {
             for (path, mtime) in req_rx {
-                let img = image::open(&path).map_err(|e| format!("{}: {e}", path.display()));
+                let img = crate::data::image_io::open_image(&path).map_err(|e| e.to_string());
                 if done_tx.send((path, mtime, img)).is_err() {
                     return;
                 }
@@ -139,7 +139,7 @@ impl Previews {
                 }
                 None => {
                     let picker = self.picker.as_ref().expect("checked");
-                    let img = image::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    let img = crate::data::image_io::open_image(path).map_err(|e| e.to_string())?;
                     self.cache
                         .insert(path.to_path_buf(), (mtime, picker.new_resize_protocol(img)));
                 }
