@@ -7,4 +7,5 @@ pub mod grid;
 pub mod image_io;
 pub mod inspect;
 pub mod prepare;
+pub mod sizes;
 pub mod transform;

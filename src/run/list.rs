@@ -134,7 +134,15 @@ fn summarize_own(dir: &Path) -> Option<RunSummary> {
         path: dir.to_path_buf(),
         kind: info.kind,
         state,
-        detail: String::new(),
+        // a run --max-steps ended says so where its state is shown
+        detail: match &status {
+            Some(s)
+                if s.state == RunState::Finished && s.max_steps.is_some_and(|m| s.step >= m) =>
+            {
+                format!("--max-steps {}", s.step)
+            }
+            _ => String::new(),
+        },
         scale,
         job_output: slurm.as_ref().map(|r| r.output.clone()),
         job: slurm.map(|r| r.job),

@@ -353,8 +353,16 @@ impl Session {
 
     /// Ends the run after its last checkpoint: the final event (answering a `stop`), the Slurm
     /// attempt's end, the final status; a requeue asks Slurm to run the job again last of all,
-    /// because Slurm ends this process soon after. Returns the state the run ended in.
-    pub fn end(self, state: RunState, step: u64, epoch: u64, total: u64) -> Result<RunState> {
+    /// because Slurm ends this process soon after. `closing`: the trainer's event kind and message
+    /// for an end that is not a requeue. Returns the state the run ended in.
+    pub fn end(
+        self,
+        state: RunState,
+        step: u64,
+        epoch: u64,
+        total: u64,
+        closing: (&'static str, String),
+    ) -> Result<RunState> {
         let (mut state, kind, message) = match (state, &self.job) {
             (RunState::Requeued, Some(job)) if job.may_requeue() => (
                 RunState::Requeued,
@@ -377,10 +385,7 @@ impl Session {
                     self.run.root.display()
                 ),
             ),
-            _ => {
-                let (kind, message) = crate::train::end_of_run(state, step, total);
-                (state, kind, message)
-            }
+            _ => (state, closing.0, closing.1),
         };
         self.run
             .append_answer(kind, &message, self.stop_request.as_deref())?;
@@ -392,6 +397,7 @@ impl Session {
             let mut s = self.status.lock().expect("status lock");
             s.step = step;
             s.epoch = epoch;
+            s.total_steps = total;
         }
         self.set_state(state, &message);
         if let (RunState::Requeued, Some(job)) = (state, job) {
