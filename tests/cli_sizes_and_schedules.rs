@@ -376,3 +376,62 @@ fn lbfgs_with_a_zero_gradient_converges_and_keeps_its_image() {
     );
     assert_eq!(events(&ws.join("runs/z"), "sample").len(), 1);
 }
+
+/// A style weight of 1e38 keeps the first costs finite; L-BFGS's later steps overflow. The run
+/// fails, but the image of the last finite step is its result and sample.
+#[test]
+fn a_cost_that_stops_being_finite_keeps_the_last_finite_image() {
+    let ws = temp_workspace("nonfinite");
+    nst_images(&ws);
+    let out = stylize(
+        &ws,
+        &[
+            "--optimizer",
+            "lbfgs",
+            "--style-weight",
+            "1e38",
+            "--lr",
+            "0.5",
+            "--iterations",
+            "10",
+            "--run-dir",
+            "runs/nf",
+            "--output",
+            "out.png",
+        ],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    let m = read_jsonl(&ws.join("runs/nf/metrics.jsonl"));
+    let finite: Vec<u64> = m
+        .iter()
+        .filter(|r| r["total"].as_f64().is_some_and(f64::is_finite))
+        .map(|r| r["step"].as_u64().unwrap())
+        .collect();
+    let last = *finite.last().expect("step 0 is finite");
+    assert!(
+        m.len() as u64 == last + 2,
+        "finite up to step {last}, then not: {m:?}"
+    );
+    assert_has(
+        &text(&out),
+        &[
+            "not finite",
+            &format!("the image of step {last}, the last with a finite cost"),
+            "out.png",
+        ],
+    );
+    let sample = ws.join(format!("runs/nf/samples/step-{last:08}.png"));
+    assert!(sample.is_file(), "the last finite image is the sample");
+    let (result, kept) = (
+        image::open(ws.join("out.png")).unwrap().to_rgb8(),
+        image::open(&sample).unwrap().to_rgb8(),
+    );
+    assert_eq!(result, kept, "--output is that image");
+    assert!(ws.join("runs/nf/result.png").is_file());
+    let status = read_json(&ws.join("runs/nf/status.json"));
+    assert_eq!(status["state"], "failed");
+    assert_has(
+        status["message"].as_str().unwrap(),
+        &["last with a finite cost"],
+    );
+}
