@@ -72,6 +72,11 @@ fn pix2pix_none_unet_128_is_refused_before_step_0_naming_the_image() {
     assert_has(&t, &["wide.png", "100×72", "multiple of 128"]);
     assert!(!t.contains("conv2d") && !t.contains("kernel"), "{t}");
     assert!(!ws.join("runs").exists(), "no run directory is made");
+    // nor by a detached start
+    let out = run(bin().current_dir(&ws).args(["train", "p.toml", "--detach"]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_has(&text(&out), &["wide.png", "multiple of 128"]);
+    assert!(!ws.join("runs").exists(), "no run directory is made");
     // without a preset, validate says the sizes were not checked
     let out = run(bin().current_dir(&ws).args(["dataset", "validate", "data"]));
     assert!(out.status.success());

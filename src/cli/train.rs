@@ -81,6 +81,23 @@ fn load_args_preset(path: &Path, a: &TrainArgs) -> Option<(Preset, Vec<String>)>
     }
 }
 
+/// The size rules against the images at hand, for a run started elsewhere (detached, Slurm): false
+/// when they fail (printed, one line per file). The foreground trainer checks them itself.
+fn sizes_fit(ws: &Workspace, preset: &Preset) -> bool {
+    let Preset::Gan(p) = preset else {
+        return true;
+    };
+    let root = setup::resolve(&ws.root, &p.data.dataroot);
+    if !root.is_dir() {
+        return true;
+    }
+    let r = aiart::data::sizes::check(p, &root);
+    for (f, what) in &r.problems {
+        eprintln!("error: {}: {what}", f.display());
+    }
+    r.problems.is_empty()
+}
+
 pub fn run(ws: &Workspace, a: TrainArgs) -> Result<i32> {
     if a.slurm.slurm {
         return submit(ws, &a);
@@ -654,6 +671,9 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     let Some((preset, overrides)) = load_args_preset(&preset_path, a) else {
         return Ok(1);
     };
+    if !sizes_fit(ws, &preset) {
+        return Ok(1);
+    }
     let name = run_name(&preset_path, "run");
     let root = super::submit::absolute(
         &a.run_dir
@@ -709,8 +729,9 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     let root = match (&a.resume, &a.preset) {
         (Some(r), _) => list::resolve(&ws.runs(), r).map_err(|e| anyhow!(e))?,
         (None, Some(p)) => {
-            if load_args_preset(p, a).is_none() {
-                return Ok(1);
+            match load_args_preset(p, a) {
+                Some((preset, _)) if sizes_fit(ws, &preset) => {}
+                _ => return Ok(1),
             }
             let name = run_name(p, "run");
             let root = a
