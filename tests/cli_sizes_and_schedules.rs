@@ -440,3 +440,70 @@ fn a_cost_that_stops_being_finite_keeps_the_last_finite_image() {
         &["last with a finite cost"],
     );
 }
+
+/// Style transfer takes a larger `train.iterations` the same way, and a converged run resumed
+/// converges again without writing its record twice.
+#[test]
+fn a_finished_style_transfer_takes_more_iterations() {
+    let ws = temp_workspace("nst-extend");
+    nst_images(&ws);
+    let out = stylize(
+        &ws,
+        &[
+            "--optimizer",
+            "adam",
+            "--iterations",
+            "4",
+            "--run-dir",
+            "runs/e",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let resume = |extra: &[&str]| {
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "--quiet", "--resume", "e"])
+            .args(extra))
+    };
+    let out = resume(&[]);
+    assert!(out.status.success());
+    assert_has(&text(&out), &["finished", "--set train.iterations="]);
+    let out = resume(&["--set", "train.iterations=7"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let steps: Vec<u64> = read_jsonl(&ws.join("runs/e/metrics.jsonl"))
+        .iter()
+        .map(|r| r["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, (0..=7).collect::<Vec<_>>());
+    let status = read_json(&ws.join("runs/e/status.json"));
+    assert_eq!(
+        (status["step"].as_u64(), status["total_steps"].as_u64()),
+        (Some(7), Some(7))
+    );
+
+    let out = stylize(
+        &ws,
+        &[
+            "--optimizer",
+            "lbfgs",
+            "--style-weight",
+            "0",
+            "--iterations",
+            "3",
+            "--run-dir",
+            "runs/c",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(bin().current_dir(&ws).args([
+        "train",
+        "--quiet",
+        "--resume",
+        "c",
+        "--set",
+        "train.iterations=9",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_has(&text(&out), &["converged at step 0"]);
+    assert_eq!(read_jsonl(&ws.join("runs/c/metrics.jsonl")).len(), 1);
+}

@@ -231,9 +231,15 @@ pub fn train(
     let mut total = crate::train::planned_steps(schedule, opts.max_steps);
     // the costs of the final image, so the curve ends where the result is (a converged run's
     // record of it is written: the image did not change)
-    let losses = match converged {
-        Some(_) if !last_losses.is_empty() => last_losses,
-        _ => record(&mut r, &run, step)?,
+    let losses = match (&converged, last_losses.is_empty()) {
+        (Some(_), false) => last_losses,
+        // converged right where it resumed: that step's record is already written
+        (Some(_), true) => {
+            let mut l = r.trainer.losses(&r.trainer.costs()?)?;
+            l.extend(r.scale_fields());
+            l
+        }
+        (None, _) => record(&mut r, &run, step)?,
     };
     progress.finish(step, &losses);
     if last_sample != Some(step) {
