@@ -507,3 +507,49 @@ fn a_finished_style_transfer_takes_more_iterations() {
     assert_has(&text(&out), &["converged at step 0"]);
     assert_eq!(read_jsonl(&ws.join("runs/c/metrics.jsonl")).len(), 1);
 }
+
+/// `--resume --set` on a run that is live points at `runs set` and the preset file.
+#[test]
+fn resume_set_on_a_live_run_points_at_runs_set() {
+    /// Ends the detached trainer even when an assertion fails first.
+    struct Stop(std::path::PathBuf);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let lock = self.0.join("runs/l/lock");
+            let pid = std::fs::read(lock)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["pid"].as_i64());
+            if let Some(pid) = pid {
+                unsafe { libc_kill(pid as i32, 9) };
+            }
+        }
+    }
+    let ws = temp_workspace("live-set");
+    small_pix2pix(&ws, 100000, 0);
+    let out =
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "p.toml", "--run-dir", "runs/l", "--detach"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let _stop = Stop(ws.clone());
+    let metrics = ws.join("runs/l/metrics.jsonl");
+    assert!(
+        wait_for(120, || !read_jsonl(&metrics).is_empty()),
+        "it trains"
+    );
+    let out =
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "--resume", "l", "--set", "train.lr=0.001"]));
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert_has(&t, &["already running", "aiart runs set l", "p.toml"]);
+    let out = run(bin().current_dir(&ws).args(["runs", "stop", "l"]));
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
