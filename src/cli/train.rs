@@ -504,7 +504,8 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             // a coarse-to-fine run resumes inside the scale it stopped in
             let k = aiart::train::nst::scale_of(&p, step);
             let prepared = setup::prepare_scale(&p, &ws.root, &device, k, None)?;
-            for w in &prepared.warnings {
+            let warnings = prepared.warnings.clone();
+            for w in &warnings {
                 eprintln!("warning: {w}");
             }
             let mut trainer = NstTrainer::new(prepared, &p)?;
@@ -513,6 +514,9 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             let total = aiart::train::planned_steps(p.total_iterations(), a.max_steps);
             println!("run: {}", run.root.display());
             run.append_event("resumed", &resumed_msg)?;
+            for w in &warnings {
+                run.append_event("warning", w)?;
+            }
             let session = Session::start(
                 run.clone(),
                 lock,
@@ -555,6 +559,9 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             let epoch = step / trainer.batches_per_epoch() + 1;
             println!("run: {}", run.root.display());
             run.append_event("resumed", &resumed_msg)?;
+            for w in &trainer.warnings {
+                run.append_event("warning", w)?;
+            }
             let session = Session::start(
                 run.clone(),
                 lock,
