@@ -508,6 +508,50 @@ fn a_finished_style_transfer_takes_more_iterations() {
     assert_eq!(read_jsonl(&ws.join("runs/c/metrics.jsonl")).len(), 1);
 }
 
+/// Coarse to fine, a coarse scale whose L-BFGS converges ends there and the next scale starts.
+#[test]
+fn a_converged_coarse_scale_hands_over_to_the_next() {
+    let ws = temp_workspace("converge-scales");
+    nst_images(&ws);
+    let out = stylize(
+        &ws,
+        &[
+            "--optimizer",
+            "lbfgs",
+            "--style-weight",
+            "0",
+            "--scales",
+            "24,32",
+            "--iterations",
+            "3,3",
+            "--run-dir",
+            "runs/s",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let converged = events(&ws.join("runs/s"), "converged");
+    assert!(
+        converged
+            .iter()
+            .any(|e| e.starts_with("step 0:") && e.contains("scale 1/2")),
+        "{converged:?}"
+    );
+    let m = read_jsonl(&ws.join("runs/s/metrics.jsonl"));
+    let at = |step: u64| {
+        m.iter()
+            .find(|r| r["step"] == step)
+            .map(|r| r["scale"].clone())
+    };
+    assert_eq!(at(0), Some(serde_json::json!(1.0)));
+    assert_eq!(
+        at(3),
+        Some(serde_json::json!(1.0)),
+        "the end of scale 1: {m:?}"
+    );
+    assert!(m.iter().any(|r| r["scale"] == 2.0), "scale 2 runs: {m:?}");
+    assert!(ws.join("runs/s/result.png").is_file());
+}
+
 /// `--resume --set` on a run that is live points at `runs set` and the preset file.
 #[test]
 fn resume_set_on_a_live_run_points_at_runs_set() {

@@ -221,8 +221,23 @@ pub fn train(
         resumed = false;
         last_finite = Some((step, r.trainer.image().copy()?));
         if let Update::Converged(why) = r.trainer.apply(&grad)? {
-            converged = Some(why);
-            break;
+            let k = r.trainer.scale;
+            if k + 1 == r.sizes().len() {
+                converged = Some(why);
+                break;
+            }
+            // a coarse scale that converged ends there: the next starts from its image
+            let end = r.boundaries()[k];
+            run.append_event(
+                "converged",
+                &format!(
+                    "step {step}: {why}; {} ends here, the next scale starts at step {end}",
+                    r.where_()
+                ),
+            )?;
+            step = end.min(planned(&r));
+            session.progress(step, 0, planned(&r));
+            continue;
         }
         step += 1;
         session.progress(step, 0, planned(&r));
