@@ -1,6 +1,7 @@
 //! `aiart dataset …`: list, inspect and validate datasets; prepare new ones; fetch the reference's.
 
-use aiart::data::{fetch, inspect, prepare};
+use aiart::data::{fetch, inspect, prepare, sizes};
+use aiart::preset;
 use aiart::workspace::Workspace;
 use anyhow::Result;
 use clap::Subcommand;
@@ -19,6 +20,10 @@ pub enum DatasetCommand {
     Validate {
         /// A dataset folder, or a name as `dataset list` prints it (datasets/NAME)
         dir: PathBuf,
+        /// Also check every image's size against this pix2pix/CycleGAN preset's preprocessing,
+        /// networks and batch size
+        #[arg(long, value_name = "PRESET")]
+        preset: Option<PathBuf>,
     },
     /// Build or reshape datasets
     Prepare {
@@ -132,6 +137,35 @@ fn print_report(r: &inspect::Report) {
     );
 }
 
+/// The size rules of a GAN preset against the images in `dir`: problems printed, their count
+/// returned; notes (sizes made to fit as the reference does) as warnings.
+fn validate_sizes(dir: &std::path::Path, path: &std::path::Path) -> Result<usize> {
+    let p = match preset::load(path, &[]) {
+        Ok(preset::Preset::Gan(p)) => p,
+        Ok(preset::Preset::Nst(_)) => {
+            eprintln!(
+                "note: {} is a style-transfer preset, which takes images of any size",
+                path.display()
+            );
+            return Ok(0);
+        }
+        Err(e) => {
+            for issue in &e.issues {
+                println!("{issue}");
+            }
+            return Ok(e.issues.len().max(1));
+        }
+    };
+    let r = sizes::check(&p, dir);
+    for n in &r.notes {
+        eprintln!("warning: {n}");
+    }
+    for (f, what) in &r.problems {
+        println!("{}: {what}", f.display());
+    }
+    Ok(r.problems.len())
+}
+
 pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
     match cmd {
         DatasetCommand::List => {
@@ -165,12 +199,25 @@ pub fn run(ws: &Workspace, cmd: DatasetCommand) -> Result<i32> {
                 0
             })
         }
-        DatasetCommand::Validate { dir } => {
+        DatasetCommand::Validate { dir, preset } => {
             let dir = ws.dataset(&dir)?;
             let r = inspect::inspect(&dir);
             let fatal: Vec<_> = r.problems.iter().filter(|p| p.fatal).collect();
             for p in &fatal {
                 println!("{}: {}", p.file.display(), p.what);
+            }
+            let size_problems = match &preset {
+                Some(path) => validate_sizes(&dir, &ws.preset(path)?)?,
+                None => {
+                    eprintln!(
+                        "note: image sizes not checked; pass --preset PRESET to check them \
+                         against a preset's preprocessing and networks"
+                    );
+                    0
+                }
+            };
+            if size_problems > 0 {
+                return Ok(1);
             }
             if fatal.is_empty() {
                 println!(

@@ -14,6 +14,11 @@ pub fn check(file: &Path, overrides: &[String]) -> Result<i32> {
                 p.kind()
             );
             print!("{}", p.to_toml());
+            if let preset::Preset::Gan(g) = &p {
+                if let Some(note) = preset::sizes::images_decide(g) {
+                    println!("# note: {note}");
+                }
+            }
             Ok(0)
         }
         Err(e) => {

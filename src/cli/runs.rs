@@ -284,10 +284,16 @@ fn steer(
             "run {} is not live (state: {}); nothing to {command}{}",
             r.id,
             r.state,
-            if r.state == "crashed" {
-                format!(" — continue it with `aiart train --resume {}`", r.id)
-            } else {
-                String::new()
+            match r.state.as_str() {
+                "crashed" => format!(" — continue it with `aiart train --resume {}`", r.id),
+                _ if command == "set" => format!(
+                    " — a run that is not live takes its changes when it continues: \
+                     `aiart train --resume {} --set {}` (a finished run trains on to a longer \
+                     train.n_epochs / n_epochs_decay or train.iterations)",
+                    r.id,
+                    args.join(" --set ")
+                ),
+                _ => String::new(),
             }
         );
     }

@@ -3,7 +3,7 @@
 
 use aiart::launch::local;
 use aiart::nst::setup;
-use aiart::preset::{self, GanPreset, NstPreset, Preset};
+use aiart::preset::{self, live, GanPreset, NstPreset, Preset};
 use aiart::run::dir::{hostname, new_run_id};
 use aiart::run::lock::RunLock;
 use aiart::run::session::{source_of, Session};
@@ -26,7 +26,9 @@ pub struct TrainArgs {
     /// Device: auto, cpu or cuda:N (overrides the preset's train.device)
     #[arg(long)]
     pub device: Option<String>,
-    /// Override a preset field, as `section.key=value` (repeatable)
+    /// Override a preset field, as `section.key=value` (repeatable). With --resume, only fields
+    /// that may change in a run (lr, train.n_epochs, train.iterations, loss weights, [log]): a
+    /// finished run continues to the longer schedule
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub set: Vec<String>,
     /// End the run after N steps (smoke tests)
@@ -40,7 +42,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub detach: bool,
     /// Continue RUN (an id or a folder) from its newest complete checkpoint
-    #[arg(long, value_name = "RUN", conflicts_with_all = ["preset", "run_dir", "set"])]
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["preset", "run_dir"])]
     pub resume: Option<String>,
     #[command(flatten)]
     pub slurm: super::submit::SlurmArgs,
@@ -78,6 +80,23 @@ fn load_args_preset(path: &Path, a: &TrainArgs) -> Option<(Preset, Vec<String>)>
             None
         }
     }
+}
+
+/// The size rules against the images at hand, for a run started elsewhere (detached, Slurm): false
+/// when they fail (printed, one line per file). The foreground trainer checks them itself.
+fn sizes_fit(ws: &Workspace, preset: &Preset) -> bool {
+    let Preset::Gan(p) = preset else {
+        return true;
+    };
+    let root = aiart::workspace::resolve_path(&ws.root, &p.data.dataroot);
+    if !root.is_dir() {
+        return true;
+    }
+    let r = aiart::data::sizes::check(p, &root);
+    for (f, what) in &r.problems {
+        eprintln!("error: {}: {what}", f.display());
+    }
+    r.problems.is_empty()
 }
 
 pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
@@ -214,8 +233,17 @@ fn write_info(
     Ok((run, lock))
 }
 
-fn running_status(run: &RunDir, step: u64, epoch: u64, total: u64) -> Status {
-    run.status_now(RunState::Running, step, epoch, total, "")
+fn running_status(
+    run: &RunDir,
+    step: u64,
+    epoch: u64,
+    total: u64,
+    max_steps: Option<u64>,
+) -> Status {
+    Status {
+        max_steps,
+        ..run.status_now(RunState::Running, step, epoch, total, "")
+    }
 }
 
 /// Marks a run failed (the error is also an event) and passes the error on.
@@ -266,12 +294,12 @@ pub fn run_nst(
         run.append_event("warning", w)?;
     }
     println!("run: {}", run.root.display());
-    let total = p.total_iterations();
+    let total = aiart::run::ending::planned_steps(p.total_iterations(), opts.max_steps);
     let session = Session::start(
         run.clone(),
         lock,
         source_of(preset_path, overrides),
-        running_status(&run, 0, 0, total),
+        running_status(&run, 0, 0, total, opts.max_steps),
         aiart::launch::attempt_launcher(&run),
     )?;
     let r = NstRun {
@@ -314,11 +342,16 @@ pub fn run_gan(
         &device,
         &toml::to_string_pretty(&p.effective())?,
     )?;
-    let total = trainer.total_steps();
+    let total = aiart::run::ending::planned_steps(trainer.total_steps(), max_steps);
+    let capped = if total < trainer.total_steps() {
+        format!(" (--max-steps; the schedule has {})", trainer.total_steps())
+    } else {
+        String::new()
+    };
     run.append_event(
         "started",
         &format!(
-            "{} on {}: {} images a epoch, {total} steps",
+            "{} on {}: {} images a epoch, {total} steps{capped}",
             p.kind,
             aiart::device::describe(&device),
             trainer.dataset_len
@@ -332,7 +365,7 @@ pub fn run_gan(
         run.clone(),
         lock,
         source_of(preset_path, overrides),
-        running_status(&run, 0, 1, total),
+        running_status(&run, 0, 1, total, max_steps),
         aiart::launch::attempt_launcher(&run),
     )?;
     match gan::train(session, trainer, max_steps, quiet, None) {
@@ -341,7 +374,61 @@ pub fn run_gan(
     }
 }
 
-/// Continues a run from its newest complete checkpoint, appending to its files.
+/// `--set` with `--resume`: only what may change in a live run (preset/live.rs), and the changes
+/// it makes to the run's preset; an error with what to do instead otherwise.
+fn resume_changes(
+    run: &RunDir,
+    text: &str,
+    set: &[String],
+    device: &[String],
+) -> Result<std::result::Result<Vec<live::Change>, String>> {
+    let parse = |o: &[String]| preset::parse(text, &run.preset(), o);
+    let before = parse(device).map_err(|e| anyhow!("{e}"))?;
+    let all: Vec<String> = set.iter().chain(device).cloned().collect();
+    let after = match parse(&all) {
+        Ok(p) => p,
+        Err(e) => {
+            let lines: Vec<String> = e.issues.iter().map(|i| i.to_string()).collect();
+            return Ok(Err(lines.join("\n")));
+        }
+    };
+    let (changes, frozen) = live::classify(live::diff(
+        &before.effective_value(),
+        &after.effective_value(),
+    ));
+    if !frozen.is_empty() {
+        return Ok(Err(format!(
+            "--set {}: cannot change in a run that continues (architecture, data, sizes, device \
+             and optimiser are fixed for a run's life): start a new run with `aiart train PRESET \
+             --set …`. With --resume, --set takes what may change in a live run: learning rate, \
+             schedule length (train.n_epochs, train.n_epochs_decay, train.iterations), loss weights \
+             and [log] intervals",
+            frozen
+                .iter()
+                .map(|c| format!("{} ({} -> {})", c.field, c.old, c.new))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(Ok(changes))
+}
+
+/// How to make a finished run train longer, for messages.
+fn extend_hint(id: &str, kind: &str) -> String {
+    if kind == "nst" {
+        format!("`aiart train --resume {id} --set train.iterations=N` continues it to N iterations")
+    } else {
+        format!(
+            "`aiart train --resume {id} --set train.n_epochs=N` (or train.n_epochs_decay=N) \
+             continues it to the longer schedule, with the learning rate the reference's \
+             --continue_train --epoch_count would use"
+        )
+    }
+}
+
+/// Continues a run from its newest complete checkpoint, appending to its files. `--set` changes
+/// what may change live first (a finished run continues to a longer schedule); a finished run
+/// without one is left as it is.
 fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
     let run = RunDir::open(&dir);
@@ -351,43 +438,94 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     if let Some(job) = aiart::launch::slurm::job::InJob::of(&run) {
         job.clear_previous_lock(&run);
     }
-    let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
+    let lock = match RunLock::acquire(&run) {
+        Ok(l) => l,
+        Err(e) if !a.set.is_empty() => bail!(
+            "{e}\na live run takes changes without a restart: `aiart runs set {} FIELD=VALUE`, \
+             or an edit of its preset file {}",
+            run.id(),
+            info.preset.display()
+        ),
+        Err(e) => bail!(e),
+    };
+    let status = run.read_status().ok();
+    let text = std::fs::read_to_string(run.preset())
+        .with_context(|| format!("{}: no preset.toml", run.root.display()))?;
+    let device: Vec<String> = device_override(&a.device).into_iter().collect();
+    let changes = match resume_changes(&run, &text, &a.set, &device)? {
+        Ok(c) => c,
+        Err(why) => {
+            for line in why.lines() {
+                eprintln!("error: {line}");
+            }
+            return Ok(1);
+        }
+    };
+    // a run its schedule (or convergence) finished, rather than --max-steps
+    let done = status
+        .as_ref()
+        .filter(|s| s.state == RunState::Finished && s.max_steps.is_none_or(|m| s.step < m));
+    if let (Some(s), true) = (done, changes.is_empty()) {
+        eprintln!(
+            "run {} is finished ({}): nothing to continue. To train it longer, {}",
+            run.id(),
+            s.message,
+            extend_hint(&run.id(), &info.kind)
+        );
+        return Ok(0);
+    }
     RunDir::repair_jsonl(&run.metrics())?;
     RunDir::repair_jsonl(&run.events())?;
     let Some((step, ck)) = run.newest_complete_checkpoint()? else {
+        write_resume_changes(&run, &text, &a.set, &changes)?;
         return start_over(ws, run, info, lock, a);
     };
-    // the killed trainer's records past the checkpoint are replayed: move them out first
-    let moved = run.discard_after(step)?;
-    let resumed_msg = format!(
-        "from {} (step {step}); moved {} metrics records and {} samples past step {step} to \
-         metrics.discarded.jsonl and samples/discarded/",
-        ck.display(),
-        moved.records,
-        moved.samples
-    );
-    let text = std::fs::read_to_string(run.preset())?;
-    let mut overrides = vec![];
-    overrides.extend(device_override(&a.device));
+    let mut overrides = a.set.clone();
+    overrides.extend(device);
     let preset = preset::parse(&text, &run.preset(), &overrides).map_err(|e| anyhow!("{e}"))?;
+    // a finished run goes on only where the new schedule is longer than what it did
+    let too_short = |total: u64| -> Option<String> {
+        (done.is_some() && total <= step).then(|| {
+            format!(
+                "run {} is finished at step {step}, and with {} its schedule has {total} steps: \
+                 nothing to continue; {}",
+                run.id(),
+                live::describe(&changes),
+                extend_hint(&run.id(), &info.kind)
+            )
+        })
+    };
     let source = source_of(&info.preset, &info.overrides);
-    println!("run: {}", run.root.display());
     let state = match preset {
         Preset::Nst(p) => {
+            if let Some(why) = too_short(p.total_iterations()) {
+                eprintln!("error: {why}");
+                return Ok(1);
+            }
+            let resumed_msg = discard_past(&run, step, &ck)?;
+            write_resume_changes(&run, &text, &a.set, &changes)?;
             let device = aiart::device::pick(&p.train.device)?;
             // a coarse-to-fine run resumes inside the scale it stopped in
             let k = aiart::train::nst::scale_of(&p, step);
             let prepared = setup::prepare_scale(&p, &ws.root, &device, k, None)?;
+            let warnings = prepared.warnings.clone();
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
             let mut trainer = NstTrainer::new(prepared, &p)?;
             trainer.scale = k;
             trainer.load(&ck)?;
-            let total = p.total_iterations();
+            let total = aiart::run::ending::planned_steps(p.total_iterations(), a.max_steps);
+            println!("run: {}", run.root.display());
             run.append_event("resumed", &resumed_msg)?;
+            for w in &warnings {
+                run.append_event("warning", w)?;
+            }
             let session = Session::start(
                 run.clone(),
                 lock,
                 source,
-                running_status(&run, step, 0, total),
+                running_status(&run, step, 0, total, a.max_steps),
                 aiart::launch::attempt_launcher(&run),
             )?;
             let opts = RunOptions {
@@ -412,15 +550,28 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
         Preset::Gan(p) => {
             let device = aiart::device::pick(&p.train.device)?;
             let mut trainer = GanTrainer::new(&p, &ws.root, &device)?;
+            if let Some(why) = too_short(trainer.total_steps()) {
+                eprintln!("error: {why}");
+                return Ok(1);
+            }
+            for w in &trainer.warnings {
+                eprintln!("warning: {w}");
+            }
+            let resumed_msg = discard_past(&run, step, &ck)?;
+            write_resume_changes(&run, &text, &a.set, &changes)?;
             trainer.load(&ck)?;
-            let total = trainer.total_steps();
+            let total = aiart::run::ending::planned_steps(trainer.total_steps(), a.max_steps);
             let epoch = step / trainer.batches_per_epoch() + 1;
+            println!("run: {}", run.root.display());
             run.append_event("resumed", &resumed_msg)?;
+            for w in &trainer.warnings {
+                run.append_event("warning", w)?;
+            }
             let session = Session::start(
                 run.clone(),
                 lock,
                 source,
-                running_status(&run, step, epoch, total),
+                running_status(&run, step, epoch, total, a.max_steps),
                 aiart::launch::attempt_launcher(&run),
             )?;
             match gan::train(session, trainer, a.max_steps, a.quiet, Some(step)) {
@@ -430,6 +581,37 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
         }
     };
     Ok(exit_code(state))
+}
+
+/// The killed trainer's records past the checkpoint are replayed: they move out first. Returns
+/// the `resumed` event's message.
+fn discard_past(run: &RunDir, step: u64, ck: &Path) -> Result<String> {
+    let moved = run.discard_after(step)?;
+    Ok(format!(
+        "from {} (step {step}); moved {} metrics records and {} samples past step {step} to \
+         metrics.discarded.jsonl and samples/discarded/",
+        ck.display(),
+        moved.records,
+        moved.samples
+    ))
+}
+
+/// `--resume --set`: the run's preset takes the changes (without any --device), said in an event.
+fn write_resume_changes(
+    run: &RunDir,
+    text: &str,
+    set: &[String],
+    changes: &[live::Change],
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let p = preset::parse(text, &run.preset(), set).map_err(|e| anyhow!("{e}"))?;
+    run.write_preset(&p.to_toml())?;
+    let what = live::describe(changes);
+    eprintln!("preset changed: {what}");
+    run.append_event("preset_applied", &format!("--resume --set: {what}"))?;
+    Ok(())
 }
 
 /// A run without a complete checkpoint (queued, or killed before its first one) starts from step 0
@@ -502,6 +684,9 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     let Some((preset, overrides)) = load_args_preset(&preset_path, a) else {
         return Ok(1);
     };
+    if !sizes_fit(ws, &preset) {
+        return Ok(1);
+    }
     let name = run_name(&preset_path, "run");
     let root = super::submit::absolute(
         &a.run_dir
@@ -543,8 +728,9 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     let root = match (&a.resume, &a.preset) {
         (Some(r), _) => list::resolve(&ws.runs(), r).map_err(|e| anyhow!(e))?,
         (None, Some(p)) => {
-            if load_args_preset(p, a).is_none() {
-                return Ok(1);
+            match load_args_preset(p, a) {
+                Some((preset, _)) if sizes_fit(ws, &preset) => {}
+                _ => return Ok(1),
             }
             let name = run_name(p, "run");
             let root = a
@@ -567,6 +753,9 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     match (&a.resume, &a.preset) {
         (Some(_), _) => {
             cmd.arg("--resume").arg(&root);
+            for s in &a.set {
+                cmd.arg("--set").arg(s);
+            }
         }
         (None, Some(p)) => {
             cmd.arg(p).arg("--run-dir").arg(&root);

@@ -7,7 +7,7 @@ use super::transform::{self, get_params, Options};
 use crate::rng::SeededRng;
 use candle_core::{Device, Tensor};
 use image::RgbImage;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "ppm", "bmp", "tif", "tiff", "webp"];
@@ -16,8 +16,13 @@ pub const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "ppm", "bmp", "ti
 pub enum DatasetError {
     #[error("{dir}: {what}")]
     Layout { dir: PathBuf, what: String },
-    #[error("{dir}: none of its {count} images could be read")]
-    AllBad { dir: PathBuf, count: usize },
+    #[error("{dir}: none of its {count} images could be read: {files}")]
+    AllBad {
+        dir: PathBuf,
+        count: usize,
+        /// The files with why each could not be read
+        files: String,
+    },
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 }
@@ -77,6 +82,13 @@ fn need_images(dir: &Path, expected: &str) -> Result<Vec<PathBuf>, DatasetError>
     Ok(files)
 }
 
+/// Which files of a dataset: an aligned dataset's one folder, or an unaligned one's A or B.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Domain {
+    A,
+    B,
+}
+
 pub enum Pairing {
     /// A|B side by side in one file; `swap` for BtoA.
     Aligned { files: Vec<PathBuf> },
@@ -94,7 +106,10 @@ pub struct PairDataset {
     /// BtoA: hand out (B, A)
     pub swap: bool,
     pub root: PathBuf,
-    bad: HashSet<PathBuf>,
+    /// `train`, `test` …: the folder (aligned) or the folders' prefix (unaligned)
+    phase: String,
+    /// Files that could not be read, with why
+    bad: HashMap<PathBuf, String>,
     /// Decoded images, kept while they fit in `CACHE_BYTES`, so each file is decoded once.
     cache: HashMap<PathBuf, RgbImage>,
     cached_bytes: usize,
@@ -111,13 +126,14 @@ pub struct Batch {
 }
 
 impl PairDataset {
-    fn with(pairing: Pairing, root: &Path, swap: bool, opts: Options) -> Self {
+    fn with(pairing: Pairing, root: &Path, phase: &str, swap: bool, opts: Options) -> Self {
         Self {
             pairing,
             swap,
             opts,
             root: root.into(),
-            bad: HashSet::new(),
+            phase: phase.into(),
+            bad: HashMap::new(),
             cache: HashMap::new(),
             cached_bytes: 0,
             warnings: vec![],
@@ -134,7 +150,13 @@ impl PairDataset {
             &root.join(phase),
             &format!("{phase}/ with A|B side-by-side images (A on the left), the pix2pix layout"),
         )?;
-        Ok(Self::with(Pairing::Aligned { files }, root, swap, opts))
+        Ok(Self::with(
+            Pairing::Aligned { files },
+            root,
+            phase,
+            swap,
+            opts,
+        ))
     }
 
     pub fn unaligned(
@@ -150,6 +172,7 @@ impl PairDataset {
         Ok(Self::with(
             Pairing::Unaligned { a, b, serial },
             root,
+            phase,
             swap,
             opts,
         ))
@@ -167,15 +190,25 @@ impl PairDataset {
         self.len() == 0
     }
 
-    fn total_files(&self) -> usize {
-        match &self.pairing {
-            Pairing::Aligned { files, .. } => files.len(),
-            Pairing::Unaligned { a, b, .. } => a.len() + b.len(),
+    fn files(&self, domain: Domain) -> &[PathBuf] {
+        match (&self.pairing, domain) {
+            (Pairing::Aligned { files }, _) => files,
+            (Pairing::Unaligned { a, .. }, Domain::A) => a,
+            (Pairing::Unaligned { b, .. }, _) => b,
+        }
+    }
+
+    /// The folder a domain's files come from.
+    fn folder(&self, domain: Domain) -> PathBuf {
+        match (&self.pairing, domain) {
+            (Pairing::Aligned { .. }, _) => self.root.join(&self.phase),
+            (_, Domain::A) => self.root.join(format!("{}A", self.phase)),
+            (_, Domain::B) => self.root.join(format!("{}B", self.phase)),
         }
     }
 
     fn read(&mut self, path: &Path) -> Option<RgbImage> {
-        if self.bad.contains(path) {
+        if self.bad.contains_key(path) {
             return None;
         }
         if let Some(img) = self.cache.get(path) {
@@ -191,11 +224,43 @@ impl PairDataset {
                 Some(img)
             }
             Err(e) => {
-                self.warnings.push(format!("skipping {e}"));
-                self.bad.insert(path.to_path_buf());
+                let why = e.to_string();
+                self.warnings.push(format!("skipping {why}"));
+                self.bad.insert(path.to_path_buf(), why);
                 None
             }
         }
+    }
+
+    /// The first readable image of a domain from file `start` on (wrapping round), skipping the
+    /// unreadable ones; when none can be read, an error naming the folder and its files.
+    fn read_from(&mut self, domain: Domain, start: usize) -> Result<RgbImage, DatasetError> {
+        let n = self.files(domain).len();
+        for k in 0..n {
+            let path = self.files(domain)[(start + k) % n].clone();
+            if let Some(img) = self.read(&path) {
+                return Ok(img);
+            }
+        }
+        let files = self.files(domain);
+        let listed = files
+            .iter()
+            .take(5)
+            .map(|f| {
+                let why = self.bad.get(f).map(String::as_str).unwrap_or("unreadable");
+                let name = f.file_name().unwrap_or_default().to_string_lossy();
+                // the loader's message starts with the path: keep its reason only
+                let why = why.rsplit(": ").next().unwrap_or(why);
+                format!("{name} ({why})")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = if n > 5 { ", …" } else { "" };
+        Err(DatasetError::AllBad {
+            dir: self.folder(domain),
+            count: n,
+            files: format!("{listed}{more}"),
+        })
     }
 
     /// One pair, (3, H, W) each in [-1, 1]; unreadable files are skipped for the next ones.
@@ -205,47 +270,33 @@ impl PairDataset {
         rng: &mut SeededRng,
         device: &Device,
     ) -> Result<(Tensor, Tensor), DatasetError> {
-        for attempt in 0..self.total_files().max(1) {
-            let i = index + attempt;
-            let pair = match &self.pairing {
-                Pairing::Aligned { files } => {
-                    let path = files[i % files.len()].clone();
-                    let Some(ab) = self.read(&path) else { continue };
-                    let (a, b) = split_aligned(&ab);
-                    let p = get_params(&self.opts, a.dimensions(), rng);
-                    (
-                        transform::apply(a, &self.opts, &p),
-                        transform::apply(b, &self.opts, &p),
-                    )
-                }
-                Pairing::Unaligned { a, b, serial } => {
-                    let pa = a[i % a.len()].clone();
-                    let pb = if *serial {
-                        b[i % b.len()].clone()
-                    } else {
-                        b[rng.below(b.len())].clone()
-                    };
-                    let (Some(ia), Some(ib)) = (self.read(&pa), self.read(&pb)) else {
-                        continue;
-                    };
-                    let p1 = get_params(&self.opts, ia.dimensions(), rng);
-                    let p2 = get_params(&self.opts, ib.dimensions(), rng);
-                    (
-                        transform::apply(ia, &self.opts, &p1),
-                        transform::apply(ib, &self.opts, &p2),
-                    )
-                }
-            };
-            let (a, b) = if self.swap { (pair.1, pair.0) } else { pair };
-            return Ok((
-                transform::to_tensor(&a, device)?,
-                transform::to_tensor(&b, device)?,
-            ));
-        }
-        Err(DatasetError::AllBad {
-            dir: self.root.clone(),
-            count: self.total_files(),
-        })
+        let pair = match &self.pairing {
+            Pairing::Aligned { .. } => {
+                let ab = self.read_from(Domain::A, index)?;
+                let (a, b) = split_aligned(&ab);
+                let p = get_params(&self.opts, a.dimensions(), rng);
+                (
+                    transform::apply(a, &self.opts, &p),
+                    transform::apply(b, &self.opts, &p),
+                )
+            }
+            Pairing::Unaligned { b, serial, .. } => {
+                let start_b = if *serial { index } else { rng.below(b.len()) };
+                let ia = self.read_from(Domain::A, index)?;
+                let ib = self.read_from(Domain::B, start_b)?;
+                let p1 = get_params(&self.opts, ia.dimensions(), rng);
+                let p2 = get_params(&self.opts, ib.dimensions(), rng);
+                (
+                    transform::apply(ia, &self.opts, &p1),
+                    transform::apply(ib, &self.opts, &p2),
+                )
+            }
+        };
+        let (a, b) = if self.swap { (pair.1, pair.0) } else { pair };
+        Ok((
+            transform::to_tensor(&a, device)?,
+            transform::to_tensor(&b, device)?,
+        ))
     }
 
     /// A batch of items `indices`, stacked to (N, 3, H, W).

@@ -8,4 +8,5 @@ pub mod image_io;
 pub mod inspect;
 pub mod naming;
 pub mod prepare;
+pub mod sizes;
 pub mod transform;

@@ -3,6 +3,7 @@
 //! pair — then [0, 255] → [-1, 1].
 
 use crate::preset::gan::Preprocess;
+use crate::preset::sizes;
 use crate::rng::SeededRng;
 use candle_core::{Device, Tensor};
 use image::imageops::{self, FilterType};
@@ -38,28 +39,29 @@ pub fn get_params(o: &Options, size: (u32, u32), rng: &mut SeededRng) -> Params 
 }
 
 fn scale_width(img: RgbImage, target: u32, crop: u32) -> RgbImage {
-    let (ow, oh) = img.dimensions();
-    if ow == target && oh >= crop {
+    let (w, h) = sizes::scale_width(img.dimensions(), target, crop);
+    if (w, h) == img.dimensions() {
         return img;
     }
-    let h = ((target as f64 * oh as f64 / ow as f64) as u32).max(crop);
-    imageops::resize(&img, target, h, FilterType::CatmullRom)
+    imageops::resize(&img, w, h, FilterType::CatmullRom)
 }
 
+/// `__crop`: PIL's crop, which fills what lies outside the image with black.
 fn crop(img: RgbImage, (x, y): (u32, u32), size: u32) -> RgbImage {
     let (w, h) = img.dimensions();
-    if w > size || h > size {
-        imageops::crop_imm(&img, x, y, size.min(w - x.min(w)), size.min(h - y.min(h))).to_image()
-    } else {
-        img
+    if sizes::crop((w, h), size) == (w, h) {
+        return img;
     }
+    let mut out = RgbImage::new(size, size);
+    let part = imageops::crop_imm(&img, x, y, size.min(w - x.min(w)), size.min(h - y.min(h)));
+    imageops::replace(&mut out, &*part, 0, 0);
+    out
 }
 
 /// Sizes rounded to a multiple of 4, as the reference does for `none`.
 fn make_power_2(img: RgbImage, base: u32) -> RgbImage {
     let (w, h) = img.dimensions();
-    let round = |v: u32| ((v as f64 / base as f64).round() as u32 * base).max(base);
-    let (nw, nh) = (round(w), round(h));
+    let (nw, nh) = (sizes::make_power_2(w, base), sizes::make_power_2(h, base));
     if (nw, nh) == (w, h) {
         img
     } else {
@@ -165,5 +167,54 @@ mod tests {
         .unwrap();
         let v: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
         assert_eq!((v[0], v[4]), (1.0, -1.0));
+    }
+
+    /// What `apply` makes is what the size rules (preset/sizes.rs) predict, for every mode.
+    #[test]
+    fn output_sizes_are_the_rules_prediction() {
+        use crate::preset::gan::GanData;
+        let modes = [
+            Preprocess::ResizeAndCrop,
+            Preprocess::Crop,
+            Preprocess::ScaleWidth,
+            Preprocess::ScaleWidthAndCrop,
+            Preprocess::None,
+        ];
+        let mut rng = SeededRng::new(5);
+        for mode in modes {
+            for (load, crop) in [(36, 32), (32, 32), (24, 16)] {
+                for size in [(70, 100), (40, 20), (30, 17), (100, 30), (20, 12), (32, 32)] {
+                    let o = Options {
+                        preprocess: mode,
+                        load_size: load,
+                        crop_size: crop,
+                        no_flip: false,
+                    };
+                    let d = GanData {
+                        preprocess: mode,
+                        load_size: load,
+                        crop_size: crop,
+                        ..Default::default()
+                    };
+                    let p = get_params(&o, size, &mut rng);
+                    let got = apply(RgbImage::new(size.0, size.1), &o, &p).dimensions();
+                    let want = sizes::preprocessed(&d, size).size;
+                    assert_eq!(got, want, "{mode:?} load {load} crop {crop} of {size:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_crop_past_a_small_side_is_filled_with_black() {
+        let img = RgbImage::from_pixel(40, 10, image::Rgb([200, 200, 200]));
+        let out = crop(img, (4, 0), 16);
+        assert_eq!(out.dimensions(), (16, 16));
+        assert_eq!(out.get_pixel(0, 0)[0], 200);
+        assert_eq!(
+            out.get_pixel(0, 12)[0],
+            0,
+            "below the image: black, as PIL's crop"
+        );
     }
 }

@@ -261,16 +261,9 @@ impl GanPreset {
                 "model.netG",
                 format!("unknown generator `{net_g}` (expected {})", GenArch::HELP),
             ),
-            Some(arch) => {
-                let m = arch.multiple() as u32;
-                if d.preprocess != Preprocess::None && !d.crop_size.is_multiple_of(m) {
-                    bad(
-                        "data.crop_size",
-                        format!(
-                            "{} does not suit {net_g}: use a multiple of {m}",
-                            d.crop_size
-                        ),
-                    );
+            Some(_) => {
+                for (f, m) in super::sizes::preset_problems(self) {
+                    bad(&f, m);
                 }
             }
         }

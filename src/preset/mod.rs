@@ -9,6 +9,7 @@ pub mod locate;
 pub mod nst;
 pub mod overrides;
 pub mod serde_util;
+pub mod sizes;
 
 pub use error::{Origin, PresetError, PresetIssue};
 pub use gan::GanPreset;

@@ -253,7 +253,10 @@ fn gan_options_are_checked_with_reference_names() {
     );
     let e = err(&format!("{P2P}crop_size = 100\n"));
     assert!(
-        e.contains("data.crop_size: 100 does not suit unet_256: use a multiple of 256"),
+        e.contains("data.crop_size: 100 does not suit the networks")
+            && e.contains("unet_256")
+            && e.contains("a multiple of 256")
+            && e.contains("use crop_size = 256"),
         "{e}"
     );
     let e = err(&format!("{P2P}[train]\nlambda_l1 = 3\n"));

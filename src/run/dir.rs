@@ -293,6 +293,7 @@ impl RunDir {
             pid: std::process::id(),
             host: hostname(),
             message: message.into(),
+            max_steps: None,
         }
     }
 }

@@ -169,7 +169,15 @@ fn summarize_own(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
         path: dir.to_path_buf(),
         kind: info.kind,
         state,
-        detail: String::new(),
+        // a run --max-steps ended says so where its state is shown
+        detail: match &status {
+            Some(s)
+                if s.state == RunState::Finished && s.max_steps.is_some_and(|m| s.step >= m) =>
+            {
+                format!("--max-steps {}", s.step)
+            }
+            _ => String::new(),
+        },
         scale,
         job_output: job.as_ref().and_then(|j| j.output.clone()),
         job: job.map(|j| j.id),

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod control;
 pub mod dir;
 pub mod discard;
+pub mod ending;
 pub mod list;
 pub mod lock;
 pub mod session;

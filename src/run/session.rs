@@ -48,18 +48,6 @@ pub trait Launcher: Send {
     fn requeue(&self) -> Result<(), String>;
 }
 
-/// The final event of a run that ends on its own or is stopped: its kind and message.
-pub fn end_of_run(state: RunState, step: u64, total: u64) -> (&'static str, String) {
-    match state {
-        RunState::Stopped => ("stopped", format!("stopped at step {step} of {total}")),
-        _ if step < total => (
-            "finished",
-            format!("ended at step {step} of {total} (--max-steps)"),
-        ),
-        _ => ("finished", format!("finished {total} steps")),
-    }
-}
-
 pub enum Flow {
     Continue,
     Stop,
@@ -387,15 +375,20 @@ impl Session {
 
     /// Ends the run after its last checkpoint: the final event (answering a `stop`), the
     /// launcher's record of the attempt, the final status; a hand-back asks the launcher to run
-    /// the job again last of all, because it may end this process soon after. Returns the state
-    /// the run ended in.
-    pub fn end(self, state: RunState, step: u64, epoch: u64, total: u64) -> Result<RunState> {
+    /// the job again last of all, because it may end this process soon after. `closing`: the
+    /// trainer's event kind and message for an end that is not a hand-back. Returns the state the
+    /// run ended in.
+    pub fn end(
+        self,
+        state: RunState,
+        step: u64,
+        epoch: u64,
+        total: u64,
+        closing: (&'static str, String),
+    ) -> Result<RunState> {
         let (mut state, kind, message) = match (state, &self.launcher) {
             (RunState::Requeued, Some(l)) => l.hand_back(&self.run, step),
-            _ => {
-                let (kind, message) = end_of_run(state, step, total);
-                (state, kind, message)
-            }
+            _ => (state, closing.0, closing.1),
         };
         self.run
             .append_answer(kind, &message, self.stop_request.as_deref())?;
@@ -406,6 +399,7 @@ impl Session {
             let mut s = self.status.lock().expect("status lock");
             s.step = step;
             s.epoch = epoch;
+            s.total_steps = total;
         }
         self.set_state(state, &message);
         if let (RunState::Requeued, Some(l)) = (state, &self.launcher) {

@@ -44,4 +44,7 @@ pub struct Status {
     pub pid: u32,
     pub host: String,
     pub message: String,
+    /// The `--max-steps` the run was started with: its total is capped by it
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<u64>,
 }

@@ -33,6 +33,16 @@ impl Progress {
         Self { bar, total, quiet }
     }
 
+    /// The steps the run will take, when a live edit changed them.
+    pub fn set_total(&mut self, total: u64) {
+        if total != self.total {
+            self.total = total;
+            if let Some(b) = &self.bar {
+                b.set_length(total);
+            }
+        }
+    }
+
     pub fn update(&mut self, step: u64, losses: &[(String, f64)], print: bool) {
         match &self.bar {
             Some(b) => {

@@ -13,6 +13,12 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
+/// Why the stream ended, with the files skipped on the way (they are reported before the error).
+pub struct Failed {
+    pub error: String,
+    pub warnings: Vec<String>,
+}
+
 /// Batches from epoch `start_epoch` on (skipping its first `skip` items, for a resumed run), until
 /// the receiver is dropped. An error (no readable image left) ends the stream.
 pub fn spawn(
@@ -23,7 +29,7 @@ pub fn spawn(
     device: Device,
     start_epoch: u64,
     skip: usize,
-) -> Receiver<Result<Loaded, String>> {
+) -> Receiver<Result<Loaded, Failed>> {
     let (tx, rx) = sync_channel(2);
     std::thread::spawn(move || {
         let mut rng = SeededRng::new(seed);
@@ -33,14 +39,19 @@ pub fn spawn(
             let order = &order[skip.min(order.len())..];
             skip = 0;
             for chunk in order.chunks(batch_size) {
-                let item = ds
-                    .batch(chunk, &mut rng, &device)
-                    .map_err(|e| e.to_string());
-                let item = item.map(|batch| Loaded {
-                    epoch,
-                    batch,
-                    warnings: std::mem::take(&mut ds.warnings),
-                });
+                let item = ds.batch(chunk, &mut rng, &device);
+                let warnings = std::mem::take(&mut ds.warnings);
+                let item = match item {
+                    Ok(batch) => Ok(Loaded {
+                        epoch,
+                        batch,
+                        warnings,
+                    }),
+                    Err(e) => Err(Failed {
+                        error: e.to_string(),
+                        warnings,
+                    }),
+                };
                 let failed = item.is_err();
                 if tx.send(item).is_err() || failed {
                     return;

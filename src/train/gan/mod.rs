@@ -160,6 +160,16 @@ impl GanTrainer {
         } else {
             PairDataset::aligned(&root, "train", swap, opts)?
         };
+        // every size rule against the images at hand, before any work (the run directory included)
+        let sizes = crate::data::sizes::check(&p, &root);
+        if !sizes.problems.is_empty() {
+            anyhow::bail!(
+                "{} cannot train on these images:\n{}",
+                p.kind,
+                sizes.problem_lines()
+            );
+        }
+        let mut warnings = sizes.notes;
         let init_from = p
             .model
             .init_from
@@ -174,7 +184,6 @@ impl GanTrainer {
             eps: 1e-8,
         };
         let (gc, dc) = (gen_config(&p), disc_config(&p));
-        let mut warnings = vec![];
         let model = if p.is_cyclegan() {
             let g_a = load_gen(&gc, init, "G_A", seed, gain, device)?;
             let g_b = load_gen(&gc, init, "G_B", seed + 1, gain, device)?;

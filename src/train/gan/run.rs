@@ -79,7 +79,10 @@ pub fn train(
         step: start,
         epoch: start / bpe + 1,
     };
-    let mut progress = Progress::new(r.t.total_steps(), quiet);
+    let planned = |t: &GanTrainer| crate::run::ending::planned_steps(t.total_steps(), max_steps);
+    let mut progress = Progress::new(planned(&r.t), quiet);
+    // the step of the last sample written, so the end does not write (and log) it again
+    let mut last_sample = None;
     let mut state = RunState::Finished;
     let skip = (start % bpe) as usize * r.t.preset.data.batch_size;
     let dataset =
@@ -98,8 +101,9 @@ pub fn train(
     );
     r.t.set_lr(r.t.lr_for(r.epoch));
     loop {
-        let total = r.t.total_steps();
-        if r.step >= max_steps.map_or(total, |m| m.min(total)) {
+        let total = planned(&r.t);
+        progress.set_total(total);
+        if r.step >= total {
             break;
         }
         let at = r.step;
@@ -109,7 +113,13 @@ pub fn train(
         }
         let loaded = match rx.recv() {
             Ok(Ok(l)) => l,
-            Ok(Err(e)) => bail!(e),
+            Ok(Err(failed)) => {
+                for w in &failed.warnings {
+                    eprintln!("warning: {w}");
+                    run.append_event("warning", w)?;
+                }
+                bail!(failed.error)
+            }
             Err(_) => bail!("the data loader stopped"),
         };
         for w in &loaded.warnings {
@@ -137,26 +147,30 @@ pub fn train(
         if log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
             let p = r.sample(&run, step)?;
             run.append_event("sample", &format!("step {step}: {}", p.display()))?;
+            last_sample = Some(step);
         }
         if log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
             let p = r.checkpoint(&run, step)?;
             run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
         }
-        session.progress(step, e, r.t.total_steps());
+        session.progress(step, e, planned(&r.t));
     }
     drop(rx);
-    let (step, total) = (r.step, r.t.total_steps());
+    let (step, schedule) = (r.step, r.t.total_steps());
+    let total = crate::run::ending::planned_steps(schedule, max_steps);
     let epoch = r
         .epoch
         .min(r.t.preset.train.n_epochs + r.t.preset.train.n_epochs_decay)
         .max(1);
     r.epoch = epoch;
     progress.finish(step, &[]);
-    if r.t.sample_grid()?.is_some() {
+    if last_sample != Some(step) && r.t.sample_grid()?.is_some() {
         let p = r.sample(&run, step)?;
         run.append_event("sample", &format!("step {step}: {}", p.display()))?;
     }
     let p = r.checkpoint(&run, step)?;
     run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-    session.end(state, step, epoch, total)
+    let ending = crate::run::ending::ending(step, schedule, max_steps);
+    let closing = crate::run::ending::end_of_run(state, step, total, &ending);
+    session.end(state, step, epoch, total, closing)
 }

@@ -7,7 +7,7 @@ mod run;
 
 pub use run::{scale_of, train, NstRun, RunOptions};
 
-use super::optim::{Adam, AdamConfig, Lbfgs};
+use super::optim::{Adam, AdamConfig, Lbfgs, LbfgsStep};
 use crate::nst::colors::original_colors;
 use crate::nst::objective::{Costs, Objective};
 use crate::nst::setup::Prepared;
@@ -15,6 +15,14 @@ use crate::preset::nst::{NstPreset, OptimizerKind};
 use anyhow::Result;
 use candle_core::{Tensor, Var};
 use std::collections::HashMap;
+
+/// What one update did.
+#[derive(Debug, PartialEq)]
+pub enum Update {
+    Moved,
+    /// The optimiser would not move the image any more: why.
+    Converged(String),
+}
 
 enum Optimizer {
     Adam(Adam),
@@ -101,17 +109,23 @@ impl NstTrainer {
         Ok(self.objective.evaluate(self.image.as_tensor())?)
     }
 
-    /// One update from the gradient of `evaluate`, then the clamp to [0, 1].
-    pub fn apply(&mut self, grad: &Tensor) -> Result<()> {
+    /// One update from the gradient of `evaluate`, then the clamp to [0, 1]; or, where the
+    /// optimiser has converged (L-BFGS as torch.optim.LBFGS), no change and why.
+    pub fn apply(&mut self, grad: &Tensor) -> Result<Update> {
         match &mut self.optimizer {
             Optimizer::Adam(adam) => adam.step_with(&[Some(grad.clone())])?,
-            Optimizer::Lbfgs(lbfgs) => {
-                let next = lbfgs.step(self.image.as_tensor(), grad)?;
-                self.image.set(&next)?;
-            }
+            Optimizer::Lbfgs(lbfgs) => match lbfgs.step(self.image.as_tensor(), grad)? {
+                LbfgsStep::Moved(next) => self.image.set(&next)?,
+                LbfgsStep::Converged(why) => return Ok(Update::Converged(why.into())),
+            },
         }
         self.image.set(&self.image.as_tensor().clamp(0f32, 1f32)?)?;
-        Ok(())
+        Ok(Update::Moved)
+    }
+
+    /// Puts back an image kept from an earlier step.
+    pub fn set_image(&mut self, image: &Tensor) -> Result<()> {
+        Ok(self.image.set(image)?)
     }
 
     pub fn set_lr(&mut self, lr: f64) {

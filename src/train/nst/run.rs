@@ -1,7 +1,7 @@
 //! The style-transfer loop of a live run: metrics every step (record k = the image after k
 //! updates), samples and checkpoints, and what people steering it may ask.
 
-use super::NstTrainer;
+use super::{NstTrainer, Update};
 use crate::data::image_io;
 use crate::nst::setup;
 use crate::preset::nst::NstPreset;
@@ -118,10 +118,12 @@ impl Steer for NstRun {
     }
 }
 
-/// Trains to the end (or to a stop), writing everything into the session's run. `start` is the
-/// step of the checkpoint a resumed run continues from (its record is already written). With
-/// `scales`, each scale ends with a record and a sample of its final image, and the next starts
-/// from it, upsampled; records carry `scale`, `scales` and `size`.
+/// Trains to the end (or to a stop, or until L-BFGS converges), writing everything into the
+/// session's run. `start` is the step of the checkpoint a resumed run continues from (its record
+/// is already written). With `scales`, each scale ends with a record and a sample of its final
+/// image, and the next starts from it, upsampled; records carry `scale`, `scales` and `size`.
+/// When the cost stops being finite, the last image whose cost was finite is the run's result and
+/// sample before the error is reported.
 pub fn train(
     mut session: Session,
     mut r: NstRun,
@@ -130,13 +132,21 @@ pub fn train(
 ) -> Result<RunState> {
     signals::install();
     let run = session.run.clone();
-    let mut progress = Progress::new(r.preset.total_iterations(), opts.quiet);
+    let planned =
+        |r: &NstRun| crate::run::ending::planned_steps(r.preset.total_iterations(), opts.max_steps);
+    let mut progress = Progress::new(planned(&r), opts.quiet);
     let mut state = RunState::Finished;
     let mut step = start.unwrap_or(0);
     let mut resumed = start.is_some();
+    let mut converged = None;
+    // the last sample and checkpoint written, so the end does not write (and log) them again
+    let (mut last_sample, mut last_checkpoint) = (None, None);
+    let mut last_losses = vec![];
+    // the image of the last step whose cost was finite (with its step), kept until the next is known
+    let mut last_finite: Option<(u64, candle_core::Tensor)> = None;
     loop {
-        let total = r.preset.total_iterations();
-        let end = opts.max_steps.map_or(total, |m| m.min(total));
+        let end = planned(&r);
+        progress.set_total(end);
         if step >= end {
             break;
         }
@@ -172,6 +182,7 @@ pub fn train(
                 ),
             )?;
             resumed = true;
+            last_finite = None;
         }
         let (costs, grad) = r.trainer.evaluate()?;
         let lr = r.preset.train.lr();
@@ -180,7 +191,11 @@ pub fn train(
             losses.extend(r.scale_fields());
             run.append_metrics(step, 0, lr, &losses)?;
             if losses.iter().any(|(_, v)| !v.is_finite()) {
-                anyhow::bail!("the cost is not finite at step {step}: lower the learning rate or the loss weights");
+                let kept = keep_last_finite(&mut r, &run, opts, last_finite.take(), last_sample)?;
+                anyhow::bail!(
+                    "the cost is not finite at step {step}: lower the learning rate or the loss \
+                     weights{kept}"
+                );
             }
             progress.update(step, &losses, step.is_multiple_of(r.preset.log.print_every));
             // a checkpoint at step k holds the image after k updates, whose record k is written
@@ -191,6 +206,7 @@ pub fn train(
                     "sample",
                     &format!("step {step}: {} ({})", p.display(), r.where_()),
                 )?;
+                last_sample = Some(step);
             }
             if step > 0 && log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
                 let p = r.checkpoint(&run, step)?;
@@ -198,33 +214,116 @@ pub fn train(
                     "checkpoint",
                     &format!("step {step}: {} ({})", p.display(), r.where_()),
                 )?;
+                last_checkpoint = Some(step);
             }
+            last_losses = losses;
         }
         resumed = false;
-        r.trainer.apply(&grad)?;
+        last_finite = Some((step, r.trainer.image().copy()?));
+        if let Update::Converged(why) = r.trainer.apply(&grad)? {
+            let k = r.trainer.scale;
+            if k + 1 == r.sizes().len() {
+                converged = Some(why);
+                break;
+            }
+            // a coarse scale that converged ends there: the next starts from its image
+            let end = r.boundaries()[k];
+            run.append_event(
+                "converged",
+                &format!(
+                    "step {step}: {why}; {} ends here, the next scale starts at step {end}",
+                    r.where_()
+                ),
+            )?;
+            step = end.min(planned(&r));
+            session.progress(step, 0, planned(&r));
+            continue;
+        }
         step += 1;
-        session.progress(step, 0, r.preset.total_iterations());
+        session.progress(step, 0, planned(&r));
     }
-    let total = r.preset.total_iterations();
-    // the costs of the final image, so the curve ends where the result is
-    let losses = record(&mut r, &run, step)?;
+    let schedule = r.preset.total_iterations();
+    let mut total = crate::run::ending::planned_steps(schedule, opts.max_steps);
+    // the costs of the final image, so the curve ends where the result is (a converged run's
+    // record of it is written: the image did not change)
+    let losses = match (&converged, last_losses.is_empty()) {
+        (Some(_), false) => last_losses,
+        // converged right where it resumed: that step's record is already written
+        (Some(_), true) => {
+            let mut l = r.trainer.losses(&r.trainer.costs()?)?;
+            l.extend(r.scale_fields());
+            l
+        }
+        (None, _) => record(&mut r, &run, step)?,
+    };
     progress.finish(step, &losses);
-    let p = r.sample(&run, step)?;
-    run.append_event(
-        "sample",
-        &format!("step {step}: {} ({})", p.display(), r.where_()),
-    )?;
-    let p = r.checkpoint(&run, step)?;
-    run.append_event(
-        "checkpoint",
-        &format!("step {step}: {} ({})", p.display(), r.where_()),
-    )?;
+    if last_sample != Some(step) {
+        let p = r.sample(&run, step)?;
+        run.append_event(
+            "sample",
+            &format!("step {step}: {} ({})", p.display(), r.where_()),
+        )?;
+    }
+    if last_checkpoint != Some(step) {
+        let p = r.checkpoint(&run, step)?;
+        run.append_event(
+            "checkpoint",
+            &format!("step {step}: {} ({})", p.display(), r.where_()),
+        )?;
+    }
     image_io::save_tensor(&r.trainer.output()?, &run.root.join("result.png"))?;
     if let Some(out) = &opts.output {
         image_io::save_tensor(&r.trainer.output()?, out)
             .with_context(|| format!("writing {}", out.display()))?;
     }
-    session.end(state, step, 0, total)
+    let ending = match converged {
+        Some(why) => {
+            println!("converged at step {step}: {why}");
+            let planned = total;
+            // the steps it took are its total
+            total = step;
+            crate::run::ending::Ending::Converged(format!("{why} ({planned} steps were planned)"))
+        }
+        None => crate::run::ending::ending(step, schedule, opts.max_steps),
+    };
+    let closing = crate::run::ending::end_of_run(state, step, total, &ending);
+    session.end(state, step, 0, total, closing)
+}
+
+/// After a cost that is not finite: the last image whose cost was finite goes back in, and is
+/// written as the run's sample and result (and `--output`). Returns a note for the error.
+fn keep_last_finite(
+    r: &mut NstRun,
+    run: &RunDir,
+    opts: &RunOptions,
+    last: Option<(u64, candle_core::Tensor)>,
+    last_sample: Option<u64>,
+) -> Result<String> {
+    let Some((at, image)) = last else {
+        return Ok(String::new());
+    };
+    r.trainer.set_image(&image)?;
+    if last_sample != Some(at) {
+        let p = r.sample(run, at)?;
+        run.append_event(
+            "sample",
+            &format!(
+                "step {at}: {} (the last image with a finite cost)",
+                p.display()
+            ),
+        )?;
+    }
+    let result = run.root.join("result.png");
+    image_io::save_tensor(&r.trainer.output()?, &result)?;
+    let mut kept = result.display().to_string();
+    if let Some(out) = &opts.output {
+        image_io::save_tensor(&r.trainer.output()?, out)
+            .with_context(|| format!("writing {}", out.display()))?;
+        kept = format!("{kept} and {}", out.display());
+    }
+    Ok(format!(
+        "; the image of step {at}, the last with a finite cost, is kept in {kept}"
+    ))
 }
 
 /// The record of the current image (no update): its costs and scale.

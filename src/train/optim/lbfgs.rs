@@ -9,6 +9,15 @@ use std::collections::VecDeque;
 const TOLERANCE_GRAD: f32 = 1e-7;
 const TOLERANCE_CHANGE: f32 = 1e-9;
 
+/// What one step did.
+#[derive(Debug)]
+pub enum LbfgsStep {
+    /// The new parameters.
+    Moved(Tensor),
+    /// torch would not move (and, called again with the same gradient, never will): why.
+    Converged(&'static str),
+}
+
 #[derive(Clone)]
 pub struct Lbfgs {
     pub lr: f64,
@@ -41,14 +50,18 @@ impl Lbfgs {
     }
 
     /// One `optimizer.step(closure)` with max_iter = 1: given the parameters and the gradient of
-    /// the loss there, returns the new parameters (the same tensor when torch would not move).
-    pub fn step(&mut self, params: &Tensor, grad: &Tensor) -> Result<Tensor> {
+    /// the loss there, the new parameters, or `Converged` where torch returns without moving: the
+    /// largest gradient component within `tolerance_grad`, or a direction that no longer descends
+    /// (`gtd > -tolerance_change`).
+    pub fn step(&mut self, params: &Tensor, grad: &Tensor) -> Result<LbfgsStep> {
         let shape = params.shape().clone();
         // the history outlives the step: keep no graph in it (see optim/adam.rs)
         let flat_grad = grad.detach().flatten_all()?;
         let max_abs_grad = flat_grad.abs()?.max(0)?.to_scalar::<f32>()?;
         if max_abs_grad <= TOLERANCE_GRAD {
-            return Ok(params.clone());
+            return Ok(LbfgsStep::Converged(
+                "L-BFGS: the gradient is zero (every component within tolerance_grad 1e-7)",
+            ));
         }
         self.n_iter += 1;
         let d = if self.n_iter == 1 {
@@ -96,16 +109,39 @@ impl Lbfgs {
         let gtd = dot(&flat_grad, &d)?;
         self.d = Some(d.clone());
         if gtd > -TOLERANCE_CHANGE {
-            return Ok(params.clone());
+            return Ok(LbfgsStep::Converged(
+                "L-BFGS: no descent direction left (directional derivative within tolerance_change 1e-9)",
+            ));
         }
         params
             .flatten_all()?
             .add(&(d * self.t as f64)?)?
             .reshape(shape)
-            .map(|p| p.detach())
+            .map(|p| LbfgsStep::Moved(p.detach()))
     }
 
     pub fn history_len(&self) -> usize {
         self.history.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// torch.optim.LBFGS returns without moving when the gradient is zero; so does this, and says so.
+    #[test]
+    fn a_zero_gradient_converges_without_moving() {
+        let x = Tensor::new(&[0.25f32, 0.5, 0.75], &Device::Cpu).unwrap();
+        let mut opt = Lbfgs::new(1.0, 10);
+        let zero = x.zeros_like().unwrap();
+        match opt.step(&x, &zero).unwrap() {
+            LbfgsStep::Converged(why) => assert!(why.contains("gradient is zero"), "{why}"),
+            LbfgsStep::Moved(_) => panic!("moved on a zero gradient"),
+        }
+        assert_eq!(opt.history_len(), 0);
+        let g = Tensor::new(&[1f32, -1.0, 0.5], &Device::Cpu).unwrap();
+        assert!(matches!(opt.step(&x, &g).unwrap(), LbfgsStep::Moved(_)));
     }
 }

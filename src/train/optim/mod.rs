@@ -5,4 +5,4 @@ pub mod adam;
 pub mod lbfgs;
 
 pub use adam::{Adam, AdamConfig};
-pub use lbfgs::Lbfgs;
+pub use lbfgs::{Lbfgs, LbfgsStep};
