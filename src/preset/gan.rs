@@ -261,11 +261,8 @@ impl GanPreset {
                 "model.netG",
                 format!("unknown generator `{net_g}` (expected {})", GenArch::HELP),
             ),
-            Some(_) => {
-                for (f, m) in super::sizes::preset_problems(self) {
-                    bad(&f, m);
-                }
-            }
+            // the size rules the preset alone decides: preset/mod.rs adds them (sizes.rs)
+            Some(_) => {}
         }
         let m = &self.model;
         if m.ngf == 0 {

@@ -123,7 +123,11 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
         }
         "pix2pix" | "cyclegan" => {
             let preset: GanPreset = deserialize(text, path, overrides, &table)?;
-            let problems = preset.problems();
+            let mut problems = preset.problems();
+            // the size rules need a generator that parses; a bad netG is reported already
+            if !problems.iter().any(|(f, _)| f == "model.netG") {
+                problems.extend(sizes::preset_problems(&preset));
+            }
             if problems.is_empty() {
                 Ok(Preset::Gan(preset))
             } else {
