@@ -344,12 +344,7 @@ fn show(ws: &Workspace, name: &str) -> Result<i32> {
         "task", "values", "state", "step"
     );
     for (t, r) in &runs {
-        let values = t
-            .values
-            .iter()
-            .map(|v| v.rsplit('.').next().unwrap_or(v))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let values = sweep::label(&t.values);
         match r {
             Some(r) => println!(
                 "{:>4}  {:<32} {:<24} {:>13}  {}",

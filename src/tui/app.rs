@@ -72,8 +72,36 @@ pub enum Action {
         output: PathBuf,
         error: Option<String>,
     },
-    /// the slow tick or a file notification: re-read what may have changed
+    /// the slow tick: re-read the runs
     Refresh,
+    /// file notifications: re-read the parts of the workspace they name
+    FilesChanged(Changed),
+}
+
+/// What file notifications say changed in the workspace, gathered over a burst of events.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changed {
+    /// anything under runs/ (status, metrics, events, samples, checkpoints)
+    pub runs: bool,
+    /// a preset added, changed or removed
+    pub presets: bool,
+    /// dataset folders (names under datasets/) where something was added, changed or removed
+    pub datasets: BTreeSet<String>,
+    /// datasets/ itself appeared or went: list every dataset again
+    pub all_datasets: bool,
+}
+
+impl Changed {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn merge(&mut self, other: Changed) {
+        self.runs |= other.runs;
+        self.presets |= other.presets;
+        self.all_datasets |= other.all_datasets;
+        self.datasets.extend(other.datasets);
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -460,6 +488,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             };
         }
         Action::Refresh => app.refresh(),
+        Action::FilesChanged(changed) => app.apply(&changed),
     }
     fx
 }

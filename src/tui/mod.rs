@@ -8,17 +8,17 @@ mod load;
 pub mod preview;
 pub mod series;
 pub mod views;
+pub mod watch;
 
 use crate::run::{control, RunDir};
 use crate::workspace::Workspace;
 use anyhow::Result;
-use app::{update, Action, App, Effect};
+use app::{update, Action, App, Changed, Effect};
 use crossterm::event::{self, Event, KeyEventKind};
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use crossterm::ExecutableCommand;
-use notify::{RecursiveMode, Watcher};
 use preview::{ImageProtocol, Previews};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
@@ -33,7 +33,7 @@ enum Msg {
     /// an image was decoded
     Redraw,
     Tick,
-    Files,
+    Files(Changed),
     /// an action from a background thread (a translation that ended)
     Act(Action),
 }
@@ -75,13 +75,9 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
     });
     let _ = std::fs::create_dir_all(ws.runs());
     let files = tx.clone();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
-            let _ = files.send(Msg::Files);
-        }
+    let mut follow = watch::Follow::new(&ws, move |c| {
+        let _ = files.send(Msg::Files(c));
     })?;
-    watcher.watch(&ws.runs(), RecursiveMode::Recursive)?;
-    let _ = watcher.watch(&ws.presets(), RecursiveMode::NonRecursive);
     let mut app = App::new(ws);
     let mut dirty = true;
     let result = (|| -> Result<()> {
@@ -96,7 +92,8 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
             while let Ok(m) = rx.try_recv() {
                 msgs.push(m);
             }
-            let mut refreshed = false;
+            let mut ticked = false;
+            let mut changed = Changed::default();
             for m in msgs {
                 match m {
                     Msg::Key(k) if k.kind != KeyEventKind::Release => {
@@ -117,13 +114,21 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
                         }
                         dirty = true;
                     }
-                    Msg::Tick | Msg::Files if !refreshed => {
-                        update(&mut app, Action::Refresh);
-                        refreshed = true;
-                        dirty = true;
-                    }
-                    _ => {}
+                    Msg::Tick => ticked = true,
+                    Msg::Files(c) => changed.merge(c),
                 }
+            }
+            if ticked {
+                // a part of the workspace made (or removed) since: watch it, and read it
+                changed.merge(follow.ensure());
+                if !changed.runs {
+                    update(&mut app, Action::Refresh);
+                }
+                dirty = true;
+            }
+            if !changed.is_empty() {
+                update(&mut app, Action::FilesChanged(changed));
+                dirty = true;
             }
         }
         Ok(())

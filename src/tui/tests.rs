@@ -489,3 +489,104 @@ fn a_sweep_is_grouped_and_compared_one_loss_over_its_runs() {
     assert!(app.compare.is_none());
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// Feeds what the workspace watcher reports into the app until the screen shows what `done` looks
+/// for, or the deadline passes; returns the last screen.
+fn follow_until(
+    app: &mut App,
+    rx: &std::sync::mpsc::Receiver<super::app::Changed>,
+    secs: u64,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let s = render(app, 160, 40);
+        if done(&s) || std::time::Instant::now() > deadline {
+            return s;
+        }
+        if let Ok(c) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            update(app, Action::FilesChanged(c));
+        }
+    }
+}
+
+#[test]
+fn every_screen_follows_the_workspace_files() {
+    let ws = workspace("follow");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _follow = super::watch::Follow::new(&Workspace { root: ws.clone() }, move |c| {
+        let _ = tx.send(c);
+    })
+    .unwrap();
+    press(&mut app, KeyCode::Char('2'));
+    while app.presets[app.preset_sel].name != "good" {
+        press(&mut app, KeyCode::Down);
+    }
+    let s = render(&app, 160, 40);
+    assert!(!s.contains("image_sise"), "{s}");
+    // a preset edited in another editor (saved by rename, as vim does)
+    let tmp = ws.join("presets/.good.toml.swp");
+    std::fs::write(
+        &tmp,
+        "kind = \"nst\"\n[data]\ncontent = \"a.png\"\nstyle = \"b.png\"\nimage_sise = 256\n[train]\nlr = -1\n",
+    )
+    .unwrap();
+    std::fs::rename(&tmp, ws.join("presets/good.toml")).unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| s.contains("image_sise = 256"));
+    assert!(
+        s.contains("image_sise = 256") && s.contains("lr = -1"),
+        "the new text: {s}"
+    );
+    assert!(
+        s.contains("good.toml:5:1") && s.contains("did you mean `image_size`"),
+        "its errors: {s}"
+    );
+    assert!(s.contains("good                   nst       invalid"), "{s}");
+    assert_eq!(app.presets[app.preset_sel].name, "good", "still selected");
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "an invalid preset does not start"
+    );
+    // a preset added, another removed
+    std::fs::write(
+        ws.join("presets/added.toml"),
+        "kind = \"nst\"\n[data]\ncontent = \"a.png\"\nstyle = \"b.png\"\n",
+    )
+    .unwrap();
+    std::fs::remove_file(ws.join("presets/broken.toml")).unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| {
+        s.contains("added") && !s.contains("broken")
+    });
+    assert!(s.contains("added") && !s.contains("broken"), "{s}");
+    assert_eq!(app.presets[app.preset_sel].name, "good", "still selected");
+    // a dataset made while the dashboard is open, then one removed
+    press(&mut app, KeyCode::Char('3'));
+    for side in ["trainA", "trainB"] {
+        let d = ws.join("datasets/zebras").join(side);
+        std::fs::create_dir_all(&d).unwrap();
+        for i in 0..3 {
+            image::RgbImage::new(16, 16)
+                .save(d.join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let s = follow_until(&mut app, &rx, 20, |s| {
+        s.contains("zebras") && s.contains("trainA 3 trainB 3")
+    });
+    assert!(
+        s.contains("zebras") && s.contains("unaligned") && s.contains("trainA 3 trainB 3"),
+        "{s}"
+    );
+    std::fs::remove_dir_all(ws.join("datasets/pairs")).unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| !s.contains("pairs"));
+    assert!(!s.contains("pairs") && s.contains("zebras"), "{s}");
+    // a checkpoint written by the trainer
+    press(&mut app, KeyCode::Char('4'));
+    let run = RunDir::open(ws.join("runs/20261129-000000-good"));
+    run.write_checkpoint::<std::io::Error>(40, 3, |d| std::fs::write(d.join("meta.json"), b"{}"))
+        .unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| s.contains("step       40"));
+    assert!(s.contains("step       40"), "{s}");
+    let _ = std::fs::remove_dir_all(&ws);
+}

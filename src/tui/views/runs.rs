@@ -97,7 +97,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             ])];
             if let Some(tag) = &r.sweep {
                 lines.push(Line::from(Span::styled(
-                    format!("  ├ sweep task {}: {}", tag.index, label(&tag.values)),
+                    format!("  ├ sweep task {}: {}", tag.index, crate::sweep::label(&tag.values)),
                     Style::default().fg(Color::Blue),
                 )));
             }
@@ -151,19 +151,6 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
     image_or_note(previews, f, image_area, "newest sample", sample.as_deref());
 }
 
-/// A sweep run's grid values, short: `lr=1e-4 ngf=32`.
-pub fn label(values: &[String]) -> String {
-    values
-        .iter()
-        .map(|v| {
-            v.rsplit_once('.')
-                .map_or(v.as_str(), |(_, k)| k)
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// One loss over all the sweep's runs (log scale, EMA as toggled), and their newest samples side by
 /// side, each labelled with its grid values.
 fn draw_compare(
@@ -183,7 +170,7 @@ fn draw_compare(
             let name = r
                 .sweep
                 .as_ref()
-                .map(|t| label(&t.values))
+                .map(|t| crate::sweep::label(&t.values))
                 .unwrap_or_default();
             let pts = match (&loss, app.series.get(&r.path)) {
                 (Some(l), Some(s)) => s
@@ -218,7 +205,7 @@ fn draw_compare(
         let name = r
             .sweep
             .as_ref()
-            .map(|t| label(&t.values))
+            .map(|t| crate::sweep::label(&t.values))
             .unwrap_or_default();
         let sample = super::super::load::newest_sample_of(&r.path);
         image_or_note(previews, f, *area, &name, sample.as_deref());
