@@ -86,7 +86,11 @@ pub fn label(values: &[String]) -> String {
     };
     let keys: Vec<String> = values
         .iter()
-        .map(|v| short(v).split_once('=').map_or(String::new(), |(k, _)| k.to_string()))
+        .map(|v| {
+            short(v)
+                .split_once('=')
+                .map_or(String::new(), |(k, _)| k.to_string())
+        })
         .collect();
     values
         .iter()
@@ -193,10 +197,16 @@ mod tests {
         );
         // values with dots, commas of strings, '=' inside, nested keys
         assert_eq!(
-            label(&v(&["data.content=\"photos/a.b.png\"", "train.device=\"cuda:0\""])),
+            label(&v(&[
+                "data.content=\"photos/a.b.png\"",
+                "train.device=\"cuda:0\""
+            ])),
             "content=\"photos/a.b.png\" device=\"cuda:0\""
         );
-        assert_eq!(label(&v(&["model.style_layers.conv1_1=0.2"])), "conv1_1=0.2");
+        assert_eq!(
+            label(&v(&["model.style_layers.conv1_1=0.2"])),
+            "conv1_1=0.2"
+        );
         assert_eq!(label(&v(&["train.note=a=b.c"])), "note=a=b.c");
         // two axes with the same last key keep their sections, so the label stays unambiguous
         assert_eq!(

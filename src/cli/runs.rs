@@ -35,6 +35,20 @@ pub enum RunsCommand {
     Checkpoint(Steer),
     /// Write a sample now
     Sample(Steer),
+    /// Put away runs that are over: moved whole to archive/runs/ (kept, out of the lists), or with
+    /// --delete deleted for good (asks first). A live or queued run is refused: stop it first.
+    #[command(alias = "archive")]
+    Rm {
+        /// Run ids (or unique prefixes of them) or run folders
+        #[arg(required = true)]
+        runs: Vec<String>,
+        /// Delete the runs for good instead of moving them to archive/runs/
+        #[arg(long)]
+        delete: bool,
+        /// With --delete: do not ask first
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Change live preset fields of a running run, as `section.key=value` (same rules as editing the preset)
     Set {
         run: String,
@@ -104,6 +118,7 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
             Ok(0)
         }
         RunsCommand::Show { run, json } => show(ws, &run, json),
+        RunsCommand::Rm { runs, delete, yes } => super::runs_rm::rm(ws, &runs, delete, yes),
         RunsCommand::Pause(s) => steer(ws, &s.run, "pause", &[], &["paused"], s.timeout),
         RunsCommand::Resume(s) => steer(ws, &s.run, "resume", &[], &["resumed"], s.timeout),
         RunsCommand::Stop(s) => stop(ws, &s.run, s.timeout),

@@ -3,8 +3,8 @@
 //! file notifications; the views never touch the disk (images aside, which `Previews` decodes).
 
 use super::app::{App, Changed, CheckpointRow, PresetRow};
-use crate::data::inspect;
 use super::series::Series;
+use crate::data::inspect;
 use crate::preset;
 use crate::run::list;
 use crate::run::RunDir;
@@ -168,10 +168,10 @@ impl App {
         let t: toml::Table = text.parse().ok()?;
         let root = self.ws.root.join(t.get("data")?.get("dataroot")?.as_str()?);
         let kind = t.get("kind")?.as_str()?;
-        let dir = if kind == "cyclegan" {
-            root.join("testA")
-        } else {
-            root.join("test")
+        let dir = match kind {
+            "cyclegan" if self.reverse => root.join("testB"),
+            "cyclegan" => root.join("testA"),
+            _ => root.join("test"),
         };
         let files = crate::data::dataset::list_images(&dir);
         if files.is_empty() {

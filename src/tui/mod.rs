@@ -97,7 +97,7 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
             for m in msgs {
                 match m {
                     Msg::Key(k) if k.kind != KeyEventKind::Release => {
-                        if let Some(a) = keymap::action(k, app.screen, app.confirm_stop.is_some()) {
+                        if let Some(a) = keymap::action(k, app.screen, app.asking()) {
                             app.message.clear();
                             let fx = update(&mut app, a);
                             for e in fx {
@@ -158,6 +158,32 @@ fn spawn_input(tx: Sender<Msg>, suspended: Arc<AtomicBool>) {
 
 fn aiart() -> std::process::Command {
     std::process::Command::new(std::env::current_exe().unwrap_or_else(|_| "aiart".into()))
+}
+
+/// The `aiart translate` process that translates a test image with a checkpoint: B→A (CycleGAN's
+/// G_B) when reversed, fake_B alone for a pix2pix checkpoint.
+pub(crate) fn translate_command(
+    checkpoint: &std::path::Path,
+    input: &std::path::Path,
+    output: &std::path::Path,
+    reverse: bool,
+    fake_only: bool,
+) -> std::process::Command {
+    let mut cmd = aiart();
+    cmd.arg("translate")
+        .arg("--checkpoint")
+        .arg(checkpoint)
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output);
+    if reverse {
+        cmd.args(["--direction", "BtoA"]);
+    }
+    if fake_only {
+        cmd.arg("--fake-only");
+    }
+    cmd
 }
 
 /// Carries out an effect; the dashboard stays responsive (trainers and translations are processes).
@@ -227,6 +253,13 @@ fn perform(
             };
             app.refresh_presets();
         }
+        Effect::Archive(run) => {
+            app.message = match crate::run::archive::archive(&app.ws.root, &run) {
+                Ok(to) => format!("archived to {}", to.display()),
+                Err(e) => format!("not archived: {e}"),
+            };
+            app.refresh();
+        }
         Effect::Duplicate(path) => {
             let stem = path
                 .file_stem()
@@ -246,18 +279,13 @@ fn perform(
             checkpoint,
             input,
             output,
+            reverse,
+            fake_only,
         } => {
             if let Some(dir) = output.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            let spawned = aiart()
-                .arg("translate")
-                .arg("--checkpoint")
-                .arg(&checkpoint)
-                .arg("--input")
-                .arg(&input)
-                .arg("--output")
-                .arg(&output)
+            let spawned = translate_command(&checkpoint, &input, &output, reverse, fake_only)
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .spawn();
