@@ -171,5 +171,14 @@ fn sweep_help_names_every_subcommand() {
             "`{sub}` in: {out}"
         );
     }
+    // `aiart sweep` alone shows the same, not an error that names only how to start one
+    let (_, out) = aiart(&ws, &["sweep"]);
+    for sub in ["list", "show", "stop"] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(sub)),
+            "`{sub}` in: {out}"
+        );
+    }
+    assert!(out.contains("aiart sweep <COMMAND>"), "{out}");
     let _ = std::fs::remove_dir_all(&ws);
 }

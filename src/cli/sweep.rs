@@ -16,7 +16,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+// `aiart sweep` alone prints the whole help (start a sweep, or list|show|stop one), not an error
+// whose usage line names only the start
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    arg_required_else_help = true
+)]
 pub struct SweepArgs {
     #[command(subcommand)]
     pub command: Option<SweepCommand>,
