@@ -102,6 +102,37 @@ fn runs_rm_archives_what_is_over_never_a_live_run_and_deletes_only_when_told() {
 }
 
 #[test]
+fn runs_list_shows_every_loss_in_the_reference_order() {
+    let ws = temp_workspace("runs-loss-order");
+    let p2p = RunDir::create(ws.join("runs/20261130-020000-p2p")).unwrap();
+    p2p.write_info(&RunInfo {
+        id: p2p.id(),
+        kind: "pix2pix".into(),
+        host: hostname(),
+        pid: std::process::id(),
+        started: 1.0,
+        ..Default::default()
+    })
+    .unwrap();
+    p2p.write_status(&p2p.status_now(RunState::Finished, 3, 1, 3, ""))
+        .unwrap();
+    let losses = [
+        ("D_fake", 0.7),
+        ("D_real", 0.6),
+        ("G_GAN", 1.5),
+        ("G_L1", 12.5),
+    ];
+    p2p.append_metrics(3, 1, 2e-4, &losses.map(|(k, v)| (k.to_string(), v)))
+        .unwrap();
+    let (ok, out) = aiart(&ws, &["runs", "list"]);
+    assert!(
+        ok && out.contains("G_GAN=1.5 G_L1=12.5 D_real=0.6 D_fake=0.7"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
 fn a_learning_rate_sweep_is_labelled_with_its_values() {
     let ws = temp_workspace("sweep-labels");
     let train = ws.join("data/train");

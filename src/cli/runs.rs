@@ -70,11 +70,15 @@ pub struct Steer {
     pub timeout: u64,
 }
 
+/// The run's latest losses in the reference's order (pix2pix `G_GAN G_L1 D_real D_fake`, …), at
+/// most `max` of them.
 pub fn losses_line(r: &RunSummary, max: usize) -> String {
-    r.losses
-        .iter()
-        .filter(|(k, _)| !k.contains('/'))
+    let mut names: Vec<&String> = r.losses.keys().filter(|k| !k.contains('/')).collect();
+    aiart::human::loss_order(&mut names);
+    names
+        .into_iter()
         .take(max)
+        .map(|k| (k, &r.losses[k.as_str()]))
         .map(|(k, v)| {
             format!(
                 "{k}={}",
@@ -109,8 +113,8 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
                         format!("{}/{}", r.step, r.total_steps),
                         clock::ago(r.updated),
                         match &r.scale {
-                            Some(sc) => format!("{sc}  {}", losses_line(r, 4)),
-                            None => losses_line(r, 4),
+                            Some(sc) => format!("{sc}  {}", losses_line(r, usize::MAX)),
+                            None => losses_line(r, usize::MAX),
                         }
                     );
                 }

@@ -358,7 +358,7 @@ fn show(ws: &Workspace, name: &str) -> Result<i32> {
                 values,
                 super::runs::state_text(r),
                 format!("{}/{}", r.step, r.total_steps),
-                super::runs::losses_line(r, 4)
+                super::runs::losses_line(r, usize::MAX)
             ),
             None => println!(
                 "{:>4}  {:<32} missing ({})",

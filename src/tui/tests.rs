@@ -595,15 +595,12 @@ fn every_screen_follows_the_workspace_files() {
     let _ = std::fs::remove_dir_all(&ws);
 }
 
+/// A metrics record: step, unix time, losses.
+type Record = (u64, f64, Vec<(&'static str, f64)>);
+
 /// A run folder with the given kind and metrics records (`(step, time, losses)`), live, with
 /// `total` steps.
-fn run_with(
-    ws: &std::path::Path,
-    id: &str,
-    kind: &str,
-    total: u64,
-    records: &[(u64, f64, Vec<(&str, f64)>)],
-) -> RunDir {
+fn run_with(ws: &std::path::Path, id: &str, kind: &str, total: u64, records: &[Record]) -> RunDir {
     let run = RunDir::create(ws.join("runs").join(id)).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
@@ -665,7 +662,7 @@ fn curve_rows(app: &App, w: u16, h: u16, colour: ratatui::style::Color) -> usize
 fn style_transfer_losses_are_each_readable() {
     let ws = workspace("nstchart");
     // style ~5.6e9 next to content ~1e6 (exactly 0 at step 0, as the first iterate is the photo)
-    let records: Vec<(u64, f64, Vec<(&str, f64)>)> = (0..=60u64)
+    let records: Vec<Record> = (0..=60u64)
         .map(|s| {
             let x = s as f64;
             let content = if s == 0 { 0.0 } else { 1e6 * (2.0 - x / 60.0) };
@@ -787,7 +784,7 @@ fn the_runs_list_shows_every_loss_in_the_reference_order() {
 fn paused_time_counts_in_neither_speed_nor_eta() {
     let ws = workspace("paused");
     // two steps a second, then a pause of 100 s, then two steps a second again
-    let mut records: Vec<(u64, f64, Vec<(&str, f64)>)> = (0..=4)
+    let mut records: Vec<Record> = (0..=4)
         .map(|s| (s, 10.0 + s as f64 / 2.0, vec![("total", 1.0)]))
         .collect();
     records.extend((5..=8).map(|s| (s, 110.0 + s as f64 / 2.0, vec![("total", 1.0)])));
