@@ -97,7 +97,8 @@ impl App {
         if changed.runs {
             self.refresh();
         }
-        if changed.presets {
+        // a preset's "needs dataset" turns into ok when its dataset is made, and back
+        if changed.presets || changed.all_datasets || !changed.datasets.is_empty() {
             self.refresh_presets();
         }
         let keep = self.datasets.get(self.dataset_sel).map(|d| d.path.clone());

@@ -79,6 +79,9 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
         let _ = files.send(Msg::Files(c));
     })?;
     let mut app = App::new(ws);
+    if let Some(p) = follow.problem.take() {
+        app.message = p;
+    }
     let mut dirty = true;
     let result = (|| -> Result<()> {
         while !app.quit {
@@ -121,6 +124,9 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
             if ticked {
                 // a part of the workspace made (or removed) since: watch it, and read it
                 changed.merge(follow.ensure());
+                if let Some(p) = follow.problem.take() {
+                    app.message = p;
+                }
                 if !changed.runs {
                     update(&mut app, Action::Refresh);
                 }

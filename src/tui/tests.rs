@@ -564,6 +564,14 @@ fn every_screen_follows_the_workspace_files() {
     });
     assert!(s.contains("added") && !s.contains("broken"), "{s}");
     assert_eq!(app.presets[app.preset_sel].name, "good", "still selected");
+    // a preset whose dataset is not there yet
+    std::fs::write(
+        ws.join("presets/zebra.toml"),
+        "kind = \"cyclegan\"\n[data]\ndataroot = \"datasets/zebras\"\n",
+    )
+    .unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| s.contains("needs dataset"));
+    assert!(s.contains("zebra") && s.contains("needs dataset"), "{s}");
     // a dataset made while the dashboard is open, then one removed
     press(&mut app, KeyCode::Char('3'));
     for side in ["trainA", "trainB"] {
@@ -581,6 +589,12 @@ fn every_screen_follows_the_workspace_files() {
     assert!(
         s.contains("zebras") && s.contains("unaligned") && s.contains("trainA 3 trainB 3"),
         "{s}"
+    );
+    let zebra = app.presets.iter().find(|p| p.name == "zebra").unwrap();
+    assert!(
+        zebra.needs.is_none(),
+        "its dataset is there now: {:?}",
+        zebra.needs
     );
     std::fs::remove_dir_all(ws.join("datasets/pairs")).unwrap();
     let s = follow_until(&mut app, &rx, 20, |s| !s.contains("pairs"));

@@ -51,6 +51,11 @@ pub struct Follow {
     debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
     parts: Parts,
     watched: Vec<PathBuf>,
+    /// folders that could not be watched (inotify's limit, …): not tried again every tick, which
+    /// would walk a large dataset tree each second; the tick still re-reads the runs
+    failed: Vec<PathBuf>,
+    /// why, once, for the message line
+    pub problem: Option<String>,
 }
 
 impl Follow {
@@ -82,6 +87,8 @@ impl Follow {
             debouncer,
             parts,
             watched: vec![],
+            failed: vec![],
+            problem: None,
         };
         follow.ensure();
         Ok(follow)
@@ -106,9 +113,20 @@ impl Follow {
                 let _ = self.debouncer.unwatch(&dir);
                 self.watched.retain(|d| *d != dir);
                 self.parts.classify(&dir, &mut took);
-            } else if !known && dir.is_dir() && self.debouncer.watch(&dir, mode).is_ok() {
-                self.watched.push(dir.clone());
-                self.parts.classify(&dir, &mut took);
+            } else if !known && !self.failed.contains(&dir) && dir.is_dir() {
+                match self.debouncer.watch(&dir, mode) {
+                    Ok(()) => {
+                        self.watched.push(dir.clone());
+                        self.parts.classify(&dir, &mut took);
+                    }
+                    Err(e) => {
+                        self.problem = Some(format!(
+                            "cannot follow {} with file notifications ({e}): changes there show after a restart (runs: within the 1 s tick)",
+                            dir.display()
+                        ));
+                        self.failed.push(dir);
+                    }
+                }
             }
         }
         took
