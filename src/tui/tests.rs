@@ -1054,3 +1054,50 @@ fn a_run_that_is_over_is_archived_from_the_dashboard_and_a_live_one_is_not() {
     );
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn a_learning_rate_sweep_is_labelled_with_its_values_on_the_runs_screen_and_in_the_comparison() {
+    use crate::run::dir::SweepTag;
+    let ws = workspace("lrsweep");
+    for (i, lr) in ["0.01", "0.05"].iter().enumerate() {
+        let id = format!("20261129-000600-sweep-n-{i}");
+        let run = run_with(
+            &ws,
+            &id,
+            "nst",
+            10,
+            &[
+                (1, 10.0, vec![("total", 2.0)]),
+                (2, 11.0, vec![("total", 1.0)]),
+            ],
+        );
+        let mut info = run.read_info().unwrap();
+        info.sweep = Some(SweepTag {
+            id: "20261129-000600-sweep-n".into(),
+            index: i,
+            values: vec![format!("train.lr={lr}"), "train.style_weight=1e-4".into()],
+        });
+        run.write_info(&info).unwrap();
+    }
+    let mut app = App::new(Workspace { root: ws.clone() });
+    let s = render(&app, 160, 50);
+    assert!(
+        s.contains("sweep task 0: lr=0.01 style_weight=1e-4")
+            && s.contains("sweep task 1: lr=0.05 style_weight=1e-4"),
+        "{s}"
+    );
+    select(&mut app, "20261129-000600-sweep-n-1");
+    press(&mut app, KeyCode::Char('v'));
+    let s = render(&app, 160, 50);
+    assert!(
+        s.matches("lr=0.01 style_weight=1e-4").count() >= 2
+            && s.matches("lr=0.05 style_weight=1e-4").count() >= 2,
+        "legend and sample titles: {s}"
+    );
+    // what the label was when the section was cut at the value's decimal point
+    assert!(
+        !s.contains("│01 style_weight") && !s.contains("─01 style_weight"),
+        "{s}"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
