@@ -26,6 +26,28 @@ pub fn loss(v: f64) -> String {
     }
 }
 
+/// The order in which the reference tools print their losses: pix2pix's and CycleGAN's
+/// `loss_names` (pytorch-CycleGAN-and-pix2pix), then style transfer's content, style, tv and
+/// total (neural-style's print-out, our total last).
+const LOSS_ORDER: [&str; 16] = [
+    "G_GAN", "G_L1", "D_real", "D_fake", "D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B",
+    "idt_B", "content", "style", "tv", "total",
+];
+
+/// Loss names in the reference's order; names it does not know follow, alphabetically.
+pub fn loss_order<S: AsRef<str>>(names: &mut [S]) {
+    let rank = |n: &str| {
+        LOSS_ORDER
+            .iter()
+            .position(|k| *k == n)
+            .unwrap_or(LOSS_ORDER.len())
+    };
+    names.sort_by(|a, b| {
+        let (a, b) = (a.as_ref(), b.as_ref());
+        rank(a).cmp(&rank(b)).then(a.cmp(b))
+    });
+}
+
 /// `1.500` → `1.5`, `2.000` → `2`; whole numbers untouched.
 fn trim(s: &str) -> &str {
     if s.contains('.') {
@@ -63,5 +85,31 @@ mod tests {
         ] {
             assert_eq!(loss(v), want, "{v}");
         }
+    }
+
+    #[test]
+    fn losses_in_the_reference_order() {
+        use super::loss_order;
+        let mut p = vec!["D_fake", "D_real", "G_GAN", "G_L1"];
+        loss_order(&mut p);
+        assert_eq!(p, ["G_GAN", "G_L1", "D_real", "D_fake"]);
+        let mut c = vec![
+            "D_A", "D_B", "G_A", "G_B", "cycle_A", "cycle_B", "idt_A", "idt_B",
+        ];
+        loss_order(&mut c);
+        assert_eq!(
+            c,
+            ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
+        );
+        let mut n = vec![
+            "total".to_string(),
+            "zeta".into(),
+            "style".into(),
+            "content".into(),
+            "tv".into(),
+            "alpha".into(),
+        ];
+        loss_order(&mut n);
+        assert_eq!(n, ["content", "style", "tv", "total", "alpha", "zeta"]);
     }
 }

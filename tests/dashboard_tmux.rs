@@ -1,5 +1,6 @@
 //! The dashboard end to end, in a real terminal (tmux): start a run from a preset, see its losses,
-//! pause it, quit — the run goes on without the dashboard.
+//! pause it, see a preset and a dataset made meanwhile, quit — the run goes on without the
+//! dashboard.
 
 mod common;
 use common::*;
@@ -77,9 +78,25 @@ fn start_watch_pause_and_quit_in_tmux() {
     done("tiny", 10);
     tmux(&["send-keys", "-t", &session, "Enter"]);
     done("running", 60);
-    done("F3 total", 60);
+    // the reference's order: content, style, tv, total
+    done("F4 total", 60);
     tmux(&["send-keys", "-t", &session, "p"]);
     done("paused", 30);
+    // presets and datasets made while the dashboard is open appear (file notifications)
+    tmux(&["send-keys", "-t", &session, "2"]);
+    std::fs::write(
+        ws.join("presets/late.toml"),
+        "kind = \"nst\"\n[data]\ncontent = \"c.png\"\nstyle = \"s.png\"\nimage_sise = 256\n",
+    )
+    .unwrap();
+    done("late", 10);
+    done("invalid", 10);
+    let d = ws.join("datasets/late-set");
+    std::fs::create_dir_all(&d).unwrap();
+    write_image(&d.join("a.png"), 16, 16, 3);
+    tmux(&["send-keys", "-t", &session, "3"]);
+    done("late-set", 10);
+    tmux(&["send-keys", "-t", &session, "1"]);
     let runs: Vec<_> = std::fs::read_dir(ws.join("runs"))
         .unwrap()
         .map(|e| e.unwrap().path())

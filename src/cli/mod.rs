@@ -5,6 +5,7 @@ mod dataset;
 mod nst_sweep;
 mod preset_cmd;
 mod runs;
+mod runs_rm;
 mod stylize;
 mod submit;
 mod sweep;
@@ -59,7 +60,7 @@ pub enum Command {
         #[command(subcommand)]
         command: NstCommand,
     },
-    /// List, inspect and steer runs (pause, resume, stop, checkpoint, sample, set)
+    /// List, inspect, steer and put away runs (pause, resume, stop, checkpoint, sample, set, rm)
     Runs {
         #[command(subcommand)]
         command: runs::RunsCommand,

@@ -36,6 +36,20 @@ pub enum RunsCommand {
     Checkpoint(Steer),
     /// Write a sample now
     Sample(Steer),
+    /// Put away runs that are over: moved whole to archive/runs/ (kept, out of the lists), or with
+    /// --delete deleted for good (asks first). A live or queued run is refused: stop it first.
+    #[command(alias = "archive")]
+    Rm {
+        /// Run ids (or unique prefixes of them) or run folders
+        #[arg(required = true)]
+        runs: Vec<String>,
+        /// Delete the runs for good instead of moving them to archive/runs/
+        #[arg(long)]
+        delete: bool,
+        /// With --delete: do not ask first
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Change live preset fields of a running run, as `section.key=value` (same rules as editing the preset)
     Set {
         /// A run id (or a unique prefix of it) or a run folder
@@ -58,11 +72,15 @@ pub struct Steer {
     pub timeout: u64,
 }
 
+/// The run's latest losses in the reference's order (pix2pix `G_GAN G_L1 D_real D_fake`, …), at
+/// most `max` of them.
 pub fn losses_line(r: &RunSummary, max: usize) -> String {
-    r.losses
-        .iter()
-        .filter(|(k, _)| !k.contains('/'))
+    let mut names: Vec<&String> = r.losses.keys().filter(|k| !k.contains('/')).collect();
+    aiart::human::loss_order(&mut names);
+    names
+        .into_iter()
         .take(max)
+        .map(|k| (k, &r.losses[k.as_str()]))
         .map(|(k, v)| {
             format!(
                 "{k}={}",
@@ -97,8 +115,8 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
                         format!("{}/{}", r.step, r.total_steps),
                         clock::ago(r.updated),
                         match &r.scale {
-                            Some(sc) => format!("{sc}  {}", losses_line(r, 4)),
-                            None => losses_line(r, 4),
+                            Some(sc) => format!("{sc}  {}", losses_line(r, usize::MAX)),
+                            None => losses_line(r, usize::MAX),
                         }
                     );
                 }
@@ -106,6 +124,7 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
             Ok(0)
         }
         RunsCommand::Show { run, json } => show(ws, &run, json),
+        RunsCommand::Rm { runs, delete, yes } => super::runs_rm::rm(ws, &runs, delete, yes),
         RunsCommand::Pause(s) => steer(ws, &s.run, "pause", &[], &["paused"], s.timeout),
         RunsCommand::Resume(s) => steer(ws, &s.run, "resume", &[], &["resumed"], s.timeout),
         RunsCommand::Stop(s) => stop(ws, &s.run, s.timeout),

@@ -15,7 +15,13 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+// `aiart sweep` alone prints the whole help (start a sweep, or list|show|stop one), not an error
+// whose usage line names only the start
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    arg_required_else_help = true
+)]
 pub struct SweepArgs {
     #[command(subcommand)]
     pub command: Option<SweepCommand>,
@@ -284,12 +290,7 @@ fn show(ws: &Workspace, name: &str) -> Result<i32> {
         "task", "values", "state", "step"
     );
     for (t, r) in &runs {
-        let values = t
-            .values
-            .iter()
-            .map(|v| v.rsplit('.').next().unwrap_or(v))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let values = sweep::label(&t.values);
         match r {
             Some(r) => println!(
                 "{:>4}  {:<32} {:<24} {:>13}  {}",
@@ -297,7 +298,7 @@ fn show(ws: &Workspace, name: &str) -> Result<i32> {
                 values,
                 super::runs::state_text(r),
                 format!("{}/{}", r.step, r.total_steps),
-                super::runs::losses_line(r, 4)
+                super::runs::losses_line(r, usize::MAX)
             ),
             None => println!(
                 "{:>4}  {:<32} missing ({})",

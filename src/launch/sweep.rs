@@ -70,6 +70,42 @@ pub fn combinations(grid: &[Axis]) -> Vec<Vec<String>> {
     })
 }
 
+/// A run's grid values, short, for people: `train.lr=0.01`, `train.style_weight=1e-4` →
+/// `lr=0.01 style_weight=1e-4`. Only the key loses its section (the value is kept whole, dots
+/// and all); where two axes share a last key name (`model.ngf`, `disc.ngf`), both keep theirs.
+/// The one label of a sweep's runs: `sweep show`, the Runs screen and its comparison use it.
+pub fn label(values: &[String]) -> String {
+    let short = |v: &str| -> String {
+        match v.split_once('=') {
+            Some((key, value)) => {
+                let key = key.trim();
+                format!("{}={value}", key.rsplit_once('.').map_or(key, |(_, k)| k))
+            }
+            None => v.to_string(),
+        }
+    };
+    let keys: Vec<String> = values
+        .iter()
+        .map(|v| {
+            short(v)
+                .split_once('=')
+                .map_or(String::new(), |(k, _)| k.to_string())
+        })
+        .collect();
+    values
+        .iter()
+        .zip(&keys)
+        .map(|(v, k)| {
+            if !k.is_empty() && keys.iter().filter(|o| *o == k).count() > 1 {
+                v.clone()
+            } else {
+                short(v)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn dir(workspace: &Path, id: &str) -> PathBuf {
     workspace.join("sweeps").join(id)
 }
@@ -145,5 +181,38 @@ mod tests {
         assert!(parse_axis("lr=1").is_err());
         assert!(parse_axis("train.lr").is_err());
         assert!(parse_axis("train.lr=1,,2").is_err());
+    }
+
+    #[test]
+    fn labels_keep_values_whole() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // issue 21.1: a learning-rate sweep lost its values to the decimal point
+        assert_eq!(
+            label(&v(&["train.lr=0.01", "train.style_weight=1e-4"])),
+            "lr=0.01 style_weight=1e-4"
+        );
+        assert_eq!(
+            label(&v(&["train.lr=0.05", "train.style_weight=1e-3"])),
+            "lr=0.05 style_weight=1e-3"
+        );
+        // values with dots, commas of strings, '=' inside, nested keys
+        assert_eq!(
+            label(&v(&[
+                "data.content=\"photos/a.b.png\"",
+                "train.device=\"cuda:0\""
+            ])),
+            "content=\"photos/a.b.png\" device=\"cuda:0\""
+        );
+        assert_eq!(
+            label(&v(&["model.style_layers.conv1_1=0.2"])),
+            "conv1_1=0.2"
+        );
+        assert_eq!(label(&v(&["train.note=a=b.c"])), "note=a=b.c");
+        // two axes with the same last key keep their sections, so the label stays unambiguous
+        assert_eq!(
+            label(&v(&["model.ngf=64", "disc.ngf=32", "train.lr=2e-4"])),
+            "model.ngf=64 disc.ngf=32 lr=2e-4"
+        );
+        assert_eq!(label(&[]), "");
     }
 }

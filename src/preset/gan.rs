@@ -256,13 +256,12 @@ impl GanPreset {
             bad("data.batch_size", "must be at least 1".into());
         }
         let net_g = self.net_g();
-        match GenArch::parse(&net_g) {
-            None => bad(
+        // the size rules the preset alone decides: preset/mod.rs adds them (sizes.rs)
+        if GenArch::parse(&net_g).is_none() {
+            bad(
                 "model.netG",
                 format!("unknown generator `{net_g}` (expected {})", GenArch::HELP),
-            ),
-            // the size rules the preset alone decides: preset/mod.rs adds them (sizes.rs)
-            Some(_) => {}
+            );
         }
         let m = &self.model;
         if m.ngf == 0 {

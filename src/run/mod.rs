@@ -1,6 +1,7 @@
 //! The run-directory protocol (docs/ARCHITECTURE.md): a trainer owns `runs/<id>/` and writes its
 //! state there; everything else reads it. This module knows no screen and no network.
 
+pub mod archive;
 pub mod clock;
 pub mod control;
 pub mod dir;

@@ -47,6 +47,8 @@ pub enum Action {
     Quit,
     TogglePause,
     Stop,
+    /// move the run to archive/runs/ (asks first)
+    Archive,
     Confirm(bool),
     Checkpoint,
     Sample,
@@ -67,13 +69,43 @@ pub enum Action {
     Inspect,
     Translate,
     NextTestImage,
+    /// CycleGAN: translate B→A (G_B, testB) instead of A→B, or back
+    ToggleDirection,
     /// a translation process ended: its output, or why it failed
     Translated {
         output: PathBuf,
         error: Option<String>,
     },
-    /// the slow tick or a file notification: re-read what may have changed
+    /// the slow tick: re-read the runs
     Refresh,
+    /// file notifications: re-read the parts of the workspace they name
+    FilesChanged(Changed),
+}
+
+/// What file notifications say changed in the workspace, gathered over a burst of events.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changed {
+    /// anything under runs/ (status, metrics, events, samples, checkpoints)
+    pub runs: bool,
+    /// a preset added, changed or removed
+    pub presets: bool,
+    /// dataset folders (names under datasets/) where something was added, changed or removed
+    pub datasets: BTreeSet<String>,
+    /// datasets/ itself appeared or went: list every dataset again
+    pub all_datasets: bool,
+}
+
+impl Changed {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn merge(&mut self, other: Changed) {
+        self.runs |= other.runs;
+        self.presets |= other.presets;
+        self.all_datasets |= other.all_datasets;
+        self.datasets.extend(other.datasets);
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -88,10 +120,16 @@ pub enum Effect {
     },
     Edit(PathBuf),
     Duplicate(PathBuf),
+    /// move a run that is over to the workspace's archive/runs/
+    Archive(PathBuf),
     Translate {
         checkpoint: PathBuf,
         input: PathBuf,
         output: PathBuf,
+        /// `--direction BtoA`: CycleGAN's G_B
+        reverse: bool,
+        /// `--fake-only`: a pix2pix checkpoint writes fake_B alone, not the labelled grid
+        fake_only: bool,
     },
 }
 
@@ -133,9 +171,13 @@ pub struct App {
     pub translation: Option<(PathBuf, Vec<(u64, PathBuf)>)>,
     /// which test image `t` translates (`n` moves on)
     pub test_index: usize,
+    /// CycleGAN checkpoints translate B→A (`r` switches)
+    pub reverse: bool,
     pub help: bool,
     /// a run waiting for "stop? y/n"
     pub confirm_stop: Option<PathBuf>,
+    /// a run waiting for "archive? y/n"
+    pub confirm_archive: Option<PathBuf>,
     pub message: String,
     pub quit: bool,
     /// select the run that appears next (after starting one)
@@ -169,8 +211,10 @@ impl App {
             ck_sel: 0,
             translation: None,
             test_index: 0,
+            reverse: false,
             help: false,
             confirm_stop: None,
+            confirm_archive: None,
             message: String::new(),
             quit: false,
             select_newest: true,
@@ -181,6 +225,11 @@ impl App {
         app.datasets = inspect::list(&app.ws.datasets());
         app.refresh();
         app
+    }
+
+    /// Whether a question waits for y or n.
+    pub fn asking(&self) -> bool {
+        self.confirm_stop.is_some() || self.confirm_archive.is_some()
     }
 
     pub fn selected_run(&self) -> Option<&RunSummary> {
@@ -217,6 +266,7 @@ impl App {
                 }
             }
         }
+        crate::human::loss_order(&mut names);
         names
     }
 
@@ -226,9 +276,10 @@ impl App {
         (!names.is_empty()).then(|| names[self.compare_loss % names.len()].clone())
     }
 
-    /// The loss names of the selected run, in display order.
+    /// The loss names of the selected run, in display order (the reference's).
     pub fn series_names(&self) -> Vec<String> {
-        self.selected_run()
+        let mut names: Vec<String> = self
+            .selected_run()
             .and_then(|r| self.series.get(&r.path))
             .map(|s| {
                 s.curves
@@ -237,7 +288,9 @@ impl App {
                     .cloned()
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        crate::human::loss_order(&mut names);
+        names
     }
 }
 
@@ -254,6 +307,17 @@ fn step(sel: &mut usize, len: usize, down: bool) {
 /// The one place state changes.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mut fx = vec![];
+    if app.confirm_archive.is_some() {
+        if let Action::Confirm(yes) = action {
+            let run = app.confirm_archive.take().expect("asked");
+            if yes {
+                fx.push(Effect::Archive(run));
+            } else {
+                app.message = "not archived".into();
+            }
+        }
+        return fx;
+    }
     if app.confirm_stop.is_some() {
         if let Action::Confirm(yes) = action {
             let run = app.confirm_stop.take().expect("asked");
@@ -329,6 +393,22 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                     command: "sample",
                 }),
             }
+        }
+        Action::Archive => {
+            let Some(r) = app.selected_run() else {
+                app.message = "no run selected".into();
+                return fx;
+            };
+            if let Some(why) = crate::run::archive::refuse(r) {
+                app.message = why;
+                return fx;
+            }
+            let (id, path) = (r.id.clone(), r.path.clone());
+            app.message = format!(
+                "archive {id}? it moves to {} (y/n)",
+                crate::run::archive::archive_dir(&app.ws.root).display()
+            );
+            app.confirm_archive = Some(path);
         }
         Action::Confirm(_) => {}
         Action::Compare => {
@@ -413,12 +493,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.message = "the run's dataset has no test images".into();
                 return fx;
             };
+            let reverse = app.reverse && r.kind == "cyclegan";
+            let fake_only = r.kind == "pix2pix";
             let output = r
                 .path
                 .join("translations")
                 .join(format!(
-                    "step-{:08}-{}",
+                    "step-{:08}-{}-{}",
                     ck.step,
+                    if reverse { "BtoA" } else { "AtoB" },
                     input.file_name().unwrap_or_default().to_string_lossy()
                 ))
                 .with_extension("png");
@@ -438,7 +521,22 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 checkpoint,
                 input,
                 output,
+                reverse,
+                fake_only,
             });
+        }
+        Action::ToggleDirection => {
+            if app.selected_run().is_some_and(|r| r.kind == "cyclegan") {
+                app.reverse = !app.reverse;
+                app.translation = None;
+                app.message = if app.reverse {
+                    "B→A: t translates a testB image with G_B".into()
+                } else {
+                    "A→B: t translates a testA image with G_A".into()
+                };
+            } else {
+                app.message = "only a CycleGAN checkpoint translates both ways".into();
+            }
         }
         Action::NextTestImage => {
             app.test_index += 1;
@@ -460,6 +558,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             };
         }
         Action::Refresh => app.refresh(),
+        Action::FilesChanged(changed) => app.apply(&changed),
     }
     fx
 }

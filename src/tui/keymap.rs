@@ -1,194 +1,248 @@
-//! Every key of the dashboard in one table; the help overlay (`?`) is generated from it.
+//! Every key of the dashboard in one table: `action` looks keys up in it and the help overlay
+//! (`?`) is generated from it, so a key cannot work without being listed.
 
 use super::app::{Action, Screen};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 pub struct Binding {
+    /// the keys as the help shows them
     pub keys: &'static str,
     pub what: &'static str,
     /// None: every screen
     pub screen: Option<Screen>,
-    pub action: Action,
+    /// only while a question waits for its answer (and then only these)
+    pub answer: bool,
+    /// each key and what it does
+    pub map: &'static [(KeyCode, Action)],
 }
 
+const fn b(
+    keys: &'static str,
+    what: &'static str,
+    screen: Option<Screen>,
+    map: &'static [(KeyCode, Action)],
+) -> Binding {
+    Binding {
+        keys,
+        what,
+        screen,
+        answer: false,
+        map,
+    }
+}
+
+const RUNS: Option<Screen> = Some(Screen::Runs);
+const PRESETS: Option<Screen> = Some(Screen::Presets);
+const DATASETS: Option<Screen> = Some(Screen::Datasets);
+const CHECKPOINTS: Option<Screen> = Some(Screen::Checkpoints);
+
 pub const BINDINGS: &[Binding] = &[
+    b(
+        "Tab / Shift-Tab",
+        "next / previous screen",
+        None,
+        &[
+            (KeyCode::Tab, Action::NextScreen),
+            (KeyCode::BackTab, Action::PrevScreen),
+        ],
+    ),
+    b(
+        "1 2 3 4",
+        "runs, presets, datasets, checkpoints",
+        None,
+        &[
+            (KeyCode::Char('1'), Action::Goto(Screen::Runs)),
+            (KeyCode::Char('2'), Action::Goto(Screen::Presets)),
+            (KeyCode::Char('3'), Action::Goto(Screen::Datasets)),
+            (KeyCode::Char('4'), Action::Goto(Screen::Checkpoints)),
+        ],
+    ),
+    b(
+        "↑↓ / j k",
+        "move",
+        None,
+        &[
+            (KeyCode::Up, Action::Up),
+            (KeyCode::Char('k'), Action::Up),
+            (KeyCode::Down, Action::Down),
+            (KeyCode::Char('j'), Action::Down),
+        ],
+    ),
+    b(
+        "?",
+        "this help",
+        None,
+        &[(KeyCode::Char('?'), Action::Help)],
+    ),
+    b(
+        "Esc",
+        "close this help",
+        None,
+        &[(KeyCode::Esc, Action::Close)],
+    ),
+    b(
+        "q / Ctrl-C",
+        "quit (runs go on)",
+        None,
+        &[(KeyCode::Char('q'), Action::Quit)],
+    ),
+    b(
+        "p",
+        "pause / resume the run",
+        RUNS,
+        &[(KeyCode::Char('p'), Action::TogglePause)],
+    ),
+    b(
+        "s",
+        "stop the run (asks first)",
+        RUNS,
+        &[(KeyCode::Char('s'), Action::Stop)],
+    ),
+    b(
+        "c",
+        "checkpoint now",
+        RUNS,
+        &[(KeyCode::Char('c'), Action::Checkpoint)],
+    ),
+    b(
+        "m",
+        "sample now",
+        RUNS,
+        &[(KeyCode::Char('m'), Action::Sample)],
+    ),
+    b(
+        "x",
+        "archive the run: move it to archive/runs/ (asks first; not a live one)",
+        RUNS,
+        &[(KeyCode::Char('x'), Action::Archive)],
+    ),
+    b(
+        "l",
+        "log scale",
+        RUNS,
+        &[(KeyCode::Char('l'), Action::ToggleLog)],
+    ),
+    b(
+        "e",
+        "EMA smoothing",
+        RUNS,
+        &[(KeyCode::Char('e'), Action::ToggleEma)],
+    ),
+    b(
+        "w",
+        "full history / recent window",
+        RUNS,
+        &[(KeyCode::Char('w'), Action::ToggleWindow)],
+    ),
+    b(
+        "F1 … F9",
+        "show / hide a loss series",
+        RUNS,
+        &[
+            (KeyCode::F(1), Action::ToggleSeries(0)),
+            (KeyCode::F(2), Action::ToggleSeries(1)),
+            (KeyCode::F(3), Action::ToggleSeries(2)),
+            (KeyCode::F(4), Action::ToggleSeries(3)),
+            (KeyCode::F(5), Action::ToggleSeries(4)),
+            (KeyCode::F(6), Action::ToggleSeries(5)),
+            (KeyCode::F(7), Action::ToggleSeries(6)),
+            (KeyCode::F(8), Action::ToggleSeries(7)),
+            (KeyCode::F(9), Action::ToggleSeries(8)),
+        ],
+    ),
+    b(
+        "v",
+        "compare the run's sweep: one loss over its runs, samples side by side",
+        RUNS,
+        &[(KeyCode::Char('v'), Action::Compare)],
+    ),
+    b(
+        "[ / ]",
+        "the loss the sweep comparison shows",
+        RUNS,
+        &[
+            (KeyCode::Char('['), Action::PrevLoss),
+            (KeyCode::Char(']'), Action::NextLoss),
+        ],
+    ),
+    b(
+        "Enter",
+        "start a run from the preset",
+        PRESETS,
+        &[(KeyCode::Enter, Action::StartRun)],
+    ),
+    b(
+        "S",
+        "submit the preset to Slurm (defaults from aiart.toml [slurm])",
+        PRESETS,
+        &[(KeyCode::Char('S'), Action::SubmitSlurm)],
+    ),
+    b(
+        "e",
+        "edit the preset in $EDITOR",
+        PRESETS,
+        &[(KeyCode::Char('e'), Action::Edit)],
+    ),
+    b(
+        "d",
+        "duplicate the preset",
+        PRESETS,
+        &[(KeyCode::Char('d'), Action::Duplicate)],
+    ),
+    b(
+        "i",
+        "inspect the dataset in depth",
+        DATASETS,
+        &[(KeyCode::Char('i'), Action::Inspect)],
+    ),
+    b(
+        "t",
+        "translate a test image with the checkpoint (again on another: compare)",
+        CHECKPOINTS,
+        &[(KeyCode::Char('t'), Action::Translate)],
+    ),
+    b(
+        "n",
+        "the next test image",
+        CHECKPOINTS,
+        &[(KeyCode::Char('n'), Action::NextTestImage)],
+    ),
+    b(
+        "r",
+        "CycleGAN: translate A→B (G_A) or B→A (G_B)",
+        CHECKPOINTS,
+        &[(KeyCode::Char('r'), Action::ToggleDirection)],
+    ),
     Binding {
-        keys: "Tab / Shift-Tab",
-        what: "next / previous screen",
+        keys: "y / n / Esc",
+        what: "answer a question (yes / no)",
         screen: None,
-        action: Action::NextScreen,
-    },
-    Binding {
-        keys: "1-4",
-        what: "runs, presets, datasets, checkpoints",
-        screen: None,
-        action: Action::Goto(Screen::Runs),
-    },
-    Binding {
-        keys: "↑↓ / j k",
-        what: "move",
-        screen: None,
-        action: Action::Up,
-    },
-    Binding {
-        keys: "?",
-        what: "this help",
-        screen: None,
-        action: Action::Help,
-    },
-    Binding {
-        keys: "q",
-        what: "quit (runs go on)",
-        screen: None,
-        action: Action::Quit,
-    },
-    Binding {
-        keys: "p",
-        what: "pause / resume the run",
-        screen: Some(Screen::Runs),
-        action: Action::TogglePause,
-    },
-    Binding {
-        keys: "s",
-        what: "stop the run (asks first)",
-        screen: Some(Screen::Runs),
-        action: Action::Stop,
-    },
-    Binding {
-        keys: "c",
-        what: "checkpoint now",
-        screen: Some(Screen::Runs),
-        action: Action::Checkpoint,
-    },
-    Binding {
-        keys: "m",
-        what: "sample now",
-        screen: Some(Screen::Runs),
-        action: Action::Sample,
-    },
-    Binding {
-        keys: "l",
-        what: "log scale",
-        screen: Some(Screen::Runs),
-        action: Action::ToggleLog,
-    },
-    Binding {
-        keys: "e",
-        what: "EMA smoothing",
-        screen: Some(Screen::Runs),
-        action: Action::ToggleEma,
-    },
-    Binding {
-        keys: "w",
-        what: "full history / recent window",
-        screen: Some(Screen::Runs),
-        action: Action::ToggleWindow,
-    },
-    Binding {
-        keys: "F1-F9",
-        what: "show / hide a loss series",
-        screen: Some(Screen::Runs),
-        action: Action::ToggleSeries(0),
-    },
-    Binding {
-        keys: "v",
-        what: "compare the run's sweep: one loss over all its runs, their samples side by side",
-        screen: Some(Screen::Runs),
-        action: Action::Compare,
-    },
-    Binding {
-        keys: "[ / ]",
-        what: "the loss the sweep comparison shows",
-        screen: Some(Screen::Runs),
-        action: Action::NextLoss,
-    },
-    Binding {
-        keys: "Enter",
-        what: "start a run from the preset",
-        screen: Some(Screen::Presets),
-        action: Action::StartRun,
-    },
-    Binding {
-        keys: "S",
-        what: "submit the preset to Slurm (defaults from aiart.toml [slurm])",
-        screen: Some(Screen::Presets),
-        action: Action::SubmitSlurm,
-    },
-    Binding {
-        keys: "e",
-        what: "edit the preset in $EDITOR",
-        screen: Some(Screen::Presets),
-        action: Action::Edit,
-    },
-    Binding {
-        keys: "d",
-        what: "duplicate the preset",
-        screen: Some(Screen::Presets),
-        action: Action::Duplicate,
-    },
-    Binding {
-        keys: "i",
-        what: "inspect the dataset in depth",
-        screen: Some(Screen::Datasets),
-        action: Action::Inspect,
-    },
-    Binding {
-        keys: "t",
-        what: "translate a test image with the checkpoint",
-        screen: Some(Screen::Checkpoints),
-        action: Action::Translate,
-    },
-    Binding {
-        keys: "y / n",
-        what: "answer a question",
-        screen: None,
-        action: Action::Confirm(true),
+        answer: true,
+        map: &[
+            (KeyCode::Char('y'), Action::Confirm(true)),
+            (KeyCode::Char('Y'), Action::Confirm(true)),
+            (KeyCode::Char('n'), Action::Confirm(false)),
+            (KeyCode::Char('N'), Action::Confirm(false)),
+            (KeyCode::Esc, Action::Confirm(false)),
+        ],
     },
 ];
 
-/// The action of a key on a screen.
+/// The action of a key on a screen (while a question waits, only its answers).
 pub fn action(key: KeyEvent, screen: Screen, asking: bool) -> Option<Action> {
-    if asking {
-        return match key.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::Confirm(true)),
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::Confirm(false)),
-            _ => None,
-        };
+    if !asking && key.modifiers.contains(KeyModifiers::CONTROL) {
+        return (key.code == KeyCode::Char('c')).then_some(Action::Quit);
     }
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    Some(match (key.code, screen) {
-        (KeyCode::Char('c'), _) if ctrl => Action::Quit,
-        (KeyCode::Char('q'), _) => Action::Quit,
-        (KeyCode::Char('?'), _) => Action::Help,
-        (KeyCode::Esc, _) => Action::Close,
-        (KeyCode::Tab, _) => Action::NextScreen,
-        (KeyCode::BackTab, _) => Action::PrevScreen,
-        (KeyCode::Char('1'), _) => Action::Goto(Screen::Runs),
-        (KeyCode::Char('2'), _) => Action::Goto(Screen::Presets),
-        (KeyCode::Char('3'), _) => Action::Goto(Screen::Datasets),
-        (KeyCode::Char('4'), _) => Action::Goto(Screen::Checkpoints),
-        (KeyCode::Up | KeyCode::Char('k'), _) => Action::Up,
-        (KeyCode::Down | KeyCode::Char('j'), _) => Action::Down,
-        (KeyCode::Char('p'), Screen::Runs) => Action::TogglePause,
-        (KeyCode::Char('s'), Screen::Runs) => Action::Stop,
-        (KeyCode::Char('c'), Screen::Runs) => Action::Checkpoint,
-        (KeyCode::Char('m'), Screen::Runs) => Action::Sample,
-        (KeyCode::Char('l'), Screen::Runs) => Action::ToggleLog,
-        (KeyCode::Char('e'), Screen::Runs) => Action::ToggleEma,
-        (KeyCode::Char('w'), Screen::Runs) => Action::ToggleWindow,
-        (KeyCode::Char('v'), Screen::Runs) => Action::Compare,
-        (KeyCode::Char(']'), Screen::Runs) => Action::NextLoss,
-        (KeyCode::Char('['), Screen::Runs) => Action::PrevLoss,
-        (KeyCode::F(n), Screen::Runs) if (1..=9).contains(&n) => {
-            Action::ToggleSeries(n as usize - 1)
-        }
-        (KeyCode::Enter, Screen::Presets) => Action::StartRun,
-        (KeyCode::Char('S'), Screen::Presets) => Action::SubmitSlurm,
-        (KeyCode::Char('e'), Screen::Presets) => Action::Edit,
-        (KeyCode::Char('d'), Screen::Presets) => Action::Duplicate,
-        (KeyCode::Char('i'), Screen::Datasets) => Action::Inspect,
-        (KeyCode::Char('t'), Screen::Checkpoints) => Action::Translate,
-        (KeyCode::Char('n'), Screen::Checkpoints) => Action::NextTestImage,
-        _ => return None,
-    })
+    // a screen's own binding first, then those of every screen
+    let scoped = BINDINGS
+        .iter()
+        .filter(|b| b.answer == asking && b.screen == Some(screen));
+    let global = BINDINGS
+        .iter()
+        .filter(|b| b.answer == asking && b.screen.is_none());
+    scoped
+        .chain(global)
+        .flat_map(|b| b.map.iter())
+        .find(|(k, _)| *k == key.code)
+        .map(|(_, a)| a.clone())
 }

@@ -2,8 +2,9 @@
 //! checkpoints), presets, the newest sample, test images. `update` calls it on the tick and on
 //! file notifications; the views never touch the disk (images aside, which `Previews` decodes).
 
-use super::app::{App, CheckpointRow, PresetRow};
+use super::app::{App, Changed, CheckpointRow, PresetRow};
 use super::series::Series;
+use crate::data::inspect;
 use crate::preset;
 use crate::run::list;
 use crate::run::RunDir;
@@ -90,7 +91,44 @@ impl App {
         }
     }
 
+    /// Re-reads what file notifications say changed; selections stay on the same preset or
+    /// dataset where it is still there.
+    pub fn apply(&mut self, changed: &Changed) {
+        if changed.runs {
+            self.refresh();
+        }
+        // a preset's "needs dataset" turns into ok when its dataset is made, and back
+        if changed.presets || changed.all_datasets || !changed.datasets.is_empty() {
+            self.refresh_presets();
+        }
+        let keep = self.datasets.get(self.dataset_sel).map(|d| d.path.clone());
+        if changed.all_datasets {
+            self.datasets = inspect::list(&self.ws.datasets());
+        } else {
+            for name in &changed.datasets {
+                let path = self.ws.datasets().join(name);
+                let at = self.datasets.iter().position(|d| d.path == path);
+                match (at, path.is_dir()) {
+                    (Some(i), true) => self.datasets[i] = inspect::summary(&path),
+                    (Some(i), false) => {
+                        self.datasets.remove(i);
+                    }
+                    (None, true) => {
+                        let i = self.datasets.partition_point(|d| d.path < path);
+                        self.datasets.insert(i, inspect::summary(&path));
+                    }
+                    (None, false) => {}
+                }
+            }
+        }
+        self.dataset_sel = keep
+            .and_then(|k| self.datasets.iter().position(|d| d.path == k))
+            .unwrap_or(self.dataset_sel)
+            .min(self.datasets.len().saturating_sub(1));
+    }
+
     pub fn refresh_presets(&mut self) {
+        let keep = self.presets.get(self.preset_sel).map(|p| p.path.clone());
         self.presets = preset::list(&self.ws.presets())
             .into_iter()
             .map(|path| {
@@ -114,7 +152,10 @@ impl App {
                 }
             })
             .collect();
-        self.preset_sel = self.preset_sel.min(self.presets.len().saturating_sub(1));
+        self.preset_sel = keep
+            .and_then(|k| self.presets.iter().position(|p| p.path == k))
+            .unwrap_or(self.preset_sel)
+            .min(self.presets.len().saturating_sub(1));
     }
 
     /// The newest sample image of the selected run.
@@ -128,10 +169,10 @@ impl App {
         let t: toml::Table = text.parse().ok()?;
         let root = self.ws.root.join(t.get("data")?.get("dataroot")?.as_str()?);
         let kind = t.get("kind")?.as_str()?;
-        let dir = if kind == "cyclegan" {
-            root.join("testA")
-        } else {
-            root.join("test")
+        let dir = match kind {
+            "cyclegan" if self.reverse => root.join("testB"),
+            "cyclegan" => root.join("testA"),
+            _ => root.join("test"),
         };
         let files = crate::data::dataset::list_images(&dir);
         if files.is_empty() {

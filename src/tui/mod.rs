@@ -8,17 +8,17 @@ mod load;
 pub mod preview;
 pub mod series;
 pub mod views;
+pub mod watch;
 
 use crate::run::{control, RunDir};
 use crate::workspace::Workspace;
 use anyhow::Result;
-use app::{update, Action, App, Effect};
+use app::{update, Action, App, Changed, Effect};
 use crossterm::event::{self, Event, KeyEventKind};
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use crossterm::ExecutableCommand;
-use notify::{RecursiveMode, Watcher};
 use preview::{ImageProtocol, Previews};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
@@ -33,7 +33,7 @@ enum Msg {
     /// an image was decoded
     Redraw,
     Tick,
-    Files,
+    Files(Changed),
     /// an action from a background thread (a translation that ended)
     Act(Action),
 }
@@ -75,14 +75,13 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
     });
     let _ = std::fs::create_dir_all(ws.runs());
     let files = tx.clone();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
-            let _ = files.send(Msg::Files);
-        }
+    let mut follow = watch::Follow::new(&ws, move |c| {
+        let _ = files.send(Msg::Files(c));
     })?;
-    watcher.watch(&ws.runs(), RecursiveMode::Recursive)?;
-    let _ = watcher.watch(&ws.presets(), RecursiveMode::NonRecursive);
     let mut app = App::new(ws);
+    if let Some(p) = follow.problem.take() {
+        app.message = p;
+    }
     let mut dirty = true;
     let result = (|| -> Result<()> {
         while !app.quit {
@@ -96,11 +95,12 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
             while let Ok(m) = rx.try_recv() {
                 msgs.push(m);
             }
-            let mut refreshed = false;
+            let mut ticked = false;
+            let mut changed = Changed::default();
             for m in msgs {
                 match m {
                     Msg::Key(k) if k.kind != KeyEventKind::Release => {
-                        if let Some(a) = keymap::action(k, app.screen, app.confirm_stop.is_some()) {
+                        if let Some(a) = keymap::action(k, app.screen, app.asking()) {
                             app.message.clear();
                             let fx = update(&mut app, a);
                             for e in fx {
@@ -117,13 +117,24 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
                         }
                         dirty = true;
                     }
-                    Msg::Tick | Msg::Files if !refreshed => {
-                        update(&mut app, Action::Refresh);
-                        refreshed = true;
-                        dirty = true;
-                    }
-                    _ => {}
+                    Msg::Tick => ticked = true,
+                    Msg::Files(c) => changed.merge(c),
                 }
+            }
+            if ticked {
+                // a part of the workspace made (or removed) since: watch it, and read it
+                changed.merge(follow.ensure());
+                if let Some(p) = follow.problem.take() {
+                    app.message = p;
+                }
+                if !changed.runs {
+                    update(&mut app, Action::Refresh);
+                }
+                dirty = true;
+            }
+            if !changed.is_empty() {
+                update(&mut app, Action::FilesChanged(changed));
+                dirty = true;
             }
         }
         Ok(())
@@ -153,6 +164,32 @@ fn spawn_input(tx: Sender<Msg>, suspended: Arc<AtomicBool>) {
 
 fn aiart() -> std::process::Command {
     std::process::Command::new(std::env::current_exe().unwrap_or_else(|_| "aiart".into()))
+}
+
+/// The `aiart translate` process that translates a test image with a checkpoint: B→A (CycleGAN's
+/// G_B) when reversed, fake_B alone for a pix2pix checkpoint.
+pub(crate) fn translate_command(
+    checkpoint: &std::path::Path,
+    input: &std::path::Path,
+    output: &std::path::Path,
+    reverse: bool,
+    fake_only: bool,
+) -> std::process::Command {
+    let mut cmd = aiart();
+    cmd.arg("translate")
+        .arg("--checkpoint")
+        .arg(checkpoint)
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output);
+    if reverse {
+        cmd.args(["--direction", "BtoA"]);
+    }
+    if fake_only {
+        cmd.arg("--fake-only");
+    }
+    cmd
 }
 
 /// Carries out an effect; the dashboard stays responsive (trainers and translations are processes).
@@ -222,6 +259,14 @@ fn perform(
             };
             app.refresh_presets();
         }
+        Effect::Archive(run) => {
+            app.message =
+                match crate::run::archive::archive(&app.ws.root, &run, &crate::launch::Launchers) {
+                    Ok(to) => format!("archived to {}", to.display()),
+                    Err(e) => format!("not archived: {e}"),
+                };
+            app.refresh();
+        }
         Effect::Duplicate(path) => {
             let stem = path
                 .file_stem()
@@ -241,18 +286,13 @@ fn perform(
             checkpoint,
             input,
             output,
+            reverse,
+            fake_only,
         } => {
             if let Some(dir) = output.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            let spawned = aiart()
-                .arg("translate")
-                .arg("--checkpoint")
-                .arg(&checkpoint)
-                .arg("--input")
-                .arg(&input)
-                .arg("--output")
-                .arg(&output)
+            let spawned = translate_command(&checkpoint, &input, &output, reverse, fake_only)
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .spawn();

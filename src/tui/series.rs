@@ -16,6 +16,11 @@ pub struct Series {
     pub curves: BTreeMap<String, Vec<(f64, f64)>>,
     /// (step, unix time) of each record, for speed
     pub times: Vec<(f64, f64)>,
+    /// how much of events.jsonl (beside the metrics) was read
+    events_offset: u64,
+    /// when the run was paused: (paused, resumed), the open one without its end; paused time is
+    /// no training time, so speed and ETA leave it out
+    pub paused: Vec<(f64, Option<f64>)>,
 }
 
 const NOT_LOSSES: [&str; 7] = crate::run::list::RECORD_FIELDS;
@@ -30,6 +35,7 @@ impl Series {
 
     /// Reads what was appended since the last call; returns whether anything was.
     pub fn poll(&mut self) -> bool {
+        self.poll_pauses();
         let Ok(mut f) = std::fs::File::open(&self.path) else {
             return false;
         };
@@ -37,6 +43,7 @@ impl Series {
         if len < self.offset || inode != self.inode {
             *self = Series::new(&self.path.clone());
             self.inode = inode;
+            self.poll_pauses();
         }
         if len == self.offset || f.seek(SeekFrom::Start(self.offset)).is_err() {
             return false;
@@ -77,14 +84,63 @@ impl Series {
         true
     }
 
-    /// Steps a second over the last records.
+    /// The pauses from the trainer's answers in events.jsonl (new complete lines only).
+    fn poll_pauses(&mut self) {
+        let events = self.path.with_file_name("events.jsonl");
+        let Ok(mut f) = std::fs::File::open(&events) else {
+            return;
+        };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len < self.events_offset {
+            self.events_offset = 0;
+            self.paused.clear();
+        }
+        let mut buf = String::new();
+        if len == self.events_offset
+            || f.seek(SeekFrom::Start(self.events_offset)).is_err()
+            || f.read_to_string(&mut buf).is_err()
+        {
+            return;
+        }
+        let Some(end) = buf.rfind('\n') else {
+            return;
+        };
+        self.events_offset += end as u64 + 1;
+        for line in buf[..end].lines() {
+            let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let Some(t) = e["time"].as_f64() else {
+                continue;
+            };
+            let open = self.paused.last().is_some_and(|p| p.1.is_none());
+            match e["kind"].as_str() {
+                Some("paused") if !open => self.paused.push((t, None)),
+                // a resume, or a trainer started again after a crash while paused
+                Some("resumed" | "started") if open => {
+                    if let Some(p) = self.paused.last_mut() {
+                        p.1 = Some(t);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Steps a second of training over the last records: time paused between them is left out.
     pub fn speed(&self) -> Option<f64> {
         let n = self.times.len();
         if n < 2 {
             return None;
         }
         let (a, b) = (self.times[n.saturating_sub(20)], self.times[n - 1]);
-        (b.1 > a.1).then(|| (b.0 - a.0) / (b.1 - a.1))
+        let paused: f64 = self
+            .paused
+            .iter()
+            .map(|&(p, r)| (r.unwrap_or(f64::MAX).min(b.1) - p.max(a.1)).max(0.0))
+            .sum();
+        let active = b.1 - a.1 - paused;
+        (active > 0.0).then(|| (b.0 - a.0) / active)
     }
 }
 
@@ -115,7 +171,12 @@ pub fn prepare(points: &[(f64, f64)], view: View, width: usize) -> Vec<(f64, f64
         } else {
             v
         };
-        let v = if view.log { v.max(1e-12).log10() } else { v };
+        // a log axis has no place for zero or less (style transfer's content is exactly 0 at step
+        // 0): such points are left out rather than pulling the axis down to a made-up floor
+        if view.log && v <= 0.0 {
+            continue;
+        }
+        let v = if view.log { v.log10() } else { v };
         if v.is_finite() {
             out.push((s, v));
         }
@@ -186,6 +247,44 @@ mod tests {
             1000,
         );
         assert!(r.first().unwrap().0 >= 89_999.0);
+    }
+
+    #[test]
+    fn paused_time_is_no_training_time() {
+        let dir = std::env::temp_dir().join(format!("aiart-series-p-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("metrics.jsonl");
+        let rec = |s: u64, t: f64| format!("{{\"step\":{s},\"time\":{t},\"loss\":1.0}}\n");
+        // two steps a second, then paused for 100 s between steps 4 and 5
+        let mut text: String = (0..=4).map(|s| rec(s, 10.0 + s as f64 / 2.0)).collect();
+        std::fs::write(&p, &text).unwrap();
+        let ev = |t: f64, k: &str| format!("{{\"time\":{t},\"kind\":\"{k}\",\"message\":\"\"}}\n");
+        std::fs::write(
+            dir.join("events.jsonl"),
+            ev(9.0, "started") + &ev(12.2, "paused"),
+        )
+        .unwrap();
+        let mut s = Series::new(&p);
+        s.poll();
+        assert_eq!(s.speed(), Some(2.0));
+        std::fs::write(
+            dir.join("events.jsonl"),
+            ev(9.0, "started") + &ev(12.2, "paused") + &ev(112.2, "resumed"),
+        )
+        .unwrap();
+        text += &(5..=8)
+            .map(|s| rec(s, 110.0 + s as f64 / 2.0))
+            .collect::<String>();
+        std::fs::write(&p, &text).unwrap();
+        s.poll();
+        assert_eq!(s.paused, vec![(12.2, Some(112.2))]);
+        let v = s.speed().unwrap();
+        assert!(
+            (v - 2.0).abs() < 1e-9,
+            "{v} steps/s: the pause is not counted"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -107,7 +107,7 @@ fn key(c: KeyCode) -> KeyEvent {
 }
 
 fn press(app: &mut App, c: KeyCode) -> Vec<Effect> {
-    match keymap::action(key(c), app.screen, app.confirm_stop.is_some()) {
+    match keymap::action(key(c), app.screen, app.asking()) {
         Some(a) => update(app, a),
         None => vec![],
     }
@@ -487,5 +487,617 @@ fn a_sweep_is_grouped_and_compared_one_loss_over_its_runs() {
     );
     press(&mut app, KeyCode::Char('v'));
     assert!(app.compare.is_none());
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+/// Feeds what the workspace watcher reports into the app until the screen shows what `done` looks
+/// for, or the deadline passes; returns the last screen.
+fn follow_until(
+    app: &mut App,
+    rx: &std::sync::mpsc::Receiver<super::app::Changed>,
+    secs: u64,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let s = render(app, 160, 40);
+        if done(&s) || std::time::Instant::now() > deadline {
+            return s;
+        }
+        if let Ok(c) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            update(app, Action::FilesChanged(c));
+        }
+    }
+}
+
+#[test]
+fn every_screen_follows_the_workspace_files() {
+    let ws = workspace("follow");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _follow = super::watch::Follow::new(&Workspace { root: ws.clone() }, move |c| {
+        let _ = tx.send(c);
+    })
+    .unwrap();
+    press(&mut app, KeyCode::Char('2'));
+    while app.presets[app.preset_sel].name != "good" {
+        press(&mut app, KeyCode::Down);
+    }
+    let s = render(&app, 160, 40);
+    assert!(!s.contains("image_sise"), "{s}");
+    // a preset edited in another editor (saved by rename, as vim does)
+    let tmp = ws.join("presets/.good.toml.swp");
+    std::fs::write(
+        &tmp,
+        "kind = \"nst\"\n[data]\ncontent = \"a.png\"\nstyle = \"b.png\"\nimage_sise = 256\n[train]\nlr = -1\n",
+    )
+    .unwrap();
+    std::fs::rename(&tmp, ws.join("presets/good.toml")).unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| s.contains("image_sise = 256"));
+    assert!(
+        s.contains("image_sise = 256") && s.contains("lr = -1"),
+        "the new text: {s}"
+    );
+    assert!(
+        s.contains("good.toml:5:1") && s.contains("did you mean `image_size`"),
+        "its errors: {s}"
+    );
+    assert!(
+        s.lines()
+            .any(|l| l.contains("good ") && l.contains("invalid")),
+        "marked invalid in the list: {s}"
+    );
+    assert_eq!(app.presets[app.preset_sel].name, "good", "still selected");
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "an invalid preset does not start"
+    );
+    // a preset added, another removed
+    std::fs::write(
+        ws.join("presets/added.toml"),
+        "kind = \"nst\"\n[data]\ncontent = \"a.png\"\nstyle = \"b.png\"\n",
+    )
+    .unwrap();
+    std::fs::remove_file(ws.join("presets/broken.toml")).unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| {
+        s.contains("added") && !s.contains("broken")
+    });
+    assert!(s.contains("added") && !s.contains("broken"), "{s}");
+    assert_eq!(app.presets[app.preset_sel].name, "good", "still selected");
+    // a preset whose dataset is not there yet
+    std::fs::write(
+        ws.join("presets/zebra.toml"),
+        "kind = \"cyclegan\"\n[data]\ndataroot = \"datasets/zebras\"\n",
+    )
+    .unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| s.contains("needs dataset"));
+    assert!(s.contains("zebra") && s.contains("needs dataset"), "{s}");
+    // a dataset made while the dashboard is open, then one removed
+    press(&mut app, KeyCode::Char('3'));
+    for side in ["trainA", "trainB"] {
+        let d = ws.join("datasets/zebras").join(side);
+        std::fs::create_dir_all(&d).unwrap();
+        for i in 0..3 {
+            image::RgbImage::new(16, 16)
+                .save(d.join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let s = follow_until(&mut app, &rx, 20, |s| {
+        s.contains("zebras") && s.contains("trainA 3 trainB 3")
+    });
+    assert!(
+        s.contains("zebras") && s.contains("unaligned") && s.contains("trainA 3 trainB 3"),
+        "{s}"
+    );
+    let zebra = app.presets.iter().find(|p| p.name == "zebra").unwrap();
+    assert!(
+        zebra.needs.is_none(),
+        "its dataset is there now: {:?}",
+        zebra.needs
+    );
+    std::fs::remove_dir_all(ws.join("datasets/pairs")).unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| !s.contains("pairs"));
+    assert!(!s.contains("pairs") && s.contains("zebras"), "{s}");
+    // a checkpoint written by the trainer
+    press(&mut app, KeyCode::Char('4'));
+    let run = RunDir::open(ws.join("runs/20261129-000000-good"));
+    run.write_checkpoint::<std::io::Error>(40, 3, |d| std::fs::write(d.join("meta.json"), b"{}"))
+        .unwrap();
+    let s = follow_until(&mut app, &rx, 20, |s| s.contains("step       40"));
+    assert!(s.contains("step       40"), "{s}");
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+/// A metrics record: step, unix time, losses.
+type Record = (u64, f64, Vec<(&'static str, f64)>);
+
+/// A run folder with the given kind and metrics records (`(step, time, losses)`), live, with
+/// `total` steps.
+fn run_with(ws: &std::path::Path, id: &str, kind: &str, total: u64, records: &[Record]) -> RunDir {
+    let run = RunDir::create(ws.join("runs").join(id)).unwrap();
+    run.write_info(&RunInfo {
+        id: run.id(),
+        kind: kind.into(),
+        host: hostname(),
+        pid: std::process::id(),
+        started: 5.0,
+        ..Default::default()
+    })
+    .unwrap();
+    let last = records.last().map_or(0, |r| r.0);
+    run.write_status(&run.status_now(RunState::Running, last, 1, total, ""))
+        .unwrap();
+    let text: String = records
+        .iter()
+        .map(|(s, t, losses)| {
+            let mut m = serde_json::Map::new();
+            m.insert("step".into(), (*s).into());
+            m.insert("epoch".into(), 1.into());
+            m.insert("time".into(), (*t).into());
+            m.insert("lr".into(), 1.0.into());
+            for (k, v) in losses {
+                m.insert(k.to_string(), (*v).into());
+            }
+            serde_json::Value::Object(m).to_string() + "\n"
+        })
+        .collect();
+    std::fs::write(run.metrics(), text).unwrap();
+    run
+}
+
+fn select(app: &mut App, id: &str) {
+    app.run_sel = app.runs.iter().position(|r| r.id == id).unwrap();
+    app.select_newest = false;
+    app.refresh();
+}
+
+/// The rows of the screen where a colour draws Braille dots (a chart curve).
+fn curve_rows(app: &App, w: u16, h: u16, colour: ratatui::style::Color) -> usize {
+    let mut previews = Previews::new(ImageProtocol::Halfblocks);
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(app, &mut previews, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..h)
+        .filter(|&y| {
+            (0..w).any(|x| {
+                let c = &buf[(x, y)];
+                c.fg == colour
+                    && c.symbol()
+                        .chars()
+                        .next()
+                        .is_some_and(|ch| ('\u{2801}'..='\u{28FF}').contains(&ch))
+            })
+        })
+        .count()
+}
+
+#[test]
+fn style_transfer_losses_are_each_readable() {
+    let ws = workspace("nstchart");
+    // style ~5.6e9 next to content ~1e6 (exactly 0 at step 0, as the first iterate is the photo)
+    let records: Vec<Record> = (0..=60u64)
+        .map(|s| {
+            let x = s as f64;
+            let content = if s == 0 { 0.0 } else { 1e6 * (2.0 - x / 60.0) };
+            let style = 5.6e9 / (1.0 + x);
+            let tv = 2e3 + 10.0 * x;
+            (
+                s,
+                100.0 + x,
+                vec![
+                    ("content", content),
+                    ("style", style),
+                    ("tv", tv),
+                    ("total", content + style + tv),
+                ],
+            )
+        })
+        .collect();
+    run_with(&ws, "20261129-000200-nst", "nst", 100, &records);
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, "20261129-000200-nst");
+    assert_eq!(app.series_names(), ["content", "style", "tv", "total"]);
+    let s = render(&app, 140, 45);
+    assert!(
+        s.contains("F1 content") && s.contains("F2 style") && s.contains("F3 tv"),
+        "{s}"
+    );
+    // content (the first colour) spans rows of its own panel instead of lying on the zero line
+    let cyan = ratatui::style::Color::Cyan;
+    let rows = curve_rows(&app, 140, 45, cyan);
+    assert!(rows >= 4, "content's curve covers {rows} rows: {s}");
+    // so does tv (the third), a thousand times smaller again
+    let tv_rows = curve_rows(&app, 140, 45, ratatui::style::Color::Yellow);
+    assert!(tv_rows >= 4, "tv's curve covers {tv_rows} rows: {s}");
+    // on the log scale content's zero is left out, not drawn at 1e-12
+    press(&mut app, KeyCode::Char('l'));
+    let s = render(&app, 140, 45);
+    assert!(s.contains("log10"), "{s}");
+    assert!(
+        !s.contains("e-12") && !s.contains("1e-"),
+        "no made-up floor on the axis: {s}"
+    );
+    let rows = curve_rows(&app, 140, 45, cyan);
+    assert!(rows >= 3, "content's log curve covers {rows} rows: {s}");
+    // losses of one size (a GAN's) share one chart with its legend
+    let mut app2 = App::new(Workspace { root: ws.clone() });
+    select(&mut app2, "20261129-000000-good");
+    let s = render(&app2, 140, 45);
+    assert!(
+        s.contains("F1 G_A") && s.contains("F2 cycle_A") && s.contains("losses all"),
+        "{s}"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn the_runs_list_shows_every_loss_in_the_reference_order() {
+    let ws = workspace("lossorder");
+    let p2p = [
+        ("D_fake", 0.7),
+        ("D_real", 0.6),
+        ("G_GAN", 1.5),
+        ("G_L1", 12.5),
+    ];
+    run_with(
+        &ws,
+        "20261129-000300-p2p",
+        "pix2pix",
+        100,
+        &[(5, 10.0, p2p.to_vec())],
+    );
+    let cyc = [
+        ("D_A", 0.25),
+        ("D_B", 0.26),
+        ("G_A", 0.5),
+        ("G_B", 0.51),
+        ("cycle_A", 1.25),
+        ("cycle_B", 1.26),
+        ("idt_A", 0.625),
+        ("idt_B", 0.626),
+    ];
+    run_with(
+        &ws,
+        "20261129-000400-cyc",
+        "cyclegan",
+        100,
+        &[(5, 10.0, cyc.to_vec())],
+    );
+    let app = App::new(Workspace { root: ws.clone() });
+    for (w, h) in [(140, 45), (80, 40)] {
+        let s = render(&app, w, h);
+        // the list's lines (the left column) read on as one text, its borders left out
+        let left: String = s
+            .lines()
+            .map(|l| l.split("││").next().unwrap_or(l).to_string() + "\n")
+            .collect();
+        let flat: String = left
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains("G_GAN=1.5 G_L1=12.5 D_real=0.6 D_fake=0.7"),
+            "{w}×{h}: {s}"
+        );
+        for (k, v) in cyc {
+            assert!(flat.contains(&format!("{k}={v}")), "{k} at {w}×{h}: {s}");
+        }
+        let cyc_at = flat.find("20261129-000400-cyc").unwrap();
+        let at = |k: &str| cyc_at + flat[cyc_at..].find(&format!("{k}=")).unwrap();
+        let order = [
+            "D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B",
+        ];
+        assert!(order.windows(2).all(|p| at(p[0]) < at(p[1])), "{s}");
+    }
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn paused_time_counts_in_neither_speed_nor_eta() {
+    let ws = workspace("paused");
+    // two steps a second, then a pause of 100 s, then two steps a second again
+    let mut records: Vec<Record> = (0..=4)
+        .map(|s| (s, 10.0 + s as f64 / 2.0, vec![("total", 1.0)]))
+        .collect();
+    records.extend((5..=8).map(|s| (s, 110.0 + s as f64 / 2.0, vec![("total", 1.0)])));
+    let run = run_with(&ws, "20261129-000500-nst", "nst", 100, &records);
+    let ev = |t: f64, k: &str| format!("{{\"time\":{t},\"kind\":\"{k}\",\"message\":\"\"}}\n");
+    std::fs::write(
+        run.events(),
+        ev(9.0, "started") + &ev(12.2, "paused") + &ev(112.2, "resumed"),
+    )
+    .unwrap();
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, "20261129-000500-nst");
+    let s = render(&app, 160, 45);
+    // 92 steps left at 2 steps a second
+    assert!(s.contains("2.00 st/s ETA 0m46s"), "{s}");
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn long_messages_wrap_whole_and_help_lists_every_key_uncut() {
+    let ws = workspace("wrap");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    app.message = "broken is invalid: presets/broken.toml:5:1: data.image_sise: unknown field `image_sise`, expected one of `content`, `style`, `image_size`, `style_scale`, `init`; did you mean `image_size`?".into();
+    for w in [80u16, 140] {
+        let s = render(&app, w, 24);
+        let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("did you mean `image_size`?"), "{w}: {s}");
+        assert!(!flat.contains("image_s ise"), "not cut mid-word: {s}");
+    }
+    app.message.clear();
+    for (screen, w, h) in [
+        ('1', 140u16, 45u16),
+        ('4', 140, 45),
+        ('1', 80, 24),
+        ('4', 80, 24),
+    ] {
+        press(&mut app, KeyCode::Char(screen));
+        press(&mut app, KeyCode::Char('?'));
+        let s = render(&app, w, h);
+        let here: Vec<&keymap::Binding> = keymap::BINDINGS
+            .iter()
+            .filter(|b| b.screen.is_none() || b.screen == Some(app.screen) || (w, h) == (140, 45))
+            .collect();
+        for b in here {
+            let scope = match b.screen {
+                _ if b.answer => "asked".to_string(),
+                Some(s) => s.title()[2..].to_lowercase(),
+                None => "all".into(),
+            };
+            assert!(
+                s.lines().any(|l| l.contains(b.keys) && l.contains(&scope)),
+                "`{}` and its scope {scope} at {w}×{h}: {s}",
+                b.keys
+            );
+            let first_word = b.what.split(' ').next().unwrap();
+            assert!(s.contains(first_word), "{}: {s}", b.what);
+        }
+        press(&mut app, KeyCode::Esc);
+    }
+    // n (next test image) is listed where it works
+    let s = {
+        press(&mut app, KeyCode::Char('4'));
+        press(&mut app, KeyCode::Char('?'));
+        render(&app, 140, 45)
+    };
+    assert!(s.contains("the next test image"), "{s}");
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn every_key_that_works_is_in_the_help() {
+    use super::app::SCREENS;
+    let mut codes: Vec<KeyCode> = (' '..='~').map(KeyCode::Char).collect();
+    codes.extend((1..=12).map(KeyCode::F));
+    codes.extend([
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Backspace,
+        KeyCode::Delete,
+    ]);
+    for screen in SCREENS {
+        for asking in [false, true] {
+            for &c in &codes {
+                if let Some(a) = keymap::action(key(c), screen, asking) {
+                    let listed = keymap::BINDINGS.iter().any(|b| {
+                        b.answer == asking
+                            && (b.screen.is_none() || b.screen == Some(screen))
+                            && b.map.iter().any(|(k, act)| *k == c && *act == a)
+                    });
+                    assert!(listed, "{c:?} on {screen:?} does {a:?} without a line in ?");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        keymap::action(key(KeyCode::Char('n')), Screen::Checkpoints, false),
+        Some(Action::NextTestImage)
+    );
+}
+
+#[test]
+fn checkpoints_compare_large_explained_and_both_ways() {
+    let ws = workspace("compare");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    press(&mut app, KeyCode::Char('4'));
+    let s = render(&app, 140, 45);
+    assert!(
+        s.contains("t translates a test image"),
+        "the steps explained: {s}"
+    );
+    assert!(s.contains("r: now A→B"), "{s}");
+    // two translations of one test image, with two checkpoints
+    let fx = press(&mut app, KeyCode::Char('t'));
+    let [Effect::Translate {
+        output: o20,
+        reverse: false,
+        ..
+    }] = &fx[..]
+    else {
+        panic!("{fx:?}")
+    };
+    press(&mut app, KeyCode::Down);
+    let fx = press(&mut app, KeyCode::Char('t'));
+    let [Effect::Translate { output: o30, .. }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    // the translate process writes each fake_B (here: made up, distinct colours)
+    std::fs::create_dir_all(o20.parent().unwrap()).unwrap();
+    image::RgbImage::from_pixel(64, 64, image::Rgb([250, 120, 0]))
+        .save(o20)
+        .unwrap();
+    image::RgbImage::from_pixel(64, 64, image::Rgb([0, 120, 250]))
+        .save(o30)
+        .unwrap();
+    let mut previews = Previews::new(ImageProtocol::Halfblocks);
+    let mut t = Terminal::new(TestBackend::new(140, 45)).unwrap();
+    let mut text = String::new();
+    let mut rows = (0, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        t.draw(|f| view(&app, &mut previews, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let tall = |c: ratatui::style::Color| {
+            (0..45u16)
+                .filter(|&y| (0..140u16).any(|x| buf[(x, y)].fg == c || buf[(x, y)].bg == c))
+                .count()
+        };
+        rows = (
+            tall(ratatui::style::Color::Rgb(250, 120, 0)),
+            tall(ratatui::style::Color::Rgb(0, 120, 250)),
+        );
+        text = (0..45u16)
+            .map(|y| {
+                (0..140u16)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect();
+        if rows.0 > 0 && rows.1 > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        rows.0 >= 18 && rows.1 >= 18,
+        "each fake_B is large: {rows:?} rows of 45\n{text}"
+    );
+    assert!(
+        text.contains("step 20: fake_B") && text.contains("step 30: fake_B"),
+        "{text}"
+    );
+    assert!(text.contains("shown: step 20 vs step 30"), "{text}");
+    // B→A for a CycleGAN run: testB, and --direction BtoA for the translate process
+    std::fs::create_dir_all(ws.join("datasets/uv/testB")).unwrap();
+    image::RgbImage::new(8, 8)
+        .save(ws.join("datasets/uv/testB/y.png"))
+        .unwrap();
+    press(&mut app, KeyCode::Char('r'));
+    assert!(
+        app.translation.is_none(),
+        "the other direction starts afresh"
+    );
+    let s = render(&app, 140, 45);
+    assert!(s.contains("r: now B→A"), "{s}");
+    let fx = press(&mut app, KeyCode::Char('t'));
+    let [Effect::Translate {
+        checkpoint,
+        input,
+        output,
+        reverse: true,
+        fake_only: false,
+    }] = &fx[..]
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(*input, ws.join("datasets/uv/testB/y.png"));
+    let cmd = super::translate_command(checkpoint, input, output, true, false);
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        args.windows(2).any(|w| w == ["--direction", "BtoA"]),
+        "{args:?}"
+    );
+    let cmd = super::translate_command(checkpoint, input, output, false, true);
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !args.contains(&"--direction".to_string()) && args.contains(&"--fake-only".to_string()),
+        "{args:?}"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn a_run_that_is_over_is_archived_from_the_dashboard_and_a_live_one_is_not() {
+    let ws = workspace("archive");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, "20261129-000000-good");
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty());
+    assert!(
+        app.message.contains("is running: stop it first"),
+        "{}",
+        app.message
+    );
+    assert!(!app.asking());
+    let run = RunDir::open(ws.join("runs/20261129-000000-good"));
+    run.write_status(&run.status_now(RunState::Finished, 40, 2, 100, ""))
+        .unwrap();
+    app.refresh();
+    assert!(press(&mut app, KeyCode::Char('x')).is_empty(), "asks first");
+    assert!(
+        app.message.contains("(y/n)") && app.asking(),
+        "{}",
+        app.message
+    );
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+    assert!(ws.join("runs/20261129-000000-good/run.json").is_file());
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(
+        press(&mut app, KeyCode::Char('y')),
+        vec![Effect::Archive(ws.join("runs/20261129-000000-good"))]
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn a_learning_rate_sweep_is_labelled_with_its_values_on_the_runs_screen_and_in_the_comparison() {
+    use crate::run::dir::SweepTag;
+    let ws = workspace("lrsweep");
+    for (i, lr) in ["0.01", "0.05"].iter().enumerate() {
+        let id = format!("20261129-000600-sweep-n-{i}");
+        let run = run_with(
+            &ws,
+            &id,
+            "nst",
+            10,
+            &[
+                (1, 10.0, vec![("total", 2.0)]),
+                (2, 11.0, vec![("total", 1.0)]),
+            ],
+        );
+        let mut info = run.read_info().unwrap();
+        info.sweep = Some(SweepTag {
+            id: "20261129-000600-sweep-n".into(),
+            index: i,
+            values: vec![format!("train.lr={lr}"), "train.style_weight=1e-4".into()],
+        });
+        run.write_info(&info).unwrap();
+    }
+    let mut app = App::new(Workspace { root: ws.clone() });
+    let s = render(&app, 160, 50);
+    assert!(
+        s.contains("sweep task 0: lr=0.01 style_weight=1e-4")
+            && s.contains("sweep task 1: lr=0.05 style_weight=1e-4"),
+        "{s}"
+    );
+    select(&mut app, "20261129-000600-sweep-n-1");
+    press(&mut app, KeyCode::Char('v'));
+    let s = render(&app, 160, 50);
+    assert!(
+        s.matches("lr=0.01 style_weight=1e-4").count() >= 2
+            && s.matches("lr=0.05 style_weight=1e-4").count() >= 2,
+        "legend and sample titles: {s}"
+    );
+    // what the label was when the section was cut at the value's decimal point
+    assert!(
+        !s.contains("│01 style_weight") && !s.contains("─01 style_weight"),
+        "{s}"
+    );
     let _ = std::fs::remove_dir_all(&ws);
 }

@@ -1,33 +1,36 @@
-//! Checkpoints of the selected run, their sample, and a translation with the selected one.
+//! Checkpoints of the selected run, their sample, and translations of one test image with up to
+//! two of them, shown large side by side (pix2pix: fake_B alone; CycleGAN: either direction).
 
 use super::super::app::App;
 use super::super::preview::Previews;
 use super::{block, image_or_note};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::widgets::{List, ListItem, ListState};
+use ratatui::text::Line;
+use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(area);
+    let [list_area, how_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(9)]).areas(left);
     let run = app.selected_run();
+    let first_loss = app.series_names().into_iter().next();
     let items: Vec<ListItem> = app
         .checkpoints
         .iter()
         .map(|c| {
             let losses = run
                 .and_then(|r| app.series.get(&r.path))
-                .and_then(|s| {
-                    s.curves
-                        .iter()
-                        .find(|(k, _)| !k.contains('/'))
-                        .and_then(|(k, v)| {
-                            v.iter()
-                                .rev()
-                                .find(|p| p.0 as u64 == c.step)
-                                .map(|p| format!(" {k}={}", crate::human::loss(p.1)))
-                        })
+                .zip(first_loss.as_ref())
+                .and_then(|(s, k)| {
+                    s.curves.get(k).and_then(|v| {
+                        v.iter()
+                            .rev()
+                            .find(|p| p.0 as u64 == c.step)
+                            .map(|p| format!(" {k}={}", crate::human::loss(p.1)))
+                    })
                 })
                 .unwrap_or_default();
             ListItem::new(format!(
@@ -39,7 +42,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         })
         .collect();
     let title = format!(
-        "checkpoints of {} — t translates",
+        "checkpoints of {}",
         run.map(|r| r.id.as_str()).unwrap_or("(no run)")
     );
     let mut state =
@@ -48,23 +51,50 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         List::new(items)
             .block(block(&title))
             .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
-        left,
+        list_area,
         &mut state,
+    );
+    let kind = run.map(|r| r.kind.as_str()).unwrap_or("");
+    f.render_widget(
+        Paragraph::new(how(app, kind))
+            .wrap(Wrap { trim: true })
+            .block(block("comparing checkpoints")),
+        how_area,
     );
     match &app.translation {
         Some((input, outs)) => {
-            let n = outs.len() as u32 + 1;
-            let areas = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(right);
-            image_or_note(previews, f, areas[0], "test input", Some(input));
+            // the translations large, side by side, each titled with its step; the input below
+            let [outs_area, input_area] =
+                Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)])
+                    .areas(right);
+            let n = outs.len().max(1) as u32;
+            let cells =
+                Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(outs_area);
+            let what = if kind == "cyclegan" && app.reverse {
+                "fake_A"
+            } else {
+                "fake_B"
+            };
             for (k, (step, out)) in outs.iter().enumerate() {
                 image_or_note(
                     previews,
                     f,
-                    areas[k + 1],
-                    &format!("step {step}"),
+                    cells[k],
+                    &format!("step {step}: {what}"),
                     out.is_file().then_some(out.as_path()),
                 );
             }
+            let name = input
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            image_or_note(
+                previews,
+                f,
+                input_area,
+                &format!("test input {name}"),
+                Some(input),
+            );
         }
         None => {
             let ck = app.checkpoints.get(app.ck_sel);
@@ -86,4 +116,33 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             );
         }
     }
+}
+
+/// What the compare keys do, for the run's kind, and where the comparison stands.
+fn how(app: &App, kind: &str) -> Vec<Line<'static>> {
+    if kind == "nst" {
+        return vec![Line::from(
+            "A style-transfer checkpoint is its image: ↑↓ shows each one's.",
+        )];
+    }
+    let mut lines = vec![Line::from(
+        "t translates a test image with the selected checkpoint; select another and press t again: \
+         the two newest translations of the same image are shown side by side.",
+    )];
+    let direction = if kind != "cyclegan" {
+        String::new()
+    } else if app.reverse {
+        " r: now B→A (G_B, testB)".into()
+    } else {
+        " r: now A→B (G_A, testA)".into()
+    };
+    lines.push(Line::from(format!("n: next test image.{direction}")));
+    if let Some((_, outs)) = &app.translation {
+        let steps: Vec<String> = outs.iter().map(|(s, _)| s.to_string()).collect();
+        lines.push(Line::from(format!(
+            "shown: step {}",
+            steps.join(" vs step ")
+        )));
+    }
+    lines
 }

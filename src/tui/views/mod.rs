@@ -15,10 +15,20 @@ use ratatui::widgets::{Block, Borders, Paragraph, Tabs};
 use ratatui::Frame;
 
 pub fn view(app: &App, previews: &mut Previews, f: &mut Frame) {
+    // the message line grows to show a long message whole (an error's "did you mean" is at its
+    // end), leaving the screen at least three rows
+    let hint = if app.message.is_empty() {
+        "? keys  Tab screens  q quit".to_string()
+    } else {
+        app.message.clone()
+    };
+    let mut hint_lines = wrap(&hint, f.area().width.max(1) as usize);
+    let most = f.area().height.saturating_sub(4).max(1) as usize;
+    hint_lines.truncate(most);
     let [tabs, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(hint_lines.len() as u16),
     ])
     .areas(f.area());
     let titles: Vec<Line> = SCREENS.iter().map(|s| Line::from(s.title())).collect();
@@ -36,18 +46,45 @@ pub fn view(app: &App, previews: &mut Previews, f: &mut Frame) {
         super::app::Screen::Datasets => datasets::draw(app, previews, f, body),
         super::app::Screen::Checkpoints => checkpoints::draw(app, previews, f, body),
     }
-    let hint = if app.message.is_empty() {
-        "? keys  Tab screens  q quit".to_string()
-    } else {
-        app.message.clone()
-    };
     f.render_widget(
-        Paragraph::new(hint).style(Style::default().fg(Color::Yellow)),
+        Paragraph::new(hint_lines.into_iter().map(Line::from).collect::<Vec<_>>())
+            .style(Style::default().fg(Color::Yellow)),
         footer,
     );
     if app.help {
         help::draw(app, f);
     }
+}
+
+/// Text broken into lines of at most `width` characters at spaces (a word longer than a line is
+/// cut into pieces); line breaks in the text are kept.
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = vec![];
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split(' ').filter(|w| !w.is_empty()) {
+            let mut word: Vec<char> = word.chars().collect();
+            let used = line.chars().count();
+            if used > 0 && used + 1 + word.len() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            while word.len() > width {
+                let rest = word.split_off(width);
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                lines.push(word.into_iter().collect());
+                word = rest;
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.extend(word);
+        }
+        lines.push(line);
+    }
+    lines
 }
 
 pub(crate) fn block(title: &str) -> Block<'_> {

@@ -9,7 +9,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, List, ListItem, ListState, Paragraph};
+use ratatui::widgets::{
+    Axis, Block, Borders, Chart, Dataset, GraphType, List, ListItem, ListState, Paragraph,
+};
 use ratatui::Frame;
 
 const COLORS: [Color; 9] = [
@@ -71,15 +73,14 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                 ),
                 _ => format!("{} ago", crate::run::clock::ago(r.updated)),
             };
-            let losses: String = r
-                .losses
+            let mut names: Vec<&String> = r.losses.keys().filter(|k| !k.contains('/')).collect();
+            crate::human::loss_order(&mut names);
+            let losses: Vec<String> = names
                 .iter()
-                .filter(|(k, _)| !k.contains('/'))
-                .take(3)
-                .map(|(k, v)| {
+                .map(|k| {
                     format!(
-                        " {k}={}",
-                        crate::human::loss(v.as_f64().unwrap_or(f64::NAN))
+                        "{k}={}",
+                        crate::human::loss(r.losses[k.as_str()].as_f64().unwrap_or(f64::NAN))
                     )
                 })
                 .collect();
@@ -97,23 +98,27 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             ])];
             if let Some(tag) = &r.sweep {
                 lines.push(Line::from(Span::styled(
-                    format!("  ├ sweep task {}: {}", tag.index, label(&tag.values)),
+                    format!(
+                        "  ├ sweep task {}: {}",
+                        tag.index,
+                        crate::launch::sweep::label(&tag.values)
+                    ),
                     Style::default().fg(Color::Blue),
                 )));
             }
-            lines.extend([
-                Line::from(format!(
-                    "  {}/{} {pct:>3}% {}{}{losses}",
-                    r.step,
-                    r.total_steps,
-                    bar(pct, 10),
-                    r.scale
-                        .as_ref()
-                        .map(|sc| format!(" {sc}"))
-                        .unwrap_or_default()
-                )),
-                Line::from(format!("  {tail}")),
-            ]);
+            let progress = format!(
+                "  {}/{} {pct:>3}% {}{}",
+                r.step,
+                r.total_steps,
+                bar(pct, 10),
+                r.scale
+                    .as_ref()
+                    .map(|sc| format!(" {sc}"))
+                    .unwrap_or_default()
+            );
+            let width = list_area.width.saturating_sub(2) as usize;
+            lines.extend(pack(progress, &losses, width).into_iter().map(Line::from));
+            lines.push(Line::from(format!("  {tail}")));
             ListItem::new(lines)
         })
         .collect();
@@ -151,19 +156,6 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
     image_or_note(previews, f, image_area, "newest sample", sample.as_deref());
 }
 
-/// A sweep run's grid values, short: `lr=1e-4 ngf=32`.
-pub fn label(values: &[String]) -> String {
-    values
-        .iter()
-        .map(|v| {
-            v.rsplit_once('.')
-                .map_or(v.as_str(), |(_, k)| k)
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// One loss over all the sweep's runs (log scale, EMA as toggled), and their newest samples side by
 /// side, each labelled with its grid values.
 fn draw_compare(
@@ -183,7 +175,7 @@ fn draw_compare(
             let name = r
                 .sweep
                 .as_ref()
-                .map(|t| label(&t.values))
+                .map(|t| crate::launch::sweep::label(&t.values))
                 .unwrap_or_default();
             let pts = match (&loss, app.series.get(&r.path)) {
                 (Some(l), Some(s)) => s
@@ -207,7 +199,7 @@ fn draw_compare(
         .enumerate()
         .map(|(i, (n, pts))| (i, n, pts))
         .collect();
-    let c = curves_chart(&curves, &title, app.view.log, 70);
+    let c = curves_chart(&curves, Line::from(title), app.view.log, None, 70);
     f.render_widget(c, chart);
     if runs.is_empty() {
         return;
@@ -218,11 +210,27 @@ fn draw_compare(
         let name = r
             .sweep
             .as_ref()
-            .map(|t| label(&t.values))
+            .map(|t| crate::launch::sweep::label(&t.values))
             .unwrap_or_default();
         let sample = super::super::load::newest_sample_of(&r.path);
         image_or_note(previews, f, *area, &name, sample.as_deref());
     }
+}
+
+/// A line with words added while they fit, then as many further lines as the rest need: every
+/// loss is shown, in order.
+fn pack(first: String, words: &[String], width: usize) -> Vec<String> {
+    let mut lines = vec![first];
+    for w in words {
+        let last = lines.last_mut().expect("one line at least");
+        if last.chars().count() + 1 + w.chars().count() > width && !last.trim().is_empty() {
+            lines.push(" ".into());
+        }
+        let last = lines.last_mut().expect("one line at least");
+        last.push(' ');
+        last.push_str(w);
+    }
+    lines
 }
 
 fn bar(pct: u64, width: usize) -> String {
@@ -240,31 +248,145 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
     };
     let names = app.series_names();
     let width = area.width.saturating_sub(10) as usize;
-    let data: Vec<Curve> = match app.series.get(&run.path) {
-        Some(s) => names
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| !app.hidden.contains(*n))
-            .map(|(i, n)| {
-                let pts = prepare(&s.curves[n], app.view, width);
-                (i, format!("F{} {n}", i + 1), pts)
-            })
-            .collect(),
-        None => vec![],
-    };
+    let series = app.series.get(&run.path);
+    let shown: Vec<(usize, &String)> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !app.hidden.contains(*n))
+        .collect();
     let flags = format!(
         "losses{}{}{}",
         if app.view.log { " log10" } else { "" },
         if app.view.ema { " EMA" } else { "" },
         if app.view.recent { " recent" } else { " all" }
     );
-    let chart = curves_chart(&data, &flags, app.view.log, 60);
-    f.render_widget(chart, area);
+    let Some(s) = series else {
+        f.render_widget(
+            curves_chart(&[], Line::from(flags), app.view.log, None, 60),
+            area,
+        );
+        return;
+    };
+    // losses of very different sizes (style transfer's style ~1e9 next to content ~1e6 and tv)
+    // each get a panel with their own axis; losses of one size share one
+    let most = (area.height / 6).max(1) as usize;
+    let groups = by_magnitude(
+        &shown
+            .iter()
+            .map(|(_, n)| magnitude(&s.curves[*n]))
+            .collect::<Vec<_>>(),
+        most,
+    );
+    let curves: Vec<Curve> = shown
+        .iter()
+        .map(|(i, n)| {
+            (
+                *i,
+                format!("F{} {n}", i + 1),
+                prepare(&s.curves[*n], app.view, width),
+            )
+        })
+        .collect();
+    let x = x_bounds(&curves);
+    if groups.len() <= 1 {
+        f.render_widget(
+            curves_chart(&curves, Line::from(flags), app.view.log, x, 60),
+            area,
+        );
+        return;
+    }
+    let panels = Layout::vertical(vec![
+        Constraint::Ratio(1, groups.len() as u32);
+        groups.len()
+    ])
+    .split(area);
+    for (k, (g, panel)) in groups.iter().zip(panels.iter()).enumerate() {
+        // the names go in the panel's title, in their colours: a legend does not fit a small panel
+        let mut title = vec![Span::raw(if k == 0 {
+            format!("{flags}:")
+        } else {
+            String::new()
+        })];
+        let mine: Vec<Curve> = g
+            .iter()
+            .map(|&j| {
+                let (i, name, pts) = &curves[j];
+                title.push(Span::styled(
+                    format!(" {name}"),
+                    Style::default().fg(COLORS[i % COLORS.len()]),
+                ));
+                (*i, String::new(), pts.clone())
+            })
+            .collect();
+        f.render_widget(
+            curves_chart(&mine, Line::from(title), app.view.log, x, 60),
+            *panel,
+        );
+    }
+}
+
+/// A curve's typical size: log10 of the median of its non-zero values (None: all zero).
+fn magnitude(points: &[(f64, f64)]) -> Option<f64> {
+    let mut v: Vec<f64> = points
+        .iter()
+        .map(|p| p.1.abs())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2].log10())
+}
+
+/// Curves (by their sizes) grouped so that each group's sizes lie within 100× of one another,
+/// the largest first, at most `most` groups (the smallest share the last); curves of no size
+/// join the first group.
+fn by_magnitude(sizes: &[Option<f64>], most: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..sizes.len()).filter(|&i| sizes[i].is_some()).collect();
+    order.sort_by(|&a, &b| sizes[b].unwrap_or(0.0).total_cmp(&sizes[a].unwrap_or(0.0)));
+    let mut groups: Vec<(f64, Vec<usize>)> = vec![];
+    for i in order {
+        let m = sizes[i].unwrap_or(0.0);
+        match groups.last_mut() {
+            Some((top, g)) if *top - m <= 2.0 => g.push(i),
+            _ => groups.push((m, vec![i])),
+        }
+    }
+    while groups.len() > most.max(1) {
+        let (_, last) = groups.pop().expect("more than one");
+        groups.last_mut().expect("one left").1.extend(last);
+    }
+    let mut out: Vec<Vec<usize>> = groups.into_iter().map(|(_, g)| g).collect();
+    let none: Vec<usize> = (0..sizes.len()).filter(|&i| sizes[i].is_none()).collect();
+    match out.first_mut() {
+        Some(g) => g.extend(none),
+        None if !none.is_empty() => out.push(none),
+        None => {}
+    }
+    for g in &mut out {
+        g.sort_unstable();
+    }
+    out
+}
+
+/// The steps every curve spans, so that stacked panels line up.
+fn x_bounds(curves: &[Curve]) -> Option<[f64; 2]> {
+    let xs = curves.iter().flat_map(|c| c.2.iter().map(|p| p.0));
+    let (lo, hi) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+    (lo <= hi).then_some([lo, hi])
 }
 
 /// A chart of curves (colour index, legend name, points) with bounds that hold them all, the step
-/// on x and the loss itself on y (also on the log10 scale).
-fn curves_chart<'a>(curves: &'a [Curve], title: &'a str, log: bool, legend_pct: u16) -> Chart<'a> {
+/// on x (`x` where given) and the loss itself on y (also on the log10 scale). Curves without a
+/// name are left out of the legend.
+fn curves_chart<'a>(
+    curves: &'a [Curve],
+    title: Line<'a>,
+    log: bool,
+    x: Option<[f64; 2]>,
+    legend_pct: u16,
+) -> Chart<'a> {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for (_, _, pts) in curves {
         for &(x, y) in pts {
@@ -274,8 +396,14 @@ fn curves_chart<'a>(curves: &'a [Curve], title: &'a str, log: bool, legend_pct: 
             y1 = y1.max(y);
         }
     }
+    if let Some([a, b]) = x {
+        (x0, x1) = (a, b);
+    }
     if x0 > x1 {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+        (x0, x1) = (0.0, 1.0);
+    }
+    if y0 > y1 {
+        (y0, y1) = (0.0, 1.0);
     }
     if y1 - y0 < 1e-12 {
         y1 = y0 + 1.0;
@@ -283,18 +411,22 @@ fn curves_chart<'a>(curves: &'a [Curve], title: &'a str, log: bool, legend_pct: 
     let datasets: Vec<Dataset> = curves
         .iter()
         .map(|(i, n, pts)| {
-            Dataset::default()
-                .name(n.clone())
+            let d = Dataset::default()
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Style::default().fg(COLORS[i % COLORS.len()]))
-                .data(pts)
+                .data(pts);
+            if n.is_empty() {
+                d
+            } else {
+                d.name(n.clone())
+            }
         })
         .collect();
     let legend = Constraint::Percentage(legend_pct);
     Chart::new(datasets)
         .hidden_legend_constraints((legend, legend))
-        .block(block(title))
+        .block(Block::default().borders(Borders::ALL).title(title))
         .x_axis(Axis::default().bounds([x0, x1]).labels(vec![
             Line::from(format!("{x0:.0}")),
             Line::from(format!("step {x1:.0}")),
