@@ -43,6 +43,16 @@ impl Progress {
         }
     }
 
+    /// After a wait between steps (a pause): the ETA is estimated afresh from the steps that
+    /// follow, so paused time counts in neither the speed nor the ETA (elapsed stays wall time).
+    pub fn waited(&mut self, wait: std::time::Duration) {
+        if wait >= std::time::Duration::from_secs(1) {
+            if let Some(b) = &self.bar {
+                b.reset_eta();
+            }
+        }
+    }
+
     pub fn update(&mut self, step: u64, losses: &[(String, f64)], print: bool) {
         match &self.bar {
             Some(b) => {

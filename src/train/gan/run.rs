@@ -107,10 +107,12 @@ pub fn train(
             break;
         }
         let at = r.step;
+        let waiting = std::time::Instant::now();
         if let Flow::Stop = session.between_steps(&mut r, at)? {
             state = session.stopped_state();
             break;
         }
+        progress.waited(waiting.elapsed());
         let loaded = match rx.recv() {
             Ok(Ok(l)) => l,
             Ok(Err(failed)) => {

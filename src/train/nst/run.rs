@@ -150,10 +150,12 @@ pub fn train(
         if step >= end {
             break;
         }
+        let waiting = std::time::Instant::now();
         if let Flow::Stop = session.between_steps(&mut r, step)? {
             state = session.stopped_state();
             break;
         }
+        progress.waited(waiting.elapsed());
         // the end of a scale: its final image is recorded, then the next scale starts from it
         let k = r.trainer.scale;
         if k + 1 < r.sizes().len() && step >= r.boundaries()[k] {
