@@ -214,6 +214,12 @@ fn write_info(
     Ok((run, lock))
 }
 
+/// The device of a training run, its TF32 switch set before it opens.
+fn train_device(spec: &str, tf32: bool) -> Result<candle_core::Device> {
+    aiart::device::set_tf32(tf32);
+    Ok(aiart::device::pick(spec)?)
+}
+
 fn running_status(run: &RunDir, step: u64, epoch: u64, total: u64) -> Status {
     run.status_now(RunState::Running, step, epoch, total, "")
 }
@@ -241,7 +247,7 @@ pub fn run_nst(
     place: Place,
     opts: &RunOptions,
 ) -> Result<(RunDir, RunState)> {
-    let device = aiart::device::pick(&p.train.device)?;
+    let device = train_device(&p.train.device, p.train.tf32)?;
     let prepared = setup::prepare(p, &ws.root, &device)?;
     for w in &prepared.warnings {
         eprintln!("warning: {w}");
@@ -274,6 +280,7 @@ pub fn run_nst(
         running_status(&run, 0, 0, total),
         aiart::launch::attempt_launcher(&run),
     )?;
+    session.measure(1, aiart::device::gpu_probe(&device, &p.train.device));
     let r = NstRun {
         trainer: NstTrainer::new(prepared, p)?,
         preset: p.effective(),
@@ -297,7 +304,7 @@ pub fn run_gan(
     max_steps: Option<u64>,
     quiet: bool,
 ) -> Result<(RunDir, RunState)> {
-    let device = aiart::device::pick(&p.train.device)?;
+    let device = train_device(&p.train.device, p.train.tf32)?;
     let trainer = GanTrainer::new(p, &ws.root, &device)?;
     for w in &trainer.warnings {
         eprintln!("warning: {w}");
@@ -335,6 +342,10 @@ pub fn run_gan(
         running_status(&run, 0, 1, total),
         aiart::launch::attempt_launcher(&run),
     )?;
+    session.measure(
+        p.data.batch_size as u64,
+        aiart::device::gpu_probe(&device, &p.train.device),
+    );
     match gan::train(session, trainer, max_steps, quiet, None) {
         Ok(state) => Ok((run, state)),
         Err(e) => failed(&run, total, e),
@@ -374,7 +385,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     println!("run: {}", run.root.display());
     let state = match preset {
         Preset::Nst(p) => {
-            let device = aiart::device::pick(&p.train.device)?;
+            let device = train_device(&p.train.device, p.train.tf32)?;
             // a coarse-to-fine run resumes inside the scale it stopped in
             let k = aiart::train::nst::scale_of(&p, step);
             let prepared = setup::prepare_scale(&p, &ws.root, &device, k, None)?;
@@ -390,6 +401,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 running_status(&run, step, 0, total),
                 aiart::launch::attempt_launcher(&run),
             )?;
+            session.measure(1, aiart::device::gpu_probe(&device, &p.train.device));
             let opts = RunOptions {
                 max_steps: a.max_steps,
                 output: None,
@@ -410,7 +422,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             }
         }
         Preset::Gan(p) => {
-            let device = aiart::device::pick(&p.train.device)?;
+            let device = train_device(&p.train.device, p.train.tf32)?;
             let mut trainer = GanTrainer::new(&p, &ws.root, &device)?;
             trainer.load(&ck)?;
             let total = trainer.total_steps();
@@ -423,6 +435,10 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 running_status(&run, step, epoch, total),
                 aiart::launch::attempt_launcher(&run),
             )?;
+            session.measure(
+                p.data.batch_size as u64,
+                aiart::device::gpu_probe(&device, &p.train.device),
+            );
             match gan::train(session, trainer, a.max_steps, a.quiet, Some(step)) {
                 Ok(s) => s,
                 Err(e) => return failed(&run, total, e),

@@ -293,6 +293,8 @@ impl RunDir {
             pid: std::process::id(),
             host: hostname(),
             message: message.into(),
+            gpu: None,
+            images_per_s: None,
         }
     }
 }

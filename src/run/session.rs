@@ -10,6 +10,7 @@ use super::lock::RunLock;
 use super::signals;
 use super::status::{RunState, Status};
 use super::watch::PresetWatcher;
+use crate::device::GpuSample;
 use crate::preset::{self, live, Preset};
 use anyhow::Result;
 use std::hash::{Hash, Hasher};
@@ -60,6 +61,41 @@ pub fn end_of_run(state: RunState, step: u64, total: u64) -> (&'static str, Stri
     }
 }
 
+/// Reads the run's GPU for the heartbeat (a CUDA run's, through NVML; None: no reading now).
+pub type GpuProbe = Box<dyn FnMut() -> Option<GpuSample> + Send>;
+
+/// What the heartbeat measures besides the step: the GPU and the images per second.
+#[derive(Default)]
+struct Meter {
+    gpu: Option<GpuProbe>,
+    /// Images a step trains on (None: no rate)
+    batch: Option<u64>,
+    /// The last measurement: when, at which step
+    last: Option<(std::time::Instant, u64)>,
+}
+
+/// The GPU is read at most this often.
+const METER: Duration = Duration::from_secs(1);
+
+impl Meter {
+    /// A measurement now into `status` (its step is the trainer's last).
+    fn measure(&mut self, status: &Mutex<Status>) {
+        let gpu = self.gpu.as_mut().and_then(|probe| probe());
+        let now = std::time::Instant::now();
+        let mut s = status.lock().expect("status lock");
+        if let (Some(batch), Some((then, step))) = (self.batch, self.last) {
+            let dt = now.duration_since(then).as_secs_f64();
+            if dt > 0.0 && s.step >= step {
+                s.images_per_s = Some((s.step - step) as f64 * batch as f64 / dt);
+            }
+        }
+        if self.gpu.is_some() {
+            s.gpu = gpu;
+        }
+        self.last = Some((now, s.step));
+    }
+}
+
 pub enum Flow {
     Continue,
     Stop,
@@ -74,6 +110,7 @@ pub struct PresetSource {
 pub struct Session {
     pub run: RunDir,
     status: Arc<Mutex<Status>>,
+    meter: Arc<Mutex<Meter>>,
     stop_heartbeat: Arc<AtomicBool>,
     heartbeat: Option<std::thread::JoinHandle<()>>,
     control: ControlReader,
@@ -115,12 +152,19 @@ impl Session {
     ) -> Result<Self> {
         let status = Arc::new(Mutex::new(status));
         let stop = Arc::new(AtomicBool::new(false));
+        let meter = Arc::new(Mutex::new(Meter::default()));
         let heartbeat = {
             let (status, stop, run) = (status.clone(), stop.clone(), run.clone());
+            let meter = meter.clone();
             std::thread::spawn(move || {
                 let mut last = std::time::Instant::now();
+                let mut measured = std::time::Instant::now();
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(100));
+                    if measured.elapsed() >= METER {
+                        meter.lock().expect("meter lock").measure(&status);
+                        measured = std::time::Instant::now();
+                    }
                     if last.elapsed() >= HEARTBEAT {
                         let mut s = status.lock().expect("status lock");
                         s.heartbeat = super::clock::now();
@@ -151,6 +195,7 @@ impl Session {
         let s = Self {
             run,
             status,
+            meter,
             stop_heartbeat: stop,
             heartbeat: Some(heartbeat),
             control,
@@ -168,6 +213,17 @@ impl Session {
         };
         s.write_status();
         Ok(s)
+    }
+
+    /// What the heartbeat measures from now on: images per second for steps of `batch` images,
+    /// and the GPU through `gpu` (a CUDA run's; read at most once a second, on the heartbeat's
+    /// thread, so a slow reading never holds up a step).
+    pub fn measure(&self, batch: u64, gpu: Option<GpuProbe>) {
+        let step = self.status.lock().expect("status lock").step;
+        let mut m = self.meter.lock().expect("meter lock");
+        m.batch = Some(batch);
+        m.gpu = gpu;
+        m.last = Some((std::time::Instant::now(), step));
     }
 
     fn write_status(&self) {

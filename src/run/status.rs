@@ -44,4 +44,11 @@ pub struct Status {
     pub pid: u32,
     pub host: String,
     pub message: String,
+    /// The GPU of a CUDA run at the last heartbeat (NVML; absent on the CPU, where NVML is
+    /// missing, and in status files written before it existed)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<crate::device::GpuSample>,
+    /// Training images per second over the last heartbeat (steps × batch / s)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images_per_s: Option<f64>,
 }
