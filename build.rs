@@ -9,12 +9,19 @@ fn main() {
     for var in ["PATH", "CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
-    let toolkit = if std::env::var_os("CARGO_FEATURE_CUDA").is_some() {
-        nvcc_release().unwrap_or_else(|| "unknown".into())
-    } else {
-        "unknown".into()
+    let cuda = std::env::var_os("CARGO_FEATURE_CUDA").is_some();
+    let toolkit = match cuda {
+        true => nvcc_release().unwrap_or_else(|| "unknown".into()),
+        false => "unknown".into(),
     };
     println!("cargo:rustc-env=AIART_CUDA_TOOLKIT={toolkit}");
+    // `aiart --version`: what the binary can run on
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let build = match cuda {
+        true => format!("CUDA, kernels built by the CUDA {toolkit} toolkit"),
+        false => "CPU only".into(),
+    };
+    println!("cargo:rustc-env=AIART_LONG_VERSION={version} ({build})");
 }
 
 /// `13.0` from nvcc's "Cuda compilation tools, release 13.0, V13.0.88".
