@@ -496,3 +496,79 @@ pub fn source_of(path: &Path, overrides: &[String]) -> PresetSource {
         overrides: overrides.to_vec(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::RunInfo;
+
+    #[test]
+    fn the_heartbeat_writes_gpu_readings_and_images_per_second() {
+        let root = std::env::temp_dir().join(format!(
+            "aiart-session-meter-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        let run = RunDir::create(&root).unwrap();
+        run.write_info(&RunInfo {
+            id: run.id(),
+            kind: "pix2pix".into(),
+            device: "cuda".into(),
+            pid: std::process::id(),
+            ..Default::default()
+        })
+        .unwrap();
+        let lock = RunLock::acquire(&run).unwrap();
+        let status = run.status_now(RunState::Running, 0, 1, 1000, "");
+        let source = PresetSource {
+            path: None,
+            overrides: vec![],
+        };
+        let session = Session::start(run.clone(), lock, source, status, None).unwrap();
+        let reads = Arc::new(Mutex::new(0u32));
+        let probe_reads = reads.clone();
+        session.measure(
+            4,
+            Some(Box::new(move || {
+                *probe_reads.lock().unwrap() += 1;
+                Some(GpuSample {
+                    util_percent: 71,
+                    memory_used: 3 << 30,
+                    memory_total: 80 << 30,
+                    temperature_c: Some(48),
+                    power_w: None,
+                })
+            })),
+        );
+        let started = std::time::Instant::now();
+        let mut step = 0;
+        // steps until the heartbeat has written both (it measures once a second, writes every 2 s)
+        let deadline = started + Duration::from_secs(60);
+        let written = loop {
+            step += 1;
+            session.progress(step, 1, 1000);
+            std::thread::sleep(Duration::from_millis(20));
+            let s = run.read_status().ok();
+            if let Some(s) = s.filter(|s| s.gpu.is_some() && s.images_per_s.is_some()) {
+                break s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no GPU reading in status.json"
+            );
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        assert_eq!(written.gpu.as_ref().unwrap().util_percent, 71);
+        assert_eq!(written.gpu.as_ref().unwrap().memory_total, 80 << 30);
+        // 4 images a step, at most one step per 20 ms: about 200 images a second at most (one
+        // step more at a window's edge over a window of a second or more)
+        let rate = written.images_per_s.unwrap();
+        assert!(rate > 0.0 && rate <= 4.0 * 51.0, "{rate}");
+        // at most once a second (and once when measuring began, at the first tick)
+        let n = *reads.lock().unwrap();
+        assert!(n as f64 <= elapsed + 1.0, "{n} readings in {elapsed:.1} s");
+        drop(session);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
