@@ -131,7 +131,7 @@ pub fn set_tf32(on: bool) {
     {
         candle_core::cuda::set_gemm_reduced_precision_f32(on);
         if !on && std::env::var_os("NVIDIA_TF32_OVERRIDE").is_none() {
-            // SAFETY-free in edition 2021; called before any CUDA thread starts
+            // before the device opens: cuDNN reads it when it starts
             std::env::set_var("NVIDIA_TF32_OVERRIDE", "0");
         }
     }
