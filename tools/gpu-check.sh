@@ -166,7 +166,7 @@ flat = second <= first * 1.02 + 64
 print(("OK" if flat else "FAIL") + f" {len(mem)} samples: peak {first} MiB in the first half, {second} MiB in the second")
 PY
 )
-[[ $rc -eq 0 || $rc -eq 124 ]] || verdict="FAIL the run exited $rc (memory-run.txt); $verdict"
+[[ $rc -eq 0 || $rc -eq 124 ]] || verdict="FAIL the run exited $rc (memory-run.txt); ${verdict#* }"
 result memory "${verdict%% *}" "${verdict#* }"
 
 say "report"
