@@ -259,6 +259,17 @@ mod tests {
             m.contains("AIART_CUDA_VERSION=13.0 tools/cuda-build-check.sh"),
             "{m}"
         );
+        let e = DeviceError::PtxTooNew {
+            spec: "cuda:1".into(),
+            toolkit: "13.2".into(),
+            driver: Some("13.0".into()),
+        }
+        .to_string();
+        assert!(
+            e.starts_with("device \"cuda:1\": the GPU driver cannot load"),
+            "{e}"
+        );
+        assert!(e.ends_with(&m), "{e}");
         let unknown = ptx_advice("unknown", None);
         assert!(unknown.contains("nvidia-smi"), "{unknown}");
         assert!(is_ptx_too_new(

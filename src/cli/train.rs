@@ -225,7 +225,18 @@ fn running_status(run: &RunDir, step: u64, epoch: u64, total: u64) -> Status {
 }
 
 /// Marks a run failed (the error is also an event) and passes the error on.
+/// A driver refusing the binary's kernels later than when the device opened gets the same
+/// advice (the toolkit, the driver's CUDA version, the rebuild command).
 fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
+    let e = if aiart::device::is_ptx_too_new(&format!("{e:#}")) {
+        let driver = aiart::device::driver_cuda_version();
+        e.context(aiart::device::ptx_advice(
+            aiart::device::BUILD_TOOLKIT,
+            driver.as_deref(),
+        ))
+    } else {
+        e
+    };
     let msg = format!("{e:#}");
     let _ = run.append_event("error", &msg);
     let (step, epoch) = run
