@@ -9,7 +9,7 @@
 # $AIART_CUDA_FEATURES` (default cuda,cudnn) and the GPU test binary (`cargo test --release
 # --features ... --no-run --test gpu`: the release profile reuses the release build of candle's
 # kernels instead of compiling them a second time), stripped and compressed (xz) into PACK_DIR
-# with a MANIFEST (commit, features, toolkit, compute capability). About 20 MB; carry it with the
+# with a MANIFEST (commit, features, toolkit, compute capability). About 14 MB; carry it with the
 # checkout (presets, datasets, weights) and run tools/gpu-check.sh there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
