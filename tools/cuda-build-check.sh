@@ -4,9 +4,11 @@
 #   tools/cuda-build-check.sh            # --features cuda,cudnn, toolkit in ~/.cache/aiart-cuda
 #   AIART_CUDA_FEATURES=cuda tools/cuda-build-check.sh
 #
-# Installs the toolkit with tools/cuda-toolkit.sh (AIART_CUDA_TOOLKIT, default ~/.cache/aiart-cuda),
-# builds `cargo build --release --features $AIART_CUDA_FEATURES` into its own target directory
-# (CARGO_TARGET_DIR, default target/cuda, so the CPU build is left alone), then checks the binary:
+# Installs the toolkit with tools/cuda-toolkit.sh (AIART_CUDA_TOOLKIT, default ~/.cache/aiart-cuda;
+# the version from the driver where there is a GPU, else 13.0, or AIART_CUDA_VERSION), builds
+# `cargo build --release --features $AIART_CUDA_FEATURES` into a target directory of that toolkit
+# (CARGO_TARGET_DIR, default target/cuda-VERSION: the CPU build is left alone, and another toolkit
+# rebuilds candle's kernels instead of keeping the old PTX), then checks the binary:
 # it records libcuda.so.1 (the driver), starts, trains on the CPU, and where no GPU is found says
 # so in words. Exits non-zero on any failure. From a clean target directory it takes 20-40 min on
 # 2 cores (candle's kernels are compiled by nvcc); it is not part of CI.
@@ -14,7 +16,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 toolkit=${AIART_CUDA_TOOLKIT:-$HOME/.cache/aiart-cuda}
 features=${AIART_CUDA_FEATURES:-cuda,cudnn}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/cuda}
 
 step() { printf '\n== %s (%s)\n' "$*" "$(date +%H:%M:%S)"; }
 fail() { echo "cuda-build-check: FAILED: $*" >&2; exit 1; }
@@ -23,6 +24,7 @@ step "toolkit in $toolkit"
 env_lines=$(tools/cuda-toolkit.sh "$toolkit") || fail "installing the toolkit"
 eval "$env_lines"
 nvcc --version | tail -n 2
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/cuda-$AIART_CUDA_VERSION}
 
 step "cargo build --release --features $features (target $CARGO_TARGET_DIR)"
 start=$(date +%s)
@@ -32,7 +34,7 @@ bin="$CARGO_TARGET_DIR/release/aiart"
 echo "built $bin in ${took} s ($((took / 60)) min $((took % 60)) s)"
 
 step "what the binary links"
-ldd_out=$(LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$toolkit/stub" ldd "$bin")
+ldd_out=$(LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$AIART_CUDA_STUB" ldd "$bin")
 echo "$ldd_out" | grep -E 'libcuda|libcublas|libcurand|libcudart|libnvrtc|libcudnn' || true
 echo "$ldd_out" | grep -q 'libcuda\.so\.1' || fail "the binary does not record libcuda.so.1"
 if [[ ",$features," == *",cudnn,"* ]]; then
@@ -43,11 +45,14 @@ fi
 # "no CUDA device" for a CUDA device.
 run_env=(env)
 if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
-    run_env=(env "LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$toolkit/stub")
+    run_env=(env "LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$AIART_CUDA_STUB")
 fi
 
 step "the binary starts"
-"${run_env[@]}" "$bin" --version || fail "$bin --version"
+version_line=$("${run_env[@]}" "$bin" --version) || fail "$bin --version"
+echo "$version_line"
+echo "$version_line" | grep -q "CUDA $AIART_CUDA_VERSION toolkit" \
+    || fail "the binary does not record the CUDA $AIART_CUDA_VERSION toolkit (a target folder of another toolkit?)"
 
 step "a CPU workload in the CUDA build"
 "${run_env[@]}" "$bin" bench --device cpu --workload adam-resnet9 --steps 2 \

@@ -23,6 +23,7 @@ use std::path::PathBuf;
     name = "aiart",
     after_help = "Without a command, aiart opens the dashboard on the workspace (runs, presets, datasets, checkpoints; ? lists its keys).",
     version,
+    long_version = env!("AIART_LONG_VERSION"),
     about = "A terminal workbench for making art with neural networks",
     long_about = "A terminal workbench for making art with neural networks: Neural Style Transfer \
                   (Gatys et al.), pix2pix and CycleGAN, trained on candle.\n\n\

@@ -256,6 +256,11 @@ fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
         info.device,
         clock::ago(r.updated)
     );
+    match (r.gpu_text(), r.speed_text()) {
+        (Some(gpu), _) => println!("gpu      {gpu}"),
+        (None, Some(speed)) => println!("speed    {speed}"),
+        (None, None) => {}
+    }
     println!("preset   {}", info.preset.display());
     println!("started  {}", info.started_iso);
     if let Ok(s) = run.read_status() {

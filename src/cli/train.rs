@@ -233,6 +233,12 @@ fn write_info(
     Ok((run, lock))
 }
 
+/// The device of a training run, its TF32 switch set before it opens.
+fn train_device(spec: &str, tf32: bool) -> Result<candle_core::Device> {
+    aiart::device::set_tf32(tf32);
+    Ok(aiart::device::pick(spec)?)
+}
+
 fn running_status(
     run: &RunDir,
     step: u64,
@@ -247,7 +253,18 @@ fn running_status(
 }
 
 /// Marks a run failed (the error is also an event) and passes the error on.
+/// A driver refusing the binary's kernels later than when the device opened gets the same
+/// advice (the toolkit, the driver's CUDA version, the rebuild command).
 fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
+    let e = if aiart::device::is_ptx_too_new(&format!("{e:#}")) {
+        let driver = aiart::device::driver_cuda_version();
+        e.context(aiart::device::ptx_advice(
+            aiart::device::BUILD_TOOLKIT,
+            driver.as_deref(),
+        ))
+    } else {
+        e
+    };
     let msg = format!("{e:#}");
     let _ = run.append_event("error", &msg);
     let (step, epoch) = run
@@ -269,7 +286,7 @@ pub fn run_nst(
     place: Place,
     opts: &RunOptions,
 ) -> Result<(RunDir, RunState)> {
-    let device = aiart::device::pick(&p.train.device)?;
+    let device = train_device(&p.train.device, p.train.tf32)?;
     let prepared = setup::prepare(p, &ws.root, &device)?;
     for w in &prepared.warnings {
         eprintln!("warning: {w}");
@@ -302,6 +319,7 @@ pub fn run_nst(
         running_status(&run, 0, 0, total, opts.max_steps),
         aiart::launch::attempt_launcher(&run),
     )?;
+    session.measure(1, aiart::device::gpu_probe(&device, &p.train.device));
     let r = NstRun {
         trainer: NstTrainer::new(prepared, p)?,
         preset: p.effective(),
@@ -325,7 +343,7 @@ pub fn run_gan(
     max_steps: Option<u64>,
     quiet: bool,
 ) -> Result<(RunDir, RunState)> {
-    let device = aiart::device::pick(&p.train.device)?;
+    let device = train_device(&p.train.device, p.train.tf32)?;
     let trainer = GanTrainer::new(p, &ws.root, &device)?;
     for w in &trainer.warnings {
         eprintln!("warning: {w}");
@@ -368,6 +386,10 @@ pub fn run_gan(
         running_status(&run, 0, 1, total, max_steps),
         aiart::launch::attempt_launcher(&run),
     )?;
+    session.measure(
+        p.data.batch_size as u64,
+        aiart::device::gpu_probe(&device, &p.train.device),
+    );
     match gan::train(session, trainer, max_steps, quiet, None) {
         Ok(state) => Ok((run, state)),
         Err(e) => failed(&run, total, e),
@@ -504,7 +526,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             }
             let resumed_msg = discard_past(&run, step, &ck)?;
             write_resume_changes(&run, &text, &a.set, &changes)?;
-            let device = aiart::device::pick(&p.train.device)?;
+            let device = train_device(&p.train.device, p.train.tf32)?;
             // a coarse-to-fine run resumes inside the scale it stopped in
             let k = aiart::train::nst::scale_of(&p, step);
             let prepared = setup::prepare_scale(&p, &ws.root, &device, k, None)?;
@@ -528,6 +550,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 running_status(&run, step, 0, total, a.max_steps),
                 aiart::launch::attempt_launcher(&run),
             )?;
+            session.measure(1, aiart::device::gpu_probe(&device, &p.train.device));
             let opts = RunOptions {
                 max_steps: a.max_steps,
                 output: None,
@@ -548,7 +571,7 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             }
         }
         Preset::Gan(p) => {
-            let device = aiart::device::pick(&p.train.device)?;
+            let device = train_device(&p.train.device, p.train.tf32)?;
             let mut trainer = GanTrainer::new(&p, &ws.root, &device)?;
             if let Some(why) = too_short(trainer.total_steps()) {
                 eprintln!("error: {why}");
@@ -574,6 +597,10 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 running_status(&run, step, epoch, total, a.max_steps),
                 aiart::launch::attempt_launcher(&run),
             )?;
+            session.measure(
+                p.data.batch_size as u64,
+                aiart::device::gpu_probe(&device, &p.train.device),
+            );
             match gan::train(session, trainer, a.max_steps, a.quiet, Some(step)) {
                 Ok(s) => s,
                 Err(e) => return failed(&run, total, e),

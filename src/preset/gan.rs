@@ -144,6 +144,10 @@ pub struct GanTrain {
     pub pool_size: Option<usize>,
     pub seed: u64,
     pub device: String,
+    /// On a CUDA device, float32 matrix products and convolutions may use TensorFloat-32 (10-bit
+    /// mantissa inputs, f32 accumulation), as PyTorch's `allow_tf32`; false: full f32, for
+    /// comparing with the CPU tightly. Nothing on the CPU. Not live.
+    pub tf32: bool,
 }
 
 impl Default for GanTrain {
@@ -161,6 +165,7 @@ impl Default for GanTrain {
             pool_size: None,
             seed: 0,
             device: "auto".into(),
+            tf32: true,
         }
     }
 }

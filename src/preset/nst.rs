@@ -130,6 +130,10 @@ pub struct NstTrain {
     pub seed: u64,
     /// "auto", "cpu" or "cuda:N".
     pub device: String,
+    /// On a CUDA device, float32 matrix products and convolutions may use TensorFloat-32 (10-bit
+    /// mantissa inputs, f32 accumulation), as PyTorch's `allow_tf32`; false: full f32, for
+    /// comparing with the CPU tightly. Nothing on the CPU. Not live.
+    pub tf32: bool,
 }
 
 impl Default for NstTrain {
@@ -145,6 +149,7 @@ impl Default for NstTrain {
             tv_weight: 0.0,
             seed: 0,
             device: "auto".into(),
+            tf32: true,
         }
     }
 }

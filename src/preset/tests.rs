@@ -269,3 +269,39 @@ fn gan_options_are_checked_with_reference_names() {
         "{e}"
     );
 }
+
+#[test]
+fn tf32_is_on_by_default_in_every_kind_checked_shown_and_frozen() {
+    let gan = |kind: &str| format!("kind = \"{kind}\"\n[data]\ndataroot = \"d\"\n");
+    for text in [MINIMAL.to_string(), gan("pix2pix"), gan("cyclegan")] {
+        let on = parse_str(&text).unwrap();
+        let off = parse_str(&format!("{text}[train]\ntf32 = false\n")).unwrap();
+        let tf32 = |p: &Preset| match p {
+            Preset::Nst(p) => p.train.tf32,
+            Preset::Gan(p) => p.train.tf32,
+        };
+        assert!(tf32(&on), "on by default, as PyTorch's allow_tf32: {text}");
+        assert!(!tf32(&off));
+        // `preset check` prints the effective preset: the switch is there either way
+        assert!(on.to_toml().contains("tf32 = true"), "{}", on.to_toml());
+        assert!(off.to_toml().contains("tf32 = false"), "{}", off.to_toml());
+        let e = err(&format!("{text}[train]\ntf32 = \"yes\"\n"));
+        assert!(
+            e.contains("train.tf32") && e.contains("invalid type"),
+            "{e}"
+        );
+        // not live: a running trainer keeps the math it started with
+        let (live_changes, frozen) =
+            live::classify(live::diff(&on.effective_value(), &off.effective_value()));
+        assert!(live_changes.is_empty(), "{live_changes:?}");
+        assert_eq!(frozen.len(), 1);
+        assert_eq!(
+            (
+                frozen[0].field.as_str(),
+                frozen[0].old.as_str(),
+                frozen[0].new.as_str()
+            ),
+            ("train.tf32", "true", "false")
+        );
+    }
+}

@@ -294,6 +294,8 @@ impl RunDir {
             host: hostname(),
             message: message.into(),
             max_steps: None,
+            gpu: None,
+            images_per_s: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 use super::dir::RunDir;
 use super::lock::trainer_alive;
 use super::status::RunState;
+use crate::device::GpuSample;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::io::{Read, Seek, SeekFrom};
@@ -40,6 +41,12 @@ pub struct RunSummary {
     pub total_steps: u64,
     pub epoch: u64,
     pub losses: Map<String, Value>,
+    /// The GPU of a CUDA run at its last heartbeat (absent on the CPU or without NVML)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<GpuSample>,
+    /// Training images per second at the last heartbeat
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_per_s: Option<f64>,
     /// unix seconds of the last heartbeat (or of the run's start)
     pub updated: f64,
     #[serde(skip)]
@@ -53,6 +60,32 @@ pub struct RunSummary {
 impl RunSummary {
     pub fn alive(&self) -> bool {
         self.state == "running" || self.state == "paused"
+    }
+
+    /// The GPU and the speed, for people: `GPU 87% · 15.6/133.9 GiB · 54 °C · 412 W · 12.3 img/s`;
+    /// None for a run without GPU readings.
+    pub fn gpu_text(&self) -> Option<String> {
+        let g = self.gpu.as_ref()?;
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        let mut parts = vec![
+            format!("GPU {}%", g.util_percent),
+            format!("{:.1}/{:.1} GiB", gib(g.memory_used), gib(g.memory_total)),
+        ];
+        parts.extend(g.temperature_c.map(|t| format!("{t} °C")));
+        parts.extend(g.power_w.map(|w| format!("{w:.0} W")));
+        parts.extend(self.speed_text());
+        Some(parts.join(" · "))
+    }
+
+    /// `12.3 img/s`, when the trainer measured it.
+    pub fn speed_text(&self) -> Option<String> {
+        let r = self.images_per_s?;
+        let decimals = match r {
+            r if r >= 100.0 => 0,
+            r if r >= 1.0 => 1,
+            _ => 2,
+        };
+        Some(format!("{r:.decimals$} img/s"))
     }
 
     /// Not over yet: running, paused, or waiting in Slurm's queue.
@@ -126,6 +159,9 @@ fn summarize_own(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
     let run = RunDir::open(dir);
     let info = run.read_info().ok()?;
     let status = run.read_status().ok();
+    let (gpu, images_per_s) = status
+        .as_ref()
+        .map_or((None, None), |s| (s.gpu.clone(), s.images_per_s));
     let (mut state, step, total, epoch, updated, pid, host) = match &status {
         Some(s) => {
             let st = serde_json::to_value(s.state).ok()?.as_str()?.to_string();
@@ -186,6 +222,8 @@ fn summarize_own(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
         total_steps: total,
         epoch,
         losses,
+        gpu,
+        images_per_s,
         updated,
         pid,
         host,

@@ -10,6 +10,7 @@ use super::lock::RunLock;
 use super::signals;
 use super::status::{RunState, Status};
 use super::watch::PresetWatcher;
+use crate::device::GpuSample;
 use crate::preset::{self, live, Preset};
 use anyhow::Result;
 use std::hash::{Hash, Hasher};
@@ -48,6 +49,41 @@ pub trait Launcher: Send {
     fn requeue(&self) -> Result<(), String>;
 }
 
+/// Reads the run's GPU for the heartbeat (a CUDA run's, through NVML; None: no reading now).
+pub type GpuProbe = Box<dyn FnMut() -> Option<GpuSample> + Send>;
+
+/// What the heartbeat measures besides the step: the GPU and the images per second.
+#[derive(Default)]
+struct Meter {
+    gpu: Option<GpuProbe>,
+    /// Images a step trains on (None: no rate)
+    batch: Option<u64>,
+    /// The last measurement: when, at which step
+    last: Option<(std::time::Instant, u64)>,
+}
+
+/// The GPU is read at most this often.
+const METER: Duration = Duration::from_secs(1);
+
+impl Meter {
+    /// A measurement now into `status` (its step is the trainer's last).
+    fn measure(&mut self, status: &Mutex<Status>) {
+        let gpu = self.gpu.as_mut().and_then(|probe| probe());
+        let now = std::time::Instant::now();
+        let mut s = status.lock().expect("status lock");
+        if let (Some(batch), Some((then, step))) = (self.batch, self.last) {
+            let dt = now.duration_since(then).as_secs_f64();
+            if dt > 0.0 && s.step >= step {
+                s.images_per_s = Some((s.step - step) as f64 * batch as f64 / dt);
+            }
+        }
+        if self.gpu.is_some() {
+            s.gpu = gpu;
+        }
+        self.last = Some((now, s.step));
+    }
+}
+
 pub enum Flow {
     Continue,
     Stop,
@@ -62,6 +98,7 @@ pub struct PresetSource {
 pub struct Session {
     pub run: RunDir,
     status: Arc<Mutex<Status>>,
+    meter: Arc<Mutex<Meter>>,
     stop_heartbeat: Arc<AtomicBool>,
     heartbeat: Option<std::thread::JoinHandle<()>>,
     control: ControlReader,
@@ -103,12 +140,19 @@ impl Session {
     ) -> Result<Self> {
         let status = Arc::new(Mutex::new(status));
         let stop = Arc::new(AtomicBool::new(false));
+        let meter = Arc::new(Mutex::new(Meter::default()));
         let heartbeat = {
             let (status, stop, run) = (status.clone(), stop.clone(), run.clone());
+            let meter = meter.clone();
             std::thread::spawn(move || {
                 let mut last = std::time::Instant::now();
+                let mut measured = std::time::Instant::now();
                 while !stop.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(100));
+                    if measured.elapsed() >= METER {
+                        meter.lock().expect("meter lock").measure(&status);
+                        measured = std::time::Instant::now();
+                    }
                     if last.elapsed() >= HEARTBEAT {
                         let mut s = status.lock().expect("status lock");
                         s.heartbeat = super::clock::now();
@@ -139,6 +183,7 @@ impl Session {
         let s = Self {
             run,
             status,
+            meter,
             stop_heartbeat: stop,
             heartbeat: Some(heartbeat),
             control,
@@ -156,6 +201,17 @@ impl Session {
         };
         s.write_status();
         Ok(s)
+    }
+
+    /// What the heartbeat measures from now on: images per second for steps of `batch` images,
+    /// and the GPU through `gpu` (a CUDA run's; read at most once a second, on the heartbeat's
+    /// thread, so a slow reading never holds up a step).
+    pub fn measure(&self, batch: u64, gpu: Option<GpuProbe>) {
+        let step = self.status.lock().expect("status lock").step;
+        let mut m = self.meter.lock().expect("meter lock");
+        m.batch = Some(batch);
+        m.gpu = gpu;
+        m.last = Some((std::time::Instant::now(), step));
     }
 
     fn write_status(&self) {
@@ -432,5 +488,81 @@ pub fn source_of(path: &Path, overrides: &[String]) -> PresetSource {
     PresetSource {
         path,
         overrides: overrides.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::RunInfo;
+
+    #[test]
+    fn the_heartbeat_writes_gpu_readings_and_images_per_second() {
+        let root = std::env::temp_dir().join(format!(
+            "aiart-session-meter-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        let run = RunDir::create(&root).unwrap();
+        run.write_info(&RunInfo {
+            id: run.id(),
+            kind: "pix2pix".into(),
+            device: "cuda".into(),
+            pid: std::process::id(),
+            ..Default::default()
+        })
+        .unwrap();
+        let lock = RunLock::acquire(&run).unwrap();
+        let status = run.status_now(RunState::Running, 0, 1, 1000, "");
+        let source = PresetSource {
+            path: None,
+            overrides: vec![],
+        };
+        let session = Session::start(run.clone(), lock, source, status, None).unwrap();
+        let reads = Arc::new(Mutex::new(0u32));
+        let probe_reads = reads.clone();
+        session.measure(
+            4,
+            Some(Box::new(move || {
+                *probe_reads.lock().unwrap() += 1;
+                Some(GpuSample {
+                    util_percent: 71,
+                    memory_used: 3 << 30,
+                    memory_total: 80 << 30,
+                    temperature_c: Some(48),
+                    power_w: None,
+                })
+            })),
+        );
+        let started = std::time::Instant::now();
+        let mut step = 0;
+        // steps until the heartbeat has written both (it measures once a second, writes every 2 s)
+        let deadline = started + Duration::from_secs(60);
+        let written = loop {
+            step += 1;
+            session.progress(step, 1, 1000);
+            std::thread::sleep(Duration::from_millis(20));
+            let s = run.read_status().ok();
+            if let Some(s) = s.filter(|s| s.gpu.is_some() && s.images_per_s.is_some()) {
+                break s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no GPU reading in status.json"
+            );
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        assert_eq!(written.gpu.as_ref().unwrap().util_percent, 71);
+        assert_eq!(written.gpu.as_ref().unwrap().memory_total, 80 << 30);
+        // 4 images a step, at most one step per 20 ms: about 200 images a second at most (one
+        // step more at a window's edge over a window of a second or more)
+        let rate = written.images_per_s.unwrap();
+        assert!(rate > 0.0 && rate <= 4.0 * 51.0, "{rate}");
+        // at most once a second (and once when measuring began, at the first tick)
+        let n = *reads.lock().unwrap();
+        assert!(n as f64 <= elapsed + 1.0, "{n} readings in {elapsed:.1} s");
+        drop(session);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -47,4 +47,72 @@ pub struct Status {
     /// The `--max-steps` the run was started with: its total is capped by it
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_steps: Option<u64>,
+    /// The GPU of a CUDA run at the last heartbeat (NVML; absent on the CPU, where NVML is
+    /// missing, and in status files written before it existed)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<crate::device::GpuSample>,
+    /// Training images per second over the last heartbeat (steps × batch / s)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images_per_s: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::GpuSample;
+
+    fn status() -> Status {
+        Status {
+            state: RunState::Running,
+            step: 12,
+            epoch: 1,
+            total_steps: 100,
+            heartbeat: 1795944431.3661275,
+            pid: 42,
+            host: "node7".into(),
+            message: String::new(),
+            max_steps: None,
+            gpu: None,
+            images_per_s: None,
+        }
+    }
+
+    #[test]
+    fn round_trips_with_and_without_gpu_readings() {
+        let cpu = status();
+        let text = serde_json::to_string(&cpu).unwrap();
+        assert!(
+            !text.contains("gpu") && !text.contains("images_per_s"),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Status>(&text).unwrap(), cpu);
+
+        let mut cuda = status();
+        cuda.gpu = Some(GpuSample {
+            util_percent: 93,
+            memory_used: 16_812_343_296,
+            memory_total: 150_754_820_096,
+            temperature_c: Some(61),
+            power_w: Some(455.123),
+        });
+        cuda.images_per_s = Some(8.75);
+        let text = serde_json::to_string(&cuda).unwrap();
+        let back: Status = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, cuda);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["gpu"]["util_percent"], 93);
+        assert_eq!(v["gpu"]["memory_used"], 16_812_343_296u64);
+        assert_eq!(v["images_per_s"], 8.75);
+    }
+
+    #[test]
+    fn status_files_from_before_the_gpu_fields_still_read() {
+        let old = r#"{"state":"finished","step":5,"epoch":1,"total_steps":5,"heartbeat":1.5,
+                     "pid":7,"host":"h","message":"finished 5 steps"}"#;
+        let s: Status = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (s.state, s.step, s.gpu, s.images_per_s),
+            (RunState::Finished, 5, None, None)
+        );
+    }
 }
