@@ -1101,3 +1101,36 @@ fn a_learning_rate_sweep_is_labelled_with_its_values_on_the_runs_screen_and_in_t
     );
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn a_cuda_runs_gpu_shows_beside_it_and_a_cpu_run_shows_none() {
+    let ws = workspace("gpu");
+    let records: Vec<Record> = (0..=4)
+        .map(|s| (s, 10.0 + s as f64, vec![("total", 1.0)]))
+        .collect();
+    let cuda = run_with(&ws, "20261130-000100-cyclegan", "cyclegan", 100, &records);
+    let mut status = cuda.status_now(RunState::Running, 4, 1, 100, "");
+    status.gpu = Some(crate::device::GpuSample {
+        util_percent: 87,
+        memory_used: 16_812_343_296,
+        memory_total: 150_754_820_096,
+        temperature_c: Some(54),
+        power_w: Some(412.4),
+    });
+    status.images_per_s = Some(12.34);
+    cuda.write_status(&status).unwrap();
+    run_with(&ws, "20261130-000200-nst", "nst", 100, &records);
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, "20261130-000100-cyclegan");
+    let s = render(&app, 160, 45);
+    assert!(
+        s.contains("GPU 87% · 15.7/140.4 GiB · 54 °C · 412 W · 12.3 img/s"),
+        "{s}"
+    );
+    assert_eq!(
+        s.matches("GPU ").count(),
+        1,
+        "only the CUDA run has a GPU line: {s}"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -119,6 +119,16 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             let width = list_area.width.saturating_sub(2) as usize;
             lines.extend(pack(progress, &losses, width).into_iter().map(Line::from));
             lines.push(Line::from(format!("  {tail}")));
+            // a live CUDA run's GPU as its trainer sampled it (NVML), next to its images per
+            // second, so a launch-bound run shows as such
+            if r.alive() {
+                if let Some(gpu) = r.gpu_text() {
+                    lines.push(Line::from(Span::styled(
+                        format!("  {gpu}"),
+                        Style::default().fg(Color::Magenta),
+                    )));
+                }
+            }
             ListItem::new(lines)
         })
         .collect();
