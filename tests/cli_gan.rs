@@ -551,3 +551,50 @@ fn a_resumed_run_trains_at_the_lr_of_an_uninterrupted_one() {
         "the same step, epoch and lr at every step"
     );
 }
+
+/// Headless without a terminal: each printed line carries the losses of the record it names, and
+/// the last line the final record's losses.
+#[test]
+fn headless_lines_name_the_step_their_losses_are_from() {
+    let ws = temp_workspace("p2p-lines");
+    let train = ws.join("datasets/inv/train");
+    std::fs::create_dir_all(&train).unwrap();
+    for i in 0..3 {
+        aligned(i).save(train.join(format!("{i}.png"))).unwrap();
+    }
+    std::fs::create_dir_all(ws.join("presets")).unwrap();
+    std::fs::write(
+        ws.join("presets/p2p.toml"),
+        "kind = \"pix2pix\"\n[data]\ndataroot = \"datasets/inv\"\nload_size = 36\ncrop_size = 32\n\
+         [model]\nnetG = \"unet_32\"\nngf = 8\nndf = 8\n[train]\nn_epochs = 4\nn_epochs_decay = 0\n\
+         [log]\nprint_every = 5\nsample_every = 0\ncheckpoint_every = 0\n",
+    )
+    .unwrap();
+    let out = run(bin().current_dir(&ws).args([
+        "train",
+        "presets/p2p.toml",
+        "--run-dir",
+        "runs/lines",
+        "--max-steps",
+        "12",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let m = read_jsonl(&ws.join("runs/lines/metrics.jsonl"));
+    let g_gan = |step: u64| {
+        let r = m.iter().find(|r| r["step"] == step).unwrap();
+        format!("G_GAN {:.4e}", r["G_GAN"].as_f64().unwrap())
+    };
+    for step in [5u64, 10, 12] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("step {step}/12 ")))
+            .unwrap_or_else(|| panic!("no line for step {step}: {stdout}"));
+        assert!(
+            line.contains(&g_gan(step)),
+            "step {step}: {line} vs {}",
+            g_gan(step)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -219,3 +219,40 @@ fn bare_aiart_without_a_terminal_explains_and_lists_runs() {
         "{t}"
     );
 }
+
+/// `dataset validate --preset` refuses a folder whose layout the preset's kind cannot train on
+/// (training would stop there), naming both.
+#[test]
+fn validate_with_a_preset_checks_the_layout_its_kind_needs() {
+    let ws = temp_workspace("validate-layout");
+    let repo = repo();
+    for (dataset, preset, want) in [
+        ("style", "pix2pix-quick", "trains on train/"),
+        (
+            "edges2photo",
+            "cyclegan-quick",
+            "trains on trainA/ and trainB/",
+        ),
+    ] {
+        let out = run(bin().current_dir(&ws).args([
+            "dataset",
+            "validate",
+            &repo.join("datasets").join(dataset).to_string_lossy(),
+            "--preset",
+            &repo
+                .join(format!("presets/{preset}.toml"))
+                .to_string_lossy(),
+        ]));
+        assert_eq!(out.status.code(), Some(1), "{dataset}: {}", text(&out));
+        assert!(text(&out).contains(want), "{dataset}: {}", text(&out));
+    }
+    let out = run(bin().current_dir(&ws).args([
+        "dataset",
+        "validate",
+        &repo.join("datasets/edges2photo").to_string_lossy(),
+        "--preset",
+        &repo.join("presets/pix2pix-quick.toml").to_string_lossy(),
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -156,6 +156,29 @@ fn validate_sizes(dir: &std::path::Path, path: &std::path::Path) -> Result<usize
             return Ok(e.issues.len().max(1));
         }
     };
+    // the layout the preset's kind trains on, before any size
+    let (want, what) = if p.kind == "pix2pix" {
+        (
+            inspect::Layout::Aligned,
+            "train/ (val/, test/) of A|B side-by-side images",
+        )
+    } else {
+        (
+            inspect::Layout::Unaligned,
+            "trainA/ and trainB/ (testA/, testB/)",
+        )
+    };
+    let layout = inspect::inspect(dir).layout;
+    if layout != want {
+        println!(
+            "{}: a {} preset ({}) trains on {what}; this folder's layout is {}",
+            dir.display(),
+            p.kind,
+            path.display(),
+            format!("{layout:?}").to_lowercase()
+        );
+        return Ok(1);
+    }
     let r = sizes::check(&p, dir);
     for n in &r.notes {
         eprintln!("warning: {n}");

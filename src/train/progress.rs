@@ -7,6 +7,8 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     total: u64,
     quiet: bool,
+    /// The latest losses, for the last line when the loop ends without new ones
+    last: Vec<(String, f64)>,
 }
 
 fn summary(losses: &[(String, f64)]) -> String {
@@ -30,7 +32,12 @@ impl Progress {
             );
             b
         });
-        Self { bar, total, quiet }
+        Self {
+            bar,
+            total,
+            quiet,
+            last: vec![],
+        }
     }
 
     /// The steps the run will take, when a live edit changed them.
@@ -53,10 +60,12 @@ impl Progress {
         }
     }
 
-    pub fn update(&mut self, step: u64, losses: &[(String, f64)], print: bool) {
+    /// The losses of record `step`, with `done` steps of the total done (the bar's position).
+    pub fn update(&mut self, done: u64, step: u64, losses: &[(String, f64)], print: bool) {
+        self.last = losses.to_vec();
         match &self.bar {
             Some(b) => {
-                b.set_position(step + 1);
+                b.set_position(done);
                 b.set_message(summary(losses));
             }
             None if print && !self.quiet => {
@@ -66,10 +75,16 @@ impl Progress {
         }
     }
 
+    /// The last line: record `step`'s losses (the latest seen when `losses` is empty).
     pub fn finish(&mut self, step: u64, losses: &[(String, f64)]) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
+        let losses = if losses.is_empty() {
+            &self.last[..]
+        } else {
+            losses
+        };
         if !self.quiet {
             println!("step {step}/{}  {}", self.total, summary(losses));
         }

@@ -145,7 +145,7 @@ pub fn train(
             bail!("a loss is not finite at step {step}: lower the learning rate");
         }
         let log = r.t.preset.log.clone();
-        progress.update(step - 1, &losses, step.is_multiple_of(log.print_every));
+        progress.update(step, step, &losses, step.is_multiple_of(log.print_every));
         if log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
             let p = r.sample(&run, step)?;
             run.append_event("sample", &format!("step {step}: {}", p.display()))?;

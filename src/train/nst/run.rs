@@ -161,7 +161,7 @@ pub fn train(
         if k + 1 < r.sizes().len() && step >= r.boundaries()[k] {
             if !resumed {
                 let losses = record(&mut r, &run, step)?;
-                progress.update(step, &losses, true);
+                progress.update(step + 1, step, &losses, true);
                 let p = r.sample(&run, step)?;
                 run.append_event(
                     "sample",
@@ -199,7 +199,12 @@ pub fn train(
                      weights{kept}"
                 );
             }
-            progress.update(step, &losses, step.is_multiple_of(r.preset.log.print_every));
+            progress.update(
+                step + 1,
+                step,
+                &losses,
+                step.is_multiple_of(r.preset.log.print_every),
+            );
             // a checkpoint at step k holds the image after k updates, whose record k is written
             let log = r.preset.log.clone();
             if step > 0 && log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
