@@ -160,6 +160,28 @@ fn pix2pix_learns_and_its_checkpoint_translates() {
         "{t}"
     );
     assert!(!ws.join("split.png").exists());
+    // in a folder with pairs, a photo that is not one is skipped and named; the pairs are done
+    std::fs::create_dir_all(ws.join("mixed")).unwrap();
+    aligned(9).save(ws.join("mixed/ab.png")).unwrap();
+    picture(9).save(ws.join("mixed/photo.png")).unwrap();
+    let out = run(bin().current_dir(&ws).args([
+        "translate",
+        "--checkpoint",
+        "runs/p2p",
+        "--input",
+        "mixed",
+        "--output",
+        "mixed-out",
+    ]));
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("skipping") && t.contains("photo.png (32×32)") && t.contains("--whole"),
+        "{t}"
+    );
+    assert!(t.contains("translated 1 of 2 images"), "{t}");
+    assert!(ws.join("mixed-out/ab.png").is_file());
+    assert!(!ws.join("mixed-out/photo.png").exists());
     let grid = image::open(ws.join("grid.png")).unwrap().to_rgb8();
     assert!(
         grid.width() >= 3 * 32 && grid.height() >= 32,

@@ -262,23 +262,29 @@ fn is_pair(w: u32, h: u32) -> bool {
     w == 2 * h
 }
 
-/// For a pix2pix run's checkpoint (inputs read as A|B pairs): the inputs that are not pairs, as
-/// an error pointing at --whole, before any work. Unreadable inputs are left to the main loop.
-fn check_pairs(inputs: &[PathBuf]) -> Result<()> {
-    let not_pairs: Vec<String> = inputs
+const NOT_A_PAIR: &str = "not an aligned A|B pair (twice as wide as high). A pix2pix run's \
+     checkpoint reads each input as the pairs it trained on and translates the left half; to \
+     translate a plain photo or sketch whole, pass --whole";
+
+/// For a pix2pix run's checkpoint (inputs read as A|B pairs): the inputs that are not pairs, with
+/// their sizes. When no input is a pair, an error pointing at --whole before any work (the user
+/// most likely meant --whole); else the main loop skips them, each named. Unreadable inputs are
+/// left to the main loop.
+fn check_pairs(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
+    let not_pairs: Vec<(PathBuf, String)> = inputs
         .iter()
         .filter_map(|f| {
             let (w, h) = image_io::dimensions(f).ok()?;
-            (!is_pair(w, h)).then(|| format!("{} ({w}×{h})", f.display()))
+            (!is_pair(w, h)).then(|| (f.clone(), format!("{} ({w}×{h})", f.display())))
         })
         .collect();
-    if not_pairs.is_empty() {
-        return Ok(());
+    if not_pairs.len() < inputs.len() {
+        return Ok(not_pairs);
     }
     let shown = not_pairs
         .iter()
         .take(5)
-        .cloned()
+        .map(|(_, s)| s.clone())
         .collect::<Vec<_>>()
         .join(", ");
     let more = if not_pairs.len() > 5 {
@@ -286,11 +292,7 @@ fn check_pairs(inputs: &[PathBuf]) -> Result<()> {
     } else {
         String::new()
     };
-    bail!(
-        "{shown}{more}: not an aligned A|B pair (twice as wide as high). A pix2pix run's \
-         checkpoint reads each input as the pairs it trained on and translates the left half; \
-         to translate a plain photo or sketch whole, pass --whole"
-    )
+    bail!("{shown}{more}: {NOT_A_PAIR}")
 }
 
 /// Where each input's result goes. A folder input keeps each file's path relative to it, with
@@ -394,9 +396,11 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
             "--fake-only applies to a pix2pix run's checkpoint, whose inputs are aligned A|B pairs"
         );
     }
-    if aligned.is_some() {
-        check_pairs(&inputs)?;
-    }
+    let not_pairs = if aligned.is_some() {
+        check_pairs(&inputs)?
+    } else {
+        vec![]
+    };
     let g = load(&a, found, &device)?;
     let ctx = if a.eval {
         Ctx::eval()
@@ -411,6 +415,12 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
     let bar = indicatif::ProgressBar::new(inputs.len() as u64);
     let (mut done, mut failed) = (0, 0);
     for (input, out) in inputs.iter().zip(&outs) {
+        if let Some((_, what)) = not_pairs.iter().find(|(p, _)| p == input) {
+            bar.suspend(|| eprintln!("warning: skipping {what}: {NOT_A_PAIR}"));
+            failed += 1;
+            bar.inc(1);
+            continue;
+        }
         match translate_one(&g, input, out, aligned, &a, &ctx, &device) {
             Ok(()) => done += 1,
             Err(e) => {
