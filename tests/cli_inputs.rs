@@ -160,11 +160,7 @@ fn translate_a_folder_keeps_every_output_and_goes_past_bad_inputs() {
         "the tiny one is named with its size and the limit: {t}"
     );
     assert!(t.contains("in/d.png") && t.contains("cannot read"), "{t}");
-    let last = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap_or("")
-        .to_string();
+    let last = last_line(&out);
     assert!(
         last.contains("translated 4 of 6") && last.contains("2 failed"),
         "{last}"
@@ -453,11 +449,7 @@ fn dataset_helpers_name_what_they_cannot_read_and_lose_nothing() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("photos/bad.png: cannot read"), "{t}");
-    let last = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .unwrap_or("")
-        .to_string();
+    let last = last_line(&out);
     assert!(
         last.contains("2 edge/photo pairs") && last.contains("1 could not be read"),
         "{last}"

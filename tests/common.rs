@@ -46,6 +46,15 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+/// The last line a command printed on stdout (where the commands put their summary).
+pub fn last_line(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_string()
+}
+
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
     std::fs::read_to_string(path)
         .unwrap_or_default()

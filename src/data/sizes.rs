@@ -6,7 +6,6 @@
 use super::dataset::list_images;
 use crate::preset::gan::{GanPreset, Preprocess};
 use crate::preset::sizes::{self, Preprocessed};
-use image::ImageDecoder;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -28,23 +27,6 @@ impl SizeReport {
             .collect::<Vec<_>>()
             .join("\n")
     }
-}
-
-/// An image's size as it will be read: from its header, turned by its EXIF orientation.
-pub fn oriented_dimensions(path: &Path) -> Option<(u32, u32)> {
-    let mut dec = image::ImageReader::open(path)
-        .ok()?
-        .with_guessed_format()
-        .ok()?
-        .into_decoder()
-        .ok()?;
-    let (w, h) = dec.dimensions();
-    use image::metadata::Orientation::*;
-    let turned = matches!(
-        dec.orientation().unwrap_or(NoTransforms),
-        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH
-    );
-    Some(if turned { (h, w) } else { (w, h) })
 }
 
 pub fn mode_name(p: Preprocess) -> &'static str {
@@ -104,7 +86,7 @@ fn check_folder(p: &GanPreset, dir: &Path, report: &mut SizeReport) {
     let mut groups: BTreeMap<(u32, u32), Vec<PathBuf>> = BTreeMap::new();
     let mut unreadable = vec![];
     for f in files {
-        match oriented_dimensions(&f) {
+        match super::image_io::dimensions(&f).ok() {
             Some(size) => groups.entry(size).or_default().push(f),
             None => unreadable.push(f),
         }
