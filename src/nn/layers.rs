@@ -117,6 +117,27 @@ impl Conv2d {
         })
     }
 
+    /// With PyTorch's default initialisation (`Conv2d.reset_parameters`: weight and bias
+    /// U(−1/√fan_in, 1/√fan_in), fan_in = cin·k²), as networks that keep it have (TransformerNet).
+    pub fn with_default_init(
+        vb: Vb,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        let bound = 1.0 / ((cin * k * k) as f32).sqrt();
+        let weight = vb.param("weight", (cout, cin, k, k), Init::Uniform { bound })?;
+        let bias = Some(vb.param("bias", cout, Init::Uniform { bound })?);
+        Ok(Self {
+            weight,
+            bias,
+            stride,
+            padding,
+        })
+    }
+
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let y = super::kernels::conv::conv2d(xs, &self.weight, self.padding, self.stride)?;
         add_bias(y, &self.bias)

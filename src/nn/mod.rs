@@ -9,6 +9,7 @@ pub mod patchgan;
 pub mod pool;
 pub mod pth;
 pub mod resnet;
+pub mod transformer_net;
 pub mod unet;
 pub mod vgg;
 pub mod weights;

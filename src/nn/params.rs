@@ -13,7 +13,14 @@ use std::collections::{BTreeSet, HashMap};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Init {
-    Normal { mean: f32, std: f32 },
+    Normal {
+        mean: f32,
+        std: f32,
+    },
+    /// U(−bound, bound): PyTorch's default for Conv2d weights and biases, bound = 1/√fan_in
+    Uniform {
+        bound: f32,
+    },
     Const(f32),
 }
 
@@ -99,6 +106,9 @@ impl ParamStore {
             Source::Seeded(rng) => match init {
                 Init::Normal { mean, std } => rng
                     .normal(shape.clone(), mean, std, &self.device)?
+                    .to_dtype(dtype)?,
+                Init::Uniform { bound } => rng
+                    .uniform(shape.clone(), -bound, bound, &self.device)?
                     .to_dtype(dtype)?,
                 Init::Const(v) => (Tensor::ones(shape.clone(), DType::F32, &self.device)?
                     * v as f64)?

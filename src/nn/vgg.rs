@@ -1,7 +1,10 @@
-//! VGG-19 feature extractor (Simonyan & Zisserman 2014, configuration E), laid out as torchvision's
-//! `vgg19().features`: conv `N` is `features.N.weight` / `features.N.bias`, so torchvision and timm
-//! (`vgg19.tv_in1k`) state dicts load unchanged. Layer `convB_I` names the output of the ReLU that
-//! follows the I-th conv of block B. The weights are constants: only the input gets gradients.
+//! VGG feature extractors (Simonyan & Zisserman 2014): VGG-19 (configuration E, style transfer's)
+//! and VGG-16 (configuration D, fast style transfer's loss network), laid out as torchvision's
+//! `vgg19().features` / `vgg16().features`: conv `N` is `features.N.weight` / `features.N.bias`, so
+//! torchvision and timm (`vgg19.tv_in1k`, `vgg16.tv_in1k`) state dicts load unchanged. Layer
+//! `convB_I` names the output of the ReLU that follows the I-th conv of block B (`reluB_I` in
+//! pytorch/examples). The weights are constants: only the input gets gradients. The module-level
+//! tables and functions are VGG-19's; `VggArch` has both.
 
 use super::pool::{pool_2x2, Pooling};
 use super::weights::StateDict;
@@ -21,6 +24,68 @@ const POOL_AFTER: [usize; 5] = [1, 3, 7, 11, 15];
 pub const WIDTHS: [usize; 16] = [
     64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512,
 ];
+
+/// Which VGG: the conv layers' names, their `features` indices and where the pools sit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VggArch {
+    /// configuration D: 13 convs
+    Vgg16,
+    /// configuration E: 16 convs
+    Vgg19,
+}
+
+const LAYERS_16: [&str; 13] = [
+    "conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv4_1",
+    "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3",
+];
+const FEATURE_INDEX_16: [usize; 13] = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28];
+const POOL_AFTER_16: [usize; 5] = [1, 3, 6, 9, 12];
+const WIDTHS_16: [usize; 13] = [
+    64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512,
+];
+
+impl VggArch {
+    pub fn name(self) -> &'static str {
+        match self {
+            VggArch::Vgg16 => "VGG-16",
+            VggArch::Vgg19 => "VGG-19",
+        }
+    }
+    pub fn layers(self) -> &'static [&'static str] {
+        match self {
+            VggArch::Vgg16 => &LAYERS_16,
+            VggArch::Vgg19 => &LAYERS,
+        }
+    }
+    /// Index of each conv in torchvision's `features` Sequential.
+    pub fn feature_index(self) -> &'static [usize] {
+        match self {
+            VggArch::Vgg16 => &FEATURE_INDEX_16,
+            VggArch::Vgg19 => &FEATURE_INDEX,
+        }
+    }
+    fn pool_after(self) -> &'static [usize] {
+        match self {
+            VggArch::Vgg16 => &POOL_AFTER_16,
+            VggArch::Vgg19 => &POOL_AFTER,
+        }
+    }
+    /// torchvision's widths.
+    pub fn widths(self) -> &'static [usize] {
+        match self {
+            VggArch::Vgg16 => &WIDTHS_16,
+            VggArch::Vgg19 => &WIDTHS,
+        }
+    }
+    /// The conv `name` (`conv3_3`, or pytorch/examples' `relu3_3` for the same output) names.
+    pub fn layer_index(self, name: &str) -> Option<usize> {
+        let name = name
+            .strip_prefix("relu")
+            .map(|n| format!("conv{n}"))
+            .unwrap_or_else(|| name.to_string());
+        self.layers().iter().position(|l| *l == name)
+    }
+}
 
 pub fn layer_index(name: &str) -> Option<usize> {
     LAYERS.iter().position(|l| *l == name)
@@ -129,14 +194,19 @@ impl Conv {
     }
 }
 
+/// A VGG's convolutions (VGG-19 unless built with `VggArch::Vgg16`).
 #[derive(Clone)]
-pub struct Vgg19 {
+pub struct Vgg {
     convs: Vec<Conv>,
     pub pooling: Pooling,
     pub norm: InputNorm,
+    pub arch: VggArch,
 }
 
-impl Vgg19 {
+/// The VGG of style transfer.
+pub type Vgg19 = Vgg;
+
+impl Vgg {
     /// Builds from a state dict in torchvision's layout; other keys (the classifier) are ignored.
     /// Widths are read from the weights, so narrow VGGs (tests) load too.
     pub fn from_state_dict(
@@ -154,7 +224,19 @@ impl Vgg19 {
         pooling: Pooling,
         norm: InputNorm,
     ) -> std::result::Result<Self, VggError> {
-        let missing: Vec<String> = FEATURE_INDEX
+        Self::from_state_dict_arch(sd, source_name, pooling, norm, VggArch::Vgg19)
+    }
+
+    /// As `from_state_dict_with`, for either VGG.
+    pub fn from_state_dict_arch(
+        sd: &StateDict,
+        source_name: &str,
+        pooling: Pooling,
+        norm: InputNorm,
+        arch: VggArch,
+    ) -> std::result::Result<Self, VggError> {
+        let missing: Vec<String> = arch
+            .feature_index()
             .iter()
             .flat_map(|i| [format!("features.{i}.weight"), format!("features.{i}.bias")])
             .filter(|k| !sd.contains_key(k))
@@ -167,7 +249,7 @@ impl Vgg19 {
         }
         let mut convs = Vec::new();
         let mut in_ch = 3;
-        for &i in FEATURE_INDEX.iter() {
+        for &i in arch.feature_index() {
             let wkey = format!("features.{i}.weight");
             let bkey = format!("features.{i}.bias");
             let w = &sd[&wkey];
@@ -200,6 +282,7 @@ impl Vgg19 {
             convs,
             pooling,
             norm,
+            arch,
         })
     }
 
@@ -211,6 +294,25 @@ impl Vgg19 {
         pooling: Pooling,
         device: &Device,
     ) -> Result<Self> {
+        Self::random_arch(VggArch::Vgg19, seed, widths, pooling, device)
+    }
+
+    /// Either VGG with seeded random weights; `widths` has one entry per conv of `arch`.
+    pub fn random_arch(
+        arch: VggArch,
+        seed: u64,
+        widths: &[usize],
+        pooling: Pooling,
+        device: &Device,
+    ) -> Result<Self> {
+        if widths.len() != arch.layers().len() {
+            candle_core::bail!(
+                "{}: {} widths, expected {}",
+                arch.name(),
+                widths.len(),
+                arch.layers().len()
+            )
+        }
         let mut init = SeededRng::new(seed);
         let mut convs = Vec::new();
         let mut in_ch = 3;
@@ -225,12 +327,13 @@ impl Vgg19 {
             convs,
             pooling,
             norm: InputNorm::ImageNet,
+            arch,
         })
     }
 
     pub fn state_dict(&self) -> StateDict {
         let mut sd = StateDict::new();
-        for (c, &i) in self.convs.iter().zip(FEATURE_INDEX.iter()) {
+        for (c, &i) in self.convs.iter().zip(self.arch.feature_index()) {
             sd.insert(format!("features.{i}.weight"), c.weight.clone());
             sd.insert(format!("features.{i}.bias"), c.bias.clone());
         }
@@ -241,7 +344,7 @@ impl Vgg19 {
         self.convs[layer].weight.dims()[0]
     }
 
-    /// Activations (after ReLU) of the given layers for an RGB image in [0, 1] of shape (1, 3, H, W);
+    /// Activations (after ReLU) of the given layers for RGB images in [0, 1] of shape (N, 3, H, W);
     /// the net runs only as deep as the deepest layer asked for. Returns them in the order asked.
     pub fn features(&self, rgb01: &Tensor, layers: &[usize]) -> Result<Vec<Tensor>> {
         let deepest = match layers.iter().max() {
@@ -257,7 +360,7 @@ impl Vgg19 {
                     out[slot] = Some(h.clone());
                 }
             }
-            if i < deepest && POOL_AFTER.contains(&i) {
+            if i < deepest && self.arch.pool_after().contains(&i) {
                 h = pool_2x2(&h, self.pooling)?;
             }
         }

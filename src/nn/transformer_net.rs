@@ -1,0 +1,345 @@
+//! The image transformation network of fast style transfer (Johnson, Alahi & Fei-Fei 2016,
+//! "Perceptual Losses for Real-Time Style Transfer"), as pytorch/examples
+//! `fast_neural_style/neural_style/transformer_net.py` builds it: reflection-padded convolutions
+//! 9×9/32, 3×3/64 stride 2, 3×3/128 stride 2 (each with affine InstanceNorm and ReLU), five
+//! residual blocks of 128, two upsampling layers (nearest ×2, reflection-padded 3×3 conv, IN, ReLU)
+//! to 64 and 32, and a 9×9 conv to 3 channels. Images go in and come out in 0–255 (the output is
+//! not clamped; the reference clamps when it saves).
+//!
+//! Keys are the reference's state-dict keys (`conv1.conv2d.weight`, `in1.weight`,
+//! `res1.conv1.conv2d.weight`, `res1.in2.bias`, `deconv1.conv2d.weight`, `in5.bias`,
+//! `deconv3.conv2d.bias` …). The published models (candy, mosaic, rain_princess, udnie) also carry
+//! `inN.running_mean` / `running_var` from an older PyTorch; the reference deletes them on load and
+//! so does this module (InstanceNorm here keeps no running statistics).
+
+use super::layers::{reflect_pad, Conv2d};
+use super::params::{Init, LoadError, ParamStore, Vb};
+use super::weights::StateDict;
+use candle_core::{Device, Result, Tensor};
+
+/// The network's name in messages (`does not fit the network (TransformerNet)`).
+pub const ARCH: &str = "TransformerNet";
+
+/// ConvLayer: ReflectionPad2d(k / 2), then Conv2d(k, stride) with a bias.
+struct ConvLayer {
+    conv2d: Conv2d,
+    pad: usize,
+}
+
+impl ConvLayer {
+    fn new(vb: Vb, cin: usize, cout: usize, k: usize, stride: usize) -> Result<Self> {
+        Ok(Self {
+            conv2d: Conv2d::with_default_init(vb.pp("conv2d"), cin, cout, k, stride, 0)?,
+            pad: k / 2,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        self.conv2d.forward(&reflect_pad(xs, self.pad)?)
+    }
+}
+
+/// UpsampleConvLayer: nearest-neighbour upsampling ×`upsample`, then a ConvLayer (stride 1).
+struct UpsampleConvLayer {
+    conv: ConvLayer,
+    upsample: usize,
+}
+
+impl UpsampleConvLayer {
+    fn new(vb: Vb, cin: usize, cout: usize, k: usize, upsample: usize) -> Result<Self> {
+        Ok(Self {
+            conv: ConvLayer::new(vb, cin, cout, k, 1)?,
+            upsample,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let (_, _, h, w) = xs.dims4()?;
+        let up = xs.upsample_nearest2d(h * self.upsample, w * self.upsample)?;
+        self.conv.forward(&up)
+    }
+}
+
+/// InstanceNorm2d(c, affine=True): each sample and channel normalised by itself (biased variance,
+/// ε = 1e-5), then scaled and shifted per channel (weight 1, bias 0 at first).
+struct AffineInstanceNorm {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl AffineInstanceNorm {
+    fn new(vb: Vb, c: usize) -> Result<Self> {
+        Ok(Self {
+            weight: vb.param("weight", c, Init::Const(1.0))?,
+            bias: vb.param("bias", c, Init::Const(0.0))?,
+        })
+    }
+
+    /// `relu?(γ · x̂ + β)`
+    fn forward(&self, xs: &Tensor, relu: bool) -> Result<Tensor> {
+        let c = self.weight.dim(0)?;
+        let xhat = super::kernels::norm::instance_norm(xs, false)?;
+        let scaled = xhat.broadcast_mul(&self.weight.reshape((1, c, 1, 1))?)?;
+        super::kernels::bias::bias_relu(&scaled, &self.bias, relu)
+    }
+}
+
+/// ResidualBlock: conv, IN, ReLU, conv, IN, plus the input (He et al. 2016, as Gross & Wilber's
+/// variant that Johnson et al. use, without a ReLU after the sum).
+struct ResidualBlock {
+    conv1: ConvLayer,
+    in1: AffineInstanceNorm,
+    conv2: ConvLayer,
+    in2: AffineInstanceNorm,
+}
+
+impl ResidualBlock {
+    fn new(vb: Vb, c: usize) -> Result<Self> {
+        Ok(Self {
+            conv1: ConvLayer::new(vb.pp("conv1"), c, c, 3, 1)?,
+            in1: AffineInstanceNorm::new(vb.pp("in1"), c)?,
+            conv2: ConvLayer::new(vb.pp("conv2"), c, c, 3, 1)?,
+            in2: AffineInstanceNorm::new(vb.pp("in2"), c)?,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let h = self.in1.forward(&self.conv1.forward(xs)?, true)?;
+        let h = self.in2.forward(&self.conv2.forward(&h)?, false)?;
+        h + xs
+    }
+}
+
+struct Layers {
+    conv1: ConvLayer,
+    in1: AffineInstanceNorm,
+    conv2: ConvLayer,
+    in2: AffineInstanceNorm,
+    conv3: ConvLayer,
+    in3: AffineInstanceNorm,
+    res: Vec<ResidualBlock>,
+    deconv1: UpsampleConvLayer,
+    in4: AffineInstanceNorm,
+    deconv2: UpsampleConvLayer,
+    in5: AffineInstanceNorm,
+    deconv3: ConvLayer,
+}
+
+impl Layers {
+    fn new(vb: Vb) -> Result<Self> {
+        Ok(Self {
+            conv1: ConvLayer::new(vb.pp("conv1"), 3, 32, 9, 1)?,
+            in1: AffineInstanceNorm::new(vb.pp("in1"), 32)?,
+            conv2: ConvLayer::new(vb.pp("conv2"), 32, 64, 3, 2)?,
+            in2: AffineInstanceNorm::new(vb.pp("in2"), 64)?,
+            conv3: ConvLayer::new(vb.pp("conv3"), 64, 128, 3, 2)?,
+            in3: AffineInstanceNorm::new(vb.pp("in3"), 128)?,
+            res: (1..=5)
+                .map(|i| ResidualBlock::new(vb.pp(format!("res{i}")), 128))
+                .collect::<Result<_>>()?,
+            deconv1: UpsampleConvLayer::new(vb.pp("deconv1"), 128, 64, 3, 2)?,
+            in4: AffineInstanceNorm::new(vb.pp("in4"), 64)?,
+            deconv2: UpsampleConvLayer::new(vb.pp("deconv2"), 64, 32, 3, 2)?,
+            in5: AffineInstanceNorm::new(vb.pp("in5"), 32)?,
+            deconv3: ConvLayer::new(vb.pp("deconv3"), 32, 3, 9, 1)?,
+        })
+    }
+}
+
+/// TransformerNet with its parameters (`params`: the reference's keys, in its `parameters()` order).
+pub struct TransformerNet {
+    layers: Layers,
+    pub params: ParamStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransformerNetError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Removes the deprecated running statistics of the instance norms (`in1.running_mean`,
+/// `res3.in2.running_var` …) as the reference's `stylize` does before `load_state_dict`; returns
+/// how many keys went.
+pub fn drop_deprecated_keys(sd: &mut StateDict) -> usize {
+    let before = sd.len();
+    sd.retain(|k, _| {
+        let Some((layer, stat)) = k.rsplit_once('.') else {
+            return true;
+        };
+        let norm = layer.rsplit('.').next().unwrap_or(layer);
+        let is_in = norm
+            .strip_prefix("in")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        !(is_in && matches!(stat, "running_mean" | "running_var" | "num_batches_tracked"))
+    });
+    before - sd.len()
+}
+
+impl TransformerNet {
+    /// A new network with PyTorch's default initialisation from a seeded generator.
+    pub fn seeded(seed: u64, device: &Device) -> Result<Self> {
+        let params = ParamStore::seeded(seed, 0.0, device);
+        let layers = Layers::new(params.root())?;
+        Ok(Self { layers, params })
+    }
+
+    /// From a state dict with the reference's keys (its deprecated running statistics dropped);
+    /// every missing, misshaped or unknown key is named, with `source` (a file's path) first.
+    pub fn from_state_dict(
+        mut sd: StateDict,
+        source: &str,
+        device: &Device,
+    ) -> std::result::Result<Self, TransformerNetError> {
+        drop_deprecated_keys(&mut sd);
+        Self::build(ParamStore::from_state_dict(sd, device), source)
+    }
+
+    /// For stylising only: as `from_state_dict`, but the forward records no graph (PyTorch's
+    /// `no_grad`), so each activation is freed once the next is computed.
+    pub fn for_inference(
+        mut sd: StateDict,
+        source: &str,
+        device: &Device,
+    ) -> std::result::Result<Self, TransformerNetError> {
+        drop_deprecated_keys(&mut sd);
+        Self::build(
+            ParamStore::from_state_dict(sd, device).into_frozen(),
+            source,
+        )
+    }
+
+    fn build(params: ParamStore, source: &str) -> std::result::Result<Self, TransformerNetError> {
+        let layers = Layers::new(params.root())?;
+        params.finish(source, ARCH)?;
+        Ok(Self { layers, params })
+    }
+
+    /// The network's parameters under the reference's keys: what `torch.save(transformer.state_dict())`
+    /// writes, so the file loads into the reference's `TransformerNet` unchanged.
+    pub fn state_dict(&self) -> StateDict {
+        self.params.state_dict()
+    }
+
+    /// (N, 3, H, W) in 0–255 → (N, 3, H', W') in about 0–255, unclamped. H' = H and W' = W when both
+    /// are multiples of 4 (the two stride-2 convs and the two ×2 upsamplings); otherwise the
+    /// reference's sizes (⌈H/4⌉·4, as its convs round). Sides must exceed 4 (reflection padding of
+    /// the 9×9 conv).
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let l = &self.layers;
+        let mut h = l.in1.forward(&l.conv1.forward(xs)?, true)?;
+        h = l.in2.forward(&l.conv2.forward(&h)?, true)?;
+        h = l.in3.forward(&l.conv3.forward(&h)?, true)?;
+        for r in &l.res {
+            h = r.forward(&h)?;
+        }
+        h = l.in4.forward(&l.deconv1.forward(&h)?, true)?;
+        h = l.in5.forward(&l.deconv2.forward(&h)?, true)?;
+        l.deconv3.forward(&h)
+    }
+}
+
+/// Smallest side the network takes: the 9×9 conv reflection-pads by 4, which needs more than 4
+/// pixels; the stride-2 convs then leave at least 2, which their padding of 1 takes.
+pub const MIN_SIDE: usize = 5;
+
+/// The output size for an input of `h`×`w`: each stride-2 3×3 conv with padding 1 maps s to
+/// ⌊(s − 1)/2⌋ + 1 = ⌈s/2⌉, each upsampling doubles.
+pub fn output_size(h: usize, w: usize) -> (usize, usize) {
+    let f = |s: usize| s.div_ceil(2).div_ceil(2) * 4;
+    (f(h), f(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_shapes_are_the_references() {
+        let net = TransformerNet::seeded(1, &Device::Cpu).unwrap();
+        let sd = net.state_dict();
+        // 3 + 5·2 + 3 conv layers and as many affine norms less the last conv: 16 convs, 15 norms
+        assert_eq!(sd.len(), 16 * 2 + 15 * 2);
+        for (k, shape) in [
+            ("conv1.conv2d.weight", vec![32, 3, 9, 9]),
+            ("conv1.conv2d.bias", vec![32]),
+            ("in1.weight", vec![32]),
+            ("conv3.conv2d.weight", vec![128, 64, 3, 3]),
+            ("res5.conv2.conv2d.weight", vec![128, 128, 3, 3]),
+            ("res1.in2.bias", vec![128]),
+            ("deconv1.conv2d.weight", vec![64, 128, 3, 3]),
+            ("in5.weight", vec![32]),
+            ("deconv3.conv2d.weight", vec![3, 32, 9, 9]),
+            ("deconv3.conv2d.bias", vec![3]),
+        ] {
+            assert_eq!(sd[k].dims(), shape.as_slice(), "{k}");
+        }
+        // PyTorch's default init: |w| < 1/√fan_in, norms start as the identity
+        let bound = 1.0 / ((3 * 81) as f32).sqrt();
+        let w = crate::max_abs(&sd["conv1.conv2d.weight"]);
+        assert!(w < bound && w > 0.8 * bound, "{w} vs {bound}");
+        assert_eq!(
+            sd["in3.weight"].min(0).unwrap().to_scalar::<f32>().unwrap(),
+            1.0
+        );
+    }
+
+    #[test]
+    fn sizes_round_as_the_references() {
+        let net = TransformerNet::seeded(2, &Device::Cpu).unwrap();
+        for (h, w) in [(16, 16), (17, 22), (9, 12)] {
+            let x = Tensor::ones((1, 3, h, w), candle_core::DType::F32, &Device::Cpu).unwrap();
+            let y = net.forward(&x).unwrap();
+            let (eh, ew) = output_size(h, w);
+            assert_eq!(y.dims(), [1, 3, eh, ew], "{h}×{w}");
+        }
+        assert_eq!(output_size(256, 256), (256, 256));
+        assert_eq!(output_size(1080, 1920), (1080, 1920));
+        assert_eq!(output_size(1081, 5), (1084, 8));
+    }
+
+    #[test]
+    fn deprecated_running_statistics_are_dropped_and_nothing_else() {
+        let net = TransformerNet::seeded(3, &Device::Cpu).unwrap();
+        let mut sd = net.state_dict();
+        let z = Tensor::zeros(32, candle_core::DType::F32, &Device::Cpu).unwrap();
+        for k in [
+            "in1.running_mean",
+            "in1.running_var",
+            "res3.in2.running_mean",
+            "res3.in2.running_var",
+        ] {
+            sd.insert(k.into(), z.clone());
+        }
+        assert_eq!(drop_deprecated_keys(&mut sd), 4);
+        assert_eq!(sd.len(), net.state_dict().len());
+        TransformerNet::from_state_dict(sd, "model.pth", &Device::Cpu).unwrap();
+    }
+
+    #[test]
+    fn misfits_are_named() {
+        let net = TransformerNet::seeded(4, &Device::Cpu).unwrap();
+        let mut sd = net.state_dict();
+        sd.remove("res2.conv1.conv2d.weight");
+        sd.insert(
+            "in4.weight".into(),
+            Tensor::zeros(7, candle_core::DType::F32, &Device::Cpu).unwrap(),
+        );
+        sd.insert("extra.weight".into(), sd["in1.bias"].clone());
+        let err = TransformerNet::from_state_dict(sd, "m.pth", &Device::Cpu)
+            .err()
+            .unwrap()
+            .to_string();
+        for part in [
+            "m.pth",
+            "TransformerNet",
+            "res2.conv1.conv2d.weight: missing",
+            "in4.weight: shape [7]",
+            "extra.weight: not a key",
+        ] {
+            assert!(err.contains(part), "{part} in {err}");
+        }
+    }
+}
