@@ -1,0 +1,173 @@
+//! The perceptual losses of fast style transfer (Johnson, Alahi & Fei-Fei 2016), exactly as
+//! pytorch/examples `fast_neural_style` computes them (`neural_style.py` `train`, `utils.py`):
+//! - images in 0–255 go through `normalize_batch` (÷255, ImageNet mean and std) into VGG-16;
+//! - Gram(F) = F·Fᵀ / (C·H·W) per sample, F the (C, H·W) unrolling of a layer's activations;
+//! - ℓ_content = content_weight · MSE(φ_relu2_2(y), φ_relu2_2(x));
+//! - ℓ_style = style_weight · Σ_l MSE(Gram(φ_l(y)), Gram(φ_l(s))), l ∈ relu1_2, relu2_2, relu3_3,
+//!   relu4_3, the style's Grams computed once;
+//! - MSE is the mean over every element (PyTorch's `MSELoss()`).
+
+use crate::nn::vgg::Vgg;
+use candle_core::{Result, Tensor};
+
+/// The reference's style layers (its `Vgg16` slices).
+pub const STYLE_LAYERS: [&str; 4] = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"];
+/// The reference's content layer.
+pub const CONTENT_LAYER: &str = "relu2_2";
+
+/// (B, C, H, W) → (B, C, C): F·Fᵀ / (C·H·W), as the reference's `gram_matrix`.
+pub fn gram_matrix(y: &Tensor) -> Result<Tensor> {
+    let (b, c, h, w) = y.dims4()?;
+    let f = y.reshape((b, c, h * w))?;
+    f.matmul(&f.transpose(1, 2)?.contiguous()?)? / (c * h * w) as f64
+}
+
+/// Mean squared error over every element (`MSELoss()`, reduction "mean"); `b` is broadcast to `a`.
+pub fn mse(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    a.broadcast_sub(b)?.sqr()?.mean_all()
+}
+
+/// The three numbers a step logs, already weighted; `total` is what is minimised.
+pub struct Losses {
+    pub content: Tensor,
+    pub style: Tensor,
+    pub total: Tensor,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PerceptualError {
+    #[error("the loss network ({arch}) has no layer {layer}")]
+    Layer { arch: &'static str, layer: String },
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// The loss network with the style's Gram matrices, computed once from the style image.
+pub struct PerceptualLoss {
+    vgg: Vgg,
+    /// VGG conv indices: the style layers, then the content layer
+    layers: Vec<usize>,
+    content_slot: usize,
+    /// (1, C, C) per style layer
+    gram_style: Vec<Tensor>,
+}
+
+impl PerceptualLoss {
+    /// `style`: (1, 3, H, W) in 0–255 (the reference resizes it to `style_size` first). The layers
+    /// are named as the reference (`relu2_2`); with a VGG-19 they are the same-named convs of it.
+    pub fn new(
+        vgg: Vgg,
+        style: &Tensor,
+        style_layers: &[&str],
+        content_layer: &str,
+    ) -> std::result::Result<Self, PerceptualError> {
+        let index = |name: &str| {
+            vgg.arch
+                .layer_index(name)
+                .ok_or_else(|| PerceptualError::Layer {
+                    arch: vgg.arch.name(),
+                    layer: name.to_string(),
+                })
+        };
+        let mut layers = style_layers
+            .iter()
+            .map(|l| index(l))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let content_slot = layers.len();
+        layers.push(index(content_layer)?);
+        let feats = vgg.features(&(style.detach() / 255.0)?, &layers[..content_slot])?;
+        let gram_style = feats
+            .iter()
+            .map(|f| gram_matrix(f).map(|g| g.detach()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            vgg,
+            layers,
+            content_slot,
+            gram_style,
+        })
+    }
+
+    /// The reference's losses for a batch of photos `x` and the network's outputs `y` (both
+    /// (B, 3, H, W) in 0–255): ℓ_content, ℓ_style and their sum, weighted.
+    pub fn losses(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        content_weight: f64,
+        style_weight: f64,
+    ) -> Result<Losses> {
+        let fy = self.vgg.features(&(y / 255.0)?, &self.layers)?;
+        let fx = self
+            .vgg
+            .features(&(x.detach() / 255.0)?, &self.layers[self.content_slot..])?;
+        let content = (mse(&fy[self.content_slot], &fx[0].detach())? * content_weight)?;
+        let mut style: Option<Tensor> = None;
+        for (f, gs) in fy[..self.content_slot].iter().zip(&self.gram_style) {
+            let l = mse(&gram_matrix(f)?, gs)?;
+            style = Some(match style {
+                Some(s) => (s + l)?,
+                None => l,
+            });
+        }
+        let style = match style {
+            Some(s) => (s * style_weight)?,
+            None => content.zeros_like()?,
+        };
+        let total = (&content + &style)?;
+        Ok(Losses {
+            content,
+            style,
+            total,
+        })
+    }
+
+    pub fn vgg(&self) -> &Vgg {
+        &self.vgg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn gram_is_normalised_by_c_h_w_per_sample() {
+        let dev = Device::Cpu;
+        // sample 0: one channel [1, 2; 3, 4] → Σa² = 30 over 1·2·2; sample 1 doubled → 120 / 4
+        let y = Tensor::new(
+            &[[[[1f32, 2.0], [3.0, 4.0]]], [[[2f32, 4.0], [6.0, 8.0]]]],
+            &dev,
+        )
+        .unwrap();
+        let g = gram_matrix(&y).unwrap().flatten_all().unwrap();
+        assert_eq!(g.to_vec1::<f32>().unwrap(), vec![7.5, 30.0]);
+    }
+
+    #[test]
+    fn a_stylised_photo_that_is_the_style_has_no_style_loss() {
+        let dev = Device::Cpu;
+        let vgg = Vgg::random_arch(
+            crate::nn::vgg::VggArch::Vgg16,
+            1,
+            &[4; 13],
+            crate::nn::pool::Pooling::Max,
+            &dev,
+        )
+        .unwrap();
+        let mut rng = crate::rng::SeededRng::new(3);
+        let s = rng.uniform((1, 3, 24, 24), 0.0, 255.0, &dev).unwrap();
+        let loss = PerceptualLoss::new(vgg, &s, &STYLE_LAYERS, CONTENT_LAYER).unwrap();
+        let x = Tensor::cat(&[&s, &s], 0).unwrap();
+        let l = loss.losses(&x, &x, 1e5, 1e10).unwrap();
+        assert_eq!(l.style.to_scalar::<f32>().unwrap(), 0.0);
+        assert_eq!(l.content.to_scalar::<f32>().unwrap(), 0.0);
+        let other = (&x * 0.5).unwrap();
+        let l = loss.losses(&x, &other, 1e5, 1e10).unwrap();
+        assert!(l.style.to_scalar::<f32>().unwrap() > 0.0);
+        let t = l.total.to_scalar::<f32>().unwrap();
+        let sum = l.style.to_scalar::<f32>().unwrap() + l.content.to_scalar::<f32>().unwrap();
+        assert!((t - sum).abs() <= 1e-6 * t.abs());
+    }
+}
