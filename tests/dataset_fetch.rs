@@ -300,6 +300,47 @@ fn complete_downloads_in_both_formats_and_a_second_fetch_is_a_no_op() {
 }
 
 #[test]
+fn coco_unpacks_as_the_references_image_folder_and_resumes() {
+    // COCO's zip holds val2017/<id>.jpg; the dataset is datasets/coco-val2017/val2017/…
+    let photos = files("val2017", &[""]);
+    let photos: Files = photos
+        .into_iter()
+        .map(|(p, b)| (p.replace("//", "/"), b))
+        .collect();
+    let mut served = HashMap::new();
+    served.insert("/zips/val2017.zip".to_string(), zip(&photos));
+    let server = serve(served);
+    let ws = temp_workspace("fetch-coco");
+    let base = format!("{}/cut", server.base);
+    let out = fetch(&ws, &base, "coco-val2017", &[]);
+    assert!(!out.status.success(), "the first try is cut off");
+    assert!(text(&out).contains("COCO val2017"), "{}", text(&out));
+    let out = fetch(&ws, &base, "coco-val2017", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let inside: Files = photos
+        .iter()
+        .map(|(p, b)| (format!("coco-val2017/{p}"), b.clone()))
+        .collect();
+    assert_dataset(&ws, &inside);
+    assert!(leftovers(&ws).is_empty(), "{:?}", leftovers(&ws));
+    // the workspace's listing sees a folder of images, all three counted
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["dataset", "inspect", "coco-val2017"]));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("Images") || text(&out).contains("images"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains('3'), "{}", text(&out));
+    // the help names the COCO sets
+    let out = run(bin().args(["dataset", "fetch", "--help"]));
+    assert!(text(&out).contains("coco-train2014"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
 fn a_download_cut_off_resumes_with_a_range_request() {
     let (facades, h2z, server) = archives();
     let ws = temp_workspace("fetch-cut");

@@ -1,7 +1,9 @@
 //! `aiart dataset fetch NAME`: the reference's published datasets, from the addresses its download
-//! scripts use (datasets/download_pix2pix_dataset.sh, download_cyclegan_dataset.sh), downloaded
-//! with a progress bar into a `.part` file that a later call resumes (HTTP Range), then unpacked
-//! into a temporary folder and renamed to `datasets/NAME`, so a dataset folder is complete or absent.
+//! scripts use (datasets/download_pix2pix_dataset.sh, download_cyclegan_dataset.sh), and the COCO
+//! images that fast style transfer trains on (images.cocodataset.org, as pytorch/examples'
+//! fast_neural_style README points to), downloaded with a progress bar into a `.part` file that a
+//! later call resumes (HTTP Range), then unpacked into a temporary folder, checked, and renamed to
+//! `datasets/NAME`, so a dataset folder is complete or absent.
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{Read, Write};
@@ -18,18 +20,47 @@ pub const CYCLEGAN: [&str; 7] = [
     "vangogh2photo",
 ];
 
+/// COCO's image sets for fast style transfer: (name, archive, what it holds). The reference trains
+/// on train2014; val2017 is a sixteenth of it for a quicker start. Each unpacks to
+/// `datasets/NAME/<archive>/`, the folder-of-a-folder that the reference's ImageFolder reads. The
+/// zip's CRCs check every file as it unpacks.
+pub const COCO: [(&str, &str, &str); 2] = [
+    ("coco-train2014", "train2014", "82,783 images, 13 GB"),
+    ("coco-val2017", "val2017", "5,000 images, 0.8 GB"),
+];
+
 /// Where the reference's scripts download from.
 pub const DEFAULT_BASE_URL: &str = "http://efrosgans.eecs.berkeley.edu";
+/// Where COCO's images are published.
+pub const COCO_BASE_URL: &str = "http://images.cocodataset.org";
 /// Overrides the base address (a mirror, or a test's local server).
 pub const BASE_URL_ENV: &str = "AIART_DATASETS_URL";
 
-/// The base address in force: `--base-url`, else `$AIART_DATASETS_URL`, else the reference's.
-pub fn base_url(flag: Option<&str>) -> String {
+/// The base address in force for dataset `name`: `--base-url`, else `$AIART_DATASETS_URL`, else
+/// its publisher's (the reference's, or COCO's).
+pub fn base_url_for(flag: Option<&str>, name: &str) -> String {
+    let default = if coco(name).is_some() {
+        COCO_BASE_URL
+    } else {
+        DEFAULT_BASE_URL
+    };
     flag.map(str::to_string)
         .or_else(|| std::env::var(BASE_URL_ENV).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string())
+        .unwrap_or_else(|| default.to_string())
         .trim_end_matches('/')
         .to_string()
+}
+
+/// The base address in force for the reference's datasets.
+pub fn base_url(flag: Option<&str>) -> String {
+    base_url_for(flag, "")
+}
+
+/// COCO's (archive, what it holds) for a name of `COCO`.
+fn coco(name: &str) -> Option<(&'static str, &'static str)> {
+    COCO.iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|&(_, archive, what)| (archive, what))
 }
 
 pub fn url(base: &str, name: &str) -> Option<String> {
@@ -38,13 +69,24 @@ pub fn url(base: &str, name: &str) -> Option<String> {
     } else if CYCLEGAN.contains(&name) {
         Some(format!("{base}/cyclegan/datasets/{name}.zip"))
     } else {
-        None
+        coco(name).map(|(archive, _)| format!("{base}/zips/{archive}.zip"))
     }
+}
+
+/// Every name `fetch` knows, for messages.
+pub fn known_names() -> String {
+    let coco: Vec<&str> = COCO.iter().map(|c| c.0).collect();
+    format!(
+        "the reference publishes {}, {}; fast style transfer trains on {}",
+        PIX2PIX.join(", "),
+        CYCLEGAN.join(", "),
+        coco.join(", ")
+    )
 }
 
 /// The command that gets a published dataset, for error messages; None for other names.
 pub fn fetch_hint(name: &str) -> Option<String> {
-    (PIX2PIX.contains(&name) || CYCLEGAN.contains(&name))
+    (PIX2PIX.contains(&name) || CYCLEGAN.contains(&name) || coco(name).is_some())
         .then(|| format!("aiart dataset fetch {name}"))
 }
 
@@ -95,11 +137,7 @@ impl Drop for TempDir {
 
 pub fn fetch(name: &str, datasets: &Path, force: bool, base: &str) -> Result<Fetched> {
     let Some(url) = url(base, name) else {
-        bail!(
-            "unknown dataset `{name}`; the reference publishes: {}, {}",
-            PIX2PIX.join(", "),
-            CYCLEGAN.join(", ")
-        );
+        bail!("unknown dataset `{name}`; {}", known_names());
     };
     let out = datasets.join(name);
     if out.exists() && !force {
@@ -112,10 +150,16 @@ pub fn fetch(name: &str, datasets: &Path, force: bool, base: &str) -> Result<Fet
         "tar.gz"
     };
     let part = datasets.join(format!(".{name}.{ext}.part"));
+    if let Some((archive, what)) = coco(name) {
+        eprintln!("COCO {archive}: {what}, from {url}");
+    }
     download(&url, &part, &out)?;
     let tmp = TempDir(datasets.join(format!(".{name}.unpack-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&tmp.0);
     std::fs::create_dir_all(&tmp.0)?;
+    if let Some((archive, _)) = coco(name) {
+        eprintln!("unpacking {archive}.zip …");
+    }
     let unpacked = if ext == "zip" {
         zip::ZipArchive::new(std::fs::File::open(&part)?)
             .and_then(|mut z| z.extract(&tmp.0))
@@ -135,7 +179,8 @@ pub fn fetch(name: &str, datasets: &Path, force: bool, base: &str) -> Result<Fet
             out.display()
         );
     }
-    // the archives hold one folder named after the dataset
+    // the reference's archives hold one folder named after the dataset; COCO's its image folder,
+    // kept inside datasets/NAME as the reference's ImageFolder wants it
     let inner = tmp.0.join(name);
     let src = if inner.is_dir() { inner } else { tmp.0.clone() };
     if out.exists() {

@@ -13,7 +13,8 @@ pub enum Layout {
     Aligned,
     /// CycleGAN: trainA/ trainB/ testA/ testB/
     Unaligned,
-    /// a folder of images (style transfer)
+    /// a folder of images, or of folders of images (style transfer; fast style transfer reads it
+    /// recursively, as the reference's ImageFolder: COCO's `datasets/coco-val2017/val2017/`)
     Images,
     /// nothing usable
     Unknown,
@@ -51,14 +52,21 @@ pub fn layout_of(dir: &Path) -> Layout {
         .any(|s| dir.join(s).is_dir())
     {
         Layout::Aligned
-    } else if std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().any(|e| is_image_file(&e.path())))
-        .unwrap_or(false)
-    {
+    } else if holds_images(dir, 2) {
         Layout::Images
     } else {
         Layout::Unknown
     }
+}
+
+/// Whether `dir` or its subfolders, `depth` levels down, hold an image file.
+fn holds_images(dir: &Path, depth: usize) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.flatten().any(|e| {
+            let p = e.path();
+            is_image_file(&p) || (depth > 0 && p.is_dir() && holds_images(&p, depth - 1))
+        })
+    })
 }
 
 pub fn splits_of(layout: Layout) -> &'static [&'static str] {
@@ -241,6 +249,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn a_folder_of_image_folders_is_images() {
+        // COCO as fetched: datasets/coco-val2017/val2017/*.jpg
+        let d = tmp("image-folder");
+        std::fs::create_dir_all(d.join("val2017/sub")).unwrap();
+        for f in ["val2017/1.png", "val2017/2.png", "val2017/sub/3.png"] {
+            image::RgbImage::new(8, 6).save(d.join(f)).unwrap();
+        }
+        let r = inspect(&d);
+        assert_eq!(r.layout, Layout::Images);
+        assert_eq!(r.splits[0].count, 3);
+        assert!(!r.problems.iter().any(|p| p.fatal), "{:?}", r.problems);
+        let empty = tmp("empty-folders");
+        std::fs::create_dir_all(empty.join("a/b")).unwrap();
+        assert_eq!(inspect(&empty).layout, Layout::Unknown);
     }
 
     #[test]
