@@ -9,6 +9,7 @@ pub mod discard;
 pub mod ending;
 pub mod list;
 pub mod lock;
+mod meter;
 pub mod session;
 pub mod signals;
 pub mod status;

@@ -7,10 +7,11 @@
 use super::control::{ControlCommand, ControlReader};
 use super::dir::RunDir;
 use super::lock::RunLock;
+pub use super::meter::GpuProbe;
+use super::meter::{Meter, METER};
 use super::signals;
 use super::status::{RunState, Status};
 use super::watch::PresetWatcher;
-use crate::device::GpuSample;
 use crate::preset::{self, live, Preset};
 use anyhow::Result;
 use std::hash::{Hash, Hasher};
@@ -47,41 +48,6 @@ pub trait Launcher: Send {
     /// Asks the launcher to run this attempt's job again (last of all: the launcher may end this
     /// process soon after).
     fn requeue(&self) -> Result<(), String>;
-}
-
-/// Reads the run's GPU for the heartbeat (a CUDA run's, through NVML; None: no reading now).
-pub type GpuProbe = Box<dyn FnMut() -> Option<GpuSample> + Send>;
-
-/// What the heartbeat measures besides the step: the GPU and the images per second.
-#[derive(Default)]
-struct Meter {
-    gpu: Option<GpuProbe>,
-    /// Images a step trains on (None: no rate)
-    batch: Option<u64>,
-    /// The last measurement: when, at which step
-    last: Option<(std::time::Instant, u64)>,
-}
-
-/// The GPU is read at most this often.
-const METER: Duration = Duration::from_secs(1);
-
-impl Meter {
-    /// A measurement now into `status` (its step is the trainer's last).
-    fn measure(&mut self, status: &Mutex<Status>) {
-        let gpu = self.gpu.as_mut().and_then(|probe| probe());
-        let now = std::time::Instant::now();
-        let mut s = status.lock().expect("status lock");
-        if let (Some(batch), Some((then, step))) = (self.batch, self.last) {
-            let dt = now.duration_since(then).as_secs_f64();
-            if dt > 0.0 && s.step >= step {
-                s.images_per_s = Some((s.step - step) as f64 * batch as f64 / dt);
-            }
-        }
-        if self.gpu.is_some() {
-            s.gpu = gpu;
-        }
-        self.last = Some((now, s.step));
-    }
 }
 
 pub enum Flow {
@@ -494,6 +460,7 @@ pub fn source_of(path: &Path, overrides: &[String]) -> PresetSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::GpuSample;
     use crate::run::RunInfo;
 
     #[test]
