@@ -176,42 +176,110 @@ fn deserialize<T: DeserializeOwned>(
     overrides: &[String],
     table: &toml::Table,
 ) -> Result<T, PresetError> {
-    let file_err = |e: serde_path_to_error::Error<toml::de::Error>| {
-        let field = field_of(e.path(), e.inner().message());
-        let line = locate::locate(text, &field)
-            .or_else(|| e.inner().span().map(|s| locate::line_col(text, s.start)));
-        let message = locate::with_suggestion(e.inner().message().trim());
-        PresetError::single(
-            Origin::File {
-                path: path.to_path_buf(),
-                line,
-            },
-            field,
-            message,
-        )
+    let in_file = |field: String, message: &str, line: Option<(usize, usize)>| PresetIssue {
+        origin: line_or_field(text, path, &field, line),
+        field,
+        message: locate::with_suggestion(message.trim()),
     };
     let de = toml::Deserializer::parse(text).map_err(|e| syntax_error(text, path, &e))?;
-    let parsed: T = serde_path_to_error::deserialize(de).map_err(file_err)?;
-    if overrides.is_empty() {
-        return Ok(parsed);
+    let first = match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(parsed) if overrides.is_empty() => return Ok(parsed),
+        Ok(_) => None,
+        Err(e) => {
+            let field = field_of(e.path(), e.inner().message());
+            let span = e.inner().span().map(|s| locate::line_col(text, s.start));
+            Some(in_file(field, e.inner().message(), span))
+        }
+    };
+    if let Some(first) = first {
+        let more = further_errors::<T>(table.clone(), &first.field, |field, message| {
+            in_file(field, message, None)
+        });
+        return Err(PresetError {
+            issues: std::iter::once(first).chain(more).collect(),
+        });
     }
     let mut table = table.clone();
     overrides::apply(&mut table, overrides)?;
-    let value = toml::Value::Table(table);
-    serde_path_to_error::deserialize(value).map_err(
-        |e: serde_path_to_error::Error<toml::de::Error>| {
-            let field = field_of(e.path(), e.inner().message());
-            let origin = overrides::origin_of(overrides, &field).unwrap_or_else(|| Origin::File {
-                path: path.to_path_buf(),
-                line: locate::locate(text, &field),
-            });
-            PresetError::single(
-                origin,
-                field,
-                locate::with_suggestion(e.inner().message().trim()),
-            )
-        },
-    )
+    let issue = |field: String, message: &str| {
+        let origin = overrides::origin_of(overrides, &field).unwrap_or_else(|| Origin::File {
+            path: path.to_path_buf(),
+            line: locate::locate(text, &field),
+        });
+        PresetIssue {
+            origin,
+            field,
+            message: locate::with_suggestion(message.trim()),
+        }
+    };
+    match serde_path_to_error::deserialize(toml::Value::Table(table.clone())) {
+        Ok(parsed) => Ok(parsed),
+        Err(e) => {
+            let e: serde_path_to_error::Error<toml::de::Error> = e;
+            let first = issue(field_of(e.path(), e.inner().message()), e.inner().message());
+            let more = further_errors::<T>(table, &first.field, |f, m| issue(f, m));
+            Err(PresetError {
+                issues: std::iter::once(first).chain(more).collect(),
+            })
+        }
+    }
+}
+
+/// Where a field of the file is: its line, else the parser's position.
+fn line_or_field(text: &str, path: &Path, field: &str, span: Option<(usize, usize)>) -> Origin {
+    Origin::File {
+        path: path.to_path_buf(),
+        line: locate::locate(text, field).or(span),
+    }
+}
+
+/// serde stops at a preset's first error, which would hide the others (a misspelt key, then a
+/// wrong type two lines down): the offending key is taken out and the rest parsed again (a field
+/// taken out falls back to its default) until it parses or a key cannot be taken out.
+fn further_errors<T: DeserializeOwned>(
+    mut table: toml::Table,
+    first: &str,
+    issue: impl Fn(String, &str) -> PresetIssue,
+) -> Vec<PresetIssue> {
+    let mut out = vec![];
+    let mut field = first.to_string();
+    for _ in 0..32 {
+        if !remove_field(&mut table, &field) {
+            break;
+        }
+        match serde_path_to_error::deserialize::<_, T>(toml::Value::Table(table.clone())) {
+            Ok(_) => break,
+            Err(e) => {
+                let e: serde_path_to_error::Error<toml::de::Error> = e;
+                field = field_of(e.path(), e.inner().message());
+                if out.iter().any(|i: &PresetIssue| i.field == field) {
+                    break;
+                }
+                out.push(issue(field.clone(), e.inner().message()));
+            }
+        }
+    }
+    out
+}
+
+/// Takes `section.key` (an element `key[2]` takes the whole key) out of the table; false when
+/// there is no such key.
+fn remove_field(table: &mut toml::Table, field: &str) -> bool {
+    let parts: Vec<&str> = field
+        .split('.')
+        .map(|p| p.split('[').next().unwrap_or(p))
+        .collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return false;
+    }
+    let mut t = table;
+    for p in &parts[..parts.len() - 1] {
+        match t.get_mut(*p) {
+            Some(toml::Value::Table(inner)) => t = inner,
+            _ => return false,
+        }
+    }
+    t.remove(parts[parts.len() - 1]).is_some()
 }
 
 fn located(

@@ -305,3 +305,33 @@ fn tf32_is_on_by_default_in_every_kind_checked_shown_and_frozen() {
         );
     }
 }
+
+#[test]
+fn every_unknown_key_and_bad_type_is_reported_not_just_the_first() {
+    // serde stops at the first; each of these is named with its line
+    let text = format!(
+        "{MINIMAL}[train]\nitrations = 5\nlr = \"fast\"\n[log]\nsample_evry = 3\nprint_every = 10\n"
+    );
+    let e = err(&text);
+    for part in [
+        "p.toml:6:1: train.itrations: unknown field `itrations`",
+        "p.toml:7:1: train.lr: invalid type",
+        "p.toml:9:1: log.sample_evry: unknown field `sample_evry`",
+    ] {
+        assert!(e.contains(part), "{part} in:\n{e}");
+    }
+    assert_eq!(e.lines().count(), 3, "{e}");
+    // the same through --set
+    let e = parse(
+        MINIMAL,
+        Path::new("p.toml"),
+        &["train.lrr=3".into(), "log.x=1".into()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("--set train.lrr=3: train.lrr: unknown field")
+            && e.contains("--set log.x=1: log.x: unknown field"),
+        "{e}"
+    );
+}
