@@ -126,23 +126,72 @@ struct Layers {
 }
 
 impl Layers {
-    fn new(vb: Vb) -> Result<Self> {
+    fn new(vb: Vb, cfg: &TransformerNetConfig) -> Result<Self> {
+        let [c1, c2, c3] = cfg.channels;
         Ok(Self {
-            conv1: ConvLayer::new(vb.pp("conv1"), 3, 32, 9, 1)?,
-            in1: AffineInstanceNorm::new(vb.pp("in1"), 32)?,
-            conv2: ConvLayer::new(vb.pp("conv2"), 32, 64, 3, 2)?,
-            in2: AffineInstanceNorm::new(vb.pp("in2"), 64)?,
-            conv3: ConvLayer::new(vb.pp("conv3"), 64, 128, 3, 2)?,
-            in3: AffineInstanceNorm::new(vb.pp("in3"), 128)?,
-            res: (1..=5)
-                .map(|i| ResidualBlock::new(vb.pp(format!("res{i}")), 128))
+            conv1: ConvLayer::new(vb.pp("conv1"), 3, c1, 9, 1)?,
+            in1: AffineInstanceNorm::new(vb.pp("in1"), c1)?,
+            conv2: ConvLayer::new(vb.pp("conv2"), c1, c2, 3, 2)?,
+            in2: AffineInstanceNorm::new(vb.pp("in2"), c2)?,
+            conv3: ConvLayer::new(vb.pp("conv3"), c2, c3, 3, 2)?,
+            in3: AffineInstanceNorm::new(vb.pp("in3"), c3)?,
+            res: (1..=cfg.residual_blocks)
+                .map(|i| ResidualBlock::new(vb.pp(format!("res{i}")), c3))
                 .collect::<Result<_>>()?,
-            deconv1: UpsampleConvLayer::new(vb.pp("deconv1"), 128, 64, 3, 2)?,
-            in4: AffineInstanceNorm::new(vb.pp("in4"), 64)?,
-            deconv2: UpsampleConvLayer::new(vb.pp("deconv2"), 64, 32, 3, 2)?,
-            in5: AffineInstanceNorm::new(vb.pp("in5"), 32)?,
-            deconv3: ConvLayer::new(vb.pp("deconv3"), 32, 3, 9, 1)?,
+            deconv1: UpsampleConvLayer::new(vb.pp("deconv1"), c3, c2, 3, 2)?,
+            in4: AffineInstanceNorm::new(vb.pp("in4"), c2)?,
+            deconv2: UpsampleConvLayer::new(vb.pp("deconv2"), c2, c1, 3, 2)?,
+            in5: AffineInstanceNorm::new(vb.pp("in5"), c1)?,
+            deconv3: ConvLayer::new(vb.pp("deconv3"), c1, 3, 9, 1)?,
         })
+    }
+}
+
+/// The network's widths. `Default` is the paper's and the reference's (32, 64, 128; five residual
+/// blocks); narrower ones keep the same keys (the fixtures' small networks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransformerNetConfig {
+    /// Widths of conv1, conv2 and conv3; deconv1 and deconv2 mirror conv2 and conv1.
+    pub channels: [usize; 3],
+    /// How many residual blocks (`res1` … `resN`), each `channels[2]` wide.
+    pub residual_blocks: usize,
+}
+
+impl Default for TransformerNetConfig {
+    fn default() -> Self {
+        Self {
+            channels: [32, 64, 128],
+            residual_blocks: 5,
+        }
+    }
+}
+
+impl TransformerNetConfig {
+    /// The widths a state dict's weights have (conv1/2/3's output channels, the highest `resN`);
+    /// where a key is missing or misshaped the default stands, and loading then names the key.
+    pub fn of_state_dict(sd: &StateDict) -> Self {
+        let mut cfg = Self::default();
+        for (i, key) in ["conv1", "conv2", "conv3"].iter().enumerate() {
+            if let Some(w) = sd.get(&format!("{key}.conv2d.weight")) {
+                if w.rank() == 4 {
+                    cfg.channels[i] = w.dims()[0];
+                }
+            }
+        }
+        let blocks = sd
+            .keys()
+            .filter_map(|k| {
+                k.strip_prefix("res")?
+                    .split_once('.')?
+                    .0
+                    .parse::<usize>()
+                    .ok()
+            })
+            .max();
+        if let Some(n) = blocks {
+            cfg.residual_blocks = n;
+        }
+        cfg
     }
 }
 
@@ -150,6 +199,7 @@ impl Layers {
 pub struct TransformerNet {
     layers: Layers,
     pub params: ParamStore,
+    config: TransformerNetConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,22 +229,32 @@ pub fn drop_deprecated_keys(sd: &mut StateDict) -> usize {
 }
 
 impl TransformerNet {
-    /// A new network with PyTorch's default initialisation from a seeded generator.
+    /// A new network of the reference's widths with PyTorch's default initialisation from a seeded
+    /// generator.
     pub fn seeded(seed: u64, device: &Device) -> Result<Self> {
-        let params = ParamStore::seeded(seed, 0.0, device);
-        let layers = Layers::new(params.root())?;
-        Ok(Self { layers, params })
+        Self::seeded_with(&TransformerNetConfig::default(), seed, device)
     }
 
-    /// From a state dict with the reference's keys (its deprecated running statistics dropped);
-    /// every missing, misshaped or unknown key is named, with `source` (a file's path) first.
+    /// As `seeded`, with other widths.
+    pub fn seeded_with(cfg: &TransformerNetConfig, seed: u64, device: &Device) -> Result<Self> {
+        let params = ParamStore::seeded(seed, 0.0, device);
+        let layers = Layers::new(params.root(), cfg)?;
+        Ok(Self {
+            layers,
+            params,
+            config: cfg.clone(),
+        })
+    }
+
+    /// From a state dict with the reference's keys (its deprecated running statistics dropped), at
+    /// the widths its weights have (`TransformerNetConfig::of_state_dict`); every missing, misshaped or unknown key is named, with `source` (a file's path) first.
     pub fn from_state_dict(
         mut sd: StateDict,
         source: &str,
         device: &Device,
     ) -> std::result::Result<Self, TransformerNetError> {
         drop_deprecated_keys(&mut sd);
-        Self::build(ParamStore::from_state_dict(sd, device), source)
+        Self::build(sd, false, source, device)
     }
 
     /// For stylising only: as `from_state_dict`, but the forward records no graph (PyTorch's
@@ -205,16 +265,31 @@ impl TransformerNet {
         device: &Device,
     ) -> std::result::Result<Self, TransformerNetError> {
         drop_deprecated_keys(&mut sd);
-        Self::build(
-            ParamStore::from_state_dict(sd, device).into_frozen(),
-            source,
-        )
+        Self::build(sd, true, source, device)
     }
 
-    fn build(params: ParamStore, source: &str) -> std::result::Result<Self, TransformerNetError> {
-        let layers = Layers::new(params.root())?;
+    fn build(
+        sd: StateDict,
+        frozen: bool,
+        source: &str,
+        device: &Device,
+    ) -> std::result::Result<Self, TransformerNetError> {
+        let config = TransformerNetConfig::of_state_dict(&sd);
+        let mut params = ParamStore::from_state_dict(sd, device);
+        if frozen {
+            params = params.into_frozen();
+        }
+        let layers = Layers::new(params.root(), &config)?;
         params.finish(source, ARCH)?;
-        Ok(Self { layers, params })
+        Ok(Self {
+            layers,
+            params,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &TransformerNetConfig {
+        &self.config
     }
 
     /// The network's parameters under the reference's keys: what `torch.save(transformer.state_dict())`
@@ -283,6 +358,32 @@ mod tests {
         assert_eq!(
             sd["in3.weight"].min(0).unwrap().to_scalar::<f32>().unwrap(),
             1.0
+        );
+    }
+
+    #[test]
+    fn a_narrow_network_keeps_the_keys_and_loads_at_its_widths() {
+        let cfg = TransformerNetConfig {
+            channels: [4, 8, 8],
+            residual_blocks: 2,
+        };
+        let net = TransformerNet::seeded_with(&cfg, 5, &Device::Cpu).unwrap();
+        let sd = net.state_dict();
+        assert_eq!(sd.len(), (3 + 2 * 2 + 3) * 2 + (5 + 2 * 2) * 2);
+        assert_eq!(sd["deconv1.conv2d.weight"].dims(), [8, 8, 3, 3]);
+        assert_eq!(sd["res2.in2.weight"].dims(), [8]);
+        assert_eq!(sd["deconv3.conv2d.weight"].dims(), [3, 4, 9, 9]);
+        let back = TransformerNet::from_state_dict(sd, "narrow.safetensors", &Device::Cpu).unwrap();
+        assert_eq!(back.config(), &cfg);
+        let mut rng = crate::rng::SeededRng::new(6);
+        let x = rng
+            .uniform((1, 3, 12, 9), 0.0, 255.0, &Device::Cpu)
+            .unwrap();
+        let d = (net.forward(&x).unwrap() - back.forward(&x).unwrap()).unwrap();
+        assert_eq!(crate::max_abs(&d), 0.0);
+        assert_eq!(
+            TransformerNet::seeded(1, &Device::Cpu).unwrap().config(),
+            &TransformerNetConfig::default()
         );
     }
 
