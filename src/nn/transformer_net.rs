@@ -443,4 +443,122 @@ mod tests {
             assert!(err.contains(part), "{part} in {err}");
         }
     }
+
+    /// The reference fixture's tensors under `prefix` (`net.`), the prefix removed.
+    pub(crate) fn fixture_part(prefix: &str) -> StateDict {
+        let fx = crate::nn::weights::load_safetensors(
+            crate::test_fixture("fast_style_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        fx.into_iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v)))
+            .collect()
+    }
+
+    /// max |a − b| / max |b|
+    fn rel(a: &Tensor, b: &Tensor) -> f32 {
+        crate::max_abs_diff(a, b) / crate::max_abs(b)
+    }
+
+    #[test]
+    fn forward_matches_the_reference() {
+        // tools/fixtures_fast_style.py: pytorch/examples' TransformerNet at widths 4/8/8, five
+        // residual blocks; a 21×26 photo crop (sides not multiples of 4) → 24×28
+        let net =
+            TransformerNet::from_state_dict(fixture_part("net."), "fixture", &Device::Cpu).unwrap();
+        assert_eq!(
+            net.config(),
+            &TransformerNetConfig {
+                channels: [4, 8, 8],
+                residual_blocks: 5
+            }
+        );
+        let io = fixture_part("fwd.");
+        let y = net.forward(&io["x"]).unwrap();
+        assert_eq!(y.dims(), io["y"].dims());
+        let r = rel(&y, &io["y"]);
+        assert!(r < 1e-4, "relative difference {r}");
+        // inference mode gives the same numbers
+        let frozen =
+            TransformerNet::for_inference(fixture_part("net."), "fixture", &Device::Cpu).unwrap();
+        assert_eq!(
+            crate::max_abs_diff(&frozen.forward(&io["x"]).unwrap(), &y),
+            0.0
+        );
+    }
+
+    #[test]
+    fn full_size_keys_and_shapes_are_the_references() {
+        // the fixture's metadata: the reference TransformerNet()'s state dict, keys and shapes
+        let path = crate::test_fixture("fast_style_reference.safetensors");
+        let bytes = std::fs::read(&path).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        let list: Vec<(String, Vec<usize>)> =
+            serde_json::from_str(header["__metadata__"]["full_keys"].as_str().unwrap()).unwrap();
+        assert_eq!(list.len(), 62);
+        let net = TransformerNet::seeded(7, &Device::Cpu).unwrap();
+        let sd = net.state_dict();
+        let mut ours: Vec<(String, Vec<usize>)> = sd
+            .iter()
+            .map(|(k, v)| (k.clone(), v.dims().to_vec()))
+            .collect();
+        let mut theirs = list.clone();
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours, theirs);
+        // and in the reference's parameters() order, which its optimizer state follows
+        let names: Vec<String> = list.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(net.params.names(), names);
+    }
+
+    #[test]
+    fn a_reference_pth_with_deprecated_statistics_loads_and_stylises_the_same() {
+        // torch.save(…, _use_new_zipfile_serialization=False) of the fixture net with
+        // running_mean/running_var on every InstanceNorm2d (in1..in5 and resK.in1/in2), as the
+        // published candy/mosaic/rain_princess/udnie models carry them
+        let path = crate::test_fixture("fast_style_legacy.pth");
+        let sd = crate::nn::weights::load_state_dict(&path, &Device::Cpu).unwrap();
+        let deprecated = sd.keys().filter(|k| k.contains(".running_")).count();
+        assert_eq!(deprecated, (5 + 2 * 5) * 2);
+        assert!(sd.contains_key("res4.in2.running_var"));
+        let net =
+            TransformerNet::for_inference(sd, &path.display().to_string(), &Device::Cpu).unwrap();
+        let io = fixture_part("fwd.");
+        let r = rel(&net.forward(&io["x"]).unwrap(), &io["y"]);
+        assert!(r < 1e-4, "relative difference {r}");
+    }
+
+    #[test]
+    fn a_model_file_of_the_references_train_loads() {
+        // the reference's train ends with torch.save(transformer.state_dict(), "….model")
+        let path = crate::test_fixture("fast_style_trained.model");
+        let sd = crate::nn::weights::load_state_dict(&path, &Device::Cpu).unwrap();
+        let net = TransformerNet::from_state_dict(sd, "trained.model", &Device::Cpu).unwrap();
+        let io = fixture_part("fwd.");
+        let r = rel(&net.forward(&io["x"]).unwrap(), &io["y"]);
+        assert!(r < 1e-4, "relative difference {r}");
+    }
+
+    /// In-session check of export (not in CI: it needs PyTorch): with AIART_EXPORT_CHECK_DIR set,
+    /// writes a full-size seeded network as aiart saves it and an input/output pair, for
+    /// `safetensors.torch.load_file` + the reference's `load_state_dict(strict=True)` to compare.
+    #[test]
+    fn export_for_the_reference_check() {
+        let Some(dir) = std::env::var_os("AIART_EXPORT_CHECK_DIR") else {
+            eprintln!("skipped: set AIART_EXPORT_CHECK_DIR to write the export check's files");
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        let net = TransformerNet::seeded(11, &Device::Cpu).unwrap();
+        candle_core::safetensors::save(&net.state_dict(), dir.join("model.safetensors")).unwrap();
+        let mut rng = crate::rng::SeededRng::new(12);
+        let x = rng
+            .uniform((1, 3, 37, 50), 0.0, 255.0, &Device::Cpu)
+            .unwrap();
+        let y = net.forward(&x).unwrap();
+        let io: StateDict = [("x".to_string(), x), ("y".to_string(), y)].into();
+        candle_core::safetensors::save(&io, dir.join("io.safetensors")).unwrap();
+    }
 }
