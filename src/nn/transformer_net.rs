@@ -478,6 +478,11 @@ mod tests {
         let y = net.forward(&io["x"]).unwrap();
         assert_eq!(y.dims(), io["y"].dims());
         let r = rel(&y, &io["y"]);
+        eprintln!(
+            "forward: max |Δ| {} over max |y| {} (relative {r})",
+            crate::max_abs_diff(&y, &io["y"]),
+            crate::max_abs(&io["y"])
+        );
         assert!(r < 1e-4, "relative difference {r}");
         // inference mode gives the same numbers
         let frozen =
@@ -539,6 +544,63 @@ mod tests {
         let io = fixture_part("fwd.");
         let r = rel(&net.forward(&io["x"]).unwrap(), &io["y"]);
         assert!(r < 1e-4, "relative difference {r}");
+    }
+
+    /// CPU time of one training step of the full-size network (forward and backward of a
+    /// stand-in loss), and of its parts: `cargo test --lib step_timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn step_timing() {
+        use std::time::Instant;
+        let dev = Device::Cpu;
+        let net = TransformerNet::seeded(1, &dev).unwrap();
+        let mut rng = crate::rng::SeededRng::new(2);
+        let x = rng.uniform((2, 3, 128, 128), 0.0, 255.0, &dev).unwrap();
+        let r = rng.normal((2, 3, 128, 128), 0.0, 1.0, &dev).unwrap();
+        let time = |what: &str, f: &dyn Fn()| {
+            f();
+            let t = Instant::now();
+            for _ in 0..3 {
+                f();
+            }
+            eprintln!("{what}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3 / 3.0);
+        };
+        time("forward 2×3×128×128", &|| {
+            net.forward(&x).unwrap();
+        });
+        time("forward + backward", &|| {
+            let y = net.forward(&x).unwrap();
+            (y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        });
+        let h =
+            candle_core::Var::from_tensor(&rng.normal((2, 32, 128, 128), 0.0, 1.0, &dev).unwrap())
+                .unwrap();
+        let norm = AffineInstanceNorm {
+            weight: candle_core::Var::from_tensor(&rng.normal(32, 1.0, 0.1, &dev).unwrap())
+                .unwrap()
+                .as_tensor()
+                .clone(),
+            bias: candle_core::Var::from_tensor(&rng.normal(32, 0.0, 0.1, &dev).unwrap())
+                .unwrap()
+                .as_tensor()
+                .clone(),
+        };
+        let rh = rng.normal((2, 32, 128, 128), 0.0, 1.0, &dev).unwrap();
+        time(
+            "affine IN + ReLU 2×32×128×128, forward + backward",
+            &|| {
+                let y = norm.forward(h.as_tensor(), true).unwrap();
+                (y * &rh).unwrap().sum_all().unwrap().backward().unwrap();
+            },
+        );
+        let u =
+            candle_core::Var::from_tensor(&rng.normal((2, 64, 64, 64), 0.0, 1.0, &dev).unwrap())
+                .unwrap();
+        let ru = rng.normal((2, 64, 128, 128), 0.0, 1.0, &dev).unwrap();
+        time("nearest ×2 2×64×64×64, forward + backward", &|| {
+            let y = u.as_tensor().upsample_nearest2d(128, 128).unwrap();
+            (y * &ru).unwrap().sum_all().unwrap().backward().unwrap();
+        });
     }
 
     /// In-session check of export (not in CI: it needs PyTorch): with AIART_EXPORT_CHECK_DIR set,

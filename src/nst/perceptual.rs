@@ -219,6 +219,7 @@ mod tests {
                 ours.to_scalar::<f32>().unwrap(),
                 fx[theirs].to_scalar::<f32>().unwrap(),
             );
+            eprintln!("{theirs}: {a} vs PyTorch {b}");
             assert!((a - b).abs() <= 1e-4 * b.abs(), "{theirs}: {a} vs {b}");
         }
         let grads = l.total.backward().unwrap();
@@ -244,6 +245,10 @@ mod tests {
                 worst = (r, key);
             }
         }
+        eprintln!(
+            "gradients: worst relative difference {} ({})",
+            worst.0, worst.1
+        );
         // PyTorch's own f32 gradients differ from its f64 ones by up to 1.4e-5 (relative to each
         // tensor's largest), so 1e-4 asks for the same sums, not the same rounding
         assert!(
