@@ -555,6 +555,46 @@ mod tests {
         assert!(r < 1e-4, "relative difference {r}");
     }
 
+    /// The published models (pytorch/examples' candy, mosaic, rain_princess, udnie .pth; not in the
+    /// repository, 6.7 MB each) stylise as the reference: with AIART_PUBLISHED_MODELS=DIR holding
+    /// them and what `tools/fast_style_published_check.py DIR` wrote beside them, the levels after
+    /// clamp(0, 255) and uint8 truncation (the reference's save_image) differ by at most one.
+    #[test]
+    fn published_models_stylise_as_the_reference() {
+        let Some(dir) = std::env::var_os("AIART_PUBLISHED_MODELS") else {
+            eprintln!(
+                "skipped: set AIART_PUBLISHED_MODELS=DIR (see tools/fast_style_published_check.py)"
+            );
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        let mut models: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pth" || e == "model"))
+            .collect();
+        models.sort();
+        assert!(!models.is_empty(), "no .pth or .model in {}", dir.display());
+        let levels = |t: &Tensor| t.clamp(0f32, 255f32).unwrap().floor().unwrap();
+        for path in models {
+            let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+            let reference = dir.join(format!("{stem}.reference.safetensors"));
+            let io = crate::nn::weights::load_safetensors(&reference, &Device::Cpu)
+                .unwrap_or_else(|e| panic!("{e}: run tools/fast_style_published_check.py first"));
+            let sd = crate::nn::weights::load_state_dict(&path, &Device::Cpu).unwrap();
+            let net = TransformerNet::for_inference(sd, &path.display().to_string(), &Device::Cpu)
+                .unwrap();
+            let y = net.forward(&io["x"]).unwrap();
+            let d = crate::max_abs_diff(&levels(&y), &levels(&io["y"]));
+            eprintln!(
+                "{stem}: {:?}, max level difference {d}, max |Δ| before rounding {}",
+                y.dims(),
+                crate::max_abs_diff(&y, &io["y"])
+            );
+            assert!(d <= 1.0, "{stem}: levels differ by {d}");
+        }
+    }
+
     /// CPU time of one training step of the full-size network (forward and backward of a
     /// stand-in loss), and of its parts: `cargo test --lib step_timing -- --ignored --nocapture`.
     #[test]
