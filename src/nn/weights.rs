@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 pub enum WeightsError {
     #[error("{path}: cannot read weights: {reason}")]
     Read { path: PathBuf, reason: String },
-    #[error("{path}: unknown weights format (expected .safetensors, .pth or .pt)")]
+    #[error("{path}: unknown weights format (expected .safetensors, .pth, .pt or .model)")]
     Format { path: PathBuf },
 }
 
@@ -25,7 +25,8 @@ pub fn load_safetensors(
     })
 }
 
-/// Loads a state dict from `.safetensors` or a PyTorch `.pth` (the zip format of torch >= 1.6).
+/// Loads a state dict from `.safetensors` or a PyTorch `.pth` / `.pt` / `.bin` / `.model` (either of
+/// torch.save's formats; pytorch/examples fast_neural_style names its final models `….model`).
 pub fn load_state_dict(path: &Path, device: &Device) -> Result<StateDict, WeightsError> {
     if !path.exists() {
         return Err(WeightsError::Read {
@@ -40,7 +41,7 @@ pub fn load_state_dict(path: &Path, device: &Device) -> Result<StateDict, Weight
         .to_ascii_lowercase();
     match ext.as_str() {
         "safetensors" => load_safetensors(path, device),
-        "pth" | "pt" | "bin" => {
+        "pth" | "pt" | "bin" | "model" => {
             let tensors = super::pth::read_pth(path).map_err(|reason| WeightsError::Read {
                 path: path.to_path_buf(),
                 reason,

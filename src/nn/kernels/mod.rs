@@ -10,6 +10,7 @@ pub mod conv;
 mod gemm_conv;
 pub mod norm;
 pub mod pad;
+pub mod upsample;
 
 /// Whether our CPU kernels take these tensors: every one f32 on the CPU (elsewhere the layers
 /// use candle's ops).
