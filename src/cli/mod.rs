@@ -7,6 +7,7 @@ mod preset_cmd;
 mod runs;
 mod runs_rm;
 mod stylize;
+mod stylize_model;
 mod submit;
 mod sweep;
 mod train;
@@ -51,7 +52,8 @@ pub struct Cli {
 pub enum Command {
     /// Train a preset headless, writing a run directory
     Train(train::TrainArgs),
-    /// Style transfer from flags: paint a content photo in the style of one or more images
+    /// Style transfer: paint a content photo in the style of one or more images (optimised), or
+    /// paint images and video frames with a trained fast style network (--model)
     Stylize(stylize::StylizeArgs),
     /// A grid of runs from one preset (`--grid train.lr=1e-4,2e-4`), locally or as a Slurm job
     /// array; `sweep list|show|stop`
