@@ -82,7 +82,7 @@ pub enum Command {
     Translate(translate::TranslateArgs),
     /// Show an image in the terminal (kitty / iTerm2 graphics where the terminal says so, else half-blocks)
     View(view::ViewArgs),
-    /// Time a step of each workload (style transfer, CycleGAN, pix2pix, translation) and its peak memory
+    /// Time a step of each workload (style transfer, CycleGAN, pix2pix, translation, fast style) and its peak memory
     Bench(bench::BenchArgs),
 }
 
