@@ -446,3 +446,90 @@ fn a_legacy_pth_with_deprecated_keys_stylises() {
     assert_eq!(got.dimensions(), (20, 18));
     assert_eq!(got.as_raw(), want.as_raw());
 }
+
+/// The dashboard's `t` on two checkpoints of a fast style run, with the real `aiart stylize`
+/// processes it starts: both results are the checkpoints' networks' pixels, shown side by side.
+#[test]
+fn the_dashboard_stylises_a_test_photo_with_two_checkpoints() {
+    use aiart::tui::app::{update, App, Effect, Screen};
+    use aiart::tui::preview::{ImageProtocol, Previews};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+
+    let ws = temp_workspace("fs-dashboard");
+    let root = fake_run(&ws, "fast-style-quick-20260102-000000", &[10, 20], &[]);
+    std::fs::write(
+        root.join("preset.toml"),
+        "kind = \"fast_neural_style\"\n[data]\ndataset = \"photos\"\nstyle_image = \"s.png\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(ws.join("photos/x")).unwrap();
+    write_image(&ws.join("photos/x/street.png"), 26, 18, 3);
+    let mut app = App::new(aiart::workspace::Workspace { root: ws.clone() });
+    let press = |app: &mut App, c: KeyCode| {
+        let k = KeyEvent::new(c, KeyModifiers::NONE);
+        match aiart::tui::keymap::action(k, app.screen, app.asking()) {
+            Some(a) => update(app, a),
+            None => vec![],
+        }
+    };
+    press(&mut app, KeyCode::Char('4'));
+    assert_eq!(app.screen, Screen::Checkpoints);
+    let mut effects = press(&mut app, KeyCode::Char('t'));
+    press(&mut app, KeyCode::Down);
+    effects.extend(press(&mut app, KeyCode::Char('t')));
+    assert_eq!(effects.len(), 2, "{effects:?}");
+    for (e, step) in effects.iter().zip([10, 20]) {
+        let Effect::Stylize {
+            checkpoint,
+            input,
+            output,
+        } = e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(*input, ws.join("photos/x/street.png"));
+        // the dashboard's command, run by the real binary
+        let cmd = aiart::tui::stylize_command(checkpoint, input, output);
+        let out = run(bin().args(cmd.get_args()));
+        assert!(out.status.success(), "{}", text(&out));
+        let net = TransformerNet::for_inference(
+            aiart::nn::weights::load_state_dict(
+                &checkpoint.join("transformer_net.safetensors"),
+                &Device::Cpu,
+            )
+            .unwrap(),
+            "t",
+            &Device::Cpu,
+        )
+        .unwrap();
+        assert_same(
+            &read(output),
+            &expected(&net, &read(input)),
+            &format!("step {step}"),
+        );
+    }
+    let mut previews = Previews::new(ImageProtocol::Halfblocks);
+    let mut term = ratatui::Terminal::new(TestBackend::new(140, 45)).unwrap();
+    let mut screen = String::new();
+    let shown = wait_for(20, || {
+        term.draw(|f| aiart::tui::views::view(&app, &mut previews, f))
+            .unwrap();
+        let buf = term.backend().buffer().clone();
+        screen = (0..45u16)
+            .map(|y| {
+                (0..140u16)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect();
+        // half-blocks drawn in the two result cells, not "no image yet"
+        screen.contains("step 10: stylized")
+            && screen.contains("step 20: stylized")
+            && !screen.contains("no image yet")
+            && screen.matches('▀').count() + screen.matches('▄').count() > 100
+    });
+    assert!(shown, "{screen}");
+    assert!(screen.contains("shown: step 10 vs step 20"), "{screen}");
+}

@@ -194,7 +194,7 @@ pub(crate) fn translate_command(
 
 /// The `aiart stylize --model` process that paints a test photo with a fast style checkpoint
 /// (`--force`: the output is the dashboard's own file, made again when asked again).
-pub(crate) fn stylize_command(
+pub fn stylize_command(
     checkpoint: &std::path::Path,
     input: &std::path::Path,
     output: &std::path::Path,
