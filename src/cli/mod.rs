@@ -54,7 +54,7 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Style transfer: paint a content photo in the style of one or more images (optimised), or
     /// paint images and video frames with a trained fast style network (--model)
-    Stylize(stylize::StylizeArgs),
+    Stylize(Box<stylize::StylizeArgs>),
     /// A grid of runs from one preset (`--grid train.lr=1e-4,2e-4`), locally or as a Slurm job
     /// array; `sweep list|show|stop`
     Sweep(sweep::SweepArgs),
@@ -126,7 +126,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Some(Command::Train(a)) => train::run(&ws, a),
-        Some(Command::Stylize(a)) => stylize::run(&ws, a),
+        Some(Command::Stylize(a)) => stylize::run(&ws, *a),
         Some(Command::Sweep(a)) => sweep::run(&ws, a),
         Some(Command::Nst {
             command: NstCommand::Sweep(a),

@@ -10,7 +10,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 
 /// The flags of optimisation-based style transfer, which `--model` (a trained network) refuses.
-const NST_ONLY: [&str; 20] = [
+const NST_ONLY: [&str; 21] = [
     "content",
     "style",
     "preset",
@@ -31,6 +31,7 @@ const NST_ONLY: [&str; 20] = [
     "original_colors",
     "seed",
     "max_steps",
+    "set",
 ];
 
 #[derive(Args, Debug)]
