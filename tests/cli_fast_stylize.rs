@@ -533,3 +533,100 @@ fn the_dashboard_stylises_a_test_photo_with_two_checkpoints() {
     assert!(shown, "{screen}");
     assert!(screen.contains("shown: step 10 vs step 20"), "{screen}");
 }
+
+/// A state dict in torch.save's legacy (pre-1.6) format, as the reference's published models are
+/// stored: magic number, protocol version, system info, the dict of `_rebuild_tensor_v2` calls
+/// (storages as persistent ids), the storage keys, then each storage's count and raw f32 bytes.
+fn legacy_pth(sd: &[(String, Tensor)], path: &Path) {
+    fn unicode(out: &mut Vec<u8>, s: &str) {
+        out.push(b'X');
+        out.extend((s.len() as u32).to_le_bytes());
+        out.extend(s.as_bytes());
+    }
+    fn int(out: &mut Vec<u8>, v: usize) {
+        out.push(b'J');
+        out.extend((v as i32).to_le_bytes());
+    }
+    fn ints(out: &mut Vec<u8>, vs: &[usize]) {
+        out.push(b'(');
+        for &v in vs {
+            int(out, v);
+        }
+        out.push(b't');
+    }
+    let mut out = vec![0x80, 2, 0x8a, 10];
+    out.extend([
+        0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, b'.',
+    ]);
+    out.extend([0x80, 2, b'J']);
+    out.extend(1001i32.to_le_bytes());
+    out.push(b'.');
+    out.extend([0x80, 2, b'}', b'.']);
+    out.extend([0x80, 2, b'}', b'(']);
+    for (i, (k, t)) in sd.iter().enumerate() {
+        unicode(&mut out, k);
+        out.extend(b"ctorch._utils\n_rebuild_tensor_v2\n(");
+        out.push(b'(');
+        unicode(&mut out, "storage");
+        out.extend(b"ctorch\nFloatStorage\n");
+        unicode(&mut out, &i.to_string());
+        unicode(&mut out, "cpu");
+        int(&mut out, t.elem_count());
+        out.extend(b"tQ");
+        int(&mut out, 0);
+        let dims = t.dims().to_vec();
+        let mut stride = vec![1usize; dims.len()];
+        for d in (0..dims.len().saturating_sub(1)).rev() {
+            stride[d] = stride[d + 1] * dims[d + 1];
+        }
+        ints(&mut out, &dims);
+        ints(&mut out, &stride);
+        out.push(0x89);
+        out.extend(b"ccollections\nOrderedDict\n)R");
+        out.extend(b"tR");
+    }
+    out.extend(b"u.");
+    out.extend([0x80, 2, b']', b'(']);
+    for i in 0..sd.len() {
+        unicode(&mut out, &i.to_string());
+    }
+    out.extend(b"e.");
+    for (_, t) in sd {
+        let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        out.extend((v.len() as i64).to_le_bytes());
+        for x in v {
+            out.extend(x.to_le_bytes());
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// The reference's published models: legacy `.pth` with `inN.running_mean/var`, which are dropped;
+/// the `.model` its `train` saves reads the same way.
+#[test]
+fn a_legacy_pth_and_a_model_file_with_deprecated_keys_stylise() {
+    let ws = temp_workspace("fs-legacy-made");
+    let net = model(&ws.join("m.safetensors"), 6);
+    let mut sd: Vec<(String, Tensor)> = net.state_dict().into_iter().collect();
+    for (k, t) in net.state_dict() {
+        if let Some(norm) = k.strip_suffix(".weight").filter(|n| {
+            n.rsplit('.')
+                .next()
+                .is_some_and(|l| l.starts_with("in") && l[2..].parse::<u32>().is_ok())
+        }) {
+            sd.push((format!("{norm}.running_mean"), t.zeros_like().unwrap()));
+            sd.push((format!("{norm}.running_var"), t.ones_like().unwrap()));
+        }
+    }
+    sd.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(sd.len() > 62 + 20, "{}", sd.len());
+    legacy_pth(&sd, &ws.join("candy.pth"));
+    std::fs::copy(ws.join("candy.pth"), ws.join("epoch_2.model")).unwrap();
+    write_image(&ws.join("p.png"), 22, 19, 2);
+    let want = expected(&net, &read(&ws.join("p.png")));
+    for (file, out) in [("candy.pth", "a.png"), ("epoch_2.model", "b.png")] {
+        let o = stylize(&ws, &["--model", file, "--input", "p.png", "--output", out]);
+        assert!(o.status.success(), "{file}: {}", text(&o));
+        assert_same(&read(&ws.join(out)), &want, file);
+    }
+}
