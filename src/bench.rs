@@ -7,7 +7,13 @@
 //!   128×128, lsgan, λ 10, identity 0.5, image pools of 50, both Adams;
 //! - `pix2pix-256`: one pix2pix step, unet_256 (dropout), basic PatchGAN, batch norm, vanilla GAN + L1;
 //! - `translate-resnet9-256`: one `--eval` forward of resnet_9blocks at 256×256;
-//! - `adam-resnet9`: one Adam step over resnet_9blocks' 7.8M parameters, gradients given.
+//! - `adam-resnet9`: one Adam step over resnet_9blocks' 7.8M parameters, gradients given;
+//! - `fast-style-train-256`: one fast style transfer training step (pytorch/examples
+//!   `fast_neural_style` `train`): a batch of 4 photos at 256×256 through TransformerNet, the
+//!   perceptual losses of a full-width VGG-16 (random weights; content relu2_2, style relu1_2 …
+//!   relu4_3, weights 1e5 / 1e10), backward, Adam lr 1e-3;
+//! - `fast-style-1080p`: one stylisation of a 1920×1080 frame by TransformerNet, no graph (`aiart
+//!   stylize --model`).
 
 use crate::nn::gan::{DiscArch, DiscConfig, Discriminator, GenConfig, Generator};
 use crate::nn::layers::{Ctx, NormKind};
@@ -21,12 +27,14 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use std::path::Path;
 
-pub const WORKLOADS: [&str; 5] = [
+pub const WORKLOADS: [&str; 7] = [
     "nst-vgg19-256",
     "cyclegan-128",
     "pix2pix-256",
     "translate-resnet9-256",
     "adam-resnet9",
+    "fast-style-train-256",
+    "fast-style-1080p",
 ];
 
 /// `nst-multiscale`: a 4096-px coarse-to-fine run's scales with tiles of 512 px, and the cost of
@@ -212,6 +220,54 @@ fn adam(device: &Device) -> Result<Step> {
     }))
 }
 
+/// Photos in 0–255, as the reference's `transforms.ToTensor()` then `mul(255)` gives them.
+fn photos(n: usize, h: usize, w: usize, seed: u64, device: &Device) -> Result<Tensor> {
+    Ok(crate::rng::SeededRng::new(seed).uniform((n, 3, h, w), 0.0, 255.0, device)?)
+}
+
+fn fast_style_train(device: &Device) -> Result<Step> {
+    use crate::nn::transformer_net::TransformerNet;
+    use crate::nn::vgg::{Vgg, VggArch};
+    use crate::nst::perceptual::{PerceptualLoss, CONTENT_LAYER, STYLE_LAYERS};
+    let net = TransformerNet::seeded(0, device)?;
+    let arch = VggArch::Vgg16;
+    let vgg = Vgg::random_arch(
+        arch,
+        1,
+        arch.widths(),
+        crate::nn::pool::Pooling::Max,
+        device,
+    )?;
+    let style = photos(1, 256, 256, 2, device)?;
+    let loss = PerceptualLoss::new(vgg, &style, &STYLE_LAYERS, CONTENT_LAYER)?;
+    let mut opt = crate::train::optim::Adam::new(net.params.trainable(), AdamConfig::default())?;
+    let x = photos(4, 256, 256, 3, device)?;
+    Ok(Box::new(move || {
+        let y = net.forward(&x)?;
+        let l = loss.losses(&x, &y, 1e5, 1e10)?;
+        let grads = l.total.backward()?;
+        opt.step(&grads)?;
+        l.total.to_scalar::<f32>()?;
+        Ok(())
+    }))
+}
+
+fn fast_style_1080p(device: &Device) -> Result<Step> {
+    use crate::nn::transformer_net::TransformerNet;
+    // as `aiart stylize --model` loads it: no graph recorded
+    let net = TransformerNet::for_inference(
+        TransformerNet::seeded(0, device)?.state_dict(),
+        "bench",
+        device,
+    )?;
+    let x = photos(1, 1080, 1920, 4, device)?;
+    Ok(Box::new(move || {
+        let y = net.forward(&x)?.clamp(0f32, 255f32)?;
+        y.sum_all()?.to_scalar::<f32>()?;
+        Ok(())
+    }))
+}
+
 /// Builds workload `name` on `device`; `scratch` is a folder for the files it needs.
 pub fn build(name: &str, device: &Device, scratch: &Path) -> Result<Step> {
     match name {
@@ -220,6 +276,8 @@ pub fn build(name: &str, device: &Device, scratch: &Path) -> Result<Step> {
         "pix2pix-256" => pix2pix(device),
         "translate-resnet9-256" => translate(device),
         "adam-resnet9" => adam(device),
+        "fast-style-train-256" => fast_style_train(device),
+        "fast-style-1080p" => fast_style_1080p(device),
         n if parse_nst_size(n).is_some() => {
             let (size, tile) = parse_nst_size(n).expect("checked");
             nst_at(scratch, device, size, tile)

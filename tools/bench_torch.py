@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch twin of `aiart bench`: the same four workloads, shapes, losses and optimiser settings,
+"""PyTorch twin of `aiart bench`: the same workloads, shapes, losses and optimiser settings,
 timed the same way (median ms of N steps after one warm-up step) and printed as the same JSON.
 
     python3 tools/bench_torch.py [--json] [--workload NAME]... [--steps N] [--threads N] [--device cpu|cuda:N]
@@ -16,6 +16,10 @@ Needs torch (pip install torch). Each workload runs in a child process of its ow
   translate-resnet9-256  one eval forward of resnet_9blocks (instance norm) at 256x256
   adam-resnet9           one torch.optim.Adam step (lr 2e-4, betas 0.5, 0.999) over resnet_9blocks'
                          7.8M parameters, gradients given
+  fast-style-train-256   one iteration of pytorch/examples fast_neural_style's train loop: batch 4
+                         at 256x256, TransformerNet, Vgg16 (random weights) relu1_2..relu4_3,
+                         content relu2_2, weights 1e5 / 1e10, Adam lr 1e-3 (reference_fast_style.py)
+  fast-style-1080p       one stylisation of a 1920x1080 frame under no_grad, clamped to 0-255
 """
 import argparse
 import json
@@ -26,7 +30,8 @@ import subprocess
 import sys
 import time
 
-WORKLOADS = ["nst-vgg19-256", "cyclegan-128", "pix2pix-256", "translate-resnet9-256", "adam-resnet9"]
+WORKLOADS = ["nst-vgg19-256", "cyclegan-128", "pix2pix-256", "translate-resnet9-256", "adam-resnet9",
+             "fast-style-train-256", "fast-style-1080p"]
 
 
 def build(name):
@@ -125,6 +130,29 @@ def build(name):
 
         def step():
             opt.step()
+
+        return step
+    if name == "fast-style-train-256":
+        from reference_fast_style import TransformerNet, Vgg16, gram_matrix, normalize_batch, train_step
+        transformer = TransformerNet()
+        optimizer = torch.optim.Adam(transformer.parameters(), 1e-3)
+        vgg = Vgg16(requires_grad=False)
+        style = (torch.rand(1, 3, 256, 256) * 255).repeat(4, 1, 1, 1)
+        gram_style = [gram_matrix(y) for y in vgg(normalize_batch(style))]
+        x = torch.rand(4, 3, 256, 256) * 255
+
+        def step():
+            train_step(transformer, vgg, optimizer, gram_style, x)
+
+        return step
+    if name == "fast-style-1080p":
+        from reference_fast_style import TransformerNet
+        transformer = TransformerNet().eval()
+        x = torch.rand(1, 3, 1080, 1920) * 255
+
+        def step():
+            with torch.no_grad():
+                transformer(x).clamp(0, 255).sum().item()
 
         return step
     raise SystemExit(f"unknown workload {name}; the workloads: {', '.join(WORKLOADS)}")

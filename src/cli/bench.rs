@@ -19,7 +19,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Run only these workloads (repeatable) [default: all: nst-vgg19-256, cyclegan-128, pix2pix-256,
-    /// translate-resnet9-256, adam-resnet9]. Also: nst-SIZE-tileT / nst-SIZE-untiled (one
+    /// translate-resnet9-256, adam-resnet9, fast-style-train-256, fast-style-1080p]. Also: nst-SIZE-tileT / nst-SIZE-untiled (one
     /// style-transfer iteration at SIZE px), and nst-multiscale (print resolution: 512 … 4096 px with
     /// tiles of 512, and 1024 and 2048 px untiled vs tiled; add --steps 1 --warmup 0)
     #[arg(long = "workload", value_name = "NAME")]

@@ -7,6 +7,7 @@ mod preset_cmd;
 mod runs;
 mod runs_rm;
 mod stylize;
+mod stylize_model;
 mod submit;
 mod sweep;
 mod train;
@@ -51,8 +52,9 @@ pub struct Cli {
 pub enum Command {
     /// Train a preset headless, writing a run directory
     Train(train::TrainArgs),
-    /// Style transfer from flags: paint a content photo in the style of one or more images
-    Stylize(stylize::StylizeArgs),
+    /// Style transfer: paint a content photo in the style of one or more images (optimised), or
+    /// paint images and video frames with a trained fast style network (--model)
+    Stylize(Box<stylize::StylizeArgs>),
     /// A grid of runs from one preset (`--grid train.lr=1e-4,2e-4`), locally or as a Slurm job
     /// array; `sweep list|show|stop`
     Sweep(sweep::SweepArgs),
@@ -80,7 +82,7 @@ pub enum Command {
     Translate(translate::TranslateArgs),
     /// Show an image in the terminal (kitty / iTerm2 graphics where the terminal says so, else half-blocks)
     View(view::ViewArgs),
-    /// Time a step of each workload (style transfer, CycleGAN, pix2pix, translation) and its peak memory
+    /// Time a step of each workload (style transfer, CycleGAN, pix2pix, translation, fast style) and its peak memory
     Bench(bench::BenchArgs),
 }
 
@@ -124,7 +126,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Some(Command::Train(a)) => train::run(&ws, a),
-        Some(Command::Stylize(a)) => stylize::run(&ws, a),
+        Some(Command::Stylize(a)) => stylize::run(&ws, *a),
         Some(Command::Sweep(a)) => sweep::run(&ws, a),
         Some(Command::Nst {
             command: NstCommand::Sweep(a),

@@ -87,6 +87,9 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
         (Mode::Content, None) => bail!("--mode content needs --content PHOTO"),
     };
     let base = StylizeArgs {
+        model: None,
+        input: None,
+        force: false,
         content: Some(content.clone()),
         style: vec![if a.mode == Mode::Style {
             a.style.clone()

@@ -1,4 +1,5 @@
-//! `aiart stylize`: an NST preset built from flags (over `--preset P` when given), then trained.
+//! `aiart stylize`: an NST preset built from flags (over `--preset P` when given), then trained;
+//! with `--model`, fast style transfer with a trained network instead (`stylize_model.rs`).
 
 use super::train::{device_override, exit_code, run_nst};
 use aiart::preset::{self, Preset};
@@ -8,16 +9,59 @@ use anyhow::Result;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
+/// The flags of optimisation-based style transfer, which `--model` (a trained network) refuses.
+const NST_ONLY: [&str; 21] = [
+    "content",
+    "style",
+    "preset",
+    "init",
+    "vgg",
+    "content_layer",
+    "style_layers",
+    "content_weight",
+    "style_weight",
+    "tv_weight",
+    "optimizer",
+    "lr",
+    "iterations",
+    "scales",
+    "tile",
+    "run_dir",
+    "style_blend",
+    "original_colors",
+    "seed",
+    "max_steps",
+    "set",
+];
+
 #[derive(Args, Debug)]
+#[command(after_help = "Two ways to stylise:\n  \
+    aiart stylize --content PHOTO --style IMG [-o OUT]   optimise one picture (Gatys et al.; a run)\n  \
+    aiart stylize --model RUN|CHECKPOINT|FILE --input IMG|DIR --output IMG|DIR\n      \
+    paint with a trained fast style network (Johnson et al.; one forward pass per image)")]
 pub struct StylizeArgs {
+    /// Fast style transfer with a trained TransformerNet: a run (id or folder; its newest complete
+    /// checkpoint), a checkpoint folder, or a .safetensors / .pth / .model file (pytorch/examples
+    /// fast_neural_style's, e.g. candy.pth). Takes --input, --output, --size, --device, --force
+    #[arg(long, value_name = "RUN|CHECKPOINT|FILE", conflicts_with_all = NST_ONLY, requires_all = ["input", "output"])]
+    pub model: Option<PathBuf>,
+    /// With --model: an image, or a folder of images (recursively, in sorted order: a folder of
+    /// video frames comes back as frames)
+    #[arg(long, value_name = "IMG|DIR", requires = "model")]
+    pub input: Option<PathBuf>,
+    /// With --model: replace outputs that already exist (never replaced otherwise)
+    #[arg(long, requires = "model")]
+    pub force: bool,
     /// The content photo
     #[arg(long, short)]
     pub content: Option<PathBuf>,
     /// A style image (repeat for several; see --style-blend)
     #[arg(long, short)]
     pub style: Vec<PathBuf>,
-    /// Write the result here (PNG/JPEG by extension); it is also in the run directory as result.png
-    #[arg(long, short)]
+    /// Write the result here (PNG/JPEG by extension); it is also in the run directory as result.png.
+    /// With --model: the output image, or a folder (for a folder input, or when it exists) where
+    /// each result keeps its input's relative path as .png; each result has its input's size
+    #[arg(long, short, value_name = "IMG|DIR")]
     pub output: Option<PathBuf>,
     /// Start from this preset (a file, or a name in the workspace's presets/); the flags override its fields
     #[arg(long)]
@@ -28,8 +72,10 @@ pub struct StylizeArgs {
     /// VGG-19 weights: bundled (the shipped ones), hub, random, or a .pth/.safetensors path
     #[arg(long, value_name = "PATH")]
     pub vgg: Option<String>,
-    /// Longest side of the result, in pixels
-    #[arg(long)]
+    /// Longest side of the result, in pixels. With --model: each input is resized (aspect kept) so
+    /// that its longest side is N before the network sees it (the reference's --content-scale F
+    /// divides both sides by F instead); without it, images go through at their own size
+    #[arg(long, value_name = "N")]
     pub size: Option<u32>,
     /// Content layer(s), comma-separated (e.g. conv4_2)
     #[arg(long)]
@@ -63,7 +109,7 @@ pub struct StylizeArgs {
     /// an untiled pass would need more than 2 GiB of activations
     #[arg(long, value_name = "N")]
     pub tile: Option<u32>,
-    /// Device: auto, cpu or cuda:N
+    /// Device: auto, cpu or cuda:N [default: the preset's; with --model: auto]
     #[arg(long)]
     pub device: Option<String>,
     /// Run directory to create
@@ -199,6 +245,19 @@ pub fn overrides(a: &StylizeArgs) -> Result<Vec<String>> {
 }
 
 pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
+    if let (Some(model), Some(input), Some(output)) = (&a.model, &a.input, &a.output) {
+        return super::stylize_model::run(
+            ws,
+            super::stylize_model::ModelArgs {
+                model: model.clone(),
+                input: input.clone(),
+                output: output.clone(),
+                size: a.size,
+                device: a.device.clone().unwrap_or_else(|| "auto".into()),
+                force: a.force,
+            },
+        );
+    }
     a.content = a.content.map(|c| ws.path(&c));
     a.style = a.style.iter().map(|s| ws.path(s)).collect();
     a.preset = a.preset.map(|p| ws.preset(&p)).transpose()?;

@@ -297,22 +297,47 @@ fn check_pairs(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
 
 /// Where each input's result goes. A folder input keeps each file's path relative to it, with
 /// `.png` in place of the extension (inputs that differ only in extension keep it: a.png.png,
-/// a.jpg.png); an explicit output file is the user's choice.
-fn outputs(a: &TranslateArgs, inputs: &[PathBuf], to_dir: bool) -> Vec<PathBuf> {
+/// a.jpg.png); an explicit output file is the user's choice. (`stylize --model` follows the same
+/// rules.)
+pub(super) fn outputs(
+    input: &Path,
+    output: &Path,
+    inputs: &[PathBuf],
+    to_dir: bool,
+) -> Vec<PathBuf> {
     if !to_dir {
-        return vec![a.output.clone()];
+        return vec![output.to_path_buf()];
     }
-    if a.input.is_dir() {
-        naming::png_names(&a.input, inputs)
+    if input.is_dir() {
+        naming::png_names(input, inputs)
             .into_iter()
-            .map(|n| a.output.join(n))
+            .map(|n| output.join(n))
             .collect()
     } else {
-        inputs
-            .iter()
-            .map(|i| a.output.join(output_name(i)))
-            .collect()
+        inputs.iter().map(|i| output.join(output_name(i))).collect()
     }
+}
+
+/// Into a folder, results never replace files already there unless `force`: the error names the
+/// first five before any work starts.
+pub(super) fn refuse_existing(outs: &[PathBuf]) -> Result<()> {
+    let existing: Vec<String> = outs
+        .iter()
+        .filter(|o| o.exists())
+        .map(|o| o.display().to_string())
+        .collect();
+    if existing.is_empty() {
+        return Ok(());
+    }
+    let more = if existing.len() > 5 {
+        format!(" and {} more", existing.len() - 5)
+    } else {
+        String::new()
+    };
+    bail!(
+        "{}{more} already exist(s); pass --force to replace, or choose another --output",
+        existing[..existing.len().min(5)].join(", ")
+    );
 }
 
 /// One input translated and written.
@@ -371,24 +396,9 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
         bail!("{}: holds no images", a.input.display());
     }
     let to_dir = a.input.is_dir() || a.output.is_dir() || a.output.to_string_lossy().ends_with('/');
-    let outs = outputs(&a, &inputs, to_dir);
+    let outs = outputs(&a.input, &a.output, &inputs, to_dir);
     if to_dir && !a.force {
-        let existing: Vec<String> = outs
-            .iter()
-            .filter(|o| o.exists())
-            .map(|o| o.display().to_string())
-            .collect();
-        if !existing.is_empty() {
-            let more = if existing.len() > 5 {
-                format!(" and {} more", existing.len() - 5)
-            } else {
-                String::new()
-            };
-            bail!(
-                "{}{more} already exist(s); pass --force to replace, or choose another --output",
-                existing[..existing.len().min(5)].join(", ")
-            );
-        }
+        refuse_existing(&outs)?;
     }
     let aligned = found.aligned.filter(|_| !a.whole);
     if a.fake_only && aligned.is_none() {

@@ -131,7 +131,16 @@ pub enum Effect {
         /// `--fake-only`: a pix2pix checkpoint writes fake_B alone, not the labelled grid
         fake_only: bool,
     },
+    /// `aiart stylize --model CHECKPOINT`: a fast style checkpoint paints a test photo
+    Stylize {
+        checkpoint: PathBuf,
+        input: PathBuf,
+        output: PathBuf,
+    },
 }
+
+/// The run kind of fast style transfer, whose checkpoints `t` stylises test photos with.
+pub const FAST_STYLE: &str = "fast_neural_style";
 
 pub struct PresetRow {
     pub path: PathBuf,
@@ -489,22 +498,32 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.message = "style-transfer checkpoints hold images: nothing to translate".into();
                 return fx;
             }
+            let fast_style = r.kind == FAST_STYLE;
             let Some(input) = app.test_image(&r.path) else {
-                app.message = "the run's dataset has no test images".into();
+                app.message = if fast_style {
+                    "no test photos: the run's preset names no data.sample_images or data.dataset \
+                     folder with images"
+                        .into()
+                } else {
+                    "the run's dataset has no test images".into()
+                };
                 return fx;
             };
             let reverse = app.reverse && r.kind == "cyclegan";
             let fake_only = r.kind == "pix2pix";
-            let output = r
-                .path
-                .join("translations")
-                .join(format!(
-                    "step-{:08}-{}-{}",
+            let name = input.file_name().unwrap_or_default().to_string_lossy();
+            let output = if fast_style {
+                r.path
+                    .join("stylized")
+                    .join(format!("step-{:08}-{name}", ck.step))
+            } else {
+                r.path.join("translations").join(format!(
+                    "step-{:08}-{}-{name}",
                     ck.step,
                     if reverse { "BtoA" } else { "AtoB" },
-                    input.file_name().unwrap_or_default().to_string_lossy()
                 ))
-                .with_extension("png");
+            }
+            .with_extension("png");
             let step = ck.step;
             let checkpoint = ck.path.clone();
             let mut outs = match app.translation.take() {
@@ -516,13 +535,26 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let keep = outs.len().saturating_sub(2);
             outs.drain(..keep);
             app.translation = Some((input.clone(), outs));
-            app.message = format!("translating {} with step {step} …", input.display());
-            fx.push(Effect::Translate {
-                checkpoint,
-                input,
-                output,
-                reverse,
-                fake_only,
+            let verb = if fast_style {
+                "stylizing"
+            } else {
+                "translating"
+            };
+            app.message = format!("{verb} {} with step {step} …", input.display());
+            fx.push(if fast_style {
+                Effect::Stylize {
+                    checkpoint,
+                    input,
+                    output,
+                }
+            } else {
+                Effect::Translate {
+                    checkpoint,
+                    input,
+                    output,
+                    reverse,
+                    fake_only,
+                }
             });
         }
         Action::ToggleDirection => {
@@ -552,9 +584,14 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 return fx;
             };
             let name = input.file_name().unwrap_or_default().to_string_lossy();
+            let (done, doing) = if app.selected_run().is_some_and(|r| r.kind == FAST_STYLE) {
+                ("stylized", "stylizing")
+            } else {
+                ("translated", "translating")
+            };
             app.message = match error {
-                None => format!("translated {name} with step {step}: {}", output.display()),
-                Some(e) => format!("translating {name} with step {step} failed: {e}"),
+                None => format!("{done} {name} with step {step}: {}", output.display()),
+                Some(e) => format!("{doing} {name} with step {step} failed: {e}"),
             };
         }
         Action::Refresh => app.refresh(),

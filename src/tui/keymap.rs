@@ -197,13 +197,14 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         "t",
-        "translate a test image with the checkpoint (again on another: compare)",
+        "translate a test image (GAN) or stylise a test photo (fast style) with the checkpoint; \
+         again on another: both side by side",
         CHECKPOINTS,
         &[(KeyCode::Char('t'), Action::Translate)],
     ),
     b(
         "n",
-        "the next test image",
+        "the next test image / photo",
         CHECKPOINTS,
         &[(KeyCode::Char('n'), Action::NextTestImage)],
     ),

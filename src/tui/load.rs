@@ -163,16 +163,30 @@ impl App {
         newest_sample_of(&self.selected_run()?.path)
     }
 
-    /// A test image for translation: the next image of the dataset's test split.
+    /// A test image for translation: the next image of the dataset's test split. For fast style
+    /// transfer, a test photo: the preset's `data.sample_images` folder when it names one, else
+    /// its `data.dataset` folder.
     pub(super) fn test_image(&self, run: &Path) -> Option<PathBuf> {
         let text = std::fs::read_to_string(RunDir::open(run).preset()).ok()?;
         let t: toml::Table = text.parse().ok()?;
-        let root = self.ws.root.join(t.get("data")?.get("dataroot")?.as_str()?);
+        let data = t.get("data")?;
         let kind = t.get("kind")?.as_str()?;
-        let dir = match kind {
-            "cyclegan" if self.reverse => root.join("testB"),
-            "cyclegan" => root.join("testA"),
-            _ => root.join("test"),
+        let dir = if kind == super::app::FAST_STYLE {
+            let folder = |key: &str| {
+                data.get(key)
+                    .and_then(|v| v.as_str())
+                    .filter(|s| !s.is_empty())
+            };
+            self.ws
+                .root
+                .join(folder("sample_images").or_else(|| folder("dataset"))?)
+        } else {
+            let root = self.ws.root.join(data.get("dataroot")?.as_str()?);
+            match kind {
+                "cyclegan" if self.reverse => root.join("testB"),
+                "cyclegan" => root.join("testA"),
+                _ => root.join("test"),
+            }
         };
         let files = crate::data::dataset::list_images(&dir);
         if files.is_empty() {

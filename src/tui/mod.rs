@@ -192,6 +192,64 @@ pub(crate) fn translate_command(
     cmd
 }
 
+/// The `aiart stylize --model` process that paints a test photo with a fast style checkpoint
+/// (`--force`: the output is the dashboard's own file, made again when asked again).
+pub fn stylize_command(
+    checkpoint: &std::path::Path,
+    input: &std::path::Path,
+    output: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = aiart();
+    cmd.arg("stylize")
+        .arg("--model")
+        .arg(checkpoint)
+        .arg("--input")
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .arg("--force");
+    cmd
+}
+
+/// Starts a process that writes `output` and says on the channel when it has ended, and how.
+fn spawn_for_output(
+    app: &mut App,
+    mut cmd: std::process::Command,
+    output: std::path::PathBuf,
+    tx: &std::sync::mpsc::Sender<Msg>,
+) {
+    if let Some(dir) = output.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let spawned = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    match spawned {
+        // the view shows the output once its file is there (written atomically); the
+        // status line says when the process has ended, and how
+        Ok(child) => {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let error = match child.wait_with_output() {
+                    Ok(o) if o.status.success() => None,
+                    Ok(o) => Some(
+                        String::from_utf8_lossy(&o.stderr)
+                            .lines()
+                            .rfind(|l| !l.trim().is_empty())
+                            .unwrap_or("it failed")
+                            .trim_start_matches("error: ")
+                            .to_string(),
+                    ),
+                    Err(e) => Some(e.to_string()),
+                };
+                let _ = tx.send(Msg::Act(Action::Translated { output, error }));
+            });
+        }
+        Err(err) => app.message = format!("cannot start {}: {err}", output.display()),
+    }
+}
+
 /// Carries out an effect; the dashboard stays responsive (trainers and translations are processes).
 fn perform(
     app: &mut App,
@@ -289,36 +347,16 @@ fn perform(
             reverse,
             fake_only,
         } => {
-            if let Some(dir) = output.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            let spawned = translate_command(&checkpoint, &input, &output, reverse, fake_only)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn();
-            match spawned {
-                // the view shows the output once its file is there (written atomically); the
-                // status line says when the process has ended, and how
-                Ok(child) => {
-                    let tx = tx.clone();
-                    std::thread::spawn(move || {
-                        let error = match child.wait_with_output() {
-                            Ok(o) if o.status.success() => None,
-                            Ok(o) => Some(
-                                String::from_utf8_lossy(&o.stderr)
-                                    .lines()
-                                    .rfind(|l| !l.trim().is_empty())
-                                    .unwrap_or("it failed")
-                                    .trim_start_matches("error: ")
-                                    .to_string(),
-                            ),
-                            Err(e) => Some(e.to_string()),
-                        };
-                        let _ = tx.send(Msg::Act(Action::Translated { output, error }));
-                    });
-                }
-                Err(err) => app.message = format!("cannot translate: {err}"),
-            }
+            let cmd = translate_command(&checkpoint, &input, &output, reverse, fake_only);
+            spawn_for_output(app, cmd, output, tx);
+        }
+        Effect::Stylize {
+            checkpoint,
+            input,
+            output,
+        } => {
+            let cmd = stylize_command(&checkpoint, &input, &output);
+            spawn_for_output(app, cmd, output, tx);
         }
     }
     Ok(())

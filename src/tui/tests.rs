@@ -1134,3 +1134,161 @@ fn a_cuda_runs_gpu_shows_beside_it_and_a_cpu_run_shows_none() {
     );
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// A fast style run as the trainer lays it out: run.json, preset.toml (the shared schema),
+/// checkpoints/step-N/ with meta.json.
+fn fast_style_run(ws: &std::path::Path, sample_images: &str) -> RunDir {
+    let run = RunDir::create(ws.join("runs/20261130-000000-fast-style-quick")).unwrap();
+    run.write_info(&RunInfo {
+        id: run.id(),
+        kind: "fast_neural_style".into(),
+        preset: ws.join("presets/fast-style-quick.toml"),
+        device: "cpu".into(),
+        pid: std::process::id(),
+        host: hostname(),
+        started: 2.0,
+        ..Default::default()
+    })
+    .unwrap();
+    run.write_status(&run.status_now(RunState::Finished, 20, 1, 20, ""))
+        .unwrap();
+    run.write_preset(&format!(
+        "kind = \"fast_neural_style\"\n[data]\ndataset = \"datasets/photos\"\n\
+         style_image = \"datasets/style.png\"\nsample_images = \"{sample_images}\"\n"
+    ))
+    .unwrap();
+    for step in [10u64, 20] {
+        run.write_checkpoint::<std::io::Error>(step, 3, |d| {
+            std::fs::write(d.join("meta.json"), b"{\"kind\": \"fast_neural_style\"}")
+        })
+        .unwrap();
+    }
+    for (dir, name) in [
+        ("datasets/photos/a", "p1.png"),
+        ("datasets/photos/b", "p2.png"),
+        ("datasets/held", "h1.png"),
+        ("datasets/held", "h2.png"),
+    ] {
+        std::fs::create_dir_all(ws.join(dir)).unwrap();
+        image::RgbImage::new(8, 8)
+            .save(ws.join(dir).join(name))
+            .unwrap();
+    }
+    run
+}
+
+#[test]
+fn a_fast_style_checkpoint_stylises_test_photos_and_two_compare_side_by_side() {
+    let ws = workspace("fast-style");
+    let run = fast_style_run(&ws, "datasets/held");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, &run.id());
+    press(&mut app, KeyCode::Char('4'));
+    let s = render(&app, 140, 45);
+    assert!(s.contains("t stylises a test photo"), "{s}");
+    assert!(s.contains("data.sample_images"), "{s}");
+    assert!(!s.contains("r: now"), "no directions here: {s}");
+    // t: the selected checkpoint (step 10) paints the first held-out photo
+    let fx = press(&mut app, KeyCode::Char('t'));
+    let [Effect::Stylize {
+        checkpoint,
+        input,
+        output: o10,
+    }] = &fx[..]
+    else {
+        panic!("{fx:?}")
+    };
+    assert!(checkpoint.ends_with("checkpoints/step-00000010"));
+    assert_eq!(*input, ws.join("datasets/held/h1.png"));
+    assert!(app.message.starts_with("stylizing"), "{}", app.message);
+    let args: Vec<String> = super::stylize_command(checkpoint, input, o10)
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(args[..2], ["stylize", "--model"], "{args:?}");
+    assert!(
+        args.windows(2)
+            .any(|w| w[0] == "--input" && w[1] == input.to_string_lossy())
+            && args
+                .windows(2)
+                .any(|w| w[0] == "--output" && w[1] == o10.to_string_lossy()),
+        "{args:?}"
+    );
+    // t on the second checkpoint: the same photo, both shown
+    press(&mut app, KeyCode::Down);
+    let fx = press(&mut app, KeyCode::Char('t'));
+    let [Effect::Stylize {
+        input: i20,
+        output: o20,
+        ..
+    }] = &fx[..]
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(i20, input);
+    // the stylize processes write them (here: made up; tests/cli_fast_stylize.rs runs the real one)
+    std::fs::create_dir_all(o10.parent().unwrap()).unwrap();
+    image::RgbImage::from_pixel(32, 32, image::Rgb([250, 120, 0]))
+        .save(o10)
+        .unwrap();
+    image::RgbImage::from_pixel(32, 32, image::Rgb([0, 120, 250]))
+        .save(o20)
+        .unwrap();
+    let o20 = o20.clone();
+    update(
+        &mut app,
+        Action::Translated {
+            output: o20.clone(),
+            error: None,
+        },
+    );
+    assert!(
+        app.message.starts_with("stylized h1.png with step 20"),
+        "{}",
+        app.message
+    );
+    let s = render(&app, 140, 45);
+    assert!(
+        s.contains("step 10: stylized") && s.contains("step 20: stylized"),
+        "{s}"
+    );
+    assert!(s.contains("shown: step 10 vs step 20"), "{s}");
+    assert!(s.contains("test photo h1.png"), "{s}");
+    // n: the next photo, afresh
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.translation.is_none());
+    let fx = press(&mut app, KeyCode::Char('t'));
+    assert!(
+        matches!(&fx[..], [Effect::Stylize { input, .. }] if *input == ws.join("datasets/held/h2.png")),
+        "{fx:?}"
+    );
+    // ? says what t does here
+    press(&mut app, KeyCode::Char('?'));
+    let s = render(&app, 140, 45);
+    assert!(s.contains("stylise a test photo"), "{s}");
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn without_sample_images_the_test_photos_are_the_datasets() {
+    let ws = workspace("fast-style-dataset");
+    let run = fast_style_run(&ws, "");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, &run.id());
+    press(&mut app, KeyCode::Char('4'));
+    let fx = press(&mut app, KeyCode::Char('t'));
+    assert!(
+        matches!(&fx[..], [Effect::Stylize { input, .. }] if *input == ws.join("datasets/photos/a/p1.png")),
+        "{fx:?}"
+    );
+    // and with neither folder holding photos, the message says where it looked
+    std::fs::remove_dir_all(ws.join("datasets/photos")).unwrap();
+    press(&mut app, KeyCode::Char('n'));
+    assert!(press(&mut app, KeyCode::Char('t')).is_empty());
+    assert!(
+        app.message.contains("data.sample_images"),
+        "{}",
+        app.message
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}

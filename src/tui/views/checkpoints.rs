@@ -1,7 +1,8 @@
 //! Checkpoints of the selected run, their sample, and translations of one test image with up to
-//! two of them, shown large side by side (pix2pix: fake_B alone; CycleGAN: either direction).
+//! two of them, shown large side by side (pix2pix: fake_B alone; CycleGAN: either direction; fast
+//! style transfer: a test photo stylised).
 
-use super::super::app::App;
+use super::super::app::{App, FAST_STYLE};
 use super::super::preview::Previews;
 use super::{block, image_or_note};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -70,7 +71,9 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             let n = outs.len().max(1) as u32;
             let cells =
                 Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(outs_area);
-            let what = if kind == "cyclegan" && app.reverse {
+            let what = if kind == FAST_STYLE {
+                "stylized"
+            } else if kind == "cyclegan" && app.reverse {
                 "fake_A"
             } else {
                 "fake_B"
@@ -92,7 +95,14 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                 previews,
                 f,
                 input_area,
-                &format!("test input {name}"),
+                &format!(
+                    "{} {name}",
+                    if kind == FAST_STYLE {
+                        "test photo"
+                    } else {
+                        "test input"
+                    }
+                ),
                 Some(input),
             );
         }
@@ -125,18 +135,34 @@ fn how(app: &App, kind: &str) -> Vec<Line<'static>> {
             "A style-transfer checkpoint is its image: ↑↓ shows each one's.",
         )];
     }
-    let mut lines = vec![Line::from(
-        "t translates a test image with the selected checkpoint; select another and press t again: \
-         the two newest translations of the same image are shown side by side.",
-    )];
-    let direction = if kind != "cyclegan" {
-        String::new()
-    } else if app.reverse {
-        " r: now B→A (G_B, testB)".into()
+    let mut lines = if kind == FAST_STYLE {
+        vec![
+            Line::from(
+                "t stylises a test photo with the selected checkpoint; select another and press t \
+                 again: the two are shown side by side, titled with their steps.",
+            ),
+            Line::from(
+                "n: next test photo (from the preset's data.sample_images, else data.dataset).",
+            ),
+        ]
     } else {
-        " r: now A→B (G_A, testA)".into()
+        vec![Line::from(
+            "t translates a test image with the selected checkpoint; select another and press t \
+             again: the two newest translations of the same image are shown side by side.",
+        )]
     };
-    lines.push(Line::from(format!("n: next test image.{direction}")));
+    let direction: Option<String> = if kind == FAST_STYLE {
+        None
+    } else if kind != "cyclegan" {
+        Some(String::new())
+    } else if app.reverse {
+        Some(" r: now B→A (G_B, testB)".into())
+    } else {
+        Some(" r: now A→B (G_A, testA)".into())
+    };
+    if let Some(direction) = direction {
+        lines.push(Line::from(format!("n: next test image.{direction}")));
+    }
     if let Some((_, outs)) = &app.translation {
         let steps: Vec<String> = outs.iter().map(|(s, _)| s.to_string()).collect();
         lines.push(Line::from(format!(

@@ -1,0 +1,257 @@
+//! `aiart stylize --model M`: fast style transfer (Johnson et al. 2016) with a trained
+//! TransformerNet, as pytorch/examples `fast_neural_style`'s `stylize` does it: the image as RGB
+//! 0–255 floats, one forward pass without a graph, then `clamp(0, 255)` and truncation to 8 bits
+//! (its `save_image`: `astype("uint8")`). Unlike the reference, the EXIF orientation is applied,
+//! `--size` sets the longest side (the reference's `--content-scale` divides both sides), and a
+//! side that is not a multiple of 4 comes back at the input's size (the reference's net rounds it
+//! up to one; the extra rows and columns at the bottom and right are cropped).
+
+use super::translate::{outputs, refuse_existing};
+use aiart::data::dataset::list_images;
+use aiart::data::image_io;
+use aiart::nn::transformer_net::{output_size, TransformerNet, MIN_SIDE};
+use aiart::nn::weights::{self, StateDict};
+use aiart::run::RunDir;
+use aiart::workspace::Workspace;
+use anyhow::{bail, Context, Result};
+use candle_core::{Device, Tensor};
+use image::RgbImage;
+use std::path::{Path, PathBuf};
+
+/// The checkpoint kind that holds a TransformerNet, and its file in a checkpoint folder.
+pub const KIND: &str = "fast_neural_style";
+pub const NET_FILE: &str = "transformer_net.safetensors";
+
+/// What `stylize --model` was given, once resolved.
+pub struct ModelArgs {
+    pub model: PathBuf,
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub size: Option<u32>,
+    pub device: String,
+    pub force: bool,
+}
+
+/// The weights file that `--model` names: a file as it is; a checkpoint folder's
+/// `transformer_net.safetensors`; a run (its folder, or its id under the workspace's runs/) →
+/// its newest complete checkpoint.
+pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
+    let mut p = ws.path(given);
+    if !p.exists() {
+        let name = given.to_string_lossy();
+        p = aiart::run::list::resolve(&ws.runs(), &name).map_err(|e| {
+            anyhow::anyhow!(
+                "--model {name}: no such file or checkpoint folder, and {e}. Pass a run id, a \
+                 run or checkpoint folder, or a .safetensors / .pth / .model file"
+            )
+        })?;
+    }
+    if p.is_file() {
+        return Ok(p);
+    }
+    if p.join("run.json").is_file() {
+        let run = RunDir::open(&p);
+        let kind = run.read_info().ok().map(|i| i.kind);
+        if let Some(k) = kind.filter(|k| k != KIND) {
+            bail!(
+                "{}: a {k} run; stylize --model takes {KIND} runs (pix2pix and CycleGAN \
+                 generators go to `aiart translate`)",
+                p.display()
+            );
+        }
+        p = match run.newest_complete_checkpoint()? {
+            Some((_, ck)) => ck,
+            None => bail!(
+                "{}: the run has no complete checkpoint yet (checkpoints/step-N/ with meta.json); \
+                 wait for its first, or ask for one with `aiart runs checkpoint {}`",
+                p.display(),
+                run.id()
+            ),
+        };
+    }
+    let meta = p.join("meta.json");
+    if let Ok(text) = std::fs::read_to_string(&meta) {
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", meta.display()))?;
+        if let Some(k) = v["kind"].as_str().filter(|k| *k != KIND) {
+            bail!(
+                "{}: a {k} checkpoint; stylize --model takes {KIND} checkpoints (pix2pix and \
+                 CycleGAN generators go to `aiart translate`)",
+                p.display()
+            );
+        }
+    }
+    let file = p.join(NET_FILE);
+    if !file.is_file() {
+        bail!(
+            "{}: not a fast style checkpoint folder (no {NET_FILE})",
+            p.display()
+        );
+    }
+    Ok(file)
+}
+
+/// A state dict from `.safetensors`, `.pth` (zip or legacy) or the reference's `.model` (what its
+/// `train` saves with torch.save: a `.pth` under another name).
+fn read_state_dict(file: &Path, device: &Device) -> Result<StateDict> {
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext != "model" {
+        return Ok(weights::load_state_dict(file, device)?);
+    }
+    let tensors = aiart::nn::pth::read_pth(file)
+        .map_err(|reason| anyhow::anyhow!("{}: cannot read weights: {reason}", file.display()))?;
+    tensors
+        .into_iter()
+        .map(|(k, t)| Ok((k, t.to_device(device)?)))
+        .collect()
+}
+
+/// The network in `file`. A file without the network's first key is no TransformerNet at all:
+/// say what it holds instead of listing every missing key.
+pub fn load(file: &Path, device: &Device) -> Result<TransformerNet> {
+    let sd = read_state_dict(file, device)?;
+    if !sd.contains_key("conv1.conv2d.weight") {
+        let mut keys: Vec<&String> = sd.keys().collect();
+        keys.sort();
+        let shown: Vec<&str> = keys.iter().take(6).map(|k| k.as_str()).collect();
+        bail!(
+            "{}: not a TransformerNet of fast style transfer (no key conv1.conv2d.weight); it \
+             holds {} keys: {}{}. pix2pix and CycleGAN generators go to `aiart translate`",
+            file.display(),
+            keys.len(),
+            shown.join(", "),
+            if keys.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(TransformerNet::for_inference(
+        sd,
+        &file.display().to_string(),
+        device,
+    )?)
+}
+
+/// One image through the network: RGB 0–255 → forward → the input's size (the network rounds
+/// sides up to multiples of 4) → clamp(0, 255) → truncated to u8, as the reference saves.
+pub fn stylize_image(net: &TransformerNet, img: &RgbImage, device: &Device) -> Result<RgbImage> {
+    let (w, h) = img.dimensions();
+    // ToTensor then mul(255), as the reference: v / 255 · 255 in f32
+    let x = (image_io::to_tensor(img, device)? * 255.0)?;
+    let y = net.forward(&x)?;
+    let (oh, ow) = output_size(h as usize, w as usize);
+    debug_assert_eq!(y.dims(), [1, 3, oh, ow]);
+    let y = y
+        .narrow(2, 0, h as usize)?
+        .narrow(3, 0, w as usize)?
+        .clamp(0f32, 255f32)?;
+    Ok(to_u8_image(&y)?)
+}
+
+/// (1, 3, H, W) in 0–255 → 8-bit RGB, truncating as numpy's `astype("uint8")`.
+fn to_u8_image(y: &Tensor) -> candle_core::Result<RgbImage> {
+    let (_, _, h, w) = y.dims4()?;
+    let data: Vec<u8> = y
+        .squeeze(0)?
+        .permute((1, 2, 0))?
+        .to_device(&Device::Cpu)?
+        .flatten_all()?
+        .to_vec1::<f32>()?
+        .into_iter()
+        .map(|v| v as u8)
+        .collect();
+    Ok(RgbImage::from_raw(w as u32, h as u32, data).expect("buffer sized from the tensor"))
+}
+
+/// One input read upright, resized when asked, stylised and written.
+fn stylize_one(
+    net: &TransformerNet,
+    input: &Path,
+    out: &Path,
+    size: Option<u32>,
+    device: &Device,
+) -> Result<()> {
+    let (img, _) = image_io::load_rgb(input)?;
+    let img = match size {
+        Some(n) => image_io::resize_longest(img, n),
+        None => img,
+    };
+    let (w, h) = img.dimensions();
+    if (w.min(h) as usize) < MIN_SIDE {
+        bail!(
+            "{}: {w}×{h} px{}, but the network (TransformerNet) takes at least {MIN_SIDE} px on \
+             each side",
+            input.display(),
+            if size.is_some() { " after --size" } else { "" }
+        );
+    }
+    let y = stylize_image(net, &img, device)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    image_io::save_image(&y, out)?;
+    Ok(())
+}
+
+pub fn run(ws: &Workspace, a: ModelArgs) -> Result<i32> {
+    let input = ws.path(&a.input);
+    let inputs: Vec<PathBuf> = if input.is_dir() {
+        list_images(&input)
+    } else if input.exists() {
+        vec![input.clone()]
+    } else {
+        bail!("{}: no such image or folder", input.display());
+    };
+    if inputs.is_empty() {
+        bail!("{}: holds no images", input.display());
+    }
+    if a.size == Some(0) {
+        bail!("--size 0: give the longest side in pixels (at least {MIN_SIDE})");
+    }
+    let file = locate(ws, &a.model)?;
+    let to_dir = input.is_dir() || a.output.is_dir() || a.output.to_string_lossy().ends_with('/');
+    let outs = outputs(&input, &a.output, &inputs, to_dir);
+    if !a.force {
+        refuse_existing(&outs)?;
+    }
+    let device = aiart::device::pick(&a.device)?;
+    let net = load(&file, &device)?;
+    if inputs.len() == 1 {
+        stylize_one(&net, &inputs[0], &outs[0], a.size, &device)?;
+        println!("stylized 1 image to {}", outs[0].display());
+        return Ok(0);
+    }
+    let bar = indicatif::ProgressBar::new(inputs.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
+            .expect("a valid template"),
+    );
+    let (mut done, mut failed) = (0, 0);
+    for (input, out) in inputs.iter().zip(&outs) {
+        match stylize_one(&net, input, out, a.size, &device) {
+            Ok(()) => done += 1,
+            Err(e) => {
+                bar.suspend(|| eprintln!("warning: skipping {e:#}"));
+                failed += 1;
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if failed > 0 {
+        println!(
+            "stylized {done} of {} images to {}; {failed} failed (named above)",
+            inputs.len(),
+            a.output.display()
+        );
+        Ok(1)
+    } else {
+        println!("stylized {done} images to {}", a.output.display());
+        Ok(0)
+    }
+}
