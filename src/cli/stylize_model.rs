@@ -10,7 +10,7 @@ use super::translate::{outputs, refuse_existing};
 use aiart::data::dataset::list_images;
 use aiart::data::image_io;
 use aiart::nn::transformer_net::{output_size, TransformerNet, MIN_SIDE};
-use aiart::nn::weights::{self, StateDict};
+use aiart::nn::weights;
 use aiart::run::RunDir;
 use aiart::workspace::Workspace;
 use anyhow::{bail, Context, Result};
@@ -91,29 +91,11 @@ pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
     Ok(file)
 }
 
-/// A state dict from `.safetensors`, `.pth` (zip or legacy) or the reference's `.model` (what its
-/// `train` saves with torch.save: a `.pth` under another name).
-fn read_state_dict(file: &Path, device: &Device) -> Result<StateDict> {
-    let ext = file
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if ext != "model" {
-        return Ok(weights::load_state_dict(file, device)?);
-    }
-    let tensors = aiart::nn::pth::read_pth(file)
-        .map_err(|reason| anyhow::anyhow!("{}: cannot read weights: {reason}", file.display()))?;
-    tensors
-        .into_iter()
-        .map(|(k, t)| Ok((k, t.to_device(device)?)))
-        .collect()
-}
-
 /// The network in `file`. A file without the network's first key is no TransformerNet at all:
 /// say what it holds instead of listing every missing key.
 pub fn load(file: &Path, device: &Device) -> Result<TransformerNet> {
-    let sd = read_state_dict(file, device)?;
+    // .safetensors, .pth (zip or legacy) or the reference's .model (torch.save under another name)
+    let sd = weights::load_state_dict(file, device)?;
     if !sd.contains_key("conv1.conv2d.weight") {
         let mut keys: Vec<&String> = sd.keys().collect();
         keys.sort();
