@@ -10,6 +10,7 @@ mod stylize;
 mod submit;
 mod sweep;
 mod train;
+mod train_fast;
 mod translate;
 mod view;
 

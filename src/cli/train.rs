@@ -85,8 +85,10 @@ fn load_args_preset(path: &Path, a: &TrainArgs) -> Option<(Preset, Vec<String>)>
 /// The size rules against the images at hand, for a run started elsewhere (detached, Slurm): false
 /// when they fail (printed, one line per file). The foreground trainer checks them itself.
 fn sizes_fit(ws: &Workspace, preset: &Preset) -> bool {
-    let Preset::Gan(p) = preset else {
-        return true;
+    let p = match preset {
+        Preset::Gan(p) => p,
+        Preset::FastStyle(p) => return super::train_fast::inputs_fit(ws, p),
+        Preset::Nst(_) => return true,
     };
     let root = aiart::workspace::resolve_path(&ws.root, &p.data.dataroot);
     if !root.is_dir() {
@@ -138,6 +140,19 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
             )?
             .1
         }
+        Preset::FastStyle(p) => {
+            super::train_fast::run_fast(
+                ws,
+                &p,
+                &preset_path,
+                &overrides,
+                &name,
+                Place::New(a.run_dir),
+                a.max_steps,
+                a.quiet,
+            )?
+            .1
+        }
     };
     Ok(exit_code(state))
 }
@@ -164,7 +179,7 @@ pub enum Place {
 
 /// Creates the run directory (or takes a prepared one), takes its lock and writes run.json and the
 /// effective preset.
-fn open_run(
+pub(super) fn open_run(
     place: Place,
     kind: &str,
     preset_path: &Path,
@@ -234,12 +249,12 @@ fn write_info(
 }
 
 /// The device of a training run, its TF32 switch set before it opens.
-fn train_device(spec: &str, tf32: bool) -> Result<candle_core::Device> {
+pub(super) fn train_device(spec: &str, tf32: bool) -> Result<candle_core::Device> {
     aiart::device::set_tf32(tf32);
     Ok(aiart::device::pick(spec)?)
 }
 
-fn running_status(
+pub(super) fn running_status(
     run: &RunDir,
     step: u64,
     epoch: u64,
@@ -255,7 +270,7 @@ fn running_status(
 /// Marks a run failed (the error is also an event) and passes the error on.
 /// A driver refusing the binary's kernels later than when the device opened gets the same
 /// advice (the toolkit, the driver's CUDA version, the rebuild command).
-fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
+pub(super) fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
     let e = if aiart::device::is_ptx_too_new(&format!("{e:#}")) {
         let driver = aiart::device::driver_cuda_version();
         e.context(aiart::device::ptx_advice(
@@ -423,7 +438,8 @@ fn resume_changes(
             "--set {}: cannot change in a run that continues (architecture, data, sizes, device \
              and optimiser are fixed for a run's life): start a new run with `aiart train PRESET \
              --set …`. With --resume, --set takes what may change in a live run: learning rate, \
-             schedule length (train.n_epochs, train.n_epochs_decay, train.iterations), loss weights \
+             schedule length (train.n_epochs, train.n_epochs_decay, train.iterations, \
+             train.epochs), loss weights \
              and [log] intervals",
             frozen
                 .iter()
@@ -437,7 +453,9 @@ fn resume_changes(
 
 /// How to make a finished run train longer, for messages.
 fn extend_hint(id: &str, kind: &str) -> String {
-    if kind == "nst" {
+    if kind == "fast_neural_style" {
+        format!("`aiart train --resume {id} --set train.epochs=N` continues it to N epochs")
+    } else if kind == "nst" {
         format!("`aiart train --resume {id} --set train.iterations=N` continues it to N iterations")
     } else {
         format!(
@@ -606,6 +624,26 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 Err(e) => return failed(&run, total, e),
             }
         }
+        Preset::FastStyle(p) => {
+            let r = super::train_fast::Resume {
+                run: &run,
+                lock,
+                source,
+                step,
+                checkpoint: &ck,
+                max_steps: a.max_steps,
+                quiet: a.quiet,
+            };
+            let before = || -> Result<String> {
+                let msg = discard_past(&run, step, &ck)?;
+                write_resume_changes(&run, &text, &a.set, &changes)?;
+                Ok(msg)
+            };
+            match super::train_fast::resume_fast(ws, &p, r, &too_short, &before)? {
+                Some(s) => s,
+                None => return Ok(1),
+            }
+        }
     };
     Ok(exit_code(state))
 }
@@ -678,6 +716,16 @@ fn start_over(
             run_nst(ws, &p, &preset_path, &start_overrides, &name, place, &opts)
         }
         Preset::Gan(p) => run_gan(
+            ws,
+            &p,
+            &preset_path,
+            &start_overrides,
+            &name,
+            place,
+            a.max_steps,
+            a.quiet,
+        ),
+        Preset::FastStyle(p) => super::train_fast::run_fast(
             ws,
             &p,
             &preset_path,
