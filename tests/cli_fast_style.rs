@@ -103,7 +103,10 @@ fn safetensors_keys(path: &Path) -> Vec<String> {
 #[test]
 fn a_tiny_run_lowers_the_style_loss_writes_the_references_keys_and_resumes_at_its_step() {
     let ws = workspace("tiny", "epochs = 100\n");
-    let out = train(&ws, &["p.toml", "--run-dir", "runs/whole", "--max-steps", "30"]);
+    let out = train(
+        &ws,
+        &["p.toml", "--run-dir", "runs/whole", "--max-steps", "30"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let m = metrics(&ws, "whole");
     assert_eq!(m.len(), 30, "one record a step");
@@ -115,7 +118,10 @@ fn a_tiny_run_lowers_the_style_loss_writes_the_references_keys_and_resumes_at_it
             r["total"].as_f64().unwrap(),
         );
         assert!(c >= 0.0 && s > 0.0, "{r:?}");
-        assert!((t - (c + s)).abs() <= 1e-4 * t, "total = content + style: {r:?}");
+        assert!(
+            (t - (c + s)).abs() <= 1e-4 * t,
+            "total = content + style: {r:?}"
+        );
     }
     // broken.jpg, p0 … p4 train (p5 and more/q.png are the last two, held out): 3 batches of 2
     assert_eq!(m[5]["epoch"].as_u64(), Some(2), "{:?}", m[5]);
@@ -154,7 +160,10 @@ fn a_tiny_run_lowers_the_style_loss_writes_the_references_keys_and_resumes_at_it
     assert_eq!(info["kind"], "fast_neural_style");
 
     // stopped at 12 (a checkpoint at 10 and the final one at 12), resumed to 30
-    let out = train(&ws, &["p.toml", "--run-dir", "runs/parts", "--max-steps", "12"]);
+    let out = train(
+        &ws,
+        &["p.toml", "--run-dir", "runs/parts", "--max-steps", "12"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let out = train(&ws, &["--resume", "parts", "--max-steps", "30"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -194,15 +203,11 @@ fn live_edits_of_the_style_weight_apply_and_of_the_image_size_are_refused() {
     };
     assert!(wait_for(120, || last(&ws) >= 3), "the run starts");
     let file = ws.join("p.toml");
-    std::fs::write(
-        &file,
-        preset("epochs = 100000\nstyle_weight = 1e8\n"),
-    )
-    .unwrap();
+    std::fs::write(&file, preset("epochs = 100000\nstyle_weight = 1e8\n")).unwrap();
     assert!(
-        wait_for(60, || events(&ws, "live", "preset_applied")
-            .iter()
-            .any(|m| m.contains("train.style_weight: 10000000000.0 -> 100000000.0"))),
+        wait_for(60, || events(&ws, "live", "preset_applied").iter().any(
+            |m| m.contains("train.style_weight: 10000000000.0 -> 100000000.0")
+        )),
         "{:?}",
         events(&ws, "live", "preset_applied")
     );
@@ -210,10 +215,14 @@ fn live_edits_of_the_style_weight_apply_and_of_the_image_size_are_refused() {
     let at = last(&ws);
     assert!(wait_for(60, || last(&ws) > at + 2));
     let effective = std::fs::read_to_string(ws.join("runs/live/preset.toml")).unwrap();
-    assert!(effective.contains("style_weight = 100000000.0"), "{effective}");
+    assert!(
+        effective.contains("style_weight = 100000000.0"),
+        "{effective}"
+    );
     std::fs::write(
         &file,
-        preset("epochs = 100000\nstyle_weight = 1e8\n").replace("image_size = 32", "image_size = 64"),
+        preset("epochs = 100000\nstyle_weight = 1e8\n")
+            .replace("image_size = 32", "image_size = 64"),
     )
     .unwrap();
     assert!(
@@ -291,8 +300,7 @@ fn errors_come_before_any_run_exists_and_name_the_field() {
         );
     }
     assert!(
-        !ws.join("runs").exists()
-            || std::fs::read_dir(ws.join("runs")).unwrap().next().is_none(),
+        !ws.join("runs").exists() || std::fs::read_dir(ws.join("runs")).unwrap().next().is_none(),
         "no run directory was made"
     );
     let _ = std::fs::remove_dir_all(&ws);
@@ -317,7 +325,11 @@ fn a_sweep_over_the_style_weight_runs_each_value() {
         .map(|s| s.split_whitespace().next().unwrap().to_string())
         .unwrap_or_else(|| panic!("no sweep id in {}", text(&out)));
     let show = || text(&run(bin().current_dir(&ws).args(["sweep", "show", &id])));
-    assert!(wait_for(300, || show().contains("2 finished")), "{}", show());
+    assert!(
+        wait_for(300, || show().contains("2 finished")),
+        "{}",
+        show()
+    );
     assert!(show().contains("style_weight=1e9"), "{}", show());
     for (i, w) in ["1000000000.0", "10000000000.0"].iter().enumerate() {
         let dir = ws.join(format!("runs/{id}-{i}"));

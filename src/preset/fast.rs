@@ -132,7 +132,7 @@ impl FastStylePreset {
                 "required: the style image (a path)".into(),
             );
         }
-        if d.image_size < MIN_IMAGE_SIZE || d.image_size > 8192 || d.image_size % 4 != 0 {
+        if d.image_size < MIN_IMAGE_SIZE || d.image_size > 8192 || !d.image_size.is_multiple_of(4) {
             bad(
                 "data.image_size",
                 format!(
