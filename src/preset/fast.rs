@@ -20,8 +20,31 @@ pub struct FastStylePreset {
     pub model: FastModel,
     #[serde(default)]
     pub train: FastTrain,
-    #[serde(default = "fast_log")]
+    #[serde(default = "fast_log", deserialize_with = "fast_log_over")]
     pub log: LogConfig,
+}
+
+/// A `[log]` table's fields as written; the absent ones keep this kind's defaults.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogFields {
+    print_every: Option<u64>,
+    sample_every: Option<u64>,
+    checkpoint_every: Option<u64>,
+    keep_checkpoints: Option<u64>,
+}
+
+/// `[log]` over `fast_log()`: a table that sets one interval keeps the others at this kind's
+/// defaults (not at style transfer's, which `LogConfig`'s own default holds).
+fn fast_log_over<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LogConfig, D::Error> {
+    let f = LogFields::deserialize(d)?;
+    let base = fast_log();
+    Ok(LogConfig {
+        print_every: f.print_every.unwrap_or(base.print_every),
+        sample_every: f.sample_every.unwrap_or(base.sample_every),
+        checkpoint_every: f.checkpoint_every.unwrap_or(base.checkpoint_every),
+        keep_checkpoints: f.keep_checkpoints.unwrap_or(base.keep_checkpoints),
+    })
 }
 
 /// The reference logs every 500 batches and checkpoints every 2000.
@@ -215,6 +238,30 @@ mod tests {
         // the effective preset round-trips
         let again = parse_str(&Preset::FastStyle(p.clone()).to_toml()).unwrap();
         assert_eq!(again, Preset::FastStyle(p));
+    }
+
+    #[test]
+    fn a_log_table_keeps_this_kinds_defaults_for_what_it_leaves_out() {
+        let Preset::FastStyle(p) =
+            parse_str(&format!("{MINIMAL}[log]\nsample_every = 7\n")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                p.log.print_every,
+                p.log.sample_every,
+                p.log.checkpoint_every
+            ),
+            (500, 7, 2000)
+        );
+        let e = parse_str(&format!("{MINIMAL}[log]\nsample_evry = 7\n")).unwrap_err();
+        assert!(e.to_string().contains("log.sample_evry"), "{e}");
+        let e = parse_str(&format!("{MINIMAL}[log]\nprint_every = 0\n")).unwrap_err();
+        assert!(
+            e.to_string().contains("fast.toml:6") && e.to_string().contains("log.print_every"),
+            "{e}"
+        );
     }
 
     #[test]
