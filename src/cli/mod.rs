@@ -11,6 +11,7 @@ mod submit;
 mod sweep;
 mod train;
 mod train_fast;
+mod train_run;
 mod translate;
 mod view;
 

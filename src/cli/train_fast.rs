@@ -1,7 +1,7 @@
 //! `aiart train` for fast style transfer presets: the foreground run, `--resume`, and the checks
 //! a detached or Slurm run makes before it leaves (the photos, the style image, the VGG).
 
-use super::train::{failed, open_run, running_status, train_device, Place};
+use super::train_run::{failed, open_run, running_status, train_device, Place};
 use aiart::preset::FastStylePreset;
 use aiart::run::dir::new_run_id;
 use aiart::run::lock::RunLock;
