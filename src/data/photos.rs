@@ -20,16 +20,22 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotosError {
-    #[error("{dir}: {what}")]
-    Folder { dir: PathBuf, what: String },
+    /// `field`: the preset field that names the folder
+    #[error("{field}: {dir}: {what}")]
+    Folder {
+        field: &'static str,
+        dir: PathBuf,
+        what: String,
+    },
     #[error(transparent)]
     Image(#[from] image_io::ImageError),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 }
 
-fn folder_error(dir: &Path, what: impl Into<String>) -> PhotosError {
+fn folder_error(field: &'static str, dir: &Path, what: impl Into<String>) -> PhotosError {
     PhotosError::Folder {
+        field,
         dir: dir.to_path_buf(),
         what: what.into(),
     }
@@ -151,11 +157,16 @@ impl Photos {
         warnings: &mut Vec<String>,
     ) -> Result<Self, PhotosError> {
         if !dir.is_dir() {
-            return Err(folder_error(dir, "no such folder of photos"));
+            return Err(folder_error(
+                "data.dataset",
+                dir,
+                "no such folder of photos",
+            ));
         }
         let mut files = list_photos(dir);
         if files.is_empty() {
             return Err(folder_error(
+                "data.dataset",
                 dir,
                 "holds no images (jpg, png, …), at any depth",
             ));
@@ -163,17 +174,18 @@ impl Photos {
         let mut held = match sample_dir {
             Some(s) => {
                 if !s.is_dir() {
-                    return Err(folder_error(s, "data.sample_images: no such folder"));
+                    return Err(folder_error("data.sample_images", s, "no such folder"));
                 }
                 let listed = list_photos(s);
                 if listed.is_empty() {
-                    return Err(folder_error(s, "data.sample_images: holds no images"));
+                    return Err(folder_error("data.sample_images", s, "holds no images"));
                 }
                 listed
             }
             None => {
                 if files.len() <= count {
                     return Err(folder_error(
+                        "data.dataset",
                         dir,
                         format!(
                             "{} photos: holding out data.sample_count = {count} for samples \
@@ -202,6 +214,7 @@ impl Photos {
         }
         if samples.is_empty() {
             return Err(folder_error(
+                "data.sample_images",
                 sample_dir.unwrap_or(dir),
                 "none of the held-out sample photos could be read (named above)",
             ));
@@ -285,6 +298,7 @@ impl Photos {
         }
         if imgs.is_empty() {
             return Err(folder_error(
+                "data.dataset",
                 &self.dir,
                 format!("none of its {n} photos could be read (each named above)"),
             ));

@@ -127,8 +127,7 @@ impl FastTrainer {
             p.data.sample_count,
             p.data.image_size,
             &mut warnings,
-        )
-        .context("data.dataset")?;
+        )?;
         let style_path = resolve_path(workspace, &p.data.style_image);
         let (style, note) = photos::style_image(&style_path, p.data.style_size, device)
             .context("data.style_image")?;
