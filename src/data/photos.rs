@@ -356,6 +356,24 @@ mod tests {
     }
 
     #[test]
+    fn resize_and_crop_match_torchvision_within_a_level() {
+        // tools/fixtures_photos.py: torchvision's Compose([Resize(32), CenterCrop(32)]) on a 61 × 45 PNG (PIL bilinear
+        // with antialias, 43 × 32, crop at x = round(5.5) = 6)
+        let (input, _) = image_io::load_rgb(&crate::test_fixture("fast_resize_in.png")).unwrap();
+        let (want, _) = image_io::load_rgb(&crate::test_fixture("fast_resize_out.png")).unwrap();
+        let got = resize_and_crop(input, 32);
+        assert_eq!(got.dimensions(), want.dimensions());
+        let worst = got
+            .as_raw()
+            .iter()
+            .zip(want.as_raw())
+            .map(|(a, b)| (*a as i32 - *b as i32).abs())
+            .max()
+            .unwrap();
+        assert!(worst <= 1, "{worst} levels from torchvision");
+    }
+
+    #[test]
     fn photos_come_in_image_folder_order_with_the_top_level_first() {
         let d = std::env::temp_dir().join(format!("aiart-photos-order-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
