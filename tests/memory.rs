@@ -54,7 +54,11 @@ fn peak_rss_kib(ws: &Path, preset: &str, steps: u64, records: u64) -> u64 {
 /// `extra_records`: records beyond one a step (style transfer also records the initial image).
 fn check_flat(ws: &Path, preset: &str, extra_records: u64) {
     // N is past the first epoch, so the decoded-image cache and the image pool are full by then
-    let n = 12;
+    check_flat_from(ws, preset, extra_records, 12);
+}
+
+/// As `check_flat`, from step `n` to `3n`.
+fn check_flat_from(ws: &Path, preset: &str, extra_records: u64, n: u64) {
     let short = peak_rss_kib(ws, preset, n, n + extra_records);
     let long = peak_rss_kib(ws, preset, 3 * n, 3 * n + extra_records);
     let per_step = (long as f64 - short as f64) / (2 * n) as f64;
@@ -138,6 +142,8 @@ fn fast_style_memory_does_not_grow_with_steps() {
         ),
     )
     .unwrap();
-    check_flat(&ws, "fast.toml", 0);
+    // from 24 steps: the peak at 12 was seen both at its plateau and ~5 MB under it (allocator
+    // arenas settling), which over 24 steps came near the bound without any growth after
+    check_flat_from(&ws, "fast.toml", 0, 24);
     let _ = std::fs::remove_dir_all(&ws);
 }
