@@ -54,11 +54,7 @@ fn peak_rss_kib(ws: &Path, preset: &str, steps: u64, records: u64) -> u64 {
 /// `extra_records`: records beyond one a step (style transfer also records the initial image).
 fn check_flat(ws: &Path, preset: &str, extra_records: u64) {
     // N is past the first epoch, so the decoded-image cache and the image pool are full by then
-    check_flat_from(ws, preset, extra_records, 12);
-}
-
-/// As `check_flat`, from step `n` to `3n`.
-fn check_flat_from(ws: &Path, preset: &str, extra_records: u64, n: u64) {
+    let n = 12;
     let short = peak_rss_kib(ws, preset, n, n + extra_records);
     let long = peak_rss_kib(ws, preset, 3 * n, 3 * n + extra_records);
     let per_step = (long as f64 - short as f64) / (2 * n) as f64;
@@ -142,8 +138,19 @@ fn fast_style_memory_does_not_grow_with_steps() {
         ),
     )
     .unwrap();
-    // from 24 steps: the peak at 12 was seen both at its plateau and ~5 MB under it (allocator
-    // arenas settling), which over 24 steps came near the bound without any growth after
-    check_flat_from(&ws, "fast.toml", 0, 24);
+    // a peak after N steps is sometimes 5-9 MB under the plateau that every longer run reaches
+    // (threads' allocator arenas), never above it: the short side is the higher of two runs
+    std::fs::copy(ws.join("fast.toml"), ws.join("fast-again.toml")).unwrap();
+    let n = 24;
+    let short =
+        peak_rss_kib(&ws, "fast.toml", n, n).max(peak_rss_kib(&ws, "fast-again.toml", n, n));
+    let long = peak_rss_kib(&ws, "fast.toml", 3 * n, 3 * n);
+    let per_step = (long as f64 - short as f64) / (2 * n) as f64;
+    eprintln!("fast.toml: peak RSS {short} KiB at {n} steps, {long} KiB at {} steps: {per_step:.1} KiB/step", 3 * n);
+    assert!(
+        per_step < 256.0,
+        "fast.toml: peak RSS grows {per_step:.1} KiB a step ({short} KiB at {n} steps, {long} KiB at {})",
+        3 * n
+    );
     let _ = std::fs::remove_dir_all(&ws);
 }
