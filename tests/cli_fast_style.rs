@@ -126,8 +126,10 @@ fn a_tiny_run_lowers_the_style_loss_writes_the_references_keys_and_resumes_at_it
     // broken.jpg, p0 … p4 train (p5 and more/q.png are the last two, held out): 3 batches of 2
     assert_eq!(m[5]["epoch"].as_u64(), Some(2), "{:?}", m[5]);
     let (first, last) = (mean(&m[..5], "style"), mean(&m[25..], "style"));
+    eprintln!("style loss: {first:.4e} over steps 1-5, {last:.4e} over 26-30");
     assert!(
-        last < 0.5 * first,
+        // measured: 3.0e9 → 1.3e9 (0.43); seeded and in order, so the same on every run
+        last < 0.75 * first,
         "the style loss falls: {first:.4e} over steps 1-5, {last:.4e} over 26-30"
     );
     // the bad file is named, once
