@@ -125,6 +125,7 @@ fn every_quick_demo_trains_a_few_steps_offline() {
         ("nst-quick", 2, Some("data.image_size=128")),
         ("pix2pix-quick", 2, None),
         ("cyclegan-quick", 1, None),
+        ("fast-style-quick", 1, Some("data.image_size=64")),
     ] {
         let out_dir = temp_workspace(&format!("demo-{preset}"));
         let run_dir = out_dir.join("run");

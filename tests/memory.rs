@@ -1,5 +1,5 @@
-//! Long GAN runs must not grow: the trainer's peak resident memory after N and after 3N steps of a
-//! tiny pix2pix and a tiny CycleGAN, as the real binary (issue 10: every step's graph was kept
+//! Long runs must not grow: the trainer's peak resident memory after N and after 3N steps of a
+//! tiny pix2pix, a tiny CycleGAN, style transfer and fast style transfer, as the real binary (issue 10: every step's graph was kept
 //! alive through the optimiser's moments, ~125 MB a step on the quick presets). The bound is on
 //! growth per step, never on time.
 
@@ -118,5 +118,39 @@ fn tiled_coarse_to_fine_style_transfer_memory_does_not_grow_with_steps() {
     )
     .unwrap();
     check_flat(&ws, "nst.toml", 1);
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn fast_style_memory_does_not_grow_with_steps() {
+    // 3 photos to train on and 1 held out, batches of 2: 2 steps an epoch, so the decoded-photo
+    // cache is full long before step 12; samples and checkpoints on the way
+    let ws = temp_workspace("memory-fast");
+    pictures(&ws.join("data/photos"), 4, 40, 32, 30);
+    write_image(&ws.join("s.png"), 32, 32, 5);
+    std::fs::write(
+        ws.join("fast.toml"),
+        format!(
+            "kind = \"fast_neural_style\"\n[data]\ndataset = \"data/photos\"\nstyle_image = \"s.png\"\n\
+             image_size = 32\nsample_count = 1\n[model]\nvgg_weights = \"{}\"\n[train]\nbatch_size = 2\n\
+             epochs = 1000\n[log]\nsample_every = 5\ncheckpoint_every = 10\n",
+            tiny_vgg().display()
+        ),
+    )
+    .unwrap();
+    // a peak after N steps is sometimes 5-9 MB under the plateau that every longer run reaches
+    // (threads' allocator arenas), never above it: the short side is the higher of two runs
+    std::fs::copy(ws.join("fast.toml"), ws.join("fast-again.toml")).unwrap();
+    let n = 24;
+    let short =
+        peak_rss_kib(&ws, "fast.toml", n, n).max(peak_rss_kib(&ws, "fast-again.toml", n, n));
+    let long = peak_rss_kib(&ws, "fast.toml", 3 * n, 3 * n);
+    let per_step = (long as f64 - short as f64) / (2 * n) as f64;
+    eprintln!("fast.toml: peak RSS {short} KiB at {n} steps, {long} KiB at {} steps: {per_step:.1} KiB/step", 3 * n);
+    assert!(
+        per_step < 256.0,
+        "fast.toml: peak RSS grows {per_step:.1} KiB a step ({short} KiB at {n} steps, {long} KiB at {})",
+        3 * n
+    );
     let _ = std::fs::remove_dir_all(&ws);
 }

@@ -146,6 +146,14 @@ fn print_report(r: &inspect::Report) {
 fn validate_sizes(dir: &std::path::Path, path: &std::path::Path) -> Result<usize> {
     let p = match preset::load(path, &[]) {
         Ok(preset::Preset::Gan(p)) => p,
+        Ok(preset::Preset::FastStyle(_)) => {
+            eprintln!(
+                "note: {} is a fast style transfer preset: any folder of photos, any sizes (each \
+                 is resized and centre-cropped)",
+                path.display()
+            );
+            return Ok(0);
+        }
         Ok(preset::Preset::Nst(_)) => {
             eprintln!(
                 "note: {} is a style-transfer preset, which takes images of any size",

@@ -11,6 +11,8 @@ mod stylize_model;
 mod submit;
 mod sweep;
 mod train;
+mod train_fast;
+mod train_run;
 mod translate;
 mod view;
 

@@ -1,13 +1,15 @@
 //! `aiart train PRESET`: a headless run into a run directory; `--detach` leaves it running in its
 //! own session; `--resume RUN` continues a run from its newest checkpoint.
 
+pub use super::train_run::Place;
+use super::train_run::{failed, open_run, running_status, train_device};
 use aiart::launch::local;
 use aiart::nst::setup;
 use aiart::preset::{self, live, GanPreset, NstPreset, Preset};
-use aiart::run::dir::{hostname, new_run_id};
+use aiart::run::dir::new_run_id;
 use aiart::run::lock::RunLock;
 use aiart::run::session::{source_of, Session};
-use aiart::run::{clock, list, RunDir, RunInfo, RunState, Status};
+use aiart::run::{list, RunDir, RunInfo, RunState};
 use aiart::train::gan::{self, GanTrainer};
 use aiart::train::nst::{train, NstRun, NstTrainer, RunOptions};
 use aiart::workspace::Workspace;
@@ -85,8 +87,10 @@ fn load_args_preset(path: &Path, a: &TrainArgs) -> Option<(Preset, Vec<String>)>
 /// The size rules against the images at hand, for a run started elsewhere (detached, Slurm): false
 /// when they fail (printed, one line per file). The foreground trainer checks them itself.
 fn sizes_fit(ws: &Workspace, preset: &Preset) -> bool {
-    let Preset::Gan(p) = preset else {
-        return true;
+    let p = match preset {
+        Preset::Gan(p) => p,
+        Preset::FastStyle(p) => return super::train_fast::inputs_fit(ws, p),
+        Preset::Nst(_) => return true,
     };
     let root = aiart::workspace::resolve_path(&ws.root, &p.data.dataroot);
     if !root.is_dir() {
@@ -138,6 +142,19 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
             )?
             .1
         }
+        Preset::FastStyle(p) => {
+            super::train_fast::run_fast(
+                ws,
+                &p,
+                &preset_path,
+                &overrides,
+                &name,
+                Place::New(a.run_dir),
+                a.max_steps,
+                a.quiet,
+            )?
+            .1
+        }
     };
     Ok(exit_code(state))
 }
@@ -152,127 +169,6 @@ pub fn exit_code(state: RunState) -> i32 {
         RunState::Stopped => 130,
         _ => 1,
     }
-}
-
-/// Where a run's files go.
-pub enum Place {
-    /// A new run directory (this one, or `runs/<time>-<name>`)
-    New(Option<PathBuf>),
-    /// A run directory prepared for its trainer (queued in Slurm or a sweep), started from step 0
-    Prepared(PathBuf, Box<RunInfo>, RunLock),
-}
-
-/// Creates the run directory (or takes a prepared one), takes its lock and writes run.json and the
-/// effective preset.
-fn open_run(
-    place: Place,
-    kind: &str,
-    preset_path: &Path,
-    overrides: &[String],
-    device: &candle_core::Device,
-    effective: &str,
-) -> Result<(RunDir, RunLock)> {
-    let (run, sweep) = match place {
-        Place::New(dir) => {
-            let root = dir.expect("resolved by the caller");
-            let run = RunDir::create(&root)
-                .with_context(|| format!("creating run directory {}", root.display()))?;
-            (run, None)
-        }
-        Place::Prepared(root, info, lock) => {
-            return write_info(
-                RunDir::open(root),
-                lock,
-                kind,
-                preset_path,
-                overrides,
-                device,
-                effective,
-                info.sweep,
-            );
-        }
-    };
-    let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
-    write_info(
-        run,
-        lock,
-        kind,
-        preset_path,
-        overrides,
-        device,
-        effective,
-        sweep,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_info(
-    run: RunDir,
-    lock: RunLock,
-    kind: &str,
-    preset_path: &Path,
-    overrides: &[String],
-    device: &candle_core::Device,
-    effective: &str,
-    sweep: Option<aiart::run::dir::SweepTag>,
-) -> Result<(RunDir, RunLock)> {
-    let now = clock::now();
-    run.write_info(&RunInfo {
-        id: run.id(),
-        kind: kind.into(),
-        preset: std::fs::canonicalize(preset_path).unwrap_or_else(|_| preset_path.to_path_buf()),
-        device: aiart::device::describe(device),
-        pid: std::process::id(),
-        host: hostname(),
-        started: now,
-        started_iso: clock::iso(now),
-        overrides: overrides.to_vec(),
-        sweep,
-    })?;
-    run.write_preset(effective)?;
-    Ok((run, lock))
-}
-
-/// The device of a training run, its TF32 switch set before it opens.
-fn train_device(spec: &str, tf32: bool) -> Result<candle_core::Device> {
-    aiart::device::set_tf32(tf32);
-    Ok(aiart::device::pick(spec)?)
-}
-
-fn running_status(
-    run: &RunDir,
-    step: u64,
-    epoch: u64,
-    total: u64,
-    max_steps: Option<u64>,
-) -> Status {
-    Status {
-        max_steps,
-        ..run.status_now(RunState::Running, step, epoch, total, "")
-    }
-}
-
-/// Marks a run failed (the error is also an event) and passes the error on.
-/// A driver refusing the binary's kernels later than when the device opened gets the same
-/// advice (the toolkit, the driver's CUDA version, the rebuild command).
-fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
-    let e = if aiart::device::is_ptx_too_new(&format!("{e:#}")) {
-        let driver = aiart::device::driver_cuda_version();
-        e.context(aiart::device::ptx_advice(
-            aiart::device::BUILD_TOOLKIT,
-            driver.as_deref(),
-        ))
-    } else {
-        e
-    };
-    let msg = format!("{e:#}");
-    let _ = run.append_event("error", &msg);
-    let (step, epoch) = run
-        .read_status()
-        .map(|s| (s.step, s.epoch))
-        .unwrap_or((0, 0));
-    let _ = run.write_status(&run.status_now(RunState::Failed, step, epoch, total, &msg));
-    Err(e)
 }
 
 /// Loads everything (all errors before any work), creates the run directory and trains.
@@ -423,7 +319,8 @@ fn resume_changes(
             "--set {}: cannot change in a run that continues (architecture, data, sizes, device \
              and optimiser are fixed for a run's life): start a new run with `aiart train PRESET \
              --set …`. With --resume, --set takes what may change in a live run: learning rate, \
-             schedule length (train.n_epochs, train.n_epochs_decay, train.iterations), loss weights \
+             schedule length (train.n_epochs, train.n_epochs_decay, train.iterations, \
+             train.epochs), loss weights \
              and [log] intervals",
             frozen
                 .iter()
@@ -437,7 +334,9 @@ fn resume_changes(
 
 /// How to make a finished run train longer, for messages.
 fn extend_hint(id: &str, kind: &str) -> String {
-    if kind == "nst" {
+    if kind == "fast_neural_style" {
+        format!("`aiart train --resume {id} --set train.epochs=N` continues it to N epochs")
+    } else if kind == "nst" {
         format!("`aiart train --resume {id} --set train.iterations=N` continues it to N iterations")
     } else {
         format!(
@@ -606,6 +505,26 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 Err(e) => return failed(&run, total, e),
             }
         }
+        Preset::FastStyle(p) => {
+            let r = super::train_fast::Resume {
+                run: &run,
+                lock,
+                source,
+                step,
+                checkpoint: &ck,
+                max_steps: a.max_steps,
+                quiet: a.quiet,
+            };
+            let before = || -> Result<String> {
+                let msg = discard_past(&run, step, &ck)?;
+                write_resume_changes(&run, &text, &a.set, &changes)?;
+                Ok(msg)
+            };
+            match super::train_fast::resume_fast(ws, &p, r, &too_short, &before)? {
+                Some(s) => s,
+                None => return Ok(1),
+            }
+        }
     };
     Ok(exit_code(state))
 }
@@ -678,6 +597,16 @@ fn start_over(
             run_nst(ws, &p, &preset_path, &start_overrides, &name, place, &opts)
         }
         Preset::Gan(p) => run_gan(
+            ws,
+            &p,
+            &preset_path,
+            &start_overrides,
+            &name,
+            place,
+            a.max_steps,
+            a.quiet,
+        ),
+        Preset::FastStyle(p) => super::train_fast::run_fast(
             ws,
             &p,
             &preset_path,

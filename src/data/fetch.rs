@@ -115,6 +115,9 @@ pub fn preset_needs(p: &crate::preset::Preset, workspace: &Path) -> Option<Strin
         crate::preset::Preset::Gan(g) => {
             missing_dataset(&crate::workspace::resolve_path(workspace, &g.data.dataroot))
         }
+        crate::preset::Preset::FastStyle(f) => {
+            missing_dataset(&crate::workspace::resolve_path(workspace, &f.data.dataset))
+        }
         _ => None,
     }
 }

@@ -13,8 +13,10 @@ pub struct Change {
     pub new: String,
 }
 
-const LIVE: [&str; 15] = [
+const LIVE: [&str; 16] = [
     "train.lr",
+    // fast style transfer's schedule length
+    "train.epochs",
     "train.iterations",
     "train.content_weight",
     "train.style_weight",
@@ -181,5 +183,38 @@ mod tests {
             .map(|c| format!("{}={}", c.field, c.new))
             .collect();
         assert_eq!(names, vec!["train.tv_weight=0.5"], "the runtime lr stays");
+    }
+
+    #[test]
+    fn fast_style_live_fields() {
+        let fast = |extra: &str| {
+            let text = format!(
+                "kind = \"fast_neural_style\"\n[data]\ndataset = \"d\"\nstyle_image = \"s\"\n{extra}"
+            );
+            parse(&text, Path::new("p"), &[]).unwrap().effective_value()
+        };
+        let a = fast("image_size = 64\n");
+        let b = fast("image_size = 128\nstyle_size = 32\n[model]\nvgg_weights = \"random\"\n[train]\nlr = 0.01\ncontent_weight = 2.0\nstyle_weight = 3.0\nepochs = 5\nbatch_size = 2\n[log]\nsample_every = 3\n");
+        let (live, frozen) = classify(diff(&a, &b));
+        let names = |v: &[Change]| v.iter().map(|c| c.field.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&live),
+            vec![
+                "log.sample_every",
+                "train.content_weight",
+                "train.epochs",
+                "train.lr",
+                "train.style_weight"
+            ]
+        );
+        assert_eq!(
+            names(&frozen),
+            vec![
+                "data.image_size",
+                "data.style_size",
+                "model.vgg_weights",
+                "train.batch_size"
+            ]
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! names the file, line, column and field.
 
 pub mod error;
+pub mod fast;
 pub mod gan;
 pub mod live;
 pub mod locate;
@@ -12,13 +13,17 @@ pub mod serde_util;
 pub mod sizes;
 
 pub use error::{Origin, PresetError, PresetIssue};
+pub use fast::FastStylePreset;
 pub use gan::GanPreset;
 pub use nst::NstPreset;
 
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
-pub const KINDS: [&str; 3] = ["nst", "pix2pix", "cyclegan"];
+pub const KINDS: [&str; 4] = ["nst", "pix2pix", "cyclegan", "fast_neural_style"];
+
+/// The kinds as messages list them.
+const KINDS_TEXT: &str = "\"nst\", \"pix2pix\", \"cyclegan\" or \"fast_neural_style\"";
 
 /// A parsed and validated preset.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +31,8 @@ pub enum Preset {
     Nst(NstPreset),
     /// pix2pix or CycleGAN (`kind` tells which)
     Gan(GanPreset),
+    /// Fast style transfer (Johnson et al. 2016, pytorch/examples fast_neural_style)
+    FastStyle(FastStylePreset),
 }
 
 impl Preset {
@@ -34,6 +41,7 @@ impl Preset {
             Preset::Nst(_) => "nst",
             Preset::Gan(p) if p.is_cyclegan() => "cyclegan",
             Preset::Gan(_) => "pix2pix",
+            Preset::FastStyle(_) => "fast_neural_style",
         }
     }
 
@@ -42,6 +50,9 @@ impl Preset {
         match self {
             Preset::Nst(p) => toml::Value::try_from(p.effective()).expect("presets serialise"),
             Preset::Gan(p) => toml::Value::try_from(p.effective()).expect("presets serialise"),
+            Preset::FastStyle(p) => {
+                toml::Value::try_from(p.effective()).expect("presets serialise")
+            }
         }
     }
 
@@ -50,6 +61,9 @@ impl Preset {
         match self {
             Preset::Nst(p) => toml::to_string_pretty(&p.effective()).expect("presets serialise"),
             Preset::Gan(p) => toml::to_string_pretty(&p.effective()).expect("presets serialise"),
+            Preset::FastStyle(p) => {
+                toml::to_string_pretty(&p.effective()).expect("presets serialise")
+            }
         }
     }
 }
@@ -94,10 +108,7 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
             return Err(PresetError::single(
                 at("kind"),
                 "kind",
-                format!(
-                    "expected a string (\"nst\", \"pix2pix\" or \"cyclegan\"), got {}",
-                    other.type_str()
-                ),
+                format!("expected a string ({KINDS_TEXT}), got {}", other.type_str()),
             ))
         }
         None => {
@@ -107,7 +118,7 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
                     line: Some((1, 1)),
                 },
                 "kind",
-                "missing: start the preset with kind = \"nst\", \"pix2pix\" or \"cyclegan\"",
+                format!("missing: start the preset with kind = {KINDS_TEXT}"),
             ))
         }
     };
@@ -134,6 +145,15 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
                 Err(located(problems, text, path, overrides))
             }
         }
+        "fast_neural_style" => {
+            let preset: FastStylePreset = deserialize(text, path, overrides, &table)?;
+            let problems = preset.problems();
+            if problems.is_empty() {
+                Ok(Preset::FastStyle(preset))
+            } else {
+                Err(located(problems, text, path, overrides))
+            }
+        }
         other => {
             let hint = locate::did_you_mean(other, KINDS)
                 .map(|s| format!("; did you mean \"{s}\"?"))
@@ -141,9 +161,7 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
             Err(PresetError::single(
                 at("kind"),
                 "kind",
-                format!(
-                    "unknown kind \"{other}\", expected \"nst\", \"pix2pix\" or \"cyclegan\"{hint}"
-                ),
+                format!("unknown kind \"{other}\", expected {KINDS_TEXT}{hint}"),
             ))
         }
     }

@@ -273,12 +273,19 @@ fn gan_options_are_checked_with_reference_names() {
 #[test]
 fn tf32_is_on_by_default_in_every_kind_checked_shown_and_frozen() {
     let gan = |kind: &str| format!("kind = \"{kind}\"\n[data]\ndataroot = \"d\"\n");
-    for text in [MINIMAL.to_string(), gan("pix2pix"), gan("cyclegan")] {
+    let fast = "kind = \"fast_neural_style\"\n[data]\ndataset = \"d\"\nstyle_image = \"s\"\n";
+    for text in [
+        MINIMAL.to_string(),
+        gan("pix2pix"),
+        gan("cyclegan"),
+        fast.to_string(),
+    ] {
         let on = parse_str(&text).unwrap();
         let off = parse_str(&format!("{text}[train]\ntf32 = false\n")).unwrap();
         let tf32 = |p: &Preset| match p {
             Preset::Nst(p) => p.train.tf32,
             Preset::Gan(p) => p.train.tf32,
+            Preset::FastStyle(p) => p.train.tf32,
         };
         assert!(tf32(&on), "on by default, as PyTorch's allow_tf32: {text}");
         assert!(!tf32(&off));

@@ -1,6 +1,7 @@
 //! Training: optimisers and one trainer per method. Trainers talk to the run directory through
 //! `crate::run`, and know nothing of any screen.
 
+pub mod fast;
 pub mod gan;
 pub mod nst;
 pub mod optim;

@@ -1,0 +1,166 @@
+//! `aiart train` for fast style transfer presets: the foreground run, `--resume`, and the checks
+//! a detached or Slurm run makes before it leaves (the photos, the style image, the VGG).
+
+use super::train_run::{failed, open_run, running_status, train_device, Place};
+use aiart::preset::FastStylePreset;
+use aiart::run::dir::new_run_id;
+use aiart::run::lock::RunLock;
+use aiart::run::session::{source_of, PresetSource, Session};
+use aiart::run::{RunDir, RunState};
+use aiart::train::fast::{self, FastTrainer};
+use aiart::workspace::Workspace;
+use anyhow::Result;
+use std::path::Path;
+
+/// What a run started elsewhere (detached, Slurm) needs, checked here first: the folder of
+/// photos, the style image, and the VGG ("hub": fetched now, so that an offline machine says so
+/// before any run exists). False when something is wrong (printed).
+pub fn inputs_fit(ws: &Workspace, p: &FastStylePreset) -> bool {
+    let root = aiart::workspace::resolve_path(&ws.root, &p.data.dataset);
+    if let Some(why) = aiart::data::fetch::missing_dataset(&root) {
+        eprintln!("error: data.dataset: {why}");
+        return false;
+    }
+    if aiart::data::photos::list_photos(&root).is_empty() {
+        eprintln!(
+            "error: data.dataset: {}: holds no images (jpg, png, …), at any depth",
+            root.display()
+        );
+        return false;
+    }
+    let style = aiart::workspace::resolve_path(&ws.root, &p.data.style_image);
+    if let Err(e) = aiart::data::image_io::dimensions(&style) {
+        eprintln!("error: data.style_image: {e}");
+        return false;
+    }
+    if p.model.vgg_weights == "hub" {
+        if let Err(e) = aiart::nn::hub::fetch_vgg16() {
+            eprintln!("error: model.vgg_weights: {e}");
+            return false;
+        }
+    }
+    true
+}
+
+/// Photos, style and VGG checked first, then the run directory and the loop.
+#[allow(clippy::too_many_arguments)]
+pub fn run_fast(
+    ws: &Workspace,
+    p: &FastStylePreset,
+    preset_path: &Path,
+    overrides: &[String],
+    name: &str,
+    place: Place,
+    max_steps: Option<u64>,
+    quiet: bool,
+) -> Result<(RunDir, RunState)> {
+    let device = train_device(&p.train.device, p.train.tf32)?;
+    let trainer = FastTrainer::new(p, &ws.root, &device)?;
+    for w in &trainer.warnings {
+        eprintln!("warning: {w}");
+    }
+    let place = match place {
+        Place::New(None) => Place::New(Some(ws.runs().join(new_run_id(name)))),
+        p => p,
+    };
+    let (run, lock) = open_run(
+        place,
+        &p.kind,
+        preset_path,
+        overrides,
+        &device,
+        &toml::to_string_pretty(&p.effective())?,
+    )?;
+    let total = aiart::run::ending::planned_steps(trainer.total_steps(), max_steps);
+    let capped = if total < trainer.total_steps() {
+        format!(" (--max-steps; the schedule has {})", trainer.total_steps())
+    } else {
+        String::new()
+    };
+    run.append_event(
+        "started",
+        &format!(
+            "{} on {}: {} photos an epoch, {} held out for samples, {total} steps{capped}",
+            p.kind,
+            aiart::device::describe(&device),
+            trainer.photos.len(),
+            trainer.photos.samples.len()
+        ),
+    )?;
+    println!("run: {}", run.root.display());
+    let session = Session::start(
+        run.clone(),
+        lock,
+        source_of(preset_path, overrides),
+        running_status(&run, 0, 1, total, max_steps),
+        aiart::launch::attempt_launcher(&run),
+    )?;
+    for w in &trainer.warnings {
+        run.append_event("warning", w)?;
+    }
+    session.measure(
+        p.train.batch_size as u64,
+        aiart::device::gpu_probe(&device, &p.train.device),
+    );
+    match fast::train(session, trainer, max_steps, quiet, None) {
+        Ok(state) => Ok((run, state)),
+        Err(e) => failed(&run, total, e),
+    }
+}
+
+/// What `--resume` hands over once it has found the checkpoint to continue from.
+pub struct Resume<'a> {
+    pub run: &'a RunDir,
+    pub lock: RunLock,
+    pub source: PresetSource,
+    pub step: u64,
+    pub checkpoint: &'a Path,
+    pub max_steps: Option<u64>,
+    pub quiet: bool,
+}
+
+/// Continues a fast style run from its checkpoint. `too_short`: why a finished run has nothing
+/// to continue under this schedule (None: go on); `before`: moves the past out and writes the
+/// `--set` changes, returning the `resumed` event's message. Ok(None): refused (printed).
+pub fn resume_fast(
+    ws: &Workspace,
+    p: &FastStylePreset,
+    r: Resume,
+    too_short: &dyn Fn(u64) -> Option<String>,
+    before: &dyn Fn() -> Result<String>,
+) -> Result<Option<RunState>> {
+    let device = train_device(&p.train.device, p.train.tf32)?;
+    let mut trainer = FastTrainer::new(p, &ws.root, &device)?;
+    if let Some(why) = too_short(trainer.total_steps()) {
+        eprintln!("error: {why}");
+        return Ok(None);
+    }
+    for w in &trainer.warnings {
+        eprintln!("warning: {w}");
+    }
+    let resumed_msg = before()?;
+    trainer.load(r.checkpoint)?;
+    let (run, step) = (r.run, r.step);
+    let total = aiart::run::ending::planned_steps(trainer.total_steps(), r.max_steps);
+    let epoch = step / trainer.batches_per_epoch() + 1;
+    println!("run: {}", run.root.display());
+    run.append_event("resumed", &resumed_msg)?;
+    for w in &trainer.warnings {
+        run.append_event("warning", w)?;
+    }
+    let session = Session::start(
+        run.clone(),
+        r.lock,
+        r.source,
+        running_status(run, step, epoch, total, r.max_steps),
+        aiart::launch::attempt_launcher(run),
+    )?;
+    session.measure(
+        p.train.batch_size as u64,
+        aiart::device::gpu_probe(&device, &p.train.device),
+    );
+    match fast::train(session, trainer, r.max_steps, r.quiet, Some(step)) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => failed(run, total, e),
+    }
+}

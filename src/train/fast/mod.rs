@@ -1,0 +1,222 @@
+//! Fast style transfer training (Johnson, Alahi & Fei-Fei 2016) as pytorch/examples
+//! `fast_neural_style/neural_style.py train`: a TransformerNet learns to paint photos in one style,
+//! judged by the perceptual losses of a fixed VGG; one Adam, batches of photos in order, every
+//! epoch the same. Metrics record `step` k holds the losses of the k-th update, computed from the
+//! weights before it (record 1 = the initial weights).
+
+mod checkpoint;
+pub mod run;
+
+pub use run::{train, FastRun};
+
+use crate::data::grid;
+use crate::data::image_io;
+use crate::data::photos::{self, Photos};
+use crate::nn::hub;
+use crate::nn::pool::Pooling;
+use crate::nn::transformer_net::TransformerNet;
+use crate::nn::vgg::{load_vgg_weights, InputNorm, Vgg, VggArch};
+use crate::nn::weights;
+use crate::nst::perceptual::{PerceptualLoss, CONTENT_LAYER, STYLE_LAYERS};
+use crate::nst::setup;
+use crate::preset::fast::FastStylePreset;
+use crate::train::optim::{Adam, AdamConfig};
+use crate::workspace::resolve_path;
+use anyhow::{Context, Result};
+use candle_core::{Device, Tensor};
+use std::path::Path;
+
+pub struct FastTrainer {
+    pub net: TransformerNet,
+    pub opt: Adam,
+    pub loss: PerceptualLoss,
+    pub photos: Photos,
+    pub preset: FastStylePreset,
+    pub(crate) device: Device,
+    /// Notes for the user (skipped files, a VGG that is not the reference's …).
+    pub warnings: Vec<String>,
+}
+
+/// The loss network `model.vgg_weights` names: "hub" (torchvision's VGG-16 with ImageNet
+/// normalisation, the reference's), "bundled" (the shipped VGG-19, Caffe convention), "random"
+/// (seeded VGG-16, tests) or a file (VGG-16 or VGG-19 by its keys). Offline, "hub" fails with the
+/// hub's message before anything else.
+pub fn load_loss_vgg(
+    spec: &str,
+    workspace: &Path,
+    seed: u64,
+    device: &Device,
+    warnings: &mut Vec<String>,
+) -> Result<Vgg> {
+    match spec {
+        "hub" => {
+            let path = hub::fetch_vgg16()?;
+            let sd = weights::load_state_dict(&path, device)?;
+            Ok(Vgg::from_state_dict_arch(
+                &sd,
+                &path.display().to_string(),
+                Pooling::Max,
+                InputNorm::ImageNet,
+                VggArch::Vgg16,
+            )?)
+        }
+        "random" => {
+            warnings.push(
+                "vgg_weights = \"random\": a VGG-16 that has seen nothing; fine for tests, but \
+                 what it teaches is not a style"
+                    .into(),
+            );
+            let arch = VggArch::Vgg16;
+            Ok(Vgg::random_arch(
+                arch,
+                seed,
+                arch.widths(),
+                Pooling::Max,
+                device,
+            )?)
+        }
+        setup::BUNDLED => {
+            warnings.push(
+                "vgg_weights = \"bundled\": the shipped VGG-19 (Caffe weights and input \
+                 convention), not the reference's VGG-16; the same layer names are used, and the \
+                 loss weights need tuning for it"
+                    .into(),
+            );
+            Ok(setup::load_vgg(
+                setup::BUNDLED,
+                workspace,
+                Pooling::Max,
+                seed,
+                device,
+                warnings,
+            )?)
+        }
+        p => {
+            let path = resolve_path(workspace, Path::new(p));
+            let (sd, norm) = load_vgg_weights(&path, device)?;
+            let arch = if sd.contains_key("features.34.weight") {
+                VggArch::Vgg19
+            } else {
+                VggArch::Vgg16
+            };
+            Ok(Vgg::from_state_dict_arch(
+                &sd,
+                &path.display().to_string(),
+                Pooling::Max,
+                norm,
+                arch,
+            )?)
+        }
+    }
+}
+
+impl FastTrainer {
+    /// Builds everything and checks the photos, the style image and the VGG before any work.
+    pub fn new(p: &FastStylePreset, workspace: &Path, device: &Device) -> Result<Self> {
+        let p = p.effective();
+        let root = resolve_path(workspace, &p.data.dataset);
+        if let Some(why) = crate::data::fetch::missing_dataset(&root) {
+            anyhow::bail!("data.dataset: {why}");
+        }
+        let mut warnings = vec![];
+        let sample_dir = (!p.data.sample_images.as_os_str().is_empty())
+            .then(|| resolve_path(workspace, &p.data.sample_images));
+        let photos = Photos::open(
+            &root,
+            sample_dir.as_deref(),
+            p.data.sample_count,
+            p.data.image_size,
+            &mut warnings,
+        )?;
+        let style_path = resolve_path(workspace, &p.data.style_image);
+        let (style, note) = photos::style_image(&style_path, p.data.style_size, device)
+            .context("data.style_image")?;
+        warnings.extend(note);
+        let vgg = load_loss_vgg(
+            &p.model.vgg_weights,
+            workspace,
+            p.train.seed,
+            device,
+            &mut warnings,
+        )
+        .context("model.vgg_weights")?;
+        let (_, _, sh, sw) = style.dims4()?;
+        let need = 1 << 3;
+        if sh.min(sw) < need {
+            anyhow::bail!(
+                "data.style_image: {}: {sw}×{sh} px, but VGG's relu4_3 needs at least {need} px a \
+                 side; raise data.style_size",
+                style_path.display()
+            );
+        }
+        let loss = PerceptualLoss::new(vgg, &style, &STYLE_LAYERS, CONTENT_LAYER)?;
+        let net = TransformerNet::seeded(p.train.seed, device)?;
+        let opt = Adam::new(
+            net.params.trainable(),
+            AdamConfig {
+                lr: p.train.lr,
+                ..AdamConfig::default()
+            },
+        )?;
+        Ok(Self {
+            net,
+            opt,
+            loss,
+            photos,
+            preset: p,
+            device: device.clone(),
+            warnings,
+        })
+    }
+
+    pub fn batches_per_epoch(&self) -> u64 {
+        self.photos.batches_per_epoch(self.preset.train.batch_size)
+    }
+
+    pub fn total_steps(&self) -> u64 {
+        self.preset.train.epochs * self.batches_per_epoch()
+    }
+
+    /// One update on a batch of photos (N, 3, S, S) in 0–255: TransformerNet, the perceptual
+    /// losses, backward, Adam. Returns content, style and total (weighted, before the update).
+    pub fn step(&mut self, x: &Tensor) -> Result<Vec<(String, f64)>> {
+        let t = &self.preset.train;
+        let y = self.net.forward(x)?;
+        let l = self.loss.losses(x, &y, t.content_weight, t.style_weight)?;
+        let grads = l.total.backward()?;
+        self.opt.step(&grads)?;
+        let v =
+            |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(candle_core::DType::F64)?.to_scalar()?) };
+        Ok(vec![
+            ("content".into(), v(&l.content)?),
+            ("style".into(), v(&l.style)?),
+            ("total".into(), v(&l.total)?),
+        ])
+    }
+
+    /// The held-out photos and the network's paintings of them, side by side, labelled.
+    pub fn sample_grid(&self) -> Result<image::RgbImage> {
+        let xs = self
+            .photos
+            .samples
+            .iter()
+            .map(|(_, img)| photos::to_tensor_255(img, &self.device))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let y = self
+            .net
+            .forward(&Tensor::cat(&xs, 0)?)?
+            .detach()
+            .clamp(0f32, 255f32)?;
+        let mut tiles = vec![];
+        for (i, (path, img)) in self.photos.samples.iter().enumerate() {
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let out = image_io::to_image(&(y.narrow(0, i, 1)? / 255.0)?)?;
+            tiles.push((name, img.clone()));
+            tiles.push(("stylised".to_string(), out));
+        }
+        Ok(grid::labelled_grid(&tiles, 2))
+    }
+}
