@@ -341,3 +341,58 @@ fn a_sweep_over_the_style_weight_runs_each_value() {
     }
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn the_offline_message_puts_the_vgg_where_the_hub_cache_finds_it() {
+    // offline, "hub" says where to put a copied file; done as it says, the run finds it there
+    let ws = workspace("hubcache", "");
+    let hf = ws.join("hf-home");
+    std::fs::write(
+        ws.join("hub.toml"),
+        preset("").replace(&tiny_vgg().display().to_string(), "hub"),
+    )
+    .unwrap();
+    let go = || {
+        run(bin().env("HF_HOME", &hf).current_dir(&ws).args([
+            "train",
+            "hub.toml",
+            "--max-steps",
+            "1",
+            "--quiet",
+        ]))
+    };
+    let out = go();
+    let msg = text(&out);
+    assert!(!out.status.success(), "{msg}");
+    let cmd = msg
+        .split("(`")
+        .nth(1)
+        .and_then(|s| s.split("`)").next())
+        .unwrap_or_else(|| panic!("no command in: {msg}"));
+    let file = msg
+        .split("looks: ")
+        .nth(1)
+        .and_then(|s| s.split(", with").next())
+        .unwrap_or_else(|| panic!("no file in: {msg}"));
+    assert!(file.starts_with(hf.to_str().unwrap()), "{file}");
+    let made = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .status()
+        .unwrap();
+    assert!(made.success(), "{cmd}");
+    // a narrow VGG-16 in torchvision's layout, as a copied model.safetensors
+    let arch = aiart::nn::vgg::VggArch::Vgg16;
+    let vgg = aiart::nn::vgg::Vgg::random_arch(
+        arch,
+        3,
+        &[4; 13],
+        aiart::nn::pool::Pooling::Max,
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    candle_core::safetensors::save(&vgg.state_dict(), file).unwrap();
+    let out = go();
+    assert!(out.status.success(), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&ws);
+}

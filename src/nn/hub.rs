@@ -13,11 +13,14 @@ pub const FILE: &str = "model.safetensors";
 #[derive(Debug, thiserror::Error)]
 #[error(
     "cannot fetch {net} weights ({repo}) from the model hub: {reason}\n\
-     aiart needs a {net} state dict in torchvision's layout (features.N.weight / features.N.bias).\n\
-     Pass one by path: `vgg_weights = \"PATH\"` in the preset's [model], `--set model.vgg_weights=PATH` \
-     (train){more}; \
-     (.pth or .safetensors, e.g. torchvision's {torchvision} or {repo}'s {FILE} copied from another machine),\n\
-     or put {FILE} in the hub cache ({cache})."
+     aiart needs a {net} state dict in torchvision's layout (features.N.weight / features.N.bias), \
+     .pth or .safetensors: torchvision's {torchvision}, or {repo}'s {FILE} copied from a machine \
+     that has it.\n\
+     Pass it by path: `vgg_weights = \"PATH\"` in the preset's [model], or \
+     `--set model.vgg_weights=PATH` (train){more};\n\
+     or put it where the hub cache looks: {cache}/snapshots/local/{FILE}, with the word `local` \
+     in {cache}/refs/main (`mkdir -p {cache}/refs {cache}/snapshots/local && printf local > \
+     {cache}/refs/main`)."
 )]
 pub struct HubError {
     pub reason: String,
