@@ -29,7 +29,9 @@ use std::path::PathBuf;
     long_version = env!("AIART_LONG_VERSION"),
     about = "A terminal workbench for making art with neural networks",
     long_about = "A terminal workbench for making art with neural networks: Neural Style Transfer \
-                  (Gatys et al.), pix2pix and CycleGAN, trained on candle.\n\n\
+                  (Gatys et al.), pix2pix and CycleGAN, and fast style transfer (Johnson et al.: \
+                  train a network per style, then `stylize --model` paints any photo in one pass), \
+                  trained on candle.\n\n\
                   Every training command writes a run directory (runs/<id>/: run.json, preset.toml, \
                   status.json, metrics.jsonl, events.jsonl, samples/, checkpoints/) in the workspace."
 )]

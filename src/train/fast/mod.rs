@@ -207,16 +207,21 @@ impl FastTrainer {
             .forward(&Tensor::cat(&xs, 0)?)?
             .detach()
             .clamp(0f32, 255f32)?;
-        let mut tiles = vec![];
-        for (i, (path, img)) in self.photos.samples.iter().enumerate() {
+        // the held-out photos in a row, each one's painting under it: wide rather than tall, as
+        // the dashboard's sample panels are
+        let n = self.photos.samples.len();
+        let mut tiles = Vec::with_capacity(2 * n);
+        for (path, img) in &self.photos.samples {
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let out = image_io::to_image(&(y.narrow(0, i, 1)? / 255.0)?)?;
             tiles.push((name, img.clone()));
-            tiles.push(("stylised".to_string(), out));
         }
-        Ok(grid::labelled_grid(&tiles, 2))
+        for i in 0..n {
+            let out = image_io::to_image(&(y.narrow(0, i, 1)? / 255.0)?)?;
+            tiles.push(("stylized".to_string(), out));
+        }
+        Ok(grid::labelled_grid(&tiles, n))
     }
 }
