@@ -139,6 +139,14 @@ fn a_tiny_run_lowers_the_style_loss_writes_the_references_keys_and_resumes_at_it
         .collect();
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert!(text(&out).contains("broken.jpg"), "{}", text(&out));
+    // the last words say how it ended and how to paint with it
+    assert!(
+        text(&out).contains("finished: finished 30 steps")
+            && text(&out).contains("aiart stylize --model")
+            && text(&out).contains("runs/whole"),
+        "{}",
+        text(&out)
+    );
     // samples and checkpoints
     for s in [10, 20, 30] {
         let p = ws.join(format!("runs/whole/samples/step-{s:08}.png"));

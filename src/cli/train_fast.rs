@@ -103,8 +103,27 @@ pub fn run_fast(
         aiart::device::gpu_probe(&device, &p.train.device),
     );
     match fast::train(session, trainer, max_steps, quiet, None) {
-        Ok(state) => Ok((run, state)),
+        Ok(state) => {
+            say_how_it_ended(&run, state, quiet);
+            Ok((run, state))
+        }
         Err(e) => failed(&run, total, e),
+    }
+}
+
+/// The run's last word for a person at the terminal (it is in status.json and events.jsonl too):
+/// how it ended, and the command that paints with what it learnt.
+fn say_how_it_ended(run: &RunDir, state: RunState, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let message = run.read_status().map(|s| s.message).unwrap_or_default();
+    eprintln!("{}: {message}", state.as_str());
+    if matches!(state, RunState::Finished | RunState::Stopped) {
+        eprintln!(
+            "paint photos or frames with it: aiart stylize --model {} --input PHOTO|DIR --output OUT",
+            run.root.display()
+        );
     }
 }
 
@@ -144,6 +163,9 @@ pub fn resume_fast(
     let total = aiart::run::ending::planned_steps(trainer.total_steps(), r.max_steps);
     let epoch = step / trainer.batches_per_epoch() + 1;
     println!("run: {}", run.root.display());
+    if !r.quiet {
+        eprintln!("resumed at step {step}");
+    }
     run.append_event("resumed", &resumed_msg)?;
     for w in &trainer.warnings {
         run.append_event("warning", w)?;
@@ -160,7 +182,10 @@ pub fn resume_fast(
         aiart::device::gpu_probe(&device, &p.train.device),
     );
     match fast::train(session, trainer, r.max_steps, r.quiet, Some(step)) {
-        Ok(s) => Ok(Some(s)),
+        Ok(s) => {
+            say_how_it_ended(run, s, r.quiet);
+            Ok(Some(s))
+        }
         Err(e) => failed(run, total, e),
     }
 }
