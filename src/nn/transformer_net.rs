@@ -180,11 +180,39 @@ impl TransformerNetConfig {
     /// where a key is missing or misshaped the default stands, and loading then names the key.
     pub fn of_state_dict(sd: &StateDict) -> Self {
         let mut cfg = Self::default();
-        for (i, key) in ["conv1", "conv2", "conv3"].iter().enumerate() {
-            if let Some(w) = sd.get(&format!("{key}.conv2d.weight")) {
-                if w.rank() == 4 {
-                    cfg.channels[i] = w.dims()[0];
-                }
+        // each width by a vote of every tensor that shows it, so that one misshaped tensor is named
+        // as the misfit rather than setting the width that every other tensor then misfits
+        const SHOWN_BY: [(&str, usize, usize); 16] = [
+            ("conv1.conv2d.weight", 0, 0),
+            ("conv1.conv2d.bias", 0, 0),
+            ("in1.weight", 0, 0),
+            ("conv2.conv2d.weight", 1, 0),
+            ("deconv2.conv2d.weight", 0, 0),
+            ("in5.weight", 0, 0),
+            ("deconv3.conv2d.weight", 1, 0),
+            ("conv2.conv2d.weight", 0, 1),
+            ("in2.weight", 0, 1),
+            ("conv3.conv2d.weight", 1, 1),
+            ("deconv1.conv2d.weight", 0, 1),
+            ("in4.weight", 0, 1),
+            ("deconv2.conv2d.weight", 1, 1),
+            ("conv3.conv2d.weight", 0, 2),
+            ("in3.weight", 0, 2),
+            ("deconv1.conv2d.weight", 1, 2),
+        ];
+        for (i, width) in cfg.channels.iter_mut().enumerate() {
+            let mut votes: Vec<usize> = SHOWN_BY
+                .iter()
+                .filter(|(_, _, c)| *c == i)
+                .filter_map(|(k, d, _)| sd.get(*k).and_then(|t| t.dims().get(*d).copied()))
+                .collect();
+            votes.sort_unstable();
+            // the most common value; ties go to the smaller
+            if let Some(v) = votes
+                .chunk_by(|a, b| a == b)
+                .max_by(|a, b| a.len().cmp(&b.len()).then(b[0].cmp(&a[0])))
+            {
+                *width = v[0];
             }
         }
         let blocks = sd
@@ -500,6 +528,25 @@ mod tests {
             crate::max_abs_diff(&frozen.forward(&io["x"]).unwrap(), &y),
             0.0
         );
+    }
+
+    #[test]
+    fn one_misshaped_tensor_is_the_one_named() {
+        let net = TransformerNet::seeded(5, &Device::Cpu).unwrap();
+        let mut sd = net.state_dict();
+        sd.insert(
+            "conv1.conv2d.weight".into(),
+            Tensor::zeros((16, 3, 9, 9), candle_core::DType::F32, &Device::Cpu).unwrap(),
+        );
+        let err = TransformerNet::from_state_dict(sd, "m.pth", &Device::Cpu)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("conv1.conv2d.weight: shape [16, 3, 9, 9], expected [32, 3, 9, 9]"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 2, "only that tensor: {err}");
     }
 
     #[test]
