@@ -153,6 +153,18 @@ pub struct PresetRow {
     pub text: String,
 }
 
+/// Outputs of up to two checkpoints of one run on one test image: a comparison belongs to the run
+/// it was made on, and goes when another run is selected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// the run whose checkpoints made the outputs
+    pub run: PathBuf,
+    /// the test image (photo) they were made from
+    pub input: PathBuf,
+    /// (step, output file), the newest last
+    pub outs: Vec<(u64, PathBuf)>,
+}
+
 pub struct CheckpointRow {
     pub step: u64,
     pub path: PathBuf,
@@ -177,7 +189,8 @@ pub struct App {
     pub ck_sel: usize,
     /// The test image being translated, and the outputs of the checkpoints it went through
     /// (step, file), the newest last: two of them compare two checkpoints on the same input.
-    pub translation: Option<(PathBuf, Vec<(u64, PathBuf)>)>,
+    /// Always of the selected run (`refresh` drops it when another is selected).
+    pub translation: Option<Comparison>,
     /// which test image `t` translates (`n` moves on)
     pub test_index: usize,
     /// CycleGAN checkpoints translate B→A (`r` switches)
@@ -495,67 +508,27 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 return fx;
             };
             if r.kind == "nst" {
-                app.message = "style-transfer checkpoints hold images: nothing to translate".into();
+                app.message = NST_HOLDS_IMAGES.into();
                 return fx;
             }
-            let fast_style = r.kind == FAST_STYLE;
-            let Some(input) = app.test_image(&r.path) else {
-                app.message = if fast_style {
-                    "no test photos: the run's preset names no data.sample_images or data.dataset \
-                     folder with images"
-                        .into()
-                } else {
-                    "the run's dataset has no test images".into()
-                };
+            let (run, kind, step, checkpoint) =
+                (r.path.clone(), r.kind.clone(), ck.step, ck.path.clone());
+            let Some(input) = app.test_image(&run) else {
+                app.message = no_test_images(&kind).into();
                 return fx;
             };
-            let reverse = app.reverse && r.kind == "cyclegan";
-            let fake_only = r.kind == "pix2pix";
-            let name = input.file_name().unwrap_or_default().to_string_lossy();
-            let output = if fast_style {
-                r.path
-                    .join("stylized")
-                    .join(format!("step-{:08}-{name}", ck.step))
-            } else {
-                r.path.join("translations").join(format!(
-                    "step-{:08}-{}-{name}",
-                    ck.step,
-                    if reverse { "BtoA" } else { "AtoB" },
-                ))
-            }
-            .with_extension("png");
-            let step = ck.step;
-            let checkpoint = ck.path.clone();
             let mut outs = match app.translation.take() {
-                Some((same, outs)) if same == input => outs,
+                Some(c) if c.run == run && c.input == input => c.outs,
                 _ => vec![],
             };
+            let (output, effect) = render_effect(app, &kind, &run, step, checkpoint, &input);
             outs.retain(|(s, _)| *s != step);
-            outs.push((step, output.clone()));
+            outs.push((step, output));
             let keep = outs.len().saturating_sub(2);
             outs.drain(..keep);
-            app.translation = Some((input.clone(), outs));
-            let verb = if fast_style {
-                "stylizing"
-            } else {
-                "translating"
-            };
-            app.message = format!("{verb} {} with step {step} …", input.display());
-            fx.push(if fast_style {
-                Effect::Stylize {
-                    checkpoint,
-                    input,
-                    output,
-                }
-            } else {
-                Effect::Translate {
-                    checkpoint,
-                    input,
-                    output,
-                    reverse,
-                    fake_only,
-                }
-            });
+            app.message = format!("{} {} with step {step} …", verbs(&kind).1, input.display());
+            app.translation = Some(Comparison { run, input, outs });
+            fx.push(effect);
         }
         Action::ToggleDirection => {
             if app.selected_run().is_some_and(|r| r.kind == "cyclegan") {
@@ -571,19 +544,69 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::NextTestImage => {
-            app.test_index += 1;
-            app.translation = None;
-            app.message = "next test image: t translates it".into();
-        }
-        Action::Translated { output, error } => {
-            let Some((input, outs)) = &app.translation else {
+            let Some(r) = app.selected_run() else {
+                app.message = "no run selected".into();
                 return fx;
             };
-            // a result for a test image no longer shown says nothing
-            let Some((step, _)) = outs.iter().find(|(_, o)| *o == output) else {
+            if r.kind == "nst" {
+                app.message = NST_HOLDS_IMAGES.into();
+                return fx;
+            }
+            let (run, kind) = (r.path.clone(), r.kind.clone());
+            app.test_index += 1;
+            // the shown checkpoints go on to the next image: a comparison stays a comparison
+            let steps: Vec<u64> = app
+                .translation
+                .take()
+                .filter(|c| c.run == run)
+                .map(|c| c.outs.iter().map(|(s, _)| *s).collect())
+                .unwrap_or_default();
+            let Some(input) = app.test_image(&run) else {
+                app.message = no_test_images(&kind).into();
                 return fx;
             };
             let name = input.file_name().unwrap_or_default().to_string_lossy();
+            let what = if kind == FAST_STYLE {
+                "test photo"
+            } else {
+                "test image"
+            };
+            let (tells, doing) = verbs(&kind);
+            let mut outs = vec![];
+            for step in steps {
+                let Some(ck) = app.checkpoints.iter().find(|c| c.step == step) else {
+                    continue;
+                };
+                let checkpoint = ck.path.clone();
+                let (output, effect) = render_effect(app, &kind, &run, step, checkpoint, &input);
+                outs.push((step, output));
+                fx.push(effect);
+            }
+            app.message = if outs.is_empty() {
+                format!("next {what} {name}: t {tells} it")
+            } else {
+                let steps: Vec<String> = outs.iter().map(|(s, _)| format!("step {s}")).collect();
+                format!(
+                    "next {what} {name}: {doing} it with {} …",
+                    steps.join(" and ")
+                )
+            };
+            if !outs.is_empty() {
+                app.translation = Some(Comparison { run, input, outs });
+            }
+        }
+        Action::Translated { output, error } => {
+            let Some(c) = &app.translation else {
+                return fx;
+            };
+            // a result for a test image, or a run, no longer shown says nothing
+            if app.selected_run().is_none_or(|r| r.path != c.run) {
+                return fx;
+            }
+            let Some((step, _)) = c.outs.iter().find(|(_, o)| *o == output) else {
+                return fx;
+            };
+            let name = c.input.file_name().unwrap_or_default().to_string_lossy();
             let (done, doing) = if app.selected_run().is_some_and(|r| r.kind == FAST_STYLE) {
                 ("stylized", "stylizing")
             } else {
@@ -598,4 +621,67 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::FilesChanged(changed) => app.apply(&changed),
     }
     fx
+}
+
+const NST_HOLDS_IMAGES: &str = "style-transfer checkpoints hold images: nothing to translate";
+
+/// Why `t` or `n` has nothing to work on, for the run's kind.
+fn no_test_images(kind: &str) -> &'static str {
+    if kind == FAST_STYLE {
+        "no test photos: the run's preset names no data.sample_images or data.dataset folder with \
+         images"
+    } else {
+        "the run's dataset has no test images"
+    }
+}
+
+/// What `t` does for the run's kind ("t stylises it"), and what it is doing meanwhile.
+fn verbs(kind: &str) -> (&'static str, &'static str) {
+    if kind == FAST_STYLE {
+        ("stylises", "stylizing")
+    } else {
+        ("translates", "translating")
+    }
+}
+
+/// The file a checkpoint's output of `input` goes to, and the effect that makes it: a fast style
+/// checkpoint stylises (`stylized/`), a GAN's translates (`translations/`, with its direction).
+fn render_effect(
+    app: &App,
+    kind: &str,
+    run: &std::path::Path,
+    step: u64,
+    checkpoint: PathBuf,
+    input: &std::path::Path,
+) -> (PathBuf, Effect) {
+    let name = input.file_name().unwrap_or_default().to_string_lossy();
+    let input = input.to_path_buf();
+    if kind == FAST_STYLE {
+        let output = run
+            .join("stylized")
+            .join(format!("step-{step:08}-{name}"))
+            .with_extension("png");
+        let effect = Effect::Stylize {
+            checkpoint,
+            input,
+            output: output.clone(),
+        };
+        return (output, effect);
+    }
+    let reverse = app.reverse && kind == "cyclegan";
+    let output = run
+        .join("translations")
+        .join(format!(
+            "step-{step:08}-{}-{name}",
+            if reverse { "BtoA" } else { "AtoB" },
+        ))
+        .with_extension("png");
+    let effect = Effect::Translate {
+        checkpoint,
+        input,
+        output: output.clone(),
+        reverse,
+        fake_only: kind == "pix2pix",
+    };
+    (output, effect)
 }

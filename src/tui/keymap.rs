@@ -204,7 +204,7 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         "n",
-        "the next test image / photo",
+        "the next test image / photo; the shown checkpoints run again on it",
         CHECKPOINTS,
         &[(KeyCode::Char('n'), Action::NextTestImage)],
     ),

@@ -11,7 +11,8 @@ use crate::run::RunDir;
 use std::path::{Path, PathBuf};
 
 impl App {
-    /// Re-reads the runs (status, new metrics lines, events) and the selected run's checkpoints.
+    /// Re-reads the runs (status, new metrics lines, events) and the selected run's checkpoints;
+    /// a comparison of checkpoints of a run no longer selected goes.
     pub fn refresh(&mut self) {
         let mut runs = crate::launch::list_runs(&self.ws.runs());
         group_sweeps(&mut runs);
@@ -25,6 +26,15 @@ impl App {
             keep.and_then(|k| self.runs.iter().position(|r| r.path == k))
                 .unwrap_or(0)
         };
+        // a comparison belongs to the run it was made on: another run starts afresh
+        let now = self.selected_run().map(|r| r.path.clone());
+        if self
+            .translation
+            .as_ref()
+            .is_some_and(|c| Some(&c.run) != now.as_ref())
+        {
+            self.translation = None;
+        }
         if let Some(r) = self.selected_run().cloned() {
             let s = self
                 .series

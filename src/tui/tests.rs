@@ -263,7 +263,8 @@ fn keys_drive_the_state_and_ask_for_effects() {
         matches!(&fx[..], [Effect::Translate { checkpoint, .. }] if checkpoint.ends_with("step-00000030")),
         "{fx:?}"
     );
-    let (i, outs) = app.translation.clone().unwrap();
+    let c = app.translation.clone().unwrap();
+    let (i, outs) = (c.input, c.outs);
     assert_eq!(
         (i, outs.iter().map(|o| o.0).collect::<Vec<_>>()),
         (input, vec![20, 30])
@@ -1254,12 +1255,11 @@ fn a_fast_style_checkpoint_stylises_test_photos_and_two_compare_side_by_side() {
     );
     assert!(s.contains("shown: step 10 vs step 20"), "{s}");
     assert!(s.contains("test photo h1.png"), "{s}");
-    // n: the next photo, afresh
-    press(&mut app, KeyCode::Char('n'));
-    assert!(app.translation.is_none());
-    let fx = press(&mut app, KeyCode::Char('t'));
+    // n: the next photo, stylised again by both shown checkpoints
+    let fx = press(&mut app, KeyCode::Char('n'));
     assert!(
-        matches!(&fx[..], [Effect::Stylize { input, .. }] if *input == ws.join("datasets/held/h2.png")),
+        matches!(&fx[..], [Effect::Stylize { input: a, .. }, Effect::Stylize { input: b, .. }]
+            if *a == ws.join("datasets/held/h2.png") && a == b),
         "{fx:?}"
     );
     // ? says what t does here
@@ -1290,5 +1290,255 @@ fn without_sample_images_the_test_photos_are_the_datasets() {
         "{}",
         app.message
     );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+/// The text rows of the screen.
+fn screen_rows(app: &App, w: u16, h: u16) -> Vec<String> {
+    render(app, w, h).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn a_comparison_belongs_to_its_run_and_goes_when_another_is_selected() {
+    // issue 20: a comparison stayed on screen for another run, and t paired the other run's
+    // checkpoint with the old run's image
+    let ws = workspace("compare-per-run");
+    let fast = fast_style_run(&ws, "datasets/held");
+    let gan = "20261129-000000-good";
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, &fast.id());
+    press(&mut app, KeyCode::Char('4'));
+    let fx = press(&mut app, KeyCode::Char('t'));
+    let [Effect::Stylize { output: o10, .. }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    press(&mut app, KeyCode::Down);
+    let fx = press(&mut app, KeyCode::Char('t'));
+    let [Effect::Stylize { output: o20, .. }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    let (o10, o20) = (o10.clone(), o20.clone());
+    let s = render(&app, 140, 45);
+    assert!(s.contains("shown: step 10 vs step 20"), "{s}");
+    // another run, selected on the runs screen: its checkpoints, and no comparison of the other's
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.selected_run().unwrap().id, gan);
+    press(&mut app, KeyCode::Char('4'));
+    let s = render(&app, 140, 45);
+    assert!(s.contains(&format!("checkpoints of {gan}")), "{s}");
+    assert!(
+        !s.contains("shown:") && !s.contains("stylized") && !s.contains("test photo"),
+        "the fast style run's comparison stays with it: {s}"
+    );
+    assert!(s.contains("sample at this checkpoint"), "{s}");
+    // the old run's stylise processes end now: nothing of them shows for this run
+    app.message.clear();
+    for output in [o10, o20] {
+        update(
+            &mut app,
+            Action::Translated {
+                output,
+                error: None,
+            },
+        );
+    }
+    assert_eq!(app.message, "", "a result for the run left behind");
+    let s = render(&app, 140, 45);
+    assert!(!s.contains("stylized") && !s.contains("shown:"), "{s}");
+    // t here: this run's checkpoint alone, titled with its step
+    let fx = press(&mut app, KeyCode::Char('t'));
+    assert!(
+        matches!(&fx[..], [Effect::Translate { checkpoint, .. }]
+            if checkpoint.starts_with(ws.join("runs").join(gan))),
+        "{fx:?}"
+    );
+    let s = render(&app, 140, 45);
+    let step = app.checkpoints[app.ck_sel].step;
+    assert!(
+        s.contains(&format!("step {step}: fake_B")) && s.contains(&format!("shown: step {step}")),
+        "{s}"
+    );
+    assert!(!s.contains(" vs ") && !s.contains("stylized"), "{s}");
+    // and back: the GAN's comparison stays with the GAN run
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.selected_run().unwrap().id, fast.id());
+    press(&mut app, KeyCode::Char('4'));
+    let s = render(&app, 140, 45);
+    assert!(
+        !s.contains("shown:") && !s.contains("fake_B") && !s.contains("test input"),
+        "{s}"
+    );
+    let fx = press(&mut app, KeyCode::Char('t'));
+    assert!(
+        matches!(&fx[..], [Effect::Stylize { checkpoint, .. }]
+            if checkpoint.starts_with(&fast.root)),
+        "{fx:?}"
+    );
+    let s = render(&app, 140, 45);
+    let step = app.checkpoints[app.ck_sel].step;
+    assert!(
+        s.contains(&format!("step {step}: stylized"))
+            && s.contains(&format!("shown: step {step}"))
+            && !s.contains(" vs "),
+        "{s}"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn n_runs_the_shown_checkpoints_on_the_next_test_image_and_names_it() {
+    // fast style: n re-stylises both sides of the comparison with the next photo
+    let ws = workspace("next-image");
+    let fast = fast_style_run(&ws, "datasets/held");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, &fast.id());
+    press(&mut app, KeyCode::Char('4'));
+    // nothing shown yet: n names the photo and says t stylises it
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+    assert!(
+        app.message.contains("h2.png") && app.message.contains("stylises"),
+        "{}",
+        app.message
+    );
+    assert!(!app.message.contains("translat"), "{}", app.message);
+    let fx = press(&mut app, KeyCode::Char('t'));
+    let [Effect::Stylize { output: old10, .. }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    let old10 = old10.clone();
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('t'));
+    let fx = press(&mut app, KeyCode::Char('n'));
+    let steps: Vec<(PathBuf, PathBuf)> = fx
+        .iter()
+        .map(|e| match e {
+            Effect::Stylize {
+                checkpoint, input, ..
+            } => (checkpoint.clone(), input.clone()),
+            e => panic!("{e:?}"),
+        })
+        .collect();
+    let h1 = ws.join("datasets/held/h1.png");
+    assert_eq!(
+        steps,
+        vec![
+            (fast.root.join("checkpoints/step-00000010"), h1.clone()),
+            (fast.root.join("checkpoints/step-00000020"), h1),
+        ],
+        "both shown checkpoints, on the next photo (wrapped round to the first)"
+    );
+    assert!(
+        app.message.contains("h1.png")
+            && app.message.contains("styliz")
+            && app.message.contains("step 10")
+            && app.message.contains("step 20")
+            && !app.message.contains("translat"),
+        "{}",
+        app.message
+    );
+    let s = render(&app, 140, 45);
+    assert!(
+        s.contains("shown: step 10 vs step 20")
+            && s.contains("step 10: stylized")
+            && s.contains("step 20: stylized")
+            && s.contains("test photo h1.png"),
+        "{s}"
+    );
+    // the result for the photo before says nothing
+    app.message.clear();
+    update(
+        &mut app,
+        Action::Translated {
+            output: old10,
+            error: None,
+        },
+    );
+    assert_eq!(app.message, "");
+
+    // a GAN: n re-translates both sides with the next test image, in GAN words
+    let gan = "20261129-000000-good";
+    image::RgbImage::new(8, 8)
+        .save(ws.join("datasets/uv/testA/z.png"))
+        .unwrap();
+    select(&mut app, gan);
+    app.test_index = 0;
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Char('t'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('t'));
+    let fx = press(&mut app, KeyCode::Char('n'));
+    let z = ws.join("datasets/uv/testA/z.png");
+    assert!(
+        matches!(&fx[..], [Effect::Translate { input: a, checkpoint: c20, .. },
+                           Effect::Translate { input: b, checkpoint: c30, .. }]
+            if *a == z && *b == z && c20.ends_with("step-00000020") && c30.ends_with("step-00000030")),
+        "{fx:?}"
+    );
+    assert!(
+        app.message.contains("z.png")
+            && app.message.contains("translat")
+            && !app.message.contains("styl"),
+        "{}",
+        app.message
+    );
+    let s = render(&app, 140, 45);
+    assert!(
+        s.contains("step 20: fake_B")
+            && s.contains("step 30: fake_B")
+            && s.contains("test input z.png")
+            && s.contains("shown: step 20 vs step 30"),
+        "{s}"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn preset_kinds_of_any_length_stay_apart_from_their_validity() {
+    let ws = workspace("preset-columns");
+    std::fs::write(
+        ws.join("presets/fast-style-quick.toml"),
+        "kind = \"fast_neural_style\"\n[data]\ndataset = \"datasets/coco\"\n\
+         style_image = \"datasets/style.png\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join("presets/fast-style-bad.toml"),
+        "kind = \"fast_neural_style\"\n[train]\nlr = -1.0\n",
+    )
+    .unwrap();
+    let mut app = App::new(Workspace { root: ws.clone() });
+    press(&mut app, KeyCode::Char('2'));
+    let rows = screen_rows(&app, 140, 30);
+    let marks = ["ok", "needs dataset", "invalid"];
+    // each preset's row of the list: its text between the list's borders
+    let mut starts = vec![];
+    for p in ["good", "broken", "fast-style-quick", "fast-style-bad"] {
+        let row = rows
+            .iter()
+            .map(|r| r.split('│').nth(1).unwrap_or("").trim_end().to_string())
+            .find(|r| r.split_whitespace().next() == Some(p))
+            .unwrap_or_else(|| panic!("no row for {p}: {rows:#?}"));
+        let mark = marks
+            .iter()
+            .find(|m| row.ends_with(*m))
+            .unwrap_or_else(|| panic!("{p}: no validity: {row:?}"));
+        let at = row.chars().count() - mark.chars().count();
+        assert_eq!(
+            row.chars().nth(at - 1),
+            Some(' '),
+            "the kind runs into the validity: {row:?}"
+        );
+        starts.push(at);
+    }
+    assert!(
+        starts.windows(2).all(|w| w[0] == w[1]),
+        "the validity is one column: {starts:?}\n{rows:#?}"
+    );
+    let s = rows.join("\n");
+    for glued in ["styleok", "styleneeds", "styleinvalid"] {
+        assert!(!s.contains(glued), "{s}");
+    }
     let _ = std::fs::remove_dir_all(&ws);
 }

@@ -62,8 +62,14 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             .block(block("comparing checkpoints")),
         how_area,
     );
-    match &app.translation {
-        Some((input, outs)) => {
+    // a comparison is only ever shown with the run it was made on
+    let shown = app
+        .translation
+        .as_ref()
+        .filter(|c| run.is_some_and(|r| r.path == c.run));
+    match shown {
+        Some(c) => {
+            let (input, outs) = (&c.input, &c.outs);
             // the translations large, side by side, each titled with its step; the input below
             let [outs_area, input_area] =
                 Layout::vertical([Constraint::Percentage(65), Constraint::Percentage(35)])
@@ -142,7 +148,8 @@ fn how(app: &App, kind: &str) -> Vec<Line<'static>> {
                  again: the two are shown side by side, titled with their steps.",
             ),
             Line::from(
-                "n: next test photo (from the preset's data.sample_images, else data.dataset).",
+                "n: next test photo (data.sample_images, else data.dataset), stylised by the \
+                 shown steps.",
             ),
         ]
     } else {
@@ -161,10 +168,17 @@ fn how(app: &App, kind: &str) -> Vec<Line<'static>> {
         Some(" r: now A→B (G_A, testA)".into())
     };
     if let Some(direction) = direction {
-        lines.push(Line::from(format!("n: next test image.{direction}")));
+        lines.push(Line::from(format!(
+            "n: next test image, translated by the shown steps.{direction}"
+        )));
     }
-    if let Some((_, outs)) = &app.translation {
-        let steps: Vec<String> = outs.iter().map(|(s, _)| s.to_string()).collect();
+    let run = app.selected_run();
+    if let Some(c) = app
+        .translation
+        .as_ref()
+        .filter(|c| run.is_some_and(|r| r.path == c.run))
+    {
+        let steps: Vec<String> = c.outs.iter().map(|(s, _)| s.to_string()).collect();
         lines.push(Line::from(format!(
             "shown: step {}",
             steps.join(" vs step ")

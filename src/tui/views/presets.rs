@@ -11,6 +11,13 @@ use ratatui::Frame;
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
+    // the kind column as wide as the longest kind, so the validity never runs into it
+    let kind_width = app
+        .presets
+        .iter()
+        .map(|p| p.kind.chars().count())
+        .max()
+        .unwrap_or(0);
     let items: Vec<ListItem> = app
         .presets
         .iter()
@@ -23,7 +30,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                 ("ok", Color::Green)
             };
             ListItem::new(Line::from(vec![
-                Span::raw(format!("{:<22} {:<9}", p.name, p.kind)),
+                Span::raw(format!("{:<22} {:<kind_width$} ", p.name, p.kind)),
                 Span::styled(mark, Style::default().fg(color)),
             ]))
         })
