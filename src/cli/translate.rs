@@ -115,11 +115,21 @@ fn locate(a: &TranslateArgs) -> Result<Located> {
         (Some("cyclegan"), Dir::AtoB) => "G_A",
         (Some("cyclegan"), Dir::BtoA) => "G_B",
         (Some("pix2pix"), _) => "G",
-        (k, _) => bail!(
-            "{}: a {} checkpoint has no generator",
-            dir.display(),
-            k.unwrap_or("?")
-        ),
+        (k, _) => {
+            let hint = if k == Some("fast_neural_style") {
+                format!(
+                    "; stylise with it: aiart stylize --model {} --input … --output …",
+                    a.checkpoint.display()
+                )
+            } else {
+                String::new()
+            };
+            bail!(
+                "{}: a {} checkpoint has no generator{hint}",
+                dir.display(),
+                k.unwrap_or("?")
+            )
+        }
     };
     let config: GenConfig =
         serde_json::from_value(meta["netG"].clone()).context("meta.json: netG")?;
@@ -329,15 +339,13 @@ pub(super) fn refuse_existing(outs: &[PathBuf]) -> Result<()> {
     if existing.is_empty() {
         return Ok(());
     }
-    let more = if existing.len() > 5 {
-        format!(" and {} more", existing.len() - 5)
-    } else {
-        String::new()
+    let shown = existing[..existing.len().min(5)].join(", ");
+    let what = match existing.len() {
+        1 => format!("{shown} already exists"),
+        n if n > 5 => format!("{n} outputs already exist: {shown} and {} more", n - 5),
+        n => format!("{n} outputs already exist: {shown}"),
     };
-    bail!(
-        "{}{more} already exist(s); pass --force to replace, or choose another --output",
-        existing[..existing.len().min(5)].join(", ")
-    );
+    bail!("{what}; pass --force to replace, or choose another --output");
 }
 
 /// One input translated and written.
