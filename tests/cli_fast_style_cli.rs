@@ -151,6 +151,34 @@ fn a_finished_fast_style_run_gets_its_own_hints_and_columns() {
         "{t}"
     );
 
+    // its checkpoint folder, and a fast style run with no checkpoint yet, say the same
+    let ck = std::fs::read_dir(ws.join("runs/fin/checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let ck = ck.strip_prefix(&ws).unwrap().display().to_string();
+    std::fs::create_dir_all(ws.join("runs/empty")).unwrap();
+    std::fs::copy(ws.join("runs/fin/run.json"), ws.join("runs/empty/run.json")).unwrap();
+    for given in [ck.as_str(), "runs/empty"] {
+        let out = run(bin().current_dir(&ws).args([
+            "translate",
+            "--checkpoint",
+            given,
+            "--input",
+            "data/photos",
+            "--output",
+            "out",
+        ]));
+        let t = text(&out);
+        assert!(!out.status.success());
+        assert!(
+            t.contains(&format!("aiart stylize --model {given} --input")),
+            "{given}: {t}"
+        );
+    }
+    std::fs::remove_dir_all(ws.join("runs/empty")).unwrap();
+
     // runs list: the columns after the kind start where their headings do
     let out = run(bin().current_dir(&ws).args(["runs", "list"]));
     let t = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -87,6 +87,14 @@ struct Located {
     aligned: Option<Direction>,
 }
 
+/// Where a fast style run or checkpoint goes instead of `translate`.
+fn stylize_hint(given: &Path) -> String {
+    format!(
+        "stylise with it: aiart stylize --model {} --input … --output …",
+        given.display()
+    )
+}
+
 fn locate(a: &TranslateArgs) -> Result<Located> {
     let mut dir = a.checkpoint.clone();
     if !dir.exists() {
@@ -94,6 +102,14 @@ fn locate(a: &TranslateArgs) -> Result<Located> {
     }
     if dir.is_dir() && dir.join("run.json").is_file() {
         let run = RunDir::open(&dir);
+        // a fast style run has no generator, with or without a checkpoint yet
+        if run.read_info().is_ok_and(|i| i.kind == "fast_neural_style") {
+            bail!(
+                "{}: a fast_neural_style run has no generator; {}",
+                dir.display(),
+                stylize_hint(&a.checkpoint)
+            );
+        }
         let newest = run
             .list_checkpoints()?
             .pop()
@@ -117,10 +133,7 @@ fn locate(a: &TranslateArgs) -> Result<Located> {
         (Some("pix2pix"), _) => "G",
         (k, _) => {
             let hint = if k == Some("fast_neural_style") {
-                format!(
-                    "; stylise with it: aiart stylize --model {} --input … --output …",
-                    a.checkpoint.display()
-                )
+                format!("; {}", stylize_hint(&a.checkpoint))
             } else {
                 String::new()
             };
