@@ -51,6 +51,9 @@ fn preset_check_prints_the_effective_preset_or_errors() {
         "kind = \"nst\"\n[data]\ncontent = \"a.png\"\nstyle = \"b.png\"\n",
     )
     .unwrap();
+    // the images it names are there (a missing one is an error: tests/cli_fast_style_cli.rs)
+    write_image(&ws.join("a.png"), 16, 16, 1);
+    write_image(&ws.join("b.png"), 16, 16, 2);
     std::fs::write(ws.join("presets/bad.toml"), "kind = \"nst\"\n[data]\ncontent = \"a.png\"\nstyle = \"b.png\"\n[train]\nstyle_wieght = 3\n").unwrap();
     let out = run(bin()
         .current_dir(&ws)

@@ -137,7 +137,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }) => nst_sweep::run(&ws, a),
         Some(Command::Preset {
             command: PresetCommand::Check(a),
-        }) => preset_cmd::check(&ws.preset(&a.file)?, &a.set),
+        }) => preset_cmd::check(&ws, &ws.preset(&a.file)?, &a.set),
         Some(Command::Preset {
             command: PresetCommand::List,
         }) => preset_cmd::list(&ws),

@@ -5,9 +5,23 @@ use aiart::workspace::Workspace;
 use anyhow::Result;
 use std::path::Path;
 
-pub fn check(file: &Path, overrides: &[String]) -> Result<i32> {
+/// Valid, and every input file it names there (exit 0); otherwise each problem on stderr (exit 1).
+pub fn check(ws: &Workspace, file: &Path, overrides: &[String]) -> Result<i32> {
     match preset::load(file, overrides) {
         Ok(p) => {
+            let missing = aiart::data::fetch::preset_missing_inputs(&p, &ws.root);
+            if !missing.is_empty() {
+                for m in &missing {
+                    eprintln!("error: {m}");
+                }
+                eprintln!(
+                    "{}: a valid {} preset, but {} input(s) missing; training would fail",
+                    file.display(),
+                    p.kind(),
+                    missing.len()
+                );
+                return Ok(1);
+            }
             println!(
                 "# {}: valid {} preset; the effective settings:",
                 file.display(),
@@ -37,7 +51,9 @@ pub fn list(ws: &Workspace) -> Result<i32> {
         println!("no presets in {}", ws.presets().display());
         return Ok(0);
     }
-    println!("{:<28} {:<9} status", "preset", "kind");
+    // the kind column as wide as the longest kind (`fast_neural_style`)
+    let kw = preset::KINDS.iter().map(|k| k.len()).max().unwrap_or(0);
+    println!("{:<28} {:<kw$} status", "preset", "kind");
     for f in files {
         let name = f
             .file_stem()
@@ -45,8 +61,8 @@ pub fn list(ws: &Workspace) -> Result<i32> {
             .unwrap_or_default();
         match preset::load(&f, &[]) {
             Ok(p) => match aiart::data::fetch::preset_needs(&p, &ws.root) {
-                Some(why) => println!("{name:<28} {:<9} {}", p.kind(), why.replace('\n', "; ")),
-                None => println!("{name:<28} {:<9} ok", p.kind()),
+                Some(why) => println!("{name:<28} {:<kw$} {}", p.kind(), why.replace('\n', "; ")),
+                None => println!("{name:<28} {:<kw$} ok", p.kind()),
             },
             Err(e) => {
                 let kind = std::fs::read_to_string(&f)
@@ -59,7 +75,7 @@ pub fn list(ws: &Workspace) -> Result<i32> {
                 } else {
                     String::new()
                 };
-                println!("{name:<28} {kind:<9} invalid: {first}{more}");
+                println!("{name:<28} {kind:<kw$} invalid: {first}{more}");
             }
         }
     }

@@ -102,13 +102,22 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
             } else if runs.is_empty() {
                 println!("no runs in {}", ws.runs().display());
             } else {
+                // columns as wide as their longest value (`fast_neural_style` is 17 letters)
+                let idw = runs.iter().map(|r| r.id.chars().count()).max().unwrap_or(0);
+                let idw = idw.max(40);
+                let kw = runs
+                    .iter()
+                    .map(|r| r.kind.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                let kw = kw.max("kind".len());
                 println!(
-                    "{:<40} {:<9} {:<24} {:>15} {:>5}  losses",
+                    "{:<idw$} {:<kw$} {:<24} {:>15} {:>5}  losses",
                     "run", "kind", "state", "step", "age"
                 );
                 for r in &runs {
                     println!(
-                        "{:<40} {:<9} {:<24} {:>15} {:>5}  {}",
+                        "{:<idw$} {:<kw$} {:<24} {:>15} {:>5}  {}",
                         r.id,
                         r.kind,
                         state_text(r),
@@ -313,9 +322,10 @@ fn steer(
                 _ if command == "set" => format!(
                     " — a run that is not live takes its changes when it continues: \
                      `aiart train --resume {} --set {}` (a finished run trains on to a longer \
-                     train.n_epochs / n_epochs_decay or train.iterations)",
+                     {})",
                     r.id,
-                    args.join(" --set ")
+                    args.join(" --set "),
+                    super::train::schedule_keys(&r.kind).replace(", ", " / ")
                 ),
                 _ => String::new(),
             }

@@ -54,9 +54,9 @@ pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
         let kind = run.read_info().ok().map(|i| i.kind);
         if let Some(k) = kind.filter(|k| k != KIND) {
             bail!(
-                "{}: a {k} run; stylize --model takes {KIND} runs (pix2pix and CycleGAN \
-                 generators go to `aiart translate`)",
-                p.display()
+                "{}: a {k} run; stylize --model takes {KIND} runs{}",
+                p.display(),
+                gan_hint(&k)
             );
         }
         p = match run.newest_complete_checkpoint()? {
@@ -75,9 +75,9 @@ pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
             serde_json::from_str(&text).with_context(|| format!("{}: not JSON", meta.display()))?;
         if let Some(k) = v["kind"].as_str().filter(|k| *k != KIND) {
             bail!(
-                "{}: a {k} checkpoint; stylize --model takes {KIND} checkpoints (pix2pix and \
-                 CycleGAN generators go to `aiart translate`)",
-                p.display()
+                "{}: a {k} checkpoint; stylize --model takes {KIND} checkpoints{}",
+                p.display(),
+                gan_hint(k)
             );
         }
     }
@@ -91,6 +91,14 @@ pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
     Ok(file)
 }
 
+/// Where a pix2pix or CycleGAN run's generator goes instead, for messages; "" for other kinds.
+fn gan_hint(kind: &str) -> &'static str {
+    match kind {
+        "pix2pix" | "cyclegan" => " (pix2pix and CycleGAN generators go to `aiart translate`)",
+        _ => "",
+    }
+}
+
 /// The network in `file`. A file without the network's first key is no TransformerNet at all:
 /// say what it holds instead of listing every missing key.
 pub fn load(file: &Path, device: &Device) -> Result<TransformerNet> {
@@ -100,14 +108,21 @@ pub fn load(file: &Path, device: &Device) -> Result<TransformerNet> {
         let mut keys: Vec<&String> = sd.keys().collect();
         keys.sort();
         let shown: Vec<&str> = keys.iter().take(6).map(|k| k.as_str()).collect();
+        // a pix2pix / CycleGAN generator's keys all start with `model.`
+        let gan = !keys.is_empty() && keys.iter().all(|k| k.starts_with("model."));
         bail!(
             "{}: not a TransformerNet of fast style transfer (no key conv1.conv2d.weight); it \
-             holds {} keys: {}{}. pix2pix and CycleGAN generators go to `aiart translate`",
+             holds {} keys: {}{}{}",
             file.display(),
             keys.len(),
             shown.join(", "),
             if keys.len() > shown.len() {
                 ", …"
+            } else {
+                ""
+            },
+            if gan {
+                "; it looks like a pix2pix or CycleGAN generator: those go to `aiart translate`"
             } else {
                 ""
             }

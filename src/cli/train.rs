@@ -29,8 +29,9 @@ pub struct TrainArgs {
     #[arg(long)]
     pub device: Option<String>,
     /// Override a preset field, as `section.key=value` (repeatable). With --resume, only fields
-    /// that may change in a run (lr, train.n_epochs, train.iterations, loss weights, [log]): a
-    /// finished run continues to the longer schedule
+    /// that may change in a run (lr, the schedule length: train.n_epochs for pix2pix/CycleGAN,
+    /// train.epochs for fast style, train.iterations for nst; loss weights, [log]): a finished
+    /// run continues to the longer schedule
     #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
     pub set: Vec<String>,
     /// End the run after N steps (smoke tests)
@@ -87,6 +88,9 @@ fn load_args_preset(path: &Path, a: &TrainArgs) -> Option<(Preset, Vec<String>)>
 /// The size rules against the images at hand, for a run started elsewhere (detached, Slurm): false
 /// when they fail (printed, one line per file). The foreground trainer checks them itself.
 fn sizes_fit(ws: &Workspace, preset: &Preset) -> bool {
+    if !inputs_there(ws, preset) {
+        return false;
+    }
     let p = match preset {
         Preset::Gan(p) => p,
         Preset::FastStyle(p) => return super::train_fast::inputs_fit(ws, p),
@@ -101,6 +105,16 @@ fn sizes_fit(ws: &Workspace, preset: &Preset) -> bool {
         eprintln!("error: {}: {what}", f.display());
     }
     r.problems.is_empty()
+}
+
+/// Every input file and folder the preset names is there (`preset check` asks the same); false
+/// when one is not (printed, one line each, naming its field), before any run directory exists.
+fn inputs_there(ws: &Workspace, preset: &Preset) -> bool {
+    let missing = aiart::data::fetch::preset_missing_inputs(preset, &ws.root);
+    for m in &missing {
+        eprintln!("error: {m}");
+    }
+    missing.is_empty()
 }
 
 pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
@@ -118,6 +132,9 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
     let Some((preset, overrides)) = load_args_preset(&preset_path, &a) else {
         return Ok(1);
     };
+    if !inputs_there(ws, &preset) {
+        return Ok(1);
+    }
     let name = run_name(&preset_path, "run");
     let state = match preset {
         Preset::Nst(p) => {
@@ -319,17 +336,25 @@ fn resume_changes(
             "--set {}: cannot change in a run that continues (architecture, data, sizes, device \
              and optimiser are fixed for a run's life): start a new run with `aiart train PRESET \
              --set …`. With --resume, --set takes what may change in a live run: learning rate, \
-             schedule length (train.n_epochs, train.n_epochs_decay, train.iterations, \
-             train.epochs), loss weights \
-             and [log] intervals",
+             schedule length ({}), loss weights and [log] intervals",
             frozen
                 .iter()
                 .map(|c| format!("{} ({} -> {})", c.field, c.old, c.new))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            schedule_keys(before.kind())
         )));
     }
     Ok(Ok(changes))
+}
+
+/// The `--set` keys that set a kind's schedule length, for messages.
+pub fn schedule_keys(kind: &str) -> &'static str {
+    match kind {
+        "fast_neural_style" => "train.epochs",
+        "nst" => "train.iterations",
+        _ => "train.n_epochs, train.n_epochs_decay",
+    }
 }
 
 /// How to make a finished run train longer, for messages.

@@ -16,11 +16,8 @@ use std::path::Path;
 /// photos, the style image, and the VGG ("hub": fetched now, so that an offline machine says so
 /// before any run exists). False when something is wrong (printed).
 pub fn inputs_fit(ws: &Workspace, p: &FastStylePreset) -> bool {
+    // missing files and folders: `train::sizes_fit` has said so before this
     let root = aiart::workspace::resolve_path(&ws.root, &p.data.dataset);
-    if let Some(why) = aiart::data::fetch::missing_dataset(&root) {
-        eprintln!("error: data.dataset: {why}");
-        return false;
-    }
     if aiart::data::photos::list_photos(&root).is_empty() {
         eprintln!(
             "error: data.dataset: {}: holds no images (jpg, png, …), at any depth",

@@ -87,6 +87,14 @@ struct Located {
     aligned: Option<Direction>,
 }
 
+/// Where a fast style run or checkpoint goes instead of `translate`.
+fn stylize_hint(given: &Path) -> String {
+    format!(
+        "stylise with it: aiart stylize --model {} --input … --output …",
+        given.display()
+    )
+}
+
 fn locate(a: &TranslateArgs) -> Result<Located> {
     let mut dir = a.checkpoint.clone();
     if !dir.exists() {
@@ -94,6 +102,14 @@ fn locate(a: &TranslateArgs) -> Result<Located> {
     }
     if dir.is_dir() && dir.join("run.json").is_file() {
         let run = RunDir::open(&dir);
+        // a fast style run has no generator, with or without a checkpoint yet
+        if run.read_info().is_ok_and(|i| i.kind == "fast_neural_style") {
+            bail!(
+                "{}: a fast_neural_style run has no generator; {}",
+                dir.display(),
+                stylize_hint(&a.checkpoint)
+            );
+        }
         let newest = run
             .list_checkpoints()?
             .pop()
@@ -115,11 +131,18 @@ fn locate(a: &TranslateArgs) -> Result<Located> {
         (Some("cyclegan"), Dir::AtoB) => "G_A",
         (Some("cyclegan"), Dir::BtoA) => "G_B",
         (Some("pix2pix"), _) => "G",
-        (k, _) => bail!(
-            "{}: a {} checkpoint has no generator",
-            dir.display(),
-            k.unwrap_or("?")
-        ),
+        (k, _) => {
+            let hint = if k == Some("fast_neural_style") {
+                format!("; {}", stylize_hint(&a.checkpoint))
+            } else {
+                String::new()
+            };
+            bail!(
+                "{}: a {} checkpoint has no generator{hint}",
+                dir.display(),
+                k.unwrap_or("?")
+            )
+        }
     };
     let config: GenConfig =
         serde_json::from_value(meta["netG"].clone()).context("meta.json: netG")?;
@@ -329,15 +352,13 @@ pub(super) fn refuse_existing(outs: &[PathBuf]) -> Result<()> {
     if existing.is_empty() {
         return Ok(());
     }
-    let more = if existing.len() > 5 {
-        format!(" and {} more", existing.len() - 5)
-    } else {
-        String::new()
+    let shown = existing[..existing.len().min(5)].join(", ");
+    let what = match existing.len() {
+        1 => format!("{shown} already exists"),
+        n if n > 5 => format!("{n} outputs already exist: {shown} and {} more", n - 5),
+        n => format!("{n} outputs already exist: {shown}"),
     };
-    bail!(
-        "{}{more} already exist(s); pass --force to replace, or choose another --output",
-        existing[..existing.len().min(5)].join(", ")
-    );
+    bail!("{what}; pass --force to replace, or choose another --output");
 }
 
 /// One input translated and written.

@@ -122,6 +122,78 @@ pub fn preset_needs(p: &crate::preset::Preset, workspace: &Path) -> Option<Strin
     }
 }
 
+/// Every input file or folder a preset names that is not there, one line each, naming its field:
+/// `data.style_image: datasets/style/nope.jpg: no such file`; a missing dataset says how to get
+/// it (`missing_dataset`). Paths are relative to `workspace`. Both `preset check` and `train` ask
+/// this before any work.
+pub fn preset_missing_inputs(p: &crate::preset::Preset, workspace: &Path) -> Vec<String> {
+    use crate::preset::Preset;
+    use crate::workspace::resolve_path;
+    let mut out = vec![];
+    let mut dataset = |field: &str, dir: &Path| {
+        if let Some(why) = missing_dataset(&resolve_path(workspace, dir)) {
+            out.push(format!("{field}: {why}").replace('\n', "; "));
+        }
+    };
+    match p {
+        Preset::Gan(g) => dataset("data.dataroot", &g.data.dataroot),
+        Preset::FastStyle(f) => dataset("data.dataset", &f.data.dataset),
+        Preset::Nst(_) => {}
+    }
+    let mut need = |field: String, given: &Path, folder: bool| {
+        if let Some(why) = missing_path(&resolve_path(workspace, given), folder) {
+            out.push(format!("{field}: {}: {why}", given.display()));
+        }
+    };
+    match p {
+        Preset::Gan(g) => {
+            if let Some(d) = &g.model.init_from {
+                if !resolve_path(workspace, d).exists() {
+                    out.push(format!(
+                        "model.init_from: {}: no such file or folder",
+                        d.display()
+                    ));
+                }
+            }
+        }
+        Preset::FastStyle(f) => {
+            need("data.style_image".into(), &f.data.style_image, false);
+            if !f.data.sample_images.as_os_str().is_empty() {
+                need("data.sample_images".into(), &f.data.sample_images, true);
+            }
+        }
+        Preset::Nst(n) => {
+            if let Some(c) = &n.data.content {
+                need("data.content".into(), c, false);
+            }
+            let many = n.data.style.len() > 1;
+            for (i, s) in n.data.style.iter().enumerate() {
+                let field = if many {
+                    format!("data.style[{i}]")
+                } else {
+                    "data.style".into()
+                };
+                need(field, s, false);
+            }
+            if !matches!(n.data.init.as_str(), "content" | "noise") {
+                need("data.init".into(), Path::new(&n.data.init), false);
+            }
+        }
+    }
+    out
+}
+
+/// Why `path` cannot be read as a file (`folder` false) or a folder; None when it can.
+fn missing_path(path: &Path, folder: bool) -> Option<&'static str> {
+    match (path.exists(), path.is_dir(), folder) {
+        (false, _, false) => Some("no such file"),
+        (false, _, true) => Some("no such folder"),
+        (true, true, false) => Some("is a folder, not a file"),
+        (true, false, true) => Some("is a file, not a folder"),
+        _ => None,
+    }
+}
+
 /// What `fetch` did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Fetched {
