@@ -7,14 +7,15 @@ use clap::Parser;
 /// Training allocates and frees the same large activations every step. glibc's defaults give a
 /// freed block over 128 KiB straight back to the kernel (mmap/munmap, and trimming the heap top),
 /// so every step faulted its pages in and zeroed them again: ~17% of a fast-style training step
-/// in `perf` (`clear_page_erms`). Kept for reuse instead, that step took 25% less time
-/// (docs/PERFORMANCE.md); peak memory stays what the largest step needs.
+/// and ~22% of a 1080p stylisation in `perf` (`clear_page_erms`). Here every block comes from the
+/// heap (no mmap: a 1080p activation is 265 MB, over the 32 MiB most that glibc's mmap threshold
+/// takes) and freed memory stays for reuse; peak memory stays what the largest step needs, and
+/// tests/memory.rs checks that it does not grow from step to step (docs/PERFORMANCE.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
     // SAFETY: mallopt only sets the allocator's parameters; it runs before any other thread starts.
     unsafe {
-        // the largest threshold glibc takes (32 MiB on 64-bit); larger blocks are still mapped
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_MMAP_MAX, 0);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 256 << 20);
     }

@@ -7,6 +7,14 @@
 //! with K = C·kh·kw and P = Hout·Wout. candle's own CPU conv computes dx with a direct-loop
 //! transposed convolution and dW through an im2col whose inner dimension is N·Hout·Wout; and it
 //! computes dW even for a constant kernel (VGG in style transfer), which this op skips.
+//!
+//! A kernel with fewer output than input channels (TransformerNet's last 9×9 conv 32→3, the
+//! ResNet generator's 7×7 64→3, PatchGAN's 4×4 512→1) goes the other way round, so that the
+//! matrix in between has Cout·kh·kw rows rather than C·kh·kw and the GEMM is not Cout rows thin:
+//!   Z = W′ · x[n]                                  (Cout·kh·kw × C)(C × H·W)
+//!   y[n][co, oy, ox] = Σᵢⱼ Z[(co, i, j), oy·s + i − p, ox·s + j − p]
+//! (the gather form, `conv_gather`), and its dx is then the im2col convolution of dy with the
+//! flipped, transposed kernel.
 //! `conv.rs` picks between this and Winograd; Winograd borrows this file's kernel gradient.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
@@ -67,6 +75,24 @@ impl Geometry {
     /// input values of one sample
     fn sample(&self) -> usize {
         self.c * self.h * self.w
+    }
+
+    /// The convolution that gives this one's dx from dy when that is the cheaper way: stride 1, a
+    /// square kernel no smaller than the padding, fewer output than input channels. Its input is
+    /// dy (N × Cout × Ho × Wo), its kernel W flipped and transposed (C × Cout × kh × kw).
+    fn flipped(&self) -> Option<Geometry> {
+        let fits = self.stride == 1 && self.kh == self.kw && self.pad < self.kh;
+        if !fits || self.cout >= self.c {
+            return None;
+        }
+        let g = Geometry::new(
+            &[self.n, self.cout, self.ho, self.wo],
+            &[self.c, self.cout, self.kh, self.kw],
+            1,
+            self.kh - 1 - self.pad,
+        )
+        .ok()?;
+        (g.ho == self.h && g.wo == self.w).then_some(g)
     }
 }
 
@@ -207,6 +233,138 @@ fn col2im(g: &Geometry, col: &[f32], rows: &std::ops::Range<usize>, dx: &mut [f3
         });
 }
 
+/// y (N × Cout × Ho × Wo) = conv2d(x, W) for one geometry: the gather form when the kernel has
+/// fewer output than input channels and more than one tap, im2col + GEMM otherwise.
+fn conv_forward(g: &Geometry, x: &[f32], w: &[f32]) -> Vec<f32> {
+    let mut y = vec![0f32; g.n * g.cout * g.p()];
+    if g.cout < g.c && g.kh * g.kw > 1 {
+        conv_gather(g, x, w, &mut y, RING_FLOATS);
+    } else {
+        conv_im2col(g, x, w, &mut y);
+    }
+    y
+}
+
+fn conv_im2col(g: &Geometry, x: &[f32], w: &[f32], y: &mut [f32]) {
+    let (k, p) = (g.k(), g.p());
+    for_each_band(g, |n, rows, col| {
+        let bp = rows.len() * g.wo;
+        im2col(g, &x[n * g.sample()..][..g.sample()], rows, col);
+        let dst = &mut y[n * g.cout * p + rows.start * g.wo..];
+        matmul(g.cout, bp, k, dst, p, false, w, (k, 1), col, (bp, 1));
+    });
+}
+
+/// The gather form's rows of Z are kept in a ring of this many floats (32 MiB; at least the
+/// kernel's height in rows): each input row's Z is computed once, then read by every output row
+/// whose window covers it.
+const RING_FLOATS: usize = 1 << 23;
+
+/// y += the gather form of conv2d(x, W) (see the module's doc): Z rows of the input rows the next
+/// output rows need are computed by GEMM into a ring of `ring_floats`, then each output row sums
+/// its kh·kw shifted rows of Z; rows and columns outside the input are the zero padding.
+fn conv_gather(g: &Geometry, x: &[f32], w: &[f32], y: &mut [f32], ring_floats: usize) {
+    let kk = g.kh * g.kw;
+    let m = g.cout * kk;
+    // W′[(co, i, j), ci] = W[co, ci, i, j]
+    let mut wr = vec![0f32; m * g.c];
+    for co in 0..g.cout {
+        for ci in 0..g.c {
+            for t in 0..kk {
+                wr[(co * kk + t) * g.c + ci] = w[(co * g.c + ci) * kk + t];
+            }
+        }
+    }
+    // input rows [lo, hi) that output row oy reads
+    let lo = |oy: usize| (oy * g.stride).saturating_sub(g.pad).min(g.h);
+    let hi = |oy: usize| (oy * g.stride + g.kh).saturating_sub(g.pad).min(g.h);
+    let hb = (ring_floats / (m * g.w).max(1)).clamp(g.kh.min(g.h), g.h.max(1));
+    let mut ring = vec![0f32; m * hb * g.w];
+    for n in 0..g.n {
+        let xs = &x[n * g.sample()..][..g.sample()];
+        let ys = &mut y[n * g.cout * g.p()..][..g.cout * g.p()];
+        let (mut oy, mut done) = (0, 0);
+        while oy < g.ho {
+            let start = lo(oy);
+            let mut end = oy + 1;
+            while end < g.ho && hi(end) - start <= hb {
+                end += 1;
+            }
+            // Z of the input rows not in the ring yet, in runs that do not wrap around it
+            let need = hi(end - 1);
+            let mut r = done.max(start);
+            while r < need {
+                let slot = r % hb;
+                let run = (hb - slot).min(need - r);
+                let (dst, b) = (&mut ring[slot * g.w..], &xs[r * g.w..]);
+                matmul(
+                    m,
+                    run * g.w,
+                    g.c,
+                    dst,
+                    hb * g.w,
+                    false,
+                    &wr,
+                    (g.c, 1),
+                    b,
+                    (g.h * g.w, 1),
+                );
+                r += run;
+            }
+            done = done.max(need);
+            let mut rows: Vec<(usize, usize, &mut [f32])> = ys
+                .chunks_mut(g.p())
+                .enumerate()
+                .flat_map(|(co, plane)| {
+                    plane
+                        .chunks_mut(g.wo)
+                        .enumerate()
+                        .skip(oy)
+                        .take(end - oy)
+                        .map(move |(r, row)| (co, r, row))
+                })
+                .collect();
+            let ring = &ring;
+            rows.par_iter_mut().for_each(|(co, oy, row)| {
+                gather_row(g, ring, hb, *co, *oy, row);
+            });
+            oy = end;
+        }
+    }
+}
+
+/// row (Wo) += Σᵢⱼ Z[(co, i, j), oy·s + i − p, · s + j − p] over the taps inside the input.
+fn gather_row(g: &Geometry, ring: &[f32], hb: usize, co: usize, oy: usize, row: &mut [f32]) {
+    let (s, p) = (g.stride, g.pad);
+    for i in 0..g.kh {
+        let Some(iy) = (oy * s + i).checked_sub(p).filter(|&iy| iy < g.h) else {
+            continue;
+        };
+        for j in 0..g.kw {
+            let z = &ring[((co * g.kh * g.kw + i * g.kw + j) * hb + iy % hb) * g.w..][..g.w];
+            // output columns whose ix = ox·s + j − p falls inside 0..W
+            let first = p.saturating_sub(j).div_ceil(s);
+            let last = match (g.w + p).checked_sub(j + 1) {
+                Some(v) => (v / s + 1).min(g.wo),
+                None => 0,
+            };
+            if first >= last {
+                continue;
+            }
+            let ix0 = first * s + j - p;
+            if s == 1 {
+                for (o, v) in row[first..last].iter_mut().zip(&z[ix0..]) {
+                    *o += v;
+                }
+            } else {
+                for (o, v) in row[first..last].iter_mut().zip(z[ix0..].iter().step_by(s)) {
+                    *o += v;
+                }
+            }
+        }
+    }
+}
+
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
     super::f32_slice("conv2d", s, l, what)
 }
@@ -231,14 +389,7 @@ impl CustomOp2 for Forward {
     ) -> Result<(CpuStorage, Shape)> {
         let g = Geometry::new(l1.dims(), l2.dims(), self.stride, self.pad)?;
         let (x, w) = (f32_slice(s1, l1, "input")?, f32_slice(s2, l2, "kernel")?);
-        let (k, p) = (g.k(), g.p());
-        let mut y = vec![0f32; g.n * g.cout * p];
-        for_each_band(&g, |n, rows, col| {
-            let bp = rows.len() * g.wo;
-            im2col(&g, &x[n * g.sample()..][..g.sample()], rows, col);
-            let dst = &mut y[n * g.cout * p + rows.start * g.wo..];
-            matmul(g.cout, bp, k, dst, p, false, w, (k, 1), col, (bp, 1));
-        });
+        let y = conv_forward(&g, x, w);
         Ok((CpuStorage::F32(y), Shape::from((g.n, g.cout, g.ho, g.wo))))
     }
 
@@ -302,6 +453,21 @@ impl CustomOp2 for BackwardInput {
     ) -> Result<(CpuStorage, Shape)> {
         let g = self.0.geometry()?;
         let (dy, w) = (f32_slice(s1, l1, "gradient")?, f32_slice(s2, l2, "kernel")?);
+        if let Some(flipped) = g.flipped() {
+            // dx = conv2d(dy, W flipped and transposed, padding kh − 1 − p): C·kh·kw rows would
+            // be the wider matrix, Cout·kh·kw the narrower
+            let mut wt = vec![0f32; w.len()];
+            let kk = g.kh * g.kw;
+            for co in 0..g.cout {
+                for ci in 0..g.c {
+                    for t in 0..kk {
+                        wt[(ci * g.cout + co) * kk + (kk - 1 - t)] = w[(co * g.c + ci) * kk + t];
+                    }
+                }
+            }
+            let dx = conv_forward(&flipped, dy, &wt);
+            return Ok((CpuStorage::F32(dx), Shape::from(self.0.x_dims.clone())));
+        }
         let (k, p) = (g.k(), g.p());
         let mut dx = vec![0f32; g.n * g.sample()];
         for_each_band(&g, |n, rows, col| {
@@ -510,6 +676,83 @@ mod tests {
             );
             assert!(max_rel(a, b) < 1e-4, "{}", max_rel(a, b));
         }
+    }
+
+    /// The gather form (Cout < C) against candle's conv: strides 1 and 2, zero padding wider
+    /// and narrower than the kernel's reach, odd sizes, batch > 1, and a ring so small that its
+    /// rows wrap around many times.
+    #[test]
+    fn the_gather_form_gives_the_convolution() {
+        // (x dims, w dims, stride, pad)
+        let cases: [([usize; 4], [usize; 4], usize, usize); 7] = [
+            ([2, 8, 13, 11], [3, 8, 9, 9], 1, 0),
+            ([1, 6, 9, 14], [2, 6, 3, 3], 1, 1),
+            ([1, 6, 12, 15], [2, 6, 3, 3], 2, 1),
+            ([2, 5, 10, 9], [1, 5, 4, 4], 1, 1),
+            ([1, 7, 11, 12], [3, 7, 5, 5], 2, 4),
+            ([1, 4, 6, 7], [2, 4, 3, 3], 1, 2),
+            ([2, 9, 17, 8], [4, 9, 7, 7], 3, 3),
+        ];
+        for (i, (xd, wd, stride, pad)) in cases.into_iter().enumerate() {
+            let x = rand(&xd, 10 + i as u64);
+            let w = rand(&wd, 20 + i as u64);
+            let want = x.conv2d(&w, pad, stride, 1, 1).unwrap();
+            let g = Geometry::new(&xd, &wd, stride, pad).unwrap();
+            let (xv, wv) = (
+                x.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                w.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            );
+            let m = g.cout * g.kh * g.kw;
+            // the smallest ring (kh rows), one a row over it, and the default
+            for ring in [m * g.w, m * g.w * (g.kh + 1), RING_FLOATS] {
+                let mut y = vec![0f32; g.n * g.cout * g.p()];
+                conv_gather(&g, &xv, &wv, &mut y, ring);
+                let y = Tensor::from_vec(y, want.dims(), &candle_core::Device::Cpu).unwrap();
+                assert!(max_rel(&y, &want) < 1e-5, "case {i}, ring {ring}");
+            }
+            // and through the op, with both gradients (dx by the flipped kernel where it applies;
+            // candle's own conv backward miscounts sizes at stride > 1, whose dx path is unchanged
+            // and checked against PyTorch in conv.rs)
+            if stride > 1 {
+                continue;
+            }
+            let (xv, wv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap());
+            let y = conv2d_im2col(xv.as_tensor(), wv.as_tensor(), pad, stride).unwrap();
+            assert!(max_rel(&y, &want) < 1e-5, "case {i}: op");
+            let r = rand(y.dims(), 30 + i as u64);
+            let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let candle = (x.conv2d(wv.as_tensor(), pad, stride, 1, 1).unwrap() * &r).unwrap();
+            let xc = Var::from_tensor(&x).unwrap();
+            let dx_want = (xc.as_tensor().conv2d(&w, pad, stride, 1, 1).unwrap() * &r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let dw_want = candle.sum_all().unwrap().backward().unwrap();
+            let dx = grads.get(xv.as_tensor()).unwrap();
+            let dx_ref = dx_want.get(xc.as_tensor()).unwrap();
+            assert!(
+                max_rel(dx, dx_ref) < 1e-5,
+                "case {i}: dx {}",
+                max_rel(dx, dx_ref)
+            );
+            let dw = grads.get(wv.as_tensor()).unwrap();
+            let dw_ref = dw_want.get(wv.as_tensor()).unwrap();
+            assert!(
+                max_rel(dw, dw_ref) < 1e-5,
+                "case {i}: dw {}",
+                max_rel(dw, dw_ref)
+            );
+        }
+        // the flipped dx applies where it should
+        let g = |s, p| Geometry::new(&[1, 32, 20, 20], &[3, 32, 9, 9], s, p).unwrap();
+        assert!(g(1, 0).flipped().is_some() && g(1, 4).flipped().is_some());
+        assert!(g(2, 0).flipped().is_none());
+        assert!(Geometry::new(&[1, 3, 20, 20], &[32, 3, 9, 9], 1, 4)
+            .unwrap()
+            .flipped()
+            .is_none());
     }
 
     #[test]
