@@ -2,13 +2,13 @@
 //! own session; `--resume RUN` continues a run from its newest checkpoint.
 
 pub use super::train_run::Place;
-use super::train_run::{failed, open_run, running_status, train_device};
+use super::train_run::{begin, failed, running_status, train_device, Launch};
 use aiart::launch::local;
 use aiart::nst::setup;
 use aiart::preset::{self, live, GanPreset, NstPreset, Preset};
 use aiart::run::dir::new_run_id;
 use aiart::run::lock::RunLock;
-use aiart::run::session::{source_of, Session};
+use aiart::run::session::source_of;
 use aiart::run::{list, RunDir, RunInfo, RunState};
 use aiart::train::gan::{self, GanTrainer};
 use aiart::train::nst::{train, NstRun, NstTrainer, RunOptions};
@@ -136,43 +136,16 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
         return Ok(1);
     }
     let name = run_name(&preset_path, "run");
-    let state = match preset {
-        Preset::Nst(p) => {
-            let opts = RunOptions {
-                max_steps: a.max_steps,
-                output: None,
-                quiet: a.quiet,
-            };
-            let place = Place::New(a.run_dir);
-            run_nst(ws, &p, &preset_path, &overrides, &name, place, &opts)?.1
-        }
-        Preset::Gan(p) => {
-            run_gan(
-                ws,
-                &p,
-                &preset_path,
-                &overrides,
-                &name,
-                Place::New(a.run_dir),
-                a.max_steps,
-                a.quiet,
-            )?
-            .1
-        }
-        Preset::FastStyle(p) => {
-            super::train_fast::run_fast(
-                ws,
-                &p,
-                &preset_path,
-                &overrides,
-                &name,
-                Place::New(a.run_dir),
-                a.max_steps,
-                a.quiet,
-            )?
-            .1
-        }
+    let launch = Launch {
+        ws,
+        preset_path: &preset_path,
+        overrides: &overrides,
+        name: &name,
+        place: Place::New(a.run_dir),
+        max_steps: a.max_steps,
+        quiet: a.quiet,
     };
+    let state = start(preset, launch)?.1;
     Ok(exit_code(state))
 }
 
@@ -188,122 +161,66 @@ pub fn exit_code(state: RunState) -> i32 {
     }
 }
 
-/// Loads everything (all errors before any work), creates the run directory and trains.
-#[allow(clippy::too_many_arguments)]
+/// Starts a new run of `preset` and trains it in the foreground.
+fn start(preset: Preset, launch: Launch) -> Result<(RunDir, RunState)> {
+    match preset {
+        Preset::Nst(p) => run_nst(&p, launch, None),
+        Preset::Gan(p) => run_gan(&p, launch),
+        Preset::FastStyle(p) => super::train_fast::run_fast(&p, launch),
+    }
+}
+
+/// Loads everything (all errors before any work), creates the run directory and trains; the
+/// final image goes to `output` too.
 pub fn run_nst(
-    ws: &Workspace,
     p: &NstPreset,
-    preset_path: &Path,
-    overrides: &[String],
-    name: &str,
-    place: Place,
-    opts: &RunOptions,
+    mut l: Launch,
+    output: Option<PathBuf>,
 ) -> Result<(RunDir, RunState)> {
     let device = train_device(&p.train.device, p.train.tf32)?;
-    let prepared = setup::prepare(p, &ws.root, &device)?;
+    let prepared = setup::prepare(p, &l.ws.root, &device)?;
     for w in &prepared.warnings {
         eprintln!("warning: {w}");
     }
-    let place = match place {
-        Place::New(None) => Place::New(Some(ws.runs().join(new_run_id(name)))),
-        p => p,
-    };
-    let (run, lock) = open_run(
-        place,
-        "nst",
-        preset_path,
-        overrides,
-        &device,
-        &toml::to_string_pretty(&p.effective())?,
+    let effective = toml::to_string_pretty(&p.effective())?;
+    let (run, held) = l.open("nst", &device, &effective)?;
+    let total = l.planned(p.total_iterations());
+    let session = begin(
+        &run,
+        held,
+        running_status(&run, 0, 0, total, l.max_steps),
+        (
+            "started",
+            &format!("nst on {}", aiart::device::describe(&device)),
+        ),
+        &prepared.warnings,
+        (1, &device, &p.train.device),
     )?;
-    run.append_event(
-        "started",
-        &format!("nst on {}", aiart::device::describe(&device)),
-    )?;
-    for w in &prepared.warnings {
-        run.append_event("warning", w)?;
-    }
-    println!("run: {}", run.root.display());
-    let total = aiart::run::ending::planned_steps(p.total_iterations(), opts.max_steps);
-    let session = Session::start(
-        run.clone(),
-        lock,
-        source_of(preset_path, overrides),
-        running_status(&run, 0, 0, total, opts.max_steps),
-        aiart::launch::attempt_launcher(&run),
-    )?;
-    session.measure(1, aiart::device::gpu_probe(&device, &p.train.device));
     let r = NstRun {
         trainer: NstTrainer::new(prepared, p)?,
         preset: p.effective(),
-        workspace: ws.root.clone(),
+        workspace: l.ws.root.clone(),
     };
-    match train(session, r, opts, None) {
+    let opts = RunOptions {
+        max_steps: l.max_steps,
+        output,
+        quiet: l.quiet,
+    };
+    match train(session, r, &opts, None) {
         Ok(state) => Ok((run, state)),
         Err(e) => failed(&run, total, e),
     }
 }
 
 /// pix2pix / CycleGAN: dataset and networks checked first, then the run directory and the loop.
-#[allow(clippy::too_many_arguments)]
-pub fn run_gan(
-    ws: &Workspace,
-    p: &GanPreset,
-    preset_path: &Path,
-    overrides: &[String],
-    name: &str,
-    place: Place,
-    max_steps: Option<u64>,
-    quiet: bool,
-) -> Result<(RunDir, RunState)> {
+pub fn run_gan(p: &GanPreset, mut l: Launch) -> Result<(RunDir, RunState)> {
     let device = train_device(&p.train.device, p.train.tf32)?;
-    let trainer = GanTrainer::new(p, &ws.root, &device)?;
-    for w in &trainer.warnings {
-        eprintln!("warning: {w}");
-    }
-    let place = match place {
-        Place::New(None) => Place::New(Some(ws.runs().join(new_run_id(name)))),
-        p => p,
-    };
-    let (run, lock) = open_run(
-        place,
-        &p.kind,
-        preset_path,
-        overrides,
-        &device,
-        &toml::to_string_pretty(&p.effective())?,
-    )?;
-    let total = aiart::run::ending::planned_steps(trainer.total_steps(), max_steps);
-    let capped = if total < trainer.total_steps() {
-        format!(" (--max-steps; the schedule has {})", trainer.total_steps())
-    } else {
-        String::new()
-    };
-    run.append_event(
-        "started",
-        &format!(
-            "{} on {}: {} images a epoch, {total} steps{capped}",
-            p.kind,
-            aiart::device::describe(&device),
-            trainer.dataset_len
-        ),
-    )?;
-    for w in &trainer.warnings {
-        run.append_event("warning", w)?;
-    }
-    println!("run: {}", run.root.display());
-    let session = Session::start(
-        run.clone(),
-        lock,
-        source_of(preset_path, overrides),
-        running_status(&run, 0, 1, total, max_steps),
-        aiart::launch::attempt_launcher(&run),
-    )?;
-    session.measure(
-        p.data.batch_size as u64,
-        aiart::device::gpu_probe(&device, &p.train.device),
-    );
-    match gan::train(session, trainer, max_steps, quiet, None) {
+    let trainer = GanTrainer::new(p, &l.ws.root, &device)?;
+    let data = format!("{} images a epoch", trainer.dataset_len);
+    let epochs = (&data[..], trainer.total_steps(), p.data.batch_size as u64);
+    let on = (&p.kind[..], &device, &p.train.device[..]);
+    let (run, session, total) = l.begin_batches(on, &p.effective(), epochs, &trainer.warnings)?;
+    match gan::train(session, trainer, l.max_steps, l.quiet, None) {
         Ok(state) => Ok((run, state)),
         Err(e) => failed(&run, total, e),
     }
@@ -462,19 +379,14 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             trainer.scale = k;
             trainer.load(&ck)?;
             let total = aiart::run::ending::planned_steps(p.total_iterations(), a.max_steps);
-            println!("run: {}", run.root.display());
-            run.append_event("resumed", &resumed_msg)?;
-            for w in &warnings {
-                run.append_event("warning", w)?;
-            }
-            let session = Session::start(
-                run.clone(),
-                lock,
-                source,
+            let session = begin(
+                &run,
+                (lock, source),
                 running_status(&run, step, 0, total, a.max_steps),
-                aiart::launch::attempt_launcher(&run),
+                ("resumed", &resumed_msg),
+                &warnings,
+                (1, &device, &p.train.device),
             )?;
-            session.measure(1, aiart::device::gpu_probe(&device, &p.train.device));
             let opts = RunOptions {
                 max_steps: a.max_steps,
                 output: None,
@@ -509,22 +421,14 @@ fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             trainer.load(&ck)?;
             let total = aiart::run::ending::planned_steps(trainer.total_steps(), a.max_steps);
             let epoch = step / trainer.batches_per_epoch() + 1;
-            println!("run: {}", run.root.display());
-            run.append_event("resumed", &resumed_msg)?;
-            for w in &trainer.warnings {
-                run.append_event("warning", w)?;
-            }
-            let session = Session::start(
-                run.clone(),
-                lock,
-                source,
+            let session = begin(
+                &run,
+                (lock, source),
                 running_status(&run, step, epoch, total, a.max_steps),
-                aiart::launch::attempt_launcher(&run),
+                ("resumed", &resumed_msg),
+                &trainer.warnings,
+                (p.data.batch_size as u64, &device, &p.train.device),
             )?;
-            session.measure(
-                p.data.batch_size as u64,
-                aiart::device::gpu_probe(&device, &p.train.device),
-            );
             match gan::train(session, trainer, a.max_steps, a.quiet, Some(step)) {
                 Ok(s) => s,
                 Err(e) => return failed(&run, total, e),
@@ -609,39 +513,17 @@ fn start_over(
         )?;
     }
     let name = run.id();
-    let (preset_path, start_overrides) = (info.preset.clone(), info.overrides.clone());
-    let place = Place::Prepared(run.root.clone(), Box::new(info), lock);
     let root = run.root.clone();
-    let result = match preset {
-        Preset::Nst(p) => {
-            let opts = RunOptions {
-                max_steps: a.max_steps,
-                output: None,
-                quiet: a.quiet,
-            };
-            run_nst(ws, &p, &preset_path, &start_overrides, &name, place, &opts)
-        }
-        Preset::Gan(p) => run_gan(
-            ws,
-            &p,
-            &preset_path,
-            &start_overrides,
-            &name,
-            place,
-            a.max_steps,
-            a.quiet,
-        ),
-        Preset::FastStyle(p) => super::train_fast::run_fast(
-            ws,
-            &p,
-            &preset_path,
-            &start_overrides,
-            &name,
-            place,
-            a.max_steps,
-            a.quiet,
-        ),
+    let launch = Launch {
+        ws,
+        preset_path: &info.preset.clone(),
+        overrides: &info.overrides.clone(),
+        name: &name,
+        place: Place::Prepared(run.root.clone(), Box::new(info), lock),
+        max_steps: a.max_steps,
+        quiet: a.quiet,
     };
+    let result = start(preset, launch);
     match result {
         Ok((_, state)) => Ok(exit_code(state)),
         // an error before the run started (a dataset missing on this node …): the run says so
