@@ -43,7 +43,8 @@ from torchvision.models.vgg import make_layers
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 # pytorch/examples' code (see reference_fast_style.py)
-from reference_fast_style import TransformerNet, Vgg16, gram_matrix, load_image, normalize_batch  # noqa: E402
+from reference_fast_style import (  # noqa: E402
+    TransformerNet, Vgg16, gram_matrix, load_image, losses, normalize_batch)
 
 ROOT = os.path.join(HERE, "..")
 FIX = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "fixtures")
@@ -101,7 +102,6 @@ batch_size = len(x)
 
 transformer = net
 optimizer = torch.optim.Adam(transformer.parameters(), LR)
-mse_loss = torch.nn.MSELoss()
 style_transform = transforms.Compose([
     transforms.ToTensor(),
     transforms.Lambda(lambda x: x.mul(255))
@@ -114,20 +114,8 @@ features_style = vgg(normalize_batch(style))
 gram_style = [gram_matrix(y) for y in features_style]
 
 transformer.train()
-n_batch = len(x)
 optimizer.zero_grad()
-y = transformer(x)
-y = normalize_batch(y)
-x = normalize_batch(x)
-features_y = vgg(y)
-features_x = vgg(x)
-content_loss = CONTENT_WEIGHT * mse_loss(features_y.relu2_2, features_x.relu2_2)
-style_loss = 0.
-for ft_y, gm_s in zip(features_y, gram_style):
-    gm_y = gram_matrix(ft_y)
-    style_loss += mse_loss(gm_y, gm_s[:n_batch, :, :])
-style_loss *= STYLE_WEIGHT
-total_loss = content_loss + style_loss
+content_loss, style_loss, total_loss = losses(transformer, vgg, gram_style, x, CONTENT_WEIGHT, STYLE_WEIGHT)
 total_loss.backward()
 for k, p in transformer.named_parameters():
     t[f"grad.{k}"] = p.grad.detach().clone()

@@ -166,11 +166,11 @@ def normalize_batch(batch):
     return (batch - mean) / std
 
 
-def train_step(transformer, vgg, optimizer, gram_style, x, content_weight=1e5, style_weight=1e10):
-    """One iteration of the reference's `train` loop (neural_style.py), on a batch x in 0-255."""
+def losses(transformer, vgg, gram_style, x, content_weight=1e5, style_weight=1e10):
+    """The reference's `train` losses (neural_style.py) on a batch x in 0-255: content, style and
+    total, weighted, with their graph."""
     mse_loss = torch.nn.MSELoss()
     n_batch = len(x)
-    optimizer.zero_grad()
     y = transformer(x)
     y = normalize_batch(y)
     x = normalize_batch(x.clone())
@@ -183,6 +183,13 @@ def train_step(transformer, vgg, optimizer, gram_style, x, content_weight=1e5, s
         style_loss += mse_loss(gm_y, gm_s[:n_batch, :, :])
     style_loss *= style_weight
     total_loss = content_loss + style_loss
+    return content_loss, style_loss, total_loss
+
+
+def train_step(transformer, vgg, optimizer, gram_style, x, content_weight=1e5, style_weight=1e10):
+    """One iteration of the reference's `train` loop (neural_style.py), on a batch x in 0-255."""
+    optimizer.zero_grad()
+    _, _, total_loss = losses(transformer, vgg, gram_style, x, content_weight, style_weight)
     total_loss.backward()
     optimizer.step()
     return total_loss.item()
