@@ -217,7 +217,7 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
             max_steps: None,
             quiet: a.quiet,
         };
-        let (_, state) = super::train::run_nst(p, launch, Some(out.clone()))?;
+        let (_, state) = super::train_new::run_nst(p, launch, Some(out.clone()))?;
         if state != RunState::Finished {
             sweep.write_status(&sweep.status_now(
                 state,
@@ -226,7 +226,7 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
                 total,
                 &format!("{layer} {state:?}"),
             ))?;
-            return Ok(super::train::exit_code(state));
+            return Ok(super::train_run::exit_code(state));
         }
         let (img, _) = image_io::load_rgb(&out)?;
         tiles.push((layer.clone(), img));

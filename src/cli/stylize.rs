@@ -1,7 +1,8 @@
 //! `aiart stylize`: an NST preset built from flags (over `--preset P` when given), then trained;
 //! with `--model`, fast style transfer with a trained network instead (`stylize_model.rs`).
 
-use super::train::{device_override, exit_code, run_nst};
+use super::train_new::run_nst;
+use super::train_run::{device_override, exit_code};
 use aiart::preset::{self, Preset};
 use aiart::workspace::Workspace;
 use anyhow::Result;

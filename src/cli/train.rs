@@ -2,14 +2,11 @@
 //! own session; `--resume RUN` continues a run from its newest checkpoint.
 
 pub use super::train_run::Place;
-use super::train_run::{begin, failed, running_status, train_device, Launch};
+use super::train_run::{device_override, exit_code, Launch};
 use aiart::launch::local;
-use aiart::nst::setup;
-use aiart::preset::{self, GanPreset, NstPreset, Preset};
+use aiart::preset::{self, Preset};
 use aiart::run::dir::new_run_id;
-use aiart::run::{list, RunDir, RunState};
-use aiart::train::gan::{self, GanTrainer};
-use aiart::train::nst::{train, NstRun, NstTrainer, RunOptions};
+use aiart::run::list;
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
@@ -47,13 +44,6 @@ pub struct TrainArgs {
     pub resume: Option<String>,
     #[command(flatten)]
     pub slurm: super::submit::SlurmArgs,
-}
-
-/// `--device D` as an override of the preset.
-pub fn device_override(device: &Option<String>) -> Option<String> {
-    device
-        .as_ref()
-        .map(|d| format!("train.device={}", toml::Value::String(d.clone())))
 }
 
 fn print_issues(e: &preset::PresetError) {
@@ -124,7 +114,13 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
         return detach(ws, &a);
     }
     if let Some(r) = &a.resume {
-        return super::train_resume::resume(ws, r, &a);
+        let again = super::train_resume::ResumeArgs {
+            set: &a.set,
+            device: &a.device,
+            max_steps: a.max_steps,
+            quiet: a.quiet,
+        };
+        return super::train_resume::resume(ws, r, &again);
     }
     let preset_path = a.preset.clone().expect("clap requires it");
     let Some((preset, overrides)) = load_args_preset(&preset_path, &a) else {
@@ -143,85 +139,8 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
         max_steps: a.max_steps,
         quiet: a.quiet,
     };
-    let state = start(preset, launch)?.1;
+    let state = super::train_new::start(preset, launch)?.1;
     Ok(exit_code(state))
-}
-
-/// The exit status of a run that ended in `state`. Inside a Slurm job a stop or a requeue is a
-/// clean end (exit 0), so that Slurm does not report the job FAILED.
-pub fn exit_code(state: RunState) -> i32 {
-    let in_job = std::env::var_os("SLURM_JOB_ID").is_some();
-    match state {
-        RunState::Finished | RunState::Requeued | RunState::Timeout => 0,
-        RunState::Stopped if in_job => 0,
-        RunState::Stopped => 130,
-        _ => 1,
-    }
-}
-
-/// Starts a new run of `preset` and trains it in the foreground.
-pub fn start(preset: Preset, launch: Launch) -> Result<(RunDir, RunState)> {
-    match preset {
-        Preset::Nst(p) => run_nst(&p, launch, None),
-        Preset::Gan(p) => run_gan(&p, launch),
-        Preset::FastStyle(p) => super::train_fast::run_fast(&p, launch),
-    }
-}
-
-/// Loads everything (all errors before any work), creates the run directory and trains; the
-/// final image goes to `output` too.
-pub fn run_nst(
-    p: &NstPreset,
-    mut l: Launch,
-    output: Option<PathBuf>,
-) -> Result<(RunDir, RunState)> {
-    let device = train_device(&p.train.device, p.train.tf32)?;
-    let prepared = setup::prepare(p, &l.ws.root, &device)?;
-    for w in &prepared.warnings {
-        eprintln!("warning: {w}");
-    }
-    let effective = toml::to_string_pretty(&p.effective())?;
-    let (run, held) = l.open("nst", &device, &effective)?;
-    let total = l.planned(p.total_iterations());
-    let session = begin(
-        &run,
-        held,
-        running_status(&run, 0, 0, total, l.max_steps),
-        (
-            "started",
-            &format!("nst on {}", aiart::device::describe(&device)),
-        ),
-        &prepared.warnings,
-        (1, &device, &p.train.device),
-    )?;
-    let r = NstRun {
-        trainer: NstTrainer::new(prepared, p)?,
-        preset: p.effective(),
-        workspace: l.ws.root.clone(),
-    };
-    let opts = RunOptions {
-        max_steps: l.max_steps,
-        output,
-        quiet: l.quiet,
-    };
-    match train(session, r, &opts, None) {
-        Ok(state) => Ok((run, state)),
-        Err(e) => failed(&run, total, e),
-    }
-}
-
-/// pix2pix / CycleGAN: dataset and networks checked first, then the run directory and the loop.
-pub fn run_gan(p: &GanPreset, mut l: Launch) -> Result<(RunDir, RunState)> {
-    let device = train_device(&p.train.device, p.train.tf32)?;
-    let trainer = GanTrainer::new(p, &l.ws.root, &device)?;
-    let data = format!("{} images a epoch", trainer.dataset_len);
-    let epochs = (&data[..], trainer.total_steps(), p.data.batch_size as u64);
-    let on = (&p.kind[..], &device, &p.train.device[..]);
-    let (run, session, total) = l.begin_batches(on, &p.effective(), epochs, &trainer.warnings)?;
-    match gan::train(session, trainer, l.max_steps, l.quiet, None) {
-        Ok(state) => Ok((run, state)),
-        Err(e) => failed(&run, total, e),
-    }
 }
 
 /// `train PRESET --slurm`: a queued run directory, its batch script, and the job.

@@ -2,8 +2,10 @@
 //! its files), with the `--set` changes a live run may take; a run without a checkpoint starts
 //! over from step 0.
 
-use super::train::{device_override, exit_code, start, TrainArgs};
-use super::train_run::{begin, failed, running_status, train_device, Launch, Place};
+use super::train_new::start;
+use super::train_run::{
+    begin, device_override, exit_code, failed, running_status, train_device, Launch, Place,
+};
 use aiart::nst::setup;
 use aiart::preset::{self, live, Preset};
 use aiart::run::lock::RunLock;
@@ -14,6 +16,15 @@ use aiart::train::nst::{train, NstRun, NstTrainer, RunOptions};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::Path;
+
+/// What `--resume` takes from the command line.
+pub struct ResumeArgs<'a> {
+    /// `--set`: only what may change in a live run
+    pub set: &'a [String],
+    pub device: &'a Option<String>,
+    pub max_steps: Option<u64>,
+    pub quiet: bool,
+}
 
 /// `--set` with `--resume`: only what may change in a live run (preset/live.rs), and the changes
 /// it makes to the run's preset; an error with what to do instead otherwise.
@@ -81,7 +92,7 @@ fn extend_hint(id: &str, kind: &str) -> String {
 /// Continues a run from its newest complete checkpoint, appending to its files. `--set` changes
 /// what may change live first (a finished run continues to a longer schedule); a finished run
 /// without one is left as it is.
-pub fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
+pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
     let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
     let run = RunDir::open(&dir);
     let info = run
@@ -103,8 +114,8 @@ pub fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     let status = run.read_status().ok();
     let text = std::fs::read_to_string(run.preset())
         .with_context(|| format!("{}: no preset.toml", run.root.display()))?;
-    let device: Vec<String> = device_override(&a.device).into_iter().collect();
-    let changes = match resume_changes(&run, &text, &a.set, &device)? {
+    let device: Vec<String> = device_override(a.device).into_iter().collect();
+    let changes = match resume_changes(&run, &text, a.set, &device)? {
         Ok(c) => c,
         Err(why) => {
             for line in why.lines() {
@@ -129,10 +140,10 @@ pub fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
     RunDir::repair_jsonl(&run.metrics())?;
     RunDir::repair_jsonl(&run.events())?;
     let Some((step, ck)) = run.newest_complete_checkpoint()? else {
-        write_resume_changes(&run, &text, &a.set, &changes)?;
+        write_resume_changes(&run, &text, a.set, &changes)?;
         return start_over(ws, run, info, lock, a);
     };
-    let mut overrides = a.set.clone();
+    let mut overrides = a.set.to_vec();
     overrides.extend(device);
     let preset = preset::parse(&text, &run.preset(), &overrides).map_err(|e| anyhow!("{e}"))?;
     // a finished run goes on only where the new schedule is longer than what it did
@@ -155,7 +166,7 @@ pub fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 return Ok(1);
             }
             let resumed_msg = discard_past(&run, step, &ck)?;
-            write_resume_changes(&run, &text, &a.set, &changes)?;
+            write_resume_changes(&run, &text, a.set, &changes)?;
             let device = train_device(&p.train.device, p.train.tf32)?;
             // a coarse-to-fine run resumes inside the scale it stopped in
             let k = aiart::train::nst::scale_of(&p, step);
@@ -206,7 +217,7 @@ pub fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
                 eprintln!("warning: {w}");
             }
             let resumed_msg = discard_past(&run, step, &ck)?;
-            write_resume_changes(&run, &text, &a.set, &changes)?;
+            write_resume_changes(&run, &text, a.set, &changes)?;
             trainer.load(&ck)?;
             let total = aiart::run::ending::planned_steps(trainer.total_steps(), a.max_steps);
             let epoch = step / trainer.batches_per_epoch() + 1;
@@ -235,7 +246,7 @@ pub fn resume(ws: &Workspace, name: &str, a: &TrainArgs) -> Result<i32> {
             };
             let before = || -> Result<String> {
                 let msg = discard_past(&run, step, &ck)?;
-                write_resume_changes(&run, &text, &a.set, &changes)?;
+                write_resume_changes(&run, &text, a.set, &changes)?;
                 Ok(msg)
             };
             match super::train_fast::resume_fast(ws, &p, r, &too_short, &before)? {
@@ -285,12 +296,12 @@ fn start_over(
     run: RunDir,
     info: RunInfo,
     lock: RunLock,
-    a: &TrainArgs,
+    a: &ResumeArgs,
 ) -> Result<i32> {
     let moved = run.discard_all()?;
     let text = std::fs::read_to_string(run.preset())
         .with_context(|| format!("{}: no preset.toml", run.root.display()))?;
-    let overrides: Vec<String> = device_override(&a.device).into_iter().collect();
+    let overrides: Vec<String> = device_override(a.device).into_iter().collect();
     let preset = preset::parse(&text, &run.preset(), &overrides).map_err(|e| anyhow!("{e}"))?;
     if moved.records + moved.samples > 0 {
         run.append_event(

@@ -39,6 +39,7 @@ impl Launch<'_> {
         device: &candle_core::Device,
         effective: &str,
     ) -> Result<(RunDir, (RunLock, PresetSource))> {
+        // a launch opens one run: its place is taken
         let place = match std::mem::replace(&mut self.place, Place::New(None)) {
             Place::New(None) => Place::New(Some(self.ws.runs().join(new_run_id(self.name)))),
             p => p,
@@ -89,7 +90,7 @@ impl Launch<'_> {
 
 /// The `started` event's message of a run of `total` steps on `device` (`data`: what it trains
 /// on); the schedule's length too when `--max-steps` cuts it.
-pub fn started(
+fn started(
     kind: &str,
     device: &candle_core::Device,
     data: &str,
@@ -239,4 +240,23 @@ pub fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
         .unwrap_or((0, 0));
     let _ = run.write_status(&run.status_now(RunState::Failed, step, epoch, total, &msg));
     Err(e)
+}
+
+/// `--device D` as an override of the preset.
+pub fn device_override(device: &Option<String>) -> Option<String> {
+    device
+        .as_ref()
+        .map(|d| format!("train.device={}", toml::Value::String(d.clone())))
+}
+
+/// The exit status of a run that ended in `state`. Inside a Slurm job a stop or a requeue is a
+/// clean end (exit 0), so that Slurm does not report the job FAILED.
+pub fn exit_code(state: RunState) -> i32 {
+    let in_job = std::env::var_os("SLURM_JOB_ID").is_some();
+    match state {
+        RunState::Finished | RunState::Requeued | RunState::Timeout => 0,
+        RunState::Stopped if in_job => 0,
+        RunState::Stopped => 130,
+        _ => 1,
+    }
 }
