@@ -24,8 +24,8 @@ from safetensors.torch import save_file
 from torchvision import transforms
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-src = open(os.path.join(HERE, "fixtures_fast_style.py")).read().split("# ---- the fixtures")[0]
-exec(src)  # pytorch/examples' TransformerNet, load_image (see fixtures_fast_style.py)
+sys.path.insert(0, HERE)
+from reference_fast_style import TransformerNet, load_image  # noqa: E402  pytorch/examples' code
 
 d = sys.argv[1]
 if "--proxy" in sys.argv:

@@ -1,34 +1,37 @@
-"""pytorch/examples fast_neural_style (BSD-3-Clause), as the benchmarks' PyTorch twin runs it:
-`TransformerNet` verbatim from neural_style/transformer_net.py; `Vgg16` and `gram_matrix` /
-`normalize_batch` from vgg.py and utils.py, the VGG-16 built with random weights (torchvision's
-init) so that no download is needed (the cost of a step does not depend on the values)."""
+"""pytorch/examples fast_neural_style (BSD-3-Clause), as the benchmarks' PyTorch twin runs it and
+the fixtures (fixtures_fast_style.py, fast_style_published_check.py) import it: `TransformerNet`
+from neural_style/transformer_net.py, its widths parametrised (c1, c2, c3, n_res; the defaults are
+the reference's 32, 64, 128, 5, built in the reference's order, so the same seed gives the same
+weights); `Vgg16`, `load_image`, `gram_matrix`, `normalize_batch` from vgg.py and utils.py. `Vgg16`
+takes a `features` Sequential (the fixtures' narrow one), else builds VGG-16 with random weights
+(torchvision's init) so that no download is needed (the cost of a step does not depend on the
+values); `load_image` uses Image.LANCZOS (Pillow 10 removed its alias ANTIALIAS)."""
 from collections import namedtuple
 
 import torch
+from PIL import Image
 
 
 class TransformerNet(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, c1=32, c2=64, c3=128, n_res=5):
         super(TransformerNet, self).__init__()
         # Initial convolution layers
-        self.conv1 = ConvLayer(3, 32, kernel_size=9, stride=1)
-        self.in1 = torch.nn.InstanceNorm2d(32, affine=True)
-        self.conv2 = ConvLayer(32, 64, kernel_size=3, stride=2)
-        self.in2 = torch.nn.InstanceNorm2d(64, affine=True)
-        self.conv3 = ConvLayer(64, 128, kernel_size=3, stride=2)
-        self.in3 = torch.nn.InstanceNorm2d(128, affine=True)
-        # Residual layers
-        self.res1 = ResidualBlock(128)
-        self.res2 = ResidualBlock(128)
-        self.res3 = ResidualBlock(128)
-        self.res4 = ResidualBlock(128)
-        self.res5 = ResidualBlock(128)
+        self.conv1 = ConvLayer(3, c1, kernel_size=9, stride=1)
+        self.in1 = torch.nn.InstanceNorm2d(c1, affine=True)
+        self.conv2 = ConvLayer(c1, c2, kernel_size=3, stride=2)
+        self.in2 = torch.nn.InstanceNorm2d(c2, affine=True)
+        self.conv3 = ConvLayer(c2, c3, kernel_size=3, stride=2)
+        self.in3 = torch.nn.InstanceNorm2d(c3, affine=True)
+        # Residual layers (res1 … res5 in the reference)
+        self.n_res = n_res
+        for i in range(1, n_res + 1):
+            setattr(self, f"res{i}", ResidualBlock(c3))
         # Upsampling Layers
-        self.deconv1 = UpsampleConvLayer(128, 64, kernel_size=3, stride=1, upsample=2)
-        self.in4 = torch.nn.InstanceNorm2d(64, affine=True)
-        self.deconv2 = UpsampleConvLayer(64, 32, kernel_size=3, stride=1, upsample=2)
-        self.in5 = torch.nn.InstanceNorm2d(32, affine=True)
-        self.deconv3 = ConvLayer(32, 3, kernel_size=9, stride=1)
+        self.deconv1 = UpsampleConvLayer(c3, c2, kernel_size=3, stride=1, upsample=2)
+        self.in4 = torch.nn.InstanceNorm2d(c2, affine=True)
+        self.deconv2 = UpsampleConvLayer(c2, c1, kernel_size=3, stride=1, upsample=2)
+        self.in5 = torch.nn.InstanceNorm2d(c1, affine=True)
+        self.deconv3 = ConvLayer(c1, 3, kernel_size=9, stride=1)
         # Non-linearities
         self.relu = torch.nn.ReLU()
 
@@ -36,11 +39,8 @@ class TransformerNet(torch.nn.Module):
         y = self.relu(self.in1(self.conv1(X)))
         y = self.relu(self.in2(self.conv2(y)))
         y = self.relu(self.in3(self.conv3(y)))
-        y = self.res1(y)
-        y = self.res2(y)
-        y = self.res3(y)
-        y = self.res4(y)
-        y = self.res5(y)
+        for i in range(1, self.n_res + 1):
+            y = getattr(self, f"res{i}")(y)
         y = self.relu(self.in4(self.deconv1(y)))
         y = self.relu(self.in5(self.deconv2(y)))
         y = self.deconv3(y)
@@ -106,10 +106,11 @@ class UpsampleConvLayer(torch.nn.Module):
 
 
 class Vgg16(torch.nn.Module):
-    def __init__(self, requires_grad=False):
+    def __init__(self, vgg_pretrained_features=None, requires_grad=False):
         super(Vgg16, self).__init__()
-        from torchvision import models
-        vgg_pretrained_features = models.vgg16(weights=None).features
+        if vgg_pretrained_features is None:
+            from torchvision import models
+            vgg_pretrained_features = models.vgg16(weights=None).features
         self.slice1 = torch.nn.Sequential()
         self.slice2 = torch.nn.Sequential()
         self.slice3 = torch.nn.Sequential()
@@ -140,6 +141,15 @@ class Vgg16(torch.nn.Module):
         return out
 
 
+def load_image(filename, size=None, scale=None):
+    img = Image.open(filename).convert('RGB')
+    if size is not None:
+        img = img.resize((size, size), Image.LANCZOS)
+    elif scale is not None:
+        img = img.resize((int(img.size[0] / scale), int(img.size[1] / scale)), Image.LANCZOS)
+    return img
+
+
 def gram_matrix(y):
     (b, ch, h, w) = y.size()
     features = y.view(b, ch, w * h)
@@ -156,11 +166,11 @@ def normalize_batch(batch):
     return (batch - mean) / std
 
 
-def train_step(transformer, vgg, optimizer, gram_style, x, content_weight=1e5, style_weight=1e10):
-    """One iteration of the reference's `train` loop (neural_style.py), on a batch x in 0-255."""
+def losses(transformer, vgg, gram_style, x, content_weight=1e5, style_weight=1e10):
+    """The reference's `train` losses (neural_style.py) on a batch x in 0-255: content, style and
+    total, weighted, with their graph."""
     mse_loss = torch.nn.MSELoss()
     n_batch = len(x)
-    optimizer.zero_grad()
     y = transformer(x)
     y = normalize_batch(y)
     x = normalize_batch(x.clone())
@@ -173,6 +183,13 @@ def train_step(transformer, vgg, optimizer, gram_style, x, content_weight=1e5, s
         style_loss += mse_loss(gm_y, gm_s[:n_batch, :, :])
     style_loss *= style_weight
     total_loss = content_loss + style_loss
+    return content_loss, style_loss, total_loss
+
+
+def train_step(transformer, vgg, optimizer, gram_style, x, content_weight=1e5, style_weight=1e10):
+    """One iteration of the reference's `train` loop (neural_style.py), on a batch x in 0-255."""
+    optimizer.zero_grad()
+    _, _, total_loss = losses(transformer, vgg, gram_style, x, content_weight, style_weight)
     total_loss.backward()
     optimizer.step()
     return total_loss.item()

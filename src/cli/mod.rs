@@ -12,6 +12,8 @@ mod submit;
 mod sweep;
 mod train;
 mod train_fast;
+mod train_new;
+mod train_resume;
 mod train_run;
 mod translate;
 mod view;

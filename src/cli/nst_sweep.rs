@@ -7,7 +7,6 @@ use super::stylize::{overrides as flag_overrides, StylizeArgs};
 use aiart::data::{grid, image_io};
 use aiart::preset::{self, Preset};
 use aiart::run::{clock, dir::hostname, dir::new_run_id, RunDir, RunInfo, RunState};
-use aiart::train::nst::RunOptions;
 use aiart::workspace::Workspace;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
@@ -208,21 +207,17 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
             println!("[{}/{}] {layer}", i + 1, layers.len());
         }
         let out = sweep.root.join(format!("{layer}.png"));
-        let opts = RunOptions {
+        let name = format!("{mode}-{layer}");
+        let launch = super::train_run::Launch {
+            ws,
+            preset_path: &PathBuf::from("<sweep>"),
+            overrides: &[],
+            name: &name,
+            place: super::train::Place::New(Some(sweep.root.join(layer))),
             max_steps: None,
-            output: Some(out.clone()),
             quiet: a.quiet,
         };
-        let name = format!("{mode}-{layer}");
-        let (_, state) = super::train::run_nst(
-            ws,
-            p,
-            &PathBuf::from("<sweep>"),
-            &[],
-            &name,
-            super::train::Place::New(Some(sweep.root.join(layer))),
-            &opts,
-        )?;
+        let (_, state) = super::train_new::run_nst(p, launch, Some(out.clone()))?;
         if state != RunState::Finished {
             sweep.write_status(&sweep.status_now(
                 state,
@@ -231,7 +226,7 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
                 total,
                 &format!("{layer} {state:?}"),
             ))?;
-            return Ok(super::train::exit_code(state));
+            return Ok(super::train_run::exit_code(state));
         }
         let (img, _) = image_io::load_rgb(&out)?;
         tiles.push((layer.clone(), img));

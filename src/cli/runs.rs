@@ -325,7 +325,7 @@ fn steer(
                      {})",
                     r.id,
                     args.join(" --set "),
-                    super::train::schedule_keys(&r.kind).replace(", ", " / ")
+                    super::train_resume::schedule_keys(&r.kind).replace(", ", " / ")
                 ),
                 _ => String::new(),
             }

@@ -1,9 +1,9 @@
 //! `aiart stylize`: an NST preset built from flags (over `--preset P` when given), then trained;
 //! with `--model`, fast style transfer with a trained network instead (`stylize_model.rs`).
 
-use super::train::{device_override, exit_code, run_nst};
+use super::train_new::run_nst;
+use super::train_run::{device_override, exit_code};
 use aiart::preset::{self, Preset};
-use aiart::train::nst::RunOptions;
 use aiart::workspace::Workspace;
 use anyhow::Result;
 use clap::Args;
@@ -295,20 +295,16 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
             return Ok(1);
         }
     };
-    let opts = RunOptions {
+    let launch = super::train_run::Launch {
+        ws,
+        preset_path: &path,
+        overrides: &o,
+        name: &name,
+        place: super::train::Place::New(a.run_dir.clone()),
         max_steps: a.max_steps,
-        output: a.output.clone(),
         quiet: a.quiet,
     };
-    let (run, state) = run_nst(
-        ws,
-        &p,
-        &path,
-        &o,
-        &name,
-        super::train::Place::New(a.run_dir.clone()),
-        &opts,
-    )?;
+    let (run, state) = run_nst(&p, launch, a.output.clone())?;
     match &a.output {
         Some(out) => println!("result: {}", out.display()),
         None => println!("result: {}", run.root.join("result.png").display()),

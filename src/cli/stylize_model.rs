@@ -6,7 +6,7 @@
 //! side that is not a multiple of 4 comes back at the input's size (the reference's net rounds it
 //! up to one; the extra rows and columns at the bottom and right are cropped).
 
-use super::translate::{outputs, refuse_existing};
+use super::translate::{each_image, outputs, refuse_existing};
 use aiart::data::dataset::list_images;
 use aiart::data::image_io;
 use aiart::nn::transformer_net::{output_size, TransformerNet, MIN_SIDE};
@@ -228,27 +228,12 @@ pub fn run(ws: &Workspace, a: ModelArgs) -> Result<i32> {
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
             .expect("a valid template"),
     );
-    let (mut done, mut failed) = (0, 0);
-    for (input, out) in inputs.iter().zip(&outs) {
-        match stylize_one(&net, input, out, a.size, &device) {
-            Ok(()) => done += 1,
-            Err(e) => {
-                bar.suspend(|| eprintln!("warning: skipping {e:#}"));
-                failed += 1;
-            }
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    if failed > 0 {
-        println!(
-            "stylized {done} of {} images to {}; {failed} failed (named above)",
-            inputs.len(),
-            a.output.display()
-        );
-        Ok(1)
-    } else {
-        println!("stylized {done} images to {}", a.output.display());
-        Ok(0)
-    }
+    let one = |input: &Path, out: &Path| stylize_one(&net, input, out, a.size, &device);
+    Ok(each_image(
+        &bar,
+        &inputs,
+        &outs,
+        ("stylized", &a.output),
+        one,
+    ))
 }

@@ -1,11 +1,10 @@
 //! `aiart train` for fast style transfer presets: the foreground run, `--resume`, and the checks
 //! a detached or Slurm run makes before it leaves (the photos, the style image, the VGG).
 
-use super::train_run::{failed, open_run, running_status, train_device, Place};
+use super::train_run::{begin, failed, running_status, train_device, Launch};
 use aiart::preset::FastStylePreset;
-use aiart::run::dir::new_run_id;
 use aiart::run::lock::RunLock;
-use aiart::run::session::{source_of, PresetSource, Session};
+use aiart::run::session::PresetSource;
 use aiart::run::{RunDir, RunState};
 use aiart::train::fast::{self, FastTrainer};
 use aiart::workspace::Workspace;
@@ -40,68 +39,21 @@ pub fn inputs_fit(ws: &Workspace, p: &FastStylePreset) -> bool {
 }
 
 /// Photos, style and VGG checked first, then the run directory and the loop.
-#[allow(clippy::too_many_arguments)]
-pub fn run_fast(
-    ws: &Workspace,
-    p: &FastStylePreset,
-    preset_path: &Path,
-    overrides: &[String],
-    name: &str,
-    place: Place,
-    max_steps: Option<u64>,
-    quiet: bool,
-) -> Result<(RunDir, RunState)> {
+pub fn run_fast(p: &FastStylePreset, mut l: Launch) -> Result<(RunDir, RunState)> {
     let device = train_device(&p.train.device, p.train.tf32)?;
-    let trainer = FastTrainer::new(p, &ws.root, &device)?;
-    for w in &trainer.warnings {
-        eprintln!("warning: {w}");
-    }
-    let place = match place {
-        Place::New(None) => Place::New(Some(ws.runs().join(new_run_id(name)))),
-        p => p,
-    };
-    let (run, lock) = open_run(
-        place,
-        &p.kind,
-        preset_path,
-        overrides,
-        &device,
-        &toml::to_string_pretty(&p.effective())?,
-    )?;
-    let total = aiart::run::ending::planned_steps(trainer.total_steps(), max_steps);
-    let capped = if total < trainer.total_steps() {
-        format!(" (--max-steps; the schedule has {})", trainer.total_steps())
-    } else {
-        String::new()
-    };
-    run.append_event(
-        "started",
-        &format!(
-            "{} on {}: {} photos an epoch, {} held out for samples, {total} steps{capped}",
-            p.kind,
-            aiart::device::describe(&device),
-            trainer.photos.len(),
-            trainer.photos.samples.len()
-        ),
-    )?;
-    println!("run: {}", run.root.display());
-    let session = Session::start(
-        run.clone(),
-        lock,
-        source_of(preset_path, overrides),
-        running_status(&run, 0, 1, total, max_steps),
-        aiart::launch::attempt_launcher(&run),
-    )?;
-    for w in &trainer.warnings {
-        run.append_event("warning", w)?;
-    }
-    session.measure(
-        p.train.batch_size as u64,
-        aiart::device::gpu_probe(&device, &p.train.device),
+    let trainer = FastTrainer::new(p, &l.ws.root, &device)?;
+    let photos = &trainer.photos;
+    let data = format!(
+        "{} photos an epoch, {} held out for samples",
+        photos.len(),
+        photos.samples.len()
     );
-    match fast::train(session, trainer, max_steps, quiet, None) {
+    let epochs = (&data[..], trainer.total_steps(), p.train.batch_size as u64);
+    let on = (&p.kind[..], &device, &p.train.device[..]);
+    let (run, session, total) = l.begin_batches(on, &p.effective(), epochs, &trainer.warnings)?;
+    match fast::train(session, trainer, l.max_steps, l.quiet, None) {
         Ok(state) => {
-            say_how_it_ended(&run, state, quiet);
+            say_how_it_ended(&run, state, l.quiet);
             Ok((run, state))
         }
         Err(e) => failed(&run, total, e),
@@ -159,25 +111,17 @@ pub fn resume_fast(
     let (run, step) = (r.run, r.step);
     let total = aiart::run::ending::planned_steps(trainer.total_steps(), r.max_steps);
     let epoch = step / trainer.batches_per_epoch() + 1;
-    println!("run: {}", run.root.display());
     if !r.quiet {
         eprintln!("resumed at step {step}");
     }
-    run.append_event("resumed", &resumed_msg)?;
-    for w in &trainer.warnings {
-        run.append_event("warning", w)?;
-    }
-    let session = Session::start(
-        run.clone(),
-        r.lock,
-        r.source,
+    let session = begin(
+        run,
+        (r.lock, r.source),
         running_status(run, step, epoch, total, r.max_steps),
-        aiart::launch::attempt_launcher(run),
+        ("resumed", &resumed_msg),
+        &trainer.warnings,
+        (p.train.batch_size as u64, &device, &p.train.device),
     )?;
-    session.measure(
-        p.train.batch_size as u64,
-        aiart::device::gpu_probe(&device, &p.train.device),
-    );
     match fast::train(session, trainer, r.max_steps, r.quiet, Some(step)) {
         Ok(s) => {
             say_how_it_ended(run, s, r.quiet);

@@ -444,15 +444,31 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
         return Ok(0);
     }
     let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+    let one = |input: &Path, out: &Path| match not_pairs.iter().find(|(p, _)| p == input) {
+        Some((_, what)) => bail!("{what}: {NOT_A_PAIR}"),
+        None => translate_one(&g, input, out, aligned, &a, &ctx, &device),
+    };
+    Ok(each_image(
+        &bar,
+        &inputs,
+        &outs,
+        ("translated", &a.output),
+        one,
+    ))
+}
+
+/// Runs `one` on each image of a folder, `bar` counting them (a failure is named and skipped),
+/// then says how many were `done` (the verb) to `output`. The exit status: 1 when any failed.
+pub fn each_image(
+    bar: &indicatif::ProgressBar,
+    inputs: &[PathBuf],
+    outs: &[PathBuf],
+    (verb, output): (&str, &Path),
+    mut one: impl FnMut(&Path, &Path) -> Result<()>,
+) -> i32 {
     let (mut done, mut failed) = (0, 0);
-    for (input, out) in inputs.iter().zip(&outs) {
-        if let Some((_, what)) = not_pairs.iter().find(|(p, _)| p == input) {
-            bar.suspend(|| eprintln!("warning: skipping {what}: {NOT_A_PAIR}"));
-            failed += 1;
-            bar.inc(1);
-            continue;
-        }
-        match translate_one(&g, input, out, aligned, &a, &ctx, &device) {
+    for (input, out) in inputs.iter().zip(outs) {
+        match one(input, out) {
             Ok(()) => done += 1,
             Err(e) => {
                 bar.suspend(|| eprintln!("warning: skipping {e:#}"));
@@ -464,16 +480,17 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
     bar.finish_and_clear();
     if failed > 0 {
         println!(
-            "translated {done} of {} images to {}; {failed} failed (named above)",
+            "{verb} {done} of {} images to {}; {failed} failed (named above)",
             inputs.len(),
-            a.output.display()
+            output.display()
         );
-        Ok(1)
+        1
     } else {
-        println!("translated {done} images to {}", a.output.display());
-        Ok(0)
+        println!("{verb} {done} images to {}", output.display());
+        0
     }
 }
+
 fn output_name(input: &Path) -> String {
     format!(
         "{}.png",

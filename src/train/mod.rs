@@ -3,6 +3,7 @@
 
 pub mod fast;
 pub mod gan;
+pub mod live;
 pub mod nst;
 pub mod optim;
 pub mod progress;

@@ -185,13 +185,28 @@ impl FastTrainer {
         let l = self.loss.losses(x, &y, t.content_weight, t.style_weight)?;
         let grads = l.total.backward()?;
         self.opt.step(&grads)?;
-        let v =
-            |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(candle_core::DType::F64)?.to_scalar()?) };
+        // one read-back from the device for the three
+        let three = [l.content.detach(), l.style.detach(), l.total.detach()];
+        let v = Tensor::stack(&three, 0)?
+            .to_dtype(candle_core::DType::F64)?
+            .to_vec1::<f64>()?;
         Ok(vec![
-            ("content".into(), v(&l.content)?),
-            ("style".into(), v(&l.style)?),
-            ("total".into(), v(&l.total)?),
+            ("content".into(), v[0]),
+            ("style".into(), v[1]),
+            ("total".into(), v[2]),
         ])
+    }
+
+    /// The network as it stands, for painting only: its parameters detached, so a forward records
+    /// no graph and frees each activation once the next is computed (as the GAN generator's
+    /// `frozen`).
+    pub fn frozen_net(&self) -> Result<TransformerNet> {
+        let sd = self.net.state_dict();
+        Ok(TransformerNet::for_inference(
+            sd,
+            "the network in training",
+            &self.device,
+        )?)
     }
 
     /// The held-out photos and the network's paintings of them, side by side, labelled.
@@ -203,9 +218,8 @@ impl FastTrainer {
             .map(|(_, img)| photos::to_tensor_255(img, &self.device))
             .collect::<candle_core::Result<Vec<_>>>()?;
         let y = self
-            .net
+            .frozen_net()?
             .forward(&Tensor::cat(&xs, 0)?)?
-            .detach()
             .clamp(0f32, 255f32)?;
         // the held-out photos in a row, each one's painting under it: wide rather than tall, as
         // the dashboard's sample panels are
@@ -223,5 +237,30 @@ impl FastTrainer {
             tiles.push(("stylized".to_string(), out));
         }
         Ok(grid::labelled_grid(&tiles, n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nn::transformer_net::TransformerNet;
+    use candle_core::{Device, Tensor};
+
+    /// Sampling paints with a detached copy of the weights: the same pixels as the network in
+    /// training, and no graph recorded.
+    #[test]
+    fn a_frozen_copy_paints_as_the_trained_net_without_a_graph() {
+        let dev = Device::Cpu;
+        let net = TransformerNet::seeded(3, &dev).unwrap();
+        let x = (Tensor::rand(0f32, 1f32, (2, 3, 20, 24), &dev).unwrap() * 255.0).unwrap();
+        let live = net.forward(&x).unwrap();
+        assert!(live.track_op(), "the training network records its graph");
+        let frozen = TransformerNet::for_inference(net.state_dict(), "test", &dev).unwrap();
+        let y = frozen.forward(&x).unwrap();
+        assert!(!y.track_op(), "the frozen copy records no graph");
+        let (a, b) = (
+            live.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        );
+        assert_eq!(a, b);
     }
 }

@@ -4,10 +4,9 @@
 use super::FastTrainer;
 use crate::data::image_io;
 use crate::preset::Preset;
-use crate::run::session::{Flow, Session, Steer};
-use crate::run::signals;
+use crate::run::session::{Session, Steer};
 use crate::run::{RunDir, RunState};
-use crate::train::progress::Progress;
+use crate::train::live::Live;
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
@@ -51,14 +50,14 @@ impl Steer for FastRun {
 /// checkpoint a resumed run continues from; the batches go on where it left off (they come in
 /// the same order every epoch).
 pub fn train(
-    mut session: Session,
+    session: Session,
     t: FastTrainer,
     max_steps: Option<u64>,
     quiet: bool,
     start: Option<u64>,
 ) -> Result<RunState> {
-    signals::install();
-    let run = session.run.clone();
+    let mut live = Live::new(session, t.total_steps(), max_steps, quiet);
+    let run = live.run.clone();
     let bpe = t.batches_per_epoch();
     let start = start.unwrap_or(0);
     let mut r = FastRun {
@@ -66,24 +65,12 @@ pub fn train(
         step: start,
         epoch: start / bpe + 1,
     };
-    let planned = |t: &FastTrainer| crate::run::ending::planned_steps(t.total_steps(), max_steps);
-    let mut progress = Progress::new(planned(&r.t), quiet);
-    let mut last_sample = None;
-    let mut state = RunState::Finished;
     let device = r.t.device.clone();
-    loop {
-        let total = planned(&r.t);
-        progress.set_total(total);
-        if r.step >= total {
-            break;
+    let state = loop {
+        let (at, total) = (r.step, live.planned(r.t.total_steps()));
+        if let Some(state) = live.before_step(&mut r, at, total)? {
+            break state;
         }
-        let at = r.step;
-        let waiting = std::time::Instant::now();
-        if let Flow::Stop = session.between_steps(&mut r, at)? {
-            state = session.stopped_state();
-            break;
-        }
-        progress.waited(waiting.elapsed());
         r.epoch = r.step / bpe + 1;
         let mut warnings = vec![];
         let x = r.t.photos.batch(
@@ -101,38 +88,14 @@ pub fn train(
         let losses = r.t.step(&x)?;
         drop(x);
         r.step += 1;
-        let step = r.step;
-        run.append_metrics(step, e, lr, &losses)?;
-        if losses.iter().any(|(_, v)| !v.is_finite()) {
-            bail!("a loss is not finite at step {step}: lower the learning rate");
-        }
-        let log = r.t.preset.log.clone();
-        progress.update(step, step, &losses, step.is_multiple_of(log.print_every));
-        if log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
-            let p = r.sample(&run, step)?;
-            run.append_event("sample", &format!("step {step}: {}", p.display()))?;
-            last_sample = Some(step);
-        }
-        if log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
-            let p = r.checkpoint(&run, step)?;
-            run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-        }
-        session.progress(step, e, planned(&r.t));
-    }
-    let (step, schedule) = (r.step, r.t.total_steps());
-    let total = crate::run::ending::planned_steps(schedule, max_steps);
-    r.epoch = (step.saturating_sub(1) / bpe + 1)
+        let (step, log) = (r.step, r.t.preset.log.clone());
+        live.after_step(&mut r, (step, e, lr), &losses, &log)?;
+        live.session
+            .progress(step, e, live.planned(r.t.total_steps()));
+    };
+    r.epoch = (r.step.saturating_sub(1) / bpe + 1)
         .min(r.t.preset.train.epochs)
         .max(1);
-    let epoch = r.epoch;
-    progress.finish(step, &[]);
-    if last_sample != Some(step) {
-        let p = r.sample(&run, step)?;
-        run.append_event("sample", &format!("step {step}: {}", p.display()))?;
-    }
-    let p = r.checkpoint(&run, step)?;
-    run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-    let ending = crate::run::ending::ending(step, schedule, max_steps);
-    let closing = crate::run::ending::end_of_run(state, step, total, &ending);
-    session.end(state, step, epoch, total, closing)
+    let (step, epoch, schedule) = (r.step, r.epoch, r.t.total_steps());
+    live.end(&mut r, state, (step, epoch), schedule, |_| Ok(true))
 }

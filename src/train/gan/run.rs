@@ -5,10 +5,9 @@ use super::cyclegan::Lambdas;
 use super::{loader, GanTrainer, Model};
 use crate::data::image_io;
 use crate::preset::Preset;
-use crate::run::session::{Flow, Session, Steer};
-use crate::run::signals;
+use crate::run::session::{Session, Steer};
 use crate::run::{RunDir, RunState};
-use crate::train::progress::Progress;
+use crate::train::live::Live;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
@@ -64,14 +63,14 @@ impl Steer for GanRun {
 /// Trains to the end of the last epoch (or to a stop, or to `max_steps`). `start`: the step of the
 /// checkpoint a resumed run continues from.
 pub fn train(
-    mut session: Session,
+    session: Session,
     t: GanTrainer,
     max_steps: Option<u64>,
     quiet: bool,
     start: Option<u64>,
 ) -> Result<RunState> {
-    signals::install();
-    let run = session.run.clone();
+    let mut live = Live::new(session, t.total_steps(), max_steps, quiet);
+    let run = live.run.clone();
     let bpe = t.batches_per_epoch();
     let start = start.unwrap_or(0);
     let mut r = GanRun {
@@ -79,11 +78,6 @@ pub fn train(
         step: start,
         epoch: start / bpe + 1,
     };
-    let planned = |t: &GanTrainer| crate::run::ending::planned_steps(t.total_steps(), max_steps);
-    let mut progress = Progress::new(planned(&r.t), quiet);
-    // the step of the last sample written, so the end does not write (and log) it again
-    let mut last_sample = None;
-    let mut state = RunState::Finished;
     let skip = (start % bpe) as usize * r.t.preset.data.batch_size;
     let dataset =
         r.t.dataset
@@ -100,19 +94,11 @@ pub fn train(
         skip,
     );
     r.t.set_lr(r.t.lr_for(r.epoch));
-    loop {
-        let total = planned(&r.t);
-        progress.set_total(total);
-        if r.step >= total {
-            break;
+    let state = loop {
+        let (at, total) = (r.step, live.planned(r.t.total_steps()));
+        if let Some(state) = live.before_step(&mut r, at, total)? {
+            break state;
         }
-        let at = r.step;
-        let waiting = std::time::Instant::now();
-        if let Flow::Stop = session.between_steps(&mut r, at)? {
-            state = session.stopped_state();
-            break;
-        }
-        progress.waited(waiting.elapsed());
         let loaded = match rx.recv() {
             Ok(Ok(l)) => l,
             Ok(Err(failed)) => {
@@ -131,7 +117,7 @@ pub fn train(
         if loaded.epoch != r.epoch {
             r.epoch = loaded.epoch;
             if r.epoch > r.t.preset.train.n_epochs + r.t.preset.train.n_epochs_decay {
-                break;
+                break RunState::Finished;
             }
             r.t.set_lr(r.t.lr_for(r.epoch));
         }
@@ -139,40 +125,17 @@ pub fn train(
         let lr = r.t.lr_for(e);
         let losses = r.t.step(&loaded.batch.a, &loaded.batch.b)?;
         r.step += 1;
-        let step = r.step;
-        run.append_metrics(step, e, lr, &losses)?;
-        if losses.iter().any(|(_, v)| !v.is_finite()) {
-            bail!("a loss is not finite at step {step}: lower the learning rate");
-        }
-        let log = r.t.preset.log.clone();
-        progress.update(step, step, &losses, step.is_multiple_of(log.print_every));
-        if log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
-            let p = r.sample(&run, step)?;
-            run.append_event("sample", &format!("step {step}: {}", p.display()))?;
-            last_sample = Some(step);
-        }
-        if log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
-            let p = r.checkpoint(&run, step)?;
-            run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-        }
-        session.progress(step, e, planned(&r.t));
-    }
+        let (step, log) = (r.step, r.t.preset.log.clone());
+        live.after_step(&mut r, (step, e, lr), &losses, &log)?;
+        live.session
+            .progress(step, e, live.planned(r.t.total_steps()));
+    };
     drop(rx);
-    let (step, schedule) = (r.step, r.t.total_steps());
-    let total = crate::run::ending::planned_steps(schedule, max_steps);
-    let epoch = r
+    r.epoch = r
         .epoch
         .min(r.t.preset.train.n_epochs + r.t.preset.train.n_epochs_decay)
         .max(1);
-    r.epoch = epoch;
-    progress.finish(step, &[]);
-    if last_sample != Some(step) && r.t.sample_grid()?.is_some() {
-        let p = r.sample(&run, step)?;
-        run.append_event("sample", &format!("step {step}: {}", p.display()))?;
-    }
-    let p = r.checkpoint(&run, step)?;
-    run.append_event("checkpoint", &format!("step {step}: {}", p.display()))?;
-    let ending = crate::run::ending::ending(step, schedule, max_steps);
-    let closing = crate::run::ending::end_of_run(state, step, total, &ending);
-    session.end(state, step, epoch, total, closing)
+    let (step, epoch, schedule) = (r.step, r.epoch, r.t.total_steps());
+    let ready = |r: &GanRun| Ok(r.t.sample_grid()?.is_some());
+    live.end(&mut r, state, (step, epoch), schedule, ready)
 }

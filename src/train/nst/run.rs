@@ -6,10 +6,9 @@ use crate::data::image_io;
 use crate::nst::setup;
 use crate::preset::nst::NstPreset;
 use crate::preset::Preset;
-use crate::run::session::{Flow, Session, Steer};
-use crate::run::signals;
+use crate::run::session::{Session, Steer};
 use crate::run::{RunDir, RunState};
-use crate::train::progress::Progress;
+use crate::train::live::Live;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
@@ -125,43 +124,36 @@ impl Steer for NstRun {
 /// When the cost stops being finite, the last image whose cost was finite is the run's result and
 /// sample before the error is reported.
 pub fn train(
-    mut session: Session,
+    session: Session,
     mut r: NstRun,
     opts: &RunOptions,
     start: Option<u64>,
 ) -> Result<RunState> {
-    signals::install();
-    let run = session.run.clone();
-    let planned =
-        |r: &NstRun| crate::run::ending::planned_steps(r.preset.total_iterations(), opts.max_steps);
-    let mut progress = Progress::new(planned(&r), opts.quiet);
-    let mut state = RunState::Finished;
+    let mut live = Live::new(
+        session,
+        r.preset.total_iterations(),
+        opts.max_steps,
+        opts.quiet,
+    );
+    let run = live.run.clone();
+    let planned = |live: &Live, r: &NstRun| live.planned(r.preset.total_iterations());
     let mut step = start.unwrap_or(0);
     let mut resumed = start.is_some();
     let mut converged = None;
-    // the last sample and checkpoint written, so the end does not write (and log) them again
-    let (mut last_sample, mut last_checkpoint) = (None, None);
     let mut last_losses = vec![];
     // the image of the last step whose cost was finite (with its step), kept until the next is known
     let mut last_finite: Option<(u64, candle_core::Tensor)> = None;
-    loop {
-        let end = planned(&r);
-        progress.set_total(end);
-        if step >= end {
-            break;
+    let state = loop {
+        let end = planned(&live, &r);
+        if let Some(state) = live.before_step(&mut r, step, end)? {
+            break state;
         }
-        let waiting = std::time::Instant::now();
-        if let Flow::Stop = session.between_steps(&mut r, step)? {
-            state = session.stopped_state();
-            break;
-        }
-        progress.waited(waiting.elapsed());
         // the end of a scale: its final image is recorded, then the next scale starts from it
         let k = r.trainer.scale;
         if k + 1 < r.sizes().len() && step >= r.boundaries()[k] {
             if !resumed {
                 let losses = record(&mut r, &run, step)?;
-                progress.update(step + 1, step, &losses, true);
+                live.progress.update(step + 1, step, &losses, true);
                 let p = r.sample(&run, step)?;
                 run.append_event(
                     "sample",
@@ -193,36 +185,22 @@ pub fn train(
             losses.extend(r.scale_fields());
             run.append_metrics(step, 0, lr, &losses)?;
             if losses.iter().any(|(_, v)| !v.is_finite()) {
-                let kept = keep_last_finite(&mut r, &run, opts, last_finite.take(), last_sample)?;
+                let last = last_finite.take();
+                let kept = keep_last_finite(&mut r, &run, opts, last, live.last_sample)?;
                 anyhow::bail!(
                     "the cost is not finite at step {step}: lower the learning rate or the loss \
                      weights{kept}"
                 );
             }
-            progress.update(
+            live.progress.update(
                 step + 1,
                 step,
                 &losses,
                 step.is_multiple_of(r.preset.log.print_every),
             );
             // a checkpoint at step k holds the image after k updates, whose record k is written
-            let log = r.preset.log.clone();
-            if step > 0 && log.sample_every > 0 && step.is_multiple_of(log.sample_every) {
-                let p = r.sample(&run, step)?;
-                run.append_event(
-                    "sample",
-                    &format!("step {step}: {} ({})", p.display(), r.where_()),
-                )?;
-                last_sample = Some(step);
-            }
-            if step > 0 && log.checkpoint_every > 0 && step.is_multiple_of(log.checkpoint_every) {
-                let p = r.checkpoint(&run, step)?;
-                run.append_event(
-                    "checkpoint",
-                    &format!("step {step}: {} ({})", p.display(), r.where_()),
-                )?;
-                last_checkpoint = Some(step);
-            }
+            let (log, note) = (r.preset.log.clone(), format!(" ({})", r.where_()));
+            live.due(&mut r, step, &log, &note)?;
             last_losses = losses;
         }
         resumed = false;
@@ -231,7 +209,7 @@ pub fn train(
             let k = r.trainer.scale;
             if k + 1 == r.sizes().len() {
                 converged = Some(why);
-                break;
+                break RunState::Finished;
             }
             // a coarse scale that converged ends there: the next starts from its image
             let end = r.boundaries()[k];
@@ -242,15 +220,15 @@ pub fn train(
                     r.where_()
                 ),
             )?;
-            step = end.min(planned(&r));
-            session.progress(step, 0, planned(&r));
+            step = end.min(planned(&live, &r));
+            live.session.progress(step, 0, planned(&live, &r));
             continue;
         }
         step += 1;
-        session.progress(step, 0, planned(&r));
-    }
+        live.session.progress(step, 0, planned(&live, &r));
+    };
     let schedule = r.preset.total_iterations();
-    let mut total = crate::run::ending::planned_steps(schedule, opts.max_steps);
+    let mut total = live.planned(schedule);
     // the costs of the final image, so the curve ends where the result is (a converged run's
     // record of it is written: the image did not change)
     let losses = match (&converged, last_losses.is_empty()) {
@@ -263,20 +241,13 @@ pub fn train(
         }
         (None, _) => record(&mut r, &run, step)?,
     };
-    progress.finish(step, &losses);
-    if last_sample != Some(step) {
-        let p = r.sample(&run, step)?;
-        run.append_event(
-            "sample",
-            &format!("step {step}: {} ({})", p.display(), r.where_()),
-        )?;
+    live.progress.finish(step, &losses);
+    let note = format!(" ({})", r.where_());
+    if live.last_sample != Some(step) {
+        live.sample(&mut r, step, &note)?;
     }
-    if last_checkpoint != Some(step) {
-        let p = r.checkpoint(&run, step)?;
-        run.append_event(
-            "checkpoint",
-            &format!("step {step}: {} ({})", p.display(), r.where_()),
-        )?;
+    if live.last_checkpoint != Some(step) {
+        live.checkpoint(&mut r, step, &note)?;
     }
     image_io::save_tensor(&r.trainer.output()?, &run.root.join("result.png"))?;
     if let Some(out) = &opts.output {
@@ -293,8 +264,7 @@ pub fn train(
         }
         None => crate::run::ending::ending(step, schedule, opts.max_steps),
     };
-    let closing = crate::run::ending::end_of_run(state, step, total, &ending);
-    session.end(state, step, 0, total, closing)
+    live.close(state, (step, 0), total, ending)
 }
 
 /// After a cost that is not finite: the last image whose cost was finite goes back in, and is

@@ -1,0 +1,155 @@
+//! What every live training loop does around its steps, whatever it trains: the planned total,
+//! what people steering it ask between steps, each step's record and progress line, the samples
+//! and checkpoints its intervals make due, and the end of the run (last sample, final
+//! checkpoint, last words, final status). The loops only wire their trainer's step into it.
+
+use crate::preset::nst::LogConfig;
+use crate::run::ending::{self, Ending};
+use crate::run::session::{Flow, Session, Steer};
+use crate::run::{signals, RunDir, RunState};
+use crate::train::progress::Progress;
+use anyhow::{bail, Result};
+
+/// A live loop's run: its session, its progress line and what it already wrote.
+pub struct Live {
+    pub session: Session,
+    /// The session's run
+    pub run: RunDir,
+    pub progress: Progress,
+    max_steps: Option<u64>,
+    /// The step of the last sample written, so the end does not write (and log) it again
+    pub last_sample: Option<u64>,
+    /// The step of the last checkpoint written by [`Live::due`]
+    pub last_checkpoint: Option<u64>,
+}
+
+impl Live {
+    /// Installs the signal handlers. `schedule`: the steps the preset plans.
+    pub fn new(session: Session, schedule: u64, max_steps: Option<u64>, quiet: bool) -> Self {
+        signals::install();
+        let run = session.run.clone();
+        let progress = Progress::new(ending::planned_steps(schedule, max_steps), quiet);
+        Self {
+            session,
+            run,
+            progress,
+            max_steps,
+            last_sample: None,
+            last_checkpoint: None,
+        }
+    }
+
+    /// The steps the run takes under `schedule` (fewer under `--max-steps`).
+    pub fn planned(&self, schedule: u64) -> u64 {
+        ending::planned_steps(schedule, self.max_steps)
+    }
+
+    /// Before the step after `step`, of `total` planned: handles what arrived since the last one
+    /// (blocking while paused; a pause counts in neither the speed nor the ETA). `Some(state)`:
+    /// the loop ends here, finished at the planned end or stopped.
+    pub fn before_step(
+        &mut self,
+        r: &mut impl Steer,
+        step: u64,
+        total: u64,
+    ) -> Result<Option<RunState>> {
+        self.progress.set_total(total);
+        if step >= total {
+            return Ok(Some(RunState::Finished));
+        }
+        let waiting = std::time::Instant::now();
+        if let Flow::Stop = self.session.between_steps(r, step)? {
+            return Ok(Some(self.session.stopped_state()));
+        }
+        self.progress.waited(waiting.elapsed());
+        Ok(None)
+    }
+
+    /// After step `step` (in `epoch`, at `lr`): its record in metrics.jsonl (an error when a loss
+    /// is not finite), the progress line, and the sample and checkpoint `log` makes due.
+    pub fn after_step(
+        &mut self,
+        r: &mut impl Steer,
+        (step, epoch, lr): (u64, u64, f64),
+        losses: &[(String, f64)],
+        log: &LogConfig,
+    ) -> Result<()> {
+        self.run.append_metrics(step, epoch, lr, losses)?;
+        if losses.iter().any(|(_, v)| !v.is_finite()) {
+            bail!("a loss is not finite at step {step}: lower the learning rate");
+        }
+        let print = step.is_multiple_of(log.print_every);
+        self.progress.update(step, step, losses, print);
+        self.due(r, step, log, "")
+    }
+
+    /// The sample and the checkpoint that `log`'s intervals make due at `step` (none at step 0),
+    /// each logged as an event; `note` follows the path in its message.
+    pub fn due(
+        &mut self,
+        r: &mut impl Steer,
+        step: u64,
+        log: &LogConfig,
+        note: &str,
+    ) -> Result<()> {
+        let every = |n: u64| step > 0 && n > 0 && step.is_multiple_of(n);
+        if every(log.sample_every) {
+            self.sample(r, step, note)?;
+        }
+        if every(log.checkpoint_every) {
+            self.checkpoint(r, step, note)?;
+            self.last_checkpoint = Some(step);
+        }
+        Ok(())
+    }
+
+    /// Writes a sample at `step` and logs it (`note` after the path).
+    pub fn sample(&mut self, r: &mut impl Steer, step: u64, note: &str) -> Result<()> {
+        let p = r.sample(&self.run, step)?;
+        let message = format!("step {step}: {}{note}", p.display());
+        self.run.append_event("sample", &message)?;
+        self.last_sample = Some(step);
+        Ok(())
+    }
+
+    /// Writes a checkpoint at `step` and logs it (`note` after the path).
+    pub fn checkpoint(&self, r: &mut impl Steer, step: u64, note: &str) -> Result<()> {
+        let p = r.checkpoint(&self.run, step)?;
+        let message = format!("step {step}: {}{note}", p.display());
+        self.run.append_event("checkpoint", &message)?;
+        Ok(())
+    }
+
+    /// The end of a batch trainer's loop at `step`, in `epoch` (`schedule`: the preset's steps):
+    /// the last progress line, a sample unless one was written at this step or `ready` says there
+    /// is nothing to show yet, the final checkpoint, then the last words and the final status.
+    pub fn end<S: Steer>(
+        mut self,
+        r: &mut S,
+        state: RunState,
+        (step, epoch): (u64, u64),
+        schedule: u64,
+        ready: impl FnOnce(&S) -> Result<bool>,
+    ) -> Result<RunState> {
+        self.progress.finish(step, &[]);
+        if self.last_sample != Some(step) && ready(r)? {
+            self.sample(r, step, "")?;
+        }
+        self.checkpoint(r, step, "")?;
+        let ending = ending::ending(step, schedule, self.max_steps);
+        let total = self.planned(schedule);
+        self.close(state, (step, epoch), total, ending)
+    }
+
+    /// The last words (`stopped` or `finished`, how it ended) and the final status.
+    pub fn close(
+        self,
+        state: RunState,
+        (step, epoch): (u64, u64),
+        total: u64,
+        ending: Ending,
+    ) -> Result<RunState> {
+        let closing = ending::end_of_run(state, step, total, &ending);
+        self.session.end(state, step, epoch, total, closing)
+    }
+}
