@@ -125,8 +125,11 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
     if a.detach {
         return detach(ws, &a);
     }
-    if let Some(r) = &a.resume {
-        return resume(ws, r, &a);
+    if let Some(r) = a.resume.clone() {
+        a.max_steps = a
+            .max_steps
+            .or_else(|| super::submit::queued_max_steps(ws, &r));
+        return resume(ws, &r, &a);
     }
     let preset_path = a.preset.clone().expect("clap requires it");
     let Some((preset, overrides)) = load_args_preset(&preset_path, &a) else {
@@ -674,7 +677,15 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
             .clone()
             .unwrap_or_else(|| ws.runs().join(new_run_id(&name))),
     );
-    let run = super::submit::prepare_run(&root, &preset, &preset_path, &overrides, None, "")?;
+    let run = super::submit::prepare_run(
+        &root,
+        &preset,
+        &preset_path,
+        &overrides,
+        None,
+        a.max_steps,
+        "",
+    )?;
     let job_name = format!("aiart-{}", run.id());
     let target = aiart::launch::slurm::script::Target::Run(&run.root);
     match super::submit::submit(
