@@ -451,6 +451,71 @@ fn a_sweep_with_max_steps_stops_each_run_there() {
     let _ = std::fs::remove_dir_all(&ws);
 }
 
+/// An edit of the preset file that changes a field the sweep's grid fixes for a live run (or
+/// one its `--set` fixes) is kept out, and said as an event; the rest of the edit applies.
+#[test]
+fn a_live_edit_of_a_grid_field_is_kept_out_and_said() {
+    let ws = workspace("sweep-live", "epochs = 100000\n");
+    let out = run(bin().current_dir(&ws).args([
+        "sweep",
+        "p.toml",
+        "--grid",
+        "train.style_weight=1e9",
+        "--set",
+        "train.content_weight=2e5",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let id = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("sweep: "))
+        .map(|s| s.split_whitespace().next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no sweep id in {}", text(&out)));
+    let name = format!("{id}-0");
+    let steps = || metrics(&ws, &name).len();
+    assert!(wait_for(120, || steps() >= 2), "the run starts");
+    std::fs::write(
+        ws.join("p.toml"),
+        preset("epochs = 100000\nstyle_weight = 5e9\ncontent_weight = 3e5\n")
+            .replace("lr = 0.01", "lr = 0.02"),
+    )
+    .unwrap();
+    let said = |needle: &[&str]| {
+        events(&ws, &name, "preset_rejected")
+            .iter()
+            .any(|m| needle.iter().all(|n| m.contains(n)))
+    };
+    assert!(
+        wait_for(60, || said(&[
+            "train.style_weight",
+            "5000000000.0",
+            "the sweep's grid fixes it for this run (train.style_weight=1e9)",
+            "kept"
+        ]) && said(&[
+            "train.content_weight",
+            "--set train.content_weight=2e5",
+            "kept"
+        ])),
+        "{:?}",
+        events(&ws, &name, "preset_rejected")
+    );
+    assert!(
+        wait_for(60, || events(&ws, &name, "preset_applied")
+            .iter()
+            .any(|m| m.contains("train.lr: 0.01 -> 0.02"))),
+        "{:?}",
+        events(&ws, &name, "preset_applied")
+    );
+    let effective = std::fs::read_to_string(ws.join(format!("runs/{name}/preset.toml"))).unwrap();
+    assert!(
+        effective.contains("style_weight = 1000000000.0")
+            && effective.contains("content_weight = 200000.0"),
+        "{effective}"
+    );
+    let out = run(bin().current_dir(&ws).args(["sweep", "stop", &id]));
+    assert!(out.status.success(), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
 #[test]
 fn the_offline_message_puts_the_vgg_where_the_hub_cache_finds_it() {
     // offline, "hub" says where to put a copied file; done as it says, the run finds it there
