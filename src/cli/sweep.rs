@@ -308,7 +308,7 @@ fn show(ws: &Workspace, name: &str) -> Result<i32> {
                 t.index,
                 values,
                 super::runs::state_text(r),
-                format!("{}/{}", r.step, r.total_steps),
+                r.steps_text(),
                 super::runs::losses_line(r, usize::MAX)
             ),
             None => println!(

@@ -191,8 +191,10 @@ pub struct App {
     /// (step, file), the newest last: two of them compare two checkpoints on the same input.
     /// Always of the selected run (`refresh` drops it when another is selected).
     pub translation: Option<Comparison>,
-    /// which test image `t` translates (`n` moves on)
+    /// which test image `t` translates (`n` moves on); of `test_run`, back to the first when
+    /// another run is selected
     pub test_index: usize,
+    pub test_run: Option<PathBuf>,
     /// CycleGAN checkpoints translate B→A (`r` switches)
     pub reverse: bool,
     pub help: bool,
@@ -233,6 +235,7 @@ impl App {
             ck_sel: 0,
             translation: None,
             test_index: 0,
+            test_run: None,
             reverse: false,
             help: false,
             confirm_stop: None,
@@ -437,10 +440,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             if app.compare.take().is_none() {
                 match app.selected_run().and_then(|r| r.sweep.clone()) {
                     Some(tag) => {
+                        let kind = app.selected_run().map(|r| r.kind.clone());
                         app.compare = Some(tag.id.clone());
                         app.message =
                             format!("comparing sweep {} ([ ] choose the loss, v back)", tag.id);
                         app.refresh();
+                        app.compare_loss = headline(&app.compare_names(), kind.as_deref());
                     }
                     None => app.message = "this run is not part of a sweep".into(),
                 }
@@ -621,6 +626,16 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::FilesChanged(changed) => app.apply(&changed),
     }
     fx
+}
+
+/// Where a sweep comparison starts: the kind's headline loss. Fast style and style transfer
+/// judge a run by `total` (the weighted sum they optimise; `content` alone says little); pix2pix
+/// and CycleGAN start on the reference's first printed loss.
+fn headline(names: &[String], kind: Option<&str>) -> usize {
+    match kind {
+        Some(FAST_STYLE | "nst") => names.iter().position(|n| n == "total").unwrap_or(0),
+        _ => 0,
+    }
 }
 
 const NST_HOLDS_IMAGES: &str = "style-transfer checkpoints hold images: nothing to translate";

@@ -1139,7 +1139,11 @@ fn a_cuda_runs_gpu_shows_beside_it_and_a_cpu_run_shows_none() {
 /// A fast style run as the trainer lays it out: run.json, preset.toml (the shared schema),
 /// checkpoints/step-N/ with meta.json.
 fn fast_style_run(ws: &std::path::Path, sample_images: &str) -> RunDir {
-    let run = RunDir::create(ws.join("runs/20261130-000000-fast-style-quick")).unwrap();
+    fast_style_run_named(ws, "20261130-000000-fast-style-quick", sample_images)
+}
+
+fn fast_style_run_named(ws: &std::path::Path, name: &str, sample_images: &str) -> RunDir {
+    let run = RunDir::create(ws.join("runs").join(name)).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
         kind: "fast_neural_style".into(),
@@ -1540,5 +1544,122 @@ fn preset_kinds_of_any_length_stay_apart_from_their_validity() {
     for glued in ["styleok", "styleneeds", "styleinvalid"] {
         assert!(!s.contains(glued), "{s}");
     }
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn n_starts_over_at_the_first_test_photo_when_another_run_is_selected() {
+    let ws = workspace("next-image-reset");
+    let a = fast_style_run_named(&ws, "20261130-000000-fast-a", "datasets/held");
+    let b = fast_style_run_named(&ws, "20261130-000001-fast-b", "datasets/held");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, &a.id());
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.message.contains("h2.png"), "{}", app.message);
+    let stylised = |fx: Vec<Effect>| match &fx[..] {
+        [Effect::Stylize { input, .. }] => input.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        stylised(press(&mut app, KeyCode::Char('t'))),
+        ws.join("datasets/held/h2.png")
+    );
+    // another run (the next on the runs screen): its first photo, whichever was shown before
+    press(&mut app, KeyCode::Char('1'));
+    let pos = |id: String| app.runs.iter().position(|r| r.id == id).unwrap();
+    let key = if pos(b.id()) > pos(a.id()) {
+        KeyCode::Down
+    } else {
+        KeyCode::Up
+    };
+    press(&mut app, key);
+    assert_eq!(app.selected_run().map(|r| r.id.clone()), Some(b.id()));
+    press(&mut app, KeyCode::Char('4'));
+    assert_eq!(
+        stylised(press(&mut app, KeyCode::Char('t'))),
+        ws.join("datasets/held/h1.png")
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn a_queued_sweep_run_shows_queued_not_zero_of_zero_steps() {
+    use crate::run::dir::SweepTag;
+    let ws = workspace("queued");
+    for i in 0..2 {
+        let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-q-{i}"))).unwrap();
+        run.write_info(&RunInfo {
+            id: run.id(),
+            kind: "fast_neural_style".into(),
+            host: hostname(),
+            started: 2.0 + i as f64,
+            sweep: Some(SweepTag {
+                id: "20261129-000100-sweep-q".into(),
+                index: i,
+                values: vec![format!("train.style_weight={}e9", i + 1)],
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut st = run.status_now(RunState::Queued, 0, 0, 0, "");
+        st.pid = 0;
+        run.write_status(&st).unwrap();
+    }
+    let app = App::new(Workspace { root: ws.clone() });
+    let s = render(&app, 160, 50);
+    assert!(s.contains("sweep task 1: style_weight=2e9"), "{s}");
+    assert_eq!(s.matches("queued: steps -").count(), 2, "{s}");
+    assert!(!s.contains("0/0"), "{s}");
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn a_fast_style_sweep_comparison_starts_on_the_total_loss() {
+    use crate::run::dir::SweepTag;
+    let ws = workspace("compare-total");
+    for i in 0..2 {
+        let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-f-{i}"))).unwrap();
+        run.write_info(&RunInfo {
+            id: run.id(),
+            kind: "fast_neural_style".into(),
+            host: hostname(),
+            pid: std::process::id(),
+            started: 2.0 + i as f64,
+            sweep: Some(SweepTag {
+                id: "20261129-000100-sweep-f".into(),
+                index: i,
+                values: vec![format!("train.style_weight={}e9", i + 1)],
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        run.write_status(&run.status_now(RunState::Running, 5, 1, 10, ""))
+            .unwrap();
+        for s in 1..=5u64 {
+            let c = 10.0 / s as f64;
+            let st = (i + 1) as f64 * 3.0 / s as f64;
+            run.append_metrics(
+                s,
+                1,
+                1e-3,
+                &[
+                    ("content".into(), c),
+                    ("style".into(), st),
+                    ("total".into(), c + st),
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let mut app = App::new(Workspace { root: ws.clone() });
+    app.run_sel = app.runs.len() - 1;
+    press(&mut app, KeyCode::Char('v'));
+    assert_eq!(app.compare_loss_name().as_deref(), Some("total"));
+    let s = render(&app, 160, 50);
+    assert!(s.contains("sweep 20261129-000100-sweep-f: total"), "{s}");
+    // [ and ] still reach the others
+    press(&mut app, KeyCode::Char(']'));
+    assert_ne!(app.compare_loss_name().as_deref(), Some("total"));
     let _ = std::fs::remove_dir_all(&ws);
 }
