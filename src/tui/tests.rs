@@ -1663,3 +1663,121 @@ fn a_fast_style_sweep_comparison_starts_on_the_total_loss() {
     assert_ne!(app.compare_loss_name().as_deref(), Some("total"));
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// The text of columns `x0..x1` of the screen, row after row, borders dropped and white space
+/// collapsed: a wrapped sentence reads whole when it is fully visible there.
+fn columns(app: &App, w: u16, h: u16, x0: u16, x1: u16) -> String {
+    let mut previews = Previews::new(ImageProtocol::Halfblocks);
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(app, &mut previews, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut s = String::new();
+    for y in 0..h {
+        for x in x0..x1 {
+            let c = buf[(x, y)].symbol();
+            s.push_str(if "│─┌┐└┘".contains(c) {
+                " "
+            } else {
+                c
+            });
+        }
+        s.push(' ');
+    }
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn collapsed(t: &str) -> String {
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn presets_checkpoints_and_help_read_whole_at_80_by_24() {
+    let ws = workspace("80x24");
+    std::fs::write(
+        ws.join("presets/fast-style-quick.toml"),
+        "kind = \"fast_neural_style\"\n[data]\ndataset = \"datasets/coco-val2017\"\n\
+         style_image = \"s.png\"\n",
+    )
+    .unwrap();
+    let run = fast_style_run(&ws, "datasets/held");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    let (w, h) = (80, 24);
+
+    // presets: the keys, every preset's name, kind and validity; the selected one's file and
+    // its errors whole
+    press(&mut app, KeyCode::Char('2'));
+    let s = render(&app, w, h);
+    assert!(
+        s.contains("presets — Enter run, e edit, d duplicate"),
+        "{s}"
+    );
+    let list = columns(&app, w, h, 0, w / 2);
+    for (name, kind, mark) in [
+        ("broken", "nst", "invalid"),
+        ("good", "nst", "ok"),
+        ("fast-style-quick", "fast_neural_style", "needs dataset"),
+    ] {
+        assert!(
+            list.contains(&format!("{name} {kind} {mark}")),
+            "{name}: {list}\n{s}"
+        );
+    }
+    while app.presets[app.preset_sel].name != "broken" {
+        press(&mut app, KeyCode::Down);
+    }
+    let s = render(&app, w, h);
+    assert!(s.contains("presets/broken.toml"), "{s}");
+    let text = columns(&app, w, h, w / 2, w);
+    for e in &app.presets[app.preset_sel].errors {
+        let e = e.replace(&format!("{}/", ws.display()), "");
+        assert!(text.contains(&collapsed(&e)), "{e}: {text}\n{s}");
+    }
+
+    // checkpoints: the run, each checkpoint and the whole explanation, before and after t
+    select(&mut app, &run.id());
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('t'));
+    let s = render(&app, w, h);
+    assert!(s.contains(&run.id()), "{s}");
+    let left = columns(&app, w, h, 0, w / 2 + 4);
+    assert!(left.contains("step 10") && left.contains("step 20"), "{s}");
+    for part in [
+        "t stylises a test photo with the selected checkpoint; select another and press t \
+         again: the two are shown side by side, titled with their steps.",
+        "n: next test photo (data.sample_images, else data.dataset), stylised by the shown steps.",
+        "shown: step 10",
+    ] {
+        assert!(left.contains(part), "{part}: {left}\n{s}");
+    }
+
+    // help, on every screen: each key of this screen and of all screens whole; the others whole
+    // or counted, never cut
+    for screen in ['1', '2', '3', '4'] {
+        app.help = false;
+        press(&mut app, KeyCode::Char(screen));
+        press(&mut app, KeyCode::Char('?'));
+        let s = render(&app, w, h);
+        let all = columns(&app, w, h, 0, w);
+        let mut missing = 0;
+        for b in keymap::BINDINGS {
+            let whole = all.contains(&collapsed(b.what)) && s.contains(b.keys);
+            if b.screen.is_none() || b.screen == Some(app.screen) {
+                assert!(whole, "{} ({}): {s}", b.keys, b.what);
+            } else if !whole {
+                missing += 1;
+                assert!(
+                    !all.contains(&collapsed(b.what)[..12]),
+                    "{} cut: {s}",
+                    b.keys
+                );
+            }
+        }
+        if missing > 0 {
+            assert!(
+                s.contains(&format!("… {missing} more keys of other screens")),
+                "{missing}: {s}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&ws);
+}
