@@ -66,6 +66,8 @@ pub enum Action {
     SubmitSlurm,
     Edit,
     Duplicate,
+    /// scroll the preset's text a page down (true) or up
+    ScrollText(bool),
     Inspect,
     Translate,
     NextTestImage,
@@ -183,6 +185,8 @@ pub struct App {
     pub hidden: BTreeSet<String>,
     pub presets: Vec<PresetRow>,
     pub preset_sel: usize,
+    /// rows of the selected preset's text scrolled past (the view keeps its end in sight)
+    pub preset_scroll: usize,
     pub datasets: Vec<Report>,
     pub dataset_sel: usize,
     pub checkpoints: Vec<CheckpointRow>,
@@ -229,6 +233,7 @@ impl App {
             hidden: BTreeSet::new(),
             presets: vec![],
             preset_sel: 0,
+            preset_scroll: 0,
             datasets: vec![],
             dataset_sel: 0,
             checkpoints: vec![],
@@ -377,7 +382,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                     app.select_newest = false;
                     app.refresh();
                 }
-                Screen::Presets => step(&mut app.preset_sel, app.presets.len(), down),
+                Screen::Presets => {
+                    step(&mut app.preset_sel, app.presets.len(), down);
+                    app.preset_scroll = 0;
+                }
                 Screen::Datasets => step(&mut app.dataset_sel, app.datasets.len(), down),
                 Screen::Checkpoints => step(&mut app.ck_sel, app.checkpoints.len(), down),
             }
@@ -500,6 +508,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Action::Edit => fx.push(Effect::Edit(p.path.clone())),
                 _ => fx.push(Effect::Duplicate(p.path.clone())),
             }
+        }
+        Action::ScrollText(down) => {
+            // the view stops at the text's end; here only as far as the narrowest panel needs
+            let most = app.presets.get(app.preset_sel).map_or(0, |p| {
+                p.text.lines().map(|l| l.len() / 20 + 1).sum::<usize>()
+            });
+            app.preset_scroll = if down {
+                (app.preset_scroll + TEXT_PAGE).min(most)
+            } else {
+                app.preset_scroll.saturating_sub(TEXT_PAGE)
+            };
         }
         Action::Inspect => {
             if let Some(d) = app.datasets.get(app.dataset_sel) {
@@ -637,6 +656,9 @@ fn headline(names: &[String], kind: Option<&str>) -> usize {
         _ => 0,
     }
 }
+
+/// Rows one PgUp / PgDn scrolls a preset's text.
+pub const TEXT_PAGE: usize = 10;
 
 const NST_HOLDS_IMAGES: &str = "style-transfer checkpoints hold images: nothing to translate";
 

@@ -1733,6 +1733,37 @@ fn presets_checkpoints_and_help_read_whole_at_80_by_24() {
         assert!(text.contains(&collapsed(&e)), "{e}: {text}\n{s}");
     }
 
+    // a preset longer than the panel: PgDn shows the rest, every line of it whole somewhere
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/fast-style.toml"),
+        ws.join("presets/fast-style.toml"),
+    )
+    .unwrap();
+    app.refresh_presets();
+    while app.presets[app.preset_sel].name != "fast-style" {
+        press(&mut app, KeyCode::Down);
+    }
+    let file = app.presets[app.preset_sel].text.clone();
+    let mut seen = vec![columns(&app, w, h, w / 2 + 4, w)];
+    assert!(render(&app, w, h).contains("PgDn: more"));
+    for _ in 0..30 {
+        if render(&app, w, h).contains("PgUp: back") {
+            break;
+        }
+        press(&mut app, KeyCode::PageDown);
+        seen.push(columns(&app, w, h, w / 2 + 4, w));
+    }
+    // (a word wider than the panel, a URL, is broken across rows: compare without white space)
+    let squeezed = |t: &str| t.split_whitespace().collect::<String>();
+    for line in file.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            seen.iter().any(|v| squeezed(v).contains(&squeezed(line))),
+            "{line}: never whole in {seen:#?}"
+        );
+    }
+    press(&mut app, KeyCode::PageUp);
+    assert!(render(&app, w, h).contains("PgDn: more"));
+
     // checkpoints: the run, each checkpoint and the whole explanation, before and after t
     select(&mut app, &run.id());
     press(&mut app, KeyCode::Char('4'));

@@ -94,10 +94,34 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         lines.push(Line::from(""));
     }
     lines.extend(p.text.lines().map(|l| Line::from(l.to_string())));
+    // a text taller than the panel scrolls (PgUp / PgDn) until its end is in sight. Wrapping at
+    // words takes more rows than the width alone says: a wrapped line is counted as if a word
+    // of up to 12 characters moved down at each break (the end then has blank rows at most)
+    let width = right.width.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines
+        .iter()
+        .map(|l| match l.width() {
+            w if w <= width => 1,
+            w => w.div_ceil(width.saturating_sub(12).max(1)),
+        })
+        .sum();
+    let visible = right.height.saturating_sub(2) as usize;
+    let scroll = app.preset_scroll.min(rows.saturating_sub(visible));
+    let title = short(&p.path.display().to_string());
+    let mut b = block(&title);
+    if rows > visible {
+        let more = if scroll + visible < rows {
+            " PgDn: more "
+        } else {
+            " PgUp: back "
+        };
+        b = b.title_bottom(Line::from(more).right_aligned());
+    }
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(block(&short(&p.path.display().to_string()))),
+            .scroll((scroll as u16, 0))
+            .block(b),
         right,
     );
 }
