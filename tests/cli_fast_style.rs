@@ -350,6 +350,172 @@ fn a_sweep_over_the_style_weight_runs_each_value() {
     let _ = std::fs::remove_dir_all(&ws);
 }
 
+/// `sweep --max-steps N` as `train --max-steps N`: each run of the sweep stops after N steps,
+/// started by the local queue; runs prepared for Slurm (`sweep --slurm`, `train --slurm`) carry
+/// it to the trainer their job starts (`train --resume RUN`).
+#[test]
+fn a_sweep_with_max_steps_stops_each_run_there() {
+    // 6 files to train on, batches of 2: 3 steps an epoch, two epochs: 6 steps
+    let ws = workspace("sweep-max", "epochs = 2\n");
+    let out = run(bin().current_dir(&ws).args([
+        "sweep",
+        "p.toml",
+        "--grid",
+        "train.style_weight=1e9,1e10",
+        "--max-parallel",
+        "2",
+        "--max-steps",
+        "2",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let id = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("sweep: "))
+        .map(|s| s.split_whitespace().next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no sweep id in {}", text(&out)));
+    let show = || text(&run(bin().current_dir(&ws).args(["sweep", "show", &id])));
+    assert!(
+        wait_for(300, || show().contains("2 finished")),
+        "{}",
+        show()
+    );
+    for i in 0..2 {
+        let dir = ws.join(format!("runs/{id}-{i}"));
+        assert_eq!(read_jsonl(&dir.join("metrics.jsonl")).len(), 2, "run {i}");
+        let status = read_json(&dir.join("status.json"));
+        assert_eq!(status["step"], 2, "{status}");
+        assert!(
+            status["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("--max-steps 2")),
+            "{status}"
+        );
+    }
+    // Slurm: an sbatch that accepts the script; the prepared runs wait with --max-steps
+    let bin_dir = ws.join("fake-bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let sbatch = bin_dir.join("sbatch");
+    std::fs::write(&sbatch, "#!/bin/sh\necho 4242\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let slurm = |args: &[&str]| {
+        let out = run(bin().current_dir(&ws).env("PATH", &path).args(args));
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let out = slurm(&[
+        "sweep",
+        "p.toml",
+        "--grid",
+        "train.lr=0.01,0.02",
+        "--slurm",
+        "--max-steps",
+        "3",
+    ]);
+    let sid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("sweep: "))
+        .map(|s| s.split_whitespace().next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no sweep id in {out}"));
+    for i in 0..2 {
+        let status = read_json(&ws.join(format!("runs/{sid}-{i}/status.json")));
+        assert_eq!(
+            (status["state"].as_str(), status["max_steps"].as_u64()),
+            (Some("queued"), Some(3)),
+            "{status}"
+        );
+    }
+    slurm(&[
+        "train",
+        "p.toml",
+        "--run-dir",
+        "runs/one",
+        "--slurm",
+        "--max-steps",
+        "4",
+    ]);
+    let status = read_json(&ws.join("runs/one/status.json"));
+    assert_eq!(status["max_steps"].as_u64(), Some(4), "{status}");
+    // what the job's `train --resume RUN` does with a queued run: keeps to it
+    std::fs::remove_file(ws.join("runs/one/slurm.json")).unwrap();
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["train", "--resume", "runs/one", "--quiet"]));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(read_jsonl(&ws.join("runs/one/metrics.jsonl")).len(), 4);
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+/// An edit of the preset file that changes a field the sweep's grid fixes for a live run (or
+/// one its `--set` fixes) is kept out, and said as an event; the rest of the edit applies.
+#[test]
+fn a_live_edit_of_a_grid_field_is_kept_out_and_said() {
+    let ws = workspace("sweep-live", "epochs = 100000\n");
+    let out = run(bin().current_dir(&ws).args([
+        "sweep",
+        "p.toml",
+        "--grid",
+        "train.style_weight=1e9",
+        "--set",
+        "train.content_weight=2e5",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let id = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("sweep: "))
+        .map(|s| s.split_whitespace().next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no sweep id in {}", text(&out)));
+    let name = format!("{id}-0");
+    let steps = || metrics(&ws, &name).len();
+    assert!(wait_for(120, || steps() >= 2), "the run starts");
+    std::fs::write(
+        ws.join("p.toml"),
+        preset("epochs = 100000\nstyle_weight = 5e9\ncontent_weight = 3e5\n")
+            .replace("lr = 0.01", "lr = 0.02"),
+    )
+    .unwrap();
+    let said = |needle: &[&str]| {
+        events(&ws, &name, "preset_rejected")
+            .iter()
+            .any(|m| needle.iter().all(|n| m.contains(n)))
+    };
+    assert!(
+        wait_for(60, || said(&[
+            "train.style_weight",
+            "5000000000.0",
+            "the sweep's grid fixes it for this run (train.style_weight=1e9)",
+            "kept"
+        ]) && said(&[
+            "train.content_weight",
+            "--set train.content_weight=2e5",
+            "kept"
+        ])),
+        "{:?}",
+        events(&ws, &name, "preset_rejected")
+    );
+    assert!(
+        wait_for(60, || events(&ws, &name, "preset_applied")
+            .iter()
+            .any(|m| m.contains("train.lr: 0.01 -> 0.02"))),
+        "{:?}",
+        events(&ws, &name, "preset_applied")
+    );
+    let effective = std::fs::read_to_string(ws.join(format!("runs/{name}/preset.toml"))).unwrap();
+    assert!(
+        effective.contains("style_weight = 1000000000.0")
+            && effective.contains("content_weight = 200000.0"),
+        "{effective}"
+    );
+    let out = run(bin().current_dir(&ws).args(["sweep", "stop", &id]));
+    assert!(out.status.success(), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
 #[test]
 fn the_offline_message_puts_the_vgg_where_the_hub_cache_finds_it() {
     // offline, "hub" says where to put a copied file; done as it says, the run finds it there

@@ -262,3 +262,68 @@ fn train_help_names_each_kinds_schedule_key() {
         assert!(t.contains(key), "{key}: {t}");
     }
 }
+
+/// `data.sample_count` above the photos there are is never capped silently: a held-out folder
+/// with fewer photos is a note of `preset check` and a warning event of the run (the field, the
+/// count asked, the count found); samples held out of the dataset that would leave it no photo
+/// to train on are an error naming the field before any run exists.
+#[test]
+fn a_sample_count_above_the_photos_there_is_said() {
+    let ws = workspace("samples");
+    std::fs::create_dir_all(ws.join("held")).unwrap();
+    write_image(&ws.join("held/a.png"), 36, 36, 11);
+    write_image(&ws.join("held/b.png"), 40, 36, 12);
+    let body = preset("sample_images = \"held\"\n").replace("sample_count = 1", "sample_count = 4");
+    let (code, t) = check(&ws, "few.toml", &body);
+    assert_eq!(code, Some(0), "{t}");
+    assert!(
+        t.contains("note: data.sample_count = 4")
+            && t.contains("holds 2 photo(s)")
+            && t.contains("samples show 2"),
+        "{t}"
+    );
+    let out = run(bin().current_dir(&ws).args([
+        "train",
+        "few.toml",
+        "--run-dir",
+        "runs/few",
+        "--max-steps",
+        "1",
+        "-q",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let events = read_jsonl(&ws.join("runs/few/events.jsonl"));
+    assert!(
+        events.iter().any(|e| e["kind"] == "warning"
+            && e["message"].as_str().is_some_and(
+                |m| m.contains("data.sample_count = 4") && m.contains("holds 2 photo(s)")
+            )),
+        "{events:?}"
+    );
+    // enough photos in the folder: no note
+    let (code, t) = check(&ws, "enough.toml", &preset("sample_images = \"held\"\n"));
+    assert_eq!(code, Some(0), "{t}");
+    assert!(!t.contains("# note"), "{t}");
+
+    // held out of the dataset's 5 photos: 5 leave none to train on, refused before any run
+    let body = preset("").replace("sample_count = 1", "sample_count = 5");
+    let (code, t) = check(&ws, "none.toml", &body);
+    assert_eq!(code, Some(1), "{t}");
+    assert!(
+        t.contains("data.sample_count: holding out data.sample_count = 5")
+            && t.contains("none of the 5")
+            && t.contains("below 5"),
+        "{t}"
+    );
+    let out =
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "none.toml", "--run-dir", "runs/none", "-q"]));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("data.sample_count"), "{}", text(&out));
+    assert!(!ws.join("runs/none").exists());
+    // 4 of 5 leave one: valid
+    let body = preset("").replace("sample_count = 1", "sample_count = 4");
+    let (code, t) = check(&ws, "four.toml", &body);
+    assert_eq!(code, Some(0), "{t}");
+}

@@ -630,3 +630,142 @@ fn a_legacy_pth_and_a_model_file_with_deprecated_keys_stylise() {
         assert_same(&read(&ws.join(out)), &want, file);
     }
 }
+
+/// A folder input makes a folder of results: `--output x.png` names an image file, so it is
+/// refused before any work (it used to become a folder named x.png), saying what to pass
+/// instead; for `stylize --model`, `translate` and optimisation-based `stylize`. The single-image
+/// rules stay: one image to a file, or into a folder named with a trailing `/`.
+#[test]
+fn a_folder_input_refuses_an_image_file_output() {
+    let ws = temp_workspace("fs-folder-out");
+    let net = model(&ws.join("m.safetensors"), 5);
+    std::fs::create_dir_all(ws.join("frames")).unwrap();
+    write_image(&ws.join("frames/f1.png"), 12, 12, 1);
+    write_image(&ws.join("frames/f2.png"), 12, 12, 2);
+    std::fs::write(ws.join("notes.txt"), b"keep me").unwrap();
+    for (out, says) in [
+        ("x.png", "--output x/"),
+        ("shots/Y.JPG", "--output shots/Y/"),
+        ("notes.txt", "existing file"),
+    ] {
+        let o = stylize(
+            &ws,
+            &[
+                "--model",
+                "m.safetensors",
+                "--input",
+                "frames",
+                "--output",
+                out,
+            ],
+        );
+        let t = text(&o);
+        assert!(!o.status.success(), "{out}: {t}");
+        assert!(
+            t.contains(out) && t.contains("must be a folder") && t.contains(says),
+            "{out}: {t}"
+        );
+        assert!(!ws.join(out).is_dir(), "{out} became a folder");
+        let o = run(bin().current_dir(&ws).args([
+            "translate",
+            "--checkpoint",
+            "m.safetensors",
+            "--input",
+            "frames",
+            "--output",
+            out,
+            "--device",
+            "cpu",
+        ]));
+        let t = text(&o);
+        assert!(!o.status.success(), "translate {out}: {t}");
+        assert!(
+            t.contains(out) && t.contains("must be a folder") && t.contains(says),
+            "translate {out}: {t}"
+        );
+        assert!(!ws.join(out).is_dir(), "translate: {out} became a folder");
+    }
+    assert_eq!(std::fs::read(ws.join("notes.txt")).unwrap(), b"keep me");
+    // a folder name, with or without an extension-free name, is taken
+    let o = stylize(
+        &ws,
+        &[
+            "--model",
+            "m.safetensors",
+            "--input",
+            "frames",
+            "--output",
+            "styled",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(ws.join("styled/f1.png").is_file() && ws.join("styled/f2.png").is_file());
+    // one image: to a file, or into a folder asked for with a trailing slash
+    let o = stylize(
+        &ws,
+        &[
+            "--model",
+            "m.safetensors",
+            "--input",
+            "frames/f1.png",
+            "--output",
+            "one.png",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let want = expected(
+        &net,
+        &image_io::load_rgb(&ws.join("frames/f1.png")).unwrap().0,
+    );
+    assert_same(&read(&ws.join("one.png")), &want, "one.png");
+    let o = stylize(
+        &ws,
+        &[
+            "--model",
+            "m.safetensors",
+            "--input",
+            "frames/f2.png",
+            "--output",
+            "into/",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(ws.join("into/f2.png").is_file(), "{}", text(&o));
+    // optimisation-based stylize makes one picture: a folder --content and a folder --output are
+    // refused before any run starts
+    let o = stylize(
+        &ws,
+        &[
+            "--content",
+            "frames",
+            "--style",
+            "frames/f1.png",
+            "--output",
+            "x.png",
+        ],
+    );
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(
+        t.contains("--content frames") && t.contains("--model"),
+        "{t}"
+    );
+    let o = stylize(
+        &ws,
+        &[
+            "--content",
+            "frames/f1.png",
+            "--style",
+            "frames/f2.png",
+            "--output",
+            "styled",
+        ],
+    );
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(
+        t.contains("--output styled") && t.contains("image file"),
+        "{t}"
+    );
+    assert!(!ws.join("x.png").exists() && !ws.join("runs").exists());
+}

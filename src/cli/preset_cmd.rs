@@ -33,6 +33,16 @@ pub fn check(ws: &Workspace, file: &Path, overrides: &[String]) -> Result<i32> {
                     println!("# note: {note}");
                 }
             }
+            if let preset::Preset::FastStyle(f) = &p {
+                let dir = aiart::workspace::resolve_path(&ws.root, &f.data.sample_images);
+                if !f.data.sample_images.as_os_str().is_empty() {
+                    if let Some(note) =
+                        aiart::data::photos::sample_folder_note(&dir, f.data.sample_count)
+                    {
+                        println!("# note: {note}");
+                    }
+                }
+            }
             Ok(0)
         }
         Err(e) => {

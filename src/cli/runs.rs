@@ -121,7 +121,7 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
                         r.id,
                         r.kind,
                         state_text(r),
-                        format!("{}/{}", r.step, r.total_steps),
+                        r.steps_text(),
                         clock::ago(r.updated),
                         match &r.scale {
                             Some(sc) => format!("{sc}  {}", losses_line(r, usize::MAX)),

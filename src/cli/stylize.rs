@@ -259,6 +259,7 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
         );
     }
     a.content = a.content.map(|c| ws.path(&c));
+    check_single_output(a.content.as_deref(), a.output.as_deref())?;
     a.style = a.style.iter().map(|s| ws.path(s)).collect();
     a.preset = a.preset.map(|p| ws.preset(&p)).transpose()?;
     for v in [&mut a.init, &mut a.vgg].into_iter().flatten() {
@@ -310,4 +311,28 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
         None => println!("result: {}", run.root.join("result.png").display()),
     }
     Ok(exit_code(state))
+}
+
+/// Optimisation-based style transfer makes one picture: a folder `--content` goes to a trained
+/// model instead, and `--output` must name an image file, not a folder (refused before the
+/// optimisation, which would otherwise fail only at its end).
+fn check_single_output(content: Option<&Path>, output: Option<&Path>) -> Result<()> {
+    if let Some(c) = content.filter(|c| c.is_dir()) {
+        anyhow::bail!(
+            "--content {}: a folder; stylize --content optimises one photo. Pass one image, or \
+             stylise a whole folder with a trained model: aiart stylize --model RUN --input {} \
+             --output FOLDER",
+            c.display(),
+            c.display()
+        );
+    }
+    if let Some(o) = output.filter(|o| o.is_dir() || o.to_string_lossy().ends_with('/')) {
+        anyhow::bail!(
+            "--output {}: a folder; stylize --content makes one image, so --output names an image \
+             file, e.g. --output {}",
+            o.display(),
+            o.join("result.png").display()
+        );
+    }
+    Ok(())
 }

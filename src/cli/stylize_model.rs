@@ -6,7 +6,7 @@
 //! side that is not a multiple of 4 comes back at the input's size (the reference's net rounds it
 //! up to one; the extra rows and columns at the bottom and right are cropped).
 
-use super::translate::{each_image, outputs, refuse_existing};
+use super::translate::{check_folder_output, each_image, outputs, refuse_existing};
 use aiart::data::dataset::list_images;
 use aiart::data::image_io;
 use aiart::nn::transformer_net::{output_size, TransformerNet, MIN_SIDE};
@@ -208,6 +208,7 @@ pub fn run(ws: &Workspace, a: ModelArgs) -> Result<i32> {
     if inputs.is_empty() {
         bail!("{}: holds no images", input.display());
     }
+    check_folder_output(&input, &a.output)?;
     if a.size == Some(0) {
         bail!("--size 0: give the longest side in pixels (at least {MIN_SIDE})");
     }

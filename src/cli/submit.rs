@@ -93,14 +93,15 @@ pub fn absolute(p: &Path) -> PathBuf {
         .collect()
 }
 
-/// A run directory that waits for its trainer: run.json, the effective preset, status `queued`.
-/// `aiart train --resume` starts it from step 0.
+/// A run directory that waits for its trainer: run.json, the effective preset, status `queued`
+/// (with the `--max-steps` it was asked for). `aiart train --resume` starts it from step 0.
 pub fn prepare_run(
     root: &Path,
     preset: &Preset,
     preset_path: &Path,
     overrides: &[String],
     sweep: Option<SweepTag>,
+    max_steps: Option<u64>,
     message: &str,
 ) -> Result<RunDir> {
     let run = RunDir::create(root)
@@ -121,8 +122,20 @@ pub fn prepare_run(
     run.write_preset(&preset.to_toml())?;
     let mut status = run.status_now(RunState::Queued, 0, 0, 0, message);
     status.pid = 0;
+    status.max_steps = max_steps;
     run.write_status(&status)?;
     Ok(run)
+}
+
+/// The `--max-steps` a run waiting for its trainer was prepared with (by `train --slurm` or
+/// `sweep`): the trainer that Slurm or the local queue starts (`train --resume RUN`) keeps to
+/// it, as a detached `train --max-steps N` does. None for any other run.
+pub fn queued_max_steps(ws: &Workspace, name: &str) -> Option<u64> {
+    let dir = aiart::run::list::resolve(&ws.runs(), name).ok()?;
+    let s = RunDir::open(&dir).read_status().ok()?;
+    matches!(s.state, RunState::Queued | RunState::Requeued)
+        .then_some(s.max_steps)
+        .flatten()
 }
 
 /// Writes the script to `dir/slurm/job.sbatch`; with `dry_run` prints it and stops there. Else

@@ -46,6 +46,9 @@ pub struct StartArgs {
     /// Device for every run: auto, cpu or cuda:N (a grid over train.device spreads runs over GPUs)
     #[arg(long)]
     pub device: Option<String>,
+    /// End each run of the sweep after N steps, as `train --max-steps` (smoke tests)
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u64>,
     #[command(flatten)]
     pub slurm: SlurmArgs,
 }
@@ -133,7 +136,15 @@ fn start(ws: &Workspace, a: StartArgs) -> Result<i32> {
             index: i,
             values: values.clone(),
         };
-        let run = prepare_run(&root, p, &preset_path, overrides, Some(tag), "")?;
+        let run = prepare_run(
+            &root,
+            p,
+            &preset_path,
+            overrides,
+            Some(tag),
+            a.max_steps,
+            "",
+        )?;
         tasks.push(Task {
             index: i,
             run: run.root.clone(),
@@ -297,7 +308,7 @@ fn show(ws: &Workspace, name: &str) -> Result<i32> {
                 t.index,
                 values,
                 super::runs::state_text(r),
-                format!("{}/{}", r.step, r.total_steps),
+                r.steps_text(),
                 super::runs::losses_line(r, usize::MAX)
             ),
             None => println!(

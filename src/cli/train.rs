@@ -117,7 +117,9 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
         let again = super::train_resume::ResumeArgs {
             set: &a.set,
             device: &a.device,
-            max_steps: a.max_steps,
+            max_steps: a
+                .max_steps
+                .or_else(|| super::submit::queued_max_steps(ws, r)),
             quiet: a.quiet,
         };
         return super::train_resume::resume(ws, r, &again);
@@ -162,7 +164,15 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
             .clone()
             .unwrap_or_else(|| ws.runs().join(new_run_id(&name))),
     );
-    let run = super::submit::prepare_run(&root, &preset, &preset_path, &overrides, None, "")?;
+    let run = super::submit::prepare_run(
+        &root,
+        &preset,
+        &preset_path,
+        &overrides,
+        None,
+        a.max_steps,
+        "",
+    )?;
     let job_name = format!("aiart-{}", run.id());
     let target = aiart::launch::slurm::script::Target::Run(&run.root);
     match super::submit::submit(

@@ -3,7 +3,7 @@
 //! Without `--eval` it behaves as the reference's test.py: dropout on and normalisation from the
 //! input's own statistics; `--eval` turns dropout off and uses BatchNorm's running statistics.
 
-use aiart::data::dataset::{list_images, split_aligned};
+use aiart::data::dataset::{is_image_file, list_images, split_aligned};
 use aiart::data::{grid, image_io, naming, transform};
 use aiart::nn::gan::{infer_gen_config, GenArch, GenConfig, Generator};
 use aiart::nn::layers::{Ctx, NormKind};
@@ -341,6 +341,43 @@ pub(super) fn outputs(
     }
 }
 
+/// A folder input writes a folder of results. `--output` naming an image file (`x.png`) or an
+/// existing file would otherwise become a folder named `x.png`, or fail after the work: refused
+/// before any work, saying what to pass. A folder that already exists is taken whatever its name.
+/// (`stylize --model` follows the same rule.)
+pub(super) fn check_folder_output(input: &Path, output: &Path) -> Result<()> {
+    if !input.is_dir() || output.is_dir() {
+        return Ok(());
+    }
+    let folder = output.with_extension("");
+    let instead = match folder.file_name() {
+        Some(n) if !n.is_empty() && folder != output => {
+            format!("pass a folder instead, e.g. --output {}/", folder.display())
+        }
+        _ => "pass a folder instead".to_string(),
+    };
+    if output.exists() {
+        bail!(
+            "--output {}: the input {} is a folder, so the output must be a folder, but {} is an              existing file; {instead}",
+            output.display(),
+            input.display(),
+            output.display()
+        );
+    }
+    if output.to_string_lossy().ends_with('/') {
+        return Ok(());
+    }
+    if is_image_file(output) {
+        bail!(
+            "--output {}: the input {} is a folder, so the output must be a folder, but {} names              an image file; {instead} (to make one image, pass one image as --input)",
+            output.display(),
+            input.display(),
+            output.display()
+        );
+    }
+    Ok(())
+}
+
 /// Into a folder, results never replace files already there unless `force`: the error names the
 /// first five before any work starts.
 pub(super) fn refuse_existing(outs: &[PathBuf]) -> Result<()> {
@@ -416,6 +453,7 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
     if inputs.is_empty() {
         bail!("{}: holds no images", a.input.display());
     }
+    check_folder_output(&a.input, &a.output)?;
     let to_dir = a.input.is_dir() || a.output.is_dir() || a.output.to_string_lossy().ends_with('/');
     let outs = outputs(&a.input, &a.output, &inputs, to_dir);
     if to_dir && !a.force {

@@ -160,6 +160,18 @@ pub fn preset_missing_inputs(p: &crate::preset::Preset, workspace: &Path) -> Vec
             need("data.style_image".into(), &f.data.style_image, false);
             if !f.data.sample_images.as_os_str().is_empty() {
                 need("data.sample_images".into(), &f.data.sample_images, true);
+            } else {
+                // the samples come out of the dataset: some photos must be left to train on
+                let dir = resolve_path(workspace, &f.data.dataset);
+                let n = crate::data::photos::list_photos(&dir).len();
+                if let Some(why) = (n > 0)
+                    .then(|| {
+                        crate::data::photos::held_out_leaves_none(&dir, n, f.data.sample_count)
+                    })
+                    .flatten()
+                {
+                    out.push(format!("data.sample_count: {why}"));
+                }
             }
         }
         Preset::Nst(n) => {

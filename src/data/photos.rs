@@ -130,6 +130,60 @@ pub fn style_image(
     Ok((to_tensor_255(&img, device)?, note))
 }
 
+/// Why holding out `data.sample_count = count` of the dataset's `n` photos for samples (no
+/// `data.sample_images`) cannot work: it would leave none to train on. None when some are left.
+pub fn held_out_leaves_none(dataset: &Path, n: usize, count: usize) -> Option<String> {
+    (n <= count).then(|| {
+        format!(
+            "holding out data.sample_count = {count} photos for samples leaves none of the {n} \
+             in data.dataset ({}) to train on; lower data.sample_count below {n}, or name a \
+             folder of held-out photos in data.sample_images",
+            dataset.display()
+        )
+    })
+}
+
+/// The note when fewer samples than `data.sample_count = count` can be shown: `listed` photos
+/// were there to hold out (all of `data.sample_images`, or the dataset's last `count`) and, with
+/// fewer than `count` shown, every one was tried: `shown` of them could be read. None when all
+/// `count` are shown.
+pub fn fewer_samples(
+    sample_dir: Option<&Path>,
+    count: usize,
+    listed: usize,
+    shown: usize,
+) -> Option<String> {
+    if shown >= count {
+        return None;
+    }
+    let unread = match listed - shown {
+        0 => String::new(),
+        k => format!(", {k} of them unreadable (named above)"),
+    };
+    Some(match sample_dir {
+        Some(d) => format!(
+            "data.sample_count = {count}, but data.sample_images ({}) holds {listed} \
+             photo(s){unread}: the samples show {shown}; add photos there or lower \
+             data.sample_count",
+            d.display()
+        ),
+        None => format!(
+            "data.sample_count = {count}: {} of the photos held out of data.dataset could not \
+             be read (named above): the samples show {shown}",
+            listed - shown
+        ),
+    })
+}
+
+/// `data.sample_images` (resolved) against `data.sample_count = count` before a run, as
+/// `preset check` reports it: the note when the folder holds fewer photos than asked.
+pub fn sample_folder_note(sample_dir: &Path, count: usize) -> Option<String> {
+    let found = list_photos(sample_dir).len();
+    (found > 0)
+        .then(|| fewer_samples(Some(sample_dir), count, found, found))
+        .flatten()
+}
+
 /// Transformed photos kept in memory (a small dataset is decoded once).
 const CACHE_BYTES: usize = 256 << 20;
 
@@ -176,28 +230,20 @@ impl Photos {
                 if !s.is_dir() {
                     return Err(folder_error("data.sample_images", s, "no such folder"));
                 }
-                let listed = list_photos(s);
-                if listed.is_empty() {
+                let found = list_photos(s);
+                if found.is_empty() {
                     return Err(folder_error("data.sample_images", s, "holds no images"));
                 }
-                listed
+                found
             }
             None => {
-                if files.len() <= count {
-                    return Err(folder_error(
-                        "data.dataset",
-                        dir,
-                        format!(
-                            "{} photos: holding out data.sample_count = {count} for samples \
-                             leaves none to train on; lower sample_count or name a folder of \
-                             held-out photos in data.sample_images",
-                            files.len()
-                        ),
-                    ));
+                if let Some(why) = held_out_leaves_none(dir, files.len(), count) {
+                    return Err(folder_error("data.sample_count", dir, why));
                 }
                 files.split_off(files.len() - count)
             }
         };
+        let listed = held.len();
         let mut samples = vec![];
         let mut bad = HashMap::new();
         for path in held.drain(..) {
@@ -211,6 +257,9 @@ impl Photos {
                     bad.insert(path, e.to_string());
                 }
             }
+        }
+        if let Some(note) = fewer_samples(sample_dir, count, listed, samples.len()) {
+            warnings.push(note);
         }
         if samples.is_empty() {
             return Err(folder_error(

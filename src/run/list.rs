@@ -62,6 +62,22 @@ impl RunSummary {
         self.state == "running" || self.state == "paused"
     }
 
+    /// Whether the run waits for its first start (queued, its steps not counted yet: a queued
+    /// status knows no schedule).
+    pub fn not_started(&self) -> bool {
+        self.state == "queued" && self.step == 0 && self.total_steps == 0
+    }
+
+    /// `step/total` as lists show it; `-` for a run that has not started (its planned steps are
+    /// counted when its trainer starts), never `0/0`.
+    pub fn steps_text(&self) -> String {
+        if self.not_started() {
+            "-".into()
+        } else {
+            format!("{}/{}", self.step, self.total_steps)
+        }
+    }
+
     /// The GPU and the speed, for people: `GPU 87% · 15.6/133.9 GiB · 54 °C · 412 W · 12.3 img/s`;
     /// None for a run without GPU readings.
     pub fn gpu_text(&self) -> Option<String> {

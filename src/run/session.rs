@@ -73,6 +73,9 @@ pub struct Session {
     last_hash: Option<u64>,
     /// The preset file's last good version (effective, with the start overrides).
     last_file: Option<toml::Value>,
+    /// The preset file's last version as written (effective, without the start overrides): what
+    /// an edit changed in the file itself, including fields the overrides fix.
+    last_raw: Option<toml::Value>,
     paused: bool,
     /// The id of a `stop` command, answered when the run has stopped.
     pub stop_request: Option<String>,
@@ -135,12 +138,14 @@ impl Session {
             .and_then(|p| PresetWatcher::new(p).ok());
         let file_text = source.path.as_deref().and_then(|p| std::fs::read(p).ok());
         let last_hash = file_text.as_deref().map(hash);
-        let last_file = match (&source.path, &file_text) {
-            (Some(p), Some(b)) => preset::parse(&String::from_utf8_lossy(b), p, &source.overrides)
+        let parsed = |overrides: &[String]| match (&source.path, &file_text) {
+            (Some(p), Some(b)) => preset::parse(&String::from_utf8_lossy(b), p, overrides)
                 .ok()
                 .map(|p| p.effective_value()),
             _ => None,
         };
+        let last_file = parsed(&source.overrides);
+        let last_raw = parsed(&[]);
         let control = ControlReader::at_end(&run.control());
         let attempt_from = status.lock().expect("status lock").step;
         let deadline = launcher
@@ -157,6 +162,7 @@ impl Session {
             source,
             last_hash,
             last_file,
+            last_raw,
             paused: false,
             stop_request: None,
             launcher,
@@ -365,6 +371,7 @@ impl Session {
         }
         self.last_hash = Some(h);
         let text = String::from_utf8_lossy(&bytes).into_owned();
+        self.report_fixed(&text, &path)?;
         let file_new = match preset::parse(&text, &path, &self.source.overrides) {
             Ok(p) => p.effective_value(),
             Err(e) => return self.reject(&e, None),
@@ -382,6 +389,55 @@ impl Session {
                 }
             }
             Err(e) => self.reject(&e, None)?,
+        }
+        Ok(())
+    }
+
+    /// Fields an edit of the preset file changed that the run's start overrides fix (a sweep's
+    /// grid value for this run, a `--set`): the merge keeps the override, so the edit would vanish
+    /// without a word. Each is said as a `preset_rejected` event, with what fixes it.
+    fn report_fixed(&mut self, text: &str, path: &Path) -> Result<()> {
+        let raw_new = preset::parse(text, path, &[])
+            .ok()
+            .map(|p| p.effective_value());
+        let raw_old = match raw_new.clone() {
+            Some(v) => self.last_raw.replace(v),
+            None => return Ok(()),
+        };
+        let (Some(old), Some(new)) = (raw_old, raw_new) else {
+            return Ok(());
+        };
+        let grid = self
+            .run
+            .read_info()
+            .ok()
+            .and_then(|i| i.sweep)
+            .map(|s| s.values)
+            .unwrap_or_default();
+        for c in live::diff(&old, &new) {
+            let fixing = |list: &[String]| {
+                list.iter()
+                    .rev()
+                    .find(|o| o.split_once('=').is_some_and(|(k, _)| k.trim() == c.field))
+                    .cloned()
+            };
+            let by = if let Some(v) = fixing(&grid) {
+                format!("the sweep's grid fixes it for this run ({v})")
+            } else if let Some(v) = fixing(&self.source.overrides) {
+                format!("the run was started with --set {v}")
+            } else {
+                continue;
+            };
+            self.run.append_event(
+                "preset_rejected",
+                &format!(
+                    "{}: {} -> {} in {}, but {by}: kept as it was",
+                    c.field,
+                    c.old,
+                    c.new,
+                    path.display()
+                ),
+            )?;
         }
         Ok(())
     }

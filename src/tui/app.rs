@@ -66,6 +66,8 @@ pub enum Action {
     SubmitSlurm,
     Edit,
     Duplicate,
+    /// scroll the preset's text a page down (true) or up
+    ScrollText(bool),
     Inspect,
     Translate,
     NextTestImage,
@@ -183,6 +185,8 @@ pub struct App {
     pub hidden: BTreeSet<String>,
     pub presets: Vec<PresetRow>,
     pub preset_sel: usize,
+    /// rows of the selected preset's text scrolled past (the view keeps its end in sight)
+    pub preset_scroll: usize,
     pub datasets: Vec<Report>,
     pub dataset_sel: usize,
     pub checkpoints: Vec<CheckpointRow>,
@@ -191,8 +195,10 @@ pub struct App {
     /// (step, file), the newest last: two of them compare two checkpoints on the same input.
     /// Always of the selected run (`refresh` drops it when another is selected).
     pub translation: Option<Comparison>,
-    /// which test image `t` translates (`n` moves on)
+    /// which test image `t` translates (`n` moves on); of `test_run`, back to the first when
+    /// another run is selected
     pub test_index: usize,
+    pub test_run: Option<PathBuf>,
     /// CycleGAN checkpoints translate B→A (`r` switches)
     pub reverse: bool,
     pub help: bool,
@@ -227,12 +233,14 @@ impl App {
             hidden: BTreeSet::new(),
             presets: vec![],
             preset_sel: 0,
+            preset_scroll: 0,
             datasets: vec![],
             dataset_sel: 0,
             checkpoints: vec![],
             ck_sel: 0,
             translation: None,
             test_index: 0,
+            test_run: None,
             reverse: false,
             help: false,
             confirm_stop: None,
@@ -374,7 +382,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                     app.select_newest = false;
                     app.refresh();
                 }
-                Screen::Presets => step(&mut app.preset_sel, app.presets.len(), down),
+                Screen::Presets => {
+                    step(&mut app.preset_sel, app.presets.len(), down);
+                    app.preset_scroll = 0;
+                }
                 Screen::Datasets => step(&mut app.dataset_sel, app.datasets.len(), down),
                 Screen::Checkpoints => step(&mut app.ck_sel, app.checkpoints.len(), down),
             }
@@ -437,10 +448,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             if app.compare.take().is_none() {
                 match app.selected_run().and_then(|r| r.sweep.clone()) {
                     Some(tag) => {
+                        let kind = app.selected_run().map(|r| r.kind.clone());
                         app.compare = Some(tag.id.clone());
                         app.message =
                             format!("comparing sweep {} ([ ] choose the loss, v back)", tag.id);
                         app.refresh();
+                        app.compare_loss = headline(&app.compare_names(), kind.as_deref());
                     }
                     None => app.message = "this run is not part of a sweep".into(),
                 }
@@ -495,6 +508,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Action::Edit => fx.push(Effect::Edit(p.path.clone())),
                 _ => fx.push(Effect::Duplicate(p.path.clone())),
             }
+        }
+        Action::ScrollText(down) => {
+            // the view stops at the text's end; here only as far as the narrowest panel needs
+            let most = app.presets.get(app.preset_sel).map_or(0, |p| {
+                p.text.lines().map(|l| l.len() / 20 + 1).sum::<usize>()
+            });
+            app.preset_scroll = if down {
+                (app.preset_scroll + TEXT_PAGE).min(most)
+            } else {
+                app.preset_scroll.saturating_sub(TEXT_PAGE)
+            };
         }
         Action::Inspect => {
             if let Some(d) = app.datasets.get(app.dataset_sel) {
@@ -622,6 +646,19 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     }
     fx
 }
+
+/// Where a sweep comparison starts: the kind's headline loss. Fast style and style transfer
+/// judge a run by `total` (the weighted sum they optimise; `content` alone says little); pix2pix
+/// and CycleGAN start on the reference's first printed loss.
+fn headline(names: &[String], kind: Option<&str>) -> usize {
+    match kind {
+        Some(FAST_STYLE | "nst") => names.iter().position(|n| n == "total").unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Rows one PgUp / PgDn scrolls a preset's text.
+pub const TEXT_PAGE: usize = 10;
 
 const NST_HOLDS_IMAGES: &str = "style-transfer checkpoints hold images: nothing to translate";
 

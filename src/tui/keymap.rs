@@ -172,6 +172,15 @@ pub const BINDINGS: &[Binding] = &[
         &[(KeyCode::Enter, Action::StartRun)],
     ),
     b(
+        "PgUp / PgDn",
+        "scroll the preset's text",
+        PRESETS,
+        &[
+            (KeyCode::PageUp, Action::ScrollText(false)),
+            (KeyCode::PageDown, Action::ScrollText(true)),
+        ],
+    ),
+    b(
         "S",
         "submit the preset to Slurm (defaults from aiart.toml [slurm])",
         PRESETS,

@@ -35,6 +35,11 @@ impl App {
         {
             self.translation = None;
         }
+        // so does the test image `n` moved on to
+        if self.test_run != now {
+            self.test_index = 0;
+            self.test_run = now.clone();
+        }
         if let Some(r) = self.selected_run().cloned() {
             let s = self
                 .series

@@ -1139,7 +1139,11 @@ fn a_cuda_runs_gpu_shows_beside_it_and_a_cpu_run_shows_none() {
 /// A fast style run as the trainer lays it out: run.json, preset.toml (the shared schema),
 /// checkpoints/step-N/ with meta.json.
 fn fast_style_run(ws: &std::path::Path, sample_images: &str) -> RunDir {
-    let run = RunDir::create(ws.join("runs/20261130-000000-fast-style-quick")).unwrap();
+    fast_style_run_named(ws, "20261130-000000-fast-style-quick", sample_images)
+}
+
+fn fast_style_run_named(ws: &std::path::Path, name: &str, sample_images: &str) -> RunDir {
+    let run = RunDir::create(ws.join("runs").join(name)).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
         kind: "fast_neural_style".into(),
@@ -1539,6 +1543,272 @@ fn preset_kinds_of_any_length_stay_apart_from_their_validity() {
     let s = rows.join("\n");
     for glued in ["styleok", "styleneeds", "styleinvalid"] {
         assert!(!s.contains(glued), "{s}");
+    }
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn n_starts_over_at_the_first_test_photo_when_another_run_is_selected() {
+    let ws = workspace("next-image-reset");
+    let a = fast_style_run_named(&ws, "20261130-000000-fast-a", "datasets/held");
+    let b = fast_style_run_named(&ws, "20261130-000001-fast-b", "datasets/held");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    select(&mut app, &a.id());
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.message.contains("h2.png"), "{}", app.message);
+    let stylised = |fx: Vec<Effect>| match &fx[..] {
+        [Effect::Stylize { input, .. }] => input.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        stylised(press(&mut app, KeyCode::Char('t'))),
+        ws.join("datasets/held/h2.png")
+    );
+    // another run (the next on the runs screen): its first photo, whichever was shown before
+    press(&mut app, KeyCode::Char('1'));
+    let pos = |id: String| app.runs.iter().position(|r| r.id == id).unwrap();
+    let key = if pos(b.id()) > pos(a.id()) {
+        KeyCode::Down
+    } else {
+        KeyCode::Up
+    };
+    press(&mut app, key);
+    assert_eq!(app.selected_run().map(|r| r.id.clone()), Some(b.id()));
+    press(&mut app, KeyCode::Char('4'));
+    assert_eq!(
+        stylised(press(&mut app, KeyCode::Char('t'))),
+        ws.join("datasets/held/h1.png")
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn a_queued_sweep_run_shows_queued_not_zero_of_zero_steps() {
+    use crate::run::dir::SweepTag;
+    let ws = workspace("queued");
+    for i in 0..2 {
+        let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-q-{i}"))).unwrap();
+        run.write_info(&RunInfo {
+            id: run.id(),
+            kind: "fast_neural_style".into(),
+            host: hostname(),
+            started: 2.0 + i as f64,
+            sweep: Some(SweepTag {
+                id: "20261129-000100-sweep-q".into(),
+                index: i,
+                values: vec![format!("train.style_weight={}e9", i + 1)],
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut st = run.status_now(RunState::Queued, 0, 0, 0, "");
+        st.pid = 0;
+        run.write_status(&st).unwrap();
+    }
+    let app = App::new(Workspace { root: ws.clone() });
+    let s = render(&app, 160, 50);
+    assert!(s.contains("sweep task 1: style_weight=2e9"), "{s}");
+    assert_eq!(s.matches("queued: steps -").count(), 2, "{s}");
+    assert!(!s.contains("0/0"), "{s}");
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn a_fast_style_sweep_comparison_starts_on_the_total_loss() {
+    use crate::run::dir::SweepTag;
+    let ws = workspace("compare-total");
+    for i in 0..2 {
+        let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-f-{i}"))).unwrap();
+        run.write_info(&RunInfo {
+            id: run.id(),
+            kind: "fast_neural_style".into(),
+            host: hostname(),
+            pid: std::process::id(),
+            started: 2.0 + i as f64,
+            sweep: Some(SweepTag {
+                id: "20261129-000100-sweep-f".into(),
+                index: i,
+                values: vec![format!("train.style_weight={}e9", i + 1)],
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        run.write_status(&run.status_now(RunState::Running, 5, 1, 10, ""))
+            .unwrap();
+        for s in 1..=5u64 {
+            let c = 10.0 / s as f64;
+            let st = (i + 1) as f64 * 3.0 / s as f64;
+            run.append_metrics(
+                s,
+                1,
+                1e-3,
+                &[
+                    ("content".into(), c),
+                    ("style".into(), st),
+                    ("total".into(), c + st),
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let mut app = App::new(Workspace { root: ws.clone() });
+    app.run_sel = app.runs.len() - 1;
+    press(&mut app, KeyCode::Char('v'));
+    assert_eq!(app.compare_loss_name().as_deref(), Some("total"));
+    let s = render(&app, 160, 50);
+    assert!(s.contains("sweep 20261129-000100-sweep-f: total"), "{s}");
+    // [ and ] still reach the others
+    press(&mut app, KeyCode::Char(']'));
+    assert_ne!(app.compare_loss_name().as_deref(), Some("total"));
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+/// The text of columns `x0..x1` of the screen, row after row, borders dropped and white space
+/// collapsed: a wrapped sentence reads whole when it is fully visible there.
+fn columns(app: &App, w: u16, h: u16, x0: u16, x1: u16) -> String {
+    let mut previews = Previews::new(ImageProtocol::Halfblocks);
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(app, &mut previews, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut s = String::new();
+    for y in 0..h {
+        for x in x0..x1 {
+            let c = buf[(x, y)].symbol();
+            s.push_str(if "│─┌┐└┘".contains(c) {
+                " "
+            } else {
+                c
+            });
+        }
+        s.push(' ');
+    }
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn collapsed(t: &str) -> String {
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn presets_checkpoints_and_help_read_whole_at_80_by_24() {
+    let ws = workspace("80x24");
+    std::fs::write(
+        ws.join("presets/fast-style-quick.toml"),
+        "kind = \"fast_neural_style\"\n[data]\ndataset = \"datasets/coco-val2017\"\n\
+         style_image = \"s.png\"\n",
+    )
+    .unwrap();
+    let run = fast_style_run(&ws, "datasets/held");
+    let mut app = App::new(Workspace { root: ws.clone() });
+    let (w, h) = (80, 24);
+
+    // presets: the keys, every preset's name, kind and validity; the selected one's file and
+    // its errors whole
+    press(&mut app, KeyCode::Char('2'));
+    let s = render(&app, w, h);
+    assert!(
+        s.contains("presets — Enter run, e edit, d duplicate"),
+        "{s}"
+    );
+    let list = columns(&app, w, h, 0, w / 2);
+    for (name, kind, mark) in [
+        ("broken", "nst", "invalid"),
+        ("good", "nst", "ok"),
+        ("fast-style-quick", "fast_neural_style", "needs dataset"),
+    ] {
+        assert!(
+            list.contains(&format!("{name} {kind} {mark}")),
+            "{name}: {list}\n{s}"
+        );
+    }
+    while app.presets[app.preset_sel].name != "broken" {
+        press(&mut app, KeyCode::Down);
+    }
+    let s = render(&app, w, h);
+    assert!(s.contains("presets/broken.toml"), "{s}");
+    let text = columns(&app, w, h, w / 2, w);
+    for e in &app.presets[app.preset_sel].errors {
+        let e = e.replace(&format!("{}/", ws.display()), "");
+        assert!(text.contains(&collapsed(&e)), "{e}: {text}\n{s}");
+    }
+
+    // a preset longer than the panel: PgDn shows the rest, every line of it whole somewhere
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/fast-style.toml"),
+        ws.join("presets/fast-style.toml"),
+    )
+    .unwrap();
+    app.refresh_presets();
+    while app.presets[app.preset_sel].name != "fast-style" {
+        press(&mut app, KeyCode::Down);
+    }
+    let file = app.presets[app.preset_sel].text.clone();
+    let mut seen = vec![columns(&app, w, h, w / 2 + 4, w)];
+    assert!(render(&app, w, h).contains("PgDn: more"));
+    for _ in 0..30 {
+        if render(&app, w, h).contains("PgUp: back") {
+            break;
+        }
+        press(&mut app, KeyCode::PageDown);
+        seen.push(columns(&app, w, h, w / 2 + 4, w));
+    }
+    // (a word wider than the panel, a URL, is broken across rows: compare without white space)
+    let squeezed = |t: &str| t.split_whitespace().collect::<String>();
+    for line in file.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            seen.iter().any(|v| squeezed(v).contains(&squeezed(line))),
+            "{line}: never whole in {seen:#?}"
+        );
+    }
+    press(&mut app, KeyCode::PageUp);
+    assert!(render(&app, w, h).contains("PgDn: more"));
+
+    // checkpoints: the run, each checkpoint and the whole explanation, before and after t
+    select(&mut app, &run.id());
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('t'));
+    let s = render(&app, w, h);
+    assert!(s.contains(&run.id()), "{s}");
+    let left = columns(&app, w, h, 0, w / 2 + 4);
+    assert!(left.contains("step 10") && left.contains("step 20"), "{s}");
+    for part in [
+        "t stylises a test photo with the selected checkpoint; select another and press t \
+         again: the two are shown side by side, titled with their steps.",
+        "n: next test photo (data.sample_images, else data.dataset), stylised by the shown steps.",
+        "shown: step 10",
+    ] {
+        assert!(left.contains(part), "{part}: {left}\n{s}");
+    }
+
+    // help, on every screen: each key of this screen and of all screens whole; the others whole
+    // or counted, never cut
+    for screen in ['1', '2', '3', '4'] {
+        app.help = false;
+        press(&mut app, KeyCode::Char(screen));
+        press(&mut app, KeyCode::Char('?'));
+        let s = render(&app, w, h);
+        let all = columns(&app, w, h, 0, w);
+        let mut missing = 0;
+        for b in keymap::BINDINGS {
+            let whole = all.contains(&collapsed(b.what)) && s.contains(b.keys);
+            if b.screen.is_none() || b.screen == Some(app.screen) {
+                assert!(whole, "{} ({}): {s}", b.keys, b.what);
+            } else if !whole {
+                missing += 1;
+                assert!(
+                    !all.contains(&collapsed(b.what)[..12]),
+                    "{} cut: {s}",
+                    b.keys
+                );
+            }
+        }
+        if missing > 0 {
+            assert!(
+                s.contains(&format!("… {missing} more keys of other screens")),
+                "{missing}: {s}"
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&ws);
 }

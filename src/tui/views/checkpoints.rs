@@ -4,19 +4,31 @@
 
 use super::super::app::{App, FAST_STYLE};
 use super::super::preview::Previews;
-use super::{block, image_or_note};
+use super::{block, image_or_note, wrap};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
 pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
+    // the list and the explanation at least 44 columns wide where the terminal allows (at 80
+    // columns, 44 of them), the images the rest
+    let lw = (area.width * 7 / 20).max(44.min(area.width * 11 / 20));
     let [left, right] =
-        Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(area);
-    let [list_area, how_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(9)]).areas(left);
+        Layout::horizontal([Constraint::Length(lw), Constraint::Min(1)]).areas(area);
+    let inner = left.width.saturating_sub(2) as usize;
     let run = app.selected_run();
+    let kind = run.map(|r| r.kind.as_str()).unwrap_or("");
+    // the explanation wrapped here, and as tall as it needs (leaving the list 5 rows)
+    let how_lines: Vec<Line> = how(app, kind)
+        .iter()
+        .flat_map(|l| wrap(l, inner))
+        .map(Line::from)
+        .collect();
+    let how_height = (how_lines.len() as u16 + 2).min(left.height.saturating_sub(5));
+    let [list_area, how_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(how_height)]).areas(left);
     let first_loss = app.series_names().into_iter().next();
     let items: Vec<ListItem> = app
         .checkpoints
@@ -34,18 +46,30 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                     })
                 })
                 .unwrap_or_default();
-            ListItem::new(format!(
+            let text = format!(
                 "step {:>8}  {:>7.1} MB  {}{losses}",
                 c.step,
                 c.bytes as f64 / 1e6,
                 crate::run::clock::ago(c.time)
-            ))
+            );
+            // a narrow list wraps the row (the loss goes below) rather than cutting it
+            if text.chars().count() <= inner {
+                ListItem::new(text)
+            } else {
+                ListItem::new(
+                    wrap(&text, inner)
+                        .into_iter()
+                        .map(Line::from)
+                        .collect::<Vec<_>>(),
+                )
+            }
         })
         .collect();
-    let title = format!(
-        "checkpoints of {}",
-        run.map(|r| r.id.as_str()).unwrap_or("(no run)")
-    );
+    let id = run.map(|r| r.id.as_str()).unwrap_or("(no run)");
+    let title = match format!("checkpoints of {id}") {
+        t if t.chars().count() <= inner => t,
+        _ => id.to_string(),
+    };
     let mut state =
         ListState::default().with_selected((!app.checkpoints.is_empty()).then_some(app.ck_sel));
     f.render_stateful_widget(
@@ -55,11 +79,8 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         list_area,
         &mut state,
     );
-    let kind = run.map(|r| r.kind.as_str()).unwrap_or("");
     f.render_widget(
-        Paragraph::new(how(app, kind))
-            .wrap(Wrap { trim: true })
-            .block(block("comparing checkpoints")),
+        Paragraph::new(how_lines).block(block("comparing checkpoints")),
         how_area,
     );
     // a comparison is only ever shown with the run it was made on
@@ -135,25 +156,23 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
 }
 
 /// What the compare keys do, for the run's kind, and where the comparison stands.
-fn how(app: &App, kind: &str) -> Vec<Line<'static>> {
+fn how(app: &App, kind: &str) -> Vec<String> {
     if kind == "nst" {
-        return vec![Line::from(
-            "A style-transfer checkpoint is its image: ↑↓ shows each one's.",
-        )];
+        return vec!["A style-transfer checkpoint is its image: ↑↓ shows each one's.".into()];
     }
     let mut lines = if kind == FAST_STYLE {
         vec![
-            Line::from(
+            String::from(
                 "t stylises a test photo with the selected checkpoint; select another and press t \
                  again: the two are shown side by side, titled with their steps.",
             ),
-            Line::from(
+            String::from(
                 "n: next test photo (data.sample_images, else data.dataset), stylised by the \
                  shown steps.",
             ),
         ]
     } else {
-        vec![Line::from(
+        vec![String::from(
             "t translates a test image with the selected checkpoint; select another and press t \
              again: the two newest translations of the same image are shown side by side.",
         )]
@@ -168,9 +187,9 @@ fn how(app: &App, kind: &str) -> Vec<Line<'static>> {
         Some(" r: now A→B (G_A, testA)".into())
     };
     if let Some(direction) = direction {
-        lines.push(Line::from(format!(
+        lines.push(format!(
             "n: next test image, translated by the shown steps.{direction}"
-        )));
+        ));
     }
     let run = app.selected_run();
     if let Some(c) = app
@@ -179,10 +198,7 @@ fn how(app: &App, kind: &str) -> Vec<Line<'static>> {
         .filter(|c| run.is_some_and(|r| r.path == c.run))
     {
         let steps: Vec<String> = c.outs.iter().map(|(s, _)| s.to_string()).collect();
-        lines.push(Line::from(format!(
-            "shown: step {}",
-            steps.join(" vs step ")
-        )));
+        lines.push(format!("shown: step {}", steps.join(" vs step ")));
     }
     lines
 }

@@ -44,15 +44,40 @@ pub fn draw(app: &App, f: &mut Frame) {
     let w = a.width.min((kw + sw + ww + 4 + 2) as u16);
     // what is left for the description inside the borders
     let room = (w as usize).saturating_sub(kw + sw + 4 + 2).max(10);
+    // each binding's lines together; where the terminal is too short for all of them, whole
+    // bindings up to what fits (this screen's and every screen's first), then how many are left
+    let groups: Vec<Vec<Line>> = order
+        .iter()
+        .map(|b| {
+            wrap(b.what, room)
+                .into_iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    Line::from(if i == 0 {
+                        format!("{:<kw$}  {:<sw$}  {part}", b.keys, scope(b))
+                    } else {
+                        format!("{:<kw$}  {:<sw$}  {part}", "", "")
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let rows = a.height.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = vec![];
-    for b in order {
-        for (i, part) in wrap(b.what, room).into_iter().enumerate() {
-            lines.push(Line::from(if i == 0 {
-                format!("{:<kw$}  {:<sw$}  {part}", b.keys, scope(b))
-            } else {
-                format!("{:<kw$}  {:<sw$}  {part}", "", "")
-            }));
+    let mut shown = 0;
+    for (i, g) in groups.iter().enumerate() {
+        let more = if i + 1 < groups.len() { 1 } else { 0 };
+        if lines.len() + g.len() + more > rows {
+            break;
         }
+        lines.extend(g.iter().cloned());
+        shown += 1;
+    }
+    if shown < groups.len() {
+        lines.push(Line::from(format!(
+            "… {} more keys of other screens: press ? on them",
+            groups.len() - shown
+        )));
     }
     let h = a.height.min(lines.len() as u16 + 2);
     let area = Rect::new(a.x + (a.width - w) / 2, a.y + (a.height - h) / 2, w, h);

@@ -106,16 +106,21 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                     Style::default().fg(Color::Blue),
                 )));
             }
-            let progress = format!(
-                "  {}/{} {pct:>3}% {}{}",
-                r.step,
-                r.total_steps,
-                bar(pct, 10),
-                r.scale
-                    .as_ref()
-                    .map(|sc| format!(" {sc}"))
-                    .unwrap_or_default()
-            );
+            let progress = if r.not_started() {
+                // a queued status knows no schedule: its steps are counted when it starts
+                "  queued: steps -".to_string()
+            } else {
+                format!(
+                    "  {}/{} {pct:>3}% {}{}",
+                    r.step,
+                    r.total_steps,
+                    bar(pct, 10),
+                    r.scale
+                        .as_ref()
+                        .map(|sc| format!(" {sc}"))
+                        .unwrap_or_default()
+                )
+            };
             let width = list_area.width.saturating_sub(2) as usize;
             lines.extend(pack(progress, &losses, width).into_iter().map(Line::from));
             lines.push(Line::from(format!("  {tail}")));
