@@ -7,9 +7,10 @@ use clap::Parser;
 /// Training allocates and frees the same large activations every step. glibc's defaults give a
 /// freed block over 128 KiB straight back to the kernel (mmap/munmap, and trimming the heap top),
 /// so every step faulted its pages in and zeroed them again: ~17% of a fast-style training step
-/// and ~22% of a 1080p stylisation in `perf` (`clear_page_erms`). Here every block comes from the
-/// heap (no mmap: a 1080p activation is 265 MB, over the 32 MiB most that glibc's mmap threshold
-/// takes) and freed memory stays for reuse; peak memory stays what the largest step needs, and
+/// and ~22% of a 1080p stylisation in `perf` (`clear_page_erms`). Here blocks come from the heap
+/// (no mmap: a 1080p activation is 265 MB, over the 32 MiB most that glibc's mmap threshold takes;
+/// glibc still maps a block over 64 MiB that a worker thread's arena cannot hold, but the
+/// activations are allocated on the training thread) and freed memory stays for reuse; peak memory stays what the largest step needs, and
 /// tests/memory.rs checks that it does not grow from step to step (docs/PERFORMANCE.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {

@@ -137,7 +137,12 @@ fn quick_presets_give_the_cpus_first_losses_on_cuda_with_tf32_off() {
     need_gpu!("quick_presets_give_the_cpus_first_losses_on_cuda_with_tf32_off");
     let ws = workspace("gpu-first-losses");
     let mut report = vec![];
-    for preset in ["nst-quick", "pix2pix-quick", "cyclegan-quick"] {
+    for preset in [
+        "nst-quick",
+        "pix2pix-quick",
+        "cyclegan-quick",
+        "fast-style-quick",
+    ] {
         let cpu = train(&ws, preset, "cpu", 2);
         let cuda = train(&ws, preset, "cuda:0", 2);
         let (a, b) = (&cpu[0], &cuda[0]);

@@ -6,9 +6,10 @@
 #
 # 1. the GPU, its driver, and whether the pack's toolkit is one the driver loads;
 # 2. the GPU tests (tests/gpu.rs): cuda:0 opens and computes like the CPU; the first logged
-#    losses of nst-quick, pix2pix-quick and cyclegan-quick on cuda:0 with tf32 = false equal the
+#    losses of nst-quick, pix2pix-quick, cyclegan-quick and fast-style-quick on cuda:0 with tf32 = false equal the
 #    CPU's within 1e-3; a cuda:0 run writes its GPU readings into status.json;
-# 3. `aiart bench --device cuda:0` next to `tools/bench_torch.py --device cuda:0` (when PyTorch
+# 3. `aiart bench --device cuda:0` (every workload, fast-style-train-256 and fast-style-1080p
+#    among them) next to `tools/bench_torch.py --device cuda:0` (when PyTorch
 #    with CUDA is here): median ms per step and the ratio;
 # 4. GPU memory over a cyclegan-quick run (nvidia-smi once a second): flat when the second half's
 #    peak is within 2% (+64 MiB) of the first half's.

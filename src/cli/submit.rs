@@ -129,13 +129,17 @@ pub fn prepare_run(
 
 /// The `--max-steps` a run waiting for its trainer was prepared with (by `train --slurm` or
 /// `sweep`): the trainer that Slurm or the local queue starts (`train --resume RUN`) keeps to
-/// it, as a detached `train --max-steps N` does. None for any other run.
+/// it, as a detached `train --max-steps N` does; so does a `--resume` after such a run failed or
+/// ran out of time. None for any other run.
 pub fn queued_max_steps(ws: &Workspace, name: &str) -> Option<u64> {
     let dir = aiart::run::list::resolve(&ws.runs(), name).ok()?;
     let s = RunDir::open(&dir).read_status().ok()?;
-    matches!(s.state, RunState::Queued | RunState::Requeued)
-        .then_some(s.max_steps)
-        .flatten()
+    matches!(
+        s.state,
+        RunState::Queued | RunState::Requeued | RunState::Failed | RunState::Timeout
+    )
+    .then_some(s.max_steps)
+    .flatten()
 }
 
 /// Writes the script to `dir/slurm/job.sbatch`; with `dry_run` prints it and stops there. Else

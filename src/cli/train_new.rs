@@ -66,7 +66,7 @@ pub fn run_nst(
 pub fn run_gan(p: &GanPreset, mut l: Launch) -> Result<(RunDir, RunState)> {
     let device = train_device(&p.train.device, p.train.tf32)?;
     let trainer = GanTrainer::new(p, &l.ws.root, &device)?;
-    let data = format!("{} images a epoch", trainer.dataset_len);
+    let data = format!("{} images an epoch", trainer.dataset_len);
     let epochs = (&data[..], trainer.total_steps(), p.data.batch_size as u64);
     let on = (&p.kind[..], &device, &p.train.device[..]);
     let (run, session, total) = l.begin_batches(on, &p.effective(), epochs, &trainer.warnings)?;

@@ -307,7 +307,8 @@ fn start_over(
         run.append_event(
             "resumed",
             &format!(
-                "no complete checkpoint: starting over from step 0; moved {} metrics records and                  {} samples to metrics.discarded.jsonl and samples/discarded/",
+                "no complete checkpoint: starting over from step 0; moved {} metrics records and \
+                 {} samples to metrics.discarded.jsonl and samples/discarded/",
                 moved.records, moved.samples
             ),
         )?;

@@ -234,11 +234,12 @@ pub fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
     };
     let msg = format!("{e:#}");
     let _ = run.append_event("error", &msg);
-    let (step, epoch) = run
-        .read_status()
-        .map(|s| (s.step, s.epoch))
-        .unwrap_or((0, 0));
-    let _ = run.write_status(&run.status_now(RunState::Failed, step, epoch, total, &msg));
+    let before = run.read_status().ok();
+    let (step, epoch) = before.as_ref().map_or((0, 0), |s| (s.step, s.epoch));
+    let mut status = run.status_now(RunState::Failed, step, epoch, total, &msg);
+    // a queued run's --max-steps stays for the `train --resume` that retries it
+    status.max_steps = before.and_then(|s| s.max_steps);
+    let _ = run.write_status(&status);
     Err(e)
 }
 

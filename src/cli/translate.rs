@@ -358,7 +358,8 @@ pub(super) fn check_folder_output(input: &Path, output: &Path) -> Result<()> {
     };
     if output.exists() {
         bail!(
-            "--output {}: the input {} is a folder, so the output must be a folder, but {} is an              existing file; {instead}",
+            "--output {}: the input {} is a folder, so the output must be a folder, but {} is an \
+             existing file; {instead}",
             output.display(),
             input.display(),
             output.display()
@@ -369,7 +370,8 @@ pub(super) fn check_folder_output(input: &Path, output: &Path) -> Result<()> {
     }
     if is_image_file(output) {
         bail!(
-            "--output {}: the input {} is a folder, so the output must be a folder, but {} names              an image file; {instead} (to make one image, pass one image as --input)",
+            "--output {}: the input {} is a folder, so the output must be a folder, but {} names \
+             an image file; {instead} (to make one image, pass one image as --input)",
             output.display(),
             input.display(),
             output.display()

@@ -166,7 +166,11 @@ pub fn preset_missing_inputs(p: &crate::preset::Preset, workspace: &Path) -> Vec
                 let n = crate::data::photos::list_photos(&dir).len();
                 if let Some(why) = (n > 0)
                     .then(|| {
-                        crate::data::photos::held_out_leaves_none(&dir, n, f.data.sample_count)
+                        crate::data::photos::held_out_leaves_none(
+                            Some(&dir),
+                            n,
+                            f.data.sample_count,
+                        )
                     })
                     .flatten()
                 {

@@ -132,13 +132,14 @@ pub fn style_image(
 
 /// Why holding out `data.sample_count = count` of the dataset's `n` photos for samples (no
 /// `data.sample_images`) cannot work: it would leave none to train on. None when some are left.
-pub fn held_out_leaves_none(dataset: &Path, n: usize, count: usize) -> Option<String> {
+/// The message names the dataset's folder when given one (not when the error already does).
+pub fn held_out_leaves_none(dataset: Option<&Path>, n: usize, count: usize) -> Option<String> {
+    let folder = dataset.map_or(String::new(), |d| format!(" ({})", d.display()));
     (n <= count).then(|| {
         format!(
             "holding out data.sample_count = {count} photos for samples leaves none of the {n} \
-             in data.dataset ({}) to train on; lower data.sample_count below {n}, or name a \
-             folder of held-out photos in data.sample_images",
-            dataset.display()
+             in data.dataset{folder} to train on; lower data.sample_count below {n}, or name a \
+             folder of held-out photos in data.sample_images"
         )
     })
 }
@@ -237,7 +238,7 @@ impl Photos {
                 found
             }
             None => {
-                if let Some(why) = held_out_leaves_none(dir, files.len(), count) {
+                if let Some(why) = held_out_leaves_none(None, files.len(), count) {
                     return Err(folder_error("data.sample_count", dir, why));
                 }
                 files.split_off(files.len() - count)

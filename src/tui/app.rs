@@ -187,6 +187,9 @@ pub struct App {
     pub preset_sel: usize,
     /// rows of the selected preset's text scrolled past (the view keeps its end in sight)
     pub preset_scroll: usize,
+    /// the furthest `preset_scroll` the last drawn frame could show (set by the view), so that
+    /// paging back up moves at once after paging past the end
+    pub preset_scroll_end: std::cell::Cell<Option<usize>>,
     pub datasets: Vec<Report>,
     pub dataset_sel: usize,
     pub checkpoints: Vec<CheckpointRow>,
@@ -234,6 +237,7 @@ impl App {
             presets: vec![],
             preset_sel: 0,
             preset_scroll: 0,
+            preset_scroll_end: std::cell::Cell::new(None),
             datasets: vec![],
             dataset_sel: 0,
             checkpoints: vec![],
@@ -385,6 +389,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Screen::Presets => {
                     step(&mut app.preset_sel, app.presets.len(), down);
                     app.preset_scroll = 0;
+                    app.preset_scroll_end.set(None);
                 }
                 Screen::Datasets => step(&mut app.dataset_sel, app.datasets.len(), down),
                 Screen::Checkpoints => step(&mut app.ck_sel, app.checkpoints.len(), down),
@@ -511,8 +516,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::ScrollText(down) => {
             // the view stops at the text's end; here only as far as the narrowest panel needs
-            let most = app.presets.get(app.preset_sel).map_or(0, |p| {
-                p.text.lines().map(|l| l.len() / 20 + 1).sum::<usize>()
+            let most = app.preset_scroll_end.get().unwrap_or_else(|| {
+                app.presets.get(app.preset_sel).map_or(0, |p| {
+                    p.text.lines().map(|l| l.len() / 20 + 1).sum::<usize>()
+                })
             });
             app.preset_scroll = if down {
                 (app.preset_scroll + TEXT_PAGE).min(most)

@@ -107,6 +107,8 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         .sum();
     let visible = right.height.saturating_sub(2) as usize;
     let scroll = app.preset_scroll.min(rows.saturating_sub(visible));
+    app.preset_scroll_end
+        .set(Some(rows.saturating_sub(visible)));
     let title = short(&p.path.display().to_string());
     let mut b = block(&title);
     if rows > visible {
