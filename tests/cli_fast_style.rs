@@ -316,30 +316,41 @@ fn errors_come_before_any_run_exists_and_name_the_field() {
     let _ = std::fs::remove_dir_all(&ws);
 }
 
-#[test]
-fn a_sweep_over_the_style_weight_runs_each_value() {
-    // 6 files to train on, batches of 2: 3 steps an epoch, one epoch
-    let ws = workspace("sweep", "epochs = 1\n");
-    let out = run(bin().current_dir(&ws).args([
-        "sweep",
-        "p.toml",
-        "--grid",
-        "train.style_weight=1e9,1e10",
-        "--max-parallel",
-        "2",
-    ]));
+/// `aiart sweep p.toml --grid train.style_weight=1e9,1e10 --max-parallel 2 EXTRA…` in `ws`,
+/// waited for until both runs finished: the sweep's id and a `sweep show` of it.
+fn sweep_to_the_end(ws: &Path, extra: &[&str]) -> (String, impl Fn() -> String) {
+    let out = run(bin()
+        .current_dir(ws)
+        .args([
+            "sweep",
+            "p.toml",
+            "--grid",
+            "train.style_weight=1e9,1e10",
+            "--max-parallel",
+            "2",
+        ])
+        .args(extra));
     assert!(out.status.success(), "{}", text(&out));
     let id = String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("sweep: "))
         .map(|s| s.split_whitespace().next().unwrap().to_string())
         .unwrap_or_else(|| panic!("no sweep id in {}", text(&out)));
-    let show = || text(&run(bin().current_dir(&ws).args(["sweep", "show", &id])));
+    let (ws, shown) = (ws.to_path_buf(), id.clone());
+    let show = move || text(&run(bin().current_dir(&ws).args(["sweep", "show", &shown])));
     assert!(
         wait_for(300, || show().contains("2 finished")),
         "{}",
         show()
     );
+    (id, show)
+}
+
+#[test]
+fn a_sweep_over_the_style_weight_runs_each_value() {
+    // 6 files to train on, batches of 2: 3 steps an epoch, one epoch
+    let ws = workspace("sweep", "epochs = 1\n");
+    let (id, show) = sweep_to_the_end(&ws, &[]);
     assert!(show().contains("style_weight=1e9"), "{}", show());
     for (i, w) in ["1000000000.0", "10000000000.0"].iter().enumerate() {
         let dir = ws.join(format!("runs/{id}-{i}"));
@@ -357,28 +368,7 @@ fn a_sweep_over_the_style_weight_runs_each_value() {
 fn a_sweep_with_max_steps_stops_each_run_there() {
     // 6 files to train on, batches of 2: 3 steps an epoch, two epochs: 6 steps
     let ws = workspace("sweep-max", "epochs = 2\n");
-    let out = run(bin().current_dir(&ws).args([
-        "sweep",
-        "p.toml",
-        "--grid",
-        "train.style_weight=1e9,1e10",
-        "--max-parallel",
-        "2",
-        "--max-steps",
-        "2",
-    ]));
-    assert!(out.status.success(), "{}", text(&out));
-    let id = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("sweep: "))
-        .map(|s| s.split_whitespace().next().unwrap().to_string())
-        .unwrap_or_else(|| panic!("no sweep id in {}", text(&out)));
-    let show = || text(&run(bin().current_dir(&ws).args(["sweep", "show", &id])));
-    assert!(
-        wait_for(300, || show().contains("2 finished")),
-        "{}",
-        show()
-    );
+    let (id, _) = sweep_to_the_end(&ws, &["--max-steps", "2"]);
     for i in 0..2 {
         let dir = ws.join(format!("runs/{id}-{i}"));
         assert_eq!(read_jsonl(&dir.join("metrics.jsonl")).len(), 2, "run {i}");

@@ -137,6 +137,46 @@ fn sandwich_lanes<const R: usize, const S: usize>(
     out
 }
 
+/// The 36 components of `lanes` adjacent tiles from a transformed matrix (36 × `stride` floats,
+/// tile `col` first): component ξ's are `src[ξ·stride + col ..][..lanes]`.
+#[inline(always)]
+fn load_lanes(src: &[f32], stride: usize, col: usize, lanes: usize) -> [[Lanes; PATCH]; PATCH] {
+    let mut t = [[[0f32; L]; PATCH]; PATCH];
+    for (i, row) in t.iter_mut().enumerate() {
+        for (j, e) in row.iter_mut().enumerate() {
+            e[..lanes].copy_from_slice(&src[(i * PATCH + j) * stride + col..][..lanes]);
+        }
+    }
+    t
+}
+
+/// Writes what `load_lanes` reads: component ξ of the `lanes` tiles to `dst + ξ·stride + col`.
+///
+/// # Safety
+/// Those 36 runs of `lanes` floats must be inside dst's allocation and written by no other thread
+/// meanwhile.
+#[inline(always)]
+unsafe fn store_lanes(
+    t: &[[Lanes; PATCH]; PATCH],
+    dst: Shared,
+    stride: usize,
+    col: usize,
+    lanes: usize,
+) {
+    for (i, row) in t.iter().enumerate() {
+        for (j, e) in row.iter().enumerate() {
+            // SAFETY: the caller's
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    e.as_ptr(),
+                    dst.at((i * PATCH + j) * stride + col),
+                    lanes,
+                )
+            };
+        }
+    }
+}
+
 /// Runs `f` compiled for AVX2 where the CPU has it (the release build targets plain x86-64; the
 /// lane loops of the transforms then run 8 wide instead of 4). No FMA: the numbers are the same
 /// either way.
@@ -345,19 +385,9 @@ fn input_transform(g: &Geometry, x: &[f32], rows: &std::ops::Range<usize>, v: &m
                         }
                         let t = sandwich_lanes(&BT, &d);
                         let col = c * p + r * g.tw + tx;
-                        for (i, row) in t.iter().enumerate() {
-                            for (j, e) in row.iter().enumerate() {
-                                // SAFETY: (ξ, c, tiles tx..tx + lanes) are written by this task
-                                // only, inside the asserted 36·C·P
-                                unsafe {
-                                    std::ptr::copy_nonoverlapping(
-                                        e.as_ptr(),
-                                        v.at((i * PATCH + j) * g.c * p + col),
-                                        lanes,
-                                    )
-                                };
-                            }
-                        }
+                        // SAFETY: (ξ, c, tiles tx..tx + lanes) are written by this task only, inside the
+                        // asserted 36·C·P
+                        unsafe { store_lanes(&t, v, g.c * p, col, lanes) };
                     }
                 }
             })
@@ -382,14 +412,7 @@ fn input_transform_adjoint(
                     for tx in (0..g.tw).step_by(L) {
                         let lanes = L.min(g.tw - tx);
                         let col = c * p + r * g.tw + tx;
-                        let mut t = [[[0f32; L]; PATCH]; PATCH];
-                        for (i, row) in t.iter_mut().enumerate() {
-                            for (j, e) in row.iter_mut().enumerate() {
-                                e[..lanes].copy_from_slice(
-                                    &dv[(i * PATCH + j) * g.c * p + col..][..lanes],
-                                );
-                            }
-                        }
+                        let t = load_lanes(dv, g.c * p, col, lanes);
                         let d = sandwich_lanes(&B, &t);
                         let (y0, x0) = (
                             (ty * M) as isize - g.pad as isize,
@@ -429,14 +452,7 @@ fn output_transform(g: &Geometry, m: &[f32], rows: &std::ops::Range<usize>, y: &
                     for tx in (0..g.tw).step_by(L) {
                         let lanes = L.min(g.tw - tx);
                         let col = k * p + r * g.tw + tx;
-                        let mut t = [[[0f32; L]; PATCH]; PATCH];
-                        for (i, row) in t.iter_mut().enumerate() {
-                            for (j, e) in row.iter_mut().enumerate() {
-                                e[..lanes].copy_from_slice(
-                                    &m[(i * PATCH + j) * g.k * p + col..][..lanes],
-                                );
-                            }
-                        }
+                        let t = load_lanes(m, g.k * p, col, lanes);
                         let out = sandwich_lanes(&AT, &t);
                         let x0 = tx * M;
                         let n = (lanes * M).min(g.wo - x0);
@@ -489,19 +505,9 @@ fn output_transform_adjoint(
                         }
                         let d = sandwich_lanes(&A, &t);
                         let col = k * p + r * g.tw + tx;
-                        for (i, row) in d.iter().enumerate() {
-                            for (j, e) in row.iter().enumerate() {
-                                // SAFETY: (ξ, k, tiles tx..tx + lanes) are written by this task
-                                // only, inside the asserted 36·K·P
-                                unsafe {
-                                    std::ptr::copy_nonoverlapping(
-                                        e.as_ptr(),
-                                        dm.at((i * PATCH + j) * g.k * p + col),
-                                        lanes,
-                                    )
-                                };
-                            }
-                        }
+                        // SAFETY: (ξ, k, tiles tx..tx + lanes) are written by this task only, inside the
+                        // asserted 36·K·P
+                        unsafe { store_lanes(&d, dm, g.k * p, col, lanes) };
                     }
                 }
             })
