@@ -438,6 +438,35 @@ fn a_sweep_with_max_steps_stops_each_run_there() {
         .args(["train", "--resume", "runs/one", "--quiet"]));
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(read_jsonl(&ws.join("runs/one/metrics.jsonl")).len(), 4);
+    // a queued run whose first start fails (its photos gone on the node) keeps N for the retry
+    slurm(&[
+        "train",
+        "p.toml",
+        "--run-dir",
+        "runs/two",
+        "--slurm",
+        "--max-steps",
+        "4",
+    ]);
+    std::fs::remove_file(ws.join("runs/two/slurm.json")).unwrap();
+    std::fs::rename(ws.join("data/photos"), ws.join("data/away")).unwrap();
+    let resume = || {
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "--resume", "runs/two", "--quiet"]))
+    };
+    let out = resume();
+    assert!(!out.status.success(), "{}", text(&out));
+    let status = read_json(&ws.join("runs/two/status.json"));
+    assert_eq!(
+        (status["state"].as_str(), status["max_steps"].as_u64()),
+        (Some("failed"), Some(4)),
+        "{status}"
+    );
+    std::fs::rename(ws.join("data/away"), ws.join("data/photos")).unwrap();
+    let out = resume();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(read_jsonl(&ws.join("runs/two/metrics.jsonl")).len(), 4);
     let _ = std::fs::remove_dir_all(&ws);
 }
 

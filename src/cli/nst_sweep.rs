@@ -6,7 +6,7 @@
 use super::stylize::{overrides as flag_overrides, StylizeArgs};
 use aiart::data::{grid, image_io};
 use aiart::preset::{self, Preset};
-use aiart::run::{clock, dir::hostname, dir::new_run_id, RunDir, RunInfo, RunState};
+use aiart::run::{clock, dir::fresh_run_id, dir::hostname, RunDir, RunInfo, RunState};
 use aiart::workspace::Workspace;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
@@ -165,10 +165,10 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
         }
     }
     let mode = format!("{:?}", a.mode).to_lowercase();
-    let root = a
-        .run_dir
-        .clone()
-        .unwrap_or_else(|| ws.runs().join(new_run_id(&format!("sweep-{mode}"))));
+    let root = a.run_dir.clone().unwrap_or_else(|| {
+        ws.runs()
+            .join(fresh_run_id(&ws.runs(), &format!("sweep-{mode}")))
+    });
     let sweep = RunDir::create(&root)?;
     let now = clock::now();
     sweep.write_info(&RunInfo {

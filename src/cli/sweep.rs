@@ -6,7 +6,7 @@ use super::submit::{absolute, prepare_run, SlurmArgs};
 use aiart::launch::slurm::script::Target;
 use aiart::launch::sweep::{self, Manifest, Task};
 use aiart::preset;
-use aiart::run::dir::{new_run_id, SweepTag};
+use aiart::run::dir::{fresh_run_id, SweepTag};
 use aiart::run::list::RunSummary;
 use aiart::run::{clock, RunDir, RunState};
 use aiart::workspace::Workspace;
@@ -120,13 +120,8 @@ fn start(ws: &Workspace, a: StartArgs) -> Result<i32> {
         }
     }
     let name = super::train::run_name(&preset_path, "sweep");
-    let id = new_run_id(&format!("sweep-{name}"));
-    if sweep::dir(&ws.root, &id).exists() {
-        bail!(
-            "{} exists; try again in a second",
-            sweep::dir(&ws.root, &id).display()
-        );
-    }
+    let sweeps = sweep::dir(&ws.root, "");
+    let id = fresh_run_id(&sweeps, &format!("sweep-{name}"));
     let mut runs = vec![];
     let mut tasks = vec![];
     for (i, ((p, overrides), values)) in presets.iter().zip(&combos).enumerate() {

@@ -5,7 +5,7 @@ pub use super::train_run::Place;
 use super::train_run::{device_override, exit_code, Launch};
 use aiart::launch::local;
 use aiart::preset::{self, Preset};
-use aiart::run::dir::new_run_id;
+use aiart::run::dir::fresh_run_id;
 use aiart::run::list;
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, bail, Context, Result};
@@ -162,7 +162,7 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     let root = super::submit::absolute(
         &a.run_dir
             .clone()
-            .unwrap_or_else(|| ws.runs().join(new_run_id(&name))),
+            .unwrap_or_else(|| ws.runs().join(fresh_run_id(&ws.runs(), &name))),
     );
     let run = super::submit::prepare_run(
         &root,
@@ -215,7 +215,7 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
             let root = a
                 .run_dir
                 .clone()
-                .unwrap_or_else(|| ws.runs().join(new_run_id(&name)));
+                .unwrap_or_else(|| ws.runs().join(fresh_run_id(&ws.runs(), &name)));
             if root.join("run.json").exists() {
                 bail!(
                     "{} already holds a run; choose another --run-dir",

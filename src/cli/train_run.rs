@@ -2,7 +2,7 @@
 //! the effective preset, the device with its TF32 switch, the running status, and a failure
 //! recorded in the run.
 
-use aiart::run::dir::{hostname, new_run_id};
+use aiart::run::dir::{fresh_run_id, hostname};
 use aiart::run::lock::RunLock;
 use aiart::run::session::{source_of, PresetSource, Session};
 use aiart::run::{clock, RunDir, RunInfo, RunState, Status};
@@ -41,7 +41,10 @@ impl Launch<'_> {
     ) -> Result<(RunDir, (RunLock, PresetSource))> {
         // a launch opens one run: its place is taken
         let place = match std::mem::replace(&mut self.place, Place::New(None)) {
-            Place::New(None) => Place::New(Some(self.ws.runs().join(new_run_id(self.name)))),
+            Place::New(None) => {
+                let runs = self.ws.runs();
+                Place::New(Some(runs.join(fresh_run_id(&runs, self.name))))
+            }
             p => p,
         };
         let (run, lock) = open_run(

@@ -54,9 +54,8 @@ pub fn hostname() -> String {
     }
 }
 
-/// A run id: UTC start time and preset name, e.g. `20261129-002219-nst-seed`.
-pub fn new_run_id(preset_name: &str) -> String {
-    let clean: String = preset_name
+fn clean_name(preset_name: &str) -> String {
+    preset_name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -65,8 +64,22 @@ pub fn new_run_id(preset_name: &str) -> String {
                 '-'
             }
         })
-        .collect();
-    format!("{}-{}", clock::stamp(clock::now()), clean)
+        .collect()
+}
+
+/// A run or sweep id: UTC start time and preset name (`20261129-002219-nst-seed`), new in `parent`
+/// (the runs/ or sweeps/ folder it will be made in): a second run or sweep of one preset within the
+/// same second gets a letter after the time (`20261129-002219b-nst-seed`, then `c` …), the first
+/// name `parent` does not hold yet. Two processes choosing at the same instant can still pick one
+/// name; creating the run then says so.
+pub fn fresh_run_id(parent: &Path, preset_name: &str) -> String {
+    let (stamp, name) = (clock::stamp(clock::now()), clean_name(preset_name));
+    std::iter::once(String::new())
+        .chain(('b'..='z').map(String::from))
+        .chain((27..).map(|k| format!("-{k}")))
+        .map(|tag| format!("{stamp}{tag}-{name}"))
+        .find(|id| !parent.join(id).exists())
+        .expect("an unbounded sequence of names")
 }
 
 impl RunDir {
@@ -303,6 +316,32 @@ impl RunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two runs of one preset started within one second get two names (a sweep used to refuse
+    /// with "exists; try again in a second", a run with "already holds a run").
+    #[test]
+    fn a_second_id_within_the_same_second_is_new() {
+        let parent = std::env::temp_dir().join(format!("aiart-fresh-id-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&parent);
+        fs::create_dir_all(&parent).unwrap();
+        for _ in 0..20 {
+            let a = fresh_run_id(&parent, "p q");
+            fs::create_dir_all(parent.join(&a)).unwrap();
+            let b = fresh_run_id(&parent, "p q");
+            assert_ne!(a, b);
+            assert!(!parent.join(&b).exists() && b.ends_with("-p-q"), "{b}");
+            if a[..15] == b[..15] {
+                // the same second: a letter after the time
+                assert_eq!(&b[15..17], "b-", "{a} then {b}");
+                fs::create_dir_all(parent.join(&b)).unwrap();
+                let c = fresh_run_id(&parent, "p q");
+                assert!(c[..15] != a[..15] || &c[15..17] == "c-", "{c}");
+                let _ = fs::remove_dir_all(&parent);
+                return;
+            }
+        }
+        panic!("never two ids within one second");
+    }
 
     #[test]
     fn times_and_losses_read_back_exactly() {
