@@ -316,6 +316,15 @@ fn errors_come_before_any_run_exists_and_name_the_field() {
     let _ = std::fs::remove_dir_all(&ws);
 }
 
+/// The id `aiart sweep` printed (`sweep: ID (N runs)`).
+fn sweep_id(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("sweep: "))
+        .map(|s| s.split_whitespace().next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no sweep id in {}", text(out)))
+}
+
 /// `aiart sweep p.toml --grid train.style_weight=1e9,1e10 --max-parallel 2 EXTRA…` in `ws`,
 /// waited for until both runs finished: the sweep's id and a `sweep show` of it.
 fn sweep_to_the_end(ws: &Path, extra: &[&str]) -> (String, impl Fn() -> String) {
@@ -331,11 +340,7 @@ fn sweep_to_the_end(ws: &Path, extra: &[&str]) -> (String, impl Fn() -> String) 
         ])
         .args(extra));
     assert!(out.status.success(), "{}", text(&out));
-    let id = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("sweep: "))
-        .map(|s| s.split_whitespace().next().unwrap().to_string())
-        .unwrap_or_else(|| panic!("no sweep id in {}", text(&out)));
+    let id = sweep_id(&out);
     let (ws, shown) = (ws.to_path_buf(), id.clone());
     let show = move || text(&run(bin().current_dir(&ws).args(["sweep", "show", &shown])));
     assert!(
@@ -484,11 +489,7 @@ fn a_live_edit_of_a_grid_field_is_kept_out_and_said() {
         "train.content_weight=2e5",
     ]));
     assert!(out.status.success(), "{}", text(&out));
-    let id = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("sweep: "))
-        .map(|s| s.split_whitespace().next().unwrap().to_string())
-        .unwrap_or_else(|| panic!("no sweep id in {}", text(&out)));
+    let id = sweep_id(&out);
     let name = format!("{id}-0");
     let steps = || metrics(&ws, &name).len();
     assert!(wait_for(120, || steps() >= 2), "the run starts");
