@@ -5,7 +5,7 @@ use aiart::launch::slurm::config::{self, SlurmConfig};
 use aiart::launch::slurm::record::{self, SlurmRecord};
 use aiart::launch::slurm::script::{Script, Target};
 use aiart::preset::Preset;
-use aiart::run::dir::{hostname, SweepTag};
+use aiart::run::dir::SweepTag;
 use aiart::run::{clock, RunDir, RunInfo, RunState};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, bail, Context, Result};
@@ -106,19 +106,14 @@ pub fn prepare_run(
 ) -> Result<RunDir> {
     let run = RunDir::create(root)
         .with_context(|| format!("creating run directory {}", root.display()))?;
-    let now = clock::now();
-    run.write_info(&RunInfo {
-        id: run.id(),
-        kind: preset.kind().into(),
-        preset: absolute(preset_path),
-        device: String::new(),
-        pid: 0,
-        host: hostname(),
-        started: now,
-        started_iso: clock::iso(now),
-        overrides: overrides.to_vec(),
+    run.write_info(&RunInfo::now(
+        &run,
+        preset.kind(),
+        absolute(preset_path),
+        (String::new(), 0),
+        overrides,
         sweep,
-    })?;
+    ))?;
     run.write_preset(&preset.to_toml())?;
     let mut status = run.status_now(RunState::Queued, 0, 0, 0, message);
     status.pid = 0;

@@ -2,10 +2,10 @@
 //! the effective preset, the device with its TF32 switch, the running status, and a failure
 //! recorded in the run.
 
-use aiart::run::dir::{fresh_run_id, hostname};
+use aiart::run::dir::fresh_run_id;
 use aiart::run::lock::RunLock;
 use aiart::run::session::{source_of, PresetSource, Session};
-use aiart::run::{clock, RunDir, RunInfo, RunState, Status};
+use aiart::run::{RunDir, RunInfo, RunState, Status};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, Context, Result};
 use std::path::{Path, PathBuf};
@@ -142,63 +142,19 @@ pub fn open_run(
     device: &candle_core::Device,
     effective: &str,
 ) -> Result<(RunDir, RunLock)> {
-    let (run, sweep) = match place {
+    let (run, lock, sweep) = match place {
         Place::New(dir) => {
             let root = dir.expect("resolved by the caller");
             let run = RunDir::create(&root)
                 .with_context(|| format!("creating run directory {}", root.display()))?;
-            (run, None)
+            let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
+            (run, lock, None)
         }
-        Place::Prepared(root, info, lock) => {
-            return write_info(
-                RunDir::open(root),
-                lock,
-                kind,
-                preset_path,
-                overrides,
-                device,
-                effective,
-                info.sweep,
-            );
-        }
+        Place::Prepared(root, info, lock) => (RunDir::open(root), lock, info.sweep),
     };
-    let lock = RunLock::acquire(&run).map_err(|e| anyhow!(e))?;
-    write_info(
-        run,
-        lock,
-        kind,
-        preset_path,
-        overrides,
-        device,
-        effective,
-        sweep,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_info(
-    run: RunDir,
-    lock: RunLock,
-    kind: &str,
-    preset_path: &Path,
-    overrides: &[String],
-    device: &candle_core::Device,
-    effective: &str,
-    sweep: Option<aiart::run::dir::SweepTag>,
-) -> Result<(RunDir, RunLock)> {
-    let now = clock::now();
-    run.write_info(&RunInfo {
-        id: run.id(),
-        kind: kind.into(),
-        preset: std::fs::canonicalize(preset_path).unwrap_or_else(|_| preset_path.to_path_buf()),
-        device: aiart::device::describe(device),
-        pid: std::process::id(),
-        host: hostname(),
-        started: now,
-        started_iso: clock::iso(now),
-        overrides: overrides.to_vec(),
-        sweep,
-    })?;
+    let preset = std::fs::canonicalize(preset_path).unwrap_or_else(|_| preset_path.to_path_buf());
+    let who = (aiart::device::describe(device), std::process::id());
+    run.write_info(&RunInfo::now(&run, kind, preset, who, overrides, sweep))?;
     run.write_preset(effective)?;
     Ok((run, lock))
 }

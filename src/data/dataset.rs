@@ -7,7 +7,6 @@ use super::transform::{self, get_params, Options};
 use crate::rng::SeededRng;
 use candle_core::{Device, Tensor};
 use image::RgbImage;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "ppm", "bmp", "tif", "tiff", "webp"];
@@ -108,11 +107,8 @@ pub struct PairDataset {
     pub root: PathBuf,
     /// `train`, `test` …: the folder (aligned) or the folders' prefix (unaligned)
     phase: String,
-    /// Files that could not be read, with why
-    bad: HashMap<PathBuf, String>,
-    /// Decoded images, kept while they fit in `CACHE_BYTES`, so each file is decoded once.
-    cache: HashMap<PathBuf, RgbImage>,
-    cached_bytes: usize,
+    /// Decoded images while they fit in `CACHE_BYTES`, and the files that could not be read
+    cache: image_io::DecodeCache,
     /// Warnings not yet reported (files skipped).
     pub warnings: Vec<String>,
 }
@@ -133,9 +129,7 @@ impl PairDataset {
             opts,
             root: root.into(),
             phase: phase.into(),
-            bad: HashMap::new(),
-            cache: HashMap::new(),
-            cached_bytes: 0,
+            cache: image_io::DecodeCache::new(CACHE_BYTES),
             warnings: vec![],
         }
     }
@@ -208,28 +202,7 @@ impl PairDataset {
     }
 
     fn read(&mut self, path: &Path) -> Option<RgbImage> {
-        if self.bad.contains_key(path) {
-            return None;
-        }
-        if let Some(img) = self.cache.get(path) {
-            return Some(img.clone());
-        }
-        match image_io::load_rgb(path) {
-            Ok((img, _)) => {
-                let bytes = img.as_raw().len();
-                if self.cached_bytes + bytes <= CACHE_BYTES {
-                    self.cached_bytes += bytes;
-                    self.cache.insert(path.to_path_buf(), img.clone());
-                }
-                Some(img)
-            }
-            Err(e) => {
-                let why = e.to_string();
-                self.warnings.push(format!("skipping {why}"));
-                self.bad.insert(path.to_path_buf(), why);
-                None
-            }
-        }
+        self.cache.read(path, |img| img, &mut self.warnings)
     }
 
     /// The first readable image of a domain from file `start` on (wrapping round), skipping the
@@ -247,7 +220,7 @@ impl PairDataset {
             .iter()
             .take(5)
             .map(|f| {
-                let why = self.bad.get(f).map(String::as_str).unwrap_or("unreadable");
+                let why = self.cache.why_bad(f).unwrap_or("unreadable");
                 let name = f.file_name().unwrap_or_default().to_string_lossy();
                 // the loader's message starts with the path: keep its reason only
                 let why = why.rsplit(": ").next().unwrap_or(why);

@@ -7,6 +7,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use image::{DynamicImage, RgbImage};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +196,72 @@ pub fn upsample(t: &Tensor, w: u32, h: u32) -> candle_core::Result<Tensor> {
         .permute((2, 0, 1))?
         .unsqueeze(0)?
         .contiguous()
+}
+
+/// Decoded images kept in memory up to a byte budget, so that each file of a small dataset is
+/// decoded once, and the files that could not be read, with why, so that each is tried and reported
+/// once. Shared by the paired/unpaired datasets and the photos of fast style transfer.
+pub struct DecodeCache {
+    limit: usize,
+    bytes: usize,
+    images: HashMap<PathBuf, RgbImage>,
+    bad: HashMap<PathBuf, String>,
+}
+
+impl DecodeCache {
+    /// A cache that keeps at most `limit` bytes of images.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            bytes: 0,
+            images: HashMap::new(),
+            bad: HashMap::new(),
+        }
+    }
+
+    /// The file as `prepare` makes it from its decoded RGB image (EXIF orientation applied), kept
+    /// while the budget allows; None for a file that cannot be read, reported in `warnings` as
+    /// `skipping <loader's message>` the first time only.
+    pub fn read(
+        &mut self,
+        path: &Path,
+        prepare: impl FnOnce(RgbImage) -> RgbImage,
+        warnings: &mut Vec<String>,
+    ) -> Option<RgbImage> {
+        if self.bad.contains_key(path) {
+            return None;
+        }
+        if let Some(img) = self.images.get(path) {
+            return Some(img.clone());
+        }
+        match load_rgb(path) {
+            Ok((img, _)) => {
+                let img = prepare(img);
+                let bytes = img.as_raw().len();
+                if self.bytes + bytes <= self.limit {
+                    self.bytes += bytes;
+                    self.images.insert(path.to_path_buf(), img.clone());
+                }
+                Some(img)
+            }
+            Err(e) => {
+                let why = e.to_string();
+                warnings.push(format!("skipping {why}"));
+                self.bad.insert(path.to_path_buf(), why);
+                None
+            }
+        }
+    }
+
+    /// Records a file found unreadable elsewhere, so that `read` skips it silently.
+    pub fn mark_bad(&mut self, path: &Path, why: String) {
+        self.bad.insert(path.to_path_buf(), why);
+    }
+
+    /// Why `path` could not be read, if it could not.
+    pub fn why_bad(&self, path: &Path) -> Option<&str> {
+        self.bad.get(path).map(String::as_str)
+    }
 }
 
 #[cfg(test)]

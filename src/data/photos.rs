@@ -15,7 +15,6 @@ use super::image_io;
 use candle_core::{Device, Tensor};
 use image::imageops::{self, FilterType};
 use image::RgbImage;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -196,9 +195,7 @@ pub struct Photos {
     /// Held-out photos with their transformed images (the unreadable ones already skipped).
     pub samples: Vec<(PathBuf, RgbImage)>,
     pub image_size: u32,
-    bad: HashMap<PathBuf, String>,
-    cache: HashMap<PathBuf, RgbImage>,
-    cached_bytes: usize,
+    cache: image_io::DecodeCache,
 }
 
 impl Photos {
@@ -246,7 +243,7 @@ impl Photos {
         };
         let listed = held.len();
         let mut samples = vec![];
-        let mut bad = HashMap::new();
+        let mut cache = image_io::DecodeCache::new(CACHE_BYTES);
         for path in held.drain(..) {
             if samples.len() == count {
                 break;
@@ -255,7 +252,7 @@ impl Photos {
                 Ok((img, _)) => samples.push((path, resize_and_crop(img, image_size))),
                 Err(e) => {
                     warnings.push(format!("skipping {e}"));
-                    bad.insert(path, e.to_string());
+                    cache.mark_bad(&path, e.to_string());
                 }
             }
         }
@@ -274,9 +271,7 @@ impl Photos {
             files,
             samples,
             image_size,
-            bad,
-            cache: HashMap::new(),
-            cached_bytes: 0,
+            cache,
         })
     }
 
@@ -293,29 +288,9 @@ impl Photos {
     }
 
     fn read(&mut self, path: &Path, warnings: &mut Vec<String>) -> Option<RgbImage> {
-        if self.bad.contains_key(path) {
-            return None;
-        }
-        if let Some(img) = self.cache.get(path) {
-            return Some(img.clone());
-        }
-        match image_io::load_rgb(path) {
-            Ok((img, _)) => {
-                let img = resize_and_crop(img, self.image_size);
-                let bytes = img.as_raw().len();
-                if self.cached_bytes + bytes <= CACHE_BYTES {
-                    self.cached_bytes += bytes;
-                    self.cache.insert(path.to_path_buf(), img.clone());
-                }
-                Some(img)
-            }
-            Err(e) => {
-                let why = e.to_string();
-                warnings.push(format!("skipping {why}"));
-                self.bad.insert(path.to_path_buf(), why);
-                None
-            }
-        }
+        let size = self.image_size;
+        self.cache
+            .read(path, |img| resize_and_crop(img, size), warnings)
     }
 
     /// Batch `k` of an epoch (0-based): the files k·b … k·b + b − 1 in order (the reference's

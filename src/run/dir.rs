@@ -28,6 +28,33 @@ pub struct RunInfo {
     pub sweep: Option<SweepTag>,
 }
 
+impl RunInfo {
+    /// run.json of a run made now on this host (`pid` 0 and `device` "" for one that waits for
+    /// its trainer).
+    pub fn now(
+        run: &RunDir,
+        kind: &str,
+        preset: PathBuf,
+        (device, pid): (String, u32),
+        overrides: &[String],
+        sweep: Option<SweepTag>,
+    ) -> Self {
+        let now = clock::now();
+        Self {
+            id: run.id(),
+            kind: kind.into(),
+            preset,
+            device,
+            pid,
+            host: hostname(),
+            started: now,
+            started_iso: clock::iso(now),
+            overrides: overrides.to_vec(),
+            sweep,
+        }
+    }
+}
+
 /// A run's place in a sweep: the sweep's id, its task index and its grid values.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct SweepTag {
