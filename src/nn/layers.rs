@@ -2,6 +2,7 @@
 //! (affine, running statistics, momentum 0.1), InstanceNorm2d (no affine, no running statistics),
 //! ReflectionPad2d, Dropout(0.5), all under the reference's parameter names.
 
+use super::kernels::conv::Arith;
 use super::params::{Init, Vb};
 use crate::rng::SeededRng;
 use candle_core::{DType, Result, Tensor, Var};
@@ -96,6 +97,9 @@ pub struct Conv2d {
     bias: Option<Tensor>,
     stride: usize,
     padding: usize,
+    /// Winograd for a network built for inference (`ParamStore::into_frozen`), PyTorch's
+    /// rounding for one that trains (kernels::conv's doc says why)
+    arith: Arith,
 }
 
 impl Conv2d {
@@ -114,6 +118,7 @@ impl Conv2d {
             bias,
             stride,
             padding,
+            arith: vb.arith(),
         })
     }
 
@@ -135,11 +140,13 @@ impl Conv2d {
             bias,
             stride,
             padding,
+            arith: vb.arith(),
         })
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let y = super::kernels::conv::conv2d(xs, &self.weight, self.padding, self.stride)?;
+        let y =
+            super::kernels::conv::conv2d(xs, &self.weight, self.padding, self.stride, self.arith)?;
         add_bias(y, &self.bias)
     }
 }

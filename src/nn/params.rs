@@ -288,4 +288,14 @@ impl<'a> Vb<'a> {
     pub fn gain(&self) -> f32 {
         self.store.gain
     }
+
+    /// How the network's convolutions round: Winograd where the store is frozen (inference),
+    /// PyTorch's arithmetic where it trains.
+    pub fn arith(&self) -> super::kernels::conv::Arith {
+        if self.store.frozen {
+            super::kernels::conv::Arith::Fast
+        } else {
+            super::kernels::conv::Arith::AsPyTorch
+        }
+    }
 }

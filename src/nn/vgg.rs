@@ -6,6 +6,7 @@
 //! pytorch/examples). The weights are constants: only the input gets gradients. The module-level
 //! tables and functions are VGG-19's; `VggArch` has both.
 
+use super::kernels::conv::Arith;
 use super::pool::{pool_2x2, Pooling};
 use super::weights::StateDict;
 use crate::rng::SeededRng;
@@ -188,8 +189,8 @@ struct Conv {
 
 impl Conv {
     /// relu(conv(x) + bias)
-    fn forward_relu(&self, xs: &Tensor) -> Result<Tensor> {
-        let y = super::kernels::conv::conv2d(xs, &self.weight, 1, 1)?;
+    fn forward_relu(&self, xs: &Tensor, arith: Arith) -> Result<Tensor> {
+        let y = super::kernels::conv::conv2d(xs, &self.weight, 1, 1, arith)?;
         super::kernels::bias::bias_relu(&y, &self.bias, true)
     }
 }
@@ -201,6 +202,10 @@ pub struct Vgg {
     pub pooling: Pooling,
     pub norm: InputNorm,
     pub arch: VggArch,
+    /// How its convolutions round: `Fast` (Winograd) unless set otherwise. Style transfer
+    /// optimises an image and follows no reference trajectory; fast style's loss network trains a
+    /// network against the reference's and sets `AsPyTorch`.
+    pub arith: Arith,
 }
 
 /// The VGG of style transfer.
@@ -283,6 +288,7 @@ impl Vgg {
             pooling,
             norm,
             arch,
+            arith: Arith::Fast,
         })
     }
 
@@ -328,6 +334,7 @@ impl Vgg {
             pooling,
             norm: InputNorm::ImageNet,
             arch,
+            arith: Arith::Fast,
         })
     }
 
@@ -354,7 +361,7 @@ impl Vgg {
         let mut out: Vec<Option<Tensor>> = vec![None; layers.len()];
         let mut h = self.norm.apply(rgb01)?;
         for (i, conv) in self.convs.iter().enumerate().take(deepest + 1) {
-            h = conv.forward_relu(&h)?;
+            h = conv.forward_relu(&h, self.arith)?;
             for (slot, &l) in layers.iter().enumerate() {
                 if l == i {
                     out[slot] = Some(h.clone());

@@ -55,12 +55,15 @@ pub struct PerceptualLoss {
 impl PerceptualLoss {
     /// `style`: (1, 3, H, W) in 0–255 (the reference resizes it to `style_size` first). The layers
     /// are named as the reference (`relu2_2`); with a VGG-19 they are the same-named convs of it.
+    /// Its convolutions round as PyTorch's (`Arith::AsPyTorch`), whatever `vgg.arith` said.
     pub fn new(
-        vgg: Vgg,
+        mut vgg: Vgg,
         style: &Tensor,
         style_layers: &[&str],
         content_layer: &str,
     ) -> std::result::Result<Self, PerceptualError> {
+        // a loss that trains a network against the reference's: PyTorch's rounding (issue 28)
+        vgg.arith = crate::nn::kernels::conv::Arith::AsPyTorch;
         let index = |name: &str| {
             vgg.arch
                 .layer_index(name)

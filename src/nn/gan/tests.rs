@@ -331,6 +331,8 @@ fn an_inference_generator_records_no_graph_and_gives_the_same_output() {
         let f = g.frozen().unwrap();
         let yf = f.forward(&x, &ctx).unwrap();
         assert!(!yf.track_op(), "{arch}: the inference network records none");
-        assert_eq!(crate::max_abs_diff(&y, &yf), 0.0, "{arch}");
+        // the same numbers up to rounding: without a graph its 3×3 convolutions take Winograd
+        let d = crate::max_abs_diff(&y, &yf);
+        assert!(d <= 1e-5, "{arch}: {d}");
     }
 }

@@ -61,6 +61,9 @@ impl Shared {
 }
 pub mod winograd;
 
+#[cfg(test)]
+mod small_shapes;
+
 /// Helpers of the kernels' tests.
 #[cfg(test)]
 pub(crate) mod testing {

@@ -246,7 +246,8 @@ mod tests {
     use candle_core::{Device, Tensor};
 
     /// Sampling paints with a detached copy of the weights: the same pixels as the network in
-    /// training, and no graph recorded.
+    /// training (up to rounding: without a graph its 3×3 convolutions take Winograd), and no graph
+    /// recorded.
     #[test]
     fn a_frozen_copy_paints_as_the_trained_net_without_a_graph() {
         let dev = Device::Cpu;
@@ -257,10 +258,8 @@ mod tests {
         let frozen = TransformerNet::for_inference(net.state_dict(), "test", &dev).unwrap();
         let y = frozen.forward(&x).unwrap();
         assert!(!y.track_op(), "the frozen copy records no graph");
-        let (a, b) = (
-            live.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-        );
-        assert_eq!(a, b);
+        let d = crate::max_abs_diff(&live, &y);
+        let scale = crate::max_abs_diff(&live, &live.zeros_like().unwrap());
+        assert!(d <= 1e-5 * scale, "{d} of {scale}");
     }
 }

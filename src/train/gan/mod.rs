@@ -5,6 +5,8 @@
 
 mod checkpoint;
 pub mod cyclegan;
+#[cfg(test)]
+mod first_update;
 pub mod loader;
 pub mod losses;
 pub mod pix2pix;
