@@ -4,9 +4,10 @@
     python3 tools/fixtures_first_update.py   (needs torch, safetensors, pillow; CI does not: the output is committed)
 
 The networks, losses and update order are the reference's (tools/reference_nets.py, written from
-junyanz/pytorch-CycleGAN-and-pix2pix: networks.py's layers under its state-dict keys, and
-CycleGANModel / Pix2PixModel.optimize_parameters), run twice from the same start: in float32 (what
-the reference computes) and in float64 (the exact step, as near as can be had).
+junyanz/pytorch-CycleGAN-and-pix2pix: networks.py's layers under its state-dict keys; its
+cyclegan_step / pix2pix_step are CycleGANModel / Pix2PixModel.optimize_parameters), run from the
+same start in float32 (what the reference computes; on 2 and on 1 thread) and in float64 (the
+exact step, as near as can be had).
 
 Writes tests/fixtures/first_update_reference.safetensors:
   cyc.init.{G_A,G_B,D_A,D_B}.<key>   CycleGAN's start: resnet_6blocks ngf 4, basic PatchGAN ndf 4,
@@ -38,7 +39,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(__file__))
-from reference_nets import Patch, Resnet, Unet, adam, init, requires_grad  # noqa: E402
+from reference_nets import Patch, Resnet, Unet, adam, cyclegan_step, init, pix2pix_step  # noqa: E402
 
 torch.manual_seed(28)
 ROOT = os.path.join(os.path.dirname(__file__), "..")
@@ -117,25 +118,8 @@ def cyclegan(ngf=int(os.environ.get("NGF", 4)), ndf=int(os.environ.get("NDF", 4)
             a, b = A.to(dtype), B.to(dtype)
             rows = []
             for step in range(20 if size == 64 else 1):
-                # CycleGANModel.optimize_parameters
-                fake_B, fake_A = GA(a), GB(b)
-                rec_A, rec_B = GB(fake_B), GA(fake_A)
-                requires_grad([DA, DB], False)
-                oG.zero_grad()
-                idt_A = l1(GA(b), b) * lb * li
-                idt_B = l1(GB(a), a) * la * li
-                g_A, g_B = crit(DA(fake_B), True), crit(DB(fake_A), True)
-                cyc_A, cyc_B = l1(rec_A, a) * la, l1(rec_B, b) * lb
-                (g_A + g_B + cyc_A + cyc_B + idt_A + idt_B).backward()
-                oG.step()
-                requires_grad([DA, DB], True)
-                oD.zero_grad()
-                d_A = (crit(DA(b), True) + crit(DA(fake_B.detach()), False)) * 0.5
-                d_A.backward()
-                d_B = (crit(DB(a), True) + crit(DB(fake_A.detach()), False)) * 0.5
-                d_B.backward()
-                oD.step()
-                rows.append([v.item() for v in (d_A, g_A, cyc_A, idt_A, d_B, g_B, cyc_B, idt_B)])
+                losses_ = cyclegan_step(GA, GB, DA, DB, oG, oD, a, b, crit, l1, lam=la, idt=li, lam_b=lb)
+                rows.append([v.item() for v in losses_])
                 if step == 0 and threads == 2:
                     runs[dtype] = {n: {k: v.detach().clone() for k, v in m.state_dict().items()} for n, m in nets.items()}
             losses[(dtype, threads)] = torch.tensor(rows, dtype=torch.float64)
@@ -169,20 +153,7 @@ def pix2pix():
             a, b = A.to(dtype), B.to(dtype)
             rows = []
             for step in range(2):
-                # Pix2PixModel.optimize_parameters: D first, then G against the updated D
-                fake = G(a)
-                requires_grad([D], True)
-                oD.zero_grad()
-                d_fake = crit(D(torch.cat([a, fake], 1).detach()), False)
-                d_real = crit(D(torch.cat([a, b], 1)), True)
-                ((d_fake + d_real) * 0.5).backward()
-                oD.step()
-                requires_grad([D], False)
-                oG.zero_grad()
-                g_gan = crit(D(torch.cat([a, fake], 1)), True)
-                g_l1 = l1(fake, b) * 100.0
-                (g_gan + g_l1).backward()
-                oG.step()
+                g_gan, g_l1, d_real, d_fake = pix2pix_step(G, D, oG, oD, a, b, crit, l1, lambda_l1=100.0)
                 rows.append([v.item() for v in (g_gan, g_l1, d_real, d_fake)])
                 if step == 0 and threads == 2:
                     runs[dtype] = {"G": {k: v.detach().clone() for k, v in G.state_dict().items()},

@@ -157,20 +157,21 @@ def pix2pix_step(G, D, oG, oD, A, B, crit, l1, lambda_l1=100.0):
     return g_gan, g_l1, d_real, d_fake
 
 
-def cyclegan_step(GA, GB, DA, DB, oG, oD, A, B, crit, l1, pools=None, lam=10.0, idt=0.5):
+def cyclegan_step(GA, GB, DA, DB, oG, oD, A, B, crit, l1, pools=None, lam=10.0, idt=0.5, lam_b=None):
     """CycleGANModel.optimize_parameters: both G first, then both D on pooled fakes (pools =
-    (pool_A, pool_B), or None where a pool would return the new fakes); returns D_A, G_A, cycle_A,
-    idt_A, D_B, G_B, cycle_B, idt_B (weighted)."""
+    (pool_A, pool_B), or None where a pool would return the new fakes); lam is λ_A, lam_b λ_B
+    (default λ_A); returns D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B (weighted)."""
+    lam_b = lam if lam_b is None else lam_b
     fake_B, fake_A = GA(A), GB(B)
     rec_A, rec_B = GB(fake_B), GA(fake_A)
     requires_grad([DA, DB], False)
     oG.zero_grad()
-    idt_A = l1(GA(B), B) * lam * idt
+    idt_A = l1(GA(B), B) * lam_b * idt
     idt_B = l1(GB(A), A) * lam * idt
     g_A = crit(DA(fake_B), True)
     g_B = crit(DB(fake_A), True)
     cyc_A = l1(rec_A, A) * lam
-    cyc_B = l1(rec_B, B) * lam
+    cyc_B = l1(rec_B, B) * lam_b
     (g_A + g_B + cyc_A + cyc_B + idt_A + idt_B).backward()
     oG.step()
     requires_grad([DA, DB], True)

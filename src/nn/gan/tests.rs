@@ -34,7 +34,7 @@ fn close(a: &Tensor, b: &Tensor, tol: f32, what: &str) {
     assert!(d <= tol, "{what}: max diff {d}");
 }
 
-fn gen(arch: &str, ngf: usize, norm: NormKind, dropout: bool) -> GenConfig {
+pub(crate) fn gen(arch: &str, ngf: usize, norm: NormKind, dropout: bool) -> GenConfig {
     GenConfig {
         arch: arch.into(),
         input_nc: 3,

@@ -104,10 +104,14 @@ pub(crate) mod testing {
         d.to_scalar::<f32>().unwrap()
     }
 
+    /// max |t|
+    pub fn largest(t: &Tensor) -> f32 {
+        t.abs().unwrap().max_all().unwrap().to_scalar().unwrap()
+    }
+
     /// max |a − b| / max |b|
     pub fn max_rel(a: &Tensor, b: &Tensor) -> f32 {
-        let m = b.abs().unwrap().max_all().unwrap();
-        max_abs(a, b) / m.to_scalar::<f32>().unwrap().max(1e-6)
+        max_abs(a, b) / largest(b).max(1e-6)
     }
 
     /// Checks every case `<prefix>.<name>` of tests/fixtures/kernels_reference.safetensors

@@ -4,7 +4,7 @@
 //! and gradient may differ from float64 by a small multiple of PyTorch's own float32 error on the
 //! same case, and no more: an op whose gradient departs by more than rounding fails here.
 
-use super::testing::max_abs;
+use super::testing::{largest, max_abs};
 use candle_core::{Device, Tensor, Var};
 use std::collections::HashMap;
 
@@ -86,13 +86,7 @@ fn every_op_at_small_shapes_is_as_exact_as_pytorch() {
         for (i, (name, ours)) in got.iter().enumerate() {
             let want = get(name).unwrap();
             assert_eq!(ours.dims(), want.dims(), "{case}: {name}");
-            let scale = want
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
+            let scale = largest(want);
             let allowed = TIMES_TORCH * err[i] + ULPS * scale;
             let e = max_abs(ours, want);
             if e.is_nan() || e > allowed {

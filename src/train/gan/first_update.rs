@@ -51,14 +51,7 @@ fn adam() -> AdamConfig {
 }
 
 fn gen(arch: &str, ngf: usize, norm: NormKind) -> GenConfig {
-    GenConfig {
-        arch: arch.into(),
-        input_nc: 3,
-        output_nc: 3,
-        ngf,
-        norm,
-        dropout: false,
-    }
+    crate::nn::gan::tests::gen(arch, ngf, norm, false)
 }
 
 fn basic_d(input_nc: usize, norm: NormKind) -> DiscConfig {
