@@ -133,3 +133,50 @@ fn netpbm_files_are_read_and_listed() {
         assert!(is_image_file(Path::new(&format!("x.{ext}"))), "{ext}");
     }
 }
+
+/// Training reads through the same decode cache for every kind (aligned, unaligned, fast style's
+/// photos): a truncated JPEG is skipped with a warning that says so, never trained on grey.
+#[test]
+fn training_skips_a_truncated_jpeg_and_names_it() {
+    use super::dataset::PairDataset;
+    use super::transform::Options;
+    use crate::preset::gan::Preprocess;
+    let root = tempdir("train");
+    for d in ["trainA", "trainB"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let jpg = encoded(&busy(16, 16), ImageFormat::Jpeg);
+    std::fs::write(root.join("trainA/0-cut.jpg"), &jpg[..jpg.len() / 2]).unwrap();
+    let white = RgbImage::from_pixel(16, 16, image::Rgb([255, 255, 255]));
+    white.save(root.join("trainA/1.png")).unwrap();
+    std::fs::write(root.join("trainB/b.ppm"), encoded(&white, ImageFormat::Pnm)).unwrap();
+    let opts = Options {
+        preprocess: Preprocess::Crop,
+        load_size: 16,
+        crop_size: 16,
+        no_flip: true,
+    };
+    let mut ds = PairDataset::unaligned(&root, "train", true, false, opts).unwrap();
+    let mut rng = crate::rng::SeededRng::new(0);
+    for i in 0..2 {
+        let (a, b) = ds.get(i, &mut rng, &candle_core::Device::Cpu).unwrap();
+        for t in [a, b] {
+            let min = t.flatten_all().unwrap().min(0).unwrap();
+            assert_eq!(min.to_scalar::<f32>().unwrap(), 1.0, "item {i}: only white");
+        }
+    }
+    assert_eq!(ds.warnings.len(), 1, "{:?}", ds.warnings);
+    assert!(
+        ds.warnings[0].contains("0-cut.jpg") && ds.warnings[0].contains("truncated"),
+        "{:?}",
+        ds.warnings
+    );
+    // a domain of nothing but truncated files is an error that says why
+    std::fs::remove_file(root.join("trainA/1.png")).unwrap();
+    let mut ds = PairDataset::unaligned(&root, "train", true, false, opts).unwrap();
+    let e = ds
+        .get(0, &mut rng, &candle_core::Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("0-cut.jpg (truncated"), "{e}");
+}
