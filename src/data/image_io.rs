@@ -55,26 +55,8 @@ fn decoder(path: &Path) -> Result<impl image::ImageDecoder, ImageError> {
     let reader = image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
         .map_err(|e| unreadable(path, e.into()))?;
-    let short = match reader.format() {
-        // the JPEG decoder reads the whole file anyway, so this costs one more read from the cache
-        Some(image::ImageFormat::Jpeg) => {
-            let bytes = std::fs::read(path).map_err(|e| unreadable(path, e.into()))?;
-            super::truncation::jpeg(&bytes)
-        }
-        Some(image::ImageFormat::WebP) => {
-            use std::io::Read;
-            let mut head = Vec::with_capacity(12);
-            let len = std::fs::File::open(path)
-                .and_then(|f| {
-                    let len = f.metadata()?.len();
-                    f.take(12).read_to_end(&mut head)?;
-                    Ok(len)
-                })
-                .map_err(|e| unreadable(path, e.into()))?;
-            super::truncation::webp(&head, len)
-        }
-        _ => None,
-    };
+    let short =
+        super::truncation::check(reader.format(), path).map_err(|e| unreadable(path, e.into()))?;
     if let Some(detail) = short {
         return Err(ImageError::Truncated {
             path: path.to_path_buf(),

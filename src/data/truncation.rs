@@ -13,6 +13,23 @@
 //! WebP: the decoder calls a cut file a "corrupt bitstream"; its RIFF header says how long the file
 //! is, so a file shorter than that is named truncated.
 
+/// Where the file at `path`, of the format its first bytes say, ends early; None where it does not
+/// or where its decoder says so itself.
+pub fn check(format: Option<image::ImageFormat>, path: &Path) -> std::io::Result<Option<String>> {
+    Ok(match format {
+        // the JPEG decoder reads the whole file anyway, so this costs one more read from the cache
+        Some(image::ImageFormat::Jpeg) => jpeg(&std::fs::read(path)?),
+        Some(image::ImageFormat::WebP) => {
+            let f = std::fs::File::open(path)?;
+            let len = f.metadata()?.len();
+            let mut head = Vec::with_capacity(12);
+            f.take(12).read_to_end(&mut head)?;
+            webp(&head, len)
+        }
+        _ => None,
+    })
+}
+
 /// Where the data of `bytes` (a file that starts as a JPEG: 0xFFD8) ends early, in words; None
 /// when the file reaches its end-of-image marker, or when it is not a JPEG at all (the decoder
 /// names that).
