@@ -1,17 +1,19 @@
 //! Whether an image file's data ends early, for the formats whose decoders do not say so.
 //!
 //! JPEG: the `image` crate's decoder (zune-jpeg, non-strict) fills whatever is missing with grey
-//! and reports nothing, where PIL (the reference's reader)
-//! raises "image file is truncated"; so the file's marker structure is walked here (ITU T.81 B.1):
-//! every segment must fit in the file, and every scan's entropy-coded data must be followed by a
-//! marker, up to the end-of-image marker (EOI, 0xFFD9). Bytes after EOI (what some cameras and
-//! editors append) are not looked at; fill bytes (0xFF runs), stuffed bytes (0xFF00) and restart
-//! markers (RSTn) inside a scan are data, not ends; a progressive file is a run of scans, each
-//! walked the same way. Thumbnails inside APPn segments are skipped whole by their length.
-
+//! and reports nothing, where PIL (the reference's reader) raises "image file is truncated"; so
+//! the file's marker structure is walked here (ITU T.81 B.1): every segment must fit in the file,
+//! and every scan's entropy-coded data must be followed by a marker, up to the end-of-image marker
+//! (EOI, 0xFFD9). Bytes after EOI (what some cameras and editors append) are not looked at; fill
+//! bytes (0xFF runs), stuffed bytes (0xFF00) and restart markers (RSTn) inside a scan are data,
+//! not ends; a progressive file is a run of scans, each walked the same way. Thumbnails inside
+//! APPn segments are skipped whole by their length.
 //!
 //! WebP: the decoder calls a cut file a "corrupt bitstream"; its RIFF header says how long the file
 //! is, so a file shorter than that is named truncated.
+
+use std::io::Read;
+use std::path::Path;
 
 /// Where the file at `path`, of the format its first bytes say, ends early; None where it does not
 /// or where its decoder says so itself.
