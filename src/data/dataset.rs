@@ -9,7 +9,13 @@ use candle_core::{Device, Tensor};
 use image::RgbImage;
 use std::path::{Path, PathBuf};
 
-pub const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "ppm", "bmp", "tif", "tiff", "webp"];
+/// The file extensions read as images (any case), everywhere images are listed: datasets,
+/// `translate`/`stylize` folders, `dataset inspect` and the helpers. The reference's
+/// `IMG_EXTENSIONS` (data/image_folder.py: jpg, jpeg, png, ppm, bmp, tif, tiff), the rest of the
+/// Netpbm family its `.ppm` belongs to (one decoder reads them all), and WebP.
+pub const IMAGE_EXTENSIONS: [&str; 12] = [
+    "jpg", "jpeg", "png", "ppm", "pgm", "pbm", "pnm", "pam", "bmp", "tif", "tiff", "webp",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {

@@ -3,7 +3,10 @@
 //! uses bilinear filtering, and an image already at the target size is not resampled.
 //! Every image the program reads goes through [`open_image`] (or [`dimensions`] for a header-only
 //! look), which applies the file's EXIF orientation, so a phone photo is read upright, as every
-//! viewer shows it.
+//! viewer shows it. A file whose data ends early is [`ImageError::Truncated`] in every format: the
+//! JPEG decoder would fill the missing part with grey and the WebP one calls it corrupt, so their
+//! files are checked first ([`super::truncation`]); the other decoders stop at the end of the data,
+//! and that is named too.
 
 use candle_core::{DType, Device, Tensor};
 use image::{DynamicImage, RgbImage};
@@ -16,16 +19,30 @@ pub enum ImageError {
     Missing { path: PathBuf },
     #[error("{path}: cannot read image: {reason}")]
     Unreadable { path: PathBuf, reason: String },
+    /// The file's data ends before the image does (an interrupted copy or download): it is
+    /// refused, never read with its missing part filled in.
+    #[error("{path}: truncated image file ({detail}); copy or download it again")]
+    Truncated { path: PathBuf, detail: String },
     #[error("{path}: cannot write image: {reason}")]
     Write { path: PathBuf, reason: String },
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 }
 
-fn unreadable(path: &Path, e: impl ToString) -> ImageError {
-    ImageError::Unreadable {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
+/// A decoder's error as ours: running out of data is `Truncated`, whichever decoder says it (PNG,
+/// BMP, TIFF and Netpbm all stop with an unexpected end of file).
+fn unreadable(path: &Path, e: image::ImageError) -> ImageError {
+    match &e {
+        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            ImageError::Truncated {
+                path: path.to_path_buf(),
+                detail: "the data ends before the image does".into(),
+            }
+        }
+        _ => ImageError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        },
     }
 }
 
@@ -35,11 +52,18 @@ fn decoder(path: &Path) -> Result<impl image::ImageDecoder, ImageError> {
             path: path.to_path_buf(),
         });
     }
-    image::ImageReader::open(path)
+    let reader = image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
-        .map_err(|e| unreadable(path, e))?
-        .into_decoder()
-        .map_err(|e| unreadable(path, e))
+        .map_err(|e| unreadable(path, e.into()))?;
+    let short =
+        super::truncation::check(reader.format(), path).map_err(|e| unreadable(path, e.into()))?;
+    if let Some(detail) = short {
+        return Err(ImageError::Truncated {
+            path: path.to_path_buf(),
+            detail,
+        });
+    }
+    reader.into_decoder().map_err(|e| unreadable(path, e))
 }
 
 /// Decodes an image file upright: its EXIF orientation (a JPEG's, a PNG's eXIf, a WebP's or a
@@ -56,7 +80,8 @@ pub fn open_image(path: &Path) -> Result<DynamicImage, ImageError> {
     Ok(img)
 }
 
-/// Width and height as the image is shown (EXIF orientation applied), from its header only.
+/// Width and height as the image is shown (EXIF orientation applied), from its header only (and,
+/// for a JPEG, its marker structure: a truncated JPEG is refused here too).
 pub fn dimensions(path: &Path) -> Result<(u32, u32), ImageError> {
     use image::metadata::Orientation;
     use image::ImageDecoder;

@@ -11,3 +11,7 @@ pub mod photos;
 pub mod prepare;
 pub mod sizes;
 pub mod transform;
+pub mod truncation;
+
+#[cfg(test)]
+mod damaged_tests;
