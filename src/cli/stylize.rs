@@ -43,7 +43,8 @@ const NST_ONLY: [&str; 21] = [
 pub struct StylizeArgs {
     /// Fast style transfer with a trained TransformerNet: a run (id or folder; its newest complete
     /// checkpoint), a checkpoint folder, or a .safetensors / .pth / .model file (pytorch/examples
-    /// fast_neural_style's, e.g. candy.pth). Takes --input, --output, --size, --device, --force
+    /// fast_neural_style's, e.g. candy.pth). Takes --input, --output, --size, --device, --force,
+    /// --skip-existing
     #[arg(long, value_name = "RUN|CHECKPOINT|FILE", conflicts_with_all = NST_ONLY, requires_all = ["input", "output"])]
     pub model: Option<PathBuf>,
     /// With --model: an image, or a folder of images (recursively, in sorted order: a folder of

@@ -4,7 +4,7 @@
 //! input's own statistics; `--eval` turns dropout off and uses BatchNorm's running statistics.
 
 use super::image_batch::{check_folder_output, each_image, plan};
-use super::translate_locate::{load, locate};
+use super::translate_locate::{load, locate, Dir, GenChoice, NormArg};
 use aiart::data::dataset::{list_images, split_aligned};
 use aiart::data::{grid, image_io, transform};
 use aiart::nn::gan::{GenArch, Generator};
@@ -13,24 +13,9 @@ use aiart::preset::gan::Direction;
 use aiart::workspace::Workspace;
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use image::imageops::FilterType;
 use std::path::{Path, PathBuf};
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-pub enum Dir {
-    #[value(name = "AtoB")]
-    AtoB,
-    #[value(name = "BtoA")]
-    BtoA,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-pub enum NormArg {
-    Instance,
-    Batch,
-    None,
-}
 
 #[derive(Args, Debug)]
 pub struct TranslateArgs {
@@ -262,7 +247,14 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
     a.checkpoint = ws.path(&a.checkpoint);
     a.input = ws.path(&a.input);
     let device = aiart::device::pick(&a.device)?;
-    let found = locate(&a)?;
+    let choice = GenChoice {
+        checkpoint: a.checkpoint.clone(),
+        direction: a.direction,
+        arch: a.arch.clone(),
+        norm: a.norm,
+        ngf: a.ngf,
+    };
+    let found = locate(&choice)?;
     let inputs: Vec<PathBuf> = if a.input.is_dir() {
         list_images(&a.input)
     } else if a.input.exists() {
@@ -286,7 +278,7 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
         vec![]
     };
     let weights = found.file.clone();
-    let g = load(&a, found, &device)?;
+    let g = load(&choice, found, &device)?;
     // every output checked (and its folder tried) before the first image is translated
     let batch = plan(
         (&a.input, &a.output),

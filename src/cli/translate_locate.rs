@@ -3,7 +3,6 @@
 //! `--direction` other than theirs is refused), and its loading, with a TransformerNet of fast
 //! style transfer sent to `stylize --model` and a forced architecture's mismatches listed.
 
-use super::translate::{Dir, NormArg, TranslateArgs};
 use aiart::nn::gan::{infer_gen_config, GenConfig, Generator};
 use aiart::nn::layers::NormKind;
 use aiart::nn::weights;
@@ -11,7 +10,34 @@ use aiart::preset::gan::Direction;
 use aiart::run::RunDir;
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
+use clap::ValueEnum;
 use std::path::{Path, PathBuf};
+
+/// `--direction`: which way a CycleGAN checkpoint translates (G_A or G_B).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum Dir {
+    #[value(name = "AtoB")]
+    AtoB,
+    #[value(name = "BtoA")]
+    BtoA,
+}
+
+/// `--norm`: the normalisation layers of a generator whose file does not say.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum NormArg {
+    Instance,
+    Batch,
+    None,
+}
+
+/// What `translate`'s flags say about the generator to run.
+pub struct GenChoice {
+    pub checkpoint: PathBuf,
+    pub direction: Option<Dir>,
+    pub arch: Option<String>,
+    pub norm: Option<NormArg>,
+    pub ngf: Option<usize>,
+}
 
 /// The generator to load: its file, its configuration when a run wrote it, and for a pix2pix
 /// run's checkpoint the direction its aligned images are read in.
@@ -36,7 +62,7 @@ fn stylize_hint(given: &Path) -> String {
     )
 }
 
-pub fn locate(a: &TranslateArgs) -> Result<Located> {
+pub fn locate(a: &GenChoice) -> Result<Located> {
     let mut dir = a.checkpoint.clone();
     if !dir.exists() {
         bail!("{}: no such checkpoint", dir.display());
@@ -193,7 +219,7 @@ fn check_file_direction(file: &Path, asked: Direction) -> Result<()> {
 /// The first key of a fast style TransformerNet (pytorch/examples' names).
 const TRANSFORMER_NET_KEY: &str = "conv1.conv2d.weight";
 
-pub fn load(a: &TranslateArgs, found: Located, device: &Device) -> Result<Generator> {
+pub fn load(a: &GenChoice, found: Located, device: &Device) -> Result<Generator> {
     let Located { file, config, .. } = found;
     let sd = weights::load_state_dict(&file, device)?;
     let forced = a.arch.is_some() || a.norm.is_some() || a.ngf.is_some();
