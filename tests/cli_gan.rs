@@ -199,7 +199,7 @@ fn pix2pix_learns_and_its_checkpoint_translates() {
     let test_img =
         image::imageops::resize(&picture(7), 40, 24, image::imageops::FilterType::Triangle);
     test_img.save(ws.join("in.png")).unwrap();
-    for extra in [vec!["--whole"], vec!["--whole", "--eval"]] {
+    for extra in [vec!["--whole"], vec!["--whole", "--eval", "--force"]] {
         let out = run(bin()
             .current_dir(&ws)
             .args([

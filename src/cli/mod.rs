@@ -2,6 +2,7 @@
 
 mod bench;
 mod dataset;
+mod image_batch;
 mod nst_sweep;
 mod preset_cmd;
 mod runs;
@@ -16,6 +17,7 @@ mod train_new;
 mod train_resume;
 mod train_run;
 mod translate;
+mod translate_locate;
 mod view;
 
 use aiart::workspace::Workspace;

@@ -89,6 +89,7 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
         model: None,
         input: None,
         force: false,
+        skip_existing: false,
         content: Some(content.clone()),
         style: vec![if a.mode == Mode::Style {
             a.style.clone()

@@ -3,8 +3,9 @@
 
 use super::train_new::run_nst;
 use super::train_run::{device_override, exit_code};
-use aiart::preset::{self, Preset};
-use aiart::workspace::Workspace;
+use aiart::data::outputs::{self, Existing, Rule};
+use aiart::preset::{self, NstPreset, Preset};
+use aiart::workspace::{resolve_path, Workspace};
 use anyhow::Result;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -42,16 +43,22 @@ const NST_ONLY: [&str; 21] = [
 pub struct StylizeArgs {
     /// Fast style transfer with a trained TransformerNet: a run (id or folder; its newest complete
     /// checkpoint), a checkpoint folder, or a .safetensors / .pth / .model file (pytorch/examples
-    /// fast_neural_style's, e.g. candy.pth). Takes --input, --output, --size, --device, --force
+    /// fast_neural_style's, e.g. candy.pth). Takes --input, --output, --size, --device, --force,
+    /// --skip-existing
     #[arg(long, value_name = "RUN|CHECKPOINT|FILE", conflicts_with_all = NST_ONLY, requires_all = ["input", "output"])]
     pub model: Option<PathBuf>,
     /// With --model: an image, or a folder of images (recursively, in sorted order: a folder of
     /// video frames comes back as frames)
     #[arg(long, value_name = "IMG|DIR", requires = "model")]
     pub input: Option<PathBuf>,
-    /// With --model: replace outputs that already exist (never replaced otherwise)
-    #[arg(long, requires = "model")]
+    /// Replace outputs that already exist (never replaced otherwise; an output that is one of the
+    /// inputs is refused even with --force)
+    #[arg(long)]
     pub force: bool,
+    /// With --model: keep outputs that are already there as complete images and paint only the
+    /// rest (an interrupted folder run goes on where it stopped; a half-written one is made again)
+    #[arg(long, requires = "model", conflicts_with = "force")]
+    pub skip_existing: bool,
     /// The content photo
     #[arg(long, short)]
     pub content: Option<PathBuf>,
@@ -255,6 +262,7 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
                 size: a.size,
                 device: a.device.clone().unwrap_or_else(|| "auto".into()),
                 force: a.force,
+                skip_existing: a.skip_existing,
             },
         );
     }
@@ -296,6 +304,7 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
             return Ok(1);
         }
     };
+    check_nst_output(ws, &p, a.output.as_deref(), a.force)?;
     let launch = super::train_run::Launch {
         ws,
         preset_path: &path,
@@ -311,6 +320,32 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
         None => println!("result: {}", run.root.join("result.png").display()),
     }
     Ok(exit_code(state))
+}
+
+/// The output rule (data::outputs) for the one picture, before the optimisation: not one of the
+/// images it reads, replaced only with --force, and its folder writable.
+fn check_nst_output(ws: &Workspace, p: &NstPreset, out: Option<&Path>, force: bool) -> Result<()> {
+    let Some(out) = out else {
+        return Ok(());
+    };
+    // the images the preset reads, as setup resolves them
+    let init = Some(p.data.init.as_str()).filter(|v| !KEYWORDS.contains(v));
+    let inputs: Vec<PathBuf> = p
+        .data
+        .content
+        .iter()
+        .chain(&p.data.style)
+        .map(PathBuf::as_path)
+        .chain(init.map(Path::new))
+        .map(|f| resolve_path(&ws.root, f))
+        .collect();
+    let rule = Rule {
+        flag: "--output",
+        existing: Existing::from_flags(force, false),
+        can_skip: false,
+    };
+    outputs::check(rule, &[out.to_path_buf()], &inputs)?;
+    Ok(())
 }
 
 /// Optimisation-based style transfer makes one picture: a folder `--content` goes to a trained

@@ -6,7 +6,7 @@
 //! side that is not a multiple of 4 comes back at the input's size (the reference's net rounds it
 //! up to one; the extra rows and columns at the bottom and right are cropped).
 
-use super::translate::{check_folder_output, each_image, outputs, refuse_existing};
+use super::image_batch::{check_folder_output, each_image, plan};
 use aiart::data::dataset::list_images;
 use aiart::data::image_io;
 use aiart::nn::transformer_net::{output_size, TransformerNet, MIN_SIDE};
@@ -30,6 +30,7 @@ pub struct ModelArgs {
     pub size: Option<u32>,
     pub device: String,
     pub force: bool,
+    pub skip_existing: bool,
 }
 
 /// The weights file that `--model` names: a file as it is; a checkpoint folder's
@@ -213,28 +214,33 @@ pub fn run(ws: &Workspace, a: ModelArgs) -> Result<i32> {
         bail!("--size 0: give the longest side in pixels (at least {MIN_SIDE})");
     }
     let file = locate(ws, &a.model)?;
-    let to_dir = input.is_dir() || a.output.is_dir() || a.output.to_string_lossy().ends_with('/');
-    let outs = outputs(&input, &a.output, &inputs, to_dir);
-    if !a.force {
-        refuse_existing(&outs)?;
-    }
+    // every output checked (and its folder tried) before the first image is painted
+    let batch = plan(
+        (&input, &a.output),
+        inputs,
+        std::slice::from_ref(&file),
+        a.force,
+        a.skip_existing,
+    )?;
     let device = aiart::device::pick(&a.device)?;
     let net = load(&file, &device)?;
-    if inputs.len() == 1 {
-        stylize_one(&net, &inputs[0], &outs[0], a.size, &device)?;
-        println!("stylized 1 image to {}", outs[0].display());
+    if batch.inputs.is_empty() {
+        println!(
+            "nothing to stylize: all {} outputs are already in {} (--skip-existing)",
+            batch.skipped,
+            a.output.display()
+        );
         return Ok(0);
     }
-    let bar = indicatif::ProgressBar::new(inputs.len() as u64).with_style(
+    if batch.inputs.len() == 1 && batch.skipped == 0 {
+        stylize_one(&net, &batch.inputs[0], &batch.outs[0], a.size, &device)?;
+        println!("stylized 1 image to {}", batch.outs[0].display());
+        return Ok(0);
+    }
+    let bar = indicatif::ProgressBar::new(batch.inputs.len() as u64).with_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}")
             .expect("a valid template"),
     );
     let one = |input: &Path, out: &Path| stylize_one(&net, input, out, a.size, &device);
-    Ok(each_image(
-        &bar,
-        &inputs,
-        &outs,
-        ("stylized", &a.output),
-        one,
-    ))
+    Ok(each_image(&bar, &batch, ("stylized", &a.output), one))
 }

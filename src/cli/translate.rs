@@ -3,34 +3,19 @@
 //! Without `--eval` it behaves as the reference's test.py: dropout on and normalisation from the
 //! input's own statistics; `--eval` turns dropout off and uses BatchNorm's running statistics.
 
-use aiart::data::dataset::{is_image_file, list_images, split_aligned};
-use aiart::data::{grid, image_io, naming, transform};
-use aiart::nn::gan::{infer_gen_config, GenArch, GenConfig, Generator};
-use aiart::nn::layers::{Ctx, NormKind};
-use aiart::nn::weights;
+use super::image_batch::{check_folder_output, each_image, plan};
+use super::translate_locate::{load, locate, Dir, GenChoice, NormArg};
+use aiart::data::dataset::{list_images, split_aligned};
+use aiart::data::{grid, image_io, transform};
+use aiart::nn::gan::{GenArch, Generator};
+use aiart::nn::layers::Ctx;
 use aiart::preset::gan::Direction;
-use aiart::run::RunDir;
 use aiart::workspace::Workspace;
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use image::imageops::FilterType;
 use std::path::{Path, PathBuf};
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-pub enum Dir {
-    #[value(name = "AtoB")]
-    AtoB,
-    #[value(name = "BtoA")]
-    BtoA,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-pub enum NormArg {
-    Instance,
-    Batch,
-    None,
-}
 
 #[derive(Args, Debug)]
 pub struct TranslateArgs {
@@ -54,9 +39,11 @@ pub struct TranslateArgs {
     /// Generator width [default: from the checkpoint]
     #[arg(long)]
     pub ngf: Option<usize>,
-    /// For CycleGAN checkpoints: AtoB uses G_A, BtoA uses G_B
-    #[arg(long, value_enum, default_value = "AtoB")]
-    pub direction: Dir,
+    /// For CycleGAN checkpoints: AtoB uses G_A, BtoA uses G_B [default: AtoB]. A pix2pix generator
+    /// (or one CycleGAN generator's file) translates only the way it was trained: another
+    /// direction is refused, and so is --direction for a single generator file of unknown direction
+    #[arg(long, value_enum)]
+    pub direction: Option<Dir>,
     /// Dropout off and BatchNorm running statistics (the reference's --eval)
     #[arg(long)]
     pub eval: bool,
@@ -74,116 +61,14 @@ pub struct TranslateArgs {
     /// real_A | fake_B | real_B grid
     #[arg(long, conflicts_with = "whole")]
     pub fake_only: bool,
-    /// Replace outputs that already exist in the output folder (never replaced otherwise)
+    /// Replace outputs that already exist (never replaced otherwise; an output that is one of the
+    /// inputs is refused even with --force)
     #[arg(long)]
     pub force: bool,
-}
-
-/// The generator to load: its file, its configuration when a run wrote it, and for a pix2pix
-/// run's checkpoint the direction its aligned images are read in.
-struct Located {
-    file: PathBuf,
-    config: Option<GenConfig>,
-    aligned: Option<Direction>,
-}
-
-/// Where a fast style run or checkpoint goes instead of `translate`.
-fn stylize_hint(given: &Path) -> String {
-    format!(
-        "stylise with it: aiart stylize --model {} --input … --output …",
-        given.display()
-    )
-}
-
-fn locate(a: &TranslateArgs) -> Result<Located> {
-    let mut dir = a.checkpoint.clone();
-    if !dir.exists() {
-        bail!("{}: no such checkpoint", dir.display());
-    }
-    if dir.is_dir() && dir.join("run.json").is_file() {
-        let run = RunDir::open(&dir);
-        // a fast style run has no generator, with or without a checkpoint yet
-        if run.read_info().is_ok_and(|i| i.kind == "fast_neural_style") {
-            bail!(
-                "{}: a fast_neural_style run has no generator; {}",
-                dir.display(),
-                stylize_hint(&a.checkpoint)
-            );
-        }
-        let newest = run
-            .list_checkpoints()?
-            .pop()
-            .with_context(|| format!("{}: the run has no checkpoint yet", dir.display()))?;
-        dir = newest.1;
-    }
-    if dir.is_file() {
-        return Ok(Located {
-            file: dir,
-            config: None,
-            aligned: None,
-        });
-    }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("meta.json")).with_context(|| {
-            format!("{}: not a checkpoint folder (no meta.json)", dir.display())
-        })?)?;
-    let name = match (meta["kind"].as_str(), a.direction) {
-        (Some("cyclegan"), Dir::AtoB) => "G_A",
-        (Some("cyclegan"), Dir::BtoA) => "G_B",
-        (Some("pix2pix"), _) => "G",
-        (k, _) => {
-            let hint = if k == Some("fast_neural_style") {
-                format!("; {}", stylize_hint(&a.checkpoint))
-            } else {
-                String::new()
-            };
-            bail!(
-                "{}: a {} checkpoint has no generator{hint}",
-                dir.display(),
-                k.unwrap_or("?")
-            )
-        }
-    };
-    let config: GenConfig =
-        serde_json::from_value(meta["netG"].clone()).context("meta.json: netG")?;
-    let aligned = (name == "G")
-        .then(|| serde_json::from_value(meta["direction"].clone()).unwrap_or(Direction::AtoB));
-    Ok(Located {
-        file: dir.join(format!("net_{name}.safetensors")),
-        config: Some(config),
-        aligned,
-    })
-}
-
-fn load(a: &TranslateArgs, found: Located, device: &Device) -> Result<Generator> {
-    let Located { file, config, .. } = found;
-    let sd = weights::load_state_dict(&file, device)?;
-    let mut c = match config.or_else(|| infer_gen_config(&sd)) {
-        Some(c) => c,
-        None => bail!(
-            "{}: not a generator of the reference (pass --arch, --norm and --ngf)",
-            file.display()
-        ),
-    };
-    if let Some(arch) = &a.arch {
-        c.arch = arch.clone();
-    }
-    if let Some(n) = a.norm {
-        c.norm = match n {
-            NormArg::Instance => NormKind::Instance,
-            NormArg::Batch => NormKind::Batch,
-            NormArg::None => NormKind::None,
-        };
-    }
-    if let Some(ngf) = a.ngf {
-        c.ngf = ngf;
-    }
-    Ok(Generator::for_inference(
-        &c,
-        sd,
-        &file.display().to_string(),
-        device,
-    )?)
+    /// Keep outputs that are already there as complete images and translate only the rest (an
+    /// interrupted folder run goes on where it stopped; a half-written output is made again)
+    #[arg(long, conflicts_with = "force")]
+    pub skip_existing: bool,
 }
 
 /// Translates one image of any size: a ResNet sees it reflect-padded to a multiple of 4, a U-Net
@@ -318,88 +203,6 @@ fn check_pairs(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
     bail!("{shown}{more}: {NOT_A_PAIR}")
 }
 
-/// Where each input's result goes. A folder input keeps each file's path relative to it, with
-/// `.png` in place of the extension (inputs that differ only in extension keep it: a.png.png,
-/// a.jpg.png); an explicit output file is the user's choice. (`stylize --model` follows the same
-/// rules.)
-pub(super) fn outputs(
-    input: &Path,
-    output: &Path,
-    inputs: &[PathBuf],
-    to_dir: bool,
-) -> Vec<PathBuf> {
-    if !to_dir {
-        return vec![output.to_path_buf()];
-    }
-    if input.is_dir() {
-        naming::png_names(input, inputs)
-            .into_iter()
-            .map(|n| output.join(n))
-            .collect()
-    } else {
-        inputs.iter().map(|i| output.join(output_name(i))).collect()
-    }
-}
-
-/// A folder input writes a folder of results. `--output` naming an image file (`x.png`) or an
-/// existing file would otherwise become a folder named `x.png`, or fail after the work: refused
-/// before any work, saying what to pass. A folder that already exists is taken whatever its name.
-/// (`stylize --model` follows the same rule.)
-pub(super) fn check_folder_output(input: &Path, output: &Path) -> Result<()> {
-    if !input.is_dir() || output.is_dir() {
-        return Ok(());
-    }
-    let folder = output.with_extension("");
-    let instead = match folder.file_name() {
-        Some(n) if !n.is_empty() && folder != output => {
-            format!("pass a folder instead, e.g. --output {}/", folder.display())
-        }
-        _ => "pass a folder instead".to_string(),
-    };
-    if output.exists() {
-        bail!(
-            "--output {}: the input {} is a folder, so the output must be a folder, but {} is an \
-             existing file; {instead}",
-            output.display(),
-            input.display(),
-            output.display()
-        );
-    }
-    if output.to_string_lossy().ends_with('/') {
-        return Ok(());
-    }
-    if is_image_file(output) {
-        bail!(
-            "--output {}: the input {} is a folder, so the output must be a folder, but {} names \
-             an image file; {instead} (to make one image, pass one image as --input)",
-            output.display(),
-            input.display(),
-            output.display()
-        );
-    }
-    Ok(())
-}
-
-/// Into a folder, results never replace files already there unless `force`: the error names the
-/// first five before any work starts.
-pub(super) fn refuse_existing(outs: &[PathBuf]) -> Result<()> {
-    let existing: Vec<String> = outs
-        .iter()
-        .filter(|o| o.exists())
-        .map(|o| o.display().to_string())
-        .collect();
-    if existing.is_empty() {
-        return Ok(());
-    }
-    let shown = existing[..existing.len().min(5)].join(", ");
-    let what = match existing.len() {
-        1 => format!("{shown} already exists"),
-        n if n > 5 => format!("{n} outputs already exist: {shown} and {} more", n - 5),
-        n => format!("{n} outputs already exist: {shown}"),
-    };
-    bail!("{what}; pass --force to replace, or choose another --output");
-}
-
 /// One input translated and written.
 fn translate_one(
     g: &Generator,
@@ -444,7 +247,14 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
     a.checkpoint = ws.path(&a.checkpoint);
     a.input = ws.path(&a.input);
     let device = aiart::device::pick(&a.device)?;
-    let found = locate(&a)?;
+    let choice = GenChoice {
+        checkpoint: a.checkpoint.clone(),
+        direction: a.direction,
+        arch: a.arch.clone(),
+        norm: a.norm,
+        ngf: a.ngf,
+    };
+    let found = locate(&choice)?;
     let inputs: Vec<PathBuf> = if a.input.is_dir() {
         list_images(&a.input)
     } else if a.input.exists() {
@@ -456,11 +266,6 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
         bail!("{}: holds no images", a.input.display());
     }
     check_folder_output(&a.input, &a.output)?;
-    let to_dir = a.input.is_dir() || a.output.is_dir() || a.output.to_string_lossy().ends_with('/');
-    let outs = outputs(&a.input, &a.output, &inputs, to_dir);
-    if to_dir && !a.force {
-        refuse_existing(&outs)?;
-    }
     let aligned = found.aligned.filter(|_| !a.whole);
     if a.fake_only && aligned.is_none() {
         bail!(
@@ -472,71 +277,46 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
     } else {
         vec![]
     };
-    let g = load(&a, found, &device)?;
+    let weights = found.file.clone();
+    let g = load(&choice, found, &device)?;
+    // every output checked (and its folder tried) before the first image is translated
+    let batch = plan(
+        (&a.input, &a.output),
+        inputs,
+        &[weights],
+        a.force,
+        a.skip_existing,
+    )?;
     let ctx = if a.eval {
         Ctx::eval()
     } else {
         Ctx::test(a.seed)
     };
-    if inputs.len() == 1 {
-        translate_one(&g, &inputs[0], &outs[0], aligned, &a, &ctx, &device)?;
-        println!("translated 1 image to {}", outs[0].display());
+    if batch.inputs.is_empty() {
+        println!(
+            "nothing to translate: all {} outputs are already in {} (--skip-existing)",
+            batch.skipped,
+            a.output.display()
+        );
         return Ok(0);
     }
-    let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+    if batch.inputs.len() == 1 && batch.skipped == 0 {
+        translate_one(
+            &g,
+            &batch.inputs[0],
+            &batch.outs[0],
+            aligned,
+            &a,
+            &ctx,
+            &device,
+        )?;
+        println!("translated 1 image to {}", batch.outs[0].display());
+        return Ok(0);
+    }
+    let bar = indicatif::ProgressBar::new(batch.inputs.len() as u64);
     let one = |input: &Path, out: &Path| match not_pairs.iter().find(|(p, _)| p == input) {
         Some((_, what)) => bail!("{what}: {NOT_A_PAIR}"),
         None => translate_one(&g, input, out, aligned, &a, &ctx, &device),
     };
-    Ok(each_image(
-        &bar,
-        &inputs,
-        &outs,
-        ("translated", &a.output),
-        one,
-    ))
-}
-
-/// Runs `one` on each image of a folder, `bar` counting them (a failure is named and skipped),
-/// then says how many were `done` (the verb) to `output`. The exit status: 1 when any failed.
-pub fn each_image(
-    bar: &indicatif::ProgressBar,
-    inputs: &[PathBuf],
-    outs: &[PathBuf],
-    (verb, output): (&str, &Path),
-    mut one: impl FnMut(&Path, &Path) -> Result<()>,
-) -> i32 {
-    let (mut done, mut failed) = (0, 0);
-    for (input, out) in inputs.iter().zip(outs) {
-        match one(input, out) {
-            Ok(()) => done += 1,
-            Err(e) => {
-                bar.suspend(|| eprintln!("warning: skipping {e:#}"));
-                failed += 1;
-            }
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    if failed > 0 {
-        println!(
-            "{verb} {done} of {} images to {}; {failed} failed (named above)",
-            inputs.len(),
-            output.display()
-        );
-        1
-    } else {
-        println!("{verb} {done} images to {}", output.display());
-        0
-    }
-}
-
-fn output_name(input: &Path) -> String {
-    format!(
-        "{}.png",
-        input
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out".into())
-    )
+    Ok(each_image(&bar, &batch, ("translated", &a.output), one))
 }

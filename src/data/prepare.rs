@@ -6,6 +6,7 @@ use super::dataset::list_images;
 use super::edges::canny;
 use super::image_io;
 use super::naming;
+use super::outputs;
 use crate::rng::SeededRng;
 use anyhow::{bail, Context, Result};
 use image::RgbImage;
@@ -19,18 +20,30 @@ fn bar(n: usize, quiet: bool) -> indicatif::ProgressBar {
     }
 }
 
-/// Runs `fill` on a temporary folder, then puts it at `out`.
-fn into_place(out: &Path, force: bool, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    if out.exists() && !force {
-        bail!("{} exists; pass --force to replace it", out.display());
-    }
+/// Runs `fill` on a temporary folder, then puts it at `out`. The output rule (outputs.rs) first:
+/// `out` is not one of the `inputs` nor holds one (it is replaced whole), an existing `out` needs
+/// `force`, and its place is tried before any work.
+fn into_place(
+    out: &Path,
+    inputs: &[&Path],
+    force: bool,
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    outputs::refuse_input_folder("--out", out, inputs, true)?;
+    let rule = outputs::Rule {
+        flag: "--out",
+        existing: outputs::Existing::from_flags(force, false),
+        can_skip: false,
+    };
+    outputs::existing(rule, &[out.to_path_buf()])?;
+    outputs::probe_folder("--out", out.parent().unwrap_or(Path::new("")))?;
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
     let tmp = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp)?;
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     if let Err(e) = fill(&tmp) {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
@@ -133,7 +146,7 @@ pub fn combine(a: &Path, b: &Path, out: &Path, force: bool, quiet: bool) -> Resu
         unpaired: unpaired.len(),
         ..Outcome::default()
     };
-    into_place(out, force, |tmp| {
+    into_place(out, &[a, b], force, |tmp| {
         for (fa, fb, rel) in &jobs {
             pb.inc(1);
             let (ia, ib) = match (image_io::load_rgb(fa), image_io::load_rgb(fb)) {
@@ -196,7 +209,7 @@ pub fn edges(photos: &Path, out: &Path, force: bool, quiet: bool) -> Result<Outc
     let names = naming::png_names(photos, &files);
     let pb = bar(files.len(), quiet);
     let mut done = Outcome::default();
-    into_place(out, force, |tmp| {
+    into_place(out, &[photos], force, |tmp| {
         for (f, name) in files.iter().zip(&names) {
             pb.inc(1);
             match image_io::load_rgb(f) {
@@ -318,7 +331,10 @@ pub fn resize(
     let in_place = out.is_none();
     let pb = bar(files.len(), quiet);
     let mut done = Outcome::default();
-    into_place(&target, force || in_place, |tmp| {
+    // in place (no --out) is the one case where the output is the input, by design: the
+    // folder is rebuilt beside it and swapped in whole
+    let inputs: &[&Path] = if in_place { &[] } else { &[dir] };
+    into_place(&target, inputs, force || in_place, |tmp| {
         copy_others(dir, dir, tmp)?;
         for (f, name) in files.iter().zip(&names) {
             pb.inc(1);

@@ -167,7 +167,8 @@ fn aiart() -> std::process::Command {
 }
 
 /// The `aiart translate` process that translates a test image with a checkpoint: B→A (CycleGAN's
-/// G_B) when reversed, fake_B alone for a pix2pix checkpoint.
+/// G_B) when reversed, fake_B alone for a pix2pix checkpoint (`--force`: the output is the
+/// dashboard's own file, made again when asked again).
 pub(crate) fn translate_command(
     checkpoint: &std::path::Path,
     input: &std::path::Path,
@@ -182,7 +183,8 @@ pub(crate) fn translate_command(
         .arg("--input")
         .arg(input)
         .arg("--output")
-        .arg(output);
+        .arg(output)
+        .arg("--force");
     if reverse {
         cmd.args(["--direction", "BtoA"]);
     }

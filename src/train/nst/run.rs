@@ -249,10 +249,10 @@ pub fn train(
     if live.last_checkpoint != Some(step) {
         live.checkpoint(&mut r, step, &note)?;
     }
-    image_io::save_tensor(&r.trainer.output()?, &run.root.join("result.png"))?;
+    let result = run.root.join("result.png");
+    image_io::save_tensor(&r.trainer.output()?, &result)?;
     if let Some(out) = &opts.output {
-        image_io::save_tensor(&r.trainer.output()?, out)
-            .with_context(|| format!("writing {}", out.display()))?;
+        save_output(&r.trainer.output()?, out, &result)?;
     }
     let ending = match converged {
         Some(why) => {
@@ -294,13 +294,34 @@ fn keep_last_finite(
     image_io::save_tensor(&r.trainer.output()?, &result)?;
     let mut kept = result.display().to_string();
     if let Some(out) = &opts.output {
-        image_io::save_tensor(&r.trainer.output()?, out)
-            .with_context(|| format!("writing {}", out.display()))?;
+        save_output(&r.trainer.output()?, out, &result)?;
         kept = format!("{kept} and {}", out.display());
     }
     Ok(format!(
         "; the image of step {at}, the last with a finite cost, is kept in {kept}"
     ))
+}
+
+/// The result copied to `--output` (its folder made: `stylize` tried it before the work). Should
+/// it fail all the same (a disk that filled up), the error says where the result is kept.
+fn save_output(
+    image: &candle_core::Tensor,
+    out: &std::path::Path,
+    kept: &std::path::Path,
+) -> Result<()> {
+    let write = || -> Result<()> {
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(image_io::save_tensor(image, out)?)
+    };
+    write().with_context(|| {
+        format!(
+            "writing {}; the result is kept in {}",
+            out.display(),
+            kept.display()
+        )
+    })
 }
 
 /// The record of the current image (no update): its costs and scale.

@@ -1,0 +1,182 @@
+//! Which generator `aiart translate` runs, through the real binary (issue 29): a pix2pix
+//! generator (a run, its checkpoint, its file, the reference's latest_net_G.pth) refuses a
+//! --direction other than the one it was trained for, and a fast style network is sent to
+//! `stylize --model`, or, with --arch, its keys that do not fit are listed.
+
+mod common;
+mod image_commands;
+use candle_core::Device;
+use common::*;
+use image_commands::*;
+
+#[test]
+fn pix2pix_generator_refuses_a_direction_it_was_not_trained_for() {
+    let ws = temp_workspace("out-direction");
+    let train = ws.join("data/train");
+    std::fs::create_dir_all(&train).unwrap();
+    for i in 0..2 {
+        write_image(&train.join(format!("{i}.png")), 64, 32, i);
+    }
+    std::fs::write(
+        ws.join("p.toml"),
+        "kind = \"pix2pix\"\n[data]\ndataroot = \"data\"\ndirection = \"BtoA\"\nload_size = 32\n\
+         crop_size = 32\n[model]\nnetG = \"unet_32\"\nngf = 4\nndf = 4\n[train]\nn_epochs = 1\n\
+         n_epochs_decay = 0\n",
+    )
+    .unwrap();
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["train", "p.toml", "--run-dir", "run", "--quiet"]));
+    assert!(out.status.success(), "{}", text(&out));
+    write_image(&ws.join("pair.png"), 64, 32, 5);
+    // the run, its checkpoint folder, and its G's file beside meta.json: BtoA goes, AtoB is refused
+    let ck = std::fs::read_dir(ws.join("run/checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("meta.json").is_file())
+        .expect("a checkpoint");
+    let g = ck.join("net_G.safetensors");
+    for (i, (given, source)) in [
+        ("run", "meta.json"),
+        (ck.to_str().unwrap(), "meta.json"),
+        (g.to_str().unwrap(), "the meta.json beside it"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = format!("wrong{i}.png");
+        let extra = ["--direction", "AtoB", "--whole"];
+        let out = translate(&ws, given, "pair.png", &o, &extra);
+        failed_saying(
+            &out,
+            &["--direction AtoB", "trained BtoA", source, "only the way"],
+        );
+        assert!(!ws.join(&o).exists(), "{given}: nothing written");
+        let out = translate(
+            &ws,
+            given,
+            "pair.png",
+            &format!("right{i}.png"),
+            &extra[2..],
+        );
+        assert!(out.status.success(), "{given}: {}", text(&out));
+        let extra = ["--direction", "BtoA", "--whole"];
+        let out = translate(&ws, given, "pair.png", &format!("same{i}.png"), &extra);
+        assert!(out.status.success(), "{given}: {}", text(&out));
+        assert_eq!(
+            std::fs::read(ws.join(format!("right{i}.png"))).unwrap(),
+            std::fs::read(ws.join(format!("same{i}.png"))).unwrap(),
+            "the one direction it has"
+        );
+    }
+    // the reference's latest_net_G.pth: its train_opt.txt says the direction; without one,
+    // --direction does not apply to a single generator
+    write_image(&ws.join("a.png"), 16, 16, 3);
+    legacy_generator(&ws.join("ref/latest_net_G.pth"));
+    std::fs::write(
+        ws.join("ref/train_opt.txt"),
+        "----------------- Options ---------------\n               direction: BtoA                          \t[default: AtoB]\n",
+    )
+    .unwrap();
+    let out = translate(
+        &ws,
+        "ref/latest_net_G.pth",
+        "a.png",
+        "r1.png",
+        &["--direction", "AtoB"],
+    );
+    failed_saying(&out, &["trained BtoA", "train_opt.txt"]);
+    let out = translate(
+        &ws,
+        "ref/latest_net_G.pth",
+        "a.png",
+        "r2.png",
+        &["--direction", "BtoA"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    legacy_generator(&ws.join("bare/latest_net_G.pth"));
+    let out = translate(
+        &ws,
+        "bare/latest_net_G.pth",
+        "a.png",
+        "b1.png",
+        &["--direction", "BtoA"],
+    );
+    failed_saying(
+        &out,
+        &["bare/latest_net_G.pth", "--direction does not apply"],
+    );
+    assert!(!ws.join("b1.png").exists());
+    let out = translate(&ws, "bare/latest_net_G.pth", "a.png", "b2.png", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    // one CycleGAN generator's file translates its one way; the other file is named
+    legacy_generator(&ws.join("cyc/latest_net_G_A.pth"));
+    legacy_generator(&ws.join("cyc/latest_net_G_B.pth"));
+    let out = translate(
+        &ws,
+        "cyc/latest_net_G_A.pth",
+        "a.png",
+        "c1.png",
+        &["--direction", "BtoA"],
+    );
+    failed_saying(
+        &out,
+        &["G_A alone", "translates AtoB", "cyc/latest_net_G_B.pth"],
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn translate_sends_a_fast_style_network_to_stylize() {
+    let ws = temp_workspace("out-tnet");
+    transformer_net(&ws.join("transformer_net.safetensors"));
+    write_image(&ws.join("a.png"), 16, 16, 1);
+    let out = translate(&ws, "transformer_net.safetensors", "a.png", "o.png", &[]);
+    let t = failed_saying(
+        &out,
+        &[
+            "TransformerNet",
+            "aiart stylize --model",
+            "transformer_net.safetensors",
+        ],
+    );
+    assert!(!t.contains("pass --arch"), "no circular hint: {t}");
+    // with the flags, it is built as they say and every key that does not fit is listed
+    let flags = [
+        "--arch",
+        "resnet_6blocks",
+        "--norm",
+        "instance",
+        "--ngf",
+        "8",
+    ];
+    let out = translate(&ws, "transformer_net.safetensors", "a.png", "o.png", &flags);
+    failed_saying(
+        &out,
+        &[
+            "does not fit the network (resnet_6blocks ngf 8",
+            "model.1.weight: missing",
+            "conv1.conv2d.weight: not a key of this network",
+            "aiart stylize --model",
+        ],
+    );
+    // a file that is neither names its keys and asks for --arch
+    let mut sd = std::collections::HashMap::new();
+    sd.insert(
+        "encoder.weight".to_string(),
+        candle_core::Tensor::zeros(4, candle_core::DType::F32, &Device::Cpu).unwrap(),
+    );
+    candle_core::safetensors::save(&sd, ws.join("other.safetensors")).unwrap();
+    let out = translate(&ws, "other.safetensors", "a.png", "o.png", &[]);
+    failed_saying(&out, &["encoder.weight", "pass --arch"]);
+    let out = translate(
+        &ws,
+        "other.safetensors",
+        "a.png",
+        "o.png",
+        &["--arch", "resnet_6blocks"],
+    );
+    failed_saying(&out, &["encoder.weight: not a key of this network"]);
+    assert!(!ws.join("o.png").exists());
+    let _ = std::fs::remove_dir_all(&ws);
+}
