@@ -35,11 +35,11 @@ fn aiart(ws: &Path, args: &[&str]) -> Output {
     run(bin().current_dir(ws).args(args))
 }
 
-/// A tiny workspace of `kind` (pix2pix, cyclegan, fast, nst) with preset `p.toml`: a checkpoint
+/// A tiny workspace of `kind` (pix2pix, cyclegan, fast, nst) for `test`, with preset `p.toml`: a checkpoint
 /// every 2 steps, no sample on the way, every network far larger than 64 KiB and every other file
 /// far smaller.
-fn workspace(kind: &str) -> PathBuf {
-    let ws = temp_workspace(&format!("wfail-{kind}"));
+fn workspace(kind: &str, test: &str) -> PathBuf {
+    let ws = temp_workspace(&format!("wfail-{test}-{kind}"));
     let img = |p: PathBuf, w, h, seed| {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         write_image(&p, w, h, seed);
@@ -108,7 +108,7 @@ fn errors(ws: &Path, run: &str) -> Vec<String> {
 /// the checkpoint of step 4 fails, and the error says so, names the file, says "File too large"
 /// once and that `--resume` goes on from step 2; lifted, the run does.
 fn a_checkpoint_past_the_limit(kind: &str) {
-    let ws = workspace(kind);
+    let ws = workspace(kind, "limit");
     let first = aiart(
         &ws,
         &[
@@ -193,11 +193,12 @@ fn style_transfer_says_which_checkpoint_failed_and_where_to_resume() {
     a_checkpoint_past_the_limit("nst");
 }
 
-/// A sample and a metrics record that cannot be written (a file where `samples/` was, a folder
-/// where `metrics.jsonl` was: as root as well as as a user) are named too.
+/// A sample and a metrics record that cannot be written (a file where `samples/` was, a
+/// `metrics.jsonl` that links into a folder that is gone: as root as well as as a user) are named
+/// too.
 #[test]
 fn a_sample_or_metrics_that_cannot_be_written_is_named() {
-    let ws = workspace("pix2pix");
+    let ws = workspace("pix2pix", "named");
     let first = aiart(
         &ws,
         &[
@@ -238,8 +239,9 @@ fn a_sample_or_metrics_that_cannot_be_written_is_named() {
     }
     std::fs::remove_file(run.join("samples")).unwrap();
     std::fs::create_dir(run.join("samples")).unwrap();
+    // metrics.jsonl points into a folder that is gone: it reads as empty, and appends fail
     std::fs::rename(run.join("metrics.jsonl"), run.join("old.jsonl")).unwrap();
-    std::fs::create_dir(run.join("metrics.jsonl")).unwrap();
+    std::os::unix::fs::symlink(run.join("gone/metrics.jsonl"), run.join("metrics.jsonl")).unwrap();
     let out = aiart(
         &ws,
         &["train", "--resume", "runs/r", "--max-steps", "4", "--quiet"],
@@ -259,7 +261,7 @@ fn a_sample_or_metrics_that_cannot_be_written_is_named() {
 /// A damaged newest checkpoint (a `.safetensors` cut short) is set aside as `step-N.damaged/`,
 /// said with its file and reason, and the run goes on from the newest checkpoint that reads.
 fn a_damaged_newest_checkpoint(kind: &str) {
-    let ws = workspace(kind);
+    let ws = workspace(kind, "damaged");
     let first = aiart(
         &ws,
         &[

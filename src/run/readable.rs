@@ -15,6 +15,10 @@ pub struct Damaged {
     pub why: String,
 }
 
+/// A run's checkpoints as a resume sees them: the newest that reads (step, folder), and the newer
+/// complete ones that do not, newest first.
+pub type Readable = (Option<(u64, PathBuf)>, Vec<Damaged>);
+
 /// Why the checkpoint folder `dir` does not read, or Ok.
 pub fn check(dir: &Path) -> Result<(), String> {
     let meta = dir.join("meta.json");
@@ -47,7 +51,7 @@ pub fn set_aside_path(path: &Path) -> PathBuf {
 impl RunDir {
     /// The newest complete checkpoint that reads, with the newer complete ones that do not (newest
     /// first). Nothing is moved: see [`RunDir::set_aside`].
-    pub fn newest_readable_checkpoint(&self) -> io::Result<(Option<(u64, PathBuf)>, Vec<Damaged>)> {
+    pub fn newest_readable_checkpoint(&self) -> io::Result<Readable> {
         let mut damaged = vec![];
         for (step, path) in self.list_checkpoints()?.into_iter().rev() {
             if !path.join("meta.json").is_file() {

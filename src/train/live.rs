@@ -170,3 +170,24 @@ impl Live {
         self.session.end(state, step, epoch, total, closing)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::not_finite;
+
+    #[test]
+    fn the_losses_that_are_not_finite_are_named_with_their_values() {
+        let l = |v: &[(&str, f64)]| -> Vec<(String, f64)> {
+            v.iter().map(|(k, x)| (k.to_string(), *x)).collect()
+        };
+        assert_eq!(not_finite(&l(&[("loss_G", 1.0), ("loss_D", 0.5)])), None);
+        assert_eq!(
+            not_finite(&l(&[
+                ("loss_G", f64::NAN),
+                ("loss_D", 0.5),
+                ("G_L1", f64::INFINITY)
+            ])),
+            Some("loss_G = NaN, G_L1 = inf".into())
+        );
+    }
+}
