@@ -25,13 +25,20 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// `e` saying the file it failed on (its kind kept, so callers still match on it): an OS error
+/// alone ("File too large (os error 27)") leaves the user to guess which of a run's files it was.
+pub fn at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Writes `bytes` to `path` whole or not at all; an error names the file it failed on.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_name(path);
     let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
+        let mut f = File::create(&tmp).map_err(|e| at(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| at(&tmp, e))?;
+        f.sync_all().map_err(|e| at(&tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| at(path, e))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -43,28 +50,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Builds a folder under a temporary name with `fill`, then renames it to `path`: the folder is
-/// complete or absent. An existing `path` is replaced.
+/// complete or absent. An existing `path` is replaced. An error of its own names the file it
+/// failed on.
 pub fn write_dir_atomic<E: From<io::Error>>(
     path: &Path,
     fill: impl FnOnce(&Path) -> Result<(), E>,
 ) -> Result<(), E> {
     let tmp = temp_name(path);
     if tmp.exists() {
-        fs::remove_dir_all(&tmp)?;
+        fs::remove_dir_all(&tmp).map_err(|e| at(&tmp, e))?;
     }
-    fs::create_dir_all(&tmp)?;
+    fs::create_dir_all(&tmp).map_err(|e| at(&tmp, e))?;
     if let Err(e) = fill(&tmp) {
         let _ = fs::remove_dir_all(&tmp);
         return Err(e);
     }
-    for entry in fs::read_dir(&tmp)? {
-        File::open(entry?.path())?.sync_all()?;
+    let synced = (|| {
+        for entry in fs::read_dir(&tmp).map_err(|e| at(&tmp, e))? {
+            let file = entry.map_err(|e| at(&tmp, e))?.path();
+            File::open(&file)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| at(&file, e))?;
+        }
+        Ok::<(), io::Error>(())
+    })();
+    if let Err(e) = synced {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e.into());
     }
     sync_dir(&tmp);
     if path.exists() {
-        fs::remove_dir_all(path)?;
+        fs::remove_dir_all(path).map_err(|e| at(path, e))?;
     }
-    fs::rename(&tmp, path)?;
+    fs::rename(&tmp, path).map_err(|e| at(path, e))?;
     if let Some(parent) = path.parent() {
         sync_dir(parent);
     }

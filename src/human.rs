@@ -1,4 +1,25 @@
-//! Numbers for people: losses in the runs list, checkpoint list and chart labels.
+//! Numbers for people: losses in the runs list, checkpoint list and chart labels; and an error's
+//! text with each cause said once.
+
+/// An error and its causes, `: `-joined, as `{:#}` writes them, but a cause whose text the one
+/// before already ends with is left out: an error that both prints its source and returns it as
+/// its `source()` (safetensors' "I/O error: {0}") would otherwise say the OS's words twice
+/// ("File too large (os error 27): File too large (os error 27)").
+pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut last = text.clone();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let t = c.to_string();
+        if !last.ends_with(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        last = t;
+        cause = c.source();
+    }
+    text
+}
 
 /// A loss in a short readable form: `2.69e8`, `21095`, `1.657`, `0.0123`, `4.2e-5`, `0`.
 /// Four significant digits below 1,000; whole numbers from 1,000 up to 100,000; three significant

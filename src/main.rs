@@ -28,11 +28,12 @@ fn keep_freed_memory() {}
 fn main() {
     keep_freed_memory();
     aiart::run::signals::install_requeue();
+    aiart::run::signals::ignore_file_size_limit();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", aiart::human::error_text(e.as_ref()));
             std::process::exit(1);
         }
     }

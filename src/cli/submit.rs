@@ -137,6 +137,22 @@ pub fn queued_max_steps(ws: &Workspace, name: &str) -> Option<u64> {
     .flatten()
 }
 
+/// A path with a line break cannot be said in an `#SBATCH` line (the directive ends there, quoted
+/// or not): refused, naming it, before anything is written for Slurm. Spaces, quotes and `#` are
+/// fine: the script quotes them.
+pub fn refuse_line_breaks(paths: &[&Path]) -> Result<()> {
+    for p in paths {
+        if aiart::launch::slurm::script::unwritable(&p.to_string_lossy()) {
+            bail!(
+                "{:?}: a path with a line break cannot go into a Slurm batch script; \
+                 move the workspace (or the binary) to a path without one",
+                p
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Writes the script to `dir/slurm/job.sbatch`; with `dry_run` prints it and stops there. Else
 /// submits it and writes each run's `slurm.json` (the trainer waits for it: the script says so).
 pub fn submit(
@@ -149,14 +165,18 @@ pub fn submit(
     dry_run: bool,
 ) -> Result<Option<String>> {
     let slurm_dir = dir.join("slurm");
-    std::fs::create_dir_all(&slurm_dir)?;
-    let array = matches!(target, Target::Array { .. });
-    let output = slurm_dir.join(if array { "%A_%a.out" } else { "%j.out" });
     let binary = match &cfg.binary {
         Some(b) => absolute(b),
         None => std::env::current_exe()?,
     };
     let workspace = absolute(&ws.root);
+    refuse_line_breaks(&[&workspace, &binary, &slurm_dir])?;
+    std::fs::create_dir_all(&slurm_dir)?;
+    let array = matches!(target, Target::Array { .. });
+    let output = aiart::launch::slurm::script::output_pattern(
+        &slurm_dir,
+        if array { "%A_%a.out" } else { "%j.out" },
+    );
     let text = Script {
         name,
         workspace: &workspace,

@@ -164,6 +164,7 @@ fn submit(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
             .clone()
             .unwrap_or_else(|| ws.runs().join(fresh_run_id(&ws.runs(), &name))),
     );
+    super::submit::refuse_line_breaks(&[&super::submit::absolute(&ws.root), &root])?;
     let run = super::submit::prepare_run(
         &root,
         &preset,

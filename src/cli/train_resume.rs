@@ -139,7 +139,7 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
     }
     RunDir::repair_jsonl(&run.metrics())?;
     RunDir::repair_jsonl(&run.events())?;
-    let Some((step, ck)) = run.newest_complete_checkpoint()? else {
+    let Some((step, ck)) = readable_checkpoint(&run)? else {
         write_resume_changes(&run, &text, a.set, &changes)?;
         return start_over(ws, run, info, lock, a);
     };
@@ -256,6 +256,36 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
         }
     };
     Ok(exit_code(state))
+}
+
+/// The newest checkpoint that reads; newer damaged ones are set aside (`step-N.damaged/`, never
+/// deleted), each said on stderr and in the run's events. A run whose every checkpoint is
+/// damaged is not started over: that would throw its progress away.
+fn readable_checkpoint(run: &RunDir) -> Result<Option<(u64, std::path::PathBuf)>> {
+    let (ok, damaged) = run.newest_readable_checkpoint()?;
+    if ok.is_none() && !damaged.is_empty() {
+        let list: Vec<String> = damaged.iter().map(|d| d.why.clone()).collect();
+        bail!(
+            "run {}: no checkpoint reads, so it cannot resume: {}; copy a whole checkpoint back \
+             into {} (or start a new run)",
+            run.id(),
+            list.join("; "),
+            run.checkpoints().display()
+        );
+    }
+    let from = ok.as_ref().map_or(0, |c| c.0);
+    for d in &damaged {
+        let kept = run.set_aside(d)?;
+        let msg = format!(
+            "checkpoint of step {} is damaged ({}): resuming from step {from}; it is kept as {}",
+            d.step,
+            d.why,
+            kept.display()
+        );
+        eprintln!("warning: {msg}");
+        run.append_event("warning", &msg)?;
+    }
+    Ok(ok)
 }
 
 /// The killed trainer's records past the checkpoint are replayed: they move out first. Returns

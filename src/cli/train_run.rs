@@ -191,15 +191,26 @@ pub fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
     } else {
         e
     };
-    let msg = format!("{e:#}");
+    let mut msg = aiart::human::error_text(e.as_ref());
+    if let Some(w) = e.downcast_ref::<aiart::run::WriteFailed>() {
+        msg = format!("{msg}; {}", run.resume_advice(w));
+    }
     let _ = run.append_event("error", &msg);
     let before = run.read_status().ok();
-    let (step, epoch) = before.as_ref().map_or((0, 0), |s| (s.step, s.epoch));
+    // the step reached: status.json is rewritten about once a second, the metrics at each step
+    let last = RunDir::read_jsonl(&run.metrics())
+        .ok()
+        .and_then(|m| m.last().cloned());
+    let at = |k: &str| last.as_ref().and_then(|r| r.get(k)?.as_u64()).unwrap_or(0);
+    let (step, epoch) = before
+        .as_ref()
+        .map_or((0, 0), |s| (s.step, s.epoch))
+        .max((at("step"), at("epoch")));
     let mut status = run.status_now(RunState::Failed, step, epoch, total, &msg);
     // a queued run's --max-steps stays for the `train --resume` that retries it
     status.max_steps = before.and_then(|s| s.max_steps);
     let _ = run.write_status(&status);
-    Err(e)
+    Err(anyhow!(msg))
 }
 
 /// `--device D` as an override of the preset.

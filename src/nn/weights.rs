@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 pub enum WeightsError {
     #[error("{path}: cannot read weights: {reason}")]
     Read { path: PathBuf, reason: String },
+    #[error("{path}: cannot write weights: {reason}")]
+    Write { path: PathBuf, reason: String },
     #[error("{path}: unknown weights format (expected .safetensors, .pth, .pt or .model)")]
     Format { path: PathBuf },
 }
@@ -23,6 +25,20 @@ pub fn load_safetensors(
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
+}
+
+/// Writes `tensors` as a `.safetensors` file; an error names the file and says the OS's reason
+/// once (candle's own `save` wraps the I/O error in one that also prints it: "I/O error: File too
+/// large (os error 27): File too large (os error 27)").
+pub fn save_safetensors(tensors: &StateDict, path: &Path) -> Result<(), WeightsError> {
+    let write = |reason: String| WeightsError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut sorted: Vec<(&String, &Tensor)> = tensors.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let bytes = safetensors::serialize(sorted, None).map_err(|e| write(e.to_string()))?;
+    std::fs::write(path, bytes).map_err(|e| write(e.to_string()))
 }
 
 /// Loads a state dict from `.safetensors` or a PyTorch `.pth` / `.pt` / `.bin` / `.model` (either of

@@ -124,35 +124,25 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
     };
     match kind.as_str() {
         "nst" => {
-            let preset: NstPreset = deserialize(text, path, overrides, &table)?;
-            let problems = preset.problems();
-            if problems.is_empty() {
-                Ok(Preset::Nst(preset))
-            } else {
-                Err(located(problems, text, path, overrides))
-            }
+            let parsed = deserialize::<NstPreset>(text, path, overrides, &table);
+            checked(parsed, NstPreset::problems, (text, path, overrides)).map(Preset::Nst)
         }
         "pix2pix" | "cyclegan" => {
-            let preset: GanPreset = deserialize(text, path, overrides, &table)?;
-            let mut problems = preset.problems();
-            // the size rules need a generator that parses; a bad netG is reported already
-            if !problems.iter().any(|(f, _)| f == "model.netG") {
-                problems.extend(sizes::preset_problems(&preset));
-            }
-            if problems.is_empty() {
-                Ok(Preset::Gan(preset))
-            } else {
-                Err(located(problems, text, path, overrides))
-            }
+            let parsed = deserialize::<GanPreset>(text, path, overrides, &table);
+            let problems = |preset: &GanPreset| {
+                let mut problems = preset.problems();
+                // the size rules need a generator that parses; a bad netG is reported already
+                if !problems.iter().any(|(f, _)| f == "model.netG") {
+                    problems.extend(sizes::preset_problems(preset));
+                }
+                problems
+            };
+            checked(parsed, problems, (text, path, overrides)).map(Preset::Gan)
         }
         "fast_neural_style" => {
-            let preset: FastStylePreset = deserialize(text, path, overrides, &table)?;
-            let problems = preset.problems();
-            if problems.is_empty() {
-                Ok(Preset::FastStyle(preset))
-            } else {
-                Err(located(problems, text, path, overrides))
-            }
+            let parsed = deserialize::<FastStylePreset>(text, path, overrides, &table);
+            checked(parsed, FastStylePreset::problems, (text, path, overrides))
+                .map(Preset::FastStyle)
         }
         other => {
             let hint = locate::did_you_mean(other, KINDS)
@@ -188,12 +178,70 @@ fn field_of(path: &serde_path_to_error::Path, message: &str) -> String {
     field
 }
 
+/// A preset that did not deserialize: what serde found, and the preset its table makes with the
+/// offending keys taken out (their defaults in their place), when it makes one, so the rules can
+/// be checked too and every problem of the file said at once.
+struct Partial<T> {
+    error: PresetError,
+    repaired: Option<T>,
+}
+
+impl<T> From<PresetError> for Partial<T> {
+    fn from(error: PresetError) -> Self {
+        Self {
+            error,
+            repaired: None,
+        }
+    }
+}
+
+/// A deserialized preset checked against its rules (`problems`); one that did not deserialize
+/// has its repaired table checked too, each rule's problem added unless serde already named its
+/// field.
+fn checked<T>(
+    parsed: Result<T, Partial<T>>,
+    problems: impl Fn(&T) -> Vec<(String, String)>,
+    (text, path, overrides): (&str, &Path, &[String]),
+) -> Result<T, PresetError> {
+    match parsed {
+        Ok(preset) => {
+            let found = problems(&preset);
+            if found.is_empty() {
+                Ok(preset)
+            } else {
+                Err(located(found, text, path, overrides))
+            }
+        }
+        Err(Partial {
+            mut error,
+            repaired,
+        }) => {
+            if let Some(preset) = repaired {
+                let said = |f: &str| {
+                    error.issues.iter().any(|i| {
+                        !i.field.is_empty()
+                            && (f == i.field || f.starts_with(&format!("{}.", i.field)))
+                    })
+                };
+                let more: Vec<_> = problems(&preset)
+                    .into_iter()
+                    .filter(|(f, _)| !said(f))
+                    .collect();
+                error
+                    .issues
+                    .extend(located(more, text, path, overrides).issues);
+            }
+            Err(error)
+        }
+    }
+}
+
 fn deserialize<T: DeserializeOwned>(
     text: &str,
     path: &Path,
     overrides: &[String],
     table: &toml::Table,
-) -> Result<T, PresetError> {
+) -> Result<T, Partial<T>> {
     let in_file = |field: String, message: &str, line: Option<(usize, usize)>| PresetIssue {
         origin: line_or_field(text, path, &field, line),
         field,
@@ -210,11 +258,15 @@ fn deserialize<T: DeserializeOwned>(
         }
     };
     if let Some(first) = first {
-        let more = further_errors::<T>(table.clone(), &first.field, |field, message| {
-            in_file(field, message, None)
-        });
-        return Err(PresetError {
-            issues: std::iter::once(first).chain(more).collect(),
+        let (more, repaired) =
+            further_errors::<T>(table.clone(), &first.field, |field, message| {
+                in_file(field, message, None)
+            });
+        return Err(Partial {
+            error: PresetError {
+                issues: std::iter::once(first).chain(more).collect(),
+            },
+            repaired,
         });
     }
     let mut table = table.clone();
@@ -235,9 +287,12 @@ fn deserialize<T: DeserializeOwned>(
         Err(e) => {
             let e: serde_path_to_error::Error<toml::de::Error> = e;
             let first = issue(field_of(e.path(), e.inner().message()), e.inner().message());
-            let more = further_errors::<T>(table, &first.field, |f, m| issue(f, m));
-            Err(PresetError {
-                issues: std::iter::once(first).chain(more).collect(),
+            let (more, repaired) = further_errors::<T>(table, &first.field, |f, m| issue(f, m));
+            Err(Partial {
+                error: PresetError {
+                    issues: std::iter::once(first).chain(more).collect(),
+                },
+                repaired,
             })
         }
     }
@@ -253,12 +308,13 @@ fn line_or_field(text: &str, path: &Path, field: &str, span: Option<(usize, usiz
 
 /// serde stops at a preset's first error, which would hide the others (a misspelt key, then a
 /// wrong type two lines down): the offending key is taken out and the rest parsed again (a field
-/// taken out falls back to its default) until it parses or a key cannot be taken out.
+/// taken out falls back to its default) until it parses or a key cannot be taken out. Returns
+/// the errors after the first, and the preset the repaired table makes when it makes one.
 fn further_errors<T: DeserializeOwned>(
     mut table: toml::Table,
     first: &str,
     issue: impl Fn(String, &str) -> PresetIssue,
-) -> Vec<PresetIssue> {
+) -> (Vec<PresetIssue>, Option<T>) {
     let mut out = vec![];
     let mut field = first.to_string();
     for _ in 0..32 {
@@ -266,7 +322,7 @@ fn further_errors<T: DeserializeOwned>(
             break;
         }
         match serde_path_to_error::deserialize::<_, T>(toml::Value::Table(table.clone())) {
-            Ok(_) => break,
+            Ok(repaired) => return (out, Some(repaired)),
             Err(e) => {
                 let e: serde_path_to_error::Error<toml::de::Error> = e;
                 field = field_of(e.path(), e.inner().message());
@@ -277,7 +333,7 @@ fn further_errors<T: DeserializeOwned>(
             }
         }
     }
-    out
+    (out, None)
 }
 
 /// Takes `section.key` (an element `key[2]` takes the whole key) out of the table; false when

@@ -193,9 +193,14 @@ impl RunDir {
         let mut line = serde_json::to_vec(value)?;
         line.push(b'\n');
         // one write of a whole line to a file opened for append: concurrent readers see whole lines
-        let mut f = OpenOptions::new().create(true).append(true).open(path)?;
-        f.write_all(&line)?;
-        f.flush()
+        let at = |e| crate::atomic::at(path, e);
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(at)?;
+        f.write_all(&line).map_err(at)?;
+        f.flush().map_err(at)
     }
 
     /// One metrics record: `step`, `epoch`, `time`, `lr` and each loss by name.

@@ -10,11 +10,14 @@ pub mod ending;
 pub mod list;
 pub mod lock;
 mod meter;
+pub mod readable;
 pub mod session;
 pub mod signals;
 pub mod status;
 pub mod watch;
+pub mod writing;
 
 pub use dir::{RunDir, RunInfo};
 pub use discard::Discarded;
 pub use status::{RunState, Status};
+pub use writing::{WriteFailed, Writing};

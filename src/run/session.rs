@@ -12,8 +12,9 @@ use super::meter::{Meter, METER};
 use super::signals;
 use super::status::{RunState, Status};
 use super::watch::PresetWatcher;
+use super::writing::Writing;
 use crate::preset::{self, live, Preset};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -263,7 +264,9 @@ impl Session {
                 return Ok(Flow::Stop);
             }
             "checkpoint" => {
-                let p = t.checkpoint(&self.run, step)?;
+                let p = t
+                    .checkpoint(&self.run, step)
+                    .with_context(|| self.run.writing(Writing::Checkpoint(step)))?;
                 self.run.append_answer(
                     "checkpoint",
                     &format!("step {step}: {}", p.display()),
@@ -271,7 +274,9 @@ impl Session {
                 )?;
             }
             "sample" => {
-                let p = t.sample(&self.run, step)?;
+                let p = t
+                    .sample(&self.run, step)
+                    .with_context(|| self.run.writing(Writing::Sample(step)))?;
                 self.run
                     .append_answer("sample", &format!("step {step}: {}", p.display()), req)?;
             }
@@ -500,6 +505,9 @@ impl Drop for Session {
         if let Some(h) = self.heartbeat.take() {
             let _ = h.join();
         }
+        // the step reached, even where an error ends the loop between two of progress()'s writes
+        // (a run failed at step 2 read `step 0/4`)
+        self.write_status();
     }
 }
 

@@ -24,6 +24,16 @@ pub fn install_requeue() {
     }
 }
 
+/// A write past the file size limit (`ulimit -f`, RLIMIT_FSIZE) fails with EFBIG ("File too
+/// large") instead of SIGXFSZ killing the process mid-write: the trainer can then say which file
+/// of which run it was writing, and mark the run failed, rather than vanish with a core dump.
+pub fn ignore_file_size_limit() {
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// Ctrl-C and TERM, once a training loop is there to read the flag.
 pub fn install() {
     // SAFETY: the handlers only store to an atomic, which is async-signal-safe.

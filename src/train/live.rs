@@ -6,9 +6,20 @@
 use crate::preset::nst::LogConfig;
 use crate::run::ending::{self, Ending};
 use crate::run::session::{Flow, Session, Steer};
-use crate::run::{signals, RunDir, RunState};
+use crate::run::{signals, RunDir, RunState, Writing};
 use crate::train::progress::Progress;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+
+/// The losses of a step that are not finite, named with their values (`loss_G = NaN`,
+/// `loss_D_A = inf, loss_G = NaN`); None when all are finite.
+pub fn not_finite(losses: &[(String, f64)]) -> Option<String> {
+    let bad: Vec<String> = losses
+        .iter()
+        .filter(|(_, v)| !v.is_finite())
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    (!bad.is_empty()).then(|| bad.join(", "))
+}
 
 /// A live loop's run: its session, its progress line and what it already wrote.
 pub struct Live {
@@ -74,9 +85,11 @@ impl Live {
         losses: &[(String, f64)],
         log: &LogConfig,
     ) -> Result<()> {
-        self.run.append_metrics(step, epoch, lr, losses)?;
-        if losses.iter().any(|(_, v)| !v.is_finite()) {
-            bail!("a loss is not finite at step {step}: lower the learning rate");
+        self.run
+            .append_metrics(step, epoch, lr, losses)
+            .with_context(|| self.run.writing(Writing::Metrics))?;
+        if let Some(which) = not_finite(losses) {
+            bail!("a loss is not finite at step {step} ({which}): lower the learning rate");
         }
         let print = step.is_multiple_of(log.print_every);
         self.progress.update(step, step, losses, print);
@@ -105,7 +118,9 @@ impl Live {
 
     /// Writes a sample at `step` and logs it (`note` after the path).
     pub fn sample(&mut self, r: &mut impl Steer, step: u64, note: &str) -> Result<()> {
-        let p = r.sample(&self.run, step)?;
+        let p = r
+            .sample(&self.run, step)
+            .with_context(|| self.run.writing(Writing::Sample(step)))?;
         let message = format!("step {step}: {}{note}", p.display());
         self.run.append_event("sample", &message)?;
         self.last_sample = Some(step);
@@ -114,7 +129,9 @@ impl Live {
 
     /// Writes a checkpoint at `step` and logs it (`note` after the path).
     pub fn checkpoint(&self, r: &mut impl Steer, step: u64, note: &str) -> Result<()> {
-        let p = r.checkpoint(&self.run, step)?;
+        let p = r
+            .checkpoint(&self.run, step)
+            .with_context(|| self.run.writing(Writing::Checkpoint(step)))?;
         let message = format!("step {step}: {}{note}", p.display());
         self.run.append_event("checkpoint", &message)?;
         Ok(())
@@ -151,5 +168,26 @@ impl Live {
     ) -> Result<RunState> {
         let closing = ending::end_of_run(state, step, total, &ending);
         self.session.end(state, step, epoch, total, closing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_finite;
+
+    #[test]
+    fn the_losses_that_are_not_finite_are_named_with_their_values() {
+        let l = |v: &[(&str, f64)]| -> Vec<(String, f64)> {
+            v.iter().map(|(k, x)| (k.to_string(), *x)).collect()
+        };
+        assert_eq!(not_finite(&l(&[("loss_G", 1.0), ("loss_D", 0.5)])), None);
+        assert_eq!(
+            not_finite(&l(&[
+                ("loss_G", f64::NAN),
+                ("loss_D", 0.5),
+                ("G_L1", f64::INFINITY)
+            ])),
+            Some("loss_G = NaN, G_L1 = inf".into())
+        );
     }
 }

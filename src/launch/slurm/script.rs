@@ -16,6 +16,55 @@ pub fn quote(s: &str) -> String {
     }
 }
 
+/// A job name Slurm shows and takes whole: letters, digits, `-`, `_` and `.`, anything else as
+/// `-` (`aiart-run two` would end the directive at the space).
+pub fn job_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// One `#SBATCH` option as sbatch reads it: the value of `--name=value` in double quotes, with
+/// `"` and `\` escaped, where it holds a space, a quote, `#` or a backslash (sbatch splits the
+/// directive at spaces, takes `#` for a comment and quotes and backslashes as its own; its quotes
+/// work within a word, as bash's do).
+pub fn directive(option: &str) -> String {
+    let plain = |v: &str| {
+        !v.is_empty()
+            && v.chars()
+                .all(|c| !c.is_whitespace() && !"\"'#\\".contains(c))
+    };
+    let quoted = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+    match option.split_once('=') {
+        Some((name, value)) if plain(name) => {
+            if plain(value) {
+                option.to_string()
+            } else {
+                format!("{name}={}", quoted(value))
+            }
+        }
+        _ if plain(option) => option.to_string(),
+        _ => quoted(option),
+    }
+}
+
+/// Slurm's `--output` name for the folder `dir` and the file name `pattern` (`%j.out`): a `%` of
+/// the folder's own is doubled, so Slurm does not take it for one of its patterns.
+pub fn output_pattern(dir: &Path, pattern: &str) -> PathBuf {
+    PathBuf::from(dir.to_string_lossy().replace('%', "%%")).join(pattern)
+}
+
+/// A value no `#SBATCH` line can hold: a line break ends the directive, whatever its quotes.
+pub fn unwritable(value: &str) -> bool {
+    value.contains(['\n', '\r'])
+}
+
 /// What the script runs: one run, or one run per array task.
 pub enum Target<'a> {
     Run(&'a Path),
@@ -44,8 +93,8 @@ impl Script<'_> {
             s.push_str(&format!(" per array task ({} runs)", runs.len()));
         }
         s.push_str(" (docs/ARCHITECTURE.md, \"Slurm\")\n");
-        let mut opt = |o: String| s.push_str(&format!("#SBATCH {o}\n"));
-        opt(format!("--job-name={}", self.name));
+        let mut opt = |o: String| s.push_str(&format!("#SBATCH {}\n", directive(&o)));
+        opt(format!("--job-name={}", job_name(self.name)));
         opt(format!("--output={}", path(self.output)));
         opt("--open-mode=append".into());
         opt("--requeue".into());
@@ -108,6 +157,26 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), "'it'\\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn directives_quote_what_sbatch_would_split() {
+        assert_eq!(job_name("aiart-run two's"), "aiart-run-two-s");
+        assert_eq!(directive("--requeue"), "--requeue");
+        assert_eq!(directive("--output=/w/a/%j.out"), "--output=/w/a/%j.out");
+        assert_eq!(
+            directive("--output=/My Project/x #1/%j.out"),
+            "--output=\"/My Project/x #1/%j.out\""
+        );
+        assert_eq!(
+            directive("--comment=say \"hi\" it's \\"),
+            "--comment=\"say \\\"hi\\\" it's \\\\\""
+        );
+        assert_eq!(
+            output_pattern(Path::new("/w/100%/slurm"), "%j.out"),
+            Path::new("/w/100%%/slurm/%j.out")
+        );
+        assert!(unwritable("a\nb") && !unwritable("a b"));
     }
 
     #[test]

@@ -15,15 +15,17 @@ const OPT_PREFIX: &str = "state";
 impl FastTrainer {
     /// Network, optimiser state and meta into `dir` (a temporary folder the run renames).
     pub fn save(&self, dir: &Path, step: u64, epoch: u64) -> Result<()> {
-        candle_core::safetensors::save(&self.net.state_dict(), dir.join(NET_FILE))?;
-        candle_core::safetensors::save(&self.opt.state(OPT_PREFIX)?, dir.join(OPTIMIZER_FILE))?;
+        weights::save_safetensors(&self.net.state_dict(), &dir.join(NET_FILE))?;
+        weights::save_safetensors(&self.opt.state(OPT_PREFIX)?, &dir.join(OPTIMIZER_FILE))?;
         let meta = serde_json::json!({
             "step": step,
             "epoch": epoch,
             "kind": self.preset.kind,
             "preset": toml::to_string_pretty(&self.preset)?,
         });
-        std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
+        let meta_path = dir.join("meta.json");
+        std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta)?)
+            .map_err(|e| crate::atomic::at(&meta_path, e))?;
         Ok(())
     }
 

@@ -13,7 +13,7 @@ impl GanTrainer {
     /// Networks (reference keys), optimiser states, pools and meta into `dir`.
     pub fn save(&self, dir: &Path, step: u64, epoch: u64) -> Result<()> {
         let save = |name: &str, sd: HashMap<String, Tensor>| -> Result<()> {
-            candle_core::safetensors::save(&sd, dir.join(format!("{name}.safetensors")))?;
+            crate::nn::weights::save_safetensors(&sd, &dir.join(format!("{name}.safetensors")))?;
             Ok(())
         };
         match &self.model {
@@ -50,7 +50,9 @@ impl GanTrainer {
             "direction": self.preset.data.direction,
             "preset": toml::to_string_pretty(&self.preset)?,
         });
-        std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
+        let meta_path = dir.join("meta.json");
+        std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta)?)
+            .map_err(|e| crate::atomic::at(&meta_path, e))?;
         Ok(())
     }
 

@@ -16,13 +16,13 @@ impl NstTrainer {
         preset: &NstPreset,
         scale: (usize, usize, u32),
     ) -> Result<()> {
-        candle_core::safetensors::save(
+        crate::nn::weights::save_safetensors(
             &HashMap::from([("image".to_string(), self.image().clone())]),
-            dir.join("image.safetensors"),
+            &dir.join("image.safetensors"),
         )?;
         let opt = self.optimizer_state()?;
         if !opt.is_empty() {
-            candle_core::safetensors::save(&opt, dir.join("optimizer.safetensors"))?;
+            crate::nn::weights::save_safetensors(&opt, &dir.join("optimizer.safetensors"))?;
         }
         image_io::save_tensor(&self.output()?, &dir.join("image.png"))?;
         let meta = serde_json::json!({
@@ -34,7 +34,9 @@ impl NstTrainer {
             "size": scale.2,
             "preset": toml::to_string_pretty(&preset.effective())?,
         });
-        std::fs::write(dir.join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
+        let meta_path = dir.join("meta.json");
+        std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta)?)
+            .map_err(|e| crate::atomic::at(&meta_path, e))?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use crate::nst::setup;
 use crate::preset::nst::NstPreset;
 use crate::preset::Preset;
 use crate::run::session::{Session, Steer};
-use crate::run::{RunDir, RunState};
+use crate::run::{RunDir, RunState, Writing};
 use crate::train::live::Live;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -154,7 +154,9 @@ pub fn train(
             if !resumed {
                 let losses = record(&mut r, &run, step)?;
                 live.progress.update(step + 1, step, &losses, true);
-                let p = r.sample(&run, step)?;
+                let p = r
+                    .sample(&run, step)
+                    .with_context(|| run.writing(Writing::Sample(step)))?;
                 run.append_event(
                     "sample",
                     &format!("step {step}: {} — end of {}", p.display(), r.where_()),
@@ -183,13 +185,14 @@ pub fn train(
         if !resumed {
             let mut losses = r.trainer.losses(&costs)?;
             losses.extend(r.scale_fields());
-            run.append_metrics(step, 0, lr, &losses)?;
-            if losses.iter().any(|(_, v)| !v.is_finite()) {
+            run.append_metrics(step, 0, lr, &losses)
+                .with_context(|| run.writing(Writing::Metrics))?;
+            if let Some(which) = crate::train::live::not_finite(&losses) {
                 let last = last_finite.take();
                 let kept = keep_last_finite(&mut r, &run, opts, last, live.last_sample)?;
                 anyhow::bail!(
-                    "the cost is not finite at step {step}: lower the learning rate or the loss \
-                     weights{kept}"
+                    "the cost is not finite at step {step} ({which}): lower the learning rate or \
+                     the loss weights{kept}"
                 );
             }
             live.progress.update(
@@ -329,6 +332,7 @@ fn record(r: &mut NstRun, run: &RunDir, step: u64) -> Result<Vec<(String, f64)>>
     let costs = r.trainer.costs()?;
     let mut losses = r.trainer.losses(&costs)?;
     losses.extend(r.scale_fields());
-    run.append_metrics(step, 0, r.preset.train.lr(), &losses)?;
+    run.append_metrics(step, 0, r.preset.train.lr(), &losses)
+        .with_context(|| run.writing(Writing::Metrics))?;
     Ok(losses)
 }
