@@ -185,11 +185,18 @@ pub fn to_image(t: &Tensor) -> candle_core::Result<RgbImage> {
     Ok(RgbImage::from_raw(w as u32, h as u32, data).expect("buffer sized from the tensor"))
 }
 
-/// Writes a PNG (or the format of the extension) through a temporary file and a rename.
+/// Writes a PNG (or the format of the extension) through a temporary file and a rename. A Netpbm
+/// extension gets its own kind, as other programs expect of it: `.ppm`/`.pnm` binary P6, `.pgm`
+/// P5 (luma), `.pbm` P4 (luma ≥ 128 is white), `.pam` P7 (the `image` crate writes P7 for all).
 pub fn save_image(img: &RgbImage, path: &Path) -> Result<(), ImageError> {
     let fmt = image::ImageFormat::from_path(path).unwrap_or(image::ImageFormat::Png);
     let mut buf = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut buf, fmt).map_err(|e| ImageError::Write {
+    let written = if fmt == image::ImageFormat::Pnm {
+        super::netpbm::write(img, path, &mut buf)
+    } else {
+        img.write_to(&mut buf, fmt)
+    };
+    written.map_err(|e| ImageError::Write {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
