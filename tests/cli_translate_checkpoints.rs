@@ -180,3 +180,63 @@ fn translate_sends_a_fast_style_network_to_stylize() {
     assert!(!ws.join("o.png").exists());
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// A run whose newest checkpoint does not read (a copy cut short) is translated with the newest
+/// one that does, naming the damaged one, which stays where it is (translate only reads).
+#[test]
+fn translate_goes_back_past_a_damaged_newest_checkpoint() {
+    let ws = temp_workspace("out-damaged-ck");
+    let train = ws.join("data/train");
+    std::fs::create_dir_all(&train).unwrap();
+    for i in 0..2 {
+        write_image(&train.join(format!("{i}.png")), 64, 32, i);
+    }
+    std::fs::write(
+        ws.join("p.toml"),
+        "kind = \"pix2pix\"\n[data]\ndataroot = \"data\"\nload_size = 32\ncrop_size = 32\n\
+         [model]\nnetG = \"unet_32\"\nngf = 4\nndf = 4\n[train]\nn_epochs = 2\n\
+         n_epochs_decay = 0\n[log]\ncheckpoint_every = 1\n",
+    )
+    .unwrap();
+    let out = run(bin()
+        .current_dir(&ws)
+        .args(["train", "p.toml", "--run-dir", "run", "--quiet"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let mut cks: Vec<_> = std::fs::read_dir(ws.join("run/checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("meta.json").is_file())
+        .collect();
+    cks.sort();
+    assert!(cks.len() >= 2, "{cks:?}");
+    let newest = cks.last().unwrap().join("net_G.safetensors");
+    let bytes = std::fs::read(&newest).unwrap();
+    std::fs::write(&newest, &bytes[..bytes.len() / 2]).unwrap();
+    write_image(&ws.join("pair.png"), 64, 32, 5);
+    let out = translate(&ws, "run", "pair.png", "o.png", &["--whole"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    let older = cks[cks.len() - 2]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let older_step: u64 = older.trim_start_matches("step-").parse().unwrap();
+    assert!(
+        said.contains("does not read") && said.contains(&format!("step {older_step}")),
+        "{said}"
+    );
+    assert!(ws.join("o.png").is_file());
+    assert_eq!(
+        std::fs::read(&newest).unwrap().len(),
+        bytes.len() / 2,
+        "left as it was"
+    );
+    // none that reads: an error saying so, nothing written
+    for ck in &cks {
+        std::fs::write(ck.join("meta.json"), b"{").unwrap();
+    }
+    let out = translate(&ws, "run", "pair.png", "o2.png", &["--whole"]);
+    failed_saying(&out, &["none of its", "checkpoints reads"]);
+    assert!(!ws.join("o2.png").exists());
+}

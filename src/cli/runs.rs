@@ -373,3 +373,40 @@ fn steer(
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The newest checkpoint of `run` that reads, for a command that only reads it (translate,
+/// stylize --model): newer complete ones that do not read are named on stderr and left where
+/// they are (`train --resume` sets them aside); none that reads is an error saying so.
+pub fn newest_readable(run: &RunDir) -> Result<(u64, std::path::PathBuf)> {
+    let (ok, damaged) = run.newest_readable_checkpoint()?;
+    for d in &damaged {
+        eprintln!(
+            "warning: the checkpoint of step {} does not read ({}); using an older one",
+            d.step, d.why
+        );
+    }
+    match ok {
+        Some(found) => {
+            if !damaged.is_empty() {
+                eprintln!(
+                    "using the checkpoint of step {}: {}",
+                    found.0,
+                    found.1.display()
+                );
+            }
+            Ok(found)
+        }
+        None if damaged.is_empty() => bail!(
+            "{}: the run has no complete checkpoint yet (checkpoints/step-N/ with meta.json); \
+             wait for its first, or ask for one with `aiart runs checkpoint {}`",
+            run.root.display(),
+            run.id()
+        ),
+        None => bail!(
+            "{}: none of its {} checkpoints reads (see above); copy a whole checkpoint back into \
+             checkpoints/",
+            run.root.display(),
+            damaged.len()
+        ),
+    }
+}

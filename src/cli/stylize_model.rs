@@ -60,15 +60,7 @@ pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
                 gan_hint(&k)
             );
         }
-        p = match run.newest_complete_checkpoint()? {
-            Some((_, ck)) => ck,
-            None => bail!(
-                "{}: the run has no complete checkpoint yet (checkpoints/step-N/ with meta.json); \
-                 wait for its first, or ask for one with `aiart runs checkpoint {}`",
-                p.display(),
-                run.id()
-            ),
-        };
+        p = super::runs::newest_readable(&run)?.1;
     }
     let meta = p.join("meta.json");
     if let Ok(text) = std::fs::read_to_string(&meta) {

@@ -77,11 +77,7 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
                 stylize_hint(&a.checkpoint)
             );
         }
-        let newest = run
-            .list_checkpoints()?
-            .pop()
-            .with_context(|| format!("{}: the run has no checkpoint yet", dir.display()))?;
-        dir = newest.1;
+        dir = super::runs::newest_readable(&run)?.1;
     }
     if dir.is_file() {
         if let Some(asked) = a.direction {
