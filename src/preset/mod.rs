@@ -272,10 +272,19 @@ fn deserialize<T: DeserializeOwned>(
     let mut table = table.clone();
     overrides::apply(&mut table, overrides)?;
     let issue = |field: String, message: &str| {
-        let origin = overrides::origin_of(overrides, &field).unwrap_or_else(|| Origin::File {
-            path: path.to_path_buf(),
-            line: locate::locate(text, &field),
-        });
+        let line = locate::locate(text, &field);
+        // a table only an override made (`--set foo.bar=1` where the file has no `foo`) is the
+        // override's
+        let made = || {
+            line.is_none()
+                .then(|| overrides::origin_below(overrides, &field))?
+        };
+        let origin = overrides::origin_of(overrides, &field)
+            .or_else(made)
+            .unwrap_or_else(|| Origin::File {
+                path: path.to_path_buf(),
+                line,
+            });
         PresetIssue {
             origin,
             field,

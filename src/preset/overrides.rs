@@ -56,3 +56,12 @@ pub fn origin_of(overrides: &[String], field: &str) -> Option<Origin> {
         .find(|o| split(o).is_some_and(|(k, _)| k == field || field.starts_with(&format!("{k}."))))
         .map(|o| Origin::Override(o.clone()))
 }
+
+/// The override that set a key inside `field` (a table), if any.
+pub fn origin_below(overrides: &[String], field: &str) -> Option<Origin> {
+    overrides
+        .iter()
+        .rev()
+        .find(|o| split(o).is_some_and(|(k, _)| k.starts_with(&format!("{field}."))))
+        .map(|o| Origin::Override(o.clone()))
+}

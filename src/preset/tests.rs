@@ -178,6 +178,17 @@ fn overrides_apply_and_are_blamed_for_their_errors() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("expected section.key=value"), "{e}");
+    // a table the file does not have, made by the override, is the override's too
+    let e = parse(MINIMAL, Path::new("p.toml"), &["foo.bar=1".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("--set foo.bar=1: foo: unknown field"), "{e}");
+    // while an unknown table of the file's own stays the file's, beside an override
+    let text = format!("{MINIMAL}[foo]\nbar = 1\n");
+    let e = parse(&text, Path::new("p.toml"), &["foo.baz=1".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("p.toml:"), "{e}");
 }
 
 #[test]
