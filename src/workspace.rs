@@ -101,14 +101,23 @@ impl Workspace {
         known: Vec<String>,
     ) -> NotFound {
         let kind = if what == "preset" { "file" } else { "folder" };
-        NotFound {
-            what,
-            given: given.display().to_string(),
-            tried: format!(
+        let p = self.path(given);
+        // a path that is there, but of the other kind, says so
+        let tried = if p.is_file() && what != "preset" {
+            format!("{} is a file; a {what} is a folder", p.display())
+        } else if p.is_dir() && what == "preset" {
+            format!("{} is a folder; a {what} is a .toml file", p.display())
+        } else {
+            format!(
                 "no such {kind} here or under the workspace {}, nor a {what} of that name in {}",
                 self.root.display(),
                 dir.display()
-            ),
+            )
+        };
+        NotFound {
+            what,
+            given: given.display().to_string(),
+            tried,
             known: if known.is_empty() {
                 String::new()
             } else {
@@ -181,7 +190,13 @@ mod tests {
             e.contains("no dataset `nope`") && e.contains("edges2tiny"),
             "{e}"
         );
-        assert!(ws.dataset(Path::new("presets/tiny-quick.toml")).is_err());
+        let e = ws
+            .dataset(Path::new("presets/tiny-quick.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is a file; a dataset is a folder"), "{e}");
+        let e = ws.preset(Path::new("datasets")).unwrap_err().to_string();
+        assert!(e.contains("is a folder; a preset is a .toml file"), "{e}");
         // a path that exists as written wins over the workspace's
         let here = Path::new("Cargo.toml");
         assert_eq!(ws.path(here), here);

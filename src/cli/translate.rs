@@ -40,8 +40,9 @@ pub struct TranslateArgs {
     #[arg(long)]
     pub ngf: Option<usize>,
     /// For CycleGAN checkpoints: AtoB uses G_A, BtoA uses G_B [default: AtoB]. A pix2pix generator
-    /// (or one CycleGAN generator's file) translates only the way it was trained: another
-    /// direction is refused, and so is --direction for a single generator file of unknown direction
+    /// (or one CycleGAN generator's file) translates only the way it was trained, which is then
+    /// the default: another direction is refused, and so is --direction for a single generator
+    /// file of unknown direction
     #[arg(long, value_enum)]
     pub direction: Option<Dir>,
     /// Dropout off and BatchNorm running statistics (the reference's --eval)
