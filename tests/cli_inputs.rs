@@ -225,14 +225,20 @@ fn dataset_helpers_chain_into_what_inspect_accepts() {
         .current_dir(&ws)
         .args(["dataset", "prepare", "resize", "e2p", "--size", "16"]));
     assert!(out.status.success(), "{}", text(&out));
+    assert!(last_line(&out).contains("e2p-16px"), "{}", text(&out));
     for i in 0..3 {
         assert_eq!(
-            image::image_dimensions(ws.join(format!("e2p/train/{i}.png"))).unwrap(),
+            image::image_dimensions(ws.join(format!("e2p-16px/train/{i}.png"))).unwrap(),
             (32, 16),
             "each half resized to 16"
         );
     }
-    inspect_is_clean(&ws, "e2p");
+    assert_eq!(
+        image::image_dimensions(ws.join("e2p/train/0.png")).unwrap(),
+        (64, 32),
+        "the dataset itself is unchanged"
+    );
+    inspect_is_clean(&ws, "e2p-16px");
 
     // flat A/B folders make an aligned dataset; unpaired files are named, not dropped silently
     std::fs::create_dir_all(ws.join("A")).unwrap();
@@ -456,7 +462,7 @@ fn dataset_helpers_name_what_they_cannot_read_and_lose_nothing() {
     );
     assert!(ws.join("e2p/train/0.png").is_file() && ws.join("e2p/train/2.png").is_file());
 
-    // resizing in place keeps what it cannot read, and files that are not images
+    // resizing (into photos-12px) copies what it cannot read, and files that are not images
     std::fs::write(ws.join("photos/notes.txt"), b"where these came from").unwrap();
     let out = run(bin()
         .current_dir(&ws)
@@ -467,16 +473,22 @@ fn dataset_helpers_name_what_they_cannot_read_and_lose_nothing() {
         t.contains("photos/bad.png") && t.contains("copied unchanged"),
         "{t}"
     );
+    for dir in ["photos", "photos-12px"] {
+        assert_eq!(
+            std::fs::read(ws.join(dir).join("bad.png")).unwrap(),
+            b"not a png"
+        );
+        assert_eq!(
+            std::fs::read(ws.join(dir).join("notes.txt")).unwrap(),
+            b"where these came from"
+        );
+    }
     assert_eq!(
-        std::fs::read(ws.join("photos/bad.png")).unwrap(),
-        b"not a png"
-    );
-    assert_eq!(
-        std::fs::read(ws.join("photos/notes.txt")).unwrap(),
-        b"where these came from"
+        image::image_dimensions(ws.join("photos-12px/0.png")).unwrap(),
+        (12, 12)
     );
     assert_eq!(
         image::image_dimensions(ws.join("photos/0.png")).unwrap(),
-        (12, 12)
+        (24, 24)
     );
 }

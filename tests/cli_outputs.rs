@@ -223,3 +223,163 @@ fn skip_existing_goes_on_with_an_interrupted_folder_run() {
     }
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// Optimisation-based style transfer from flags, two steps at 32 px, `extra` after them.
+fn stylize_flags(ws: &Path, extra: &[&str]) -> Output {
+    let base = [
+        "stylize",
+        "--content",
+        "photo.png",
+        "--style",
+        "s.png",
+        "--size",
+        "32",
+        "--iterations",
+        "2",
+        "--quiet",
+        "--run-dir",
+        "run",
+    ];
+    run(bin()
+        .current_dir(ws)
+        .env_remove("AIART_VGG")
+        .args(base)
+        .args(extra))
+}
+
+#[test]
+fn every_file_a_command_reads_is_an_input() {
+    let ws = temp_workspace("out-reads");
+    write_image(&ws.join("photo.png"), 64, 48, 1);
+    write_image(&ws.join("s.png"), 16, 16, 2);
+    // the bundled default VGG of this workspace, one given by --vgg, and one a preset names
+    std::fs::create_dir_all(ws.join("weights")).unwrap();
+    let bundled = ws.join("weights/vgg19-caffe-q8.safetensors");
+    std::fs::copy(tiny_vgg(), &bundled).unwrap();
+    std::fs::copy(tiny_vgg(), ws.join("v.safetensors")).unwrap();
+    let preset = "kind = \"nst\"\n[model]\nvgg_weights = \"v.safetensors\"\n";
+    std::fs::write(ws.join("p.toml"), preset).unwrap();
+    let vgg = std::fs::read(tiny_vgg()).unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&[], "weights/vgg19-caffe-q8.safetensors"),
+        (&["--vgg", "v.safetensors"], "./v.safetensors"),
+        (&["--preset", "p.toml"], "v.safetensors"),
+        (&["--preset", "p.toml"], "p.toml"),
+    ];
+    for (flags, output) in cases {
+        let mut extra = flags.to_vec();
+        extra.extend(["--output", output, "--force"]);
+        let out = stylize_flags(&ws, &extra);
+        failed_saying(&out, &["it is the input", "even with --force"]);
+        assert!(
+            !ws.join("run").exists(),
+            "refused before the run: {extra:?}"
+        );
+    }
+    assert_eq!(std::fs::read(&bundled).unwrap(), vgg);
+    assert_eq!(std::fs::read(ws.join("v.safetensors")).unwrap(), vgg);
+    assert_eq!(std::fs::read_to_string(ws.join("p.toml")).unwrap(), preset);
+    // the preset's VGG is the one used: another output is made with it
+    let out = stylize_flags(&ws, &["--preset", "p.toml", "--output", "r.png"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(ws.join("r.png").is_file());
+
+    // translate: the reference's train_opt.txt beside a generator file is read too
+    let g = legacy_generator(&ws.join("ck/g.pth"));
+    std::fs::write(ws.join("ck/train_opt.txt"), "direction: AtoB\n").unwrap();
+    let out = translate(
+        &ws,
+        g.to_str().unwrap(),
+        "photo.png",
+        "ck/train_opt.txt",
+        &["--force"],
+    );
+    failed_saying(&out, &["it is the input", "train_opt.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(ws.join("ck/train_opt.txt")).unwrap(),
+        "direction: AtoB\n"
+    );
+    // stylize --model: a checkpoint folder's meta.json as well as its network
+    std::fs::create_dir_all(ws.join("fast")).unwrap();
+    transformer_net(&ws.join("fast/transformer_net.safetensors"));
+    let meta = r#"{"kind":"fast_neural_style"}"#;
+    std::fs::write(ws.join("fast/meta.json"), meta).unwrap();
+    for output in ["fast/meta.json", "fast/transformer_net.safetensors"] {
+        let out = stylize_model(&ws, "fast", "photo.png", output, &["--force"]);
+        failed_saying(&out, &["it is the input", output]);
+    }
+    assert_eq!(
+        std::fs::read_to_string(ws.join("fast/meta.json")).unwrap(),
+        meta
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn an_output_folder_inside_the_input_folder_is_not_an_input() {
+    let ws = temp_workspace("out-nested");
+    let g = legacy_generator(&ws.join("g.pth"));
+    transformer_net(&ws.join("m.safetensors"));
+    let gp = g.to_str().unwrap();
+    for (cmd, verb) in [("translate", "translated"), ("stylize", "stylized")] {
+        // a folder of its own: the other command's results would be inputs of this one
+        let input = format!("frames-{cmd}");
+        frames(&ws.join(&input), 3);
+        let output = format!("{input}/out");
+        let go = |extra: &[&str]| match cmd {
+            "translate" => translate(&ws, gp, &input, &output, extra),
+            _ => stylize_model(&ws, "m.safetensors", &format!("./{input}"), &output, extra),
+        };
+        let out = go(&[]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(last_line(&out), format!("{verb} 3 images to {output}"));
+        // as an interruption leaves it: one result not made yet
+        let dir = ws.join(&output);
+        std::fs::remove_file(dir.join("f0.png")).unwrap();
+        let out = go(&["--skip-existing"]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(
+            last_line(&out),
+            format!("{verb} 1 images to {output}; 2 skipped (already there, --skip-existing)")
+        );
+        let out = go(&["--force"]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(last_line(&out), format!("{verb} 3 images to {output}"));
+        assert!(!dir.join("out").exists(), "no result of a result");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+    }
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn resize_without_out_writes_a_new_folder_beside_the_dataset() {
+    let ws = temp_workspace("out-resize");
+    std::fs::create_dir_all(ws.join("ds")).unwrap();
+    write_image(&ws.join("ds/a.jpg"), 32, 16, 1);
+    write_image(&ws.join("ds/b.png"), 16, 32, 2);
+    std::fs::write(ws.join("ds/notes.txt"), "kept").unwrap();
+    let before: Vec<Vec<u8>> = ["a.jpg", "b.png"]
+        .iter()
+        .map(|f| std::fs::read(ws.join("ds").join(f)).unwrap())
+        .collect();
+    let out = aiart_dataset(&ws, &["resize", "ds", "--size", "8"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(last_line(&out).contains("ds-8px"), "{}", text(&out));
+    assert_eq!(image::open(ws.join("ds-8px/a.png")).unwrap().width(), 8);
+    assert_eq!(image::open(ws.join("ds-8px/b.png")).unwrap().height(), 8);
+    assert_eq!(
+        std::fs::read_to_string(ws.join("ds-8px/notes.txt")).unwrap(),
+        "kept"
+    );
+    let after: Vec<Vec<u8>> = ["a.jpg", "b.png"]
+        .iter()
+        .map(|f| std::fs::read(ws.join("ds").join(f)).unwrap())
+        .collect();
+    assert_eq!(after, before, "the dataset is unchanged");
+    assert_eq!(std::fs::read_dir(ws.join("ds")).unwrap().count(), 3);
+    let out = aiart_dataset(&ws, &["resize", "ds", "--size", "8"]);
+    failed_saying(&out, &["ds-8px already exists", "--force"]);
+    let out = aiart_dataset(&ws, &["resize", "ds", "--size", "8", "--force"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -1,7 +1,7 @@
 //! Which generator `aiart translate` runs, through the real binary (issue 29): a pix2pix
 //! generator (a run, its checkpoint, its file, the reference's latest_net_G.pth) refuses a
-//! --direction other than the one it was trained for, and a fast style network is sent to
-//! `stylize --model`, or, with --arch, its keys that do not fit are listed.
+//! --direction other than the one it was trained for, and a fast style network is refused with
+//! the `stylize --model` command that takes it, or, with --arch, its keys that do not fit are listed.
 
 mod common;
 mod image_commands;

@@ -92,15 +92,16 @@ pub enum PrepareCommand {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// Resize every image to a longest side of N px (in an aligned dataset, each half of an A|B
-    /// pair); files that are not images are kept
+    /// Copy every image resized to a longest side of N px into a new folder (in an aligned
+    /// dataset, each half of an A|B pair); files that are not images are copied as they are. The
+    /// dataset itself is never changed
     Resize {
         /// A dataset folder or name
         dir: PathBuf,
         /// The longest side, in pixels (of each half of a pair)
         #[arg(long, value_name = "N")]
         size: u32,
-        /// Write here instead of in place
+        /// The new folder [default: DIR-Npx beside DIR, e.g. facades-128px]
         #[arg(long)]
         out: Option<PathBuf>,
         /// Replace OUT when it exists
@@ -325,8 +326,10 @@ fn prepare_cmd(ws: &Workspace, command: PrepareCommand) -> Result<i32> {
             force,
         } => {
             let dir = ws.dataset(&dir)?;
-            let o = prepare::resize(&dir, size, out.as_deref(), force, false)?;
-            report(&o, "images resized", out.as_deref().unwrap_or(&dir))
+            // never in place: the originals stay, the smaller copies go beside them
+            let out = out.unwrap_or_else(|| prepare::resized_folder(&dir, size));
+            let o = prepare::resize(&dir, size, &out, force, false)?;
+            report(&o, "images resized", &out)
         }
     })
 }

@@ -1,11 +1,33 @@
 //! Image in, image out, for `translate` and `stylize --model`: where each result goes, the output
 //! rule (data::outputs) applied before any work, and the loop over a folder with its final line.
 
-use aiart::data::dataset::is_image_file;
+use aiart::data::dataset::{is_image_file, list_images};
 use aiart::data::naming;
 use aiart::data::outputs::{self, Existing, Rule};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
+
+/// The images a run reads: the one image, or every image of the folder except those under the
+/// output folder when it lies inside the input folder (`--input D --output D/out`), so that a
+/// second run (`--skip-existing`, `--force`) does not take the first run's results as inputs.
+pub fn list_inputs(input: &Path, output: &Path) -> Result<Vec<PathBuf>> {
+    let inputs = if input.is_dir() {
+        let (i, o) = (outputs::resolved(input), outputs::resolved(output));
+        let nested = o != i && o.starts_with(&i);
+        list_images(input)
+            .into_iter()
+            .filter(|f| !(nested && outputs::resolved(f).starts_with(&o)))
+            .collect()
+    } else if input.exists() {
+        vec![input.to_path_buf()]
+    } else {
+        bail!("{}: no such image or folder", input.display());
+    };
+    if inputs.is_empty() {
+        bail!("{}: holds no images", input.display());
+    }
+    Ok(inputs)
+}
 
 /// What a run still has to do once the output rule is applied.
 pub struct Batch {

@@ -4,6 +4,7 @@
 use super::train_new::run_nst;
 use super::train_run::{device_override, exit_code};
 use aiart::data::outputs::{self, Existing, Rule};
+use aiart::nst::setup;
 use aiart::preset::{self, NstPreset, Preset};
 use aiart::workspace::{resolve_path, Workspace};
 use anyhow::Result;
@@ -304,7 +305,8 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
             return Ok(1);
         }
     };
-    check_nst_output(ws, &p, a.output.as_deref(), a.force)?;
+    let preset_file = a.preset.as_deref();
+    check_nst_output(ws, &p, preset_file, a.output.as_deref(), a.force)?;
     let launch = super::train_run::Launch {
         ws,
         preset_path: &path,
@@ -323,14 +325,32 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
 }
 
 /// The output rule (data::outputs) for the one picture, before the optimisation: not one of the
-/// images it reads, replaced only with --force, and its folder writable.
-fn check_nst_output(ws: &Workspace, p: &NstPreset, out: Option<&Path>, force: bool) -> Result<()> {
+/// files it reads (content, styles, init image, the VGG weights file as setup resolves it — the
+/// bundled one, `--vgg`'s or the preset's — and the preset file), replaced only with --force, and
+/// its folder writable.
+fn check_nst_output(
+    ws: &Workspace,
+    p: &NstPreset,
+    preset_file: Option<&Path>,
+    out: Option<&Path>,
+    force: bool,
+) -> Result<()> {
     let Some(out) = out else {
         return Ok(());
     };
-    // the images the preset reads, as setup resolves them
+    let rule = Rule {
+        flag: "--output",
+        existing: Existing::from_flags(force, false),
+        can_skip: false,
+    };
+    outputs::check(rule, &[out.to_path_buf()], &nst_inputs(ws, p, preset_file))?;
+    Ok(())
+}
+
+/// Every file optimisation-based style transfer reads, as setup resolves them.
+fn nst_inputs(ws: &Workspace, p: &NstPreset, preset_file: Option<&Path>) -> Vec<PathBuf> {
     let init = Some(p.data.init.as_str()).filter(|v| !KEYWORDS.contains(v));
-    let inputs: Vec<PathBuf> = p
+    let mut inputs: Vec<PathBuf> = p
         .data
         .content
         .iter()
@@ -339,15 +359,14 @@ fn check_nst_output(ws: &Workspace, p: &NstPreset, out: Option<&Path>, force: bo
         .chain(init.map(Path::new))
         .map(|f| resolve_path(&ws.root, f))
         .collect();
-    let rule = Rule {
-        flag: "--output",
-        existing: Existing::from_flags(force, false),
-        can_skip: false,
-    };
-    outputs::check(rule, &[out.to_path_buf()], &inputs)?;
-    Ok(())
+    match p.model.vgg_weights.as_str() {
+        "random" | "hub" => {}
+        setup::BUNDLED => inputs.push(setup::bundled_vgg(&ws.root)),
+        file => inputs.push(resolve_path(&ws.root, Path::new(file))),
+    }
+    inputs.extend(preset_file.map(Path::to_path_buf));
+    inputs
 }
-
 /// Optimisation-based style transfer makes one picture: a folder `--content` goes to a trained
 /// model instead, and `--output` must name an image file, not a folder (refused before the
 /// optimisation, which would otherwise fail only at its end).

@@ -6,8 +6,7 @@
 //! side that is not a multiple of 4 comes back at the input's size (the reference's net rounds it
 //! up to one; the extra rows and columns at the bottom and right are cropped).
 
-use super::image_batch::{check_folder_output, each_image, plan};
-use aiart::data::dataset::list_images;
+use super::image_batch::{check_folder_output, each_image, list_inputs, plan};
 use aiart::data::image_io;
 use aiart::nn::transformer_net::{output_size, TransformerNet, MIN_SIDE};
 use aiart::nn::weights;
@@ -191,29 +190,20 @@ fn stylize_one(
 
 pub fn run(ws: &Workspace, a: ModelArgs) -> Result<i32> {
     let input = ws.path(&a.input);
-    let inputs: Vec<PathBuf> = if input.is_dir() {
-        list_images(&input)
-    } else if input.exists() {
-        vec![input.clone()]
-    } else {
-        bail!("{}: no such image or folder", input.display());
-    };
-    if inputs.is_empty() {
-        bail!("{}: holds no images", input.display());
-    }
+    let inputs = list_inputs(&input, &a.output)?;
     check_folder_output(&input, &a.output)?;
     if a.size == Some(0) {
         bail!("--size 0: give the longest side in pixels (at least {MIN_SIDE})");
     }
     let file = locate(ws, &a.model)?;
+    // the files locating it read: the network, and a checkpoint folder's meta.json
+    let mut read = vec![file.clone()];
+    if file.file_name().is_some_and(|n| n == NET_FILE) {
+        let meta = file.with_file_name("meta.json");
+        read.extend(meta.is_file().then_some(meta));
+    }
     // every output checked (and its folder tried) before the first image is painted
-    let batch = plan(
-        (&input, &a.output),
-        inputs,
-        std::slice::from_ref(&file),
-        a.force,
-        a.skip_existing,
-    )?;
+    let batch = plan((&input, &a.output), inputs, &read, a.force, a.skip_existing)?;
     let device = aiart::device::pick(&a.device)?;
     let net = load(&file, &device)?;
     if batch.inputs.is_empty() {

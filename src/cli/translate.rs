@@ -3,9 +3,9 @@
 //! Without `--eval` it behaves as the reference's test.py: dropout on and normalisation from the
 //! input's own statistics; `--eval` turns dropout off and uses BatchNorm's running statistics.
 
-use super::image_batch::{check_folder_output, each_image, plan};
+use super::image_batch::{check_folder_output, each_image, list_inputs, plan};
 use super::translate_locate::{load, locate, Dir, GenChoice, NormArg};
-use aiart::data::dataset::{list_images, split_aligned};
+use aiart::data::dataset::split_aligned;
 use aiart::data::{grid, image_io, transform};
 use aiart::nn::gan::{GenArch, Generator};
 use aiart::nn::layers::Ctx;
@@ -256,16 +256,7 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
         ngf: a.ngf,
     };
     let found = locate(&choice)?;
-    let inputs: Vec<PathBuf> = if a.input.is_dir() {
-        list_images(&a.input)
-    } else if a.input.exists() {
-        vec![a.input.clone()]
-    } else {
-        bail!("{}: no such image or folder", a.input.display());
-    };
-    if inputs.is_empty() {
-        bail!("{}: holds no images", a.input.display());
-    }
+    let inputs = list_inputs(&a.input, &a.output)?;
     check_folder_output(&a.input, &a.output)?;
     let aligned = found.aligned.filter(|_| !a.whole);
     if a.fake_only && aligned.is_none() {
@@ -278,13 +269,13 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
     } else {
         vec![]
     };
-    let weights = found.file.clone();
+    let read = found.read.clone();
     let g = load(&choice, found, &device)?;
     // every output checked (and its folder tried) before the first image is translated
     let batch = plan(
         (&a.input, &a.output),
         inputs,
-        &[weights],
+        &read,
         a.force,
         a.skip_existing,
     )?;

@@ -1,7 +1,7 @@
 //! Which generator `aiart translate` runs: the file a checkpoint, run or file names, the direction
 //! it translates (a pix2pix generator and a single CycleGAN generator translate one way only, so a
 //! `--direction` other than theirs is refused), and its loading, with a TransformerNet of fast
-//! style transfer sent to `stylize --model` and a forced architecture's mismatches listed.
+//! style transfer refused with the `stylize --model` command that takes it, and a forced architecture's mismatches listed.
 
 use aiart::nn::gan::{infer_gen_config, GenConfig, Generator};
 use aiart::nn::layers::NormKind;
@@ -43,6 +43,9 @@ pub struct GenChoice {
 /// run's checkpoint the direction its aligned images are read in.
 pub struct Located {
     pub file: PathBuf,
+    /// Every file locating it read or may read (the generator's file, meta.json, run.json, the
+    /// reference's train_opt.txt beside a file): inputs, which no output may replace.
+    pub read: Vec<PathBuf>,
     pub config: Option<GenConfig>,
     pub aligned: Option<Direction>,
 }
@@ -67,7 +70,9 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
     if !dir.exists() {
         bail!("{}: no such checkpoint", dir.display());
     }
+    let mut read = vec![];
     if dir.is_dir() && dir.join("run.json").is_file() {
+        read.push(dir.join("run.json"));
         let run = RunDir::open(&dir);
         // a fast style run has no generator, with or without a checkpoint yet
         if run.read_info().is_ok_and(|i| i.kind == "fast_neural_style") {
@@ -83,8 +88,17 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
         if let Some(asked) = a.direction {
             check_file_direction(&dir, direction(asked))?;
         }
+        let beside = dir.parent().unwrap_or(Path::new("."));
+        read.extend(
+            ["meta.json", "train_opt.txt"]
+                .map(|n| beside.join(n))
+                .into_iter()
+                .filter(|f| f.is_file()),
+        );
+        read.push(dir.clone());
         return Ok(Located {
             file: dir,
+            read,
             config: None,
             aligned: None,
         });
@@ -116,8 +130,11 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
     if let (Some(trained), Some(asked)) = (aligned, a.direction) {
         refuse_other_way(&dir, trained, direction(asked), "its meta.json")?;
     }
+    let file = dir.join(format!("net_{name}.safetensors"));
+    read.extend([dir.join("meta.json"), file.clone()]);
     Ok(Located {
-        file: dir.join(format!("net_{name}.safetensors")),
+        file,
+        read,
         config: Some(config),
         aligned,
     })

@@ -305,17 +305,22 @@ pub fn split(dir: &Path, test: f64, seed: u64, quiet: bool) -> Result<usize> {
     Ok(moved)
 }
 
-/// Every image resized so that its longest side is `size`. In an aligned dataset each image is an
-/// A|B pair: it is cut in two halves (as training cuts it), each half is resized, and the halves
-/// are put back side by side. Files that are not images, and images that cannot be read, are
-/// kept as they are (the latter with a warning), so resizing in place loses nothing.
-pub fn resize(
-    dir: &Path,
-    size: u32,
-    out: Option<&Path>,
-    force: bool,
-    quiet: bool,
-) -> Result<Outcome> {
+/// Where `resize` writes without `--out`: a new folder beside the dataset, `DIR-Npx`, so that the
+/// originals are never replaced by their smaller copies.
+pub fn resized_folder(dir: &Path, size: u32) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dataset".into());
+    dir.with_file_name(format!("{name}-{size}px"))
+}
+
+/// Every image resized so that its longest side is `size`, into `out` (a new folder: never the
+/// dataset itself, nor a folder holding it). In an aligned dataset each image is an A|B pair: it
+/// is cut in two halves (as training cuts it), each half is resized, and the halves are put back
+/// side by side. Files that are not images, and images that cannot be read, are copied as they
+/// are (the latter with a warning).
+pub fn resize(dir: &Path, size: u32, out: &Path, force: bool, quiet: bool) -> Result<Outcome> {
     if size == 0 {
         bail!("--size must be at least 1");
     }
@@ -325,16 +330,9 @@ pub fn resize(
     }
     let aligned = super::inspect::layout_of(dir) == super::inspect::Layout::Aligned;
     let names = naming::png_names(dir, &files);
-    let target = out
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| dir.to_path_buf());
-    let in_place = out.is_none();
     let pb = bar(files.len(), quiet);
     let mut done = Outcome::default();
-    // in place (no --out) is the one case where the output is the input, by design: the
-    // folder is rebuilt beside it and swapped in whole
-    let inputs: &[&Path] = if in_place { &[] } else { &[dir] };
-    into_place(&target, inputs, force || in_place, |tmp| {
+    into_place(out, &[dir], force, |tmp| {
         copy_others(dir, dir, tmp)?;
         for (f, name) in files.iter().zip(&names) {
             pb.inc(1);
@@ -448,17 +446,27 @@ mod tests {
         assert_eq!(split(&d.join("e2p"), 0.2, 1, true).unwrap(), 2);
         assert_eq!(list_images(&d.join("e2p/test")).len(), 2);
         assert_eq!(list_images(&d.join("e2p/train")).len(), 8);
+        let before = std::fs::read(d.join("e2p/train/p1.png")).unwrap();
+        let small = resized_folder(&d.join("e2p"), 12);
+        assert_eq!(small, d.join("e2p-12px"));
         assert_eq!(
-            resize(&d.join("e2p"), 12, None, false, true)
+            resize(&d.join("e2p"), 12, &small, false, true)
                 .unwrap()
                 .written,
             10
         );
         assert_eq!(
-            image::open(d.join("e2p/train/p1.png")).unwrap().width(),
+            image::open(small.join("train/p1.png")).unwrap().width(),
             24,
             "each half resized"
         );
+        assert_eq!(
+            std::fs::read(d.join("e2p/train/p1.png")).unwrap(),
+            before,
+            "the originals are kept"
+        );
+        let e = resize(&d.join("e2p"), 12, &small, false, true).unwrap_err();
+        assert!(e.to_string().contains("already exists"), "{e}");
         assert!(!std::fs::read_dir(&d).unwrap().any(|e| e
             .unwrap()
             .file_name()
