@@ -141,6 +141,16 @@ fn translate_sends_a_fast_style_network_to_stylize() {
         ],
     );
     assert!(!t.contains("pass --arch"), "no circular hint: {t}");
+    // with --direction it is still named for what it is, not "a generator of unknown direction"
+    let out = translate(
+        &ws,
+        "transformer_net.safetensors",
+        "a.png",
+        "o.png",
+        &["--direction", "BtoA"],
+    );
+    let t = failed_saying(&out, &["TransformerNet", "aiart stylize --model"]);
+    assert!(!t.contains("direction is not known"), "{t}");
     // with the flags, it is built as they say and every key that does not fit is listed
     let flags = [
         "--arch",

@@ -86,7 +86,13 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
     }
     if dir.is_file() {
         if let Some(asked) = a.direction {
-            check_file_direction(&dir, direction(asked))?;
+            if let Err(e) = check_file_direction(&dir, direction(asked)) {
+                // a fast style network has no direction: say what it is instead
+                if is_transformer_net(&dir) {
+                    bail!("{}", transformer_net_hint(&dir));
+                }
+                return Err(e);
+            }
         }
         let beside = dir.parent().unwrap_or(Path::new("."));
         read.extend(
@@ -232,18 +238,28 @@ fn check_file_direction(file: &Path, asked: Direction) -> Result<()> {
 /// The first key of a fast style TransformerNet (pytorch/examples' names).
 const TRANSFORMER_NET_KEY: &str = "conv1.conv2d.weight";
 
+/// Whether `file` holds a fast style TransformerNet (read on the error path only).
+fn is_transformer_net(file: &Path) -> bool {
+    weights::load_state_dict(file, &Device::Cpu)
+        .is_ok_and(|sd| sd.contains_key(TRANSFORMER_NET_KEY))
+}
+
+fn transformer_net_hint(file: &Path) -> String {
+    format!(
+        "{}: a TransformerNet of fast style transfer (it has {TRANSFORMER_NET_KEY}), not a \
+         pix2pix / CycleGAN generator; {}",
+        file.display(),
+        stylize_hint(file)
+    )
+}
+
 pub fn load(a: &GenChoice, found: Located, device: &Device) -> Result<Generator> {
     let Located { file, config, .. } = found;
     let sd = weights::load_state_dict(&file, device)?;
     let forced = a.arch.is_some() || a.norm.is_some() || a.ngf.is_some();
-    let transformer_net = sd.contains_key(TRANSFORMER_NET_KEY).then(|| {
-        format!(
-            "{}: a TransformerNet of fast style transfer (it has {TRANSFORMER_NET_KEY}), not a \
-             pix2pix / CycleGAN generator; {}",
-            file.display(),
-            stylize_hint(&file)
-        )
-    });
+    let transformer_net = sd
+        .contains_key(TRANSFORMER_NET_KEY)
+        .then(|| transformer_net_hint(&file));
     // without --arch nothing says to build it as a generator; with it, the keys that do not fit
     // are listed below and the hint follows them
     if let (Some(hint), None) = (&transformer_net, &a.arch) {
