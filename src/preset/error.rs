@@ -47,8 +47,18 @@ pub struct PresetError {
 }
 
 impl fmt::Display for PresetError {
+    /// One issue a line, in the file's order (those without a line after, then the `--set`s in
+    /// the order given), as a compiler lists them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, issue) in self.issues.iter().enumerate() {
+        let mut issues: Vec<&PresetIssue> = self.issues.iter().collect();
+        issues.sort_by_key(|i| match &i.origin {
+            Origin::File {
+                line: Some((l, c)), ..
+            } => (0, *l, *c),
+            Origin::File { line: None, .. } => (1, 0, 0),
+            Origin::Override(_) => (2, 0, 0),
+        });
+        for (i, issue) in issues.into_iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
@@ -67,5 +77,37 @@ impl PresetError {
                 message: message.into(),
             }],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issues_are_listed_in_the_file_s_order_then_the_overrides() {
+        let at = |line| Origin::File {
+            path: "p.toml".into(),
+            line,
+        };
+        let issue = |origin, field: &str| PresetIssue {
+            origin,
+            field: field.into(),
+            message: "bad".into(),
+        };
+        let e = PresetError {
+            issues: vec![
+                issue(Origin::Override("x.y=1".into()), "x.y"),
+                issue(at(Some((9, 1))), "train.lr"),
+                issue(at(None), "data"),
+                issue(at(Some((4, 1))), "data.crop_size"),
+            ],
+        };
+        let fields: Vec<&str> = e
+            .to_string()
+            .lines()
+            .map(|l| l.split(": ").nth(1).unwrap())
+            .collect();
+        assert_eq!(fields, ["data.crop_size", "train.lr", "data", "x.y"]);
     }
 }
