@@ -103,8 +103,8 @@ mod tests {
                 issue(at(Some((4, 1))), "data.crop_size"),
             ],
         };
-        let fields: Vec<&str> = e
-            .to_string()
+        let text = e.to_string();
+        let fields: Vec<&str> = text
             .lines()
             .map(|l| l.split(": ").nth(1).unwrap())
             .collect();
