@@ -9,9 +9,9 @@ use candle_core::Device;
 use common::*;
 use image_commands::*;
 
-#[test]
-fn pix2pix_generator_refuses_a_direction_it_was_not_trained_for() {
-    let ws = temp_workspace("out-direction");
+/// Trains a tiny pix2pix run into `ws/run` (unet_32 on two 64×32 A|B pairs, `epochs` epochs);
+/// `data` and `extra` are added to its preset's [data] table and its end.
+fn tiny_pix2pix_run(ws: &std::path::Path, data: &str, epochs: usize, extra: &str) {
     let train = ws.join("data/train");
     std::fs::create_dir_all(&train).unwrap();
     for i in 0..2 {
@@ -19,15 +19,23 @@ fn pix2pix_generator_refuses_a_direction_it_was_not_trained_for() {
     }
     std::fs::write(
         ws.join("p.toml"),
-        "kind = \"pix2pix\"\n[data]\ndataroot = \"data\"\ndirection = \"BtoA\"\nload_size = 32\n\
-         crop_size = 32\n[model]\nnetG = \"unet_32\"\nngf = 4\nndf = 4\n[train]\nn_epochs = 1\n\
-         n_epochs_decay = 0\n",
+        format!(
+            "kind = \"pix2pix\"\n[data]\ndataroot = \"data\"\n{data}load_size = 32\n\
+             crop_size = 32\n[model]\nnetG = \"unet_32\"\nngf = 4\nndf = 4\n[train]\n\
+             n_epochs = {epochs}\nn_epochs_decay = 0\n{extra}"
+        ),
     )
     .unwrap();
     let out = run(bin()
-        .current_dir(&ws)
+        .current_dir(ws)
         .args(["train", "p.toml", "--run-dir", "run", "--quiet"]));
     assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn pix2pix_generator_refuses_a_direction_it_was_not_trained_for() {
+    let ws = temp_workspace("out-direction");
+    tiny_pix2pix_run(&ws, "direction = \"BtoA\"\n", 1, "");
     write_image(&ws.join("pair.png"), 64, 32, 5);
     // the run, its checkpoint folder, and its G's file beside meta.json: BtoA goes, AtoB is refused
     let ck = std::fs::read_dir(ws.join("run/checkpoints"))
@@ -196,22 +204,7 @@ fn translate_sends_a_fast_style_network_to_stylize() {
 #[test]
 fn translate_goes_back_past_a_damaged_newest_checkpoint() {
     let ws = temp_workspace("out-damaged-ck");
-    let train = ws.join("data/train");
-    std::fs::create_dir_all(&train).unwrap();
-    for i in 0..2 {
-        write_image(&train.join(format!("{i}.png")), 64, 32, i);
-    }
-    std::fs::write(
-        ws.join("p.toml"),
-        "kind = \"pix2pix\"\n[data]\ndataroot = \"data\"\nload_size = 32\ncrop_size = 32\n\
-         [model]\nnetG = \"unet_32\"\nngf = 4\nndf = 4\n[train]\nn_epochs = 2\n\
-         n_epochs_decay = 0\n[log]\ncheckpoint_every = 1\n",
-    )
-    .unwrap();
-    let out = run(bin()
-        .current_dir(&ws)
-        .args(["train", "p.toml", "--run-dir", "run", "--quiet"]));
-    assert!(out.status.success(), "{}", text(&out));
+    tiny_pix2pix_run(&ws, "", 2, "[log]\ncheckpoint_every = 1\n");
     let mut cks: Vec<_> = std::fs::read_dir(ws.join("run/checkpoints"))
         .unwrap()
         .map(|e| e.unwrap().path())
