@@ -31,6 +31,12 @@ pub fn at(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
+/// `fs::write` whose error names the file: for a file inside a folder that `write_dir_atomic`
+/// renames into place whole (a checkpoint's `meta.json`).
+pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fs::write(path, bytes).map_err(|e| at(path, e))
+}
+
 /// Writes `bytes` to `path` whole or not at all; an error names the file it failed on.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = temp_name(path);

@@ -359,11 +359,7 @@ fn nst_inputs(ws: &Workspace, p: &NstPreset, preset_file: Option<&Path>) -> Vec<
         .chain(init.map(Path::new))
         .map(|f| resolve_path(&ws.root, f))
         .collect();
-    match p.model.vgg_weights.as_str() {
-        "random" | "hub" => {}
-        setup::BUNDLED => inputs.push(setup::bundled_vgg(&ws.root)),
-        file => inputs.push(resolve_path(&ws.root, Path::new(file))),
-    }
+    inputs.extend(setup::vgg_file(&p.model.vgg_weights, &ws.root));
     inputs.extend(preset_file.map(Path::to_path_buf));
     inputs
 }

@@ -54,6 +54,16 @@ pub fn bundled_vgg(workspace: &Path) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_FILE)
 }
 
+/// The weights file a `vgg_weights` spec names (`"bundled"`, a path): None for the seeded
+/// `"random"` and the downloaded `"hub"`.
+pub fn vgg_file(spec: &str, workspace: &Path) -> Option<PathBuf> {
+    match spec {
+        "random" | "hub" => None,
+        BUNDLED => Some(bundled_vgg(workspace)),
+        p => Some(resolve_path(workspace, Path::new(p))),
+    }
+}
+
 pub struct Prepared {
     pub objective: Objective,
     pub content: Tensor,
@@ -99,11 +109,7 @@ pub fn load_vgg(
             )?)
         }
         p => {
-            let path = if p == BUNDLED {
-                bundled_vgg(workspace)
-            } else {
-                resolve_path(workspace, Path::new(p))
-            };
+            let path = vgg_file(p, workspace).expect("random and hub are taken above");
             let (sd, norm) = load_vgg_weights(&path, device)?;
             Ok(Vgg19::from_state_dict_with(
                 &sd,

@@ -1,5 +1,5 @@
 //! What a trainer was writing when a write failed: which file of which run, and what it held (a
-//! checkpoint, a sample, the metrics, the events), so that the run's end can say it and from which
+//! checkpoint, a sample, the metrics), so that the run's end can say it and from which
 //! checkpoint the run goes on once there is room (pytorch/pytorch #10577: a bare "File too large"
 //! leaves the user to guess).
 
@@ -16,8 +16,6 @@ pub enum Writing {
     Sample(u64),
     /// a record of `metrics.jsonl`
     Metrics,
-    /// a line of `events.jsonl`
-    Events,
 }
 
 impl fmt::Display for Writing {
@@ -26,7 +24,6 @@ impl fmt::Display for Writing {
             Writing::Checkpoint(step) => write!(f, "the checkpoint of step {step}"),
             Writing::Sample(step) => write!(f, "the sample of step {step}"),
             Writing::Metrics => f.write_str("a metrics record"),
-            Writing::Events => f.write_str("an event"),
         }
     }
 }
@@ -60,7 +57,6 @@ impl RunDir {
             Writing::Checkpoint(step) => self.checkpoint_path(step),
             Writing::Sample(step) => self.sample_path(step),
             Writing::Metrics => self.metrics(),
-            Writing::Events => self.events(),
         };
         WriteFailed {
             run: self.id(),

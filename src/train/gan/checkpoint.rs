@@ -50,9 +50,7 @@ impl GanTrainer {
             "direction": self.preset.data.direction,
             "preset": toml::to_string_pretty(&self.preset)?,
         });
-        let meta_path = dir.join("meta.json");
-        std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta)?)
-            .map_err(|e| crate::atomic::at(&meta_path, e))?;
+        crate::atomic::write_file(&dir.join("meta.json"), &serde_json::to_vec_pretty(&meta)?)?;
         Ok(())
     }
 

@@ -34,9 +34,7 @@ impl NstTrainer {
             "size": scale.2,
             "preset": toml::to_string_pretty(&preset.effective())?,
         });
-        let meta_path = dir.join("meta.json");
-        std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta)?)
-            .map_err(|e| crate::atomic::at(&meta_path, e))?;
+        crate::atomic::write_file(&dir.join("meta.json"), &serde_json::to_vec_pretty(&meta)?)?;
         Ok(())
     }
 

@@ -253,9 +253,10 @@ pub fn train(
         live.checkpoint(&mut r, step, &note)?;
     }
     let result = run.root.join("result.png");
-    image_io::save_tensor(&r.trainer.output()?, &result)?;
+    let image = r.trainer.output()?;
+    image_io::save_tensor(&image, &result)?;
     if let Some(out) = &opts.output {
-        save_output(&r.trainer.output()?, out, &result)?;
+        save_output(&image, out, &result)?;
     }
     let ending = match converged {
         Some(why) => {
@@ -294,10 +295,11 @@ fn keep_last_finite(
         )?;
     }
     let result = run.root.join("result.png");
-    image_io::save_tensor(&r.trainer.output()?, &result)?;
+    let image = r.trainer.output()?;
+    image_io::save_tensor(&image, &result)?;
     let mut kept = result.display().to_string();
     if let Some(out) = &opts.output {
-        save_output(&r.trainer.output()?, out, &result)?;
+        save_output(&image, out, &result)?;
         kept = format!("{kept} and {}", out.display());
     }
     Ok(format!(
