@@ -1,7 +1,8 @@
 //! Which generator `aiart translate` runs: the file a checkpoint, run or file names, the direction
 //! it translates (a pix2pix generator and a single CycleGAN generator translate one way only, so a
 //! `--direction` other than theirs is refused), and its loading, with a TransformerNet of fast
-//! style transfer refused with the `stylize --model` command that takes it, and a forced architecture's mismatches listed.
+//! style transfer refused with the `stylize --model` command that takes it, and a forced
+//! architecture's mismatches listed.
 
 use aiart::nn::gan::{infer_gen_config, GenConfig, Generator};
 use aiart::nn::layers::NormKind;

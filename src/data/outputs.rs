@@ -95,7 +95,7 @@ pub fn resolved(p: &Path) -> PathBuf {
 }
 
 /// Refuses an output file that is one of `inputs` (each compared by its resolved path).
-pub fn refuse_inputs(
+fn refuse_inputs(
     flag: &'static str,
     outs: &[PathBuf],
     inputs: &[PathBuf],
@@ -150,7 +150,7 @@ pub fn refuse_input_folder(
 
 /// Which outputs to skip (all false unless `Existing::Skip`); with `Existing::Refuse`, an error
 /// naming the first five that exist.
-pub fn existing(rule: Rule, outs: &[PathBuf]) -> Result<Vec<bool>, OutputError> {
+fn existing(rule: Rule, outs: &[PathBuf]) -> Result<Vec<bool>, OutputError> {
     match rule.existing {
         Existing::Replace => Ok(vec![false; outs.len()]),
         // a complete image decodes whole; one cut short (or not an image) is made again
@@ -192,7 +192,7 @@ pub fn existing(rule: Rule, outs: &[PathBuf]) -> Result<Vec<bool>, OutputError> 
 /// Tries writing a file in `dir`, or, where it does not exist yet, in the nearest folder above it
 /// (where it will be made), so that a place that cannot be written is found before any work. It
 /// leaves nothing behind: a command that then fails for another reason has made no folder.
-pub fn probe_folder(flag: &'static str, dir: &Path) -> Result<(), OutputError> {
+fn probe_folder(flag: &'static str, dir: &Path) -> Result<(), OutputError> {
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {

@@ -35,8 +35,8 @@ fn into_place(
         existing: outputs::Existing::from_flags(force, false),
         can_skip: false,
     };
-    outputs::existing(rule, &[out.to_path_buf()])?;
-    outputs::probe_folder("--out", out.parent().unwrap_or(Path::new("")))?;
+    // existing or not, and its place tried (the folder checks are refuse_input_folder's)
+    outputs::check(rule, &[out.to_path_buf()], &[])?;
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
