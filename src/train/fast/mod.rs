@@ -245,21 +245,38 @@ mod tests {
     use crate::nn::transformer_net::TransformerNet;
     use candle_core::{Device, Tensor};
 
-    /// Sampling paints with a detached copy of the weights: the same pixels as the network in
-    /// training (up to rounding: without a graph its 3×3 convolutions take Winograd), and no graph
-    /// recorded.
+    /// Sampling paints with a detached copy of the weights: the same weights bit for bit, no
+    /// graph recorded, and the same pixels up to rounding. The rounding differs by design: without
+    /// a graph the 3×3 stride-1 convolutions take Winograd (`Arith::Fast`), whose error the per-op
+    /// fixtures measure at ≤ 16× PyTorch's float32 error, about 1.6e-5 of a layer's values. The
+    /// network has 12 such convolutions (10 in the residual blocks, 2 after the upsamplings), so
+    /// their errors add to at most ~2e-4 of the output's range; the input is seeded, so the check
+    /// is the same on every run of one machine.
     #[test]
     fn a_frozen_copy_paints_as_the_trained_net_without_a_graph() {
         let dev = Device::Cpu;
         let net = TransformerNet::seeded(3, &dev).unwrap();
-        let x = (Tensor::rand(0f32, 1f32, (2, 3, 20, 24), &dev).unwrap() * 255.0).unwrap();
+        let x = (crate::nn::kernels::testing::rand(&[2, 3, 20, 24], 11)
+            .abs()
+            .unwrap()
+            * 100.0)
+            .unwrap();
         let live = net.forward(&x).unwrap();
         assert!(live.track_op(), "the training network records its graph");
         let frozen = TransformerNet::for_inference(net.state_dict(), "test", &dev).unwrap();
+        let (trained, copied) = (net.state_dict(), frozen.state_dict());
+        assert_eq!(trained.len(), copied.len());
+        for (k, t) in &trained {
+            let c = copied
+                .get(k)
+                .unwrap_or_else(|| panic!("{k} missing from the copy"));
+            assert_eq!(crate::max_abs_diff(t, c), 0.0, "{k}");
+        }
         let y = frozen.forward(&x).unwrap();
         assert!(!y.track_op(), "the frozen copy records no graph");
         let d = crate::max_abs_diff(&live, &y);
         let scale = crate::max_abs_diff(&live, &live.zeros_like().unwrap());
-        assert!(d <= 1e-5 * scale, "{d} of {scale}");
+        assert!(d > 0.0, "the copy's 3×3 convolutions take Winograd");
+        assert!(d <= 2e-4 * scale, "{d} of {scale}");
     }
 }
