@@ -74,7 +74,7 @@ impl CustomOp2 for GateGrad {
 
 /// LeakyReLU(slope): fused for f32 on the CPU, `maximum(x, slope·x)` elsewhere.
 pub fn leaky_relu(x: &Tensor, slope: f32) -> Result<Tensor> {
-    if super::cpu_f32(&[x]) {
+    if super::switch::ours(super::switch::Op::Leaky, &[x]) {
         return x.contiguous()?.apply_op1(Leaky(slope));
     }
     x.maximum(&(x * slope as f64)?)

@@ -157,7 +157,7 @@ impl CustomOp3 for Backward {
 /// BatchNorm2d's training forward with batch statistics: fused for f32 on the CPU, `None`
 /// elsewhere (the caller composes candle's ops).
 pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Result<Option<Tensor>> {
-    if !(super::cpu_f32(&[x, gamma, beta]) && x.rank() == 4) {
+    if !(super::switch::ours(super::switch::Op::BatchNorm, &[x, gamma, beta]) && x.rank() == 4) {
         return Ok(None);
     }
     Ok(Some(x.contiguous()?.apply_op3(
@@ -170,7 +170,7 @@ pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Result<Opt
 /// (μ, biased var) per channel of x (N, C, H, W), from the same sums as the fused op: what the
 /// running statistics are updated with. For f32 on the CPU; `None` elsewhere.
 pub fn channel_moments(x: &Tensor) -> Result<Option<(Tensor, Tensor)>> {
-    if !(super::cpu_f32(&[x]) && x.rank() == 4) {
+    if !(super::switch::ours(super::switch::Op::BatchNorm, &[x]) && x.rank() == 4) {
         return Ok(None);
     }
     let x = x.contiguous()?;

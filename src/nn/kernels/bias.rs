@@ -111,7 +111,7 @@ impl candle_core::CustomOp1 for ChannelSum {
 /// `relu?(x + b)` with b broadcast over channels of x (N, C, H, W): fused for f32 on the CPU,
 /// candle's ops elsewhere.
 pub fn bias_relu(x: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
-    if super::cpu_f32(&[x, b]) && x.rank() == 4 {
+    if super::switch::ours(super::switch::Op::Bias, &[x, b]) && x.rank() == 4 {
         return x
             .contiguous()?
             .apply_op2(&b.contiguous()?, Forward { relu });

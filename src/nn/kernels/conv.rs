@@ -34,7 +34,7 @@ pub fn conv_transpose2d(
     output_padding: usize,
     stride: usize,
 ) -> Result<Tensor> {
-    if !super::cpu_f32(&[x, w]) {
+    if !super::switch::ours(super::switch::Op::Conv, &[x, w]) {
         return x.conv_transpose2d(w, padding, output_padding, stride, 1);
     }
     super::gemm_conv::conv_transpose2d_gemm(x, w, padding, output_padding, stride)
@@ -50,7 +50,7 @@ pub fn conv2d(
     stride: usize,
     arith: Arith,
 ) -> Result<Tensor> {
-    if !super::cpu_f32(&[x, w]) {
+    if !super::switch::ours(super::switch::Op::Conv, &[x, w]) {
         return x.conv2d(w, padding, stride, 1, 1);
     }
     if arith == Arith::Fast && super::winograd::suits(x.dims(), w.dims(), stride) {

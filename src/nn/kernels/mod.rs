@@ -1,5 +1,6 @@
-//! Our own CPU kernels (issue 9), as candle custom ops, used only on the CPU device: on CUDA the
-//! callers keep candle's own ops, so the GPU path never depends on a kernel without a GPU side.
+//! Our own kernels (issue 9), as candle custom ops. Each op has a CPU side and, as issue 30 writes
+//! them, a CUDA side; `switch::ours` decides per call which device's side runs, and elsewhere the
+//! callers keep candle's own ops, so no path depends on a side that is not written or is off.
 //! Each kernel gives the same numbers as the candle ops it replaces (tested side by side).
 
 pub mod activation;
@@ -10,14 +11,8 @@ pub mod conv;
 mod gemm_conv;
 pub mod norm;
 pub mod pad;
+pub mod switch;
 pub mod upsample;
-
-/// Whether our CPU kernels take these tensors: every one f32 on the CPU (elsewhere the layers
-/// use candle's ops).
-pub(crate) fn cpu_f32(ts: &[&candle_core::Tensor]) -> bool {
-    ts.iter()
-        .all(|t| t.device().is_cpu() && t.dtype() == candle_core::DType::F32)
-}
 
 /// (mean, biased variance) of the `n` values of a sequence, accumulated in f64 (two passes).
 fn moments<'a, I>(values: I, n: usize) -> (f64, f64)

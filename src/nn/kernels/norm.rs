@@ -114,7 +114,7 @@ impl CustomOp3 for Backward {
 /// InstanceNorm2d(affine=False) of x (N, C, H, W), then ReLU if `relu`: fused for f32 on the CPU,
 /// candle's ops elsewhere.
 pub fn instance_norm(x: &Tensor, relu: bool) -> Result<Tensor> {
-    if super::cpu_f32(&[x]) && x.rank() == 4 {
+    if super::switch::ours(super::switch::Op::InstanceNorm, &[x]) && x.rank() == 4 {
         return x.contiguous()?.apply_op1(Forward { relu });
     }
     let y = instance_norm_composed(x)?;
@@ -274,7 +274,9 @@ pub fn affine_instance_norm(
     bias: &Tensor,
     relu: bool,
 ) -> Result<Option<Tensor>> {
-    if !(super::cpu_f32(&[x, weight, bias]) && x.rank() == 4) {
+    if !(super::switch::ours(super::switch::Op::AffineInstanceNorm, &[x, weight, bias])
+        && x.rank() == 4)
+    {
         return Ok(None);
     }
     x.contiguous()?

@@ -73,7 +73,7 @@ impl CustomOp1 for Down2 {
 
 /// (N, C, H, W) → (N, C, 2H, 2W), nearest neighbour: one op for f32 on the CPU, candle's elsewhere.
 pub fn upsample_nearest_2x(x: &Tensor) -> Result<Tensor> {
-    if super::cpu_f32(&[x]) && x.rank() == 4 {
+    if super::switch::ours(super::switch::Op::Upsample, &[x]) && x.rank() == 4 {
         return x.contiguous()?.apply_op1(Up2);
     }
     let (_, _, h, w) = x.dims4()?;

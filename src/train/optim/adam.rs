@@ -46,9 +46,13 @@ pub struct Adam {
 }
 
 impl Adam {
-    /// The fused in-place kernel where every variable is an f32 tensor on the CPU, else tensor ops.
+    /// The fused in-place kernel where every variable is an f32 tensor on one device that has its
+    /// side (`kernels::switch`), else tensor ops.
     pub fn new(vars: Vec<Var>, config: AdamConfig) -> Result<Self> {
-        let fused = kernels::cpu_f32(&vars.iter().map(|v| v.as_tensor()).collect::<Vec<_>>());
+        let fused = kernels::switch::ours(
+            kernels::switch::Op::Adam,
+            &vars.iter().map(|v| v.as_tensor()).collect::<Vec<_>>(),
+        );
         Self::with_kernel(vars, config, fused)
     }
 
