@@ -243,7 +243,7 @@ impl FastTrainer {
 #[cfg(test)]
 mod tests {
     use crate::nn::transformer_net::TransformerNet;
-    use candle_core::{Device, Tensor};
+    use candle_core::Device;
 
     /// Sampling paints with a detached copy of the weights: the same weights bit for bit, no
     /// graph recorded, and the same pixels up to rounding. The rounding differs by design: without
