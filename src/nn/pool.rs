@@ -30,8 +30,17 @@ fn windows(xs: &Tensor) -> Result<Tensor> {
     xs.reshape((n, c, h2, 2, w2, 2))
 }
 
-/// `nn.MaxPool2d(2, 2)`: the gradient goes to the maximum of each window.
+/// `nn.MaxPool2d(2, 2)`: the gradient goes to the maximum of each window. Our op
+/// (`kernels::pool`) where its side takes `xs`, else candle's ops (`max_pool_2x2_composed`).
 pub fn max_pool_2x2(xs: &Tensor) -> Result<Tensor> {
+    match super::kernels::pool::max_pool_2x2(xs)? {
+        Some(y) => Ok(y),
+        None => max_pool_2x2_composed(xs),
+    }
+}
+
+/// The same from candle's ops (any device): a reshape and two `max` reductions.
+pub fn max_pool_2x2_composed(xs: &Tensor) -> Result<Tensor> {
     windows(xs)?.max(5)?.max(3)
 }
 
@@ -77,6 +86,54 @@ mod tests {
         let grads = loss.backward().unwrap();
         let g = grads.get(x.as_tensor()).unwrap();
         assert!(crate::max_abs_diff(g, &fx["pool.grad"]) > 0.1);
+    }
+
+    /// The pool op against the composed one: values and gradients bit for bit, odd sizes (dropped
+    /// rows and columns), planes of one window, and a VGG-sized map.
+    #[test]
+    fn the_op_matches_the_composed_pool_exactly() {
+        for (i, dims) in [
+            [1, 1, 2, 2],
+            [2, 3, 7, 5],
+            [1, 4, 9, 8],
+            [3, 2, 3, 6],
+            [1, 64, 64, 64],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut rng = crate::rng::SeededRng::new(40 + i as u64);
+            let x = Var::from_tensor(&rng.normal(&dims, 0.0, 1.0, &Device::Cpu).unwrap()).unwrap();
+            let ours = crate::nn::kernels::pool::max_pool_2x2(x.as_tensor())
+                .unwrap()
+                .expect("the CPU side takes f32");
+            let composed = max_pool_2x2_composed(x.as_tensor()).unwrap();
+            assert_eq!(ours.dims(), composed.dims(), "{dims:?}");
+            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert_eq!(flat(&ours), flat(&composed), "{dims:?}: values");
+            let r = rng.normal(ours.dims(), 0.0, 1.0, &Device::Cpu).unwrap();
+            let g1 = (&ours * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let g2 = (&composed * &r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            assert_eq!(
+                flat(g1.get(x.as_tensor()).unwrap()),
+                flat(g2.get(x.as_tensor()).unwrap()),
+                "{dims:?}: gradients"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tie_sends_the_gradient_to_the_first_maximum_as_pytorch() {
+        let x = Var::new(&[[[[1f32, 3.0], [3.0, 0.0]]]], &Device::Cpu).unwrap();
+        let y = max_pool_2x2(x.as_tensor()).unwrap();
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let dx = g.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+        assert_eq!(dx.to_vec1::<f32>().unwrap(), [0.0, 1.0, 0.0, 0.0]);
     }
 
     #[test]

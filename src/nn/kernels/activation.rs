@@ -29,11 +29,38 @@ impl CustomOp1 for Leaky {
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
-    fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(
-            x.apply_op2_no_bwd(&dy.contiguous()?, &GateGrad(self.0))?,
-        ))
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::cuda::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let n = l.shape().elem_count();
+        let x = cu::input("leaky relu", s, l, "input")?;
+        let mut y = cu::output(&s.device, n)?;
+        let launch = super::cuda::launch::leaky_relu(n, self.0);
+        cu::run(&s.device, &launch, &mut [Buf::In(x), Buf::Out(&mut y)])?;
+        Ok(cu::wrap(y, &s.device, l.shape().clone()))
     }
+
+    fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(gate_grad(x, dy, self.0)?))
+    }
+}
+
+/// dy where t > 0, else slope·dy: our gate where its side is on, else candle's ops.
+pub(super) fn gate_grad(t: &Tensor, dy: &Tensor, slope: f32) -> Result<Tensor> {
+    if super::switch::ours(super::switch::Op::Gate, &[t, dy]) {
+        return t
+            .contiguous()?
+            .apply_op2_no_bwd(&dy.contiguous()?, &GateGrad(slope));
+    }
+    let open = t.gt(0.0)?;
+    if slope == 0.0 {
+        return open.where_cond(dy, &dy.zeros_like()?);
+    }
+    open.where_cond(dy, &(dy * slope as f64)?)
 }
 
 /// The gradient through a gate on the sign of its first input t (the pre-activation, or ReLU's
@@ -69,6 +96,34 @@ impl CustomOp2 for GateGrad {
                 }
             });
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::cuda::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::cuda::CudaStorage,
+        l2: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let n = l1.shape().elem_count();
+        if l2.shape().elem_count() != n {
+            candle_core::bail!(
+                "gate-grad: {n} inputs, {} gradients",
+                l2.shape().elem_count()
+            )
+        }
+        let t = cu::input("gate-grad", s1, l1, "input")?;
+        let dy = cu::input("gate-grad", s2, l2, "gradient")?;
+        let mut dx = cu::output(&s1.device, n)?;
+        let launch = super::cuda::launch::gate_grad(n, self.0);
+        cu::run(
+            &s1.device,
+            &launch,
+            &mut [Buf::In(t), Buf::In(dy), Buf::Out(&mut dx)],
+        )?;
+        Ok(cu::wrap(dx, &s1.device, l1.shape().clone()))
     }
 }
 

@@ -77,6 +77,33 @@ impl CustomOp3 for Forward {
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::cuda::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::cuda::CudaStorage,
+        l2: &Layout,
+        s3: &candle_core::cuda::CudaStorage,
+        l3: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let (n, c, hw) = dims(l1)?;
+        per_channel(c, l2, "weights")?;
+        per_channel(c, l3, "biases")?;
+        let x = cu::input("batch norm", s1, l1, "input")?;
+        let gamma = cu::input("batch norm", s2, l2, "weight")?;
+        let beta = cu::input("batch norm", s3, l3, "bias")?;
+        let mut y = cu::output(&s1.device, n * c * hw)?;
+        let launch = super::cuda::launch::batch_norm(n, c, hw);
+        cu::run(
+            &s1.device,
+            &launch,
+            &mut [Buf::In(x), Buf::In(gamma), Buf::In(beta), Buf::Out(&mut y)],
+        )?;
+        Ok(cu::wrap(y, &s1.device, l1.shape().clone()))
+    }
+
     fn bwd(
         &self,
         x: &Tensor,
@@ -152,6 +179,81 @@ impl CustomOp3 for Backward {
         });
         Ok((CpuStorage::F32(out), Shape::from(total + 2 * c)))
     }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::cuda::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::cuda::CudaStorage,
+        l2: &Layout,
+        s3: &candle_core::cuda::CudaStorage,
+        l3: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let (n, c, hw) = dims(l1)?;
+        let total = n * c * hw;
+        per_channel(c, l2, "weights")?;
+        if l3.shape().elem_count() != total {
+            candle_core::bail!(
+                "batch norm: input of {total}, gradient of {}",
+                l3.shape().elem_count()
+            )
+        }
+        let x = cu::input("batch norm", s1, l1, "input")?;
+        let gamma = cu::input("batch norm", s2, l2, "weight")?;
+        let dy = cu::input("batch norm", s3, l3, "gradient")?;
+        let mut out = cu::output(&s1.device, total + 2 * c)?;
+        let launch = super::cuda::launch::batch_norm_bwd(n, c, hw);
+        cu::run(
+            &s1.device,
+            &launch,
+            &mut [Buf::In(x), Buf::In(gamma), Buf::In(dy), Buf::Out(&mut out)],
+        )?;
+        Ok(cu::wrap(out, &s1.device, total + 2 * c))
+    }
+}
+
+/// A per-channel operand holds `c` values.
+#[cfg(feature = "cuda")]
+fn per_channel(c: usize, l: &Layout, what: &str) -> Result<()> {
+    if l.shape().elem_count() != c {
+        candle_core::bail!(
+            "batch norm: {c} channels, {} {what}",
+            l.shape().elem_count()
+        )
+    }
+    Ok(())
+}
+
+/// (μ, biased var) per channel, packed: C means then C variances (the CUDA side of
+/// `channel_moments`).
+#[cfg(feature = "cuda")]
+struct Moments;
+
+#[cfg(feature = "cuda")]
+impl candle_core::CustomOp1 for Moments {
+    fn name(&self) -> &'static str {
+        "batch-norm-moments"
+    }
+
+    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
+        candle_core::bail!("batch-norm-moments: the CPU computes them in channel_moments")
+    }
+
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::cuda::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let (n, c, hw) = dims(l)?;
+        let x = cu::input("batch norm", s, l, "input")?;
+        let mut out = cu::output(&s.device, 2 * c)?;
+        let launch = super::cuda::launch::batch_norm_moments(n, c, hw);
+        cu::run(&s.device, &launch, &mut [Buf::In(x), Buf::Out(&mut out)])?;
+        Ok(cu::wrap(out, &s.device, 2 * c))
+    }
 }
 
 /// BatchNorm2d's training forward with batch statistics: fused for f32 on the CPU, `None`
@@ -168,12 +270,19 @@ pub fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor) -> Result<Opt
 }
 
 /// (μ, biased var) per channel of x (N, C, H, W), from the same sums as the fused op: what the
-/// running statistics are updated with. For f32 on the CPU; `None` elsewhere.
+/// running statistics are updated with. For f32 on the CPU, or on a CUDA device whose batch-norm
+/// side is on; `None` elsewhere.
 pub fn channel_moments(x: &Tensor) -> Result<Option<(Tensor, Tensor)>> {
     if !(super::switch::ours(super::switch::Op::BatchNorm, &[x]) && x.rank() == 4) {
         return Ok(None);
     }
     let x = x.contiguous()?;
+    #[cfg(feature = "cuda")]
+    if x.device().is_cuda() {
+        let c = x.dim(1)?;
+        let packed = x.apply_op1_no_bwd(&Moments)?;
+        return Ok(Some((packed.narrow(0, 0, c)?, packed.narrow(0, c, c)?)));
+    }
     let (storage, layout) = x.storage_and_layout();
     let candle_core::Storage::Cpu(cpu) = &*storage else {
         unreachable!("checked: a CPU tensor")

@@ -56,6 +56,32 @@ impl CustomOp2 for Forward {
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::cuda::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::cuda::CudaStorage,
+        l2: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let (c, hw) = dims(l1)?;
+        if l2.shape().elem_count() != c {
+            candle_core::bail!("bias: {} values for {c} channels", l2.shape().elem_count())
+        }
+        let n = l1.dims()[0];
+        let x = cu::input("bias", s1, l1, "input")?;
+        let b = cu::input("bias", s2, l2, "bias")?;
+        let mut y = cu::output(&s1.device, n * c * hw)?;
+        let launch = super::cuda::launch::bias_act(n, c, hw, self.relu);
+        cu::run(
+            &s1.device,
+            &launch,
+            &mut [Buf::In(x), Buf::In(b), Buf::Out(&mut y)],
+        )?;
+        Ok(cu::wrap(y, &s1.device, l1.shape().clone()))
+    }
+
     fn bwd(
         &self,
         x: &Tensor,
@@ -66,7 +92,7 @@ impl CustomOp2 for Forward {
         let dy = dy.contiguous()?;
         let g = if self.relu {
             // y > 0 exactly where x + b > 0
-            y.apply_op2_no_bwd(&dy, &super::activation::GateGrad(0.0))?
+            super::activation::gate_grad(y, &dy, 0.0)?
         } else {
             dy
         };
@@ -105,6 +131,22 @@ impl candle_core::CustomOp1 for ChannelSum {
             unsafe { *dst.at(ch) = sum as f32 };
         });
         Ok((CpuStorage::F32(out), Shape::from(c)))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::cuda::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let (c, hw) = dims(l)?;
+        let n = l.dims()[0];
+        let g = cu::input("channel-sum", s, l, "gradient")?;
+        let mut out = cu::output(&s.device, c)?;
+        let launch = super::cuda::launch::channel_sum(n, c, hw);
+        cu::run(&s.device, &launch, &mut [Buf::In(g), Buf::Out(&mut out)])?;
+        Ok(cu::wrap(out, &s.device, c))
     }
 }
 

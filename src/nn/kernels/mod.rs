@@ -8,9 +8,11 @@ pub mod adam;
 pub mod batchnorm;
 pub mod bias;
 pub mod conv;
+pub mod cuda;
 mod gemm_conv;
 pub mod norm;
 pub mod pad;
+pub mod pool;
 pub mod switch;
 pub mod upsample;
 

@@ -57,6 +57,22 @@ impl CustomOp1 for Forward {
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::cuda::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let hw = plane_size(l)?;
+        let (total, c) = (l.shape().elem_count(), l.dims()[1]);
+        let x = cu::input("instance norm", s, l, "input")?;
+        let mut y = cu::output(&s.device, total)?;
+        let launch = super::cuda::launch::instance_norm(total / hw, c, hw, self.relu, false);
+        cu::run(&s.device, &launch, &mut [Buf::In(x), Buf::Out(&mut y)])?;
+        Ok(cu::wrap(y, &s.device, l.shape().clone()))
+    }
+
     fn bwd(&self, x: &Tensor, y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
         let op = Backward { relu: self.relu };
         Ok(Some(x.apply_op3_no_bwd(y, &dy.contiguous()?, &op)?))
@@ -109,6 +125,43 @@ impl CustomOp3 for Backward {
             });
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
     }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::cuda::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::cuda::CudaStorage,
+        l2: &Layout,
+        s3: &candle_core::cuda::CudaStorage,
+        l3: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let hw = plane_size(l1)?;
+        let (total, c) = (l1.shape().elem_count(), l1.dims()[1]);
+        same_sizes(total, l2, l3)?;
+        let x = cu::input("instance norm", s1, l1, "input")?;
+        let y = cu::input("instance norm", s2, l2, "output")?;
+        let dy = cu::input("instance norm", s3, l3, "gradient")?;
+        let mut dx = cu::output(&s1.device, total)?;
+        let launch = super::cuda::launch::instance_norm_bwd(total / hw, c, hw, self.relu, false);
+        cu::run(
+            &s1.device,
+            &launch,
+            &mut [Buf::In(x), Buf::In(y), Buf::In(dy), Buf::Out(&mut dx)],
+        )?;
+        Ok(cu::wrap(dx, &s1.device, l1.shape().clone()))
+    }
+}
+
+/// The output and the gradient have the input's `total` elements.
+#[cfg(feature = "cuda")]
+fn same_sizes(total: usize, l2: &Layout, l3: &Layout) -> Result<()> {
+    let (a, b) = (l2.shape().elem_count(), l3.shape().elem_count());
+    if a != total || b != total {
+        candle_core::bail!("instance norm: input of {total}, output of {a}, gradient of {b}")
+    }
+    Ok(())
 }
 
 /// InstanceNorm2d(affine=False) of x (N, C, H, W), then ReLU if `relu`: fused for f32 on the CPU,
@@ -185,6 +238,36 @@ impl CustomOp3 for AffineForward {
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::cuda::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::cuda::CudaStorage,
+        l2: &Layout,
+        s3: &candle_core::cuda::CudaStorage,
+        l3: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let hw = plane_size(l1)?;
+        let (total, c) = (l1.shape().elem_count(), l1.dims()[1]);
+        let (gs, bs) = (l2.shape().elem_count(), l3.shape().elem_count());
+        if gs != c || bs != c {
+            candle_core::bail!("instance norm: {c} channels, but {gs} weights and {bs} biases")
+        }
+        let x = cu::input("instance norm", s1, l1, "input")?;
+        let gamma = cu::input("instance norm", s2, l2, "weight")?;
+        let beta = cu::input("instance norm", s3, l3, "bias")?;
+        let mut y = cu::output(&s1.device, total)?;
+        let launch = super::cuda::launch::instance_norm(total / hw, c, hw, self.relu, true);
+        cu::run(
+            &s1.device,
+            &launch,
+            &mut [Buf::In(x), Buf::In(gamma), Buf::In(beta), Buf::Out(&mut y)],
+        )?;
+        Ok(cu::wrap(y, &s1.device, l1.shape().clone()))
+    }
+
     fn bwd(
         &self,
         x: &Tensor,
@@ -196,7 +279,7 @@ impl CustomOp3 for AffineForward {
         let (n, c, h, w) = x.dims4()?;
         let op = AffineBackward {
             relu: self.relu,
-            gamma: gamma.to_vec1()?,
+            gamma: gamma.detach().contiguous()?,
         };
         let out = x.apply_op3_no_bwd(y, &dy.contiguous()?, &op)?;
         let len = n * c * h * w;
@@ -212,7 +295,8 @@ impl CustomOp3 for AffineForward {
 /// (x, y, dy) → dx and each plane's (Σ g, Σ g · x̂), flat: N·C·H·W values, then N·C pairs
 struct AffineBackward {
     relu: bool,
-    gamma: Vec<f32>,
+    /// γ (C), on the input's device
+    gamma: Tensor,
 }
 
 impl CustomOp3 for AffineBackward {
@@ -235,7 +319,8 @@ impl CustomOp3 for AffineBackward {
             f32_slice(s3, l3, "gradient")?,
         );
         let hw = plane_size(l1)?;
-        let c = self.gamma.len();
+        let gamma: Vec<f32> = self.gamma.to_vec1()?;
+        let c = gamma.len();
         let planes = x.len() / hw;
         let mut out = vec![0f32; x.len() + 2 * planes];
         let (dx, sums) = out.split_at_mut(x.len());
@@ -256,13 +341,60 @@ impl CustomOp3 for AffineBackward {
                 s[0] = sum_g as f32;
                 s[1] = sum_gx as f32;
                 let (mean_g, mean_gx) = ((sum_g / hw as f64) as f32, (sum_gx / hw as f64) as f32);
-                let k = self.gamma[plane % c] * inv;
+                let k = gamma[plane % c] * inv;
                 for (dx, ((&x, &y), &dy)) in dx.iter_mut().zip(x.iter().zip(y).zip(dy)) {
                     let xhat = (x - mean) * inv;
                     *dx = (g(y, dy) - mean_g - xhat * mean_gx) * k;
                 }
             });
         Ok((CpuStorage::F32(out), Shape::from(x.len() + 2 * planes)))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::cuda::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::cuda::CudaStorage,
+        l2: &Layout,
+        s3: &candle_core::cuda::CudaStorage,
+        l3: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let hw = plane_size(l1)?;
+        let (total, c) = (l1.shape().elem_count(), l1.dims()[1]);
+        same_sizes(total, l2, l3)?;
+        let planes = total / hw;
+        let (gamma_storage, gamma_layout) = self.gamma.storage_and_layout();
+        let candle_core::Storage::Cuda(gs) = &*gamma_storage else {
+            candle_core::bail!("instance norm: the weight is not on the input's CUDA device")
+        };
+        if gamma_layout.shape().elem_count() != c {
+            candle_core::bail!(
+                "instance norm: {c} channels, {} weights",
+                gamma_layout.shape().elem_count()
+            )
+        }
+        let x = cu::input("instance norm", s1, l1, "input")?;
+        let y = cu::input("instance norm", s2, l2, "output")?;
+        let dy = cu::input("instance norm", s3, l3, "gradient")?;
+        let gamma = cu::input("instance norm", gs, gamma_layout, "weight")?;
+        let mut out = cu::output(&s1.device, total + 2 * planes)?;
+        let (dx, sums) = out.split_at_mut(total);
+        let launch = super::cuda::launch::instance_norm_bwd(planes, c, hw, self.relu, true);
+        cu::run(
+            &s1.device,
+            &launch,
+            &mut [
+                Buf::In(x),
+                Buf::In(y),
+                Buf::In(dy),
+                Buf::In(gamma),
+                Buf::InOut(dx),
+                Buf::InOut(sums),
+            ],
+        )?;
+        Ok(cu::wrap(out, &s1.device, total + 2 * planes))
     }
 }
 

@@ -61,6 +61,26 @@ impl CustomOp1 for Forward {
         Ok((CpuStorage::F32(y), Shape::from((n, c, ho, wo))))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::cuda::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let p = self.p;
+        let (planes, h, w) = dims(l, p, "input")?;
+        let &[n, c, _, _] = l.dims() else {
+            unreachable!()
+        };
+        let x = cu::input("reflection pad", s, l, "input")?;
+        let (ho, wo) = (h + 2 * p, w + 2 * p);
+        let mut y = cu::output(&s.device, planes * ho * wo)?;
+        let launch = super::cuda::launch::reflect_pad(planes, h, w, p);
+        cu::run(&s.device, &launch, &mut [Buf::In(x), Buf::Out(&mut y)])?;
+        Ok(cu::wrap(y, &s.device, (n, c, ho, wo)))
+    }
+
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
         let op = Backward {
             p: self.p,
@@ -102,6 +122,23 @@ impl CustomOp1 for Backward {
                 }
             });
         Ok((CpuStorage::F32(dx), Shape::from(self.x_dims.clone())))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::cuda::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let p = self.p;
+        let (planes, ho, wo) = dims(l, p, "gradient")?;
+        let (h, w) = (ho - 2 * p, wo - 2 * p);
+        let dy = cu::input("reflection pad", s, l, "gradient")?;
+        let mut dx = cu::output(&s.device, planes * h * w)?;
+        let launch = super::cuda::launch::reflect_pad_bwd(planes, h, w, p);
+        cu::run(&s.device, &launch, &mut [Buf::In(dy), Buf::Out(&mut dx)])?;
+        Ok(cu::wrap(dx, &s.device, self.x_dims.clone()))
     }
 }
 

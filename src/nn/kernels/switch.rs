@@ -77,7 +77,18 @@ impl Op {
     /// needs `cudnn` too).
     pub fn has_cuda_side(self) -> bool {
         // Each op joins this list when its CUDA side is written (issue 30).
-        const WRITTEN: &[Op] = &[];
+        const WRITTEN: &[Op] = &[
+            Op::Pad,
+            Op::InstanceNorm,
+            Op::AffineInstanceNorm,
+            Op::BatchNorm,
+            Op::Bias,
+            Op::Leaky,
+            Op::Gate,
+            Op::MaxPool,
+            Op::Upsample,
+            Op::Adam,
+        ];
         cfg!(feature = "cuda") && WRITTEN.contains(&self)
     }
 }

@@ -39,6 +39,21 @@ impl CustomOp1 for Up2 {
         Ok((CpuStorage::F32(y), Shape::from((n, c, 2 * h, 2 * w))))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::cuda::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let (n, c, h, w) = dims(l)?;
+        let x = cu::input("upsample", s, l, "input")?;
+        let mut y = cu::output(&s.device, n * c * 4 * h * w)?;
+        let launch = super::cuda::launch::up2(n * c, h, w);
+        cu::run(&s.device, &launch, &mut [Buf::In(x), Buf::Out(&mut y)])?;
+        Ok(cu::wrap(y, &s.device, (n, c, 2 * h, 2 * w)))
+    }
+
     fn bwd(&self, _x: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(dy.contiguous()?.apply_op1_no_bwd(&Down2)?))
     }
@@ -68,6 +83,22 @@ impl CustomOp1 for Down2 {
                 });
         }
         Ok((CpuStorage::F32(dx), Shape::from((n, c, h, w))))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::cuda::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::cuda::CudaStorage, Shape)> {
+        use super::cuda::device::{self as cu, Buf};
+        let (n, c, h2, w2) = dims(l)?;
+        let (h, w) = (h2 / 2, w2 / 2);
+        let dy = cu::input("upsample", s, l, "gradient")?;
+        let mut dx = cu::output(&s.device, n * c * h * w)?;
+        let launch = super::cuda::launch::down2(n * c, h, w);
+        cu::run(&s.device, &launch, &mut [Buf::In(dy), Buf::Out(&mut dx)])?;
+        Ok(cu::wrap(dx, &s.device, (n, c, h, w)))
     }
 }
 

@@ -9,7 +9,7 @@
 
 use crate::nn::kernels;
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Result, Tensor, Var};
+use candle_core::{Result, Tensor, Var};
 use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,10 +31,11 @@ impl Default for AdamConfig {
     }
 }
 
-/// The moments: plain f32 storage updated in place by the fused CPU kernel, or tensors (CUDA, and
-/// the reference form the kernel is checked against).
+/// The moments: storage updated in place by the fused kernel (host vectors on the CPU, one device
+/// tensor per parameter on CUDA), or tensors (where the fused side is off, and the reference form
+/// the kernel is checked against).
 enum Moments {
-    Fused { m: Vec<Vec<f32>>, v: Vec<Vec<f32>> },
+    Fused(Vec<kernels::adam::Moments>),
     Tensors { m: Vec<Tensor>, v: Vec<Tensor> },
 }
 
@@ -59,11 +60,11 @@ impl Adam {
     /// `fused = false`: always the tensor form.
     pub fn with_kernel(vars: Vec<Var>, config: AdamConfig, fused: bool) -> Result<Self> {
         let moments = if fused {
-            let zeros = || vars.iter().map(|v| vec![0f32; v.elem_count()]).collect();
-            Moments::Fused {
-                m: zeros(),
-                v: zeros(),
-            }
+            Moments::Fused(
+                vars.iter()
+                    .map(|v| kernels::adam::Moments::zeros(v.as_tensor()))
+                    .collect::<Result<_>>()?,
+            )
         } else {
             let m = vars
                 .iter()
@@ -114,11 +115,10 @@ impl Adam {
             };
             let g = g.detach();
             match &mut self.moments {
-                Moments::Fused { m, v } => kernels::adam::step(
+                Moments::Fused(moments) => kernels::adam::step(
                     var.as_tensor(),
                     &g,
-                    &mut m[i],
-                    &mut v[i],
+                    &mut moments[i],
                     kernels::adam::AdamStep {
                         lr,
                         beta1,
@@ -146,10 +146,7 @@ impl Adam {
     fn moments_of(&self, i: usize) -> Result<(Tensor, Tensor)> {
         let var = &self.vars[i];
         Ok(match &self.moments {
-            Moments::Fused { m, v } => (
-                Tensor::from_slice(&m[i], var.shape(), var.device())?,
-                Tensor::from_slice(&v[i], var.shape(), var.device())?,
-            ),
+            Moments::Fused(moments) => moments[i].to_tensors(var.as_tensor())?,
             Moments::Tensors { m, v } => (m[i].clone(), v[i].clone()),
         })
     }
@@ -193,9 +190,8 @@ impl Adam {
                 )));
             }
             match &mut self.moments {
-                Moments::Fused { m: ms, v: vs } => {
-                    ms[i] = m.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
-                    vs[i] = v.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+                Moments::Fused(moments) => {
+                    moments[i] = kernels::adam::Moments::from_tensors(var.as_tensor(), &m, &v)?;
                 }
                 Moments::Tensors { m: ms, v: vs } => {
                     ms[i] = m.detach();
