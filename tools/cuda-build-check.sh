@@ -10,7 +10,8 @@
 # (CARGO_TARGET_DIR, default target/cuda-VERSION: the CPU build is left alone, and another toolkit
 # rebuilds candle's kernels instead of keeping the old PTX), then checks the binary:
 # it records libcuda.so.1 (the driver), starts, trains on the CPU, and where no GPU is found says
-# so in words. Exits non-zero on any failure. From a clean target directory it takes 20-40 min on
+# so in words; then ptxas's resource report of our own kernels (no spills, no local memory) and
+# the PTX-signature test of their argument lists. Exits non-zero on any failure. From a clean target directory it takes 20-40 min on
 # 2 cores (candle's kernels are compiled by nvcc); it is not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,25 @@ cargo build --release --features "$features" || fail "cargo build --features $fe
 took=$(($(date +%s) - start))
 bin="$CARGO_TARGET_DIR/release/aiart"
 echo "built $bin in ${took} s ($((took / 60)) min $((took % 60)) s)"
+
+# Our kernels (src/nn/kernels/cuda/*.cu): the resources ptxas gives each one for the build's GPU
+# (registers, stack, spills, shared memory), kept in this log and in ptxas-report.txt beside the
+# build; a kernel that spills or uses local memory fails the check.
+step "ptxas report of our kernels (sm_${CUDA_COMPUTE_CAP:-90})"
+report="$CARGO_TARGET_DIR/ptxas-report.txt"
+scratch=$(mktemp -d)
+: >"$report"
+for cu in src/nn/kernels/cuda/*.cu; do
+    nvcc -cubin -O3 --fmad=false -std=c++17 -arch="sm_${CUDA_COMPUTE_CAP:-90}" \
+        -Xptxas -v,-warn-spills,-warn-lmem-usage -I src/nn/kernels/cuda \
+        -o "$scratch/$(basename "$cu" .cu).cubin" "$cu" >>"$report" 2>&1 \
+        || { cat "$report"; rm -rf "$scratch"; fail "ptxas on $cu"; }
+done
+rm -rf "$scratch"
+cat "$report"
+if grep -qE 'ptxas warning|[1-9][0-9]* bytes spill' "$report"; then
+    fail "a kernel spills or uses local memory (above)"
+fi
 
 step "what the binary links"
 ldd_out=$(LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$AIART_CUDA_STUB" ldd "$bin")
@@ -68,5 +88,11 @@ if [[ $rc -ne 0 ]]; then
     echo "$out" | grep -qi 'no CUDA device' || fail "cuda:0 failed without saying why in words"
     echo "(no GPU here: the error says so)"
 fi
+
+# The PTX the build embedded against the launchers' declared argument lists (count, size, kind of
+# every .entry parameter): cudarc's launch builder is untyped, so a wrong list shows here.
+step "PTX signatures of our kernels"
+"${run_env[@]}" cargo test --release --features "$features" --lib kernels::cuda::ptx_signatures \
+    || fail "the built PTX disagrees with the launchers' argument lists"
 
 step "cuda-build-check passed: features $features, build ${took} s"

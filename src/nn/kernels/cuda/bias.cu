@@ -12,7 +12,6 @@ extern "C" __global__ void bias_act_f32(const float* __restrict__ x, const float
     }
 }
 
-#ifndef AIART_HOST_EMULATION
 // out[ch] = Σ_{n, h, w} g[n, ch, h, w], in f64: one block per channel (grid.x = C), each thread
 // a strided share of every plane, then a block reduction with warp shuffles.
 extern "C" __global__ void channel_sum_f32(const float* __restrict__ g, float* __restrict__ out,
@@ -27,4 +26,3 @@ extern "C" __global__ void channel_sum_f32(const float* __restrict__ g, float* _
     s = aiart_block_sum(s, scratch);
     if (threadIdx.x == 0) out[ch] = (float)s;
 }
-#endif

@@ -2,8 +2,8 @@
 // loop, and the block reductions the norms use. Every flat index is 64-bit: a VGG activation at
 // 4096 px holds 64·4096² ≈ 1.1·10⁹ elements, and a product of two sizes can pass 2³¹.
 // Built to PTX by build.rs (nvcc -ptx --fmad=false: no a·b + c contraction, so every kernel
-// rounds operation for operation as its CPU side does); the elementwise kernels are also compiled
-// by the host C++ compiler through host_shim.h for the CI's host emulation.
+// rounds operation for operation as its CPU side does); for the CI's host emulation the same
+// files are compiled by the host C++ compiler through host_shim.h.
 #pragma once
 
 typedef unsigned long long u64;
@@ -14,7 +14,6 @@ typedef unsigned int u32;
     for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < (u64)(n);            \
          i += (u64)blockDim.x * gridDim.x)
 
-#ifndef AIART_HOST_EMULATION
 // The sum of one double per thread over the whole block (blockDim.x a multiple of 32, ≤ 1024),
 // returned to every thread. `scratch` holds 32 doubles of shared memory; the call ends with a
 // barrier, so the next reduction may reuse it.
@@ -34,4 +33,3 @@ __device__ __forceinline__ double aiart_block_sum(double v, double* scratch) {
     __syncthreads();
     return total;
 }
-#endif

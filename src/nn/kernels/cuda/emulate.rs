@@ -1,10 +1,13 @@
-//! Host emulation of our elementwise CUDA kernels (tests only, no GPU, no CUDA toolkit): the
-//! kernels' own `.cu` files are compiled once per test process by the system C++ compiler (`$CXX`,
-//! else `c++`) through `host_shim.h` into a shared library in a fresh temporary folder (removed
-//! once loaded), and a `Launch` from `launch.rs` runs there, every thread of its grid in turn,
-//! on host buffers. So the index arithmetic, the tails and the argument lists of the very code a
-//! GPU runs are checked in plain `cargo test`; kernels with shared memory, barriers or warp
-//! shuffles (`Kernel::emulated` false) are left to a GPU.
+//! Host emulation of our CUDA kernels (tests only, no GPU, no CUDA toolkit): the kernels' own
+//! `.cu` files are compiled once per test process by the system C++ compiler (`$CXX`, else `c++`;
+//! C++20 for `std::barrier`) through `host_shim.h` into a shared library in a fresh temporary
+//! folder (removed once loaded), and a `Launch` from `launch.rs` runs there on host buffers: the
+//! elementwise kernels every thread of the grid in turn, the block reductions
+//! (`Kernel::block_reduction`) block by block with each block's threads as real threads meeting
+//! at its barriers and warp shuffles. So the index arithmetic, the tails, the reductions and the
+//! argument lists of the very code a GPU runs are checked in plain `cargo test`. What the host
+//! cannot show: the GPU's memory model (a missing barrier may still pass here, where every
+//! store is visible at once), speed, and out-of-bounds reads that land in mapped memory.
 
 use super::launch::{Kernel, Launch, Value, ALL};
 use std::ffi::{c_void, CString};
@@ -36,14 +39,18 @@ fn build() -> Result<Library, String> {
 fn compile_and_load(dir: &Path) -> Result<Library, String> {
     let mut source = String::from("#include \"host_shim.h\"\n");
     let mut modules = Vec::new();
-    for k in ALL.iter().filter(|k| k.emulated) {
+    for k in ALL.iter() {
         if !modules.contains(&k.module) {
             modules.push(k.module);
             source.push_str(&format!("#include \"{}.cu\"\n", k.module.stem()));
         }
     }
-    for k in ALL.iter().filter(|k| k.emulated) {
-        source.push_str(&format!("AIART_EXPORT({})\n", k.name));
+    for k in ALL.iter() {
+        let export = match k.block_reduction {
+            true => "AIART_EXPORT_BLOCKS",
+            false => "AIART_EXPORT",
+        };
+        source.push_str(&format!("{export}({})\n", k.name));
     }
     let cpp = dir.join("emulate.cpp");
     let lib = dir.join("libaiart_emulate.so");
@@ -51,11 +58,12 @@ fn compile_and_load(dir: &Path) -> Result<Library, String> {
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
     let out = std::process::Command::new(&cxx)
         .args([
-            "-std=c++17",
+            "-std=c++20",
             "-O2",
             "-ffp-contract=off",
             "-fPIC",
             "-shared",
+            "-pthread",
             "-Wall",
         ])
         .arg("-I")
@@ -111,11 +119,6 @@ pub fn compiled_params(k: &Kernel) -> Vec<(u32, u32)> {
 /// buffer as the kernel reads and writes it.
 pub fn run(launch: &Launch, bufs: &mut [&mut [f32]]) {
     launch.check(bufs.len()).unwrap();
-    assert!(
-        launch.kernel.emulated,
-        "{} is not emulated",
-        launch.kernel.name
-    );
     let f = symbol(&format!("aiart_emulate_{}", launch.kernel.name));
     // SAFETY: aiart_emulate_<kernel>(grid, block, args) from host_shim.h
     let f: extern "C" fn(*const u32, *const u32, *mut *mut c_void) =

@@ -1,29 +1,68 @@
-// Host emulation of aiart's elementwise CUDA kernels (CI, no GPU): the same .cu files, compiled
-// by the system C++ compiler. CUDA's qualifiers become nothing, blockIdx/threadIdx/blockDim/
-// gridDim are globals, the round-to-nearest intrinsics are the plain IEEE operations (compile
-// with -ffp-contract=off), and AIART_EXPORT(kernel) exports
-//   aiart_emulate_<kernel>(grid[3], block[3], args): every thread of the launch grid, one after
-//     another, with args laid out as cuLaunchKernel's kernelParams (one pointer per parameter);
-//   aiart_params_<kernel>(codes): the kernel's parameter list as codes (kind·16 + size in bytes;
-//     kind 1 pointer, 2 unsigned integer, 3 floating point), so the Rust side checks its declared
-//     argument list against the compiled kernel.
-// Kernels with shared memory, barriers or warp shuffles are left out (#ifndef AIART_HOST_EMULATION).
+// Host emulation of aiart's CUDA kernels (CI, no GPU): the same .cu files, compiled by the system
+// C++ compiler (C++20, -pthread). CUDA's qualifiers become nothing, the round-to-nearest
+// intrinsics the plain IEEE operations (compile with -ffp-contract=off), and two ways to run a
+// launch are exported:
+//   AIART_EXPORT(kernel): aiart_emulate_<kernel>(grid[3], block[3], args) runs every thread of the
+//     grid one after another (the elementwise kernels: no shared memory, barriers or shuffles);
+//   AIART_EXPORT_BLOCKS(kernel): the same entry, but each block's threads run as real threads,
+//     block after block: `__shared__` arrays are statics (one block at a time), __syncthreads()
+//     is a barrier of the block, and __shfl_down_sync exchanges through a slot per lane between
+//     two barriers of the warp, so the block reductions run as written (whole warps, every lane
+//     of a warp shuffling together, as on a GPU);
+// and aiart_params_<kernel>(codes): the kernel's parameter list as codes (kind·16 + size in
+// bytes; kind 1 pointer, 2 unsigned integer, 3 floating point), so the Rust side checks its
+// declared argument list against the compiled kernel. args are laid out as cuLaunchKernel's
+// kernelParams: one pointer per parameter, to its value.
 #pragma once
 #define AIART_HOST_EMULATION 1
 
+#include <barrier>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
+#include <memory>
+#include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #define __global__
 #define __device__
 #define __forceinline__ inline
+#define __shared__ static
 
 struct aiart_dim3 {
     unsigned x, y, z;
 };
-static aiart_dim3 blockIdx, threadIdx, blockDim, gridDim;
+static thread_local aiart_dim3 blockIdx, threadIdx;
+static aiart_dim3 blockDim, gridDim;
+
+// The running block's barrier, and per warp a barrier and 32 exchange slots (AIART_EXPORT_BLOCKS).
+static std::barrier<>* aiart_block_barrier = nullptr;
+struct aiart_warp {
+    std::barrier<> barrier{32};
+    unsigned long long slots[32];
+};
+static std::vector<std::unique_ptr<aiart_warp>> aiart_warps;
+
+static inline unsigned aiart_linear_thread() {
+    return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+}
+
+static inline void __syncthreads() { aiart_block_barrier->arrive_and_wait(); }
+
+template <typename T>
+static T __shfl_down_sync(unsigned, T v, int delta) {
+    static_assert(sizeof(T) <= 8, "a shuffle of at most 8 bytes");
+    const unsigned t = aiart_linear_thread(), lane = t % 32;
+    aiart_warp& w = *aiart_warps[t / 32];
+    std::memcpy(&w.slots[lane], &v, sizeof(T));
+    w.barrier.arrive_and_wait();
+    T r = v;
+    if (lane + delta < 32) std::memcpy(&r, &w.slots[lane + delta], sizeof(T));
+    w.barrier.arrive_and_wait();
+    return r;
+}
 
 static inline float __fadd_rn(float a, float b) { return a + b; }
 static inline float __fsub_rn(float a, float b) { return a - b; }
@@ -54,6 +93,33 @@ static void aiart_emulate(void (*kernel)(A...), const unsigned* grid, const unsi
                         }
 }
 
+template <typename... A>
+static void aiart_emulate_blocks(void (*kernel)(A...), const unsigned* grid,
+                                 const unsigned* block, void** args) {
+    gridDim = {grid[0], grid[1], grid[2]};
+    blockDim = {block[0], block[1], block[2]};
+    const unsigned threads = block[0] * block[1] * block[2];
+    std::barrier<> sync(threads);
+    aiart_block_barrier = &sync;
+    aiart_warps.clear();
+    for (unsigned w = 0; w < threads / 32; ++w) aiart_warps.push_back(std::make_unique<aiart_warp>());
+    for (unsigned bz = 0; bz < grid[2]; ++bz)
+        for (unsigned by = 0; by < grid[1]; ++by)
+            for (unsigned bx = 0; bx < grid[0]; ++bx) {
+                std::vector<std::thread> pool;
+                pool.reserve(threads);
+                for (unsigned t = 0; t < threads; ++t)
+                    pool.emplace_back([=] {
+                        blockIdx = {bx, by, bz};
+                        threadIdx = {t % block[0], (t / block[0]) % block[1],
+                                     t / (block[0] * block[1])};
+                        aiart_call(kernel, args, std::index_sequence_for<A...>{});
+                    });
+                for (auto& th : pool) th.join();
+            }
+    aiart_block_barrier = nullptr;
+}
+
 template <typename T>
 static constexpr unsigned aiart_code() {
     return (std::is_pointer<T>::value ? 1u : std::is_floating_point<T>::value ? 3u : 2u) * 16u +
@@ -71,6 +137,15 @@ static unsigned aiart_params(void (*)(A...), unsigned* codes) {
     extern "C" void aiart_emulate_##kernel(const unsigned* grid, const unsigned* block,       \
                                            void** args) {                                     \
         aiart_emulate(kernel, grid, block, args);                                             \
+    }                                                                                         \
+    extern "C" unsigned aiart_params_##kernel(unsigned* codes) {                              \
+        return aiart_params(kernel, codes);                                                   \
+    }
+
+#define AIART_EXPORT_BLOCKS(kernel)                                                           \
+    extern "C" void aiart_emulate_##kernel(const unsigned* grid, const unsigned* block,       \
+                                           void** args) {                                     \
+        aiart_emulate_blocks(kernel, grid, block, args);                                      \
     }                                                                                         \
     extern "C" unsigned aiart_params_##kernel(unsigned* codes) {                              \
         return aiart_params(kernel, codes);                                                   \

@@ -120,8 +120,9 @@ pub struct Kernel {
     pub params: &'static [Param],
     /// bytes of `__shared__` arrays in the kernel (the block reductions' 33 doubles)
     pub static_shared: u32,
-    /// whether it runs on the host in CI (no shared memory, barriers or warp shuffles)
-    pub emulated: bool,
+    /// whether it sums over a block (shared memory, barriers, warp shuffles): its blocks are whole
+    /// warps, and the host emulation runs each block's threads as real threads
+    pub block_reduction: bool,
 }
 
 const REDUCTION_SHARED: u32 = 33 * 8;
@@ -138,7 +139,7 @@ pub static REFLECT_PAD: Kernel = Kernel {
         u32_("p"),
     ],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static REFLECT_PAD_BWD: Kernel = Kernel {
     name: "reflect_pad_bwd_f32",
@@ -152,21 +153,21 @@ pub static REFLECT_PAD_BWD: Kernel = Kernel {
         u32_("p"),
     ],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static LEAKY_RELU: Kernel = Kernel {
     name: "leaky_relu_f32",
     module: Module::Activation,
     params: &[ptr("x"), ptr("y"), u64_("total"), f32_("slope")],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static GATE_GRAD: Kernel = Kernel {
     name: "gate_grad_f32",
     module: Module::Activation,
     params: &[ptr("t"), ptr("dy"), ptr("dx"), u64_("total"), f32_("slope")],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static BIAS_ACT: Kernel = Kernel {
     name: "bias_act_f32",
@@ -181,21 +182,21 @@ pub static BIAS_ACT: Kernel = Kernel {
         u32_("relu"),
     ],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static CHANNEL_SUM: Kernel = Kernel {
     name: "channel_sum_f32",
     module: Module::Bias,
     params: &[ptr("g"), ptr("out"), u32_("n"), u32_("c"), u64_("hw")],
     static_shared: REDUCTION_SHARED,
-    emulated: false,
+    block_reduction: true,
 };
 pub static MAX_POOL2: Kernel = Kernel {
     name: "max_pool2_f32",
     module: Module::Pool,
     params: &[ptr("x"), ptr("y"), u64_("total"), u32_("h"), u32_("w")],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static MAX_POOL2_BWD: Kernel = Kernel {
     name: "max_pool2_bwd_f32",
@@ -209,21 +210,21 @@ pub static MAX_POOL2_BWD: Kernel = Kernel {
         u32_("w"),
     ],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static UP2: Kernel = Kernel {
     name: "up2_f32",
     module: Module::Upsample,
     params: &[ptr("x"), ptr("y"), u64_("total"), u32_("h"), u32_("w")],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static DOWN2: Kernel = Kernel {
     name: "down2_f32",
     module: Module::Upsample,
     params: &[ptr("dy"), ptr("dx"), u64_("total"), u32_("h"), u32_("w")],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static ADAM: Kernel = Kernel {
     name: "adam_f32",
@@ -242,7 +243,7 @@ pub static ADAM: Kernel = Kernel {
         f32_("step"),
     ],
     static_shared: 0,
-    emulated: true,
+    block_reduction: false,
 };
 pub static INSTANCE_NORM: Kernel = Kernel {
     name: "instance_norm_f32",
@@ -257,7 +258,7 @@ pub static INSTANCE_NORM: Kernel = Kernel {
         u32_("relu"),
     ],
     static_shared: REDUCTION_SHARED,
-    emulated: false,
+    block_reduction: true,
 };
 pub static INSTANCE_NORM_BWD: Kernel = Kernel {
     name: "instance_norm_bwd_f32",
@@ -274,7 +275,7 @@ pub static INSTANCE_NORM_BWD: Kernel = Kernel {
         u32_("relu"),
     ],
     static_shared: REDUCTION_SHARED,
-    emulated: false,
+    block_reduction: true,
 };
 pub static BATCH_NORM: Kernel = Kernel {
     name: "batch_norm_f32",
@@ -289,7 +290,7 @@ pub static BATCH_NORM: Kernel = Kernel {
         u64_("hw"),
     ],
     static_shared: REDUCTION_SHARED,
-    emulated: false,
+    block_reduction: true,
 };
 pub static BATCH_NORM_BWD: Kernel = Kernel {
     name: "batch_norm_bwd_f32",
@@ -304,14 +305,14 @@ pub static BATCH_NORM_BWD: Kernel = Kernel {
         u64_("hw"),
     ],
     static_shared: REDUCTION_SHARED,
-    emulated: false,
+    block_reduction: true,
 };
 pub static BATCH_NORM_MOMENTS: Kernel = Kernel {
     name: "batch_norm_moments_f32",
     module: Module::BatchNorm,
     params: &[ptr("x"), ptr("out"), u32_("n"), u32_("c"), u64_("hw")],
     static_shared: REDUCTION_SHARED,
-    emulated: false,
+    block_reduction: true,
 };
 
 /// Every kernel, in module order.

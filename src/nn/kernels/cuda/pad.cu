@@ -32,21 +32,21 @@ extern "C" __global__ void reflect_pad_bwd_f32(const float* __restrict__ dy,
         const long long j = (long long)(k % w), rest = (long long)(k / w);
         const long long i = rest % H, plane = rest / H;
         const float* src = dy + (u64)plane * ho * wo;
-        // rows of the padded plane that read row i, ascending
-        long long rows[3];
-        int nrows = 0;
-        if (i >= 1 && i <= P) rows[nrows++] = P - i;
-        rows[nrows++] = i + P;
-        if (i <= H - 2 && i >= H - 1 - P) rows[nrows++] = P + 2 * (H - 1) - i;
         const bool left = j >= 1 && j <= P;
         const bool right = j <= W - 2 && j >= W - 1 - P;
-        float acc = 0.0f;
-        for (int r = 0; r < nrows; ++r) {
-            const float* row = src + (u64)rows[r] * wo;
+        // one padded row's share: its centre column, then the left mirror, then the right one
+        auto add_row = [&](float acc, long long oy) {
+            const float* row = src + (u64)oy * wo;
             acc += row[j + P];
             if (left) acc += row[P - j];
             if (right) acc += row[P + 2 * (W - 1) - j];
-        }
+            return acc;
+        };
+        // the padded rows that read row i, ascending
+        float acc = 0.0f;
+        if (i >= 1 && i <= P) acc = add_row(acc, P - i);
+        acc = add_row(acc, i + P);
+        if (i <= H - 2 && i >= H - 1 - P) acc = add_row(acc, P + 2 * (H - 1) - i);
         dx[k] = acc;
     }
 }

@@ -3,13 +3,18 @@
 // in row-major order, as PyTorch's max_pool2d_with_indices keeps it.
 #include "common.cuh"
 
-// The index (0..4, row-major) of the first maximum of the window at (2i, 2j) of a plane of width w.
-__device__ __forceinline__ u32 aiart_first_max(const float* plane, u64 w, u64 i, u64 j) {
+// The index (0..4, row-major) of the first maximum of the window at (2i, 2j) of a plane of width w,
+// and that maximum in *max (comparisons in registers, no indexed array: no local memory).
+__device__ __forceinline__ u32 aiart_first_max(const float* plane, u64 w, u64 i, u64 j,
+                                               float* max) {
     const float* at = plane + 2 * i * w + 2 * j;
-    const float v[4] = {at[0], at[1], at[w], at[w + 1]};
+    const float a = at[0], b = at[1], c = at[w], d = at[w + 1];
+    float m = a;
     u32 best = 0;
-    for (u32 k = 1; k < 4; ++k)
-        if (v[k] > v[best]) best = k;
+    if (b > m) { m = b; best = 1; }
+    if (c > m) { m = c; best = 2; }
+    if (d > m) { m = d; best = 3; }
+    *max = m;
     return best;
 }
 
@@ -19,9 +24,9 @@ extern "C" __global__ void max_pool2_f32(const float* __restrict__ x, float* __r
     const u64 ho = h / 2, wo = w / 2;
     AIART_FOR_EACH(o, total) {
         const u64 j = o % wo, rest = o / wo, i = rest % ho, plane = rest / ho;
-        const float* src = x + plane * h * w;
-        const u32 k = aiart_first_max(src, w, i, j);
-        y[o] = src[(2 * i + k / 2) * w + 2 * j + k % 2];
+        float m;
+        aiart_first_max(x + plane * h * w, w, i, j, &m);
+        y[o] = m;
     }
 }
 
@@ -37,7 +42,8 @@ extern "C" __global__ void max_pool2_bwd_f32(const float* __restrict__ x,
         float v = 0.0f;
         if (r < 2 * ho && s < 2 * wo) {
             const u64 i = r / 2, j = s / 2;
-            const u32 best = aiart_first_max(x + plane * h * w, w, i, j);
+            float m;
+            const u32 best = aiart_first_max(x + plane * h * w, w, i, j, &m);
             if (best == (u32)((r % 2) * 2 + s % 2)) v = dy[(plane * ho + i) * wo + j];
         }
         dx[k] = v;

@@ -1,6 +1,7 @@
-//! The elementwise kernels, run on the host from their own `.cu` files, against the CPU sides of
-//! the ops at the workloads' shapes and odd ones, outputs NaN-poisoned before each launch:
-//! every kernel here reproduces its CPU side bit for bit.
+//! The kernels, run on the host from their own `.cu` files, against the CPU sides of the ops at
+//! the workloads' shapes and odd ones, outputs NaN-poisoned before each launch. The elementwise
+//! kernels and Adam reproduce their CPU sides bit for bit; the reductions (norms, channel sums)
+//! add in another order (a tree over threads, not a sequence), within a few f32 roundings.
 
 use super::super::launch::{self, Kind, Launch, ALL};
 use super::{compiled_params, run};
@@ -46,7 +47,7 @@ fn grad(x: &Var, y: &Tensor, r: &Tensor) -> Vec<f32> {
 
 #[test]
 fn the_compiled_kernels_take_the_declared_arguments() {
-    for k in ALL.iter().filter(|k| k.emulated) {
+    for k in ALL.iter() {
         let want: Vec<(u32, u32)> = k
             .params
             .iter()
@@ -236,5 +237,196 @@ fn adam_updates_bit_for_bit_as_the_cpu_kernel() {
             same(&mv[..n], &flat(&m), &format!("adam m, n {n} step {t}"));
             same(&mv[n..], &flat(&v), &format!("adam v, n {n} step {t}"));
         }
+    }
+}
+
+/// max |got − want| ≤ tol · max(1, max |want|), and every element written.
+fn close(got: &[f32], want: &[f32], tol: f32, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+    let mut worst = (0usize, 0f32);
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        let d = (a - b).abs();
+        assert!(!d.is_nan(), "{what}: element {i} is {a}, the CPU's {b}");
+        if d > worst.1 {
+            worst = (i, d);
+        }
+    }
+    assert!(
+        worst.1 <= tol * scale,
+        "{what}: element {} differs by {} (scale {scale})",
+        worst.0,
+        worst.1
+    );
+}
+
+/// Block reductions add in a tree over threads where the CPU adds in sequence (both in f64), so
+/// a mean or a sum may round to another f32 now and then: a few f32 roundings of the values.
+const REDUCTION_TOL: f32 = 4e-6;
+
+#[test]
+fn instance_norm_and_its_gradients() {
+    for (i, dims) in [[1, 8, 64, 64], [2, 3, 7, 5], [1, 4, 128, 128], [3, 2, 1, 9]]
+        .into_iter()
+        .enumerate()
+    {
+        let [n, c, h, w] = dims;
+        let (planes, hw) = (n * c, h * w);
+        let x = Var::from_tensor(&normal(&dims, 200 + i as u64).affine(3.0, 2.0).unwrap()).unwrap();
+        let gamma = Var::from_tensor(&normal(&[c], 210 + i as u64)).unwrap();
+        let beta = Var::from_tensor(&normal(&[c], 220 + i as u64)).unwrap();
+        let xs = flat(x.as_tensor());
+        let (gs, bs) = (flat(gamma.as_tensor()), flat(beta.as_tensor()));
+        for relu in [false, true] {
+            let what = format!("instance norm {dims:?} relu {relu}");
+            // plain
+            let y = kernels::norm::instance_norm(x.as_tensor(), relu).unwrap();
+            let out = emulate(
+                &launch::instance_norm(planes, c, hw, relu, false),
+                &[&xs],
+                &[xs.len()],
+            );
+            close(&out[0], &flat(&y), REDUCTION_TOL, &format!("{what}: y"));
+            let r = normal(&dims, 230 + i as u64);
+            let dx = emulate(
+                &launch::instance_norm_bwd(planes, c, hw, relu, false),
+                &[&xs, &flat(&y), &flat(&r)],
+                &[xs.len()],
+            );
+            close(
+                &dx[0],
+                &grad(&x, &y, &r),
+                REDUCTION_TOL,
+                &format!("{what}: dx"),
+            );
+            // affine
+            let y = kernels::norm::affine_instance_norm(x.as_tensor(), &gamma, &beta, relu)
+                .unwrap()
+                .unwrap();
+            let out = emulate(
+                &launch::instance_norm(planes, c, hw, relu, true),
+                &[&xs, &gs, &bs],
+                &[xs.len()],
+            );
+            close(
+                &out[0],
+                &flat(&y),
+                REDUCTION_TOL,
+                &format!("{what}: affine y"),
+            );
+            let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let out = emulate(
+                &launch::instance_norm_bwd(planes, c, hw, relu, true),
+                &[&xs, &flat(&y), &flat(&r), &gs],
+                &[xs.len(), 2 * planes],
+            );
+            let want = |v: &Var| flat(g.get(v.as_tensor()).unwrap());
+            close(
+                &out[0],
+                &want(&x),
+                REDUCTION_TOL,
+                &format!("{what}: affine dx"),
+            );
+            // (Σ g, Σ g·x̂) per plane, summed over the batch as the op's backward does
+            let per_channel = |k: usize| -> Vec<f32> {
+                (0..c)
+                    .map(|ch| (0..n).map(|s| out[1][2 * (s * c + ch) + k]).sum())
+                    .collect()
+            };
+            close(
+                &per_channel(0),
+                &want(&beta),
+                REDUCTION_TOL,
+                &format!("{what}: dβ"),
+            );
+            close(
+                &per_channel(1),
+                &want(&gamma),
+                REDUCTION_TOL,
+                &format!("{what}: dγ"),
+            );
+        }
+    }
+}
+
+#[test]
+fn batch_norm_its_gradients_and_moments() {
+    for (i, dims) in [[2, 6, 16, 16], [1, 4, 64, 64], [4, 3, 5, 7], [1, 8, 2, 2]]
+        .into_iter()
+        .enumerate()
+    {
+        let [n, c, h, w] = dims;
+        let hw = h * w;
+        let what = format!("batch norm {dims:?}");
+        let x =
+            Var::from_tensor(&normal(&dims, 300 + i as u64).affine(2.0, -1.0).unwrap()).unwrap();
+        let gamma = Var::from_tensor(&normal(&[c], 310 + i as u64)).unwrap();
+        let beta = Var::from_tensor(&normal(&[c], 320 + i as u64)).unwrap();
+        let xs = flat(x.as_tensor());
+        let (gs, bs) = (flat(gamma.as_tensor()), flat(beta.as_tensor()));
+        let y = kernels::batchnorm::batch_norm_train(x.as_tensor(), &gamma, &beta)
+            .unwrap()
+            .unwrap();
+        let out = emulate(&launch::batch_norm(n, c, hw), &[&xs, &gs, &bs], &[xs.len()]);
+        close(&out[0], &flat(&y), REDUCTION_TOL, &format!("{what}: y"));
+        let r = normal(&dims, 330 + i as u64);
+        let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let want = |v: &Var| flat(g.get(v.as_tensor()).unwrap());
+        let out = emulate(
+            &launch::batch_norm_bwd(n, c, hw),
+            &[&xs, &gs, &flat(&r)],
+            &[xs.len() + 2 * c],
+        );
+        let (dx, rest) = out[0].split_at(xs.len());
+        close(dx, &want(&x), REDUCTION_TOL, &format!("{what}: dx"));
+        close(
+            &rest[..c],
+            &want(&gamma),
+            REDUCTION_TOL,
+            &format!("{what}: dγ"),
+        );
+        close(
+            &rest[c..],
+            &want(&beta),
+            REDUCTION_TOL,
+            &format!("{what}: dβ"),
+        );
+        let (mean, var) = kernels::batchnorm::channel_moments(x.as_tensor())
+            .unwrap()
+            .unwrap();
+        let out = emulate(&launch::batch_norm_moments(n, c, hw), &[&xs], &[2 * c]);
+        close(
+            &out[0][..c],
+            &flat(&mean),
+            REDUCTION_TOL,
+            &format!("{what}: μ"),
+        );
+        close(
+            &out[0][c..],
+            &flat(&var),
+            REDUCTION_TOL,
+            &format!("{what}: var"),
+        );
+    }
+}
+
+#[test]
+fn the_channel_sum_of_a_bias_gradient() {
+    for (i, dims) in [[1, 8, 128, 128], [2, 3, 5, 7], [4, 16, 9, 9]]
+        .into_iter()
+        .enumerate()
+    {
+        let [n, c, h, w] = dims;
+        let x = normal(&dims, 400 + i as u64);
+        let b = Var::from_tensor(&normal(&[c], 410 + i as u64)).unwrap();
+        let y = kernels::bias::bias_relu(&x, &b, false).unwrap();
+        let r = normal(&dims, 420 + i as u64);
+        let out = emulate(&launch::channel_sum(n, c, h * w), &[&flat(&r)], &[c]);
+        close(
+            &out[0],
+            &grad(&b, &y, &r),
+            REDUCTION_TOL,
+            &format!("channel sum {dims:?}"),
+        );
     }
 }

@@ -170,7 +170,7 @@ fn every_workload_shape_launches_within_the_limits() {
                 assert!((1..=1024).contains(&threads), "{what}: {g:?}");
                 let shared = g.shared + l.kernel.static_shared;
                 assert!(shared <= 48 * 1024, "{what}: {shared} B of shared memory");
-                if !l.kernel.emulated {
+                if l.kernel.block_reduction {
                     // the block reductions: whole warps
                     assert_eq!(g.block.0 % 32, 0, "{what}: {g:?}");
                 }
