@@ -647,8 +647,8 @@ pub fn instance_norm(planes: usize, c: usize, hw: usize, relu: bool, affine: boo
     )
 }
 
-/// Its gradient: buffers (x, y, dy, dx), or with `affine` (x, y, dy, γ, out = dx then each
-/// plane's (Σ g, Σ g·x̂)).
+/// Its gradient: buffers (x, y, dy, dx), or with `affine` (x, y, dy, γ, dx, sums: each plane's
+/// (Σ g, Σ g·x̂), 2 per plane).
 pub fn instance_norm_bwd(planes: usize, c: usize, hw: usize, relu: bool, affine: bool) -> Launch {
     let (gamma, dx, sums) = match affine {
         true => (Value::Buf(3), Value::Buf(4), Value::Buf(5)),

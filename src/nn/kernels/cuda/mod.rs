@@ -3,9 +3,9 @@
 //! own kernels (nvcc `-ptx --fmad=false`, `CUDA_COMPUTE_CAP`), embedded in the binary and loaded
 //! once per device (`device.rs`). Each op's `cuda_fwd` (in the op's own file) takes its launch
 //! from `launch.rs`, where every kernel's argument list and geometry are data, tested in every
-//! build: the geometry at every workload's shape, the elementwise kernels by host emulation of
-//! the same `.cu` files (`emulate.rs`, CI), and, in a CUDA build, the built PTX's parameter lists
-//! (`ptx_signatures.rs`, run by tools/cuda-build-check.sh).
+//! build: the geometry at every workload's shape, every kernel by host emulation of the same
+//! `.cu` files against the op's CPU side (`emulate.rs`, CI), and, in a CUDA build, the built PTX's
+//! parameter lists (`ptx_signatures.rs`, run by tools/cuda-build-check.sh).
 
 pub mod launch;
 
