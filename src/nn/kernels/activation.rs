@@ -56,6 +56,11 @@ pub(super) fn gate_grad(t: &Tensor, dy: &Tensor, slope: f32) -> Result<Tensor> {
             .contiguous()?
             .apply_op2_no_bwd(&dy.contiguous()?, &GateGrad(slope));
     }
+    gate_grad_composed(t, dy, slope)
+}
+
+/// The same from candle's ops (any device).
+fn gate_grad_composed(t: &Tensor, dy: &Tensor, slope: f32) -> Result<Tensor> {
     let open = t.gt(0.0)?;
     if slope == 0.0 {
         return open.where_cond(dy, &dy.zeros_like()?);
@@ -145,6 +150,21 @@ mod tests {
         crate::nn::kernels::testing::check_unary_fixture("leaky_relu", 1, 1e-6, |x, _| {
             leaky_relu(x, 0.2).unwrap()
         });
+    }
+
+    #[test]
+    fn the_composed_gate_is_the_gate_op() {
+        let t = crate::nn::kernels::testing::rand(&[2, 3, 5, 7], 1);
+        let dy = crate::nn::kernels::testing::rand(&[2, 3, 5, 7], 2);
+        for slope in [0.0f32, 0.2] {
+            let ours = t.apply_op2_no_bwd(&dy, &GateGrad(slope)).unwrap();
+            let composed = gate_grad_composed(&t, &dy, slope).unwrap();
+            assert_eq!(
+                crate::nn::kernels::testing::max_abs(&ours, &composed),
+                0.0,
+                "slope {slope}"
+            );
+        }
     }
 
     #[test]
