@@ -1,13 +1,18 @@
-//! The dashboard's state and the only place it changes (`update`). Side effects — a control
-//! command, a detached trainer, an editor, a translation — are returned as `Effect`s for the event
-//! loop to carry out; the dashboard never trains or runs a network itself.
+//! The dashboard's state and the only place it changes on a key (`update`; what the reader
+//! thread read is eaten by `store::eat`). Side effects — a control command, a detached trainer, an
+//! editor, a translation — are returned as `Effect`s for the event loop to carry out; reads are
+//! asked of the reader thread. Neither reads a file: the dashboard never waits for a disk, and
+//! never trains or runs a network itself.
 
+use super::reader::{Disk, Files, Reader};
+pub use super::rows::{CheckpointRow, DatasetRow, PresetRow, FAST_STYLE};
+use super::rows::{Request, RunDetail, TestImages};
 use super::series::{Series, View};
-use crate::data::inspect::{self, Report};
 use crate::run::list::RunSummary;
 use crate::workspace::Workspace;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -141,20 +146,6 @@ pub enum Effect {
     },
 }
 
-/// The run kind of fast style transfer, whose checkpoints `t` stylises test photos with.
-pub const FAST_STYLE: &str = "fast_neural_style";
-
-pub struct PresetRow {
-    pub path: PathBuf,
-    pub name: String,
-    pub kind: String,
-    /// every problem, with file:line:column
-    pub errors: Vec<String>,
-    /// a valid preset whose dataset is not there: why, and the command that gets it
-    pub needs: Option<String>,
-    pub text: String,
-}
-
 /// Outputs of up to two checkpoints of one run on one test image: a comparison belongs to the run
 /// it was made on, and goes when another run is selected.
 #[derive(Clone, Debug, PartialEq)]
@@ -167,19 +158,15 @@ pub struct Comparison {
     pub outs: Vec<(u64, PathBuf)>,
 }
 
-pub struct CheckpointRow {
-    pub step: u64,
-    pub path: PathBuf,
-    pub bytes: u64,
-    pub time: f64,
-}
-
 pub struct App {
     pub ws: Workspace,
     pub screen: Screen,
     pub runs: Vec<RunSummary>,
     pub run_sel: usize,
     pub series: HashMap<PathBuf, Series>,
+    /// what the reader last read of each run it was asked about (events, checkpoints, sample)
+    pub details: HashMap<PathBuf, RunDetail>,
+    /// the selected run's events, as last read
     pub events: Vec<(f64, String, String)>,
     pub view: View,
     pub hidden: BTreeSet<String>,
@@ -190,8 +177,9 @@ pub struct App {
     /// the furthest `preset_scroll` the last drawn frame could show (set by the view), so that
     /// paging back up moves at once after paging past the end
     pub preset_scroll_end: std::cell::Cell<Option<usize>>,
-    pub datasets: Vec<Report>,
+    pub datasets: Vec<DatasetRow>,
     pub dataset_sel: usize,
+    /// the selected run's checkpoints, as last read
     pub checkpoints: Vec<CheckpointRow>,
     pub ck_sel: usize,
     /// The test image being translated, and the outputs of the checkpoints it went through
@@ -217,16 +205,35 @@ pub struct App {
     pub compare: Option<String>,
     /// Which loss the comparison overlays (an index into `compare_names`)
     pub compare_loss: usize,
+    /// the comparison's start on its kind's headline loss, waiting for the runs' curves
+    pub headline: Option<Option<String>>,
+    /// translation outputs the reader has seen, with their modification times
+    pub outputs: HashMap<PathBuf, SystemTime>,
+    /// each run's test images, as last read (`t` and `n` read them again first)
+    pub test_images: HashMap<PathBuf, TestImages>,
+    /// `t` / `n` pressed on a run, waiting for its test images to be read
+    pub waiting: Vec<(PathBuf, Action)>,
+    /// the reader thread: every read of the disk goes through it
+    pub reader: Reader,
 }
 
 impl App {
+    /// The state of a dashboard on `ws`, read by a reader thread of its own on the workspace's
+    /// files; nothing is read yet when it returns (see [`App::settle`]).
     pub fn new(ws: Workspace) -> Self {
+        Self::with_disk(ws.clone(), Files::new(ws), || {})
+    }
+
+    /// The state with its reader reading `disk`; `wake` is called from the reader's thread
+    /// after each reply it sends. Asks for the presets, the datasets and the runs.
+    pub fn with_disk(ws: Workspace, disk: impl Disk, wake: impl Fn() + Send + 'static) -> Self {
         let mut app = Self {
             ws,
             screen: Screen::Runs,
             runs: vec![],
             run_sel: 0,
             series: HashMap::new(),
+            details: HashMap::new(),
             events: vec![],
             view: View {
                 ema: false,
@@ -254,9 +261,17 @@ impl App {
             select_newest: true,
             compare: None,
             compare_loss: 0,
+            headline: None,
+            outputs: HashMap::new(),
+            test_images: HashMap::new(),
+            waiting: vec![],
+            reader: Reader::spawn(disk, wake),
         };
         app.refresh_presets();
-        app.datasets = inspect::list(&app.ws.datasets());
+        app.reader.ask(Request::Datasets {
+            all: true,
+            names: BTreeSet::new(),
+        });
         app.refresh();
         app
     }
@@ -457,8 +472,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                         app.compare = Some(tag.id.clone());
                         app.message =
                             format!("comparing sweep {} ([ ] choose the loss, v back)", tag.id);
+                        app.compare_loss = 0;
+                        app.headline = Some(kind);
                         app.refresh();
-                        app.compare_loss = headline(&app.compare_names(), kind.as_deref());
+                        app.start_on_headline();
                     }
                     None => app.message = "this run is not part of a sweep".into(),
                 }
@@ -466,8 +483,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.message.clear();
             }
         }
-        Action::NextLoss => app.compare_loss = app.compare_loss.wrapping_add(1),
+        Action::NextLoss => {
+            app.headline = None;
+            app.compare_loss = app.compare_loss.wrapping_add(1)
+        }
         Action::PrevLoss => {
+            app.headline = None;
             let n = app.compare_names().len().max(1);
             app.compare_loss = (app.compare_loss % n + n - 1) % n;
         }
@@ -529,10 +550,68 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Inspect => {
             if let Some(d) = app.datasets.get(app.dataset_sel) {
-                let path = d.path.clone();
-                app.datasets[app.dataset_sel] = inspect::inspect(&path);
+                let path = d.report.path.clone();
+                app.message = format!("inspecting {} …", path.display());
+                app.reader.ask(Request::Inspect(path));
             }
         }
+        Action::Translate | Action::NextTestImage => match app.selected_run() {
+            // the run's test images as they are now: `t` and `n` go on when they are read
+            Some(r) if r.kind != "nst" => {
+                let run = r.path.clone();
+                app.waiting.push((run.clone(), action));
+                app.reader.ask(Request::TestImages(run));
+            }
+            _ => fx.extend(with_test_images(app, action)),
+        },
+        Action::ToggleDirection => {
+            if app.selected_run().is_some_and(|r| r.kind == "cyclegan") {
+                app.reverse = !app.reverse;
+                app.translation = None;
+                app.message = if app.reverse {
+                    "B→A: t translates a testB image with G_B".into()
+                } else {
+                    "A→B: t translates a testA image with G_A".into()
+                };
+            } else {
+                app.message = "only a CycleGAN checkpoint translates both ways".into();
+            }
+        }
+        Action::Translated { output, error } => {
+            // the output's file, when there, is drawn from now on
+            app.refresh();
+            let Some(c) = &app.translation else {
+                return fx;
+            };
+            // a result for a test image, or a run, no longer shown says nothing
+            if app.selected_run().is_none_or(|r| r.path != c.run) {
+                return fx;
+            }
+            let Some((step, _)) = c.outs.iter().find(|(_, o)| *o == output) else {
+                return fx;
+            };
+            let name = c.input.file_name().unwrap_or_default().to_string_lossy();
+            let (done, doing) = if app.selected_run().is_some_and(|r| r.kind == FAST_STYLE) {
+                ("stylized", "stylizing")
+            } else {
+                ("translated", "translating")
+            };
+            app.message = match error {
+                None => format!("{done} {name} with step {step}: {}", output.display()),
+                Some(e) => format!("{doing} {name} with step {step} failed: {e}"),
+            };
+        }
+        Action::Refresh => app.refresh(),
+        Action::FilesChanged(changed) => app.apply(&changed),
+    }
+    fx
+}
+
+/// `t` and `n` with the selected run's test images as read: translate (or stylise) a test image
+/// with the selected checkpoint, or go on to the next test image with the shown checkpoints.
+pub(super) fn with_test_images(app: &mut App, action: Action) -> Vec<Effect> {
+    let mut fx = vec![];
+    match action {
         Action::Translate => {
             let (Some(r), Some(ck)) = (app.selected_run(), app.checkpoints.get(app.ck_sel)) else {
                 app.message = "no checkpoint selected".into();
@@ -560,19 +639,6 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.message = format!("{} {} with step {step} …", verbs(&kind).1, input.display());
             app.translation = Some(Comparison { run, input, outs });
             fx.push(effect);
-        }
-        Action::ToggleDirection => {
-            if app.selected_run().is_some_and(|r| r.kind == "cyclegan") {
-                app.reverse = !app.reverse;
-                app.translation = None;
-                app.message = if app.reverse {
-                    "B→A: t translates a testB image with G_B".into()
-                } else {
-                    "A→B: t translates a testA image with G_A".into()
-                };
-            } else {
-                app.message = "only a CycleGAN checkpoint translates both ways".into();
-            }
         }
         Action::NextTestImage => {
             let Some(r) = app.selected_run() else {
@@ -626,30 +692,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 app.translation = Some(Comparison { run, input, outs });
             }
         }
-        Action::Translated { output, error } => {
-            let Some(c) = &app.translation else {
-                return fx;
-            };
-            // a result for a test image, or a run, no longer shown says nothing
-            if app.selected_run().is_none_or(|r| r.path != c.run) {
-                return fx;
-            }
-            let Some((step, _)) = c.outs.iter().find(|(_, o)| *o == output) else {
-                return fx;
-            };
-            let name = c.input.file_name().unwrap_or_default().to_string_lossy();
-            let (done, doing) = if app.selected_run().is_some_and(|r| r.kind == FAST_STYLE) {
-                ("stylized", "stylizing")
-            } else {
-                ("translated", "translating")
-            };
-            app.message = match error {
-                None => format!("{done} {name} with step {step}: {}", output.display()),
-                Some(e) => format!("{doing} {name} with step {step} failed: {e}"),
-            };
-        }
-        Action::Refresh => app.refresh(),
-        Action::FilesChanged(changed) => app.apply(&changed),
+        _ => {}
     }
     fx
 }
@@ -657,7 +700,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
 /// Where a sweep comparison starts: the kind's headline loss. Fast style and style transfer
 /// judge a run by `total` (the weighted sum they optimise; `content` alone says little); pix2pix
 /// and CycleGAN start on the reference's first printed loss.
-fn headline(names: &[String], kind: Option<&str>) -> usize {
+pub(super) fn headline(names: &[String], kind: Option<&str>) -> usize {
     match kind {
         Some(FAST_STYLE | "nst") => names.iter().position(|n| n == "total").unwrap_or(0),
         _ => 0,

@@ -1,12 +1,16 @@
 //! The dashboard: runs, presets, datasets and checkpoints in one terminal. It reads and steers runs
 //! only through the run-directory protocol, so closing it never touches a run and two dashboards
-//! can watch one run. One event loop turns keys, a slow tick and file notifications into actions.
+//! can watch one run. One event loop turns keys, a slow tick and file notifications into actions,
+//! and takes in what the reader thread read; it never reads the disk itself, so a slow disk (a
+//! cluster's network file system) never holds a frame.
 
 pub mod app;
 pub mod keymap;
-mod load;
 pub mod preview;
+pub mod reader;
+pub mod rows;
 pub mod series;
+pub mod store;
 pub mod views;
 pub mod watch;
 
@@ -36,6 +40,8 @@ enum Msg {
     Files(Changed),
     /// an action from a background thread (a translation that ended)
     Act(Action),
+    /// the reader thread sent what it read
+    Read,
 }
 
 fn restore() {
@@ -78,7 +84,10 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
     let mut follow = watch::Follow::new(&ws, move |c| {
         let _ = files.send(Msg::Files(c));
     })?;
-    let mut app = App::new(ws);
+    let read = tx.clone();
+    let mut app = App::with_disk(ws.clone(), reader::Files::new(ws), move || {
+        let _ = read.send(Msg::Read);
+    });
     if let Some(p) = follow.problem.take() {
         app.message = p;
     }
@@ -118,6 +127,14 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
                         dirty = true;
                     }
                     Msg::Tick => ticked = true,
+                    Msg::Read => {
+                        while let Some(reply) = app.reader.take() {
+                            for e in store::eat(&mut app, reply) {
+                                perform(&mut app, e, &mut terminal, &suspended, &tx)?;
+                            }
+                        }
+                        dirty = true;
+                    }
                     Msg::Files(c) => changed.merge(c),
                 }
             }

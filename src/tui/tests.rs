@@ -106,17 +106,27 @@ fn key(c: KeyCode) -> KeyEvent {
     KeyEvent::new(c, KeyModifiers::NONE)
 }
 
+/// A dashboard on `ws`, with what its reader thread reads at the start taken in.
+fn open(ws: Workspace) -> App {
+    let mut app = App::new(ws);
+    app.settle();
+    app
+}
+
+/// A key, and what the reader reads for it taken in: the effects of both.
 fn press(app: &mut App, c: KeyCode) -> Vec<Effect> {
-    match keymap::action(key(c), app.screen, app.asking()) {
+    let mut fx = match keymap::action(key(c), app.screen, app.asking()) {
         Some(a) => update(app, a),
         None => vec![],
-    }
+    };
+    fx.extend(app.settle());
+    fx
 }
 
 #[test]
 fn runs_screen_shows_states_losses_events_and_a_preview() {
     let ws = workspace("runs");
-    let app = App::new(Workspace { root: ws.clone() });
+    let app = open(Workspace { root: ws.clone() });
     let (s, painted) = render_buf(&app, 140, 40);
     assert!(
         painted > 50,
@@ -138,7 +148,7 @@ fn runs_screen_shows_states_losses_events_and_a_preview() {
 #[test]
 fn other_screens_render_what_people_look_for() {
     let ws = workspace("screens");
-    let mut app = App::new(Workspace { root: ws });
+    let mut app = open(Workspace { root: ws });
     press(&mut app, KeyCode::Char('2'));
     let s = render(&app, 120, 30);
     assert!(
@@ -181,7 +191,7 @@ fn other_screens_render_what_people_look_for() {
 #[test]
 fn keys_drive_the_state_and_ask_for_effects() {
     let ws = workspace("keys");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     assert_eq!(app.screen, Screen::Runs);
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.screen, Screen::Presets);
@@ -307,7 +317,7 @@ fn keys_drive_the_state_and_ask_for_effects() {
 #[test]
 fn any_size_renders_without_panic() {
     let ws = workspace("sizes");
-    let mut app = App::new(Workspace { root: ws });
+    let mut app = open(Workspace { root: ws });
     for screen in ['1', '2', '3', '4', '?'] {
         press(&mut app, KeyCode::Char(screen));
         for (w, h) in [(80, 24), (20, 5), (1, 1), (200, 60)] {
@@ -358,7 +368,7 @@ fn a_preset_whose_dataset_is_missing_says_how_to_get_it() {
         "kind = \"cyclegan\"\n[data]\ndataroot = \"datasets/horse2zebra\"\n",
     )
     .unwrap();
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     press(&mut app, KeyCode::Char('2'));
     while app.presets[app.preset_sel].name != "zebra" {
         press(&mut app, KeyCode::Down);
@@ -379,6 +389,7 @@ fn a_preset_whose_dataset_is_missing_says_how_to_get_it() {
     // once the data is there, it is an ordinary preset
     std::fs::create_dir_all(ws.join("datasets/horse2zebra/trainA")).unwrap();
     app.refresh_presets();
+    app.settle();
     app.message.clear();
     let s = render(&app, 160, 30);
     assert!(
@@ -419,7 +430,7 @@ fn a_sweep_is_grouped_and_compared_one_loss_over_its_runs() {
             .save(run.sample_path(5))
             .unwrap();
     }
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     // grouped after the earlier run, in task order, each labelled with its grid values
     let ids: Vec<&str> = app.runs.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(
@@ -507,6 +518,7 @@ fn follow_until(
         }
         if let Ok(c) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
             update(app, Action::FilesChanged(c));
+            app.settle();
         }
     }
 }
@@ -514,7 +526,7 @@ fn follow_until(
 #[test]
 fn every_screen_follows_the_workspace_files() {
     let ws = workspace("follow");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     let (tx, rx) = std::sync::mpsc::channel();
     let _follow = super::watch::Follow::new(&Workspace { root: ws.clone() }, move |c| {
         let _ = tx.send(c);
@@ -651,6 +663,7 @@ fn select(app: &mut App, id: &str) {
     app.run_sel = app.runs.iter().position(|r| r.id == id).unwrap();
     app.select_newest = false;
     app.refresh();
+    app.settle();
 }
 
 /// The rows of the screen where a colour draws Braille dots (a chart curve).
@@ -696,7 +709,7 @@ fn style_transfer_losses_are_each_readable() {
         })
         .collect();
     run_with(&ws, "20261129-000200-nst", "nst", 100, &records);
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     select(&mut app, "20261129-000200-nst");
     assert_eq!(app.series_names(), ["content", "style", "tv", "total"]);
     let s = render(&app, 140, 45);
@@ -722,7 +735,7 @@ fn style_transfer_losses_are_each_readable() {
     let rows = curve_rows(&app, 140, 45, cyan);
     assert!(rows >= 3, "content's log curve covers {rows} rows: {s}");
     // losses of one size (a GAN's) share one chart with its legend
-    let mut app2 = App::new(Workspace { root: ws.clone() });
+    let mut app2 = open(Workspace { root: ws.clone() });
     select(&mut app2, "20261129-000000-good");
     let s = render(&app2, 140, 45);
     assert!(
@@ -765,7 +778,7 @@ fn the_runs_list_shows_every_loss_in_the_reference_order() {
         100,
         &[(5, 10.0, cyc.to_vec())],
     );
-    let app = App::new(Workspace { root: ws.clone() });
+    let app = open(Workspace { root: ws.clone() });
     for (w, h) in [(140, 45), (80, 40)] {
         let s = render(&app, w, h);
         // the list's lines (the left column) read on as one text, its borders left out
@@ -810,7 +823,7 @@ fn paused_time_counts_in_neither_speed_nor_eta() {
         ev(9.0, "started") + &ev(12.2, "paused") + &ev(112.2, "resumed"),
     )
     .unwrap();
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     select(&mut app, "20261129-000500-nst");
     let s = render(&app, 160, 45);
     // 92 steps left at 2 steps a second
@@ -821,7 +834,7 @@ fn paused_time_counts_in_neither_speed_nor_eta() {
 #[test]
 fn long_messages_wrap_whole_and_help_lists_every_key_uncut() {
     let ws = workspace("wrap");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     app.message = "broken is invalid: presets/broken.toml:5:1: data.image_sise: unknown field `image_sise`, expected one of `content`, `style`, `image_size`, `style_scale`, `init`; did you mean `image_size`?".into();
     for w in [80u16, 140] {
         let s = render(&app, w, 24);
@@ -909,7 +922,7 @@ fn every_key_that_works_is_in_the_help() {
 #[test]
 fn checkpoints_compare_large_explained_and_both_ways() {
     let ws = workspace("compare");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     press(&mut app, KeyCode::Char('4'));
     let s = render(&app, 140, 45);
     assert!(
@@ -1027,7 +1040,7 @@ fn checkpoints_compare_large_explained_and_both_ways() {
 #[test]
 fn a_run_that_is_over_is_archived_from_the_dashboard_and_a_live_one_is_not() {
     let ws = workspace("archive");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     select(&mut app, "20261129-000000-good");
     assert!(press(&mut app, KeyCode::Char('x')).is_empty());
     assert!(
@@ -1040,6 +1053,7 @@ fn a_run_that_is_over_is_archived_from_the_dashboard_and_a_live_one_is_not() {
     run.write_status(&run.status_now(RunState::Finished, 40, 2, 100, ""))
         .unwrap();
     app.refresh();
+    app.settle();
     assert!(press(&mut app, KeyCode::Char('x')).is_empty(), "asks first");
     assert!(
         app.message.contains("(y/n)") && app.asking(),
@@ -1080,7 +1094,7 @@ fn a_learning_rate_sweep_is_labelled_with_its_values_on_the_runs_screen_and_in_t
         });
         run.write_info(&info).unwrap();
     }
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     let s = render(&app, 160, 50);
     assert!(
         s.contains("sweep task 0: lr=0.01 style_weight=1e-4")
@@ -1121,7 +1135,7 @@ fn a_cuda_runs_gpu_shows_beside_it_and_a_cpu_run_shows_none() {
     status.images_per_s = Some(12.34);
     cuda.write_status(&status).unwrap();
     run_with(&ws, "20261130-000200-nst", "nst", 100, &records);
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     select(&mut app, "20261130-000100-cyclegan");
     let s = render(&app, 160, 45);
     assert!(
@@ -1186,7 +1200,7 @@ fn fast_style_run_named(ws: &std::path::Path, name: &str, sample_images: &str) -
 fn a_fast_style_checkpoint_stylises_test_photos_and_two_compare_side_by_side() {
     let ws = workspace("fast-style");
     let run = fast_style_run(&ws, "datasets/held");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     select(&mut app, &run.id());
     press(&mut app, KeyCode::Char('4'));
     let s = render(&app, 140, 45);
@@ -1277,7 +1291,7 @@ fn a_fast_style_checkpoint_stylises_test_photos_and_two_compare_side_by_side() {
 fn without_sample_images_the_test_photos_are_the_datasets() {
     let ws = workspace("fast-style-dataset");
     let run = fast_style_run(&ws, "");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     select(&mut app, &run.id());
     press(&mut app, KeyCode::Char('4'));
     let fx = press(&mut app, KeyCode::Char('t'));
@@ -1309,7 +1323,7 @@ fn a_comparison_belongs_to_its_run_and_goes_when_another_is_selected() {
     let ws = workspace("compare-per-run");
     let fast = fast_style_run(&ws, "datasets/held");
     let gan = "20261129-000000-good";
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     select(&mut app, &fast.id());
     press(&mut app, KeyCode::Char('4'));
     let fx = press(&mut app, KeyCode::Char('t'));
@@ -1396,7 +1410,7 @@ fn n_runs_the_shown_checkpoints_on_the_next_test_image_and_names_it() {
     // fast style: n re-stylises both sides of the comparison with the next photo
     let ws = workspace("next-image");
     let fast = fast_style_run(&ws, "datasets/held");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     select(&mut app, &fast.id());
     press(&mut app, KeyCode::Char('4'));
     // nothing shown yet: n names the photo and says t stylises it
@@ -1512,7 +1526,7 @@ fn preset_kinds_of_any_length_stay_apart_from_their_validity() {
         "kind = \"fast_neural_style\"\n[train]\nlr = -1.0\n",
     )
     .unwrap();
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     press(&mut app, KeyCode::Char('2'));
     let rows = screen_rows(&app, 140, 30);
     let marks = ["ok", "needs dataset", "invalid"];
@@ -1552,7 +1566,7 @@ fn n_starts_over_at_the_first_test_photo_when_another_run_is_selected() {
     let ws = workspace("next-image-reset");
     let a = fast_style_run_named(&ws, "20261130-000000-fast-a", "datasets/held");
     let b = fast_style_run_named(&ws, "20261130-000001-fast-b", "datasets/held");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     select(&mut app, &a.id());
     press(&mut app, KeyCode::Char('4'));
     press(&mut app, KeyCode::Char('n'));
@@ -1606,7 +1620,7 @@ fn a_queued_sweep_run_shows_queued_not_zero_of_zero_steps() {
         st.pid = 0;
         run.write_status(&st).unwrap();
     }
-    let app = App::new(Workspace { root: ws.clone() });
+    let app = open(Workspace { root: ws.clone() });
     let s = render(&app, 160, 50);
     assert!(s.contains("sweep task 1: style_weight=2e9"), "{s}");
     assert_eq!(s.matches("queued: steps -").count(), 2, "{s}");
@@ -1652,7 +1666,7 @@ fn a_fast_style_sweep_comparison_starts_on_the_total_loss() {
             .unwrap();
         }
     }
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     app.run_sel = app.runs.len() - 1;
     press(&mut app, KeyCode::Char('v'));
     assert_eq!(app.compare_loss_name().as_deref(), Some("total"));
@@ -1700,7 +1714,7 @@ fn presets_checkpoints_and_help_read_whole_at_80_by_24() {
     )
     .unwrap();
     let run = fast_style_run(&ws, "datasets/held");
-    let mut app = App::new(Workspace { root: ws.clone() });
+    let mut app = open(Workspace { root: ws.clone() });
     let (w, h) = (80, 24);
 
     // presets: the keys, every preset's name, kind and validity; the selected one's file and
@@ -1740,6 +1754,7 @@ fn presets_checkpoints_and_help_read_whole_at_80_by_24() {
     )
     .unwrap();
     app.refresh_presets();
+    app.settle();
     while app.presets[app.preset_sel].name != "fast-style" {
         press(&mut app, KeyCode::Down);
     }

@@ -3,7 +3,7 @@
 //! style transfer: a test photo stylised).
 
 use super::super::app::{App, FAST_STYLE};
-use super::super::preview::Previews;
+use super::super::preview::{Picture, Previews};
 use super::{block, image_or_note, wrap};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -106,12 +106,13 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                 "fake_B"
             };
             for (k, (step, out)) in outs.iter().enumerate() {
+                // drawn once its file is there (the process writes it atomically)
                 image_or_note(
                     previews,
                     f,
                     cells[k],
                     &format!("step {step}: {what}"),
-                    out.is_file().then_some(out.as_path()),
+                    Some(&app.output(out)),
                 );
             }
             let name = input
@@ -130,27 +131,18 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                         "test input"
                     }
                 ),
-                Some(input),
+                Some(&Picture {
+                    path: input.clone(),
+                    stamp: None,
+                }),
             );
         }
         None => {
-            let ck = app.checkpoints.get(app.ck_sel);
-            let img = ck.and_then(|c| {
-                let own = c.path.join("image.png");
-                if own.is_file() {
-                    Some(own)
-                } else {
-                    run.map(|r| crate::run::RunDir::open(&r.path).sample_path(c.step))
-                        .filter(|p| p.is_file())
-                }
-            });
-            image_or_note(
-                previews,
-                f,
-                right,
-                "sample at this checkpoint",
-                img.as_deref(),
-            );
+            let img = app
+                .checkpoints
+                .get(app.ck_sel)
+                .and_then(|c| c.image.as_ref());
+            image_or_note(previews, f, right, "sample at this checkpoint", img);
         }
     }
 }

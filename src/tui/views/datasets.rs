@@ -17,7 +17,8 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
     let items: Vec<ListItem> = app
         .datasets
         .iter()
-        .map(|d| {
+        .map(|row| {
+            let d = &row.report;
             let name = d
                 .path
                 .file_name()
@@ -50,9 +51,10 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         list_area,
         &mut state,
     );
-    let Some(d) = app.datasets.get(app.dataset_sel) else {
+    let Some(row) = app.datasets.get(app.dataset_sel) else {
         return;
     };
+    let d = &row.report;
     let mut lines: Vec<Line> = d
         .splits
         .iter()
@@ -84,8 +86,5 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             .block(block("splits and problems")),
         info_area,
     );
-    let first = crate::data::dataset::list_images(&d.path)
-        .into_iter()
-        .next();
-    image_or_note(previews, f, right, "preview", first.as_deref());
+    image_or_note(previews, f, right, "preview", row.first.as_ref());
 }

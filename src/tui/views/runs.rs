@@ -167,8 +167,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         return;
     }
     draw_chart(app, f, chart_area);
-    let sample = app.newest_sample();
-    image_or_note(previews, f, image_area, "newest sample", sample.as_deref());
+    image_or_note(previews, f, image_area, "newest sample", app.sample());
 }
 
 /// One loss over all the sweep's runs (log scale, EMA as toggled), and their newest samples side by
@@ -227,8 +226,7 @@ fn draw_compare(
             .as_ref()
             .map(|t| crate::launch::sweep::label(&t.values))
             .unwrap_or_default();
-        let sample = super::super::load::newest_sample_of(&r.path);
-        image_or_note(previews, f, *area, &name, sample.as_deref());
+        image_or_note(previews, f, *area, &name, app.sample_of(&r.path));
     }
 }
 
