@@ -181,8 +181,24 @@ fn without_test_items(code: &str) -> String {
     out
 }
 
-/// Files that are unit-test modules (declared `#[cfg(test)] mod NAME;`).
+/// Files that are unit-test modules (declared `#[cfg(test)] mod NAME;`), with the files of their
+/// own child modules (`NAME/mod.rs` with `NAME/screen.rs`).
 fn test_module_files(files: &[PathBuf]) -> BTreeSet<PathBuf> {
+    let roots = test_module_roots(files);
+    files
+        .iter()
+        .filter(|f| {
+            roots.contains(*f)
+                || roots
+                    .iter()
+                    .any(|r| r.ends_with("mod.rs") && f.starts_with(r.parent().unwrap()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The files `#[cfg(test)] mod NAME;` declarations name.
+fn test_module_roots(files: &[PathBuf]) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     for f in files {
         let text = code_only(&std::fs::read_to_string(f).unwrap());
