@@ -13,6 +13,7 @@ pub mod series;
 pub mod store;
 pub mod views;
 pub mod watch;
+pub mod widgets;
 
 use crate::run::{control, RunDir};
 use crate::workspace::Workspace;

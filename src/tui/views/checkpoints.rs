@@ -4,11 +4,11 @@
 
 use super::super::app::{App, FAST_STYLE};
 use super::super::preview::{Picture, Previews};
+use super::super::widgets::list::Selectable;
 use super::{block, image_or_note, wrap};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{List, ListItem, ListState, Paragraph};
+use ratatui::widgets::{ListItem, Paragraph};
 use ratatui::Frame;
 
 pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
@@ -70,14 +70,13 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         t if t.chars().count() <= inner => t,
         _ => id.to_string(),
     };
-    let mut state =
-        ListState::default().with_selected((!app.checkpoints.is_empty()).then_some(app.ck_sel));
-    f.render_stateful_widget(
-        List::new(items)
-            .block(block(&title))
-            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+    f.render_widget(
+        Selectable {
+            title: &title,
+            items,
+            selected: app.ck_sel,
+        },
         list_area,
-        &mut state,
     );
     f.render_widget(
         Paragraph::new(how_lines).block(block("comparing checkpoints")),

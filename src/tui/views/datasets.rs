@@ -2,11 +2,12 @@
 
 use super::super::app::App;
 use super::super::preview::Previews;
+use super::super::widgets::list::Selectable;
 use super::{block, image_or_note};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Color, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{ListItem, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
@@ -42,14 +43,13 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             ))
         })
         .collect();
-    let mut state =
-        ListState::default().with_selected((!app.datasets.is_empty()).then_some(app.dataset_sel));
-    f.render_stateful_widget(
-        List::new(items)
-            .block(block("datasets — i inspects"))
-            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+    f.render_widget(
+        Selectable {
+            title: "datasets — i inspects",
+            items,
+            selected: app.dataset_sel,
+        },
         list_area,
-        &mut state,
     );
     let Some(row) = app.datasets.get(app.dataset_sel) else {
         return;

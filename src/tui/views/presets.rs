@@ -1,11 +1,12 @@
 //! Presets: kind and validity (errors with line and field); the selected one's text.
 
 use super::super::app::{App, PresetRow};
+use super::super::widgets::list::Selectable;
 use super::block;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{ListItem, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
@@ -51,14 +52,13 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    let mut state =
-        ListState::default().with_selected((!app.presets.is_empty()).then_some(app.preset_sel));
-    f.render_stateful_widget(
-        List::new(items)
-            .block(block("presets — Enter run, e edit, d duplicate"))
-            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+    f.render_widget(
+        Selectable {
+            title: "presets — Enter run, e edit, d duplicate",
+            items,
+            selected: app.preset_sel,
+        },
         left,
-        &mut state,
     );
     let Some(p) = app.presets.get(app.preset_sel) else {
         f.render_widget(
