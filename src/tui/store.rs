@@ -2,7 +2,9 @@
 //! `refresh_presets`) and what its messages change (`eat`, as bottom's `DataStore::eat_data`),
 //! keeping each selection on the same run, preset or dataset. Nothing here reads a file.
 
-use super::app::{headline, with_test_images, App, Changed, Effect};
+use super::app::checkpoints::with_test_images;
+use super::app::runs::headline;
+use super::app::{App, Changed, Effect};
 use super::preview::Picture;
 use super::rows::{DatasetRow, Read, Reply, Request, RunsRead};
 use std::path::{Path, PathBuf};
@@ -14,11 +16,11 @@ pub fn eat(app: &mut App, reply: Reply) -> Vec<Effect> {
     match reply.read {
         Read::Runs(read) => app.eat_runs(read),
         Read::Presets(rows) => {
-            let keep = app.presets.get(app.preset_sel).map(|p| p.path.clone());
+            let keep = app.presets.get(app.presets_tab.sel).map(|p| p.path.clone());
             app.presets = rows;
-            app.preset_sel = keep
+            app.presets_tab.sel = keep
                 .and_then(|k| app.presets.iter().position(|p| p.path == k))
-                .unwrap_or(app.preset_sel)
+                .unwrap_or(app.presets_tab.sel)
                 .min(app.presets.len().saturating_sub(1));
         }
         Read::Datasets { all, some } => app.eat_datasets(all, some),
@@ -31,10 +33,10 @@ pub fn eat(app: &mut App, reply: Reply) -> Vec<Effect> {
         }
         Read::TestImages { run, images } => {
             app.test_images.insert(run.clone(), images);
-            let (now, later) = std::mem::take(&mut app.waiting)
+            let (now, later) = std::mem::take(&mut app.checkpoints_tab.waiting)
                 .into_iter()
                 .partition(|(r, _)| *r == run);
-            app.waiting = later;
+            app.checkpoints_tab.waiting = later;
             let mut fx = vec![];
             for (_, action) in now {
                 // a key pressed on a run no longer selected is left
@@ -59,7 +61,7 @@ impl App {
             .map(|r| r.path.clone())
             .into_iter()
             .collect();
-        if let Some(id) = self.compare.clone() {
+        if let Some(id) = self.runs_tab.compare.clone() {
             for r in self.sweep_runs(&id) {
                 if !details.contains(&r.path) {
                     details.push(r.path.clone());
@@ -67,6 +69,7 @@ impl App {
             }
         }
         let outputs = self
+            .checkpoints_tab
             .translation
             .as_ref()
             .map(|c| c.outs.iter().map(|(_, o)| o.clone()).collect())
@@ -133,23 +136,27 @@ impl App {
     /// testB). For fast style transfer, a test photo. As last read (`t` and `n` read them first).
     pub(super) fn test_image(&self, run: &Path) -> Option<PathBuf> {
         let t = self.test_images.get(run)?;
-        let files = if self.reverse { &t.reverse } else { &t.forward };
-        (!files.is_empty()).then(|| files[self.test_index % files.len()].clone())
+        let files = if self.checkpoints_tab.reverse {
+            &t.reverse
+        } else {
+            &t.forward
+        };
+        (!files.is_empty()).then(|| files[self.checkpoints_tab.test_index % files.len()].clone())
     }
 
     /// Starts a sweep comparison on its kind's headline loss once every run's curves are read.
     pub(super) fn start_on_headline(&mut self) {
-        let Some(id) = self.compare.clone() else {
-            self.headline = None;
+        let Some(id) = self.runs_tab.compare.clone() else {
+            self.runs_tab.headline = None;
             return;
         };
         let read = self
             .sweep_runs(&id)
             .iter()
             .all(|r| self.series.contains_key(&r.path));
-        if let (true, Some(kind)) = (read, self.headline.clone()) {
-            self.compare_loss = headline(&self.compare_names(), kind.as_deref());
-            self.headline = None;
+        if let (true, Some(kind)) = (read, self.runs_tab.headline.clone()) {
+            self.runs_tab.compare_loss = headline(&self.compare_names(), kind.as_deref());
+            self.runs_tab.headline = None;
         }
     }
 
@@ -159,22 +166,26 @@ impl App {
         let now = self.selected_run().map(|r| r.path.clone());
         // a comparison belongs to the run it was made on: another run starts afresh
         if self
+            .checkpoints_tab
             .translation
             .as_ref()
             .is_some_and(|c| Some(&c.run) != now.as_ref())
         {
-            self.translation = None;
+            self.checkpoints_tab.translation = None;
         }
         // so does the test image `n` moved on to
-        if self.test_run != now {
-            self.test_index = 0;
-            self.test_run = now.clone();
+        if self.checkpoints_tab.test_run != now {
+            self.checkpoints_tab.test_index = 0;
+            self.checkpoints_tab.test_run = now.clone();
         }
         match now.and_then(|p| self.details.get(&p)) {
             Some(d) => {
                 self.events = d.events.clone();
                 self.checkpoints = d.checkpoints.clone();
-                self.ck_sel = self.ck_sel.min(self.checkpoints.len().saturating_sub(1));
+                self.checkpoints_tab.sel = self
+                    .checkpoints_tab
+                    .sel
+                    .min(self.checkpoints.len().saturating_sub(1));
             }
             None => {
                 self.events.clear();
@@ -187,8 +198,8 @@ impl App {
         let keep = self.selected_run().map(|r| r.path.clone());
         let grew = read.runs.len() > self.runs.len();
         self.runs = read.runs;
-        self.run_sel = if self.select_newest && grew || keep.is_none() {
-            self.select_newest = !grew && self.select_newest;
+        self.runs_tab.sel = if self.runs_tab.select_newest && grew || keep.is_none() {
+            self.runs_tab.select_newest = !grew && self.runs_tab.select_newest;
             self.runs.len().saturating_sub(1)
         } else {
             keep.and_then(|k| self.runs.iter().position(|r| r.path == k))
@@ -209,7 +220,7 @@ impl App {
             .map(|r| r.path.clone())
             .into_iter()
             .collect();
-        if let Some(id) = self.compare.clone() {
+        if let Some(id) = self.runs_tab.compare.clone() {
             wanted.extend(self.sweep_runs(&id).iter().map(|r| r.path.clone()));
         }
         if wanted
@@ -228,7 +239,7 @@ impl App {
     ) {
         let keep = self
             .datasets
-            .get(self.dataset_sel)
+            .get(self.datasets_tab.sel)
             .map(|d| d.report.path.clone());
         if let Some(all) = all {
             self.datasets = all;
@@ -247,9 +258,9 @@ impl App {
                 (None, None) => {}
             }
         }
-        self.dataset_sel = keep
+        self.datasets_tab.sel = keep
             .and_then(|k| self.datasets.iter().position(|d| d.report.path == k))
-            .unwrap_or(self.dataset_sel)
+            .unwrap_or(self.datasets_tab.sel)
             .min(self.datasets.len().saturating_sub(1));
     }
 }

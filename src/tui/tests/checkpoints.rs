@@ -83,7 +83,7 @@ fn checkpoints_compare_large_explained_and_both_ways() {
         .unwrap();
     press(&mut app, KeyCode::Char('r'));
     assert!(
-        app.translation.is_none(),
+        app.checkpoints_tab.translation.is_none(),
         "the other direction starts afresh"
     );
     let s = render(&app, 140, 45);
@@ -292,7 +292,7 @@ fn a_comparison_belongs_to_its_run_and_goes_when_another_is_selected() {
         "{fx:?}"
     );
     let s = render(&app, 140, 45);
-    let step = app.checkpoints[app.ck_sel].step;
+    let step = app.checkpoints[app.checkpoints_tab.sel].step;
     assert!(
         s.contains(&format!("step {step}: fake_B")) && s.contains(&format!("shown: step {step}")),
         "{s}"
@@ -315,7 +315,7 @@ fn a_comparison_belongs_to_its_run_and_goes_when_another_is_selected() {
         "{fx:?}"
     );
     let s = render(&app, 140, 45);
-    let step = app.checkpoints[app.ck_sel].step;
+    let step = app.checkpoints[app.checkpoints_tab.sel].step;
     assert!(
         s.contains(&format!("step {step}: stylized"))
             && s.contains(&format!("shown: step {step}"))
@@ -401,7 +401,7 @@ fn n_runs_the_shown_checkpoints_on_the_next_test_image_and_names_it() {
         .save(ws.join("datasets/uv/testA/z.png"))
         .unwrap();
     select(&mut app, gan);
-    app.test_index = 0;
+    app.checkpoints_tab.test_index = 0;
     press(&mut app, KeyCode::Up);
     press(&mut app, KeyCode::Char('t'));
     press(&mut app, KeyCode::Down);

@@ -168,8 +168,8 @@ fn run_with(ws: &std::path::Path, id: &str, kind: &str, total: u64, records: &[R
 }
 
 fn select(app: &mut App, id: &str) {
-    app.run_sel = app.runs.iter().position(|r| r.id == id).unwrap();
-    app.select_newest = false;
+    app.runs_tab.sel = app.runs.iter().position(|r| r.id == id).unwrap();
+    app.runs_tab.select_newest = false;
     app.refresh();
     app.settle();
 }

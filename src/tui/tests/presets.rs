@@ -12,7 +12,7 @@ fn a_preset_whose_dataset_is_missing_says_how_to_get_it() {
     .unwrap();
     let mut app = open(Workspace { root: ws.clone() });
     press(&mut app, KeyCode::Char('2'));
-    while app.presets[app.preset_sel].name != "zebra" {
+    while app.presets[app.presets_tab.sel].name != "zebra" {
         press(&mut app, KeyCode::Down);
     }
     let s = render(&app, 160, 30);

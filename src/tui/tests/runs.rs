@@ -94,12 +94,15 @@ fn a_sweep_is_grouped_and_compared_one_loss_over_its_runs() {
         "{s}"
     );
     // v on a run outside a sweep says so
-    app.run_sel = 0;
+    app.runs_tab.sel = 0;
     press(&mut app, KeyCode::Char('v'));
-    assert!(app.compare.is_none() && app.message.contains("not part of a sweep"));
-    app.run_sel = 2;
+    assert!(app.runs_tab.compare.is_none() && app.message.contains("not part of a sweep"));
+    app.runs_tab.sel = 2;
     press(&mut app, KeyCode::Char('v'));
-    assert_eq!(app.compare.as_deref(), Some("20261129-000100-sweep-p"));
+    assert_eq!(
+        app.runs_tab.compare.as_deref(),
+        Some("20261129-000100-sweep-p")
+    );
     let first = app.compare_loss_name().unwrap();
     press(&mut app, KeyCode::Char(']'));
     let second = app.compare_loss_name().unwrap();
@@ -145,7 +148,7 @@ fn a_sweep_is_grouped_and_compared_one_loss_over_its_runs() {
         "{text}"
     );
     press(&mut app, KeyCode::Char('v'));
-    assert!(app.compare.is_none());
+    assert!(app.runs_tab.compare.is_none());
     let _ = std::fs::remove_dir_all(&ws);
 }
 
@@ -477,7 +480,7 @@ fn a_fast_style_sweep_comparison_starts_on_the_total_loss() {
         }
     }
     let mut app = open(Workspace { root: ws.clone() });
-    app.run_sel = app.runs.len() - 1;
+    app.runs_tab.sel = app.runs.len() - 1;
     press(&mut app, KeyCode::Char('v'));
     assert_eq!(app.compare_loss_name().as_deref(), Some("total"));
     let s = render(&app, 160, 50);

@@ -80,14 +80,14 @@ fn keys_drive_the_state_and_ask_for_effects() {
     );
     press(&mut app, KeyCode::Char('l'));
     press(&mut app, KeyCode::Char('e'));
-    assert!(app.view.log && app.view.ema);
+    assert!(app.runs_tab.view.log && app.runs_tab.view.ema);
     press(&mut app, KeyCode::F(1));
-    assert!(app.hidden.contains("G_A"));
+    assert!(app.runs_tab.hidden.contains("G_A"));
     let s = render(&app, 120, 30);
     assert!(!s.contains("F1 G_A") && s.contains("log10 EMA"), "{s}");
     press(&mut app, KeyCode::Char('2'));
     let fx = press(&mut app, KeyCode::Enter);
-    assert_eq!(app.presets[app.preset_sel].name, "broken");
+    assert_eq!(app.presets[app.presets_tab.sel].name, "broken");
     assert!(
         fx.is_empty() && app.message.contains("invalid"),
         "an invalid preset does not start"
@@ -131,7 +131,7 @@ fn keys_drive_the_state_and_ask_for_effects() {
         matches!(&fx[..], [Effect::Translate { checkpoint, .. }] if checkpoint.ends_with("step-00000030")),
         "{fx:?}"
     );
-    let c = app.translation.clone().unwrap();
+    let c = app.checkpoints_tab.translation.clone().unwrap();
     let (i, outs) = (c.input, c.outs);
     assert_eq!(
         (i, outs.iter().map(|o| o.0).collect::<Vec<_>>()),
@@ -249,7 +249,7 @@ fn every_screen_follows_the_workspace_files() {
     })
     .unwrap();
     press(&mut app, KeyCode::Char('2'));
-    while app.presets[app.preset_sel].name != "good" {
+    while app.presets[app.presets_tab.sel].name != "good" {
         press(&mut app, KeyCode::Down);
     }
     let s = render(&app, 160, 40);
@@ -276,7 +276,10 @@ fn every_screen_follows_the_workspace_files() {
             .any(|l| l.contains("good ") && l.contains("invalid")),
         "marked invalid in the list: {s}"
     );
-    assert_eq!(app.presets[app.preset_sel].name, "good", "still selected");
+    assert_eq!(
+        app.presets[app.presets_tab.sel].name, "good",
+        "still selected"
+    );
     assert!(
         press(&mut app, KeyCode::Enter).is_empty(),
         "an invalid preset does not start"
@@ -292,7 +295,10 @@ fn every_screen_follows_the_workspace_files() {
         s.contains("added") && !s.contains("broken")
     });
     assert!(s.contains("added") && !s.contains("broken"), "{s}");
-    assert_eq!(app.presets[app.preset_sel].name, "good", "still selected");
+    assert_eq!(
+        app.presets[app.presets_tab.sel].name, "good",
+        "still selected"
+    );
     // a preset whose dataset is not there yet
     std::fs::write(
         ws.join("presets/zebra.toml"),
@@ -458,13 +464,13 @@ fn presets_checkpoints_and_help_read_whole_at_80_by_24() {
             "{name}: {list}\n{s}"
         );
     }
-    while app.presets[app.preset_sel].name != "broken" {
+    while app.presets[app.presets_tab.sel].name != "broken" {
         press(&mut app, KeyCode::Down);
     }
     let s = render(&app, w, h);
     assert!(s.contains("presets/broken.toml"), "{s}");
     let text = columns(&app, w, h, w / 2, w);
-    for e in &app.presets[app.preset_sel].errors {
+    for e in &app.presets[app.presets_tab.sel].errors {
         let e = e.replace(&format!("{}/", ws.display()), "");
         assert!(text.contains(&collapsed(&e)), "{e}: {text}\n{s}");
     }
@@ -477,10 +483,10 @@ fn presets_checkpoints_and_help_read_whole_at_80_by_24() {
     .unwrap();
     app.refresh_presets();
     app.settle();
-    while app.presets[app.preset_sel].name != "fast-style" {
+    while app.presets[app.presets_tab.sel].name != "fast-style" {
         press(&mut app, KeyCode::Down);
     }
-    let file = app.presets[app.preset_sel].text.clone();
+    let file = app.presets[app.presets_tab.sel].text.clone();
     let mut seen = vec![columns(&app, w, h, w / 2 + 4, w)];
     assert!(render(&app, w, h).contains("PgDn: more"));
     for _ in 0..30 {

@@ -74,7 +74,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         Selectable {
             title: &title,
             items,
-            selected: app.ck_sel,
+            selected: app.checkpoints_tab.sel,
         },
         list_area,
     );
@@ -84,6 +84,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
     );
     // a comparison is only ever shown with the run it was made on
     let shown = app
+        .checkpoints_tab
         .translation
         .as_ref()
         .filter(|c| run.is_some_and(|r| r.path == c.run));
@@ -99,7 +100,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                 Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(outs_area);
             let what = if kind == FAST_STYLE {
                 "stylized"
-            } else if kind == "cyclegan" && app.reverse {
+            } else if kind == "cyclegan" && app.checkpoints_tab.reverse {
                 "fake_A"
             } else {
                 "fake_B"
@@ -139,7 +140,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         None => {
             let img = app
                 .checkpoints
-                .get(app.ck_sel)
+                .get(app.checkpoints_tab.sel)
                 .and_then(|c| c.image.as_ref());
             image_or_note(previews, f, right, "sample at this checkpoint", img);
         }
@@ -172,7 +173,7 @@ fn how(app: &App, kind: &str) -> Vec<String> {
         None
     } else if kind != "cyclegan" {
         Some(String::new())
-    } else if app.reverse {
+    } else if app.checkpoints_tab.reverse {
         Some(" r: now B→A (G_B, testB)".into())
     } else {
         Some(" r: now A→B (G_A, testA)".into())
@@ -184,6 +185,7 @@ fn how(app: &App, kind: &str) -> Vec<String> {
     }
     let run = app.selected_run();
     if let Some(c) = app
+        .checkpoints_tab
         .translation
         .as_ref()
         .filter(|c| run.is_some_and(|r| r.path == c.run))

@@ -47,11 +47,11 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         Selectable {
             title: "datasets — i inspects",
             items,
-            selected: app.dataset_sel,
+            selected: app.datasets_tab.sel,
         },
         list_area,
     );
-    let Some(row) = app.datasets.get(app.dataset_sel) else {
+    let Some(row) = app.datasets.get(app.datasets_tab.sel) else {
         return;
     };
     let d = &row.report;

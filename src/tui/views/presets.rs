@@ -56,11 +56,11 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         Selectable {
             title: "presets — Enter run, e edit, d duplicate",
             items,
-            selected: app.preset_sel,
+            selected: app.presets_tab.sel,
         },
         left,
     );
-    let Some(p) = app.presets.get(app.preset_sel) else {
+    let Some(p) = app.presets.get(app.presets_tab.sel) else {
         f.render_widget(
             Paragraph::new("no presets in presets/").block(block("preset")),
             right,
@@ -106,8 +106,9 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         })
         .sum();
     let visible = right.height.saturating_sub(2) as usize;
-    let scroll = app.preset_scroll.min(rows.saturating_sub(visible));
-    app.preset_scroll_end
+    let scroll = app.presets_tab.scroll.min(rows.saturating_sub(visible));
+    app.presets_tab
+        .scroll_end
         .set(Some(rows.saturating_sub(visible)));
     let title = short(&p.path.display().to_string());
     let mut b = block(&title);

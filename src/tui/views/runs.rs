@@ -133,7 +133,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         Selectable {
             title: &title,
             items,
-            selected: app.run_sel,
+            selected: app.runs_tab.sel,
         },
         list_area,
     );
@@ -148,7 +148,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         .collect();
     f.render_widget(Paragraph::new(ev).block(block("events")), events_area);
 
-    if let Some(id) = &app.compare {
+    if let Some(id) = &app.runs_tab.compare {
         draw_compare(app, id, previews, f, chart_area, image_area);
         return;
     }
@@ -181,7 +181,7 @@ fn draw_compare(
                 (Some(l), Some(s)) => s
                     .curves
                     .get(l)
-                    .map(|c| prepare(c, app.view, width))
+                    .map(|c| prepare(c, app.runs_tab.view, width))
                     .unwrap_or_default(),
                 _ => vec![],
             };
@@ -191,8 +191,8 @@ fn draw_compare(
     let title = format!(
         "sweep {id}: {}{}{} ([ ] loss, v back)",
         loss.as_deref().unwrap_or("no losses yet"),
-        if app.view.log { " log10" } else { "" },
-        if app.view.ema { " EMA" } else { "" },
+        if app.runs_tab.view.log { " log10" } else { "" },
+        if app.runs_tab.view.ema { " EMA" } else { "" },
     );
     let curves: Vec<Curve> = data
         .into_iter()
@@ -203,7 +203,7 @@ fn draw_compare(
         LossChart {
             curves: &curves,
             title,
-            log: app.view.log,
+            log: app.runs_tab.view.log,
             legend_pct: 70,
             sizes: None,
         },
@@ -255,13 +255,17 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
     let shown: Vec<(usize, &String)> = names
         .iter()
         .enumerate()
-        .filter(|(_, n)| !app.hidden.contains(*n))
+        .filter(|(_, n)| !app.runs_tab.hidden.contains(*n))
         .collect();
     let flags = format!(
         "losses{}{}{}",
-        if app.view.log { " log10" } else { "" },
-        if app.view.ema { " EMA" } else { "" },
-        if app.view.recent { " recent" } else { " all" }
+        if app.runs_tab.view.log { " log10" } else { "" },
+        if app.runs_tab.view.ema { " EMA" } else { "" },
+        if app.runs_tab.view.recent {
+            " recent"
+        } else {
+            " all"
+        }
     );
     let (curves, sizes): (Vec<Curve>, Vec<Option<f64>>) = match app.series.get(&run.path) {
         Some(s) => shown
@@ -269,7 +273,11 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
             .map(|(i, n)| {
                 let raw = &s.curves[*n];
                 (
-                    (*i, format!("F{} {n}", i + 1), prepare(raw, app.view, width)),
+                    (
+                        *i,
+                        format!("F{} {n}", i + 1),
+                        prepare(raw, app.runs_tab.view, width),
+                    ),
                     magnitude(raw),
                 )
             })
@@ -280,7 +288,7 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
         LossChart {
             curves: &curves,
             title: flags,
-            log: app.view.log,
+            log: app.runs_tab.view.log,
             legend_pct: 60,
             sizes: Some(sizes),
         },
