@@ -1,10 +1,10 @@
 //! The dashboard's state and the only place it changes on a key (`update`; what the reader
 //! thread read is eaten by `store::eat`): one sub-state per screen, each with its own `update`
 //! (`runs.rs`, `presets.rs`, `datasets.rs`, `checkpoints.rs`, as ratatui's demo2 gives each tab
-//! its own state), and what the screens share here. Side effects — a control command, a detached trainer, an
-//! editor, a translation — are returned as `Effect`s for the event loop to carry out; reads are
-//! asked of the reader thread. Neither reads a file: the dashboard never waits for a disk, and
-//! never trains or runs a network itself.
+//! its own state), and what the screens share here. Side effects — a control command, a detached
+//! trainer, an editor, a translation — are returned as `Effect`s for the event loop to carry out;
+//! reads are asked of the reader thread. Neither reads a file: the dashboard never waits for a
+//! disk, and never trains or runs a network itself.
 
 pub mod checkpoints;
 pub mod datasets;
@@ -20,7 +20,6 @@ use crate::workspace::Workspace;
 pub use checkpoints::{CheckpointsTab, Comparison};
 use datasets::DatasetsTab;
 use presets::PresetsTab;
-pub use presets::TEXT_PAGE;
 use runs::RunsTab;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
