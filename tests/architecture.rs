@@ -527,9 +527,9 @@ fn the_reader_finds_what_a_file_names() {
     assert_eq!(got, want);
 }
 
-/// The dashboard's files that may read the disk: the reader thread (and the incremental metrics
-/// reading it owns), the image worker, the file watcher and the event loop (which carries out
-/// effects). Every other file of `src/tui/` — the views, the state and its `update`, the store of
+/// The dashboard's files that may read the disk (or wait for what was read): the reader thread
+/// (and the incremental metrics reading it owns), the image worker, the file watcher, the event
+/// loop (which carries out effects) and `App::settle` (tests and scripts). Every other file of `src/tui/` — the views, the state and its `update`, the store of
 /// what the reader read — reads none.
 const TUI_READERS: &[&str] = &[
     "tui/reader.rs",
@@ -537,6 +537,8 @@ const TUI_READERS: &[&str] = &[
     "tui/preview.rs",
     "tui/watch.rs",
     "tui/mod.rs",
+    // waits for the reader thread: tests and scripts only
+    "tui/settle.rs",
 ];
 
 /// Names that read a file: std's file system, and the crate's functions and methods that read a
@@ -567,6 +569,8 @@ const READS: &[&str] = &[
     "open_image",
     "preset_needs",
     "kind_of",
+    // waits for the reader thread (tests only)
+    "settle",
 ];
 
 /// Crate paths that read a file under names too common to forbid alone.
@@ -577,6 +581,8 @@ const READ_PATHS: &[&[&str]] = &[
     &["preset", "load"],
     &["preset", "list"],
     &["run", "list", "list"],
+    // the reader's own module: its `Files` read, its `Reader` waits
+    &["tui", "reader"],
 ];
 
 /// What in a piece of code (comments and strings blanked, tests left out) reads a file.
@@ -622,7 +628,12 @@ fn the_dashboard_draws_and_updates_without_reading_files() {
         }
         checked += 1;
         let code = without_test_items(&code_only(&std::fs::read_to_string(f).unwrap()));
+        // the state starts its reader thread (and names what it reads from): nothing more
+        let starts_reader = name == "src/tui/app/mod.rs";
         for what in reads_in(&code, &module_path(f)) {
+            if starts_reader && what.starts_with("tui::reader") {
+                continue;
+            }
             broken.push(format!("{name} reads a file: {what}"));
         }
     }

@@ -10,6 +10,7 @@ pub mod preview;
 pub mod reader;
 pub mod rows;
 pub mod series;
+pub mod settle;
 pub mod store;
 pub mod views;
 pub mod watch;

@@ -8,7 +8,6 @@ use super::app::{App, Changed, Effect};
 use super::preview::Picture;
 use super::rows::{DatasetRow, Read, Reply, Request, RunsRead};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// Takes in what the reader read; returns the effects of actions that waited for it (`t` and `n`
 /// wait for a run's test images).
@@ -97,21 +96,6 @@ impl App {
     /// Asks the reader for every preset again.
     pub fn refresh_presets(&mut self) {
         self.reader.ask(Request::Presets);
-    }
-
-    /// Waits (up to a minute) until the reader has answered everything asked so far, eating each
-    /// answer; returns the effects of actions that waited for one. For tests and scripts: the
-    /// event loop never waits for the reader.
-    pub fn settle(&mut self) -> Vec<Effect> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut fx = vec![];
-        while self.reader.busy() {
-            let Some(reply) = self.reader.wait(deadline) else {
-                break;
-            };
-            fx.extend(eat(self, reply));
-        }
-        fx
     }
 
     /// The newest sample of the selected run, as last read.
