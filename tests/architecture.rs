@@ -5,7 +5,9 @@
 //! - a file under `src/nn/` (the networks) names a trainer or the run protocol,
 //! - a trainer (`src/train/`) or a launcher (`src/launch/`) names the dashboard,
 //! - two top-level modules of `src/` depend on each other, directly or through others (a loop),
-//! - two files import each other.
+//! - two files import each other,
+//! - a file of the dashboard (`src/tui/`) other than its reader thread, image worker, file watcher
+//!   and event loop reads a file: its views and its `update` never wait for a disk.
 //!
 //! When this test fails, move the code, not the rule (STYLE.md).
 
@@ -179,8 +181,24 @@ fn without_test_items(code: &str) -> String {
     out
 }
 
-/// Files that are unit-test modules (declared `#[cfg(test)] mod NAME;`).
+/// Files that are unit-test modules (declared `#[cfg(test)] mod NAME;`), with the files of their
+/// own child modules (`NAME/mod.rs` with `NAME/screen.rs`).
 fn test_module_files(files: &[PathBuf]) -> BTreeSet<PathBuf> {
+    let roots = test_module_roots(files);
+    files
+        .iter()
+        .filter(|f| {
+            roots.contains(*f)
+                || roots
+                    .iter()
+                    .any(|r| r.ends_with("mod.rs") && f.starts_with(r.parent().unwrap()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The files `#[cfg(test)] mod NAME;` declarations name.
+fn test_module_roots(files: &[PathBuf]) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     for f in files {
         let text = code_only(&std::fs::read_to_string(f).unwrap());
@@ -507,4 +525,148 @@ fn the_reader_finds_what_a_file_names() {
     .map(|p| p.iter().map(|s| s.to_string()).collect())
     .collect();
     assert_eq!(got, want);
+}
+
+/// The dashboard's files that may read the disk (or wait for what was read): the reader thread
+/// (and the incremental metrics reading it owns), the image worker, the file watcher, the event
+/// loop (which carries out effects) and `App::settle` (tests and scripts). Every other file of `src/tui/` — the views, the state and its `update`, the store of
+/// what the reader read — reads none.
+const TUI_READERS: &[&str] = &[
+    "tui/reader.rs",
+    "tui/series.rs",
+    "tui/preview.rs",
+    "tui/watch.rs",
+    "tui/mod.rs",
+    // waits for the reader thread: tests and scripts only
+    "tui/settle.rs",
+];
+
+/// Names that read a file: std's file system, and the crate's functions and methods that read a
+/// workspace (run folders, presets, datasets, images).
+const READS: &[&str] = &[
+    "fs",
+    "File",
+    "OpenOptions",
+    "read_dir",
+    "read_to_string",
+    "metadata",
+    "symlink_metadata",
+    "is_file",
+    "is_dir",
+    "exists",
+    "try_exists",
+    "canonicalize",
+    "read_link",
+    "list_checkpoints",
+    "newest_complete_checkpoint",
+    "read_jsonl",
+    "read_info",
+    "read_status",
+    "poll",
+    "list_images",
+    "list_runs",
+    "summarize",
+    "open_image",
+    "preset_needs",
+    "kind_of",
+    // waits for the reader thread (tests only)
+    "settle",
+];
+
+/// Crate paths that read a file under names too common to forbid alone.
+const READ_PATHS: &[&[&str]] = &[
+    &["data", "inspect", "inspect"],
+    &["data", "inspect", "summary"],
+    &["data", "inspect", "list"],
+    &["preset", "load"],
+    &["preset", "list"],
+    &["run", "list", "list"],
+    // the reader's own module: its `Files` read, its `Reader` waits
+    &["tui", "reader"],
+];
+
+/// What in a piece of code (comments and strings blanked, tests left out) reads a file.
+fn reads_in(code: &str, me: &[String]) -> Vec<String> {
+    let chars: Vec<char> = code.chars().collect();
+    let mut found = vec![];
+    let mut i = 0;
+    while i < chars.len() {
+        if !ident_char(chars[i]) || (i > 0 && ident_char(chars[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let word: String = chars[i..].iter().take_while(|&&c| ident_char(c)).collect();
+        if READS.contains(&word.as_str()) {
+            found.push(word.clone());
+        }
+        i += word.len();
+    }
+    for p in referenced_paths(code, me, false) {
+        if READ_PATHS
+            .iter()
+            .any(|r| p.len() >= r.len() && p[..r.len()].iter().zip(r.iter()).all(|(a, b)| a == b))
+        {
+            found.push(p.join("::"));
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn the_dashboard_draws_and_updates_without_reading_files() {
+    let mut files = vec![];
+    rust_files(&src().join("tui"), &mut files);
+    let tests = test_module_files(&files);
+    let mut broken = vec![];
+    let mut checked = 0;
+    for f in files.iter().filter(|f| !tests.contains(*f)) {
+        let name = rel(f);
+        if TUI_READERS.iter().any(|r| name == format!("src/{r}")) {
+            continue;
+        }
+        checked += 1;
+        let code = without_test_items(&code_only(&std::fs::read_to_string(f).unwrap()));
+        // the state starts its reader thread (and names what it reads from): nothing more
+        let starts_reader = name == "src/tui/app/mod.rs";
+        for what in reads_in(&code, &module_path(f)) {
+            if starts_reader && what.starts_with("tui::reader") {
+                continue;
+            }
+            broken.push(format!("{name} reads a file: {what}"));
+        }
+    }
+    assert!(
+        checked >= 8,
+        "the views, the state and the store are checked: {checked} files"
+    );
+    assert!(
+        broken.is_empty(),
+        "the dashboard's views and update read no file (ask the reader thread, src/tui/reader.rs):\n  {}",
+        broken.join("\n  ")
+    );
+}
+
+/// The checker itself: file reads through std, paths and methods are found, mentions in comments
+/// and strings are not.
+#[test]
+fn the_read_checker_finds_reads() {
+    let me: Vec<String> = vec!["tui".into(), "views".into(), "runs".into()];
+    let code = code_only(
+        "use std::fs; // std::fs::read_dir in a comment\n\
+         let t = \"is_file\"; let ok = p.is_file(); let rows = std::fs::read_dir(d);\n\
+         let r = crate::data::inspect::summary(&p); let rep: crate::data::inspect::Report;\n\
+         let files = profile; let s = s.poll();\n",
+    );
+    assert_eq!(
+        reads_in(&code, &me),
+        [
+            "data::inspect::summary",
+            "fs",
+            "is_file",
+            "poll",
+            "read_dir"
+        ]
+    );
 }

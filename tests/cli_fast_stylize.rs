@@ -466,12 +466,16 @@ fn the_dashboard_stylises_a_test_photo_with_two_checkpoints() {
     std::fs::create_dir_all(ws.join("photos/x")).unwrap();
     write_image(&ws.join("photos/x/street.png"), 26, 18, 3);
     let mut app = App::new(aiart::workspace::Workspace { root: ws.clone() });
+    // what the dashboard's reader thread reads taken in, at the start and after each key
+    app.settle();
     let press = |app: &mut App, c: KeyCode| {
         let k = KeyEvent::new(c, KeyModifiers::NONE);
-        match aiart::tui::keymap::action(k, app.screen, app.asking()) {
+        let mut fx = match aiart::tui::keymap::action(k, app.screen, app.asking()) {
             Some(a) => update(app, a),
             None => vec![],
-        }
+        };
+        fx.extend(app.settle());
+        fx
     };
     press(&mut app, KeyCode::Char('4'));
     assert_eq!(app.screen, Screen::Checkpoints);

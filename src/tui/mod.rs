@@ -1,14 +1,20 @@
 //! The dashboard: runs, presets, datasets and checkpoints in one terminal. It reads and steers runs
 //! only through the run-directory protocol, so closing it never touches a run and two dashboards
-//! can watch one run. One event loop turns keys, a slow tick and file notifications into actions.
+//! can watch one run. One event loop turns keys, a slow tick and file notifications into actions,
+//! and takes in what the reader thread read; it never reads the disk itself, so a slow disk (a
+//! cluster's network file system) never holds a frame.
 
 pub mod app;
 pub mod keymap;
-mod load;
 pub mod preview;
+pub mod reader;
+pub mod rows;
 pub mod series;
+pub mod settle;
+pub mod store;
 pub mod views;
 pub mod watch;
+pub mod widgets;
 
 use crate::run::{control, RunDir};
 use crate::workspace::Workspace;
@@ -32,10 +38,14 @@ enum Msg {
     Resize,
     /// an image was decoded
     Redraw,
-    Tick,
+    /// the slow tick, with the parts of the workspace the watcher took on (or gave up) since, and
+    /// why one could not be watched
+    Tick(Changed, Option<String>),
     Files(Changed),
     /// an action from a background thread (a translation that ended)
     Act(Action),
+    /// the reader thread sent what it read
+    Read,
 }
 
 fn restore() {
@@ -66,20 +76,27 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
     let mut terminal = setup()?;
     let suspended = Arc::new(AtomicBool::new(false));
     spawn_input(tx.clone(), suspended.clone());
-    let tick = tx.clone();
-    std::thread::spawn(move || loop {
-        std::thread::sleep(Duration::from_secs(1));
-        if tick.send(Msg::Tick).is_err() {
-            return;
-        }
-    });
     let _ = std::fs::create_dir_all(ws.runs());
     let files = tx.clone();
     let mut follow = watch::Follow::new(&ws, move |c| {
         let _ = files.send(Msg::Files(c));
     })?;
-    let mut app = App::new(ws);
-    if let Some(p) = follow.problem.take() {
+    let problem = follow.problem.take();
+    // the tick, on a thread of its own: looking for parts of the workspace made (or removed)
+    // since asks the disk, which the event loop never waits for
+    let tick = tx.clone();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let made = follow.ensure();
+        if tick.send(Msg::Tick(made, follow.problem.take())).is_err() {
+            return;
+        }
+    });
+    let read = tx.clone();
+    let mut app = App::with_disk(ws.clone(), reader::Files::new(ws), move || {
+        let _ = read.send(Msg::Read);
+    });
+    if let Some(p) = problem {
         app.message = p;
     }
     let mut dirty = true;
@@ -117,16 +134,25 @@ pub fn run(ws: Workspace, protocol: ImageProtocol) -> Result<()> {
                         }
                         dirty = true;
                     }
-                    Msg::Tick => ticked = true,
+                    Msg::Tick(made, problem) => {
+                        ticked = true;
+                        changed.merge(made);
+                        if let Some(p) = problem {
+                            app.message = p;
+                        }
+                    }
+                    Msg::Read => {
+                        while let Some(reply) = app.reader.take() {
+                            for e in store::eat(&mut app, reply) {
+                                perform(&mut app, e, &mut terminal, &suspended, &tx)?;
+                            }
+                        }
+                        dirty = true;
+                    }
                     Msg::Files(c) => changed.merge(c),
                 }
             }
             if ticked {
-                // a part of the workspace made (or removed) since: watch it, and read it
-                changed.merge(follow.ensure());
-                if let Some(p) = follow.problem.take() {
-                    app.message = p;
-                }
                 if !changed.runs {
                     update(&mut app, Action::Refresh);
                 }
@@ -292,7 +318,7 @@ fn perform(
                 ),
                 Err(err) => format!("could not start: {err}"),
             };
-            app.select_newest = true;
+            app.runs_tab.select_newest = true;
             app.refresh();
         }
         Effect::Edit(path) => {

@@ -6,7 +6,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Series {
     path: PathBuf,
     offset: u64,

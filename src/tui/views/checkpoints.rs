@@ -3,12 +3,12 @@
 //! style transfer: a test photo stylised).
 
 use super::super::app::{App, FAST_STYLE};
-use super::super::preview::Previews;
+use super::super::preview::{Picture, Previews};
+use super::super::widgets::list::Selectable;
 use super::{block, image_or_note, wrap};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{List, ListItem, ListState, Paragraph};
+use ratatui::widgets::{ListItem, Paragraph};
 use ratatui::Frame;
 
 pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
@@ -70,14 +70,13 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         t if t.chars().count() <= inner => t,
         _ => id.to_string(),
     };
-    let mut state =
-        ListState::default().with_selected((!app.checkpoints.is_empty()).then_some(app.ck_sel));
-    f.render_stateful_widget(
-        List::new(items)
-            .block(block(&title))
-            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+    f.render_widget(
+        Selectable {
+            title: &title,
+            items,
+            selected: app.checkpoints_tab.sel,
+        },
         list_area,
-        &mut state,
     );
     f.render_widget(
         Paragraph::new(how_lines).block(block("comparing checkpoints")),
@@ -85,6 +84,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
     );
     // a comparison is only ever shown with the run it was made on
     let shown = app
+        .checkpoints_tab
         .translation
         .as_ref()
         .filter(|c| run.is_some_and(|r| r.path == c.run));
@@ -100,18 +100,19 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                 Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(outs_area);
             let what = if kind == FAST_STYLE {
                 "stylized"
-            } else if kind == "cyclegan" && app.reverse {
+            } else if kind == "cyclegan" && app.checkpoints_tab.reverse {
                 "fake_A"
             } else {
                 "fake_B"
             };
             for (k, (step, out)) in outs.iter().enumerate() {
+                // drawn once its file is there (the process writes it atomically)
                 image_or_note(
                     previews,
                     f,
                     cells[k],
                     &format!("step {step}: {what}"),
-                    out.is_file().then_some(out.as_path()),
+                    Some(&app.output(out)),
                 );
             }
             let name = input
@@ -130,27 +131,18 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                         "test input"
                     }
                 ),
-                Some(input),
+                Some(&Picture {
+                    path: input.clone(),
+                    stamp: None,
+                }),
             );
         }
         None => {
-            let ck = app.checkpoints.get(app.ck_sel);
-            let img = ck.and_then(|c| {
-                let own = c.path.join("image.png");
-                if own.is_file() {
-                    Some(own)
-                } else {
-                    run.map(|r| crate::run::RunDir::open(&r.path).sample_path(c.step))
-                        .filter(|p| p.is_file())
-                }
-            });
-            image_or_note(
-                previews,
-                f,
-                right,
-                "sample at this checkpoint",
-                img.as_deref(),
-            );
+            let img = app
+                .checkpoints
+                .get(app.checkpoints_tab.sel)
+                .and_then(|c| c.image.as_ref());
+            image_or_note(previews, f, right, "sample at this checkpoint", img);
         }
     }
 }
@@ -181,7 +173,7 @@ fn how(app: &App, kind: &str) -> Vec<String> {
         None
     } else if kind != "cyclegan" {
         Some(String::new())
-    } else if app.reverse {
+    } else if app.checkpoints_tab.reverse {
         Some(" r: now B→A (G_B, testB)".into())
     } else {
         Some(" r: now A→B (G_A, testA)".into())
@@ -193,6 +185,7 @@ fn how(app: &App, kind: &str) -> Vec<String> {
     }
     let run = app.selected_run();
     if let Some(c) = app
+        .checkpoints_tab
         .translation
         .as_ref()
         .filter(|c| run.is_some_and(|r| r.path == c.run))

@@ -2,11 +2,12 @@
 
 use super::super::app::App;
 use super::super::preview::Previews;
+use super::super::widgets::list::Selectable;
 use super::{block, image_or_note};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Color, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{ListItem, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
@@ -17,7 +18,8 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
     let items: Vec<ListItem> = app
         .datasets
         .iter()
-        .map(|d| {
+        .map(|row| {
+            let d = &row.report;
             let name = d
                 .path
                 .file_name()
@@ -41,18 +43,18 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             ))
         })
         .collect();
-    let mut state =
-        ListState::default().with_selected((!app.datasets.is_empty()).then_some(app.dataset_sel));
-    f.render_stateful_widget(
-        List::new(items)
-            .block(block("datasets — i inspects"))
-            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+    f.render_widget(
+        Selectable {
+            title: "datasets — i inspects",
+            items,
+            selected: app.datasets_tab.sel,
+        },
         list_area,
-        &mut state,
     );
-    let Some(d) = app.datasets.get(app.dataset_sel) else {
+    let Some(row) = app.datasets.get(app.datasets_tab.sel) else {
         return;
     };
+    let d = &row.report;
     let mut lines: Vec<Line> = d
         .splits
         .iter()
@@ -84,8 +86,5 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             .block(block("splits and problems")),
         info_area,
     );
-    let first = crate::data::dataset::list_images(&d.path)
-        .into_iter()
-        .next();
-    image_or_note(previews, f, right, "preview", first.as_deref());
+    image_or_note(previews, f, right, "preview", row.first.as_ref());
 }

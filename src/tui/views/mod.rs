@@ -1,4 +1,6 @@
 //! Views: pure functions of the state (images aside, whose encodings are cached in `Previews`).
+//! They read no file (`tests/architecture.rs` keeps them so): what they show was read by the
+//! reader thread, and images are read and decoded by the preview worker.
 
 mod checkpoints;
 mod datasets;
@@ -7,7 +9,7 @@ mod presets;
 mod runs;
 
 use super::app::{App, SCREENS};
-use super::preview::Previews;
+use super::preview::{Picture, Previews};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
@@ -97,14 +99,14 @@ pub(crate) fn image_or_note(
     f: &mut Frame,
     area: Rect,
     title: &str,
-    path: Option<&std::path::Path>,
+    picture: Option<&Picture>,
 ) {
     let b = block(title);
     let inner = b.inner(area);
     f.render_widget(b, area);
-    match path {
+    match picture {
         Some(p) => {
-            if let Err(e) = previews.draw(f, inner, p) {
+            if let Err(e) = previews.show(f, inner, p) {
                 f.render_widget(Paragraph::new(e), inner);
             }
         }

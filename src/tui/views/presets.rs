@@ -1,11 +1,12 @@
 //! Presets: kind and validity (errors with line and field); the selected one's text.
 
 use super::super::app::{App, PresetRow};
+use super::super::widgets::list::Selectable;
 use super::block;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{ListItem, Paragraph, Wrap};
 use ratatui::Frame;
 
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
@@ -51,16 +52,15 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    let mut state =
-        ListState::default().with_selected((!app.presets.is_empty()).then_some(app.preset_sel));
-    f.render_stateful_widget(
-        List::new(items)
-            .block(block("presets — Enter run, e edit, d duplicate"))
-            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+    f.render_widget(
+        Selectable {
+            title: "presets — Enter run, e edit, d duplicate",
+            items,
+            selected: app.presets_tab.sel,
+        },
         left,
-        &mut state,
     );
-    let Some(p) = app.presets.get(app.preset_sel) else {
+    let Some(p) = app.presets.get(app.presets_tab.sel) else {
         f.render_widget(
             Paragraph::new("no presets in presets/").block(block("preset")),
             right,
@@ -106,8 +106,9 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         })
         .sum();
     let visible = right.height.saturating_sub(2) as usize;
-    let scroll = app.preset_scroll.min(rows.saturating_sub(visible));
-    app.preset_scroll_end
+    let scroll = app.presets_tab.scroll.min(rows.saturating_sub(visible));
+    app.presets_tab
+        .scroll_end
         .set(Some(rows.saturating_sub(visible)));
     let title = short(&p.path.display().to_string());
     let mut b = block(&title);
