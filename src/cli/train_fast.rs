@@ -3,8 +3,8 @@
 
 use super::train_run::{begin, failed, running_status, train_device, Launch};
 use aiart::preset::FastStylePreset;
+use aiart::run::follow::PresetSource;
 use aiart::run::lock::RunLock;
-use aiart::run::session::PresetSource;
 use aiart::run::{RunDir, RunState};
 use aiart::train::fast::{self, FastTrainer};
 use aiart::workspace::Workspace;

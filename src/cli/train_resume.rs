@@ -8,8 +8,8 @@ use super::train_run::{
 };
 use aiart::nst::setup;
 use aiart::preset::{self, live, Preset};
+use aiart::run::follow::source_of;
 use aiart::run::lock::RunLock;
-use aiart::run::session::source_of;
 use aiart::run::{list, RunDir, RunInfo, RunState};
 use aiart::train::gan::{self, GanTrainer};
 use aiart::train::nst::{train, NstRun, NstTrainer, RunOptions};

@@ -3,8 +3,9 @@
 //! recorded in the run.
 
 use aiart::run::dir::fresh_run_id;
+use aiart::run::follow::{source_of, PresetSource};
 use aiart::run::lock::RunLock;
-use aiart::run::session::{source_of, PresetSource, Session};
+use aiart::run::session::Session;
 use aiart::run::{RunDir, RunInfo, RunState, Status};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, Context, Result};

@@ -7,6 +7,7 @@ pub mod control;
 pub mod dir;
 pub mod discard;
 pub mod ending;
+pub mod follow;
 pub mod list;
 pub mod lock;
 mod meter;
@@ -14,6 +15,7 @@ pub mod readable;
 pub mod session;
 pub mod signals;
 pub mod status;
+pub mod steer;
 pub mod watch;
 pub mod writing;
 

@@ -4,7 +4,8 @@
 use super::FastTrainer;
 use crate::data::image_io;
 use crate::preset::Preset;
-use crate::run::session::{Session, Steer};
+use crate::run::session::Session;
+use crate::run::steer::Steer;
 use crate::run::{RunDir, RunState};
 use crate::train::live::Live;
 use anyhow::{bail, Result};
