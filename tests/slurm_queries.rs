@@ -55,7 +55,7 @@ fn one_batched_squeue_and_sacct_asked_once() {
         let run = RunDir::create(runs.join(name)).unwrap();
         run.write_info(&RunInfo {
             id: name.into(),
-            kind: "pix2pix".into(),
+            kind: aiart::preset::Kind::Pix2Pix,
             host: host.into(),
             ..Default::default()
         })

@@ -107,7 +107,7 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
                 let idw = idw.max(40);
                 let kw = runs
                     .iter()
-                    .map(|r| r.kind.chars().count())
+                    .map(|r| r.kind.as_str().chars().count())
                     .max()
                     .unwrap_or(0);
                 let kw = kw.max("kind".len());
@@ -325,7 +325,7 @@ fn steer(
                      {})",
                     r.id,
                     args.join(" --set "),
-                    super::train_resume::schedule_keys(&r.kind).replace(", ", " / ")
+                    super::train_resume::schedule_keys(r.kind).replace(", ", " / ")
                 ),
                 _ => String::new(),
             }

@@ -8,6 +8,7 @@ use aiart::nn::gan::{infer_gen_config, GenConfig, Generator};
 use aiart::nn::layers::NormKind;
 use aiart::nn::weights;
 use aiart::preset::gan::Direction;
+use aiart::preset::Kind;
 use aiart::run::RunDir;
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
@@ -76,7 +77,7 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
         read.push(dir.join("run.json"));
         let run = RunDir::open(&dir);
         // a fast style run has no generator, with or without a checkpoint yet
-        if run.read_info().is_ok_and(|i| i.kind == "fast_neural_style") {
+        if run.read_info().is_ok_and(|i| i.kind == Kind::FastStyle) {
             bail!(
                 "{}: a fast_neural_style run has no generator; {}",
                 dir.display(),

@@ -5,11 +5,12 @@
 
 use super::dir::RunDir;
 use super::lock::trainer_alive;
+use super::metrics;
 use super::status::RunState;
 use crate::device::GpuSample;
+use crate::preset::Kind;
 use serde::Serialize;
-use serde_json::{Map, Value};
-use std::io::{Read, Seek, SeekFrom};
+use serde_json::{Map, Number, Value};
 use std::path::{Path, PathBuf};
 
 /// One run, as the stable `--json` document.
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub struct RunSummary {
     pub id: String,
     pub path: PathBuf,
-    pub kind: String,
+    pub kind: Kind,
     /// running, paused, finished, stopped, failed, crashed; for Slurm runs also queued, requeued,
     /// timeout, preempted, cancelled
     pub state: String,
@@ -110,25 +111,7 @@ impl RunSummary {
     }
 }
 
-/// Up to `bytes` of the end of a file.
-pub fn tail(path: &Path, bytes: u64) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(bytes))).ok()?;
-    let mut buf = vec![];
-    f.read_to_end(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
-}
-
-/// The last complete line of a JSONL file, read from its end.
-pub fn last_record(path: &Path) -> Option<Map<String, Value>> {
-    let buf = tail(path, 64 * 1024)?;
-    buf.lines().rev().find_map(|l| serde_json::from_str(l).ok())
-}
-
-/// Fields of a metrics record that are not losses: style transfer's coarse-to-fine runs add the
-/// scale (1-based), how many there are, and the scale's longest side.
-pub const RECORD_FIELDS: [&str; 7] = ["step", "epoch", "time", "lr", "scale", "scales", "size"];
+pub use super::metrics::tail_text as tail;
 
 /// The job a launcher started a run as, from the launcher's own records in the run directory.
 #[derive(Clone, Debug, PartialEq)]
@@ -209,13 +192,14 @@ fn summarize_own(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
     if live && job.is_none() && !trainer_alive(pid, &host, updated) {
         state = "crashed".into();
     }
-    let mut losses = last_record(&run.metrics()).unwrap_or_default();
-    let num = |k: &str| losses.get(k).and_then(|v| v.as_f64());
-    let scale = match (num("scale"), num("scales"), num("size")) {
-        (Some(k), Some(n), Some(px)) => Some(format!("scale {k:.0}/{n:.0} {px:.0}px")),
-        _ => None,
-    };
-    losses.retain(|k, _| !RECORD_FIELDS.contains(&k.as_str()));
+    let record = metrics::last(&run.metrics());
+    let scale = record.as_ref().and_then(|r| r.scale).map(|s| s.text());
+    let losses: Map<String, Value> = record
+        .map(|r| r.losses)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, Number::from_f64(v).map_or(Value::Null, Value::Number)))
+        .collect();
     Some(RunSummary {
         id: run.id(),
         path: dir.to_path_buf(),

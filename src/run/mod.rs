@@ -11,6 +11,7 @@ pub mod follow;
 pub mod list;
 pub mod lock;
 mod meter;
+pub mod metrics;
 pub mod readable;
 pub mod session;
 pub mod signals;

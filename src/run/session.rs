@@ -318,7 +318,7 @@ mod tests {
         let run = RunDir::create(&root).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "pix2pix".into(),
+            kind: crate::preset::Kind::Pix2Pix,
             device: "cuda".into(),
             pid: std::process::id(),
             ..Default::default()

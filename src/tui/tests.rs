@@ -4,6 +4,7 @@ use super::app::{update, Action, App, Effect, Screen};
 use super::keymap;
 use super::preview::{ImageProtocol, Previews};
 use super::views::view;
+use crate::preset::Kind;
 use crate::run::{dir::hostname, RunDir, RunInfo, RunState};
 use crate::workspace::Workspace;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -32,7 +33,7 @@ fn workspace(name: &str) -> PathBuf {
     let run = RunDir::create(ws.join("runs/20261129-000000-good")).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
-        kind: "cyclegan".into(),
+        kind: Kind::CycleGan,
         preset: ws.join("presets/good.toml"),
         device: "cpu".into(),
         pid: std::process::id(),
@@ -396,7 +397,7 @@ fn a_sweep_is_grouped_and_compared_one_loss_over_its_runs() {
         let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-p-{i}"))).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "pix2pix".into(),
+            kind: Kind::Pix2Pix,
             host: hostname(),
             pid: std::process::id(),
             started: 2.0 + i as f64,
@@ -619,7 +620,7 @@ fn run_with(ws: &std::path::Path, id: &str, kind: &str, total: u64, records: &[R
     let run = RunDir::create(ws.join("runs").join(id)).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
-        kind: kind.into(),
+        kind: Kind::parse(kind).expect("a kind"),
         host: hostname(),
         pid: std::process::id(),
         started: 5.0,
@@ -1146,7 +1147,7 @@ fn fast_style_run_named(ws: &std::path::Path, name: &str, sample_images: &str) -
     let run = RunDir::create(ws.join("runs").join(name)).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
-        kind: "fast_neural_style".into(),
+        kind: Kind::FastStyle,
         preset: ws.join("presets/fast-style-quick.toml"),
         device: "cpu".into(),
         pid: std::process::id(),
@@ -1591,7 +1592,7 @@ fn a_queued_sweep_run_shows_queued_not_zero_of_zero_steps() {
         let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-q-{i}"))).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "fast_neural_style".into(),
+            kind: Kind::FastStyle,
             host: hostname(),
             started: 2.0 + i as f64,
             sweep: Some(SweepTag {
@@ -1622,7 +1623,7 @@ fn a_fast_style_sweep_comparison_starts_on_the_total_loss() {
         let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-f-{i}"))).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "fast_neural_style".into(),
+            kind: Kind::FastStyle,
             host: hostname(),
             pid: std::process::id(),
             started: 2.0 + i as f64,

@@ -6,6 +6,7 @@ use crate::data::image_io;
 use crate::nst::setup;
 use crate::preset::nst::NstPreset;
 use crate::preset::Preset;
+use crate::run::metrics::{Record, Scale};
 use crate::run::session::Session;
 use crate::run::steer::Steer;
 use crate::run::{RunDir, RunState, Writing};
@@ -60,18 +61,15 @@ impl NstRun {
         format!("scale {}/{} ({} px{tiles})", k + 1, sizes.len(), sizes[k])
     }
 
-    /// The record fields saying which scale a record belongs to (only for coarse-to-fine runs).
-    fn scale_fields(&self) -> Vec<(String, f64)> {
+    /// Which scale a record belongs to (only for coarse-to-fine runs).
+    fn record_scale(&self) -> Option<Scale> {
         let sizes = self.sizes();
-        if sizes.len() < 2 {
-            return vec![];
-        }
         let k = self.trainer.scale;
-        vec![
-            ("scale".into(), (k + 1) as f64),
-            ("scales".into(), sizes.len() as f64),
-            ("size".into(), sizes[k] as f64),
-        ]
+        (sizes.len() >= 2).then(|| Scale {
+            index: k as u64 + 1,
+            count: sizes.len() as u64,
+            size: sizes[k] as u64,
+        })
     }
 }
 
@@ -184,9 +182,8 @@ pub fn train(
         let (costs, grad) = r.trainer.evaluate()?;
         let lr = r.preset.train.lr();
         if !resumed {
-            let mut losses = r.trainer.losses(&costs)?;
-            losses.extend(r.scale_fields());
-            run.append_metrics(step, 0, lr, &losses)
+            let losses = r.trainer.losses(&costs)?;
+            run.append_record(&Record::now(step, 0, lr, r.record_scale(), &losses))
                 .with_context(|| run.writing(Writing::Metrics))?;
             if let Some(which) = crate::train::live::not_finite(&losses) {
                 let last = last_finite.take();
@@ -238,11 +235,7 @@ pub fn train(
     let losses = match (&converged, last_losses.is_empty()) {
         (Some(_), false) => last_losses,
         // converged right where it resumed: that step's record is already written
-        (Some(_), true) => {
-            let mut l = r.trainer.losses(&r.trainer.costs()?)?;
-            l.extend(r.scale_fields());
-            l
-        }
+        (Some(_), true) => r.trainer.losses(&r.trainer.costs()?)?,
         (None, _) => record(&mut r, &run, step)?,
     };
     live.progress.finish(step, &losses);
@@ -333,9 +326,9 @@ fn save_output(
 /// The record of the current image (no update): its costs and scale.
 fn record(r: &mut NstRun, run: &RunDir, step: u64) -> Result<Vec<(String, f64)>> {
     let costs = r.trainer.costs()?;
-    let mut losses = r.trainer.losses(&costs)?;
-    losses.extend(r.scale_fields());
-    run.append_metrics(step, 0, r.preset.train.lr(), &losses)
+    let losses = r.trainer.losses(&costs)?;
+    let record = Record::now(step, 0, r.preset.train.lr(), r.record_scale(), &losses);
+    run.append_record(&record)
         .with_context(|| run.writing(Writing::Metrics))?;
     Ok(losses)
 }
