@@ -9,9 +9,97 @@ use super::metrics;
 use super::status::RunState;
 use crate::device::GpuSample;
 use crate::preset::Kind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 use std::path::{Path, PathBuf};
+
+/// The state a user sees: the trainer's own (status.json's [`RunState`]), or what the readers
+/// conclude beside it — `crashed` (the trainer is gone without a final status), and from a
+/// launcher's view `preempted` or `cancelled`. Written as today's lowercase strings.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UserState {
+    Running,
+    Paused,
+    Finished,
+    Failed,
+    Stopped,
+    Queued,
+    Requeued,
+    Timeout,
+    /// The trainer is gone (stale heartbeat, no process) without writing how the run ended
+    Crashed,
+    /// The launcher took the job's place back (Slurm's PREEMPTED)
+    Preempted,
+    /// The launcher's job was cancelled (scancel)
+    Cancelled,
+}
+
+impl UserState {
+    /// Every state, as `runs list` may show it.
+    pub const ALL: [UserState; 11] = [
+        UserState::Running,
+        UserState::Paused,
+        UserState::Finished,
+        UserState::Failed,
+        UserState::Stopped,
+        UserState::Queued,
+        UserState::Requeued,
+        UserState::Timeout,
+        UserState::Crashed,
+        UserState::Preempted,
+        UserState::Cancelled,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UserState::Running => "running",
+            UserState::Paused => "paused",
+            UserState::Finished => "finished",
+            UserState::Failed => "failed",
+            UserState::Stopped => "stopped",
+            UserState::Queued => "queued",
+            UserState::Requeued => "requeued",
+            UserState::Timeout => "timeout",
+            UserState::Crashed => "crashed",
+            UserState::Preempted => "preempted",
+            UserState::Cancelled => "cancelled",
+        }
+    }
+
+    /// The state spelled `text`; None for no state.
+    pub fn parse(text: &str) -> Option<UserState> {
+        UserState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl From<RunState> for UserState {
+    fn from(s: RunState) -> Self {
+        match s {
+            RunState::Running => UserState::Running,
+            RunState::Paused => UserState::Paused,
+            RunState::Finished => UserState::Finished,
+            RunState::Failed => UserState::Failed,
+            RunState::Stopped => UserState::Stopped,
+            RunState::Queued => UserState::Queued,
+            RunState::Requeued => UserState::Requeued,
+            RunState::Timeout => UserState::Timeout,
+        }
+    }
+}
+
+impl std::fmt::Display for UserState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Compares with a state as files and Slurm's mapping spell it.
+impl PartialEq<&str> for UserState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// One run, as the stable `--json` document.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -21,7 +109,7 @@ pub struct RunSummary {
     pub kind: Kind,
     /// running, paused, finished, stopped, failed, crashed; for Slurm runs also queued, requeued,
     /// timeout, preempted, cancelled
-    pub state: String,
+    pub state: UserState,
     /// What else the state needs said: Slurm's pending reason (`Resources`, `stuck: PartitionConfig`),
     /// the node, why Slurm ended the job
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -60,13 +148,13 @@ pub struct RunSummary {
 
 impl RunSummary {
     pub fn alive(&self) -> bool {
-        self.state == "running" || self.state == "paused"
+        matches!(self.state, UserState::Running | UserState::Paused)
     }
 
     /// Whether the run waits for its first start (queued, its steps not counted yet: a queued
     /// status knows no schedule).
     pub fn not_started(&self) -> bool {
-        self.state == "queued" && self.step == 0 && self.total_steps == 0
+        self.state == UserState::Queued && self.step == 0 && self.total_steps == 0
     }
 
     /// `step/total` as lists show it; `-` for a run that has not started (its planned steps are
@@ -107,7 +195,7 @@ impl RunSummary {
 
     /// Not over yet: running, paused, or waiting in Slurm's queue.
     pub fn pending_or_alive(&self) -> bool {
-        self.alive() || self.state == "queued" || self.state == "requeued"
+        self.alive() || matches!(self.state, UserState::Queued | UserState::Requeued)
     }
 }
 
@@ -162,20 +250,17 @@ fn summarize_own(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
         .as_ref()
         .map_or((None, None), |s| (s.gpu.clone(), s.images_per_s));
     let (mut state, step, total, epoch, updated, pid, host) = match &status {
-        Some(s) => {
-            let st = serde_json::to_value(s.state).ok()?.as_str()?.to_string();
-            (
-                st,
-                s.step,
-                s.total_steps,
-                s.epoch,
-                s.heartbeat,
-                s.pid,
-                s.host.clone(),
-            )
-        }
+        Some(s) => (
+            UserState::from(s.state),
+            s.step,
+            s.total_steps,
+            s.epoch,
+            s.heartbeat,
+            s.pid,
+            s.host.clone(),
+        ),
         None => (
-            "running".into(),
+            UserState::Running,
             0,
             0,
             0,
@@ -190,7 +275,7 @@ fn summarize_own(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
     );
     let job = view.job(&run);
     if live && job.is_none() && !trainer_alive(pid, &host, updated) {
-        state = "crashed".into();
+        state = UserState::Crashed;
     }
     let record = metrics::last(&run.metrics());
     let scale = record.as_ref().and_then(|r| r.scale).map(|s| s.text());
@@ -282,5 +367,24 @@ pub fn resolve(runs_dir: &Path, name: &str) -> Result<PathBuf, String> {
             "`{name}` names {n} runs under {}; give more of the id",
             runs_dir.display()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RunState, UserState};
+
+    #[test]
+    fn user_states_are_spelled_as_before() {
+        for s in UserState::ALL {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<UserState>(&json).unwrap(), s);
+            assert_eq!(UserState::parse(s.as_str()), Some(s));
+        }
+        // the trainer's own states read the same through either type
+        for r in [RunState::Running, RunState::Queued, RunState::Timeout] {
+            assert_eq!(UserState::from(r).as_str(), r.as_str());
+        }
     }
 }
