@@ -3,7 +3,9 @@
 
 use super::{NstTrainer, Update};
 use crate::data::image_io;
+use crate::nst::objective::CostWeights;
 use crate::nst::setup;
+use crate::preset::live::NstLive;
 use crate::preset::nst::NstPreset;
 use crate::preset::Preset;
 use crate::run::metrics::{Record, Scale};
@@ -109,10 +111,34 @@ impl Steer for NstRun {
         let Preset::Nst(p) = new else {
             anyhow::bail!("not an nst preset")
         };
-        self.trainer.set_lr(p.train.lr());
-        self.trainer.objective_mut().weights = crate::nst::setup::cost_weights(p);
         self.preset = p.effective();
+        self.apply_live(NstLive::of(p));
         Ok(())
+    }
+}
+
+impl NstRun {
+    /// Takes a live edit whole (the preset in force already holds it): each field is named, so
+    /// a live field added to [`NstLive`] does not compile until it is taken here.
+    fn apply_live(&mut self, live: NstLive) {
+        let NstLive {
+            lr,
+            // the schedule and the intervals are read from the preset in force at every step
+            iterations: _,
+            content_weight,
+            style_weight,
+            tv_weight,
+            style_layers,
+            log: _,
+        } = live;
+        self.trainer.set_lr(lr);
+        // as `setup::cost_weights` builds them at the start
+        self.trainer.objective_mut().weights = CostWeights {
+            content: content_weight,
+            style: style_weight,
+            tv: tv_weight,
+            layers: style_layers,
+        };
     }
 }
 
