@@ -86,8 +86,8 @@ pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
 
 /// Where a pix2pix or CycleGAN run's generator goes instead, for messages; "" for other kinds.
 fn gan_hint(kind: &str) -> &'static str {
-    match kind {
-        "pix2pix" | "cyclegan" => " (pix2pix and CycleGAN generators go to `aiart translate`)",
+    match Kind::parse(kind) {
+        Some(k) if k.is_gan() => " (pix2pix and CycleGAN generators go to `aiart translate`)",
         _ => "",
     }
 }
