@@ -19,7 +19,7 @@ fn main() {
         let run = RunDir::create(ws.join(format!("runs/run-{i:02}"))).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "pix2pix".into(),
+            kind: aiart::preset::Kind::Pix2Pix,
             preset: "p.toml".into(),
             device: "cpu".into(),
             pid: std::process::id(),

@@ -31,6 +31,22 @@ pub fn at(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
+/// Appends `value` to `path` as one JSON line, in one write to a file opened for append, so a
+/// concurrent reader sees whole lines (a JSONL log: metrics, events, control). Errors name the
+/// file.
+pub fn append_line(path: &Path, value: &serde_json::Value) -> io::Result<()> {
+    let mut line = serde_json::to_vec(value)?;
+    line.push(b'\n');
+    let at = |e| at(path, e);
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(at)?;
+    f.write_all(&line).map_err(at)?;
+    f.flush().map_err(at)
+}
+
 /// `fs::write` whose error names the file: for a file inside a folder that `write_dir_atomic`
 /// renames into place whole (a checkpoint's `meta.json`).
 pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {

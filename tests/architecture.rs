@@ -8,6 +8,8 @@
 //! - two files import each other,
 //! - a file of the dashboard (`src/tui/`) other than its reader thread, image worker, file watcher
 //!   and event loop reads a file: its views and its `update` never wait for a disk.
+//! - a kind is spelled as text (`"cyclegan"`) outside `src/preset/kind.rs`, where `Kind` spells it
+//!   (the dashboard's files excepted until its rewrite, issue 31).
 //!
 //! When this test fails, move the code, not the rule (STYLE.md).
 
@@ -394,6 +396,50 @@ fn top(f: &Path) -> String {
         .first()
         .cloned()
         .unwrap_or_else(|| "lib".into())
+}
+
+/// The kinds as files spell them; code names `preset::Kind` instead.
+const KIND_TEXTS: [&str; 4] = [
+    "\"nst\"",
+    "\"pix2pix\"",
+    "\"cyclegan\"",
+    "\"fast_neural_style\"",
+];
+
+/// Where a kind may still be text: `Kind` itself, and the dashboard until its rewrite (issue 31).
+fn may_spell_kinds(rel: &str) -> bool {
+    rel == "src/preset/kind.rs" || rel.starts_with("src/tui/")
+}
+
+#[test]
+fn kinds_are_types_not_text() {
+    let mut files = vec![];
+    rust_files(&src(), &mut files);
+    let tests = test_module_files(&files);
+    let mut broken = vec![];
+    for f in files.iter().filter(|f| !tests.contains(*f)) {
+        if may_spell_kinds(&rel(f)) {
+            continue;
+        }
+        // strings kept, line comments and unit tests left out
+        let text: String = std::fs::read_to_string(f)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let code = without_test_items(&text);
+        for k in KIND_TEXTS {
+            if code.contains(k) {
+                broken.push(format!("{} spells the kind {k}", rel(f)));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "name preset::Kind instead:\n  {}",
+        broken.join("\n  ")
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@ fn make_run(ws: &Path, id: &str, state: RunState) -> PathBuf {
     let run = RunDir::create(ws.join("runs").join(id)).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
-        kind: "pix2pix".into(),
+        kind: aiart::preset::Kind::Pix2Pix,
         host: hostname(),
         pid: std::process::id(),
         started: 1.0,
@@ -107,7 +107,7 @@ fn runs_list_shows_every_loss_in_the_reference_order() {
     let p2p = RunDir::create(ws.join("runs/20261130-020000-p2p")).unwrap();
     p2p.write_info(&RunInfo {
         id: p2p.id(),
-        kind: "pix2pix".into(),
+        kind: aiart::preset::Kind::Pix2Pix,
         host: hostname(),
         pid: std::process::id(),
         started: 1.0,

@@ -55,7 +55,7 @@ fn one_batched_squeue_and_sacct_asked_once() {
         let run = RunDir::create(runs.join(name)).unwrap();
         run.write_info(&RunInfo {
             id: name.into(),
-            kind: "pix2pix".into(),
+            kind: aiart::preset::Kind::Pix2Pix,
             host: host.into(),
             ..Default::default()
         })
@@ -92,7 +92,7 @@ fn one_batched_squeue_and_sacct_asked_once() {
         let all = aiart::launch::list_runs(&runs);
         let state = |id: &str| {
             let r = all.iter().find(|r| r.id == id).unwrap();
-            (r.state.clone(), r.detail.clone())
+            (r.state.to_string(), r.detail.clone())
         };
         assert_eq!(state("a-queued"), ("queued".into(), "Resources".into()));
         assert_eq!(

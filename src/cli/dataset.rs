@@ -170,7 +170,7 @@ fn validate_sizes(dir: &std::path::Path, path: &std::path::Path) -> Result<usize
         }
     };
     // the layout the preset's kind trains on, before any size
-    let (want, what) = if p.kind == "pix2pix" {
+    let (want, what) = if p.kind() == aiart::preset::Kind::Pix2Pix {
         (
             inspect::Layout::Aligned,
             "train/ (val/, test/) of A|B side-by-side images",

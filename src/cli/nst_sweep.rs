@@ -174,7 +174,7 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
     let now = clock::now();
     sweep.write_info(&RunInfo {
         id: sweep.id(),
-        kind: "nst".into(),
+        kind: aiart::preset::Kind::Nst,
         preset: a
             .preset
             .clone()

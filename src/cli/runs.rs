@@ -2,7 +2,7 @@
 //! `control.jsonl` (the trainer acts between steps and answers in `events.jsonl`).
 
 use aiart::run::control;
-use aiart::run::list::{self, RunSummary};
+use aiart::run::list::{self, RunSummary, UserState};
 use aiart::run::{clock, RunDir};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, bail, Result};
@@ -107,7 +107,7 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
                 let idw = idw.max(40);
                 let kw = runs
                     .iter()
-                    .map(|r| r.kind.chars().count())
+                    .map(|r| r.kind.as_str().chars().count())
                     .max()
                     .unwrap_or(0);
                 let kw = kw.max("kind".len());
@@ -158,8 +158,8 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
 
 /// The state with what it needs said: `queued (Resources)`, `queued (stuck: PartitionConfig)`.
 pub fn state_text(r: &RunSummary) -> String {
-    if r.detail.is_empty() || r.state == "running" {
-        r.state.clone()
+    if r.detail.is_empty() || r.state == UserState::Running {
+        r.state.to_string()
     } else {
         format!("{} ({})", r.state, r.detail)
     }
@@ -174,7 +174,7 @@ pub fn stop(ws: &Workspace, name: &str, timeout: u64) -> Result<i32> {
     let Some(job) = r.job.clone() else {
         return steer(ws, name, "stop", &[], &["stopped"], timeout);
     };
-    if r.state == "queued" || r.state == "requeued" {
+    if matches!(r.state, UserState::Queued | UserState::Requeued) {
         aiart::launch::slurm::cancel(&job, None).map_err(|e| anyhow!(e))?;
         println!(
             "cancelled: Slurm job {job} of run {} was still queued",
@@ -325,7 +325,7 @@ fn steer(
                      {})",
                     r.id,
                     args.join(" --set "),
-                    super::train_resume::schedule_keys(&r.kind).replace(", ", " / ")
+                    super::train_resume::schedule_keys(r.kind).replace(", ", " / ")
                 ),
                 _ => String::new(),
             }
@@ -359,7 +359,7 @@ fn steer(
                 bail!(
                     "the trainer of run {} is gone (state: {}) before answering `{command}`",
                     r.id,
-                    now.map(|s| s.state).unwrap_or_default()
+                    now.map(|s| s.state.to_string()).unwrap_or_default()
                 );
             }
         }

@@ -10,6 +10,7 @@ use super::image_batch::{check_folder_output, each_image, list_inputs, plan};
 use aiart::data::image_io;
 use aiart::nn::transformer_net::{output_size, TransformerNet, MIN_SIDE};
 use aiart::nn::weights;
+use aiart::preset::Kind;
 use aiart::run::RunDir;
 use aiart::workspace::Workspace;
 use anyhow::{bail, Context, Result};
@@ -18,7 +19,7 @@ use image::RgbImage;
 use std::path::{Path, PathBuf};
 
 /// The checkpoint kind that holds a TransformerNet, and its file in a checkpoint folder.
-pub const KIND: &str = "fast_neural_style";
+pub const KIND: Kind = Kind::FastStyle;
 pub const NET_FILE: &str = "transformer_net.safetensors";
 
 /// What `stylize --model` was given, once resolved.
@@ -52,11 +53,11 @@ pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
     if p.join("run.json").is_file() {
         let run = RunDir::open(&p);
         let kind = run.read_info().ok().map(|i| i.kind);
-        if let Some(k) = kind.filter(|k| k != KIND) {
+        if let Some(k) = kind.filter(|k| *k != KIND) {
             bail!(
                 "{}: a {k} run; stylize --model takes {KIND} runs{}",
                 p.display(),
-                gan_hint(&k)
+                gan_hint(k.as_str())
             );
         }
         p = super::runs::newest_readable(&run)?.1;
@@ -65,7 +66,7 @@ pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
     if let Ok(text) = std::fs::read_to_string(&meta) {
         let v: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("{}: not JSON", meta.display()))?;
-        if let Some(k) = v["kind"].as_str().filter(|k| *k != KIND) {
+        if let Some(k) = v["kind"].as_str().filter(|k| KIND != *k) {
             bail!(
                 "{}: a {k} checkpoint; stylize --model takes {KIND} checkpoints{}",
                 p.display(),
@@ -85,8 +86,8 @@ pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
 
 /// Where a pix2pix or CycleGAN run's generator goes instead, for messages; "" for other kinds.
 fn gan_hint(kind: &str) -> &'static str {
-    match kind {
-        "pix2pix" | "cyclegan" => " (pix2pix and CycleGAN generators go to `aiart translate`)",
+    match Kind::parse(kind) {
+        Some(k) if k.is_gan() => " (pix2pix and CycleGAN generators go to `aiart translate`)",
         _ => "",
     }
 }

@@ -7,7 +7,7 @@ use aiart::launch::slurm::script::Target;
 use aiart::launch::sweep::{self, Manifest, Task};
 use aiart::preset;
 use aiart::run::dir::{fresh_run_id, SweepTag};
-use aiart::run::list::RunSummary;
+use aiart::run::list::{RunSummary, UserState};
 use aiart::run::{clock, RunDir, RunState};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, bail, Result};
@@ -239,7 +239,7 @@ fn counts(runs: &[(Task, Option<RunSummary>)]) -> String {
     for (_, r) in runs {
         let st = r
             .as_ref()
-            .map(|r| r.state.clone())
+            .map(|r| r.state.to_string())
             .unwrap_or_else(|| "missing".into());
         match c.iter_mut().find(|(s, _)| *s == st) {
             Some((_, n)) => *n += 1,
@@ -326,7 +326,7 @@ fn stop(ws: &Workspace, name: &str, timeout: u64) -> Result<i32> {
         if !r.pending_or_alive() {
             continue;
         }
-        if r.job.is_none() && r.state == "queued" {
+        if r.job.is_none() && r.state == UserState::Queued {
             // the local queue will not start it; say so now in case no queue is running
             let run = RunDir::open(&r.path);
             let s = run.status_now(

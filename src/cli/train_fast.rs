@@ -3,8 +3,8 @@
 
 use super::train_run::{begin, failed, running_status, train_device, Launch};
 use aiart::preset::FastStylePreset;
+use aiart::run::follow::PresetSource;
 use aiart::run::lock::RunLock;
-use aiart::run::session::PresetSource;
 use aiart::run::{RunDir, RunState};
 use aiart::train::fast::{self, FastTrainer};
 use aiart::workspace::Workspace;
@@ -49,7 +49,7 @@ pub fn run_fast(p: &FastStylePreset, mut l: Launch) -> Result<(RunDir, RunState)
         photos.samples.len()
     );
     let epochs = (&data[..], trainer.total_steps(), p.train.batch_size as u64);
-    let on = (&p.kind[..], &device, &p.train.device[..]);
+    let on = (aiart::preset::Kind::FastStyle, &device, &p.train.device[..]);
     let (run, session, total) = l.begin_batches(on, &p.effective(), epochs, &trainer.warnings)?;
     match fast::train(session, trainer, l.max_steps, l.quiet, None) {
         Ok(state) => {

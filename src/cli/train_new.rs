@@ -33,7 +33,7 @@ pub fn run_nst(
         eprintln!("warning: {w}");
     }
     let effective = toml::to_string_pretty(&p.effective())?;
-    let (run, held) = l.open("nst", &device, &effective)?;
+    let (run, held) = l.open(aiart::preset::Kind::Nst, &device, &effective)?;
     let total = l.planned(p.total_iterations());
     let session = begin(
         &run,
@@ -68,7 +68,7 @@ pub fn run_gan(p: &GanPreset, mut l: Launch) -> Result<(RunDir, RunState)> {
     let trainer = GanTrainer::new(p, &l.ws.root, &device)?;
     let data = format!("{} images an epoch", trainer.dataset_len);
     let epochs = (&data[..], trainer.total_steps(), p.data.batch_size as u64);
-    let on = (&p.kind[..], &device, &p.train.device[..]);
+    let on = (p.kind(), &device, &p.train.device[..]);
     let (run, session, total) = l.begin_batches(on, &p.effective(), epochs, &trainer.warnings)?;
     match gan::train(session, trainer, l.max_steps, l.quiet, None) {
         Ok(state) => Ok((run, state)),

@@ -7,9 +7,9 @@ use super::train_run::{
     begin, device_override, exit_code, failed, running_status, train_device, Launch, Place,
 };
 use aiart::nst::setup;
-use aiart::preset::{self, live, Preset};
+use aiart::preset::{self, live, Kind, Preset};
+use aiart::run::follow::source_of;
 use aiart::run::lock::RunLock;
-use aiart::run::session::source_of;
 use aiart::run::{list, RunDir, RunInfo, RunState};
 use aiart::train::gan::{self, GanTrainer};
 use aiart::train::nst::{train, NstRun, NstTrainer, RunOptions};
@@ -66,19 +66,19 @@ fn resume_changes(
 }
 
 /// The `--set` keys that set a kind's schedule length, for messages.
-pub fn schedule_keys(kind: &str) -> &'static str {
+pub fn schedule_keys(kind: Kind) -> &'static str {
     match kind {
-        "fast_neural_style" => "train.epochs",
-        "nst" => "train.iterations",
-        _ => "train.n_epochs, train.n_epochs_decay",
+        Kind::FastStyle => "train.epochs",
+        Kind::Nst => "train.iterations",
+        Kind::Pix2Pix | Kind::CycleGan => "train.n_epochs, train.n_epochs_decay",
     }
 }
 
 /// How to make a finished run train longer, for messages.
-fn extend_hint(id: &str, kind: &str) -> String {
-    if kind == "fast_neural_style" {
+fn extend_hint(id: &str, kind: Kind) -> String {
+    if kind == Kind::FastStyle {
         format!("`aiart train --resume {id} --set train.epochs=N` continues it to N epochs")
-    } else if kind == "nst" {
+    } else if kind == Kind::Nst {
         format!("`aiart train --resume {id} --set train.iterations=N` continues it to N iterations")
     } else {
         format!(
@@ -133,7 +133,7 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
             "run {} is finished ({}): nothing to continue. To train it longer, {}",
             run.id(),
             s.message,
-            extend_hint(&run.id(), &info.kind)
+            extend_hint(&run.id(), info.kind)
         );
         return Ok(0);
     }
@@ -154,7 +154,7 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
                  nothing to continue; {}",
                 run.id(),
                 live::describe(&changes),
-                extend_hint(&run.id(), &info.kind)
+                extend_hint(&run.id(), info.kind)
             )
         })
     };

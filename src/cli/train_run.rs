@@ -2,9 +2,11 @@
 //! the effective preset, the device with its TF32 switch, the running status, and a failure
 //! recorded in the run.
 
+use aiart::preset::Kind;
 use aiart::run::dir::fresh_run_id;
+use aiart::run::follow::{source_of, PresetSource};
 use aiart::run::lock::RunLock;
-use aiart::run::session::{source_of, PresetSource, Session};
+use aiart::run::session::Session;
 use aiart::run::{RunDir, RunInfo, RunState, Status};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, Context, Result};
@@ -35,7 +37,7 @@ impl Launch<'_> {
     /// (`kind` on `device`) and the `effective` preset; returns them with the preset's source.
     pub fn open(
         &mut self,
-        kind: &str,
+        kind: Kind,
         device: &candle_core::Device,
         effective: &str,
     ) -> Result<(RunDir, (RunLock, PresetSource))> {
@@ -64,7 +66,7 @@ impl Launch<'_> {
     /// of `batch` images. Returns the run, the session and the steps planned.
     pub fn begin_batches(
         &mut self,
-        (kind, device, spec): (&str, &candle_core::Device, &str),
+        (kind, device, spec): (Kind, &candle_core::Device, &str),
         effective: &impl serde::Serialize,
         (data, schedule, batch): (&str, u64, u64),
         warnings: &[String],
@@ -94,7 +96,7 @@ impl Launch<'_> {
 /// The `started` event's message of a run of `total` steps on `device` (`data`: what it trains
 /// on); the schedule's length too when `--max-steps` cuts it.
 fn started(
-    kind: &str,
+    kind: Kind,
     device: &candle_core::Device,
     data: &str,
     total: u64,
@@ -136,7 +138,7 @@ pub fn begin(
 /// effective preset.
 pub fn open_run(
     place: Place,
-    kind: &str,
+    kind: Kind,
     preset_path: &Path,
     overrides: &[String],
     device: &candle_core::Device,
@@ -198,14 +200,11 @@ pub fn failed<T>(run: &RunDir, total: u64, e: anyhow::Error) -> Result<T> {
     let _ = run.append_event("error", &msg);
     let before = run.read_status().ok();
     // the step reached: status.json is rewritten about once a second, the metrics at each step
-    let last = RunDir::read_jsonl(&run.metrics())
-        .ok()
-        .and_then(|m| m.last().cloned());
-    let at = |k: &str| last.as_ref().and_then(|r| r.get(k)?.as_u64()).unwrap_or(0);
+    let last = aiart::run::metrics::last(&run.metrics()).map_or((0, 0), |r| (r.step, r.epoch));
     let (step, epoch) = before
         .as_ref()
         .map_or((0, 0), |s| (s.step, s.epoch))
-        .max((at("step"), at("epoch")));
+        .max(last);
     let mut status = run.status_now(RunState::Failed, step, epoch, total, &msg);
     // a queued run's --max-steps stays for the `train --resume` that retries it
     status.max_steps = before.and_then(|s| s.max_steps);

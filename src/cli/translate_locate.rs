@@ -8,6 +8,7 @@ use aiart::nn::gan::{infer_gen_config, GenConfig, Generator};
 use aiart::nn::layers::NormKind;
 use aiart::nn::weights;
 use aiart::preset::gan::Direction;
+use aiart::preset::Kind;
 use aiart::run::RunDir;
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
@@ -76,7 +77,7 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
         read.push(dir.join("run.json"));
         let run = RunDir::open(&dir);
         // a fast style run has no generator, with or without a checkpoint yet
-        if run.read_info().is_ok_and(|i| i.kind == "fast_neural_style") {
+        if run.read_info().is_ok_and(|i| i.kind == Kind::FastStyle) {
             bail!(
                 "{}: a fast_neural_style run has no generator; {}",
                 dir.display(),
@@ -114,12 +115,13 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
         serde_json::from_slice(&std::fs::read(dir.join("meta.json")).with_context(|| {
             format!("{}: not a checkpoint folder (no meta.json)", dir.display())
         })?)?;
-    let name = match (meta["kind"].as_str(), a.direction.unwrap_or(Dir::AtoB)) {
-        (Some("cyclegan"), Dir::AtoB) => "G_A",
-        (Some("cyclegan"), Dir::BtoA) => "G_B",
-        (Some("pix2pix"), _) => "G",
+    let kind = meta["kind"].as_str();
+    let name = match (kind.and_then(Kind::parse), a.direction.unwrap_or(Dir::AtoB)) {
+        (Some(Kind::CycleGan), Dir::AtoB) => "G_A",
+        (Some(Kind::CycleGan), Dir::BtoA) => "G_B",
+        (Some(Kind::Pix2Pix), _) => "G",
         (k, _) => {
-            let hint = if k == Some("fast_neural_style") {
+            let hint = if k == Some(Kind::FastStyle) {
                 format!("; {}", stylize_hint(&a.checkpoint))
             } else {
                 String::new()
@@ -127,7 +129,7 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
             bail!(
                 "{}: a {} checkpoint has no generator{hint}",
                 dir.display(),
-                k.unwrap_or("?")
+                kind.unwrap_or("?")
             )
         }
     };
@@ -201,7 +203,7 @@ fn check_file_direction(file: &Path, asked: Direction) -> Result<()> {
     let meta = std::fs::read(beside.join("meta.json"))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .filter(|m| m["kind"] == "pix2pix");
+        .filter(|m| m["kind"].as_str() == Some(Kind::Pix2Pix.as_str()));
     if let Some(m) = meta {
         return refuse_other_way(
             file,

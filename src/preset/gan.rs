@@ -1,6 +1,7 @@
 //! The pix2pix and CycleGAN preset: the reference's option names and defaults
 //! (pytorch-CycleGAN-and-pix2pix: base/train options and each model's own defaults).
 
+use super::kind::Kind;
 use super::nst::{check_device, LogConfig, Problem};
 use crate::nn::gan::{DiscArch, GenArch};
 use crate::nn::layers::NormKind;
@@ -172,7 +173,16 @@ impl Default for GanTrain {
 
 impl GanPreset {
     pub fn is_cyclegan(&self) -> bool {
-        self.kind == "cyclegan"
+        self.kind == Kind::CycleGan.as_str()
+    }
+
+    /// pix2pix or CycleGAN, by `kind`.
+    pub fn kind(&self) -> Kind {
+        if self.is_cyclegan() {
+            Kind::CycleGan
+        } else {
+            Kind::Pix2Pix
+        }
     }
 
     /// The preset with the model's own defaults filled in (they differ between pix2pix and CycleGAN).

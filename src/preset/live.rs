@@ -3,6 +3,9 @@
 //! and the `[log]` intervals are live; everything else (architecture, norm, data, sizes, device,
 //! optimiser kind, kind) is frozen for the run's life.
 
+use super::kind::Kind;
+use super::nst::{Iterations, LogConfig};
+use super::{FastStylePreset, GanPreset, NstPreset};
 use std::collections::BTreeMap;
 
 /// A changed leaf: dotted field, old and new value as TOML text ("—" when absent).
@@ -13,25 +16,138 @@ pub struct Change {
     pub new: String,
 }
 
-const LIVE: [&str; 16] = [
+/// The `[log]` intervals, live in every kind.
+const LOG_LIVE: [&str; 4] = [
+    "log.print_every",
+    "log.sample_every",
+    "log.checkpoint_every",
+    "log.keep_checkpoints",
+];
+
+/// pix2pix's and CycleGAN's live fields: [`GanLive`]'s, as the preset spells them.
+pub const GAN_LIVE: [&str; 7] = [
     "train.lr",
-    // fast style transfer's schedule length
-    "train.epochs",
-    "train.iterations",
-    "train.content_weight",
-    "train.style_weight",
-    "train.tv_weight",
     "train.n_epochs",
     "train.n_epochs_decay",
     "train.lambda_L1",
     "train.lambda_A",
     "train.lambda_B",
     "train.lambda_identity",
-    "log.print_every",
-    "log.sample_every",
-    "log.checkpoint_every",
-    "log.keep_checkpoints",
 ];
+
+/// Fast style transfer's live fields: [`FastLive`]'s.
+pub const FAST_LIVE: [&str; 4] = [
+    "train.lr",
+    // the schedule's length
+    "train.epochs",
+    "train.content_weight",
+    "train.style_weight",
+];
+
+/// Style transfer's live fields: [`NstLive`]'s (and each existing style layer's weight, see
+/// [`is_live`]).
+pub const NST_LIVE: [&str; 5] = [
+    "train.lr",
+    "train.iterations",
+    "train.content_weight",
+    "train.style_weight",
+    "train.tv_weight",
+];
+
+/// The live fields of `kind`'s presets, `[log]` included: what a live edit may change.
+pub fn admitted(kind: Kind) -> Vec<&'static str> {
+    let own: &[&str] = match kind {
+        Kind::Pix2Pix | Kind::CycleGan => &GAN_LIVE,
+        Kind::FastStyle => &FAST_LIVE,
+        Kind::Nst => &NST_LIVE,
+    };
+    own.iter().chain(LOG_LIVE.iter()).copied().collect()
+}
+
+/// What a live edit may change in a pix2pix or CycleGAN run, taken whole by the trainer's
+/// `apply_live` (a field added here and not taken there does not compile).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GanLive {
+    /// the initial learning rate of the linear policy (`train.lr`)
+    pub lr: f64,
+    pub n_epochs: u64,
+    pub n_epochs_decay: u64,
+    /// λ_L1 (pix2pix)
+    pub lambda_l1: f64,
+    /// λ_A, λ_B, λ_identity (CycleGAN)
+    pub lambda_a: f64,
+    pub lambda_b: f64,
+    pub lambda_identity: f64,
+    pub log: LogConfig,
+}
+
+impl GanLive {
+    pub fn of(p: &GanPreset) -> Self {
+        let t = &p.train;
+        Self {
+            lr: t.lr,
+            n_epochs: t.n_epochs,
+            n_epochs_decay: t.n_epochs_decay,
+            lambda_l1: t.lambda_l1,
+            lambda_a: t.lambda_a,
+            lambda_b: t.lambda_b,
+            lambda_identity: t.lambda_identity,
+            log: p.log.clone(),
+        }
+    }
+}
+
+/// What a live edit may change in a fast style transfer run (see [`GanLive`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FastLive {
+    pub lr: f64,
+    pub epochs: u64,
+    pub content_weight: f64,
+    pub style_weight: f64,
+    pub log: LogConfig,
+}
+
+impl FastLive {
+    pub fn of(p: &FastStylePreset) -> Self {
+        let t = &p.train;
+        Self {
+            lr: t.lr,
+            epochs: t.epochs,
+            content_weight: t.content_weight,
+            style_weight: t.style_weight,
+            log: p.log.clone(),
+        }
+    }
+}
+
+/// What a live edit may change in a style transfer (see [`GanLive`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NstLive {
+    /// the optimiser's learning rate in force (`train.lr`, else the optimiser's default)
+    pub lr: f64,
+    pub iterations: Iterations,
+    pub content_weight: f64,
+    pub style_weight: f64,
+    pub tv_weight: f64,
+    /// each style layer's weight, in layer order (the layers themselves are frozen)
+    pub style_layers: Vec<f64>,
+    pub log: LogConfig,
+}
+
+impl NstLive {
+    pub fn of(p: &NstPreset) -> Self {
+        let t = &p.train;
+        Self {
+            lr: t.lr(),
+            iterations: t.iterations.clone(),
+            content_weight: t.content_weight,
+            style_weight: t.style_weight,
+            tv_weight: t.tv_weight,
+            style_layers: p.model.style_layers.values().copied().collect(),
+            log: p.log.clone(),
+        }
+    }
+}
 
 /// The leaves of a TOML document by dotted path (arrays are leaves).
 pub fn leaves(v: &toml::Value) -> BTreeMap<String, toml::Value> {
@@ -121,7 +237,12 @@ pub fn diff(old: &toml::Value, new: &toml::Value) -> Vec<Change> {
 
 /// Whether a field may change live. A style layer's weight may, when the layer exists on both sides.
 pub fn is_live(c: &Change) -> bool {
-    if LIVE.contains(&c.field.as_str()) {
+    let field = c.field.as_str();
+    if LOG_LIVE.contains(&field)
+        || [&GAN_LIVE[..], &FAST_LIVE, &NST_LIVE]
+            .concat()
+            .contains(&field)
+    {
         return true;
     }
     c.field.starts_with("model.style_layers.") && c.old != "—" && c.new != "—"
@@ -216,5 +337,64 @@ mod tests {
                 "train.batch_size"
             ]
         );
+    }
+
+    /// Every field a kind admits as live reaches its `*Live` struct, which the trainer's
+    /// `apply_live` takes whole: a field on the list that no struct carries fails here, one in a
+    /// struct that a trainer ignores does not compile.
+    #[test]
+    fn every_admitted_field_reaches_the_live_settings() {
+        let minimal = |kind: Kind| match kind {
+            Kind::Nst => "kind = \"nst\"\n[data]\ncontent = \"c\"\nstyle = \"s\"\n".to_string(),
+            Kind::Pix2Pix | Kind::CycleGan => {
+                format!("kind = \"{kind}\"\n[data]\ndataroot = \"d\"\n")
+            }
+            Kind::FastStyle => {
+                "kind = \"fast_neural_style\"\n[data]\ndataset = \"d\"\nstyle_image = \"s\"\n"
+                    .to_string()
+            }
+        };
+        let live = |p: &Preset| match p {
+            Preset::Gan(p) => format!("{:?}", GanLive::of(p)),
+            Preset::FastStyle(p) => format!("{:?}", FastLive::of(p)),
+            Preset::Nst(p) => format!("{:?}", NstLive::of(p)),
+        };
+        for kind in Kind::ALL {
+            let text = minimal(kind);
+            let before = parse(&text, Path::new("p"), &[]).unwrap();
+            let values = leaves(&before.effective_value());
+            for field in admitted(kind) {
+                // another valid value of the field's own type
+                let new = match values.get(field) {
+                    Some(toml::Value::Integer(n)) => (n + 3).to_string(),
+                    Some(toml::Value::Float(x)) => (x + 0.125).to_string(),
+                    Some(toml::Value::Array(_)) | None => "7".to_string(),
+                    Some(other) => panic!("{kind}: {field} = {other}: not a number"),
+                };
+                let set = [format!("{field}={new}")];
+                let after = parse(&text, Path::new("p"), &set)
+                    .unwrap_or_else(|e| panic!("{kind}: {}: {e}", set[0]));
+                let (changes, frozen) =
+                    classify(diff(&before.effective_value(), &after.effective_value()));
+                assert!(frozen.is_empty() && !changes.is_empty(), "{kind}: {field}");
+                assert_ne!(
+                    live(&before),
+                    live(&after),
+                    "{kind}: {field} reaches no trainer"
+                );
+            }
+        }
+        // a style layer's weight too
+        let nst = |w: &str| {
+            let text = format!(
+                "{}[model.style_layers]\nconv1_1 = {w}\n",
+                minimal(Kind::Nst)
+            );
+            let Preset::Nst(p) = parse(&text, Path::new("p"), &[]).unwrap() else {
+                unreachable!()
+            };
+            NstLive::of(&p)
+        };
+        assert_ne!(nst("1.0"), nst("2.0"));
     }
 }

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod fast;
 pub mod gan;
+pub mod kind;
 pub mod live;
 pub mod locate;
 pub mod nst;
@@ -15,12 +16,19 @@ pub mod sizes;
 pub use error::{Origin, PresetError, PresetIssue};
 pub use fast::FastStylePreset;
 pub use gan::GanPreset;
+pub use kind::Kind;
 pub use nst::NstPreset;
 
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
-pub const KINDS: [&str; 4] = ["nst", "pix2pix", "cyclegan", "fast_neural_style"];
+/// The kinds as presets spell them ([`Kind::ALL`]).
+pub const KINDS: [&str; 4] = [
+    Kind::Nst.as_str(),
+    Kind::Pix2Pix.as_str(),
+    Kind::CycleGan.as_str(),
+    Kind::FastStyle.as_str(),
+];
 
 /// The kinds as messages list them.
 const KINDS_TEXT: &str = "\"nst\", \"pix2pix\", \"cyclegan\" or \"fast_neural_style\"";
@@ -36,12 +44,11 @@ pub enum Preset {
 }
 
 impl Preset {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> Kind {
         match self {
-            Preset::Nst(_) => "nst",
-            Preset::Gan(p) if p.is_cyclegan() => "cyclegan",
-            Preset::Gan(_) => "pix2pix",
-            Preset::FastStyle(_) => "fast_neural_style",
+            Preset::Nst(_) => Kind::Nst,
+            Preset::Gan(p) => p.kind(),
+            Preset::FastStyle(_) => Kind::FastStyle,
         }
     }
 
@@ -122,12 +129,12 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
             ))
         }
     };
-    match kind.as_str() {
-        "nst" => {
+    match Kind::parse(&kind) {
+        Some(Kind::Nst) => {
             let parsed = deserialize::<NstPreset>(text, path, overrides, &table);
             checked(parsed, NstPreset::problems, (text, path, overrides)).map(Preset::Nst)
         }
-        "pix2pix" | "cyclegan" => {
+        Some(Kind::Pix2Pix | Kind::CycleGan) => {
             let parsed = deserialize::<GanPreset>(text, path, overrides, &table);
             let problems = |preset: &GanPreset| {
                 let mut problems = preset.problems();
@@ -139,12 +146,13 @@ pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Preset, Pr
             };
             checked(parsed, problems, (text, path, overrides)).map(Preset::Gan)
         }
-        "fast_neural_style" => {
+        Some(Kind::FastStyle) => {
             let parsed = deserialize::<FastStylePreset>(text, path, overrides, &table);
             checked(parsed, FastStylePreset::problems, (text, path, overrides))
                 .map(Preset::FastStyle)
         }
-        other => {
+        None => {
+            let other = kind.as_str();
             let hint = locate::did_you_mean(other, KINDS)
                 .map(|s| format!("; did you mean \"{s}\"?"))
                 .unwrap_or_default();

@@ -1,19 +1,21 @@
 //! A run directory and the files in it (docs/ARCHITECTURE.md, "Run directory").
 
 use super::clock;
+use super::metrics::{self, Record};
 use super::status::{RunState, Status};
 use crate::atomic::{write_atomic, write_dir_atomic};
+use crate::preset::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// `run.json`, written once when the run starts (or is queued).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct RunInfo {
     pub id: String,
-    pub kind: String,
+    pub kind: Kind,
     pub preset: PathBuf,
     pub device: String,
     pub pid: u32,
@@ -33,7 +35,7 @@ impl RunInfo {
     /// its trainer).
     pub fn now(
         run: &RunDir,
-        kind: &str,
+        kind: Kind,
         preset: PathBuf,
         (device, pid): (String, u32),
         overrides: &[String],
@@ -42,7 +44,7 @@ impl RunInfo {
         let now = clock::now();
         Self {
             id: run.id(),
-            kind: kind.into(),
+            kind,
             preset,
             device,
             pid,
@@ -189,21 +191,12 @@ impl RunDir {
         Ok(serde_json::from_slice(&fs::read(self.status())?)?)
     }
 
-    fn append_line(path: &Path, value: &Value) -> io::Result<()> {
-        let mut line = serde_json::to_vec(value)?;
-        line.push(b'\n');
-        // one write of a whole line to a file opened for append: concurrent readers see whole lines
-        let at = |e| crate::atomic::at(path, e);
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(at)?;
-        f.write_all(&line).map_err(at)?;
-        f.flush().map_err(at)
+    /// Appends one record to metrics.jsonl ([`super::metrics`]).
+    pub fn append_record(&self, record: &Record) -> io::Result<()> {
+        metrics::append(&self.metrics(), record)
     }
 
-    /// One metrics record: `step`, `epoch`, `time`, `lr` and each loss by name.
+    /// One metrics record written now: `step`, `epoch`, `time`, `lr` and each loss by name.
     pub fn append_metrics(
         &self,
         step: u64,
@@ -211,20 +204,7 @@ impl RunDir {
         lr: f64,
         losses: &[(String, f64)],
     ) -> io::Result<()> {
-        let mut m = Map::new();
-        m.insert("step".into(), step.into());
-        m.insert("epoch".into(), epoch.into());
-        m.insert("time".into(), clock::now().into());
-        m.insert("lr".into(), lr.into());
-        for (k, v) in losses {
-            m.insert(
-                k.clone(),
-                serde_json::Number::from_f64(*v)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null),
-            );
-        }
-        Self::append_line(&self.metrics(), &Value::Object(m))
+        self.append_record(&Record::now(step, epoch, lr, None, losses))
     }
 
     pub fn append_event(&self, kind: &str, message: &str) -> io::Result<()> {
@@ -242,7 +222,7 @@ impl RunDir {
         if let Some(r) = request {
             v["request"] = r.into();
         }
-        Self::append_line(&self.events(), &v)
+        crate::atomic::append_line(&self.events(), &v)
     }
 
     /// Cuts a line left half-written by a killed trainer, so appends start on a fresh line.
@@ -394,7 +374,7 @@ mod tests {
         let run = RunDir::create(&root).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "nst".into(),
+            kind: Kind::Nst,
             preset: "p.toml".into(),
             device: "cpu".into(),
             pid: 1,

@@ -5,22 +5,111 @@
 
 use super::dir::RunDir;
 use super::lock::trainer_alive;
+use super::metrics;
 use super::status::RunState;
 use crate::device::GpuSample;
-use serde::Serialize;
-use serde_json::{Map, Value};
-use std::io::{Read, Seek, SeekFrom};
+use crate::preset::Kind;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value};
 use std::path::{Path, PathBuf};
+
+/// The state a user sees: the trainer's own (status.json's [`RunState`]), or what the readers
+/// conclude beside it — `crashed` (the trainer is gone without a final status), and from a
+/// launcher's view `preempted` or `cancelled`. Written as today's lowercase strings.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UserState {
+    Running,
+    Paused,
+    Finished,
+    Failed,
+    Stopped,
+    Queued,
+    Requeued,
+    Timeout,
+    /// The trainer is gone (stale heartbeat, no process) without writing how the run ended
+    Crashed,
+    /// The launcher took the job's place back (Slurm's PREEMPTED)
+    Preempted,
+    /// The launcher's job was cancelled (scancel)
+    Cancelled,
+}
+
+impl UserState {
+    /// Every state, as `runs list` may show it.
+    pub const ALL: [UserState; 11] = [
+        UserState::Running,
+        UserState::Paused,
+        UserState::Finished,
+        UserState::Failed,
+        UserState::Stopped,
+        UserState::Queued,
+        UserState::Requeued,
+        UserState::Timeout,
+        UserState::Crashed,
+        UserState::Preempted,
+        UserState::Cancelled,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UserState::Running => "running",
+            UserState::Paused => "paused",
+            UserState::Finished => "finished",
+            UserState::Failed => "failed",
+            UserState::Stopped => "stopped",
+            UserState::Queued => "queued",
+            UserState::Requeued => "requeued",
+            UserState::Timeout => "timeout",
+            UserState::Crashed => "crashed",
+            UserState::Preempted => "preempted",
+            UserState::Cancelled => "cancelled",
+        }
+    }
+
+    /// The state spelled `text`; None for no state.
+    pub fn parse(text: &str) -> Option<UserState> {
+        UserState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl From<RunState> for UserState {
+    fn from(s: RunState) -> Self {
+        match s {
+            RunState::Running => UserState::Running,
+            RunState::Paused => UserState::Paused,
+            RunState::Finished => UserState::Finished,
+            RunState::Failed => UserState::Failed,
+            RunState::Stopped => UserState::Stopped,
+            RunState::Queued => UserState::Queued,
+            RunState::Requeued => UserState::Requeued,
+            RunState::Timeout => UserState::Timeout,
+        }
+    }
+}
+
+impl std::fmt::Display for UserState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Compares with a state as files and Slurm's mapping spell it.
+impl PartialEq<&str> for UserState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// One run, as the stable `--json` document.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct RunSummary {
     pub id: String,
     pub path: PathBuf,
-    pub kind: String,
+    pub kind: Kind,
     /// running, paused, finished, stopped, failed, crashed; for Slurm runs also queued, requeued,
     /// timeout, preempted, cancelled
-    pub state: String,
+    pub state: UserState,
     /// What else the state needs said: Slurm's pending reason (`Resources`, `stuck: PartitionConfig`),
     /// the node, why Slurm ended the job
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -59,13 +148,13 @@ pub struct RunSummary {
 
 impl RunSummary {
     pub fn alive(&self) -> bool {
-        self.state == "running" || self.state == "paused"
+        matches!(self.state, UserState::Running | UserState::Paused)
     }
 
     /// Whether the run waits for its first start (queued, its steps not counted yet: a queued
     /// status knows no schedule).
     pub fn not_started(&self) -> bool {
-        self.state == "queued" && self.step == 0 && self.total_steps == 0
+        self.state == UserState::Queued && self.step == 0 && self.total_steps == 0
     }
 
     /// `step/total` as lists show it; `-` for a run that has not started (its planned steps are
@@ -106,29 +195,11 @@ impl RunSummary {
 
     /// Not over yet: running, paused, or waiting in Slurm's queue.
     pub fn pending_or_alive(&self) -> bool {
-        self.alive() || self.state == "queued" || self.state == "requeued"
+        self.alive() || matches!(self.state, UserState::Queued | UserState::Requeued)
     }
 }
 
-/// Up to `bytes` of the end of a file.
-pub fn tail(path: &Path, bytes: u64) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(bytes))).ok()?;
-    let mut buf = vec![];
-    f.read_to_end(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
-}
-
-/// The last complete line of a JSONL file, read from its end.
-pub fn last_record(path: &Path) -> Option<Map<String, Value>> {
-    let buf = tail(path, 64 * 1024)?;
-    buf.lines().rev().find_map(|l| serde_json::from_str(l).ok())
-}
-
-/// Fields of a metrics record that are not losses: style transfer's coarse-to-fine runs add the
-/// scale (1-based), how many there are, and the scale's longest side.
-pub const RECORD_FIELDS: [&str; 7] = ["step", "epoch", "time", "lr", "scale", "scales", "size"];
+pub use super::metrics::tail_text as tail;
 
 /// The job a launcher started a run as, from the launcher's own records in the run directory.
 #[derive(Clone, Debug, PartialEq)]
@@ -179,20 +250,17 @@ fn summarize_own(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
         .as_ref()
         .map_or((None, None), |s| (s.gpu.clone(), s.images_per_s));
     let (mut state, step, total, epoch, updated, pid, host) = match &status {
-        Some(s) => {
-            let st = serde_json::to_value(s.state).ok()?.as_str()?.to_string();
-            (
-                st,
-                s.step,
-                s.total_steps,
-                s.epoch,
-                s.heartbeat,
-                s.pid,
-                s.host.clone(),
-            )
-        }
+        Some(s) => (
+            UserState::from(s.state),
+            s.step,
+            s.total_steps,
+            s.epoch,
+            s.heartbeat,
+            s.pid,
+            s.host.clone(),
+        ),
         None => (
-            "running".into(),
+            UserState::Running,
             0,
             0,
             0,
@@ -207,15 +275,16 @@ fn summarize_own(dir: &Path, view: &dyn LauncherView) -> Option<RunSummary> {
     );
     let job = view.job(&run);
     if live && job.is_none() && !trainer_alive(pid, &host, updated) {
-        state = "crashed".into();
+        state = UserState::Crashed;
     }
-    let mut losses = last_record(&run.metrics()).unwrap_or_default();
-    let num = |k: &str| losses.get(k).and_then(|v| v.as_f64());
-    let scale = match (num("scale"), num("scales"), num("size")) {
-        (Some(k), Some(n), Some(px)) => Some(format!("scale {k:.0}/{n:.0} {px:.0}px")),
-        _ => None,
-    };
-    losses.retain(|k, _| !RECORD_FIELDS.contains(&k.as_str()));
+    let record = metrics::last(&run.metrics());
+    let scale = record.as_ref().and_then(|r| r.scale).map(|s| s.text());
+    let losses: Map<String, Value> = record
+        .map(|r| r.losses)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, Number::from_f64(v).map_or(Value::Null, Value::Number)))
+        .collect();
     Some(RunSummary {
         id: run.id(),
         path: dir.to_path_buf(),
@@ -298,5 +367,24 @@ pub fn resolve(runs_dir: &Path, name: &str) -> Result<PathBuf, String> {
             "`{name}` names {n} runs under {}; give more of the id",
             runs_dir.display()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RunState, UserState};
+
+    #[test]
+    fn user_states_are_spelled_as_before() {
+        for s in UserState::ALL {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<UserState>(&json).unwrap(), s);
+            assert_eq!(UserState::parse(s.as_str()), Some(s));
+        }
+        // the trainer's own states read the same through either type
+        for r in [RunState::Running, RunState::Queued, RunState::Timeout] {
+            assert_eq!(UserState::from(r).as_str(), r.as_str());
+        }
     }
 }

@@ -7,13 +7,16 @@ pub mod control;
 pub mod dir;
 pub mod discard;
 pub mod ending;
+pub mod follow;
 pub mod list;
 pub mod lock;
 mod meter;
+pub mod metrics;
 pub mod readable;
 pub mod session;
 pub mod signals;
 pub mod status;
+pub mod steer;
 pub mod watch;
 pub mod writing;
 

@@ -1,37 +1,24 @@
 //! A live run, as its trainer sees it between steps: the lock, the heartbeat, control commands
-//! (pause, resume, stop, checkpoint, sample, set) and edits of the preset file. Trainers call
+//! (pause, resume, stop, checkpoint, sample, set) and edits of the preset file (followed by
+//! [`super::follow`]). Trainers call
 //! `between_steps` and never learn who is steering them, nor where they run: a launcher that
 //! needs a say at the end of an attempt (a Slurm job before its time limit) comes in as a
 //! [`Launcher`] trait object.
 
 use super::control::{ControlCommand, ControlReader};
 use super::dir::RunDir;
+use super::follow::{Follow, PresetSource};
 use super::lock::RunLock;
 pub use super::meter::GpuProbe;
 use super::meter::{Meter, METER};
 use super::signals;
 use super::status::{RunState, Status};
-use super::watch::PresetWatcher;
+use super::steer::{Flow, Steer};
 use super::writing::Writing;
-use crate::preset::{self, live, Preset};
 use anyhow::{Context, Result};
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// What a trainer offers to the people steering it.
-pub trait Steer {
-    /// Writes a sample now; returns its path.
-    fn sample(&mut self, run: &RunDir, step: u64) -> Result<PathBuf>;
-    /// Writes a checkpoint now; returns its path.
-    fn checkpoint(&mut self, run: &RunDir, step: u64) -> Result<PathBuf>;
-    /// The effective preset in force.
-    fn preset(&self) -> Preset;
-    /// Takes a new effective preset whose changes are all live.
-    fn apply(&mut self, new: &Preset) -> Result<()>;
-}
 
 /// The launcher's side of a live run (`src/launch/` implements it for Slurm jobs; a run started
 /// on this machine, in the foreground or detached, has none). The session asks it only what the
@@ -51,17 +38,6 @@ pub trait Launcher: Send {
     fn requeue(&self) -> Result<(), String>;
 }
 
-pub enum Flow {
-    Continue,
-    Stop,
-}
-
-/// Where the preset comes from: the file the run was started from, with its `--set` overrides.
-pub struct PresetSource {
-    pub path: Option<PathBuf>,
-    pub overrides: Vec<String>,
-}
-
 pub struct Session {
     pub run: RunDir,
     status: Arc<Mutex<Status>>,
@@ -69,14 +45,7 @@ pub struct Session {
     stop_heartbeat: Arc<AtomicBool>,
     heartbeat: Option<std::thread::JoinHandle<()>>,
     control: ControlReader,
-    watcher: Option<PresetWatcher>,
-    source: PresetSource,
-    last_hash: Option<u64>,
-    /// The preset file's last good version (effective, with the start overrides).
-    last_file: Option<toml::Value>,
-    /// The preset file's last version as written (effective, without the start overrides): what
-    /// an edit changed in the file itself, including fields the overrides fix.
-    last_raw: Option<toml::Value>,
+    follow: Follow,
     paused: bool,
     /// The id of a `stop` command, answered when the run has stopped.
     pub stop_request: Option<String>,
@@ -90,12 +59,6 @@ pub struct Session {
     /// The stop hands back to the launcher (USR1 or the deadline), not a stop
     requeue: bool,
     _lock: RunLock,
-}
-
-fn hash(bytes: &[u8]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
 }
 
 const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -132,21 +95,7 @@ impl Session {
                 }
             })
         };
-        let watcher = source
-            .path
-            .as_deref()
-            .filter(|p| p.is_file())
-            .and_then(|p| PresetWatcher::new(p).ok());
-        let file_text = source.path.as_deref().and_then(|p| std::fs::read(p).ok());
-        let last_hash = file_text.as_deref().map(hash);
-        let parsed = |overrides: &[String]| match (&source.path, &file_text) {
-            (Some(p), Some(b)) => preset::parse(&String::from_utf8_lossy(b), p, overrides)
-                .ok()
-                .map(|p| p.effective_value()),
-            _ => None,
-        };
-        let last_file = parsed(&source.overrides);
-        let last_raw = parsed(&[]);
+        let follow = Follow::new(source);
         let control = ControlReader::at_end(&run.control());
         let attempt_from = status.lock().expect("status lock").step;
         let deadline = launcher
@@ -159,11 +108,7 @@ impl Session {
             stop_heartbeat: stop,
             heartbeat: Some(heartbeat),
             control,
-            watcher,
-            source,
-            last_hash,
-            last_file,
-            last_raw,
+            follow,
             paused: false,
             stop_request: None,
             launcher,
@@ -234,8 +179,8 @@ impl Session {
                     return Ok(Flow::Stop);
                 }
             }
-            if self.watcher.as_ref().is_some_and(|w| w.changed()) {
-                self.reload(t)?;
+            if self.follow.changed() {
+                self.follow.reload(&self.run, t)?;
             }
             if !self.paused {
                 return Ok(Flow::Continue);
@@ -280,7 +225,7 @@ impl Session {
                 self.run
                     .append_answer("sample", &format!("step {step}: {}", p.display()), req)?;
             }
-            "set" => self.set(t, &cmd.args, req)?,
+            "set" => self.follow.set(&self.run, t, &cmd.args, req)?,
             other => {
                 self.run.append_answer(
                     "error",
@@ -290,161 +235,6 @@ impl Session {
             }
         }
         Ok(Flow::Continue)
-    }
-
-    /// Applies `new` (a parsed, valid preset) if it changes only live fields; answers either way.
-    /// Returns whether the preset in force is now `new`.
-    fn offer(&mut self, t: &mut impl Steer, new: Preset, req: Option<&str>) -> Result<bool> {
-        let old = t.preset();
-        let (live_changes, frozen) =
-            live::classify(live::diff(&old.effective_value(), &new.effective_value()));
-        if !frozen.is_empty() {
-            let fields = frozen
-                .iter()
-                .map(|c| format!("{} ({} -> {})", c.field, c.old, c.new))
-                .collect::<Vec<_>>()
-                .join(", ");
-            self.run.append_answer(
-                "preset_rejected",
-                &format!(
-                    "{fields}: cannot change while the run is live; the run goes on unchanged"
-                ),
-                req,
-            )?;
-            return Ok(false);
-        }
-        if live_changes.is_empty() {
-            if req.is_some() {
-                self.run.append_answer("preset_applied", "no change", req)?;
-            }
-            return Ok(true);
-        }
-        t.apply(&new)?;
-        self.run.write_preset(&new.to_toml())?;
-        self.run
-            .append_answer("preset_applied", &live::describe(&live_changes), req)?;
-        Ok(true)
-    }
-
-    fn reject(&self, e: &preset::PresetError, req: Option<&str>) -> Result<()> {
-        let msg = e
-            .issues
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join("; ");
-        self.run.append_answer(
-            "preset_rejected",
-            &format!("{msg}; the run goes on unchanged"),
-            req,
-        )?;
-        Ok(())
-    }
-
-    /// `set` from the command line: the fields on top of the preset in force.
-    fn set(&mut self, t: &mut impl Steer, args: &[String], req: Option<&str>) -> Result<()> {
-        let current = t.preset().to_toml();
-        match preset::parse(&current, &self.run.preset(), args) {
-            Ok(new) => {
-                self.offer(t, new, req)?;
-            }
-            Err(e) => self.reject(&e, req)?,
-        }
-        Ok(())
-    }
-
-    /// The preset file changed: what changed in it since its last good version is applied on top
-    /// of the preset in force (so `runs set` changes to other fields stay).
-    fn reload(&mut self, t: &mut impl Steer) -> Result<()> {
-        let Some(path) = self.source.path.clone() else {
-            return Ok(());
-        };
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // mid-rename; the next event brings it
-            Err(e) => {
-                self.run.append_event(
-                    "preset_rejected",
-                    &format!("{}: cannot read: {e}", path.display()),
-                )?;
-                return Ok(());
-            }
-        };
-        let h = hash(&bytes);
-        if self.last_hash == Some(h) {
-            return Ok(());
-        }
-        self.last_hash = Some(h);
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        self.report_fixed(&text, &path)?;
-        let file_new = match preset::parse(&text, &path, &self.source.overrides) {
-            Ok(p) => p.effective_value(),
-            Err(e) => return self.reject(&e, None),
-        };
-        let file_old = match &self.last_file {
-            Some(v) => v.clone(),
-            None => t.preset().effective_value(),
-        };
-        let merged = live::merge(&t.preset().effective_value(), &file_old, &file_new);
-        let merged_text = toml::to_string_pretty(&merged)?;
-        match preset::parse(&merged_text, &path, &[]) {
-            Ok(new) => {
-                if self.offer(t, new, None)? {
-                    self.last_file = Some(file_new);
-                }
-            }
-            Err(e) => self.reject(&e, None)?,
-        }
-        Ok(())
-    }
-
-    /// Fields an edit of the preset file changed that the run's start overrides fix (a sweep's
-    /// grid value for this run, a `--set`): the merge keeps the override, so the edit would vanish
-    /// without a word. Each is said as a `preset_rejected` event, with what fixes it.
-    fn report_fixed(&mut self, text: &str, path: &Path) -> Result<()> {
-        let raw_new = preset::parse(text, path, &[])
-            .ok()
-            .map(|p| p.effective_value());
-        let raw_old = match raw_new.clone() {
-            Some(v) => self.last_raw.replace(v),
-            None => return Ok(()),
-        };
-        let (Some(old), Some(new)) = (raw_old, raw_new) else {
-            return Ok(());
-        };
-        let grid = self
-            .run
-            .read_info()
-            .ok()
-            .and_then(|i| i.sweep)
-            .map(|s| s.values)
-            .unwrap_or_default();
-        for c in live::diff(&old, &new) {
-            let fixing = |list: &[String]| {
-                list.iter()
-                    .rev()
-                    .find(|o| o.split_once('=').is_some_and(|(k, _)| k.trim() == c.field))
-                    .cloned()
-            };
-            let by = if let Some(v) = fixing(&grid) {
-                format!("the sweep's grid fixes it for this run ({v})")
-            } else if let Some(v) = fixing(&self.source.overrides) {
-                format!("the run was started with --set {v}")
-            } else {
-                continue;
-            };
-            self.run.append_event(
-                "preset_rejected",
-                &format!(
-                    "{}: {} -> {} in {}, but {by}: kept as it was",
-                    c.field,
-                    c.old,
-                    c.new,
-                    path.display()
-                ),
-            )?;
-        }
-        Ok(())
     }
 
     /// The state a loop ends in after `Flow::Stop`: stopped, or requeued before a time limit.
@@ -511,16 +301,6 @@ impl Drop for Session {
     }
 }
 
-/// The preset source of a run started from `path` (absolute, so a detached trainer finds it).
-pub fn source_of(path: &Path, overrides: &[String]) -> PresetSource {
-    let path = (path.is_file())
-        .then(|| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
-    PresetSource {
-        path,
-        overrides: overrides.to_vec(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,7 +318,7 @@ mod tests {
         let run = RunDir::create(&root).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "pix2pix".into(),
+            kind: crate::preset::Kind::Pix2Pix,
             device: "cuda".into(),
             pid: std::process::id(),
             ..Default::default()

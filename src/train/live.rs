@@ -5,7 +5,8 @@
 
 use crate::preset::nst::LogConfig;
 use crate::run::ending::{self, Ending};
-use crate::run::session::{Flow, Session, Steer};
+use crate::run::session::Session;
+use crate::run::steer::{Flow, Steer};
 use crate::run::{signals, RunDir, RunState, Writing};
 use crate::train::progress::Progress;
 use anyhow::{bail, Context, Result};

@@ -14,7 +14,7 @@ pub struct Progress {
 fn summary(losses: &[(String, f64)]) -> String {
     losses
         .iter()
-        .filter(|(k, _)| !k.contains('/') && !crate::run::list::RECORD_FIELDS.contains(&k.as_str()))
+        .filter(|(k, _)| !k.contains('/'))
         .map(|(k, v)| format!("{k} {v:.4e}"))
         .collect::<Vec<_>>()
         .join("  ")

@@ -1,17 +1,17 @@
-//! Loss curves of a run, read incrementally from metrics.jsonl (only the new lines), with the
+//! Loss curves of a run, read incrementally from metrics.jsonl (only the new lines, through the
+//! run protocol's shared reader `run::metrics::Tail`), with the
 //! display transforms of burn's training TUI: EMA smoothing, log10, a recent window, decimation.
 
+use crate::run::metrics::Tail;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Default)]
 pub struct Series {
     path: PathBuf,
-    offset: u64,
-    /// the file read so far: a resume rewrites metrics.jsonl by rename (a new inode)
-    inode: u64,
+    /// metrics.jsonl, read incrementally (a resume rewrites it by rename: read again)
+    metrics: Tail,
     /// loss name → (step, value)
     pub curves: BTreeMap<String, Vec<(f64, f64)>>,
     /// (step, unix time) of each record, for speed
@@ -23,12 +23,11 @@ pub struct Series {
     pub paused: Vec<(f64, Option<f64>)>,
 }
 
-const NOT_LOSSES: [&str; 7] = crate::run::list::RECORD_FIELDS;
-
 impl Series {
     pub fn new(metrics: &Path) -> Self {
         Self {
             path: metrics.to_path_buf(),
+            metrics: Tail::new(metrics),
             ..Default::default()
         }
     }
@@ -36,34 +35,18 @@ impl Series {
     /// Reads what was appended since the last call; returns whether anything was.
     pub fn poll(&mut self) -> bool {
         self.poll_pauses();
-        let Ok(mut f) = std::fs::File::open(&self.path) else {
+        let Some(news) = self.metrics.poll() else {
             return false;
         };
-        let (len, inode) = f.metadata().map(|m| (m.len(), m.ino())).unwrap_or((0, 0));
-        if len < self.offset || inode != self.inode {
-            *self = Series::new(&self.path.clone());
-            self.inode = inode;
+        if news.restarted {
+            self.curves.clear();
+            self.times.clear();
+            self.events_offset = 0;
+            self.paused.clear();
             self.poll_pauses();
         }
-        if len == self.offset || f.seek(SeekFrom::Start(self.offset)).is_err() {
-            return false;
-        }
-        let mut buf = String::new();
-        if f.read_to_string(&mut buf).is_err() {
-            return false;
-        }
-        let Some(end) = buf.rfind('\n') else {
-            return false;
-        };
-        self.offset += end as u64 + 1;
-        for line in buf[..end].lines() {
-            let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(line)
-            else {
-                continue;
-            };
-            let Some(step) = m.get("step").and_then(|v| v.as_f64()) else {
-                continue;
-            };
+        for r in news.records {
+            let step = r.step as f64;
             // a step again (a run resumed before its records were moved out): the newer
             // records replace the tail, so a curve never folds back on itself
             if self.times.last().is_some_and(|(s, _)| *s >= step) {
@@ -72,13 +55,12 @@ impl Series {
                     c.retain(|(s, _)| *s < step);
                 }
             }
-            if let Some(t) = m.get("time").and_then(|v| v.as_f64()) {
+            if let Some(t) = r.time {
                 self.times.push((step, t));
             }
-            for (k, v) in &m {
-                if let (false, Some(x)) = (NOT_LOSSES.contains(&k.as_str()), v.as_f64()) {
-                    self.curves.entry(k.clone()).or_default().push((step, x));
-                }
+            // a loss written as null (not finite) has no point
+            for (k, x) in r.losses.into_iter().filter(|(_, x)| !x.is_nan()) {
+                self.curves.entry(k).or_default().push((step, x));
             }
         }
         true

@@ -3,7 +3,7 @@
 //! no longer knows, `sacct` once (remembered when accounting is disabled), else the end of the
 //! job's output, where Slurm writes why it cancelled a job.
 
-use crate::run::list::{tail, RunSummary};
+use crate::run::list::{tail, RunSummary, UserState};
 use crate::run::lock::trainer_alive;
 use std::collections::HashMap;
 use std::path::Path;
@@ -252,7 +252,7 @@ pub fn annotate(runs: &mut [RunSummary]) {
             if matches!(r.state.as_str(), "running" | "paused")
                 && !trainer_alive(r.pid, &r.host, r.updated)
             {
-                r.state = "crashed".into();
+                r.state = UserState::Crashed;
             }
             r.detail = "Slurm cannot be asked (squeue failed)".into();
             continue;
@@ -265,12 +265,13 @@ pub fn annotate(runs: &mut [RunSummary]) {
                 .as_deref()
                 .and_then(|out| final_state(&job, out)),
         };
-        let (state, detail) = combine(&r.state, view, gone.as_deref());
-        r.state = state;
+        let (state, detail) = combine(r.state.as_str(), view, gone.as_deref());
+        // combine answers in the states it was given or knows: every one is a UserState
+        r.state = UserState::parse(&state).unwrap_or(UserState::Failed);
         r.detail = detail;
         // Slurm no longer knows the job and did not say how it ended: judge the trainer itself
         if view.is_none() && r.alive() && !trainer_alive(r.pid, &r.host, r.updated) {
-            r.state = "crashed".into();
+            r.state = UserState::Crashed;
         }
     }
 }

@@ -3,8 +3,10 @@
 
 use super::FastTrainer;
 use crate::data::image_io;
+use crate::preset::live::FastLive;
 use crate::preset::Preset;
-use crate::run::session::{Session, Steer};
+use crate::run::session::Session;
+use crate::run::steer::Steer;
 use crate::run::{RunDir, RunState};
 use crate::train::live::Live;
 use anyhow::{bail, Result};
@@ -41,8 +43,25 @@ impl Steer for FastRun {
             bail!("not a fast style transfer preset")
         };
         self.t.preset = p.effective();
-        self.t.opt.set_lr(p.train.lr);
+        self.apply_live(FastLive::of(p));
         Ok(())
+    }
+}
+
+impl FastRun {
+    /// Takes a live edit whole (the preset in force already holds it): each field is named, so
+    /// a live field added to [`FastLive`] does not compile until it is taken here.
+    fn apply_live(&mut self, live: FastLive) {
+        let FastLive {
+            lr,
+            // the schedule, the loss weights and the intervals are read from the preset in force
+            // at every step
+            epochs: _,
+            content_weight: _,
+            style_weight: _,
+            log: _,
+        } = live;
+        self.t.opt.set_lr(lr);
     }
 }
 

@@ -4,8 +4,10 @@
 use super::cyclegan::Lambdas;
 use super::{loader, GanTrainer, Model};
 use crate::data::image_io;
+use crate::preset::live::GanLive;
 use crate::preset::Preset;
-use crate::run::session::{Session, Steer};
+use crate::run::session::Session;
+use crate::run::steer::Steer;
 use crate::run::{RunDir, RunState};
 use crate::train::live::Live;
 use anyhow::{bail, Context, Result};
@@ -44,19 +46,39 @@ impl Steer for GanRun {
             bail!("not a GAN preset")
         };
         self.t.preset = p.effective();
+        self.apply_live(GanLive::of(p));
+        Ok(())
+    }
+}
+
+impl GanRun {
+    /// Takes a live edit whole (the preset in force already holds it): each field is named, so
+    /// a live field added to [`GanLive`] does not compile until it is taken here.
+    fn apply_live(&mut self, live: GanLive) {
+        let GanLive {
+            // the linear policy's: `lr_for` reads them from the preset in force
+            lr: _,
+            n_epochs: _,
+            n_epochs_decay: _,
+            lambda_l1,
+            lambda_a,
+            lambda_b,
+            lambda_identity,
+            // the loop reads the intervals from the preset in force at every step
+            log: _,
+        } = live;
         let lr = self.t.lr_for(self.epoch);
         self.t.set_lr(lr);
         match &mut self.t.model {
-            Model::Pix2Pix(m) => m.lambda_l1 = p.train.lambda_l1,
+            Model::Pix2Pix(m) => m.lambda_l1 = lambda_l1,
             Model::CycleGan(m) => {
                 m.lambdas = Lambdas {
-                    a: p.train.lambda_a,
-                    b: p.train.lambda_b,
-                    identity: p.train.lambda_identity,
+                    a: lambda_a,
+                    b: lambda_b,
+                    identity: lambda_identity,
                 }
             }
         }
-        Ok(())
     }
 }
 

@@ -28,7 +28,7 @@ impl NstTrainer {
         let meta = serde_json::json!({
             "step": step,
             "epoch": 0,
-            "kind": "nst",
+            "kind": crate::preset::Kind::Nst,
             "scale": scale.0 + 1,
             "scales": scale.1,
             "size": scale.2,

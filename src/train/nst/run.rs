@@ -3,10 +3,14 @@
 
 use super::{NstTrainer, Update};
 use crate::data::image_io;
+use crate::nst::objective::CostWeights;
 use crate::nst::setup;
+use crate::preset::live::NstLive;
 use crate::preset::nst::NstPreset;
 use crate::preset::Preset;
-use crate::run::session::{Session, Steer};
+use crate::run::metrics::{Record, Scale};
+use crate::run::session::Session;
+use crate::run::steer::Steer;
 use crate::run::{RunDir, RunState, Writing};
 use crate::train::live::Live;
 use anyhow::{Context, Result};
@@ -59,18 +63,15 @@ impl NstRun {
         format!("scale {}/{} ({} px{tiles})", k + 1, sizes.len(), sizes[k])
     }
 
-    /// The record fields saying which scale a record belongs to (only for coarse-to-fine runs).
-    fn scale_fields(&self) -> Vec<(String, f64)> {
+    /// Which scale a record belongs to (only for coarse-to-fine runs).
+    fn record_scale(&self) -> Option<Scale> {
         let sizes = self.sizes();
-        if sizes.len() < 2 {
-            return vec![];
-        }
         let k = self.trainer.scale;
-        vec![
-            ("scale".into(), (k + 1) as f64),
-            ("scales".into(), sizes.len() as f64),
-            ("size".into(), sizes[k] as f64),
-        ]
+        (sizes.len() >= 2).then(|| Scale {
+            index: k as u64 + 1,
+            count: sizes.len() as u64,
+            size: sizes[k] as u64,
+        })
     }
 }
 
@@ -110,10 +111,34 @@ impl Steer for NstRun {
         let Preset::Nst(p) = new else {
             anyhow::bail!("not an nst preset")
         };
-        self.trainer.set_lr(p.train.lr());
-        self.trainer.objective_mut().weights = crate::nst::setup::cost_weights(p);
         self.preset = p.effective();
+        self.apply_live(NstLive::of(p));
         Ok(())
+    }
+}
+
+impl NstRun {
+    /// Takes a live edit whole (the preset in force already holds it): each field is named, so
+    /// a live field added to [`NstLive`] does not compile until it is taken here.
+    fn apply_live(&mut self, live: NstLive) {
+        let NstLive {
+            lr,
+            // the schedule and the intervals are read from the preset in force at every step
+            iterations: _,
+            content_weight,
+            style_weight,
+            tv_weight,
+            style_layers,
+            log: _,
+        } = live;
+        self.trainer.set_lr(lr);
+        // as `setup::cost_weights` builds them at the start
+        self.trainer.objective_mut().weights = CostWeights {
+            content: content_weight,
+            style: style_weight,
+            tv: tv_weight,
+            layers: style_layers,
+        };
     }
 }
 
@@ -183,9 +208,8 @@ pub fn train(
         let (costs, grad) = r.trainer.evaluate()?;
         let lr = r.preset.train.lr();
         if !resumed {
-            let mut losses = r.trainer.losses(&costs)?;
-            losses.extend(r.scale_fields());
-            run.append_metrics(step, 0, lr, &losses)
+            let losses = r.trainer.losses(&costs)?;
+            run.append_record(&Record::now(step, 0, lr, r.record_scale(), &losses))
                 .with_context(|| run.writing(Writing::Metrics))?;
             if let Some(which) = crate::train::live::not_finite(&losses) {
                 let last = last_finite.take();
@@ -237,11 +261,7 @@ pub fn train(
     let losses = match (&converged, last_losses.is_empty()) {
         (Some(_), false) => last_losses,
         // converged right where it resumed: that step's record is already written
-        (Some(_), true) => {
-            let mut l = r.trainer.losses(&r.trainer.costs()?)?;
-            l.extend(r.scale_fields());
-            l
-        }
+        (Some(_), true) => r.trainer.losses(&r.trainer.costs()?)?,
         (None, _) => record(&mut r, &run, step)?,
     };
     live.progress.finish(step, &losses);
@@ -332,9 +352,9 @@ fn save_output(
 /// The record of the current image (no update): its costs and scale.
 fn record(r: &mut NstRun, run: &RunDir, step: u64) -> Result<Vec<(String, f64)>> {
     let costs = r.trainer.costs()?;
-    let mut losses = r.trainer.losses(&costs)?;
-    losses.extend(r.scale_fields());
-    run.append_metrics(step, 0, r.preset.train.lr(), &losses)
+    let losses = r.trainer.losses(&costs)?;
+    let record = Record::now(step, 0, r.preset.train.lr(), r.record_scale(), &losses);
+    run.append_record(&record)
         .with_context(|| run.writing(Writing::Metrics))?;
     Ok(losses)
 }

@@ -113,21 +113,21 @@ pub(crate) fn with_test_images(app: &mut App, action: Action) -> Vec<Effect> {
                 return fx;
             }
             let (run, kind, step, checkpoint) =
-                (r.path.clone(), r.kind.clone(), ck.step, ck.path.clone());
+                (r.path.clone(), r.kind.as_str(), ck.step, ck.path.clone());
             let Some(input) = app.test_image(&run) else {
-                app.message = no_test_images(&kind).into();
+                app.message = no_test_images(kind).into();
                 return fx;
             };
             let mut outs = match app.checkpoints_tab.translation.take() {
                 Some(c) if c.run == run && c.input == input => c.outs,
                 _ => vec![],
             };
-            let (output, effect) = render_effect(app, &kind, &run, step, checkpoint, &input);
+            let (output, effect) = render_effect(app, kind, &run, step, checkpoint, &input);
             outs.retain(|(s, _)| *s != step);
             outs.push((step, output));
             let keep = outs.len().saturating_sub(2);
             outs.drain(..keep);
-            app.message = format!("{} {} with step {step} …", verbs(&kind).1, input.display());
+            app.message = format!("{} {} with step {step} …", verbs(kind).1, input.display());
             app.checkpoints_tab.translation = Some(Comparison { run, input, outs });
             fx.push(effect);
         }
@@ -140,7 +140,7 @@ pub(crate) fn with_test_images(app: &mut App, action: Action) -> Vec<Effect> {
                 app.message = NST_HOLDS_IMAGES.into();
                 return fx;
             }
-            let (run, kind) = (r.path.clone(), r.kind.clone());
+            let (run, kind) = (r.path.clone(), r.kind.as_str());
             app.checkpoints_tab.test_index += 1;
             // the shown checkpoints go on to the next image: a comparison stays a comparison
             let steps: Vec<u64> = app
@@ -151,7 +151,7 @@ pub(crate) fn with_test_images(app: &mut App, action: Action) -> Vec<Effect> {
                 .map(|c| c.outs.iter().map(|(s, _)| *s).collect())
                 .unwrap_or_default();
             let Some(input) = app.test_image(&run) else {
-                app.message = no_test_images(&kind).into();
+                app.message = no_test_images(kind).into();
                 return fx;
             };
             let name = input.file_name().unwrap_or_default().to_string_lossy();
@@ -160,14 +160,14 @@ pub(crate) fn with_test_images(app: &mut App, action: Action) -> Vec<Effect> {
             } else {
                 "test image"
             };
-            let (tells, doing) = verbs(&kind);
+            let (tells, doing) = verbs(kind);
             let mut outs = vec![];
             for step in steps {
                 let Some(ck) = app.checkpoints.iter().find(|c| c.step == step) else {
                     continue;
                 };
                 let checkpoint = ck.path.clone();
-                let (output, effect) = render_effect(app, &kind, &run, step, checkpoint, &input);
+                let (output, effect) = render_effect(app, kind, &run, step, checkpoint, &input);
                 outs.push((step, output));
                 fx.push(effect);
             }

@@ -146,7 +146,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             if app.runs_tab.compare.take().is_none() {
                 match app.selected_run().and_then(|r| r.sweep.clone()) {
                     Some(tag) => {
-                        let kind = app.selected_run().map(|r| r.kind.clone());
+                        let kind = app.selected_run().map(|r| r.kind.as_str().to_string());
                         app.runs_tab.compare = Some(tag.id.clone());
                         app.message =
                             format!("comparing sweep {} ([ ] choose the loss, v back)", tag.id);

@@ -39,7 +39,7 @@ fn workspace(name: &str) -> PathBuf {
     let run = RunDir::create(ws.join("runs/20261129-000000-good")).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
-        kind: "cyclegan".into(),
+        kind: crate::preset::Kind::CycleGan,
         preset: ws.join("presets/good.toml"),
         device: "cpu".into(),
         pid: std::process::id(),
@@ -139,7 +139,7 @@ fn run_with(ws: &std::path::Path, id: &str, kind: &str, total: u64, records: &[R
     let run = RunDir::create(ws.join("runs").join(id)).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
-        kind: kind.into(),
+        kind: crate::preset::Kind::parse(kind).expect("a kind"),
         host: hostname(),
         pid: std::process::id(),
         started: 5.0,
@@ -184,7 +184,7 @@ fn fast_style_run_named(ws: &std::path::Path, name: &str, sample_images: &str) -
     let run = RunDir::create(ws.join("runs").join(name)).unwrap();
     run.write_info(&RunInfo {
         id: run.id(),
-        kind: "fast_neural_style".into(),
+        kind: crate::preset::Kind::FastStyle,
         preset: ws.join("presets/fast-style-quick.toml"),
         device: "cpu".into(),
         pid: std::process::id(),

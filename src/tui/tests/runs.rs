@@ -54,7 +54,7 @@ fn a_sweep_is_grouped_and_compared_one_loss_over_its_runs() {
         let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-p-{i}"))).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "pix2pix".into(),
+            kind: crate::preset::Kind::Pix2Pix,
             host: hostname(),
             pid: std::process::id(),
             started: 2.0 + i as f64,
@@ -418,7 +418,7 @@ fn a_queued_sweep_run_shows_queued_not_zero_of_zero_steps() {
         let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-q-{i}"))).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "fast_neural_style".into(),
+            kind: crate::preset::Kind::FastStyle,
             host: hostname(),
             started: 2.0 + i as f64,
             sweep: Some(SweepTag {
@@ -449,7 +449,7 @@ fn a_fast_style_sweep_comparison_starts_on_the_total_loss() {
         let run = RunDir::create(ws.join(format!("runs/20261129-000100-sweep-f-{i}"))).unwrap();
         run.write_info(&RunInfo {
             id: run.id(),
-            kind: "fast_neural_style".into(),
+            kind: crate::preset::Kind::FastStyle,
             host: hostname(),
             pid: std::process::id(),
             started: 2.0 + i as f64,

@@ -72,14 +72,14 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                 })
                 .collect();
             let state = if r.detail.is_empty() || r.state == "running" {
-                r.state.clone()
+                r.state.to_string()
             } else {
                 format!("{} ({})", r.state, r.detail)
             };
             let mut lines = vec![Line::from(vec![
                 Span::styled(
                     format!("{state:<8} "),
-                    Style::default().fg(state_color(&r.state)),
+                    Style::default().fg(state_color(r.state.as_str())),
                 ),
                 Span::raw(format!("{} ({})", r.id, r.kind)),
             ])];
