@@ -8,10 +8,17 @@
 # passed to the build; CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-args=("$@")
+# --threads is taken out of the arguments and passed to both sides once
+args=()
 threads=$(nproc)
-for ((i = 0; i < ${#args[@]}; i++)); do
-  [ "${args[$i]}" = "--threads" ] && threads=${args[$((i + 1))]}
+while (($#)); do
+  if [ "$1" = "--threads" ]; then
+    threads=$2
+    shift 2
+  else
+    args+=("$1")
+    shift
+  fi
 done
 if [[ -n "${AIART_BIN:-}" ]]; then
   bin=$AIART_BIN

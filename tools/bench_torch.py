@@ -24,8 +24,8 @@ Needs torch (pip install torch). Each workload runs in a child process of its ow
   fast-style-1080p       one stylisation of a 1920x1080 frame under no_grad, clamped to 0-255
   nst-gatys-512          one L-BFGS iteration (torch.optim.LBFGS lr 1, max_iter 1, history 100: one
                          closure evaluation) at 512x512, VGG-19 to conv5_1, content conv4_2, style
-                         conv1_1..conv5_1, content weight 1, style weight 1e-5, no TV, no clamp
-                         (presets/nst-gatys.toml)
+                         conv1_1..conv5_1, content weight 1, style weight 1e-5, no TV
+                         (presets/nst-gatys.toml), then the clamp to [0, 1] aiart applies
 
 On CUDA each workload also reports torch.cuda.max_memory_allocated / max_memory_reserved (MiB):
 the peak of the tensors' memory and of the caching allocator's pool over the whole run (set-up,
@@ -104,7 +104,10 @@ def build(name):
                 return total
 
             def step():
-                opt.step(closure).item()
+                loss = opt.step(closure)
+                with torch.no_grad():
+                    image.clamp_(0, 1)
+                loss.item()
 
             return step
         opt = torch.optim.Adam([image], lr=0.01)
