@@ -5,6 +5,8 @@
 //!   style conv1_1 … conv5_1, Adam on the image;
 //! - `cyclegan-128`: one CycleGAN step, resnet_6blocks, ngf/ndf 64, basic PatchGANs, instance norm,
 //!   128×128, lsgan, λ 10, identity 0.5, image pools of 50, both Adams;
+//! - `cyclegan-256`: the same step with the faithful preset's model (`presets/cyclegan.toml`, the
+//!   reference's defaults): resnet_9blocks at 256×256;
 //! - `pix2pix-256`: one pix2pix step, unet_256 (dropout), basic PatchGAN, batch norm, vanilla GAN + L1;
 //! - `translate-resnet9-256`: one `--eval` forward of resnet_9blocks at 256×256;
 //! - `adam-resnet9`: one Adam step over resnet_9blocks' 7.8M parameters, gradients given;
@@ -13,7 +15,11 @@
 //!   perceptual losses of a full-width VGG-16 (random weights; content relu2_2, style relu1_2 …
 //!   relu4_3, weights 1e5 / 1e10), backward, Adam lr 1e-3;
 //! - `fast-style-1080p`: one stylisation of a 1920×1080 frame by TransformerNet, no graph (`aiart
-//!   stylize --model`).
+//!   stylize --model`);
+//! - `nst-gatys-512`: one L-BFGS iteration of style transfer at 512×512 with the reference tool's
+//!   choices (`presets/nst-gatys.toml`, jcjohnson/neural-style): VGG-19 to conv5_1 (random
+//!   weights), content conv4_2, style conv1_1 … conv5_1, content weight 1, style weight 1e-5, no
+//!   TV, untiled; torch.optim.LBFGS(lr 1, max_iter 1, history 100) stepped once, one evaluation.
 
 use crate::nn::gan::{DiscArch, DiscConfig, Discriminator, GenConfig, Generator};
 use crate::nn::layers::{Ctx, NormKind};
@@ -27,14 +33,16 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use std::path::Path;
 
-pub const WORKLOADS: [&str; 7] = [
+pub const WORKLOADS: [&str; 9] = [
     "nst-vgg19-256",
     "cyclegan-128",
+    "cyclegan-256",
     "pix2pix-256",
     "translate-resnet9-256",
     "adam-resnet9",
     "fast-style-train-256",
     "fast-style-1080p",
+    "nst-gatys-512",
 ];
 
 /// `nst-multiscale`: a 4096-px coarse-to-fine run's scales with tiles of 512 px, and the cost of
@@ -85,8 +93,17 @@ fn disc(input_nc: usize, norm: NormKind) -> DiscConfig {
     }
 }
 
+/// The optimiser and loss weights of a style-transfer workload (the preset's `[train]` lines).
+#[derive(Clone, Copy)]
+enum NstOptim {
+    /// Adam on the image, the preset's default weights
+    Adam,
+    /// L-BFGS, `presets/nst-gatys.toml`'s weights
+    Gatys,
+}
+
 fn nst(scratch: &Path, device: &Device) -> Result<Step> {
-    nst_at(scratch, device, 256, Some(0))
+    nst_at(scratch, device, 256, Some(0), NstOptim::Adam)
 }
 
 /// `nst-<size>-tile<T>` / `nst-<size>-untiled`: one iteration at that size (VGG-19 to conv5_1,
@@ -104,7 +121,13 @@ pub fn parse_nst_size(name: &str) -> Option<(usize, Option<u32>)> {
     (16..=8192).contains(&size).then_some((size, tile))
 }
 
-fn nst_at(scratch: &Path, device: &Device, size: usize, tile: Option<u32>) -> Result<Step> {
+fn nst_at(
+    scratch: &Path,
+    device: &Device,
+    size: usize,
+    tile: Option<u32>,
+    optim: NstOptim,
+) -> Result<Step> {
     std::fs::create_dir_all(scratch)?;
     let size32 = size as u32;
     for (name, seed) in [("content.png", 1u32), ("style.png", 2)] {
@@ -119,11 +142,17 @@ fn nst_at(scratch: &Path, device: &Device, size: usize, tile: Option<u32>) -> Re
         Some(t) => format!("tile = {t}\n"),
         None => String::new(),
     };
+    let train = match optim {
+        NstOptim::Adam => "optimizer = \"adam\"\n",
+        NstOptim::Gatys => {
+            "optimizer = \"lbfgs\"\ncontent_weight = 1.0\nstyle_weight = 0.00001\ntv_weight = 0.0\n"
+        }
+    };
     let text = format!(
         "kind = \"nst\"\n[data]\ncontent = \"content.png\"\nstyle = \"style.png\"\nimage_size = {size}\n\
          [model]\nvgg_weights = \"random\"\ncontent_layer = [\"{content_layer}\"]\n\
          [model.style_layers]\nconv1_1 = 1.0\nconv2_1 = 1.0\nconv3_1 = 1.0\nconv4_1 = 1.0\nconv5_1 = 1.0\n\
-         [train]\noptimizer = \"adam\"\ndevice = \"{}\"\n{tile_line}",
+         [train]\n{train}device = \"{}\"\n{tile_line}",
         if device.is_cpu() { "cpu" } else { "cuda" }
     );
     let Preset::Nst(p) = preset::parse(&text, &scratch.join("bench.toml"), &[])
@@ -141,8 +170,9 @@ fn nst_at(scratch: &Path, device: &Device, size: usize, tile: Option<u32>) -> Re
     }))
 }
 
-fn cyclegan(device: &Device) -> Result<Step> {
-    let g = gen("resnet_6blocks", NormKind::Instance, false);
+/// One CycleGAN step with `arch` generators at `size` px (`cyclegan-128`, `cyclegan-256`).
+fn cyclegan(device: &Device, arch: &str, size: usize) -> Result<Step> {
+    let g = gen(arch, NormKind::Instance, false);
     let d = disc(3, NormKind::Instance);
     let mut m = CycleGan::new(
         Generator::seeded(&g, 0, 0.02, device)?,
@@ -159,7 +189,7 @@ fn cyclegan(device: &Device) -> Result<Step> {
         50,
         0,
     )?;
-    let (a, b) = images(1, 128, 10, device)?;
+    let (a, b) = images(1, size, 10, device)?;
     Ok(Box::new(move || {
         m.step(&a, &b)?;
         Ok(())
@@ -272,15 +302,17 @@ fn fast_style_1080p(device: &Device) -> Result<Step> {
 pub fn build(name: &str, device: &Device, scratch: &Path) -> Result<Step> {
     match name {
         "nst-vgg19-256" => nst(scratch, device),
-        "cyclegan-128" => cyclegan(device),
+        "cyclegan-128" => cyclegan(device, "resnet_6blocks", 128),
+        "cyclegan-256" => cyclegan(device, "resnet_9blocks", 256),
         "pix2pix-256" => pix2pix(device),
         "translate-resnet9-256" => translate(device),
         "adam-resnet9" => adam(device),
         "fast-style-train-256" => fast_style_train(device),
         "fast-style-1080p" => fast_style_1080p(device),
+        "nst-gatys-512" => nst_at(scratch, device, 512, Some(0), NstOptim::Gatys),
         n if parse_nst_size(n).is_some() => {
             let (size, tile) = parse_nst_size(n).expect("checked");
-            nst_at(scratch, device, size, tile)
+            nst_at(scratch, device, size, tile, NstOptim::Adam)
         }
         _ => bail!(
             "unknown workload `{name}`; the workloads: {}",
@@ -288,6 +320,77 @@ pub fn build(name: &str, device: &Device, scratch: &Path) -> Result<Step> {
         ),
     }
     .with_context(|| format!("building workload {name}"))
+}
+
+/// A workload's GPU memory in MiB, read when its steps are done.
+///
+/// candle's CUDA device allocates through cudarc, which takes every buffer from the device's
+/// current memory pool with `cuMemAllocAsync` (where the driver has pools, as every driver of a
+/// CUDA 13 toolkit does). That pool's high-water marks are this process's peaks over the whole
+/// run, set-up included, with nothing to sample: the twins of PyTorch's
+/// `torch.cuda.max_memory_allocated` (tensors' bytes) and `max_memory_reserved` (the caching
+/// allocator's pool). `cuMemGetInfo` before/after was not chosen for the peaks: it sees one moment,
+/// and other processes' memory as well.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GpuMemory {
+    /// the pool's `CU_MEMPOOL_ATTR_USED_MEM_HIGH`: the most bytes allocated at once; None where
+    /// the driver allocates without pools
+    pub peak_allocated_mb: Option<f64>,
+    /// the pool's `CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH`: the most bytes the pool held from the device
+    pub peak_reserved_mb: Option<f64>,
+    /// the device's memory in use at the reading (`cuMemGetInfo`: total − free): the pool, the
+    /// CUDA context, cuBLAS's and cuDNN's own allocations, and every other process on the GPU
+    pub device_used_mb: f64,
+}
+
+/// The GPU memory of this process on `device` (`GpuMemory`); None on the CPU and in builds
+/// without the `cuda` feature. Errors are the driver's, with what was being read.
+pub fn gpu_memory(device: &Device) -> Result<Option<GpuMemory>> {
+    match device {
+        #[cfg(feature = "cuda")]
+        Device::Cuda(d) => cuda_memory(d).map(Some),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_memory(device: &candle_core::cuda_backend::CudaDevice) -> Result<GpuMemory> {
+    use candle_core::cuda_backend::cudarc::driver::{result, sys};
+    const MIB: f64 = 1024.0 * 1024.0;
+    let stream = device.cuda_stream();
+    let ctx = stream.context();
+    let (free, total) = ctx
+        .mem_get_info()
+        .context("reading the GPU's free memory (cuMemGetInfo)")?;
+    let (peak_allocated_mb, peak_reserved_mb) = if ctx.has_async_alloc() {
+        // SAFETY: the context is bound to this thread (mem_get_info binds it) and the device is
+        // its own; both attributes are cuuint64_t, written into a u64
+        let read = |attr: sys::CUmemPool_attribute| -> Result<f64> {
+            let mut v = 0u64;
+            unsafe {
+                let pool = result::device::get_mem_pool(ctx.cu_device())?;
+                result::mem_pool::get_attribute(pool, attr, (&mut v as *mut u64).cast())?;
+            }
+            Ok(v as f64 / MIB)
+        };
+        (
+            Some(
+                read(sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_USED_MEM_HIGH)
+                    .context("reading the memory pool's peak (USED_MEM_HIGH)")?,
+            ),
+            Some(
+                read(sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH)
+                    .context("reading the memory pool's peak (RESERVED_MEM_HIGH)")?,
+            ),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(GpuMemory {
+        peak_allocated_mb,
+        peak_reserved_mb,
+        device_used_mb: (total - free) as f64 / MIB,
+    })
 }
 
 /// The process's peak resident set in MiB (VmHWM), where /proc says it.

@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
 # aiart bench and its PyTorch twin back to back, on the same machine and thread count, then one
-# table of ratios (aiart / PyTorch; below 1.0 is faster or smaller). Not part of cargo test.
+# table of ratios (aiart / PyTorch; below 1.0 is faster or smaller): time, peak RSS and, on a GPU,
+# peak GPU memory (aiart's memory-pool peaks beside torch.cuda.max_memory_allocated/_reserved).
+# Not part of cargo test. AIART_BIN=PATH uses that binary instead of building one.
 #   tools/bench_compare.sh [--steps N] [--threads N] [--workload NAME]… [--device cpu|cuda:N]
 # Needs: cargo (it builds the release binary), python3 with torch. AIART_FEATURES (e.g. cuda) are
 # passed to the build; CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-args=("$@")
+# --threads is taken out of the arguments and passed to both sides once
+args=()
 threads=$(nproc)
-for ((i = 0; i < ${#args[@]}; i++)); do
-  [ "${args[$i]}" = "--threads" ] && threads=${args[$((i + 1))]}
+while (($#)); do
+  if [ "$1" = "--threads" ]; then
+    threads=$2
+    shift 2
+  else
+    args+=("$1")
+    shift
+  fi
 done
-cargo build --release -q ${AIART_FEATURES:+--features "$AIART_FEATURES"}
-bin="${CARGO_TARGET_DIR:-target}/release/aiart"
+if [[ -n "${AIART_BIN:-}" ]]; then
+  bin=$AIART_BIN
+else
+  cargo build --release -q ${AIART_FEATURES:+--features "$AIART_FEATURES"}
+  bin="${CARGO_TARGET_DIR:-target}/release/aiart"
+fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "aiart …" >&2
@@ -25,16 +38,31 @@ a, t = (json.load(open(p)) for p in sys.argv[1:3])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 import torch
 where = cpu if a["device"] == "cpu" else f"{a['device']} ({torch.cuda.get_device_name(0)}), host {cpu}"
+gpu = a["device"] != "cpu"
 print(f"{datetime.date.today()}, {where}, {a['threads']} thread(s), torch {torch.__version__}; "
-      "median ms per step after one warm-up step; peak RSS per workload process")
+      "median ms per step after one warm-up step; peak RSS per workload process"
+      + ("; GPU: aiart's memory pool peaks (cuMemPoolGetAttribute USED/RESERVED_MEM_HIGH) beside "
+         "torch.cuda.max_memory_allocated / max_memory_reserved" if gpu else ""))
 print()
-print("| workload | aiart ms/step | PyTorch ms/step | time ratio | aiart peak MiB | PyTorch peak MiB | memory ratio |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
+def mib(w, k):
+    v = w.get(k)
+    return "-" if v is None else f"{v:.0f}"
+def ratio(x, y):
+    return "-" if x is None or y is None or y == 0 else f"{x / y:.2f}x"
+head = "| workload | aiart ms/step | PyTorch ms/step | time ratio | aiart peak RSS MiB | PyTorch peak RSS MiB | RSS ratio |"
+if gpu:
+    head += " aiart GPU alloc MiB | PyTorch GPU alloc MiB | aiart GPU pool MiB | PyTorch GPU reserved MiB | alloc ratio |"
+print(head)
+print("|" + " --- |" * (head.count("|") - 1))
 tw = {w["name"]: w for w in t["workloads"]}
 for w in a["workloads"]:
     r = tw.get(w["name"])
     if r is None:
         continue
-    print(f"| {w['name']} | {w['ms_per_step']:.0f} | {r['ms_per_step']:.0f} | {w['ms_per_step'] / r['ms_per_step']:.2f}x "
-          f"| {w['peak_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} | {w['peak_rss_mb'] / r['peak_rss_mb']:.2f}x |")
+    line = (f"| {w['name']} | {w['ms_per_step']:.0f} | {r['ms_per_step']:.0f} | {w['ms_per_step'] / r['ms_per_step']:.2f}x "
+            f"| {w['peak_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} | {w['peak_rss_mb'] / r['peak_rss_mb']:.2f}x |")
+    if gpu:
+        line += (f" {mib(w, 'gpu_peak_allocated_mb')} | {mib(r, 'gpu_peak_allocated_mb')} | {mib(w, 'gpu_peak_reserved_mb')} "
+                 f"| {mib(r, 'gpu_peak_reserved_mb')} | {ratio(w.get('gpu_peak_allocated_mb'), r.get('gpu_peak_allocated_mb'))} |")
+    print(line)
 PY

@@ -11,6 +11,8 @@ Needs torch (pip install torch). Each workload runs in a child process of its ow
                          Adam on the image, clamp to [0, 1]; the VGG weights need no gradient
   cyclegan-128           one CycleGANModel.optimize_parameters: resnet_6blocks, ngf/ndf 64, basic
                          PatchGANs, instance norm, 128x128, lsgan, lambda 10, identity 0.5, pools of 50
+  cyclegan-256           the same with the reference's defaults (presets/cyclegan.toml):
+                         resnet_9blocks at 256x256
   pix2pix-256            one Pix2PixModel.optimize_parameters: unet_256 with dropout, basic PatchGAN,
                          batch norm, vanilla GAN + 100 L1
   translate-resnet9-256  one eval forward of resnet_9blocks (instance norm) at 256x256
@@ -20,6 +22,14 @@ Needs torch (pip install torch). Each workload runs in a child process of its ow
                          at 256x256, TransformerNet, Vgg16 (random weights) relu1_2..relu4_3,
                          content relu2_2, weights 1e5 / 1e10, Adam lr 1e-3 (reference_fast_style.py)
   fast-style-1080p       one stylisation of a 1920x1080 frame under no_grad, clamped to 0-255
+  nst-gatys-512          one L-BFGS iteration (torch.optim.LBFGS lr 1, max_iter 1, history 100: one
+                         closure evaluation) at 512x512, VGG-19 to conv5_1, content conv4_2, style
+                         conv1_1..conv5_1, content weight 1, style weight 1e-5, no TV
+                         (presets/nst-gatys.toml), then the clamp to [0, 1] aiart applies
+
+On CUDA each workload also reports torch.cuda.max_memory_allocated / max_memory_reserved (MiB):
+the peak of the tensors' memory and of the caching allocator's pool over the whole run (set-up,
+warm-up and timed steps), beside aiart's pool readings.
 """
 import argparse
 import json
@@ -30,8 +40,8 @@ import subprocess
 import sys
 import time
 
-WORKLOADS = ["nst-vgg19-256", "cyclegan-128", "pix2pix-256", "translate-resnet9-256", "adam-resnet9",
-             "fast-style-train-256", "fast-style-1080p"]
+WORKLOADS = ["nst-vgg19-256", "cyclegan-128", "cyclegan-256", "pix2pix-256", "translate-resnet9-256",
+             "adam-resnet9", "fast-style-train-256", "fast-style-1080p", "nst-gatys-512"]
 
 
 def build(name):
@@ -44,7 +54,9 @@ def build(name):
 
     torch.manual_seed(0)
     l1 = nn.L1Loss()
-    if name == "nst-vgg19-256":
+    if name in ("nst-vgg19-256", "nst-gatys-512"):
+        gatys = name == "nst-gatys-512"
+        size, content_layer = (512, "conv4_2") if gatys else (256, "conv3_2")
         features, names = vgg19_features()
         deepest = names["conv5_1"]
         features = features[: deepest + 1]
@@ -68,19 +80,41 @@ def build(name):
             m = a.reshape(c, -1)
             return m @ m.t() / hw
 
-        content, style = torch.rand(1, 3, 256, 256), torch.rand(1, 3, 256, 256)
+        content, style = torch.rand(1, 3, size, size), torch.rand(1, 3, size, size)
         with torch.no_grad():
-            ac = acts(content)["conv3_2"]
+            ac = acts(content)[content_layer]
             gs = {l: gram(a) for l, a in acts(style).items() if l in style_layers}
         image = content.clone().requires_grad_(True)
+
+        def costs():
+            ag = acts(image)
+            _, c, h, w = ag[content_layer].shape
+            jc = ((ac - ag[content_layer]) ** 2).sum() / (4 * c * h * w)
+            js = sum(((gs[l] - gram(ag[l])) ** 2).sum() / (4 * ag[l].shape[1] ** 2) for l in style_layers)
+            return jc, js
+
+        if gatys:
+            opt = torch.optim.LBFGS([image], lr=1.0, max_iter=1, history_size=100)
+
+            def closure():
+                opt.zero_grad()
+                jc, js = costs()
+                total = jc + 1e-5 * js
+                total.backward()
+                return total
+
+            def step():
+                loss = opt.step(closure)
+                with torch.no_grad():
+                    image.clamp_(0, 1)
+                loss.item()
+
+            return step
         opt = torch.optim.Adam([image], lr=0.01)
 
         def step():
             opt.zero_grad()
-            ag = acts(image)
-            _, c, h, w = ag["conv3_2"].shape
-            jc = ((ac - ag["conv3_2"]) ** 2).sum() / (4 * c * h * w)
-            js = sum(((gs[l] - gram(ag[l])) ** 2).sum() / (4 * ag[l].shape[1] ** 2) for l in style_layers)
+            jc, js = costs()
             jt = ((image[:, :, :, 1:] - image[:, :, :, :-1]) ** 2).sum() + ((image[:, :, 1:, :] - image[:, :, :-1, :]) ** 2).sum()
             total = jc + 1e4 * js + 1e-3 * jt
             total.backward()
@@ -90,14 +124,15 @@ def build(name):
             total.item()
 
         return step
-    if name == "cyclegan-128":
-        GA, GB = init(Resnet(64, 6, "instance")), init(Resnet(64, 6, "instance"))
+    if name in ("cyclegan-128", "cyclegan-256"):
+        blocks, size = (6, 128) if name == "cyclegan-128" else (9, 256)
+        GA, GB = init(Resnet(64, blocks, "instance")), init(Resnet(64, blocks, "instance"))
         DA, DB = init(Patch(3, 64, 3, "instance")), init(Patch(3, 64, 3, "instance"))
         oG = adam(list(GA.parameters()) + list(GB.parameters()))
         oD = adam(list(DA.parameters()) + list(DB.parameters()))
         pool_A, pool_B = ImagePool(50), ImagePool(50)
         crit = gan_loss("lsgan")
-        A, B = torch.rand(1, 3, 128, 128) * 2 - 1, torch.rand(1, 3, 128, 128) * 2 - 1
+        A, B = torch.rand(1, 3, size, size) * 2 - 1, torch.rand(1, 3, size, size) * 2 - 1
 
         def step():
             cyclegan_step(GA, GB, DA, DB, oG, oD, A, B, crit, l1, pools=(pool_A, pool_B))
@@ -175,8 +210,13 @@ def measure(name, steps, threads, device="cpu"):
         sync()
         times.append((time.perf_counter() - t) * 1e3)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"name": name, "ms_per_step": statistics.median(times), "steps_ms": times,
-            "peak_rss_mb": peak_kb / 1024.0}
+    out = {"name": name, "ms_per_step": statistics.median(times), "steps_ms": times,
+           "peak_rss_mb": peak_kb / 1024.0}
+    if device.startswith("cuda"):
+        mib = 1024.0 * 1024.0
+        out["gpu_peak_allocated_mb"] = torch.cuda.max_memory_allocated(device) / mib
+        out["gpu_peak_reserved_mb"] = torch.cuda.max_memory_reserved(device) / mib
+    return out
 
 
 def main():
@@ -209,9 +249,12 @@ def main():
         print(json.dumps(report))
         return
     print(f"torch {__import__('torch').__version__}, {a.threads} thread(s), median of {a.steps} step(s)")
-    print(f"{'workload':<24} {'ms/step':>12} {'peak RSS MiB':>14}")
+    gpu = a.device.startswith("cuda")
+    extra = f" {'GPU alloc MiB':>14} {'GPU pool MiB':>13}" if gpu else ""
+    print(f"{'workload':<24} {'ms/step':>12} {'peak RSS MiB':>14}{extra}")
     for w in report["workloads"]:
-        print(f"{w['name']:<24} {w['ms_per_step']:>12.1f} {w['peak_rss_mb']:>14.0f}")
+        extra = f" {w['gpu_peak_allocated_mb']:>14.0f} {w['gpu_peak_reserved_mb']:>13.0f}" if gpu else ""
+        print(f"{w['name']:<24} {w['ms_per_step']:>12.1f} {w['peak_rss_mb']:>14.0f}{extra}")
 
 
 if __name__ == "__main__":

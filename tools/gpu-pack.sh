@@ -9,8 +9,13 @@
 # $AIART_CUDA_FEATURES` (default cuda,cudnn) and the GPU test binary (`cargo test --release
 # --features ... --no-run --test gpu`: the release profile reuses the release build of candle's
 # kernels instead of compiling them a second time), stripped and compressed (xz) into PACK_DIR
-# with a MANIFEST (commit, features, toolkit, compute capability). About 14 MB; carry it with the
-# checkout (presets, datasets, weights) and run tools/gpu-check.sh there.
+# with a MANIFEST (commit, features, toolkit, compute capability); liblaunchcount.so
+# (tools/launch_count.c against CUPTI's headers from PyTorch's CUDA wheels, or CUPTI_INCLUDE: left
+# out, with a note, where none is found); and trajectories/<preset>.jsonl, 20 steps of each quick
+# preset on the CPU with tf32 = false, run by the packed binary itself (with the toolkit's stub
+# libcuda where no driver is here), which the GPU run compares with its own. About 14 MB; carry it
+# with the checkout (presets, datasets, weights) and run tools/gpu-check.sh there
+# (tools/gpu-check.sh --dry-run PACK_DIR says what it would run, and whether the pack has it all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pack=${1:-target/gpu-pack}
@@ -45,6 +50,38 @@ rm -rf "$pack"
 mkdir -p "$pack"
 strip -o "$pack/aiart" "$CARGO_TARGET_DIR/release/aiart"
 strip -o "$pack/gpu-tests" "$tests"
+
+step "the launch counter (CUPTI)"
+cupti_inc=${CUPTI_INCLUDE:-$(python3 - 2>/dev/null <<'PY'
+import glob, os
+import nvidia
+hits = sorted(glob.glob(os.path.join(os.path.dirname(nvidia.__path__[0]), "nvidia", "**", "include", "cupti.h"), recursive=True))
+print(os.path.dirname(hits[0]) if hits else "")
+PY
+)}
+if [[ -n "$cupti_inc" && -f "$cupti_inc/cupti.h" ]]; then
+    # cupti.h includes the runtime's headers (crt/host_defines.h): the toolkit's come after its own
+    cc -O2 -Wall -shared -fPIC -o "$pack/liblaunchcount.so" tools/launch_count.c -I"$cupti_inc" \
+        -I"$CUDA_HOME/include" \
+        -L"$cupti_inc/../lib" -l:libcupti.so.13 || fail "building tools/launch_count.c"
+else
+    echo "no cupti.h (PyTorch's nvidia wheels, or CUPTI_INCLUDE): the pack has no launch counter"
+fi
+
+step "20-step CPU trajectories of the quick presets (tf32 = false), for the GPU run to compare"
+mkdir -p "$pack/trajectories"
+ws=$(mktemp -d)
+trap 'rm -rf "$ws"' EXIT
+for d in presets datasets weights; do ln -s "$PWD/$d" "$ws/$d"; done
+for p in nst-quick pix2pix-quick cyclegan-quick fast-style-quick; do
+    LD_LIBRARY_PATH="$LD_LIBRARY_PATH${AIART_CUDA_STUB:+:$AIART_CUDA_STUB}" \
+        "$CARGO_TARGET_DIR/release/aiart" --workspace "$ws" train "presets/$p.toml" --device cpu -q \
+        --max-steps 20 --set train.tf32=false --set log.print_every=1 --set log.sample_every=0 \
+        --run-dir "$ws/$p" || fail "the $p trajectory on the CPU"
+    cp "$ws/$p/metrics.jsonl" "$pack/trajectories/$p.jsonl"
+    echo "$p: $(wc -l <"$pack/trajectories/$p.jsonl") records"
+done
+
 xz -T0 -6 "$pack/aiart" "$pack/gpu-tests"
 cat >"$pack/MANIFEST" <<MANIFEST
 commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')
@@ -53,6 +90,6 @@ toolkit $AIART_CUDA_VERSION
 compute_cap $CUDA_COMPUTE_CAP
 built $(date -u +%Y-%m-%dT%H:%MZ)
 MANIFEST
-ls -l "$pack"
+ls -lR "$pack"
 cat "$pack/MANIFEST"
 step "packed: carry $pack with the checkout; on the GPU machine: tools/gpu-check.sh $pack"

@@ -1,5 +1,6 @@
 //! `aiart bench`: the median time of a training or inference step of each workload (after one
-//! warm-up step) and its peak memory. Each workload runs in a process of its own (this binary,
+//! warm-up step) and its peak memory (peak RSS; on CUDA also the memory pool's peaks,
+//! `bench::GpuMemory`). Each workload runs in a process of its own (this binary,
 //! with `--in-process`), so its peak RSS is its own and the thread count is set before any pool
 //! starts. `tools/bench_torch.py` prints the same JSON for PyTorch; `tools/bench_compare.sh` puts
 //! the two side by side.
@@ -18,8 +19,9 @@ pub struct BenchArgs {
     /// cpu or cuda:N
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Run only these workloads (repeatable) [default: all: nst-vgg19-256, cyclegan-128, pix2pix-256,
-    /// translate-resnet9-256, adam-resnet9, fast-style-train-256, fast-style-1080p]. Also: nst-SIZE-tileT / nst-SIZE-untiled (one
+    /// Run only these workloads (repeatable) [default: all: nst-vgg19-256, cyclegan-128,
+    /// cyclegan-256, pix2pix-256, translate-resnet9-256, adam-resnet9, fast-style-train-256,
+    /// fast-style-1080p, nst-gatys-512]. Also: nst-SIZE-tileT / nst-SIZE-untiled (one
     /// style-transfer iteration at SIZE px), and nst-multiscale (print resolution: 512 … 4096 px with
     /// tiles of 512, and 1024 and 2048 px untiled vs tiled; add --steps 1 --warmup 0)
     #[arg(long = "workload", value_name = "NAME")]
@@ -45,6 +47,15 @@ struct Measured {
     /// every timed step, in ms
     steps_ms: Vec<f64>,
     peak_rss_mb: f64,
+    /// on CUDA (`bench::GpuMemory`): the pool's peak of allocated bytes, MiB
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gpu_peak_allocated_mb: Option<f64>,
+    /// on CUDA: the pool's peak reservation, MiB
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gpu_peak_reserved_mb: Option<f64>,
+    /// on CUDA: the device's memory in use when the steps were done (every process), MiB
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gpu_device_used_mb: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -77,12 +88,16 @@ fn measure_here(a: &BenchArgs, name: &str) -> Result<Measured> {
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    let gpu = bench::gpu_memory(&device)?;
     let steps_ms = times.clone();
     Ok(Measured {
         name: name.into(),
         ms_per_step: bench::median(&mut times),
         steps_ms,
         peak_rss_mb: bench::peak_rss_mb().unwrap_or(f64::NAN),
+        gpu_peak_allocated_mb: gpu.and_then(|g| g.peak_allocated_mb),
+        gpu_peak_reserved_mb: gpu.and_then(|g| g.peak_reserved_mb),
+        gpu_device_used_mb: gpu.map(|g| g.device_used_mb),
     })
 }
 
@@ -154,14 +169,36 @@ pub fn run(a: BenchArgs) -> Result<i32> {
         "device {}, {} thread(s), median of {} step(s) after {} warm-up",
         report.device, report.threads, a.steps, a.warmup
     );
+    let gpu = report
+        .workloads
+        .iter()
+        .any(|w| w.gpu_device_used_mb.is_some());
     println!(
-        "{:<24} {:>12} {:>12} {:>14}",
-        "workload", "ms/step", "fastest", "peak RSS MiB"
+        "{:<24} {:>12} {:>12} {:>14}{}",
+        "workload",
+        "ms/step",
+        "fastest",
+        "peak RSS MiB",
+        if gpu {
+            format!(" {:>14} {:>13}", "GPU alloc MiB", "GPU pool MiB")
+        } else {
+            String::new()
+        }
     );
+    let mib = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
     for w in &report.workloads {
         let fastest = w.steps_ms.iter().copied().fold(f64::INFINITY, f64::min);
+        let gpu = if gpu {
+            format!(
+                " {:>14} {:>13}",
+                mib(w.gpu_peak_allocated_mb),
+                mib(w.gpu_peak_reserved_mb)
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "{:<24} {:>12.1} {:>12.1} {:>14.0}",
+            "{:<24} {:>12.1} {:>12.1} {:>14.0}{gpu}",
             w.name, w.ms_per_step, fastest, w.peak_rss_mb
         );
     }

@@ -271,6 +271,23 @@ impl Discriminator {
         })
     }
 
+    /// This network with its weights as constants of the graph (`ParamStore::into_constants`):
+    /// the same storage, the same running statistics, training's arithmetic, but a backward pass
+    /// through it computes no weight gradient — the reference's `set_requires_grad(D, False)`
+    /// before the generators' step. Build it once: it follows the network's in-place updates
+    /// (optimiser steps, `load_values`).
+    pub fn constants(&self) -> std::result::Result<Self, NetError> {
+        let params = ParamStore::from_state_dict(self.params.state_dict(), &self.params.device)
+            .into_constants();
+        let net = build_disc(&self.config, &params)?;
+        params.finish("the network", "its own configuration")?;
+        Ok(Self {
+            net,
+            params,
+            config: self.config.clone(),
+        })
+    }
+
     pub fn forward(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         match &self.net {
             DiscNet::NLayer(n) => n.forward(xs, ctx),

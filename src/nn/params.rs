@@ -43,9 +43,21 @@ pub struct ParamStore {
     source: RefCell<Source>,
     pub device: Device,
     pub gain: f32,
-    /// for inference: the network gets its parameters detached (sharing the variables' storage),
-    /// so a forward pass records no graph and frees each activation once the next is computed
-    frozen: bool,
+    hold: Hold,
+}
+
+/// How a network built from a store holds its parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hold {
+    /// as variables: a forward pass records the graph to every weight (training)
+    Variables,
+    /// detached (sharing the variables' storage), rounding as in training: the weights are
+    /// constants of the graph, so a backward pass computes no gradient for them — the reference's
+    /// `set_requires_grad(net, False)` (a GAN's discriminators in the generators' phase)
+    Constants,
+    /// for inference: detached as `Constants`, so a forward pass records no graph and frees each
+    /// activation once the next is computed, and convolutions take the fast arithmetic
+    Inference,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +75,7 @@ impl ParamStore {
             source: RefCell::new(Source::Seeded(Box::new(SeededRng::new(seed)))),
             device: device.clone(),
             gain,
-            frozen: false,
+            hold: Hold::Variables,
         }
     }
 
@@ -76,13 +88,22 @@ impl ParamStore {
             }),
             device: device.clone(),
             gain: 0.02,
-            frozen: false,
+            hold: Hold::Variables,
         }
     }
 
-    /// The same store for inference (see `frozen`).
+    /// The same store for inference (see `Hold::Inference`).
     pub fn into_frozen(mut self) -> Self {
-        self.frozen = true;
+        self.hold = Hold::Inference;
+        self
+    }
+
+    /// The same store whose network takes its weights as constants of the graph, with training's
+    /// arithmetic (see `Hold::Constants`). Built from another store's `state_dict`, it shares that
+    /// store's storage: its weights are the other network's, updated in place by its optimiser, and
+    /// its buffers (BatchNorm's running statistics) are the same variables.
+    pub fn into_constants(mut self) -> Self {
+        self.hold = Hold::Constants;
         self
     }
 
@@ -261,7 +282,7 @@ impl<'a> Vb<'a> {
         let var = self
             .store
             .get(self.key(name), shape.into(), init, DType::F32, true)?;
-        Ok(if self.store.frozen {
+        Ok(if self.store.hold != Hold::Variables {
             var.as_tensor().detach()
         } else {
             var.as_tensor().clone()
@@ -290,9 +311,9 @@ impl<'a> Vb<'a> {
     }
 
     /// How the network's convolutions round: Winograd where the store is frozen (inference),
-    /// PyTorch's arithmetic where it trains.
+    /// PyTorch's arithmetic where it trains (its weights as variables or as constants).
     pub fn arith(&self) -> super::kernels::conv::Arith {
-        if self.store.frozen {
+        if self.store.hold == Hold::Inference {
             super::kernels::conv::Arith::Fast
         } else {
             super::kernels::conv::Arith::AsPyTorch

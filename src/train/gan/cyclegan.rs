@@ -1,6 +1,8 @@
 //! CycleGAN (Zhu et al. 2017) as the reference's CycleGANModel: G_A: A→B judged by D_A, G_B: B→A
 //! judged by D_B. Each step updates both G first (GAN + λ_A, λ_B cycle + identity losses), then both
 //! D on fakes drawn from the image pools: L_D = ½(GAN(D(real), real) + GAN(D(pool(fake)), fake)).
+//! In the generators' phase both D take their weights as constants (the reference's
+//! `set_requires_grad([netD_A, netD_B], False)`), so its backward computes no D weight gradient.
 
 use super::losses::{gan_loss, l1, scalar};
 use super::pool::ImagePool;
@@ -18,11 +20,30 @@ pub struct Lambdas {
     pub identity: f64,
 }
 
+/// What the generators' phase leaves: its loss, the parts the step reports, and the images.
+struct GeneratorsPhase {
+    loss: Tensor,
+    g_a: Tensor,
+    g_b: Tensor,
+    cycle_a: Tensor,
+    cycle_b: Tensor,
+    idt_a: Tensor,
+    idt_b: Tensor,
+    fake_b: Tensor,
+    rec_a: Tensor,
+    fake_a: Tensor,
+    rec_b: Tensor,
+}
+
 pub struct CycleGan {
     pub g_a: Generator,
     pub g_b: Generator,
     pub d_a: Discriminator,
     pub d_b: Discriminator,
+    /// D_A and D_B with their weights as constants of the graph (`Discriminator::constants`,
+    /// sharing their storage), for the generators' phase
+    d_a_fixed: Discriminator,
+    d_b_fixed: Discriminator,
     pub opt_g: Adam,
     pub opt_d: Adam,
     pub pool_a: ImagePool,
@@ -63,6 +84,8 @@ impl CycleGan {
         Ok(Self {
             opt_g: Adam::new(gv, adam)?,
             opt_d: Adam::new(dv, adam)?,
+            d_a_fixed: d_a.constants()?,
+            d_b_fixed: d_b.constants()?,
             g_a,
             g_b,
             d_a,
@@ -77,8 +100,9 @@ impl CycleGan {
         })
     }
 
-    /// One step; returns D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B (weighted as the reference reports them).
-    pub fn step(&mut self, a: &Tensor, b: &Tensor) -> Result<Vec<(String, f64)>> {
+    /// The generators' phase of a step: their losses, from a forward pass through both G and
+    /// through the constant views of both D.
+    fn generators_phase(&self, a: &Tensor, b: &Tensor) -> Result<GeneratorsPhase> {
         let c = &self.ctx;
         let Lambdas {
             a: la,
@@ -98,13 +122,44 @@ impl CycleGan {
         } else {
             (zero()?, zero()?)
         };
-        let g_a = gan_loss(self.gan_mode, &self.d_a.forward(&fake_b, c)?, true)?;
-        let g_b = gan_loss(self.gan_mode, &self.d_b.forward(&fake_a, c)?, true)?;
+        let g_a = gan_loss(self.gan_mode, &self.d_a_fixed.forward(&fake_b, c)?, true)?;
+        let g_b = gan_loss(self.gan_mode, &self.d_b_fixed.forward(&fake_a, c)?, true)?;
         let cycle_a = (l1(&rec_a, a)? * la)?;
         let cycle_b = (l1(&rec_b, b)? * lb)?;
-        let loss_g = (((((&g_a + &g_b)? + &cycle_a)? + &cycle_b)? + &idt_a)? + &idt_b)?;
+        let loss = (((((&g_a + &g_b)? + &cycle_a)? + &cycle_b)? + &idt_a)? + &idt_b)?;
+        Ok(GeneratorsPhase {
+            loss,
+            g_a,
+            g_b,
+            cycle_a,
+            cycle_b,
+            idt_a,
+            idt_b,
+            fake_b,
+            rec_a,
+            fake_a,
+            rec_b,
+        })
+    }
+
+    /// One step; returns D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B (weighted as the reference reports them).
+    pub fn step(&mut self, a: &Tensor, b: &Tensor) -> Result<Vec<(String, f64)>> {
+        let GeneratorsPhase {
+            loss: loss_g,
+            g_a,
+            g_b,
+            cycle_a,
+            cycle_b,
+            idt_a,
+            idt_b,
+            fake_b,
+            rec_a,
+            fake_a,
+            rec_b,
+        } = self.generators_phase(a, b)?;
         self.opt_g.step(&loss_g.backward()?)?;
 
+        let c = &self.ctx;
         let pooled_b = self.pool_b.query(&fake_b, &mut self.rng)?;
         let d_a = ((gan_loss(self.gan_mode, &self.d_a.forward(b, c)?, true)?
             + gan_loss(self.gan_mode, &self.d_a.forward(&pooled_b, c)?, false)?)?
@@ -226,6 +281,80 @@ mod tests {
                         "{net}.{key}: a difference beyond one flipped Adam step"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn generators_phase_computes_no_discriminator_weight_gradient() {
+        let dev = Device::Cpu;
+        let gc = GenConfig {
+            arch: "resnet_2blocks".into(),
+            input_nc: 3,
+            output_nc: 3,
+            ngf: 4,
+            norm: NormKind::Instance,
+            dropout: false,
+        };
+        let dc = DiscConfig {
+            arch: DiscArch::Basic,
+            input_nc: 3,
+            ndf: 4,
+            n_layers: 3,
+            norm: NormKind::Instance,
+        };
+        let g = |s| Generator::seeded(&gc, s, 0.02, &dev).unwrap();
+        let d = |s| Discriminator::seeded(&dc, s, 0.02, &dev).unwrap();
+        let l = Lambdas {
+            a: 10.0,
+            b: 10.0,
+            identity: 0.5,
+        };
+        let mut m = CycleGan::new(
+            g(0),
+            g(1),
+            d(2),
+            d(3),
+            AdamConfig::default(),
+            GanMode::Lsgan,
+            l,
+            50,
+            0,
+        )
+        .unwrap();
+        let mut rng = SeededRng::new(7);
+        let a = rng.uniform((1, 3, 32, 32), -1.0, 1.0, &dev).unwrap();
+        let b = rng.uniform((1, 3, 32, 32), -1.0, 1.0, &dev).unwrap();
+        // twice: the second phase runs after an optimiser step has moved every weight in place
+        for round in 0..2 {
+            let grads = m.generators_phase(&a, &b).unwrap().loss.backward().unwrap();
+            for (net, d) in [("D_A", &m.d_a), ("D_B", &m.d_b)] {
+                for (i, v) in d.params.trainable().iter().enumerate() {
+                    assert!(
+                        grads.get(v.as_tensor()).is_none(),
+                        "round {round}: {net}'s parameter {i} got a gradient in the generators' phase"
+                    );
+                }
+            }
+            for v in m
+                .g_a
+                .params
+                .trainable()
+                .iter()
+                .chain(&m.g_b.params.trainable())
+            {
+                assert!(
+                    grads.get(v.as_tensor()).is_some(),
+                    "a G weight without a gradient"
+                );
+            }
+            m.step(&a, &b).unwrap();
+        }
+        // the constant views see the D weights the optimiser moved
+        for (d, fixed) in [(&m.d_a, &m.d_a_fixed), (&m.d_b, &m.d_b_fixed)] {
+            let (sd, sf) = (d.params.state_dict(), fixed.params.state_dict());
+            for (k, t) in &sd {
+                assert_eq!(crate::max_abs_diff(t, &sf[k]), 0.0, "{k}");
             }
         }
     }

@@ -1,5 +1,8 @@
 //! The data pipeline on a thread of its own: it walks the epochs (shuffled orders, transforms,
 //! batches) and hands batches over a small channel, so the next batch is ready while a step runs.
+//! Batches are built in host memory: the trainer's thread uploads them (`GanTrainer::step`), so
+//! on CUDA every copy is issued on the trainer's stream, ordered with the step (a copy made on this
+//! thread would go to its own per-thread stream, with nothing ordering it against the step).
 
 use crate::data::dataset::{epoch_order, Batch, PairDataset};
 use crate::rng::SeededRng;
@@ -19,14 +22,13 @@ pub struct Failed {
     pub warnings: Vec<String>,
 }
 
-/// Batches from epoch `start_epoch` on (skipping its first `skip` items, for a resumed run), until
-/// the receiver is dropped. An error (no readable image left) ends the stream.
+/// Batches (on the CPU) from epoch `start_epoch` on (skipping its first `skip` items, for a
+/// resumed run), until the receiver is dropped. An error (no readable image left) ends the stream.
 pub fn spawn(
     mut ds: PairDataset,
     batch_size: usize,
     serial: bool,
     seed: u64,
-    device: Device,
     start_epoch: u64,
     skip: usize,
 ) -> Receiver<Result<Loaded, Failed>> {
@@ -39,7 +41,7 @@ pub fn spawn(
             let order = &order[skip.min(order.len())..];
             skip = 0;
             for chunk in order.chunks(batch_size) {
-                let item = ds.batch(chunk, &mut rng, &device);
+                let item = ds.batch(chunk, &mut rng, &Device::Cpu);
                 let warnings = std::mem::take(&mut ds.warnings);
                 let item = match item {
                     Ok(batch) => Ok(Loaded {

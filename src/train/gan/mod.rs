@@ -256,7 +256,10 @@ impl GanTrainer {
         }
     }
 
+    /// One step on a batch from the loader: uploaded here, on the thread that runs the step, so
+    /// on CUDA the copies go to the step's stream (no copy on the CPU).
     pub(crate) fn step(&mut self, a: &Tensor, b: &Tensor) -> Result<Vec<(String, f64)>> {
+        let (a, b) = (&a.to_device(&self.device)?, &b.to_device(&self.device)?);
         match &mut self.model {
             Model::Pix2Pix(m) => m.step(a, b),
             Model::CycleGan(m) => m.step(a, b),

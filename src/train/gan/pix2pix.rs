@@ -1,6 +1,8 @@
 //! pix2pix (Isola et al. 2017) as the reference's Pix2PixModel: G(A) judged by a conditional
 //! PatchGAN D(A, ·); each step updates D first, then G against the updated D:
 //! L_D = ½(GAN(D(A, G(A)), fake) + GAN(D(A, B), real)); L_G = GAN(D(A, G(A)), real) + λ_L1·|G(A) − B|₁.
+//! In G's phase D takes its weights as constants (the reference's `set_requires_grad(netD, False)`),
+//! so its backward computes no D weight gradient.
 
 use super::losses::{gan_loss, l1, scalar};
 use crate::nn::gan::{Discriminator, Generator};
@@ -13,6 +15,9 @@ use candle_core::Tensor;
 pub struct Pix2Pix {
     pub g: Generator,
     pub d: Discriminator,
+    /// D with its weights as constants of the graph (`Discriminator::constants`, sharing its
+    /// storage and running statistics), for G's phase
+    d_fixed: Discriminator,
     pub opt_g: Adam,
     pub opt_d: Adam,
     pub gan_mode: GanMode,
@@ -34,6 +39,7 @@ impl Pix2Pix {
         let opt_g = Adam::new(g.params.trainable(), adam)?;
         let opt_d = Adam::new(d.params.trainable(), adam)?;
         Ok(Self {
+            d_fixed: d.constants()?,
             g,
             d,
             opt_g,
@@ -43,6 +49,21 @@ impl Pix2Pix {
             ctx: Ctx::train(seed),
             visuals: None,
         })
+    }
+
+    /// G's phase: GAN(D(A, G(A)), real) through D's constant view, and λ_L1·|G(A) − B|₁.
+    fn generator_losses(
+        &self,
+        a: &Tensor,
+        fake_b: &Tensor,
+        b: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let pred_fake = self
+            .d_fixed
+            .forward(&Tensor::cat(&[a, fake_b], 1)?, &self.ctx)?;
+        let g_gan = gan_loss(self.gan_mode, &pred_fake, true)?;
+        let g_l1 = (l1(fake_b, b)? * self.lambda_l1)?;
+        Ok((g_gan, g_l1))
     }
 
     /// One step on a batch; returns G_GAN, G_L1 (weighted), D_real, D_fake.
@@ -57,9 +78,7 @@ impl Pix2Pix {
         let loss_d = ((&d_fake + &d_real)? * 0.5)?;
         self.opt_d.step(&loss_d.backward()?)?;
 
-        let pred_fake = self.d.forward(&Tensor::cat(&[a, &fake_b], 1)?, &self.ctx)?;
-        let g_gan = gan_loss(self.gan_mode, &pred_fake, true)?;
-        let g_l1 = (l1(&fake_b, b)? * self.lambda_l1)?;
+        let (g_gan, g_l1) = self.generator_losses(a, &fake_b, b)?;
         let loss_g = (&g_gan + &g_l1)?;
         self.opt_g.step(&loss_g.backward()?)?;
         self.visuals = Some([a.clone(), fake_b.detach(), b.clone()]);
@@ -132,6 +151,62 @@ mod tests {
                     "D's running mean: 3 forwards per step"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn generator_phase_computes_no_discriminator_weight_gradient() {
+        let dev = Device::Cpu;
+        let g = Generator::seeded(
+            &crate::nn::gan::tests::gen("unet_32", 4, NormKind::Batch, true),
+            0,
+            0.02,
+            &dev,
+        )
+        .unwrap();
+        let dc = DiscConfig {
+            arch: DiscArch::Basic,
+            input_nc: 6,
+            ndf: 4,
+            n_layers: 3,
+            norm: NormKind::Batch,
+        };
+        let d = Discriminator::seeded(&dc, 1, 0.02, &dev).unwrap();
+        let mut m = Pix2Pix::new(g, d, AdamConfig::default(), GanMode::Vanilla, 100.0, 0).unwrap();
+        let mut rng = crate::rng::SeededRng::new(7);
+        let a = rng.uniform((1, 3, 32, 32), -1.0, 1.0, &dev).unwrap();
+        let b = rng.uniform((1, 3, 32, 32), -1.0, 1.0, &dev).unwrap();
+        for round in 0..2 {
+            let fake_b = m.g.forward(&a, &m.ctx).unwrap();
+            let (g_gan, g_l1) = m.generator_losses(&a, &fake_b, &b).unwrap();
+            let grads = (g_gan + g_l1).unwrap().backward().unwrap();
+            for (i, v) in m.d.params.trainable().iter().enumerate() {
+                assert!(
+                    grads.get(v.as_tensor()).is_none(),
+                    "round {round}: D's parameter {i} got a gradient in G's phase"
+                );
+            }
+            for v in m.g.params.trainable() {
+                assert!(
+                    grads.get(v.as_tensor()).is_some(),
+                    "a G weight without a gradient"
+                );
+            }
+            m.step(&a, &b).unwrap();
+        }
+        // the view's weights and running statistics are D's own, moved in place
+        let (sd, sf) = (m.d.params.state_dict(), m.d_fixed.params.state_dict());
+        for (k, t) in &sd {
+            let same = (t.to_dtype(candle_core::DType::F64).unwrap()
+                - sf[k].to_dtype(candle_core::DType::F64).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+            assert_eq!(same, 0.0, "{k}");
         }
     }
 }

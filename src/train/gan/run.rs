@@ -111,7 +111,6 @@ pub fn train(
         bs,
         serial,
         r.t.preset.train.seed.wrapping_add(17),
-        r.t.device.clone(),
         r.epoch,
         skip,
     );
