@@ -11,6 +11,7 @@ pub mod conv;
 mod gemm_conv;
 pub mod norm;
 pub mod pad;
+pub mod selfcheck;
 pub mod switch;
 pub mod upsample;
 
