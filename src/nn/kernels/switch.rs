@@ -78,7 +78,10 @@ impl Op {
     pub fn has_cuda_side(self) -> bool {
         // Each op joins this list when its CUDA side is written (issue 30).
         const WRITTEN: &[Op] = &[];
-        cfg!(feature = "cuda") && WRITTEN.contains(&self)
+        // ... or this one when that side is cuDNN's (the `cudnn` feature)
+        const WRITTEN_CUDNN: &[Op] = &[Op::Conv];
+        cfg!(feature = "cuda")
+            && (WRITTEN.contains(&self) || cfg!(feature = "cudnn") && WRITTEN_CUDNN.contains(&self))
     }
 }
 
