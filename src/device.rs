@@ -98,12 +98,22 @@ fn open_cuda(spec: &str, n: usize) -> Result<Device, DeviceError> {
         spec: spec.into(),
         source,
     })?;
-    static CHECKED: std::sync::Once = std::sync::Once::new();
-    CHECKED.call_once(|| {
+    SELF_CHECK.get_or_init(|| {
+        let start = std::time::Instant::now();
         crate::nn::kernels::selfcheck::check_device(&device);
+        start.elapsed()
     });
     CUDA_OPENED.store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(device)
+}
+
+/// How long the self-check took when the first CUDA device opened in this process.
+static SELF_CHECK: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// How long the self-check of our ops' CUDA sides took (it runs once per process, when the
+/// first CUDA device opens; None before that).
+pub fn self_check_took() -> Option<std::time::Duration> {
+    SELF_CHECK.get().copied()
 }
 
 /// Whether a CUDA device has opened in this process (so status.json reports our CUDA ops).
