@@ -51,8 +51,8 @@ thread_local! {
 }
 
 /// A cuDNN error as a candle error naming the call and the convolution.
-fn failed(what: &str, p: &Problem) -> impl Fn(CudnnError) -> candle_core::Error + '_ {
-    let what = what.to_string();
+fn failed(what: &'static str, p: &Problem) -> impl Fn(CudnnError) -> candle_core::Error {
+    let p = *p;
     move |e| candle_core::Error::Msg(format!("cuDNN {what} of the convolution {p}: {e:?}"))
 }
 
