@@ -135,7 +135,8 @@ fn a_cuda_device_opens_and_computes_like_the_cpu() {
 /// Every case of the self-check (`kernels::selfcheck`), strictly: each op with a CUDA side in
 /// this build, its values and every gradient against its CPU side, with TF32 off (cuDNN's FMA
 /// math) and on; any disagreement or error fails, and so does an op the check at device open
-/// switched off. The check itself must have taken well under a second.
+/// switched off. The cases, warm, must take well under a second (the first check also loads
+/// cuDNN).
 #[test]
 fn every_cuda_op_agrees_with_its_cpu_side_strictly() {
     need_gpu!("every_cuda_op_agrees_with_its_cpu_side_strictly");
@@ -152,11 +153,14 @@ fn every_cuda_op_agrees_with_its_cpu_side_strictly() {
         by_check.is_empty(),
         "the self-check switched ops off: {by_check:?}"
     );
-    assert!(took.as_secs_f64() < 1.0, "the self-check took {took:?}");
+    // the first check also pays cuDNN's loading and handle (what the first convolution of a
+    // run would pay anyway); the check itself, warm, must take well under a second
+    assert!(took.as_secs_f64() < 10.0, "the self-check took {took:?}");
     let mut failures = vec![];
     let mut ran = 0;
     for tf32 in [false, true] {
         conv::set_tf32(tf32);
+        let start = std::time::Instant::now();
         for op in switch::Op::ALL {
             if !op.has_cuda_side() {
                 continue;
@@ -182,6 +186,12 @@ fn every_cuda_op_agrees_with_its_cpu_side_strictly() {
                 }
                 ran += 1;
             }
+        }
+        let pass = start.elapsed();
+        eprintln!("every case with tf32 {tf32}: {pass:?}");
+        if !tf32 {
+            // the same cases the check at open ran, now warm (plans made)
+            assert!(pass.as_secs_f64() < 1.0, "the cases took {pass:?}");
         }
     }
     conv::set_tf32(true);
