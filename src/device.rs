@@ -23,6 +23,11 @@ pub enum DeviceError {
     },
     #[error("device \"{0}\": expected \"auto\", \"cpu\" or \"cuda:N\"")]
     Unknown(String),
+    #[error("device \"{spec}\": {source}")]
+    CudaOps {
+        spec: String,
+        source: crate::nn::kernels::switch::UnknownOp,
+    },
 }
 
 /// What to say when the driver cannot load this binary's kernels (CUDA_ERROR_UNSUPPORTED_PTX_VERSION):
@@ -63,8 +68,9 @@ pub fn pick(spec: &str) -> Result<Device, DeviceError> {
         "cpu" => Ok(Device::Cpu),
         "auto" if cfg!(feature = "cuda") => match open_cuda(spec, 0) {
             Ok(d) => Ok(d),
-            // a GPU is there but cannot run this binary: say so rather than train on the CPU
-            Err(e @ DeviceError::PtxTooNew { .. }) => Err(e),
+            // a GPU is there but cannot run this binary, or AIART_CUDA_OPS is wrong: say so
+            // rather than train on the CPU
+            Err(e @ (DeviceError::PtxTooNew { .. } | DeviceError::CudaOps { .. })) => Err(e),
             Err(_) => Ok(Device::Cpu),
         },
         "auto" => Ok(Device::Cpu),
@@ -82,8 +88,39 @@ pub fn pick(spec: &str) -> Result<Device, DeviceError> {
     }
 }
 
-/// CUDA device `n`, opened and used once.
+/// CUDA device `n`, opened and used once; then, before any step, our ops' CUDA sides are set up:
+/// `AIART_CUDA_OPS` read (an unknown name is `DeviceError::CudaOps`) and the self-check run once
+/// per process (`kernels::selfcheck::check_device`: an op that disagrees with its CPU side is
+/// switched off, with a warning).
 fn open_cuda(spec: &str, n: usize) -> Result<Device, DeviceError> {
+    let device = open_cuda_device(spec, n)?;
+    crate::nn::kernels::switch::apply_setting().map_err(|source| DeviceError::CudaOps {
+        spec: spec.into(),
+        source,
+    })?;
+    SELF_CHECK.get_or_init(|| {
+        let start = std::time::Instant::now();
+        crate::nn::kernels::selfcheck::check_device(&device);
+        start.elapsed()
+    });
+    CUDA_OPENED.store(true, std::sync::atomic::Ordering::Relaxed);
+    Ok(device)
+}
+
+/// How long the self-check took when the first CUDA device opened in this process.
+static SELF_CHECK: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// How long the self-check of our ops' CUDA sides took (it runs once per process, when the
+/// first CUDA device opens; None before that).
+pub fn self_check_took() -> Option<std::time::Duration> {
+    SELF_CHECK.get().copied()
+}
+
+/// Whether a CUDA device has opened in this process (so status.json reports our CUDA ops).
+static CUDA_OPENED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// CUDA device `n`, opened and used once.
+fn open_cuda_device(spec: &str, n: usize) -> Result<Device, DeviceError> {
     let opened = Device::new_cuda(n).and_then(|d| first_use(&d).map(|_| d));
     opened.map_err(|e| {
         // the first line: candle appends a backtrace when RUST_BACKTRACE is set
@@ -123,20 +160,71 @@ pub fn describe(device: &Device) -> String {
 
 /// `[train] tf32`: whether float32 matrix products and convolutions on a CUDA device may use
 /// TensorFloat-32 (PyTorch's `allow_tf32` defaults). On: cuBLAS computes f32 GEMMs with
-/// `CUBLAS_COMPUTE_32F_FAST_TF32` (candle's switch) and cuDNN keeps its default math (TF32 where
-/// the GPU has it). Off: both in full f32 (cuDNN through `NVIDIA_TF32_OVERRIDE=0`, which it reads
-/// when it starts, so call this before the device is opened). Nothing on the CPU.
+/// `CUBLAS_COMPUTE_32F_FAST_TF32` (candle's switch) and our cuDNN convolutions keep
+/// `CUDNN_DEFAULT_MATH` (TF32 where the GPU has it). Off: both in full f32, the convolutions with
+/// `CUDNN_FMA_MATH` set on each descriptor (`kernels::conv::set_tf32`), as PyTorch does. Call it
+/// before the device opens: the self-check then compares at the tolerance of this math. Nothing
+/// on the CPU. (candle's own cuDNN forward, which the layers fall back to where our `conv` side is
+/// switched off, sets no math type: there cuDNN's default applies, TF32 allowed.)
 pub fn set_tf32(on: bool) {
+    crate::nn::kernels::conv::set_tf32(on);
     #[cfg(feature = "cuda")]
-    {
-        candle_core::cuda::set_gemm_reduced_precision_f32(on);
-        if !on && std::env::var_os("NVIDIA_TF32_OVERRIDE").is_none() {
-            // before the device opens: cuDNN reads it when it starts
-            std::env::set_var("NVIDIA_TF32_OVERRIDE", "0");
+    candle_core::cuda::set_gemm_reduced_precision_f32(on);
+}
+
+/// Which of our ops run their CUDA side in this process, and which were switched off and why
+/// (status.json's `cuda_ops`, `aiart runs show`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct CudaOps {
+    /// The names of the ops whose CUDA side runs (`conv`, `pad` …; `AIART_CUDA_OPS` takes them)
+    pub in_use: Vec<String>,
+    /// The ops switched off (by `AIART_CUDA_OPS` or the self-check), with why
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub off: Vec<CudaOpOff>,
+}
+
+/// One op whose CUDA side is switched off.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct CudaOpOff {
+    pub op: String,
+    pub why: String,
+}
+
+impl CudaOps {
+    /// This process's, once a CUDA device has opened in it (None before that and on the CPU).
+    pub fn now() -> Option<Self> {
+        if !CUDA_OPENED.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
         }
+        use crate::nn::kernels::switch;
+        Some(Self {
+            in_use: switch::cuda_ops_in_use()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            off: switch::cuda_ops_off()
+                .into_iter()
+                .map(|(op, why)| CudaOpOff { op: op.into(), why })
+                .collect(),
+        })
     }
-    #[cfg(not(feature = "cuda"))]
-    let _ = on;
+
+    /// For people, one line each, as `aiart runs show` prints them: `cuda ops conv, pad` (or
+    /// `none`, candle's ops everywhere), then `cuda off OP: WHY` per op switched off.
+    pub fn lines(&self) -> Vec<String> {
+        let used = if self.in_use.is_empty() {
+            "none (candle's ops run every layer)".to_string()
+        } else {
+            self.in_use.join(", ")
+        };
+        let mut out = vec![format!("cuda ops {used}")];
+        out.extend(
+            self.off
+                .iter()
+                .map(|o| format!("cuda off {}: {}", o.op, o.why)),
+        );
+        out
+    }
 }
 
 /// The CUDA device's ordinal, for a device string `cuda` / `cuda:N` (None for the CPU, `auto`
@@ -284,6 +372,32 @@ mod tests {
     fn the_cpu_build_records_no_toolkit() {
         if !cfg!(feature = "cuda") {
             assert_eq!(BUILD_TOOLKIT, "unknown");
+        }
+    }
+
+    #[test]
+    fn cuda_ops_read_for_people() {
+        let ops = CudaOps {
+            in_use: vec!["conv".into(), "pad".into()],
+            off: vec![CudaOpOff {
+                op: "adam".into(),
+                why: "switched off by AIART_CUDA_OPS".into(),
+            }],
+        };
+        assert_eq!(
+            ops.lines(),
+            [
+                "cuda ops conv, pad",
+                "cuda off adam: switched off by AIART_CUDA_OPS"
+            ]
+        );
+        let none = CudaOps::default().lines();
+        assert_eq!(none, ["cuda ops none (candle's ops run every layer)"]);
+        let back: CudaOps = serde_json::from_str(&serde_json::to_string(&ops).unwrap()).unwrap();
+        assert_eq!(back, ops);
+        // no CUDA device opened in this (CPU) test process
+        if !cfg!(feature = "cuda") {
+            assert_eq!(CudaOps::now(), None);
         }
     }
 

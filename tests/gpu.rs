@@ -132,6 +132,75 @@ fn a_cuda_device_opens_and_computes_like_the_cpu() {
     );
 }
 
+/// Every case of the self-check (`kernels::selfcheck`), strictly: each op with a CUDA side in
+/// this build, its values and every gradient against its CPU side, with TF32 off (cuDNN's FMA
+/// math) and on; any disagreement or error fails, and so does an op the check at device open
+/// switched off. The cases, warm, must take well under a second (the first check also loads
+/// cuDNN).
+#[test]
+fn every_cuda_op_agrees_with_its_cpu_side_strictly() {
+    need_gpu!("every_cuda_op_agrees_with_its_cpu_side_strictly");
+    use aiart::nn::kernels::selfcheck::{self, Side};
+    use aiart::nn::kernels::{conv, switch};
+    let gpu = aiart::device::pick("cuda:0").unwrap();
+    let took = aiart::device::self_check_took().expect("the self-check ran at open");
+    eprintln!("the self-check at device open took {took:?}");
+    let by_check: Vec<_> = switch::cuda_ops_off()
+        .into_iter()
+        .filter(|(_, why)| why.starts_with("the self-check"))
+        .collect();
+    assert!(
+        by_check.is_empty(),
+        "the self-check switched ops off: {by_check:?}"
+    );
+    // the first check also pays cuDNN's loading and handle (what the first convolution of a
+    // run would pay anyway); the check itself, warm, must take well under a second
+    assert!(took.as_secs_f64() < 10.0, "the self-check took {took:?}");
+    let mut failures = vec![];
+    let mut ran = 0;
+    for tf32 in [false, true] {
+        conv::set_tf32(tf32);
+        let start = std::time::Instant::now();
+        for op in switch::Op::ALL {
+            if !op.has_cuda_side() {
+                continue;
+            }
+            if !switch::cuda_enabled(op) {
+                eprintln!(
+                    "{}: switched off here (AIART_CUDA_OPS), not checked",
+                    op.name()
+                );
+                continue;
+            }
+            for case in selfcheck::cases(op) {
+                let tol = case.tolerance(tf32);
+                match selfcheck::compare(&case, &gpu, Side::Ours, tol) {
+                    Ok(err) => eprintln!(
+                        "{} `{}` tf32 {tf32}: {err:.2e} (tolerance {tol:.0e})",
+                        op.name(),
+                        case.name
+                    ),
+                    Err(f) => {
+                        failures.push(format!("{} `{}` tf32 {tf32}: {f}", op.name(), case.name))
+                    }
+                }
+                ran += 1;
+            }
+        }
+        let pass = start.elapsed();
+        eprintln!("every case with tf32 {tf32}: {pass:?}");
+        if !tf32 {
+            // the same cases the check at open ran, now warm (plans made)
+            assert!(pass.as_secs_f64() < 1.0, "the cases took {pass:?}");
+        }
+    }
+    conv::set_tf32(true);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    if cfg!(feature = "cudnn") {
+        assert!(ran >= 20, "only {ran} cases ran");
+    }
+}
+
 #[test]
 fn quick_presets_give_the_cpus_first_losses_on_cuda_with_tf32_off() {
     need_gpu!("quick_presets_give_the_cpus_first_losses_on_cuda_with_tf32_off");

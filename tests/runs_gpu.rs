@@ -1,5 +1,6 @@
 //! A CUDA run's GPU readings (status.json's `gpu` and `images_per_s`, written by the trainer's
-//! heartbeat) through `aiart runs show` and `runs list --json`; a CPU run shows none.
+//! heartbeat) and our ops' CUDA sides (`cuda_ops`) through `aiart runs show` and `runs list
+//! --json`; a CPU run shows none.
 
 mod common;
 use common::*;
@@ -91,6 +92,34 @@ fn runs_show_and_list_carry_the_gpu_of_a_cuda_run_and_nothing_for_a_cpu_run() {
 }
 
 #[test]
+fn runs_show_says_which_cuda_ops_a_run_uses_and_which_were_switched_off() {
+    let ws = temp_workspace("runs-cuda-ops");
+    let ops = r#","cuda_ops":{"in_use":["conv","pad"],"off":[{"op":"adam",
+        "why":"the self-check's case `x`: it failed: no kernel"}]}"#;
+    fake_run(&ws, "cuda-run", "cuda", ops);
+    fake_run(&ws, "old-run", "cuda", "");
+    let show = |id: &str| {
+        let out = run(bin().arg("--workspace").arg(&ws).args(["runs", "show", id]));
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let s = show("cuda-run");
+    let lines: Vec<&str> = s.lines().filter(|l| l.starts_with("cuda ")).collect();
+    assert_eq!(
+        lines,
+        [
+            "cuda ops conv, pad",
+            "cuda off adam: the self-check's case `x`: it failed: no kernel"
+        ],
+        "{s}"
+    );
+    // a status file from before the field reads, and says nothing about CUDA ops
+    let s = show("old-run");
+    assert!(!s.lines().any(|l| l.starts_with("cuda ")), "{s}");
+    std::fs::remove_dir_all(&ws).unwrap();
+}
+
+#[test]
 fn a_cpu_run_writes_no_gpu_readings_and_its_speed() {
     // a real short CPU run: its heartbeat measures images per second and never a GPU
     let ws = temp_workspace("runs-gpu-cpu");
@@ -134,5 +163,6 @@ fn a_cpu_run_writes_no_gpu_readings_and_its_speed() {
     );
     let v = read_json(&status);
     assert!(v.get("gpu").is_none(), "a CPU run has no GPU readings: {v}");
+    assert!(v.get("cuda_ops").is_none(), "nor CUDA ops: {v}");
     std::fs::remove_dir_all(&ws).unwrap();
 }

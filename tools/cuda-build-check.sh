@@ -11,7 +11,9 @@
 # rebuilds candle's kernels instead of keeping the old PTX), then checks the binary:
 # it records libcuda.so.1 (the driver), starts, trains on the CPU, and where no GPU is found says
 # so in words; then ptxas's resource report of our own kernels (no spills, no local memory) and
-# the PTX-signature test of their argument lists. Exits non-zero on any failure. From a clean target directory it takes 20-40 min on
+# the PTX-signature test of their argument lists; with cudnn also the cuDNN descriptor test
+# (conv/cuda.rs: every convolution of every network, cuDNN's output shape against the op's own;
+# no GPU needed). Exits non-zero on any failure. From a clean target directory it takes 20-40 min on
 # 2 cores (candle's kernels are compiled by nvcc); it is not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +68,16 @@ fi
 run_env=(env)
 if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
     run_env=(env "LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$AIART_CUDA_STUB")
+fi
+
+if [[ ",$features," == *",cudnn,"* ]]; then
+    # every convolution of every network against cuDNN's own output shape, with descriptors
+    # made without a handle (cuDNN's library, no GPU); release, so candle's kernels built above
+    # are reused
+    step "cuDNN descriptors of every network's convolutions"
+    LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$AIART_CUDA_STUB" \
+        cargo test --release --features "$features" --lib cudnn_descriptors -- --nocapture \
+        || fail "the cuDNN descriptor test"
 fi
 
 step "the binary starts"

@@ -276,6 +276,9 @@ fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
         if !s.message.is_empty() {
             println!("message  {}", s.message);
         }
+        for line in s.cuda_ops.iter().flat_map(|ops| ops.lines()) {
+            println!("{line}");
+        }
     }
     println!("losses   {}", losses_line(&r, 100));
     let cks = run.list_checkpoints()?;

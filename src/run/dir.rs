@@ -321,6 +321,7 @@ impl RunDir {
             max_steps: None,
             gpu: None,
             images_per_s: None,
+            cuda_ops: crate::device::CudaOps::now(),
         }
     }
 }

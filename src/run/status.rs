@@ -54,6 +54,10 @@ pub struct Status {
     /// Training images per second over the last heartbeat (steps × batch / s)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images_per_s: Option<f64>,
+    /// Which of our ops a CUDA run computes with their CUDA side, and which were switched off
+    /// and why (absent on the CPU and in status files written before it existed)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cuda_ops: Option<crate::device::CudaOps>,
 }
 
 #[cfg(test)]
@@ -74,6 +78,7 @@ mod tests {
             max_steps: None,
             gpu: None,
             images_per_s: None,
+            cuda_ops: None,
         }
     }
 
@@ -82,7 +87,7 @@ mod tests {
         let cpu = status();
         let text = serde_json::to_string(&cpu).unwrap();
         assert!(
-            !text.contains("gpu") && !text.contains("images_per_s"),
+            !text.contains("gpu") && !text.contains("images_per_s") && !text.contains("cuda"),
             "{text}"
         );
         assert_eq!(serde_json::from_str::<Status>(&text).unwrap(), cpu);
@@ -96,6 +101,13 @@ mod tests {
             power_w: Some(455.123),
         });
         cuda.images_per_s = Some(8.75);
+        cuda.cuda_ops = Some(crate::device::CudaOps {
+            in_use: vec!["conv".into()],
+            off: vec![crate::device::CudaOpOff {
+                op: "pad".into(),
+                why: "switched off by AIART_CUDA_OPS".into(),
+            }],
+        });
         let text = serde_json::to_string(&cuda).unwrap();
         let back: Status = serde_json::from_str(&text).unwrap();
         assert_eq!(back, cuda);
@@ -103,6 +115,8 @@ mod tests {
         assert_eq!(v["gpu"]["util_percent"], 93);
         assert_eq!(v["gpu"]["memory_used"], 16_812_343_296u64);
         assert_eq!(v["images_per_s"], 8.75);
+        assert_eq!(v["cuda_ops"]["in_use"][0], "conv");
+        assert_eq!(v["cuda_ops"]["off"][0]["op"], "pad");
     }
 
     #[test]
@@ -111,8 +125,8 @@ mod tests {
                      "pid":7,"host":"h","message":"finished 5 steps"}"#;
         let s: Status = serde_json::from_str(old).unwrap();
         assert_eq!(
-            (s.state, s.step, s.gpu, s.images_per_s),
-            (RunState::Finished, 5, None, None)
+            (s.state, s.step, s.gpu, s.images_per_s, s.cuda_ops),
+            (RunState::Finished, 5, None, None, None)
         );
     }
 }

@@ -16,7 +16,15 @@
 //! (the gather form, `conv_gather`), and its dx is then the im2col convolution of dy with the
 //! flipped, transposed kernel.
 //! `conv.rs` picks between this and Winograd; Winograd borrows this file's kernel gradient.
+//!
+//! With the `cudnn` feature each op here has a CUDA side too (`conv/cuda.rs`: cuDNN), so a
+//! convolution, its transpose and all their gradients stay these ops on either device, and no
+//! backward reaches candle's convolutions (its direct `conv_transpose2d` kernel among them).
 
+#[cfg(feature = "cudnn")]
+use super::conv::{cuda, problem::Problem};
+#[cfg(feature = "cudnn")]
+use candle_core::CudaStorage;
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -393,6 +401,19 @@ impl CustomOp2 for Forward {
         Ok((CpuStorage::F32(y), Shape::from((g.n, g.cout, g.ho, g.wo))))
     }
 
+    #[cfg(feature = "cudnn")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let p = Problem::conv(l1.dims(), l2.dims(), self.stride, self.pad)?;
+        let y = cuda::forward(&p, (s1, l1), (s2, l2))?;
+        Ok((y, Shape::from(p.y().to_vec())))
+    }
+
     fn bwd(
         &self,
         x: &Tensor,
@@ -433,6 +454,11 @@ struct Backward {
 impl Backward {
     fn geometry(&self) -> Result<Geometry> {
         Geometry::new(&self.x_dims, &self.w_dims, self.stride, self.pad)
+    }
+
+    #[cfg(feature = "cudnn")]
+    fn problem(&self) -> Result<Problem> {
+        Problem::conv(&self.x_dims, &self.w_dims, self.stride, self.pad)
     }
 }
 
@@ -479,6 +505,19 @@ impl CustomOp2 for BackwardInput {
         });
         Ok((CpuStorage::F32(dx), Shape::from(self.0.x_dims.clone())))
     }
+
+    #[cfg(feature = "cudnn")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let p = self.0.problem()?;
+        let dx = cuda::backward_data(&p, (s1, l1), (s2, l2))?;
+        Ok((dx, Shape::from(self.0.x_dims.clone())))
+    }
 }
 
 /// dW from (x, dy)
@@ -520,6 +559,19 @@ impl CustomOp2 for BackwardKernel {
             );
         });
         Ok((CpuStorage::F32(dw), Shape::from(self.0.w_dims.clone())))
+    }
+
+    #[cfg(feature = "cudnn")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let p = self.0.problem()?;
+        let dw = cuda::backward_filter(&p, (s1, l1), (s2, l2))?;
+        Ok((dw, Shape::from(self.0.w_dims.clone())))
     }
 }
 
@@ -589,6 +641,18 @@ impl CustomOp2 for TransposeForward {
         BackwardInput(self.adjoint(l1.dims(), l2.dims())?).cpu_fwd(s1, l1, s2, l2)
     }
 
+    /// cuDNN's backward-data of the adjoint convolution (PyTorch's transposed convolution).
+    #[cfg(feature = "cudnn")]
+    fn cuda_fwd(
+        &self,
+        s1: &CudaStorage,
+        l1: &Layout,
+        s2: &CudaStorage,
+        l2: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        BackwardInput(self.adjoint(l1.dims(), l2.dims())?).cuda_fwd(s1, l1, s2, l2)
+    }
+
     fn bwd(
         &self,
         x: &Tensor,
@@ -648,6 +712,35 @@ pub(super) fn conv2d_im2col(
             pad: padding,
         },
     )
+}
+
+/// The output shape the CPU side gives `conv2d(x, w)` (for the shape tests).
+#[cfg(test)]
+pub(super) fn conv_output_dims(
+    x: &[usize],
+    w: &[usize],
+    stride: usize,
+    pad: usize,
+) -> Result<[usize; 4]> {
+    let g = Geometry::new(x, w, stride, pad)?;
+    Ok([g.n, g.cout, g.ho, g.wo])
+}
+
+/// The output shape the CPU side gives `conv_transpose2d(x, w)` (for the shape tests).
+#[cfg(test)]
+pub(super) fn transposed_output_dims(
+    x: &[usize],
+    w: &[usize],
+    stride: usize,
+    pad: usize,
+    output_padding: usize,
+) -> Result<Vec<usize>> {
+    let op = TransposeForward {
+        stride,
+        pad,
+        output_padding,
+    };
+    Ok(op.adjoint(x, w)?.x_dims)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod gemm_conv;
 pub mod norm;
 pub mod pad;
 pub mod pool;
+pub mod selfcheck;
 pub mod switch;
 pub mod upsample;
 

@@ -89,7 +89,10 @@ impl Op {
             Op::Upsample,
             Op::Adam,
         ];
-        cfg!(feature = "cuda") && WRITTEN.contains(&self)
+        // ... or this one when that side is cuDNN's (the `cudnn` feature)
+        const WRITTEN_CUDNN: &[Op] = &[Op::Conv];
+        cfg!(feature = "cuda")
+            && (WRITTEN.contains(&self) || cfg!(feature = "cudnn") && WRITTEN_CUDNN.contains(&self))
     }
 }
 

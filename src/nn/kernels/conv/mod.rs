@@ -1,6 +1,9 @@
 //! 2-D convolution and its transpose as the layers call them (PyTorch's `F.conv2d` and
 //! `F.conv_transpose2d`): picks the side that computes them — Winograd F(4×4, 3×3)
-//! (`winograd.rs`) or im2col + GEMM (`gemm_conv.rs`) for f32 on the CPU, candle's conv elsewhere.
+//! (`winograd.rs`) or im2col + GEMM (`gemm_conv.rs`) for f32 on the CPU; cuDNN (`cuda.rs`, the
+//! CUDA side of `gemm_conv.rs`'s ops, with the `cudnn` feature) for f32 on a CUDA device whose
+//! `conv` side is on (`switch`); candle's conv elsewhere (a `cuda` build without `cudnn`, other
+//! dtypes, the side switched off).
 //!
 //! Winograd only where the caller allows it (`Arith::Fast`: networks built for inference —
 //! translation, stylisation, samples — and style transfer's VGG, which optimises an image and
@@ -12,7 +15,31 @@
 //! positions, one tipped gate moves a weight's gradient by percents. The GEMM side rounds as
 //! PyTorch's does (within 1.5× on every case).
 
+#[cfg(feature = "cudnn")]
+pub(super) mod cuda;
+pub mod problem;
+
 use candle_core::{Result, Tensor};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `[train] tf32` as the convolutions' CUDA side reads it (on by default, as PyTorch's
+/// `torch.backends.cudnn.allow_tf32`).
+static TF32: AtomicBool = AtomicBool::new(true);
+
+/// Whether cuDNN may compute f32 convolutions with TensorFloat-32 (`[train] tf32`): on, each
+/// convolution descriptor keeps `CUDNN_DEFAULT_MATH` (TF32 where the GPU has it); off, it gets
+/// `CUDNN_FMA_MATH` (full f32), as PyTorch sets when `allow_tf32` is False
+/// (aten/src/ATen/native/cudnn/Conv_v7.cpp). Set per process before the first step
+/// (`device::set_tf32`); the cuDNN plans are kept per math type, so a change applies to the
+/// next call. Nothing on the CPU.
+pub fn set_tf32(on: bool) {
+    TF32.store(on, Ordering::Relaxed);
+}
+
+/// The math the convolutions' CUDA side uses now: true = TF32 allowed (see `set_tf32`).
+pub fn tf32() -> bool {
+    TF32.load(Ordering::Relaxed)
+}
 
 /// How a convolution may round on the CPU.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,8 +52,9 @@ pub enum Arith {
     Fast,
 }
 
-/// PyTorch's `F.conv_transpose2d(x, w, stride, padding, output_padding)`: the GEMM kernel for f32
-/// on the CPU, candle's elsewhere.
+/// PyTorch's `F.conv_transpose2d(x, w, stride, padding, output_padding)` with x (N, Cin, H, W) and
+/// w (Cin, Cout, kh, kw): the GEMM kernel for f32 on the CPU, cuDNN's backward-data on CUDA (with
+/// `cudnn`, the side on), candle's elsewhere. Errors: shapes that do not fit (`problem.rs`).
 pub fn conv_transpose2d(
     x: &Tensor,
     w: &Tensor,
@@ -34,15 +62,20 @@ pub fn conv_transpose2d(
     output_padding: usize,
     stride: usize,
 ) -> Result<Tensor> {
+    #[cfg(test)]
+    if let Some(y) = shapes::record(true, x, w, stride, padding, output_padding)? {
+        return Ok(y);
+    }
     if !super::switch::ours(super::switch::Op::Conv, &[x, w]) {
         return x.conv_transpose2d(w, padding, output_padding, stride, 1);
     }
     super::gemm_conv::conv_transpose2d_gemm(x, w, padding, output_padding, stride)
 }
 
-/// PyTorch's `F.conv2d(x, w, stride=stride, padding=padding)`: for f32 on the CPU, with
-/// `Arith::Fast` Winograd F(4×4, 3×3) for 3×3 stride-1 kernels with enough channels
-/// (`winograd::suits`), else the GEMM kernel; candle's conv elsewhere.
+/// PyTorch's `F.conv2d(x, w, stride=stride, padding=padding)` with x (N, C, H, W) and w (K, C, kh,
+/// kw): for f32 on the CPU, with `Arith::Fast` Winograd F(4×4, 3×3) for 3×3 stride-1 kernels with
+/// enough channels (`winograd::suits`), else the GEMM kernel; on CUDA (with `cudnn`, the side on)
+/// cuDNN whatever `arith` says; candle's conv elsewhere.
 pub fn conv2d(
     x: &Tensor,
     w: &Tensor,
@@ -50,16 +83,24 @@ pub fn conv2d(
     stride: usize,
     arith: Arith,
 ) -> Result<Tensor> {
+    #[cfg(test)]
+    if let Some(y) = shapes::record(false, x, w, stride, padding, 0)? {
+        return Ok(y);
+    }
     if !super::switch::ours(super::switch::Op::Conv, &[x, w]) {
         return x.conv2d(w, padding, stride, 1, 1);
     }
-    if arith == Arith::Fast && super::winograd::suits(x.dims(), w.dims(), stride) {
+    let cpu = x.device().is_cpu();
+    if cpu && arith == Arith::Fast && super::winograd::suits(x.dims(), w.dims(), stride) {
         return x
             .contiguous()?
             .apply_op2(&w.contiguous()?, super::winograd::Forward::new(padding));
     }
     super::gemm_conv::conv2d_im2col(x, w, padding, stride)
 }
+
+#[cfg(test)]
+pub(crate) mod shapes;
 
 #[cfg(test)]
 mod tests {
