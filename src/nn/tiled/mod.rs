@@ -186,9 +186,9 @@ fn bytes(d: Dims) -> u64 {
 
 /// Bytes of activations the network's own forward holds at its peak for an input of (1, C, H, W)
 /// `dims`: every activation alive at once (the U-Net's skips, a residual block's input), each
-/// layer's output beside its input and a reflection-padded copy. An estimate from the layer
-/// shapes (the convolutions' own bounded workspaces aside), measured against peak RSS in
-/// docs/PERFORMANCE.md.
+/// layer's output beside its input, a reflection-padded copy and the convolution's workspace
+/// (its im2col, at most `KERNEL_WORKSPACE`). An estimate from the layer shapes, measured against
+/// the heap's peak in tests/tiled_memory.rs and peak RSS in docs/PERFORMANCE.md.
 pub fn untiled_bytes(p: &Program, dims: &[usize]) -> Result<u64> {
     let sh = shapes(p, input_dims(dims)?)?;
     let mut last = vec![0usize; p.nodes.len()];
@@ -204,14 +204,26 @@ pub fn untiled_bytes(p: &Program, dims: &[usize]) -> Result<u64> {
             .filter(|&j| j == i || last[j] >= i)
             .map(|j| bytes(sh[j]))
             .sum();
-        let padded = match *n {
-            Node::Conv { input, reflect, .. } if reflect > 0 => {
+        let (co, ho, wo) = sh[i];
+        let extra = match *n {
+            Node::Conv {
+                input,
+                conv,
+                reflect,
+            } => {
                 let (c, h, w) = sh[input];
-                bytes((c, h + 2 * reflect, w + 2 * reflect))
+                let k = conv.geometry().1;
+                let im2col = (c * k * k * ho * wo) as u64;
+                bytes((c, h + 2 * reflect, w + 2 * reflect)) * (reflect > 0) as u64
+                    + 4 * workspace(im2col)
+            }
+            Node::ConvT { input, .. } => {
+                let (c, h, w) = sh[input];
+                4 * workspace((c * 16 * h * w).max(co * ho * wo) as u64)
             }
             _ => 0,
         };
-        peak = peak.max(live + padded);
+        peak = peak.max(live + extra);
     }
     Ok(peak)
 }
@@ -265,6 +277,21 @@ struct Step {
 /// `winograd`'s band buffers).
 const KERNEL_WORKSPACE: u64 = 8 << 20;
 
+/// Floats the GEMM may copy its operands into (gemm's packed panels, per thread; measured with
+/// tests/tiled_memory.rs's counting allocator).
+const GEMM_PACKING: u64 = 1 << 20;
+
+/// Bytes of the budget left for what the accounting does not see: buffers the kernels keep per
+/// thread, the allocator's rounding, the engine's own small vectors (a further eighth of the
+/// budget is left too). Measured with tests/tiled_memory.rs's counting allocator.
+const UNSEEN: u64 = 2 << 20;
+
+/// A convolution's workspace in floats, for an im2col of `im2col` floats: the column matrix (at
+/// most `KERNEL_WORKSPACE`) and its packed copy (at most `GEMM_PACKING`).
+fn workspace(im2col: u64) -> u64 {
+    im2col.min(KERNEL_WORKSPACE) + im2col.min(GEMM_PACKING)
+}
+
 /// Bytes a band of `r` output rows of `node` takes while it is computed: its input rows (read,
 /// transformed, padded: 4 copies at most), its output (computed, reordered, encoded: 3) and the
 /// convolution's workspace.
@@ -282,14 +309,14 @@ fn band_bytes(p: &Program, sh: &[Dims], node: NodeId, r: usize) -> u64 {
             let rows = (r - 1) * s + k;
             let cols = w + 2 * (reflect + zero);
             let im2col = (c * k * k * r * wo) as u64;
-            ((rows * c * cols) as u64 * 4, im2col.min(KERNEL_WORKSPACE))
+            ((rows * c * cols) as u64 * 4, workspace(im2col))
         }
         Node::ConvT { input, conv } => {
             let (c, _, w) = sh[input];
             let (_, k, s, _, _) = conv.geometry();
             let rows = r.div_ceil(s) + k.div_ceil(s) + 1;
             let full = (co * (rows * s + k) * (w * s + k)) as u64;
-            ((rows * c * w) as u64 * 4 + full, full.min(KERNEL_WORKSPACE))
+            ((rows * c * w) as u64 * 4 + full, workspace(full))
         }
         Node::Add { .. } => ((r * co * wo) as u64 * 4, 0),
         _ => ((r * co * wo) as u64 * 2, 0),
@@ -340,6 +367,7 @@ fn plan(p: &Program, sh: &[Dims], opts: &TileOptions, ctx: &Ctx) -> (Vec<Step>, 
             last[n] = k;
         }
     }
+    let target = opts.budget - opts.budget / 8 - UNSEEN.min(opts.budget / 4);
     // maps stay in memory up to half the budget, and never so far that a band of 8 rows of any
     // pass would not fit beside them
     let reserve = order
@@ -349,7 +377,7 @@ fn plan(p: &Program, sh: &[Dims], opts: &TileOptions, ctx: &Ctx) -> (Vec<Step>, 
         .unwrap_or(0);
     let memory_maps = opts
         .memory_maps
-        .unwrap_or((opts.budget / 2).min(opts.budget.saturating_sub(reserve)));
+        .unwrap_or((target / 2).min(target.saturating_sub(reserve)));
     let mut held_maps = 0u64;
     let mut held = vec![0u64; p.nodes.len()];
     let mut peak = 0u64;
@@ -374,7 +402,7 @@ fn plan(p: &Program, sh: &[Dims], opts: &TileOptions, ctx: &Ctx) -> (Vec<Step>, 
         let now: u64 = held.iter().sum();
         let rows = match opts.band_rows {
             Some(r) => r.clamp(1, sh[n].1),
-            None => rows_within(p, sh, n, opts.budget.saturating_sub(now)),
+            None => rows_within(p, sh, n, target.saturating_sub(now)),
         };
         peak = peak.max(now + band_bytes(p, sh, n, rows));
         let frees: Vec<NodeId> = (0..p.nodes.len()).filter(|&j| last[j] == k).collect();
@@ -687,8 +715,7 @@ pub fn run_bands(
             let mut map = Map::new(c, h, w, step.in_memory, &mut e.scratch)?;
             for o0 in (0..h).step_by(step.rows) {
                 let o1 = (o0 + step.rows).min(h);
-                let y = e.compute(step.node, o0, o1)?;
-                map.write_rows(o0, &y)?;
+                map.write_rows(o0, e.compute(step.node, o0, o1)?)?;
                 if !step.in_memory {
                     e.written += bytes((c, o1 - o0, w));
                 }

@@ -1,6 +1,6 @@
 //! The activations the tiled engine keeps between layers: one map per convolution or residual
 //! sum, (C, H, W) f32 stored row by row (H, C, W) so that a band of rows is one contiguous run,
-//! in memory or in a scratch file; each map gathers its per-channel Σx and Σx² (f64) as its
+//! in memory or in a scratch file (native-endian f32, read back by the process that wrote it); each map gathers its per-channel Σx and Σx² (f64) as its
 //! bands are written, for the normalisation that follows it.
 
 use candle_core::{Device, Tensor};
@@ -96,9 +96,9 @@ impl Map {
         })
     }
 
-    /// Writes rows `y0..` from a (1, C, rows, W) band and adds them to the channel sums. Every row
-    /// is written once.
-    pub fn write_rows(&mut self, y0: usize, band: &Tensor) -> crate::nn::tiled::Result<()> {
+    /// Writes rows `y0..` from a (1, C, rows, W) band (consumed, so that at most two copies of it
+    /// are alive) and adds them to the channel sums. Every row is written once.
+    pub fn write_rows(&mut self, y0: usize, band: Tensor) -> crate::nn::tiled::Result<()> {
         let (_, c, rows, w) = band.dims4()?;
         assert!(
             c == self.c && w == self.w && y0 + rows <= self.h,
@@ -108,6 +108,7 @@ impl Map {
             .to_device(&Device::Cpu)?
             .flatten_all()?
             .to_vec1::<f32>()?;
+        drop(band);
         let plane = rows * w;
         let sums: Vec<(f64, f64)> = chw
             .par_chunks(plane.max(1))
@@ -122,22 +123,24 @@ impl Map {
             self.sum[ch] += s;
             self.sum_sq[ch] += q;
         }
-        // (C, rows, W) -> (rows, C, W)
         let row = c * w;
-        let mut hcw = vec![0f32; chw.len()];
-        hcw.par_chunks_mut(row.max(1))
-            .enumerate()
-            .for_each(|(y, out)| {
-                for ch in 0..c {
-                    out[ch * w..(ch + 1) * w].copy_from_slice(&chw[ch * plane + y * w..][..w]);
-                }
-            });
         let at = y0 * row;
+        // (C, rows, W) -> (rows, C, W), straight into place in memory
+        let reorder = |hcw: &mut [f32]| {
+            hcw.par_chunks_mut(row.max(1))
+                .enumerate()
+                .for_each(|(y, out)| {
+                    for ch in 0..c {
+                        out[ch * w..(ch + 1) * w].copy_from_slice(&chw[ch * plane + y * w..][..w]);
+                    }
+                })
+        };
         match &mut self.backing {
-            Backing::Memory(v) => v[at..at + hcw.len()].copy_from_slice(&hcw),
+            Backing::Memory(v) => reorder(&mut v[at..at + chw.len()]),
             Backing::File { file, path } => {
-                let bytes: Vec<u8> = hcw.iter().flat_map(|v| v.to_le_bytes()).collect();
-                file.write_all_at(&bytes, (at * 4) as u64)
+                let mut hcw = vec![0f32; chw.len()];
+                reorder(&mut hcw);
+                file.write_all_at(bytemuck::cast_slice(&hcw), (at * 4) as u64)
                     .map_err(|source| ScratchError {
                         path: path.clone(),
                         what: "writing",
@@ -157,17 +160,14 @@ impl Map {
         let hcw: &[f32] = match &self.backing {
             Backing::Memory(v) => &v[y0 * row..y1 * row],
             Backing::File { file, path } => {
-                let mut bytes = vec![0u8; rows * row * 4];
-                file.read_exact_at(&mut bytes, (y0 * row * 4) as u64)
+                let mut v = vec![0f32; rows * row];
+                file.read_exact_at(bytemuck::cast_slice_mut(&mut v), (y0 * row * 4) as u64)
                     .map_err(|source| ScratchError {
                         path: path.clone(),
                         what: "reading",
                         source,
                     })?;
-                owned = bytes
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect::<Vec<f32>>();
+                owned = v;
                 &owned
             }
         };
