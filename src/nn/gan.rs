@@ -221,6 +221,17 @@ impl Generator {
             GenNet::Unet(n) => n.forward(xs, ctx),
         }
     }
+
+    /// This generator as a program for the tiled engine (`nn::tiled::run`): the same layers, and
+    /// `forward` for an image that fits the memory budget.
+    pub fn program(&self) -> super::tiled::program::Program<'_> {
+        let (mut p, x) = super::tiled::program::Builder::new();
+        let y = match &self.net {
+            GenNet::Resnet(n) => n.program(&mut p, x),
+            GenNet::Unet(n) => n.program(&mut p, x),
+        };
+        p.finish(y, Box::new(move |x, ctx| self.forward(x, ctx)))
+    }
 }
 
 fn build_disc(c: &DiscConfig, params: &ParamStore) -> Result<DiscNet> {

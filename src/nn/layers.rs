@@ -149,6 +149,20 @@ impl Conv2d {
             super::kernels::conv::conv2d(xs, &self.weight, self.padding, self.stride, self.arith)?;
         add_bias(y, &self.bias)
     }
+
+    /// (output channels, kernel side k, stride, zero padding) — for the tiled engine
+    /// (`nn::tiled`), which pads its bands itself.
+    pub fn geometry(&self) -> (usize, usize, usize, usize) {
+        let d = self.weight.dims();
+        (d[0], d[3], self.stride, self.padding)
+    }
+
+    /// `forward` of an input that the caller has padded already: the same weights, bias and
+    /// arithmetic with the layer's own zero padding left out.
+    pub fn forward_padded(&self, xs: &Tensor) -> Result<Tensor> {
+        let y = super::kernels::conv::conv2d(xs, &self.weight, 0, self.stride, self.arith)?;
+        add_bias(y, &self.bias)
+    }
 }
 
 pub struct ConvTranspose2d {
@@ -191,9 +205,23 @@ impl ConvTranspose2d {
         )?;
         add_bias(y, &self.bias)
     }
+
+    /// (output channels, kernel side k, stride, padding, output padding) — for the tiled engine.
+    pub fn geometry(&self) -> (usize, usize, usize, usize, usize) {
+        let d = self.weight.dims();
+        (d[1], d[3], self.stride, self.padding, self.output_padding)
+    }
+
+    /// The transposed convolution with no padding and no output padding (the uncropped output,
+    /// (Hin − 1)·stride + k rows), bias added: `forward` is its rows and columns from `padding` on.
+    pub fn forward_uncropped(&self, xs: &Tensor) -> Result<Tensor> {
+        let y = super::kernels::conv::conv_transpose2d(xs, &self.weight, 0, 0, self.stride)?;
+        add_bias(y, &self.bias)
+    }
 }
 
-const EPS: f64 = 1e-5;
+/// ε of every normalisation layer (PyTorch's default for BatchNorm2d and InstanceNorm2d).
+pub const EPS: f64 = 1e-5;
 const MOMENTUM: f64 = 0.1;
 
 pub struct BatchNorm {
@@ -233,6 +261,22 @@ impl BatchNorm {
         self.running_var.set(&rv)?;
         self.num_batches_tracked
             .set(&(self.num_batches_tracked.as_tensor() + 1.0)?)
+    }
+
+    /// What this layer's forward normalises with, per channel, as f64: (mean, biased variance,
+    /// γ, β). The mean and variance are `moments` (the whole input's, gathered by the caller)
+    /// when `ctx` trains, the running statistics otherwise — for the tiled engine (`nn::tiled`).
+    pub fn statistics(&self, moments: (Vec<f64>, Vec<f64>), ctx: &Ctx) -> Result<[Vec<f64>; 4]> {
+        let f = |t: &Tensor| -> Result<Vec<f64>> { t.to_dtype(DType::F64)?.to_vec1::<f64>() };
+        let (mean, var) = if ctx.train {
+            moments
+        } else {
+            (
+                f(self.running_mean.as_tensor())?,
+                f(self.running_var.as_tensor())?,
+            )
+        };
+        Ok([mean, var, f(&self.weight)?, f(&self.bias)?])
     }
 
     pub fn forward(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {

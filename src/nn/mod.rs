@@ -9,6 +9,7 @@ pub mod patchgan;
 pub mod pool;
 pub mod pth;
 pub mod resnet;
+pub mod tiled;
 pub mod transformer_net;
 pub mod unet;
 pub mod vgg;

@@ -5,6 +5,7 @@
 
 use super::layers::{dropout, reflect_pad, Conv2d, ConvTranspose2d, Ctx, Norm, NormKind};
 use super::params::Vb;
+use super::tiled::program::{Act, Builder, NodeId};
 use candle_core::{Result, Tensor};
 
 struct ResnetBlock {
@@ -42,6 +43,19 @@ impl ResnetBlock {
             .norm2
             .forward(&self.conv2.forward(&reflect_pad(&h, 1)?)?, ctx)?;
         xs + h
+    }
+
+    /// `forward` as nodes of a tiled program.
+    fn program<'a>(&'a self, p: &mut Builder<'a>, xs: NodeId) -> NodeId {
+        let h = p.conv(xs, &self.conv1, 1);
+        let h = p.norm(h, &self.norm1);
+        let mut h = p.act(h, Act::Relu);
+        if self.use_dropout {
+            h = p.dropout(h);
+        }
+        let h = p.conv(h, &self.conv2, 1);
+        let h = p.norm(h, &self.norm2);
+        p.add(xs, h)
     }
 }
 
@@ -118,5 +132,27 @@ impl ResnetGenerator {
             h = norm.forward_relu(&conv.forward(&h)?, ctx)?;
         }
         self.tail.forward(&reflect_pad(&h, 3)?)?.tanh()
+    }
+
+    /// `forward` as nodes of a tiled program (`nn::tiled`), from the input node to the output.
+    pub fn program<'a>(&'a self, p: &mut Builder<'a>, xs: NodeId) -> NodeId {
+        let h = p.conv(xs, &self.head.0, 3);
+        let h = p.norm(h, &self.head.1);
+        let mut h = p.act(h, Act::Relu);
+        for (conv, norm) in &self.down {
+            let c = p.conv(h, conv, 0);
+            let n = p.norm(c, norm);
+            h = p.act(n, Act::Relu);
+        }
+        for b in &self.blocks {
+            h = b.program(p, h);
+        }
+        for (conv, norm) in &self.up {
+            let c = p.conv_t(h, conv);
+            let n = p.norm(c, norm);
+            h = p.act(n, Act::Relu);
+        }
+        let y = p.conv(h, &self.tail, 3);
+        p.act(y, Act::Tanh)
     }
 }

@@ -351,6 +351,37 @@ impl TransformerNet {
         h = l.in5.forward(&l.deconv2.forward(&h)?, true)?;
         l.deconv3.forward(&h)
     }
+
+    /// This network as a program for the tiled engine (`nn::tiled::run`): the same layers, and
+    /// `forward` for an image that fits the memory budget (the context is not used).
+    pub fn program(&self) -> super::tiled::program::Program<'_> {
+        use super::tiled::program::{Act, Builder, NodeId};
+        let (mut p, x) = Builder::new();
+        let l = &self.layers;
+        let mut h: NodeId = x;
+        for (c, n) in [(&l.conv1, &l.in1), (&l.conv2, &l.in2), (&l.conv3, &l.in3)] {
+            let y = p.conv(h, &c.conv2d, c.pad);
+            let y = p.affine_instance_norm(y, &n.weight, &n.bias);
+            h = p.act(y, Act::Relu);
+        }
+        for r in &l.res {
+            let y = p.conv(h, &r.conv1.conv2d, r.conv1.pad);
+            let y = p.affine_instance_norm(y, &r.in1.weight, &r.in1.bias);
+            let y = p.act(y, Act::Relu);
+            let y = p.conv(y, &r.conv2.conv2d, r.conv2.pad);
+            let y = p.affine_instance_norm(y, &r.in2.weight, &r.in2.bias);
+            h = p.add(y, h);
+        }
+        for (d, n) in [(&l.deconv1, &l.in4), (&l.deconv2, &l.in5)] {
+            assert_eq!(d.upsample, 2, "the tiled engine upsamples by 2");
+            let u = p.upsample2x(h);
+            let y = p.conv(u, &d.conv.conv2d, d.conv.pad);
+            let y = p.affine_instance_norm(y, &n.weight, &n.bias);
+            h = p.act(y, Act::Relu);
+        }
+        let y = p.conv(h, &l.deconv3.conv2d, l.deconv3.pad);
+        p.finish(y, Box::new(move |x, _| self.forward(x)))
+    }
 }
 
 /// Smallest side the network takes: the 9×9 conv reflection-pads by 4, which needs more than 4

@@ -5,6 +5,7 @@
 
 use super::layers::{dropout, leaky_relu, Conv2d, ConvTranspose2d, Ctx, Norm, NormKind};
 use super::params::Vb;
+use super::tiled::program::{Act, Builder, NodeId};
 use candle_core::{Result, Tensor};
 
 enum Kind {
@@ -82,6 +83,34 @@ impl UnetBlock {
             Kind::Outermost => h.tanh(),
             Kind::Middle { use_dropout: true } => Tensor::cat(&[xs, &dropout(&h, ctx)?], 1),
             _ => Tensor::cat(&[xs, &h], 1),
+        }
+    }
+
+    /// `forward` as nodes of a tiled program, in the same order (so the dropout masks are drawn
+    /// in the same order).
+    fn program<'a>(&'a self, p: &mut Builder<'a>, xs: NodeId) -> NodeId {
+        let h = match self.kind {
+            Kind::Outermost => p.conv(xs, &self.down, 0),
+            _ => {
+                let a = p.act(xs, Act::Leaky);
+                let c = p.conv(a, &self.down, 0);
+                p.norm(c, &self.down_norm)
+            }
+        };
+        let h = match &self.sub {
+            Some(s) => s.program(p, h),
+            None => h,
+        };
+        let r = p.act(h, Act::Relu);
+        let u = p.conv_t(r, &self.up);
+        let u = p.norm(u, &self.up_norm);
+        match self.kind {
+            Kind::Outermost => p.act(u, Act::Tanh),
+            Kind::Middle { use_dropout: true } => {
+                let d = p.dropout(u);
+                p.cat(xs, d)
+            }
+            _ => p.cat(xs, u),
         }
     }
 }
@@ -172,5 +201,10 @@ impl UnetGenerator {
 
     pub fn forward(&self, xs: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         self.root.forward(xs, ctx)
+    }
+
+    /// `forward` as nodes of a tiled program (`nn::tiled`), from the input node to the output.
+    pub fn program<'a>(&'a self, p: &mut Builder<'a>, xs: NodeId) -> NodeId {
+        self.root.program(p, xs)
     }
 }

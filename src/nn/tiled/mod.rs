@@ -1,0 +1,785 @@
+//! Exact inference in bounded memory for the image-to-image networks (the ResNet and U-Net
+//! generators, TransformerNet): an image of any size gives the same result as the whole-image
+//! forward, with no more than a memory budget of activations held.
+//!
+//! How: layer by layer, streaming row bands through scratch maps (`store.rs`). Each convolution
+//! (and each residual sum) is computed band by band, reading the rows it needs of its input — its
+//! true neighbours, with reflection or zero padding only at the image's real border — and written
+//! to a map, in memory while the maps fit half the budget, else in a scratch file. Its per-channel
+//! Σx and Σx² are gathered as the bands are written, so the normalisation that follows uses the
+//! whole activation's statistics; normalisation, activations, dropout, upsampling and the U-Net's
+//! skip concatenations are applied when the next convolution reads its bands. Dropout masks are
+//! drawn for the whole activation from the context's generator in the order the network's forward
+//! draws them, so the tiled result equals the untiled one with the same seed. Each layer is
+//! computed once (a band re-reads only its kernel's halo rows): the cost over the untiled forward
+//! is the scratch traffic, one write and one or two reads of every kept activation.
+//! docs/ARCHITECTURE.md ("Any size: exact tiles") says why this and not recomputation.
+
+pub mod program;
+mod store;
+
+use crate::nn::layers::{Ctx, EPS};
+use candle_core::{DType, Device, Tensor};
+use program::{Node, NodeId, NormRef, Program};
+use rayon::prelude::*;
+use std::path::PathBuf;
+pub use store::ScratchError;
+use store::{Map, Scratch};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TiledError {
+    #[error(transparent)]
+    Scratch(#[from] ScratchError),
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// An input or a program the engine cannot run, with the rule it breaks.
+    #[error("tiled inference: {0}")]
+    Unsupported(String),
+}
+
+pub type Result<T> = std::result::Result<T, TiledError>;
+
+/// Style transfer's threshold for tiles (`nst::tiles`), and the default budget here: 2 GiB.
+pub const DEFAULT_BUDGET: u64 = 2 << 30;
+
+/// How an image is run.
+#[derive(Clone, Debug)]
+pub struct TileOptions {
+    /// Bytes of activations the engine may hold: images whose untiled forward would hold more
+    /// (`untiled_bytes`) are run in bands sized to stay within it.
+    pub budget: u64,
+    /// Forces banded inference with this many output rows a band at every layer (a band at a
+    /// layer of lower resolution covers proportionally more of the image).
+    pub band_rows: Option<usize>,
+    /// Where the scratch folder is made (a new `aiart-tiles-XXXXXX` inside it, removed at the end).
+    pub scratch_dir: PathBuf,
+    /// Bytes of kept activations held in memory before they go to scratch files [default: half
+    /// the budget, less where a band of 8 rows would not fit beside them]; 0 puts every one in a
+    /// file.
+    pub memory_maps: Option<u64>,
+}
+
+impl TileOptions {
+    /// The default budget, bands sized by it, scratch files in `scratch_dir`.
+    pub fn new(scratch_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            budget: DEFAULT_BUDGET,
+            band_rows: None,
+            scratch_dir: scratch_dir.into(),
+            memory_maps: None,
+        }
+    }
+}
+
+/// Bands done of the total, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// false: the network's own forward ran on the whole image
+    pub tiled: bool,
+    /// `untiled_bytes` of the image
+    pub untiled_bytes: u64,
+    /// The most bytes of activations the engine held at once (kept maps in memory, dropout
+    /// masks, a band's inputs, outputs and convolution workspace): `untiled_bytes` untiled
+    pub peak_bytes: u64,
+    /// Bands computed over all layers
+    pub bands: usize,
+    /// Bytes written to scratch files
+    pub scratch_written: u64,
+}
+
+/// (channels, rows, columns) of each node's activation.
+type Dims = (usize, usize, usize);
+
+fn unsupported(s: String) -> TiledError {
+    TiledError::Unsupported(s)
+}
+
+/// Each node's (C, H, W) for an input of `input` (C, H, W); errors name the node and the rule.
+fn shapes(p: &Program, input: Dims) -> Result<Vec<Dims>> {
+    let mut out: Vec<Dims> = Vec::with_capacity(p.nodes.len());
+    for (i, node) in p.nodes.iter().enumerate() {
+        let d = match *node {
+            Node::Input => input,
+            Node::Conv {
+                input,
+                conv,
+                reflect,
+            } => {
+                let (c, h, w) = out[input];
+                let (cout, k, s, zero) = conv.geometry();
+                let pad = reflect + zero;
+                if reflect > 0 && (reflect >= h || reflect >= w) {
+                    return Err(unsupported(format!(
+                        "layer {i}: reflection padding {reflect} needs more than {reflect} px on each side, the activation is {w}×{h} ({c} channels)"
+                    )));
+                }
+                if h + 2 * pad < k || w + 2 * pad < k {
+                    return Err(unsupported(format!(
+                        "layer {i}: a {k}×{k} convolution on {w}×{h} px"
+                    )));
+                }
+                (cout, (h + 2 * pad - k) / s + 1, (w + 2 * pad - k) / s + 1)
+            }
+            Node::ConvT { input, conv } => {
+                let (_, h, w) = out[input];
+                let (cout, k, s, pad, op) = conv.geometry();
+                if op > pad {
+                    return Err(unsupported(format!(
+                        "layer {i}: output padding {op} above the padding {pad}"
+                    )));
+                }
+                let f = |n: usize| (n - 1) * s + k + op - 2 * pad;
+                (cout, f(h), f(w))
+            }
+            Node::Upsample2x { input } => {
+                let (c, h, w) = out[input];
+                (c, 2 * h, 2 * w)
+            }
+            Node::Norm { input, .. } => {
+                if !stored(&p.nodes[input]) {
+                    return Err(unsupported(format!(
+                        "layer {i}: a normalisation must follow a convolution or a sum"
+                    )));
+                }
+                out[input]
+            }
+            Node::Act { input, .. } | Node::Dropout { input } => out[input],
+            Node::Add { a, b } => {
+                if out[a] != out[b] {
+                    return Err(unsupported(format!(
+                        "layer {i}: adding {:?} to {:?}",
+                        out[a], out[b]
+                    )));
+                }
+                out[a]
+            }
+            Node::Cat { a, b } => {
+                let ((ca, ha, wa), (cb, hb, wb)) = (out[a], out[b]);
+                if (ha, wa) != (hb, wb) {
+                    return Err(unsupported(format!(
+                        "layer {i}: concatenating {wa}×{ha} and {wb}×{hb}"
+                    )));
+                }
+                (ca + cb, ha, wa)
+            }
+        };
+        out.push(d);
+    }
+    Ok(out)
+}
+
+/// Nodes whose activation is computed and kept (the rest are views of them).
+fn stored(n: &Node) -> bool {
+    matches!(n, Node::Conv { .. } | Node::ConvT { .. } | Node::Add { .. })
+}
+
+fn bytes(d: Dims) -> u64 {
+    (d.0 * d.1 * d.2 * 4) as u64
+}
+
+/// Bytes of activations the network's own forward holds at its peak for an input of (1, C, H, W)
+/// `dims`: every activation alive at once (the U-Net's skips, a residual block's input), each
+/// layer's output beside its input, a reflection-padded copy and the convolution's workspace
+/// (its im2col, at most `KERNEL_WORKSPACE`). An estimate from the layer shapes, measured against
+/// the heap's peak in tests/tiled_memory.rs and peak RSS in docs/PERFORMANCE.md.
+pub fn untiled_bytes(p: &Program, dims: &[usize]) -> Result<u64> {
+    let sh = shapes(p, input_dims(dims)?)?;
+    let mut last = vec![0usize; p.nodes.len()];
+    for (i, n) in p.nodes.iter().enumerate() {
+        for j in inputs(n) {
+            last[j] = i;
+        }
+    }
+    last[p.output] = p.nodes.len();
+    let mut peak = 0;
+    for (i, n) in p.nodes.iter().enumerate() {
+        let live: u64 = (0..=i)
+            .filter(|&j| j == i || last[j] >= i)
+            .map(|j| bytes(sh[j]))
+            .sum();
+        let (co, ho, wo) = sh[i];
+        let extra = match *n {
+            Node::Conv {
+                input,
+                conv,
+                reflect,
+            } => {
+                let (c, h, w) = sh[input];
+                let k = conv.geometry().1;
+                let im2col = (c * k * k * ho * wo) as u64;
+                bytes((c, h + 2 * reflect, w + 2 * reflect)) * (reflect > 0) as u64
+                    + 4 * workspace(im2col)
+            }
+            Node::ConvT { input, .. } => {
+                let (c, h, w) = sh[input];
+                4 * workspace((c * 16 * h * w).max(co * ho * wo) as u64)
+            }
+            _ => 0,
+        };
+        peak = peak.max(live + extra);
+    }
+    Ok(peak)
+}
+
+fn input_dims(dims: &[usize]) -> Result<Dims> {
+    match *dims {
+        [1, c, h, w] => Ok((c, h, w)),
+        _ => Err(unsupported(format!(
+            "the input must be one image (1, C, H, W), got {dims:?}"
+        ))),
+    }
+}
+
+fn inputs(n: &Node) -> Vec<NodeId> {
+    match *n {
+        Node::Input => vec![],
+        Node::Conv { input, .. }
+        | Node::ConvT { input, .. }
+        | Node::Upsample2x { input }
+        | Node::Norm { input, .. }
+        | Node::Act { input, .. }
+        | Node::Dropout { input } => vec![input],
+        Node::Add { a, b } | Node::Cat { a, b } => vec![a, b],
+    }
+}
+
+/// The kept maps and masks a band of node `n` reads (stored nodes and dropout nodes).
+fn reach(p: &Program, n: NodeId, out: &mut Vec<NodeId>) {
+    let node = &p.nodes[n];
+    if stored(node) || matches!(node, Node::Dropout { .. }) {
+        out.push(n);
+    }
+    if !stored(node) {
+        for i in inputs(node) {
+            reach(p, i, out);
+        }
+    }
+}
+
+/// One streaming pass: node `node` computed (or, for the last, the output read out) in bands of
+/// `rows` output rows.
+struct Step {
+    node: NodeId,
+    rows: usize,
+    in_memory: bool,
+    /// kept maps and masks freed after this step
+    frees: Vec<NodeId>,
+}
+
+/// Floats a convolution kernel may take for its own workspace (`kernels::gemm_conv`'s and
+/// `winograd`'s band buffers).
+const KERNEL_WORKSPACE: u64 = 8 << 20;
+
+/// Floats the GEMM may copy its operands into (gemm's packed panels, per thread; measured with
+/// tests/tiled_memory.rs's counting allocator).
+const GEMM_PACKING: u64 = 1 << 20;
+
+/// Bytes of the budget left for what the accounting does not see: buffers the kernels keep per
+/// thread, the allocator's rounding, the engine's own small vectors (a further eighth of the
+/// budget is left too). Measured with tests/tiled_memory.rs's counting allocator.
+const UNSEEN: u64 = 2 << 20;
+
+/// A convolution's workspace in floats, for an im2col of `im2col` floats: the column matrix (at
+/// most `KERNEL_WORKSPACE`) and its packed copy (at most `GEMM_PACKING`).
+fn workspace(im2col: u64) -> u64 {
+    im2col.min(KERNEL_WORKSPACE) + im2col.min(GEMM_PACKING)
+}
+
+/// Bytes a band of `r` output rows of `node` takes while it is computed: its input rows (read,
+/// transformed, padded: 4 copies at most), its output (computed, reordered, encoded: 3) and the
+/// convolution's workspace.
+fn band_bytes(p: &Program, sh: &[Dims], node: NodeId, r: usize) -> u64 {
+    let (co, _, wo) = sh[node];
+    let out = (r * co * wo) as u64 * 3;
+    let (inp, ws) = match p.nodes[node] {
+        Node::Conv {
+            input,
+            conv,
+            reflect,
+        } => {
+            let (c, _, w) = sh[input];
+            let (_, k, s, zero) = conv.geometry();
+            let rows = (r - 1) * s + k;
+            let cols = w + 2 * (reflect + zero);
+            let im2col = (c * k * k * r * wo) as u64;
+            ((rows * c * cols) as u64 * 4, workspace(im2col))
+        }
+        Node::ConvT { input, conv } => {
+            let (c, _, w) = sh[input];
+            let (_, k, s, _, _) = conv.geometry();
+            let rows = r.div_ceil(s) + k.div_ceil(s) + 1;
+            let full = (co * (rows * s + k) * (w * s + k)) as u64;
+            ((rows * c * w) as u64 * 4 + full, workspace(full))
+        }
+        Node::Add { .. } => ((r * co * wo) as u64 * 4, 0),
+        _ => ((r * co * wo) as u64 * 2, 0),
+    };
+    4 * (inp + out + ws)
+}
+
+/// The largest band (in output rows, at least 1) of `node` within `avail` bytes.
+fn rows_within(p: &Program, sh: &[Dims], node: NodeId, avail: u64) -> usize {
+    let h = sh[node].1;
+    let (mut lo, mut hi) = (1, h);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if band_bytes(p, sh, node, mid) <= avail {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// The passes, their band sizes and where each map lives; (steps, peak bytes).
+fn plan(p: &Program, sh: &[Dims], opts: &TileOptions, ctx: &Ctx) -> (Vec<Step>, u64) {
+    let mut order: Vec<NodeId> = (0..p.nodes.len())
+        .filter(|&i| stored(&p.nodes[i]))
+        .collect();
+    order.push(p.output);
+    let step_of: Vec<Vec<NodeId>> = order
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| {
+            let mut r = vec![];
+            let last_pass = k == order.len() - 1;
+            if last_pass {
+                reach(p, n, &mut r);
+            } else {
+                for i in inputs(&p.nodes[n]) {
+                    reach(p, i, &mut r);
+                }
+            }
+            r
+        })
+        .collect();
+    let mut last = vec![usize::MAX; p.nodes.len()];
+    for (k, r) in step_of.iter().enumerate() {
+        for &n in r {
+            last[n] = k;
+        }
+    }
+    let target = opts.budget - opts.budget / 8 - UNSEEN.min(opts.budget / 4);
+    // maps stay in memory up to half the budget, and never so far that a band of 8 rows of any
+    // pass would not fit beside them
+    let reserve = order
+        .iter()
+        .map(|&n| band_bytes(p, sh, n, sh[n].1.min(8)))
+        .max()
+        .unwrap_or(0);
+    let memory_maps = opts
+        .memory_maps
+        .unwrap_or((target / 2).min(target.saturating_sub(reserve)));
+    let mut held_maps = 0u64;
+    let mut held = vec![0u64; p.nodes.len()];
+    let mut peak = 0u64;
+    let mut steps = vec![];
+    let mut next_node = 0;
+    for (k, &n) in order.iter().enumerate() {
+        // masks drawn before this pass
+        while next_node <= n {
+            if matches!(p.nodes[next_node], Node::Dropout { .. }) && ctx.dropout {
+                let (c, h, w) = sh[next_node];
+                held[next_node] = (c * h * w).div_ceil(8) as u64;
+            }
+            next_node += 1;
+        }
+        let is_output = k == order.len() - 1;
+        let map_bytes = if is_output { 0 } else { bytes(sh[n]) };
+        let in_memory = !is_output && held_maps + map_bytes <= memory_maps;
+        if in_memory {
+            held[n] = map_bytes;
+            held_maps += map_bytes;
+        }
+        let now: u64 = held.iter().sum();
+        let rows = match opts.band_rows {
+            Some(r) => r.clamp(1, sh[n].1),
+            None => rows_within(p, sh, n, target.saturating_sub(now)),
+        };
+        peak = peak.max(now + band_bytes(p, sh, n, rows));
+        let frees: Vec<NodeId> = (0..p.nodes.len()).filter(|&j| last[j] == k).collect();
+        for &j in &frees {
+            if stored(&p.nodes[j]) {
+                held_maps -= held[j];
+            }
+            held[j] = 0;
+        }
+        steps.push(Step {
+            node: n,
+            rows,
+            in_memory,
+            frees,
+        });
+    }
+    (steps, peak)
+}
+
+/// Per channel (mean, 1/σ, γ, β) of a normalisation, as f32 (as the fused kernels hold them).
+struct NormParams {
+    mean: Vec<f32>,
+    inv: Vec<f32>,
+    affine: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+impl NormParams {
+    fn new(norm: NormRef, moments: (Vec<f64>, Vec<f64>), ctx: &Ctx) -> Result<Self> {
+        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let inv = |var: &[f64]| {
+            var.iter()
+                .map(|&v| (1.0 / (v + EPS).sqrt()) as f32)
+                .collect::<Vec<f32>>()
+        };
+        let of = |t: &Tensor| -> Result<Vec<f32>> {
+            Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+        };
+        Ok(match norm {
+            NormRef::Instance => Self {
+                mean: f32s(&moments.0),
+                inv: inv(&moments.1),
+                affine: None,
+            },
+            NormRef::AffineInstance { weight, bias } => Self {
+                mean: f32s(&moments.0),
+                inv: inv(&moments.1),
+                affine: Some((of(weight)?, of(bias)?)),
+            },
+            NormRef::Batch(bn) => {
+                let [mean, var, gamma, beta] = bn.statistics(moments, ctx)?;
+                Self {
+                    mean: f32s(&mean),
+                    inv: inv(&var),
+                    affine: Some((f32s(&gamma), f32s(&beta))),
+                }
+            }
+        })
+    }
+
+    /// y = (x − μ)·(1/σ) [·γ + β] per channel of a (1, C, h, w) band.
+    fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        let (_, c, h, w) = x.dims4()?;
+        let dev = x.device().clone();
+        let mut v = x.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+        v.par_chunks_mut((h * w).max(1))
+            .enumerate()
+            .for_each(|(ch, plane)| {
+                let (m, s) = (self.mean[ch], self.inv[ch]);
+                match &self.affine {
+                    None => plane.iter_mut().for_each(|x| *x = (*x - m) * s),
+                    Some((g, b)) => {
+                        let (g, b) = (g[ch], b[ch]);
+                        plane.iter_mut().for_each(|x| *x = (*x - m) * s * g + b)
+                    }
+                }
+            });
+        Ok(Tensor::from_vec(v, (1, c, h, w), &Device::Cpu)?.to_device(&dev)?)
+    }
+}
+
+/// Dropout(0.5)'s keep mask of a whole (C, H, W) activation, one bit per element in C, H, W
+/// order: uniform [0, 1) draws ≥ 0.5, drawn in that order from the context's generator as
+/// `layers::dropout` draws them (a draw of n values is the first n of a larger draw).
+struct Mask {
+    bits: Vec<u64>,
+    dims: Dims,
+}
+
+impl Mask {
+    fn draw(dims: Dims, ctx: &Ctx) -> Result<Self> {
+        let n = dims.0 * dims.1 * dims.2;
+        let mut bits = vec![0u64; n.div_ceil(64)];
+        const CHUNK: usize = 1 << 20;
+        let mut at = 0;
+        while at < n {
+            let k = CHUNK.min(n - at);
+            let u = ctx
+                .rng
+                .borrow_mut()
+                .uniform((k,), 0.0, 1.0, &Device::Cpu)?
+                .to_vec1::<f32>()?;
+            for (i, v) in u.into_iter().enumerate() {
+                if v >= 0.5 {
+                    let j = at + i;
+                    bits[j / 64] |= 1 << (j % 64);
+                }
+            }
+            at += k;
+        }
+        Ok(Self { bits, dims })
+    }
+
+    /// The band's rows y0..y1 times the mask and 2 (what `(x · keep) · 2` gives).
+    fn apply(&self, x: &Tensor, y0: usize) -> Result<Tensor> {
+        let (_, c, h, w) = x.dims4()?;
+        let full_h = self.dims.1;
+        let mut m = vec![0f32; c * h * w];
+        m.par_chunks_mut((h * w).max(1))
+            .enumerate()
+            .for_each(|(ch, plane)| {
+                for (i, v) in plane.iter_mut().enumerate() {
+                    let j = ch * full_h * w + y0 * w + i;
+                    if self.bits[j / 64] >> (j % 64) & 1 == 1 {
+                        *v = 2.0;
+                    }
+                }
+            });
+        let m = Tensor::from_vec(m, (1, c, h, w), &Device::Cpu)?.to_device(x.device())?;
+        Ok((x * m)?)
+    }
+}
+
+/// The state of a banded run.
+struct Engine<'p, 'a> {
+    p: &'p Program<'a>,
+    sh: Vec<Dims>,
+    x: Tensor,
+    ctx: &'p Ctx,
+    maps: Vec<Option<Map>>,
+    norms: Vec<Option<NormParams>>,
+    masks: Vec<Option<Mask>>,
+    scratch: Scratch,
+    written: u64,
+}
+
+impl Engine<'_, '_> {
+    /// Rows y0..y1 of node `n`'s activation, (1, C, y1 − y0, W) on the input's device.
+    fn read(&self, n: NodeId, y0: usize, y1: usize) -> Result<Tensor> {
+        let dev = self.x.device();
+        Ok(match self.p.nodes[n] {
+            Node::Input => self.x.narrow(2, y0, y1 - y0)?.contiguous()?,
+            Node::Conv { .. } | Node::ConvT { .. } | Node::Add { .. } => {
+                let map = self.maps[n]
+                    .as_ref()
+                    .expect("a kept map is read before it is freed");
+                map.read_rows(y0, y1)?.to_device(dev)?
+            }
+            Node::Upsample2x { input } => {
+                let (a, b) = (y0 / 2, (y1 - 1) / 2 + 1);
+                let up =
+                    crate::nn::kernels::upsample::upsample_nearest_2x(&self.read(input, a, b)?)?;
+                up.narrow(2, y0 - 2 * a, y1 - y0)?
+            }
+            Node::Norm { input, .. } => {
+                let params = self.norms[n].as_ref().expect("statistics before reading");
+                params.apply(&self.read(input, y0, y1)?)?
+            }
+            Node::Act { input, act } => act.apply(&self.read(input, y0, y1)?)?,
+            Node::Dropout { input } => {
+                let x = self.read(input, y0, y1)?;
+                match &self.masks[n] {
+                    Some(m) => m.apply(&x, y0)?,
+                    None => x,
+                }
+            }
+            Node::Cat { a, b } => {
+                Tensor::cat(&[&self.read(a, y0, y1)?, &self.read(b, y0, y1)?], 1)?
+            }
+        })
+    }
+
+    /// Output rows o0..o1 of node `n` (a convolution, a transposed one, a sum).
+    fn compute(&self, n: NodeId, o0: usize, o1: usize) -> Result<Tensor> {
+        match self.p.nodes[n] {
+            Node::Conv {
+                input,
+                conv,
+                reflect,
+            } => {
+                let (_, h, _) = self.sh[input];
+                let (_, k, s, zero) = conv.geometry();
+                let pad = reflect + zero;
+                // rows of the padded input; row r of the padded input is row r − pad of the input
+                let (p0, p1) = (o0 * s, (o1 - 1) * s + k);
+                let band = if reflect > 0 {
+                    let mirror = |r: isize| -> usize {
+                        let h = h as isize;
+                        let r = if r < 0 { -r } else { r };
+                        (if r >= h { 2 * (h - 1) - r } else { r }) as usize
+                    };
+                    let rows: Vec<usize> = (p0..p1)
+                        .map(|r| mirror(r as isize - pad as isize))
+                        .collect();
+                    let (lo, hi) = (
+                        *rows.iter().min().expect("a band has rows"),
+                        rows.iter().max().expect("a band has rows") + 1,
+                    );
+                    let t = self.read(input, lo, hi)?;
+                    let t = if rows.iter().enumerate().all(|(i, &r)| r == lo + i) {
+                        t
+                    } else {
+                        let idx: Vec<u32> = rows.iter().map(|&r| (r - lo) as u32).collect();
+                        let idx = Tensor::from_vec(idx, rows.len(), t.device())?;
+                        t.contiguous()?.index_select(&idx, 2)?
+                    };
+                    // the reflection of the columns; the rows it adds are cut again
+                    crate::nn::kernels::pad::reflect_pad(&t, reflect)?
+                        .narrow(2, reflect, p1 - p0)?
+                        .contiguous()?
+                } else {
+                    // zeros above row 0 and below row h − 1, the input's rows between
+                    let (a, b) = (p0.saturating_sub(pad), (p1 - pad).min(h));
+                    let (top, bottom) = (pad.saturating_sub(p0), (p1 - pad).saturating_sub(h));
+                    let t = self.read(input, a, b)?;
+                    let t = t.pad_with_zeros(2, top, bottom)?;
+                    t.pad_with_zeros(3, pad, pad)?
+                };
+                let y = conv.forward_padded(&band)?;
+                debug_assert_eq!(y.dim(2)?, o1 - o0);
+                Ok(y)
+            }
+            Node::ConvT { input, conv } => {
+                let (_, hin, _) = self.sh[input];
+                let (_, k, s, pad, _) = conv.geometry();
+                let wo = self.sh[n].2;
+                let i0 = (o0 + pad + 1).saturating_sub(k).div_ceil(s);
+                let i1 = ((o1 - 1 + pad) / s + 1).min(hin);
+                let y = conv.forward_uncropped(&self.read(input, i0, i1)?)?;
+                Ok(y.narrow(2, o0 + pad - i0 * s, o1 - o0)?
+                    .narrow(3, pad, wo)?
+                    .contiguous()?)
+            }
+            Node::Add { a, b } => Ok((self.read(a, o0, o1)? + self.read(b, o0, o1)?)?),
+            _ => unreachable!("only kept nodes are computed"),
+        }
+    }
+}
+
+/// Runs `program` on `x` (1, C, H, W) as the network's forward would with `ctx` (which must not
+/// update running statistics: this is inference), and hands the output to `sink` in bands of rows
+/// (first row, (1, C', rows, W') tensor), top to bottom. Untiled — the network's own forward, one
+/// band — when the image's `untiled_bytes` fit `opts.budget` and no band size is forced; else in
+/// bands through scratch maps in a new folder in `opts.scratch_dir`, removed before returning
+/// (also on error). `progress` hears of every band done, with the total. Errors: an input or
+/// layer shape the network cannot take (naming the layer), a scratch file (naming it), candle's.
+pub fn run_bands(
+    program: &Program,
+    x: &Tensor,
+    ctx: &Ctx,
+    opts: &TileOptions,
+    progress: &mut dyn FnMut(Progress),
+    sink: &mut dyn FnMut(usize, Tensor) -> Result<()>,
+) -> Result<Report> {
+    if ctx.update_stats {
+        return Err(unsupported(
+            "the context would update running statistics; tiles are for inference".into(),
+        ));
+    }
+    let dims = input_dims(x.dims())?;
+    let untiled = untiled_bytes(program, x.dims())?;
+    if opts.band_rows.is_none() && untiled <= opts.budget {
+        progress(Progress { done: 0, total: 1 });
+        sink(0, (program.whole)(x, ctx)?)?;
+        progress(Progress { done: 1, total: 1 });
+        return Ok(Report {
+            tiled: false,
+            untiled_bytes: untiled,
+            peak_bytes: untiled,
+            bands: 1,
+            scratch_written: 0,
+        });
+    }
+    let sh = shapes(program, dims)?;
+    let (steps, peak) = plan(program, &sh, opts, ctx);
+    let total: usize = steps.iter().map(|s| sh[s.node].1.div_ceil(s.rows)).sum();
+    let n = program.nodes.len();
+    let mut e = Engine {
+        p: program,
+        sh,
+        x: x.clone(),
+        ctx,
+        maps: (0..n).map(|_| None).collect(),
+        norms: (0..n).map(|_| None).collect(),
+        masks: (0..n).map(|_| None).collect(),
+        scratch: Scratch::new(&opts.scratch_dir)?,
+        written: 0,
+    };
+    let mut done = 0;
+    progress(Progress { done, total });
+    let mut next_node = 0;
+    for (k, step) in steps.iter().enumerate() {
+        let last = k == steps.len() - 1;
+        // the statistics and masks of the views before this pass, in the forward's order
+        while next_node < n && (next_node < step.node || (last && next_node <= step.node)) {
+            prepare(&mut e, next_node)?;
+            next_node += 1;
+        }
+        let (c, h, w) = e.sh[step.node];
+        if !last {
+            let mut map = Map::new(c, h, w, step.in_memory, &mut e.scratch)?;
+            for o0 in (0..h).step_by(step.rows) {
+                let o1 = (o0 + step.rows).min(h);
+                map.write_rows(o0, e.compute(step.node, o0, o1)?)?;
+                if !step.in_memory {
+                    e.written += bytes((c, o1 - o0, w));
+                }
+                done += 1;
+                progress(Progress { done, total });
+            }
+            e.maps[step.node] = Some(map);
+        } else {
+            for o0 in (0..h).step_by(step.rows) {
+                let o1 = (o0 + step.rows).min(h);
+                sink(o0, e.read(step.node, o0, o1)?)?;
+                done += 1;
+                progress(Progress { done, total });
+            }
+        }
+        for &f in &step.frees {
+            e.masks[f] = None;
+            if let Some(m) = e.maps[f].take() {
+                m.free()?;
+            }
+        }
+    }
+    Ok(Report {
+        tiled: true,
+        untiled_bytes: untiled,
+        peak_bytes: peak,
+        bands: total,
+        scratch_written: e.written,
+    })
+}
+
+/// What a node needs before a band of it is read: a normalisation's statistics (its input is
+/// complete), a dropout mask (drawn now, in the forward's order).
+fn prepare(e: &mut Engine, n: NodeId) -> Result<()> {
+    match e.p.nodes[n] {
+        Node::Norm { input, norm } => {
+            let map = e.maps[input]
+                .as_ref()
+                .expect("a normalised map is complete");
+            e.norms[n] = Some(NormParams::new(norm, map.moments(), e.ctx)?);
+        }
+        Node::Dropout { .. } if e.ctx.dropout => {
+            e.masks[n] = Some(Mask::draw(e.sh[n], e.ctx)?);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `run_bands` with the output gathered into one (1, C', H', W') tensor.
+pub fn run(
+    program: &Program,
+    x: &Tensor,
+    ctx: &Ctx,
+    opts: &TileOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Tensor, Report)> {
+    let mut bands = vec![];
+    let report = run_bands(program, x, ctx, opts, progress, &mut |_, t| {
+        bands.push(t);
+        Ok(())
+    })?;
+    Ok((Tensor::cat(&bands, 2)?, report))
+}
+
+#[cfg(test)]
+mod tests;
