@@ -14,6 +14,7 @@ pub mod prepare;
 pub mod sizes;
 pub mod transform;
 pub mod truncation;
+pub mod video;
 
 #[cfg(test)]
 mod damaged_tests;
