@@ -12,6 +12,7 @@ pub mod outputs;
 pub mod photos;
 pub mod prepare;
 pub mod sizes;
+pub mod temporal;
 pub mod transform;
 pub mod truncation;
 pub mod video;
