@@ -49,7 +49,8 @@ impl Default for Clips {
         Self {
             size: (256, 256),
             frames: 8,
-            dx: 4,
+            // off the stride-2 grid of the networks, where their flicker is
+            dx: 1,
             sigma: 4.0,
             seed: 0,
         }

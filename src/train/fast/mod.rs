@@ -6,6 +6,7 @@
 
 mod checkpoint;
 pub mod run;
+pub mod stability;
 
 pub use run::{train, FastRun};
 
