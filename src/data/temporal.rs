@@ -255,7 +255,7 @@ mod tests {
         let wobble = measure(&p, &c, |f| {
             t = t.wrapping_add(1);
             let mut o = f.clone();
-            let d = if t % 2 == 0 { 10 } else { 0 };
+            let d = if t.is_multiple_of(2) { 10 } else { 0 };
             o.pixels_mut()
                 .for_each(|px| px.0 = px.0.map(|v| v.saturating_add(d)));
             Ok(o)
