@@ -188,7 +188,7 @@ mod tests {
         let want: Vec<u8> = flat(&f["rgb_out"]).iter().map(|&v| v as u8).collect();
         assert_eq!(img.as_raw(), &want);
         // some pixels were clipped (the test covers the gamut's edge)
-        assert!(want.iter().any(|&v| v == 0) && want.iter().any(|&v| v == 255));
+        assert!(want.contains(&0) && want.contains(&255));
     }
 
     #[test]
