@@ -4,6 +4,8 @@
 //! - a file under `src/run/` (the run protocol) names a launcher, a trainer or the dashboard,
 //! - a file under `src/nn/` (the networks) names a trainer or the run protocol,
 //! - a trainer (`src/train/`) or a launcher (`src/launch/`) names the dashboard,
+//! - the results page (`src/report/`) names a trainer, a network, a launcher, the dashboard or a
+//!   command,
 //! - two top-level modules of `src/` depend on each other, directly or through others (a loop),
 //! - two files import each other,
 //! - a file of the dashboard (`src/tui/`) other than its reader thread, image worker, file watcher
@@ -25,6 +27,7 @@ const NEVER: &[(&str, &[&str])] = &[
     ("preset", &["train", "run", "launch", "tui", "cli"]),
     ("train", &["tui", "launch", "cli"]),
     ("launch", &["tui", "cli"]),
+    ("report", &["train", "launch", "tui", "cli", "nn", "nst"]),
 ];
 
 fn src() -> PathBuf {

@@ -71,6 +71,13 @@ pub enum Action {
     Confirm(bool),
     Checkpoint,
     Sample,
+    /// write the selected run's results page (`aiart runs report`) into its folder
+    Report,
+    /// a report's writing ended: the file, or why it was not written
+    Reported {
+        path: PathBuf,
+        error: Option<String>,
+    },
     ToggleLog,
     ToggleEma,
     ToggleWindow,
@@ -151,6 +158,12 @@ pub enum Effect {
         reverse: bool,
         /// `--fake-only`: a pix2pix checkpoint writes fake_B alone, not the labelled grid
         fake_only: bool,
+    },
+    /// write a run's results page (`report::write`, off the UI thread) to `output`; the end comes
+    /// back as `Action::Reported`
+    Report {
+        run: PathBuf,
+        output: PathBuf,
     },
     /// `aiart stylize --model CHECKPOINT`: a fast style checkpoint paints a test photo
     Stylize {
@@ -424,6 +437,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::Archive
         | Action::Checkpoint
         | Action::Sample
+        | Action::Report
+        | Action::Reported { .. }
         | Action::ToggleLog
         | Action::ToggleEma
         | Action::ToggleWindow

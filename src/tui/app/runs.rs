@@ -208,6 +208,22 @@ pub fn update(tab: &mut RunsTab, data: RunsData, cx: &mut Ctx, action: Action) -
                 }),
             }
         }
+        Action::Report => {
+            let Some(r) = data.selected(tab) else {
+                cx.say("no run selected");
+                return fx;
+            };
+            let output = crate::report::output_path(&r.path, None);
+            cx.say(format!("writing the report of {} …", r.id));
+            fx.push(Effect::Report {
+                run: r.path.clone(),
+                output,
+            });
+        }
+        Action::Reported { path, error } => cx.say(match error {
+            None => format!("report written: {} (open it in a browser)", path.display()),
+            Some(e) => format!("report not written: {e}"),
+        }),
         Action::Archive => {
             let Some(r) = data.selected(tab) else {
                 cx.say("no run selected");
