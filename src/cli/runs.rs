@@ -50,9 +50,11 @@ pub enum RunsCommand {
         #[arg(long, short = 'y')]
         yes: bool,
     },
-    /// Write the run's results page: one self-contained HTML file (loss curves as SVG with every
-    /// recorded point, samples per checkpoint embedded, at most 512 px a side and 48 images, the
-    /// preset, timing, kind, state and device) that opens in a browser without a server
+    /// Write the run's results page: one self-contained HTML file to share
+    ///
+    /// Loss curves as SVG with every recorded point, samples per checkpoint embedded (at most
+    /// 512 px a side and 48 images), the preset, timing, kind, state and device; it opens in a
+    /// browser without a server.
     Report {
         /// A run id (or a unique prefix of it) or a run folder
         run: String,

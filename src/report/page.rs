@@ -143,11 +143,14 @@ pub fn series(records: &[Record]) -> Vec<(String, Vec<(u64, f64)>)> {
     out
 }
 
+/// The size, px, a small image is enlarged towards on the page (by a whole factor).
+const SHOWN_AT_LEAST: u32 = 256;
+
 const W: f64 = 640.0;
 const H: f64 = 220.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
+const TOP: f64 = 24.0;
 const BOTTOM: f64 = 28.0;
 
 /// One series as an SVG chart: every finite point on a polyline (broken at a non-finite value),
@@ -236,7 +239,7 @@ pub fn chart(name: &str, pts: &[(u64, f64)]) -> String {
         s,
         "<text x=\"{cx}\" y=\"{ty}\" text-anchor=\"middle\">{n}{scale}</text></svg>",
         cx = LEFT + (W - LEFT - RIGHT) / 2.0,
-        ty = TOP + 12.0,
+        ty = TOP - 8.0,
         n = escape(name),
         scale = if log { " (log scale)" } else { "" },
     );
@@ -265,7 +268,7 @@ const STYLE: &str = "<style>\nbody{font-family:system-ui,sans-serif;margin:2em;c
 table{border-collapse:collapse}td,th{padding:2px 12px 2px 0;text-align:left;vertical-align:top}\n\
 svg.curve{font-size:11px;margin:4px 8px 12px 0}svg text{fill:#444}\n\
 .shots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-size:12px;color:#555}\n\
-img{image-rendering:pixelated;max-width:100%}pre{background:#f6f8fa;padding:1em;overflow:auto}\n\
+img{image-rendering:pixelated;max-width:100%;height:auto}pre{background:#f6f8fa;padding:1em;overflow:auto}\n\
 </style>\n";
 
 /// The whole page (see the module's doc).
@@ -332,13 +335,17 @@ pub fn html(page: &Page) -> String {
         let scaled = shot.original.map_or(String::new(), |(w, h)| {
             format!(", shown at {}×{} of {w}×{h}", shot.width, shot.height)
         });
+        // small samples are shown enlarged (whole pixels), so a 32 px grid can be read
+        let k = (SHOWN_AT_LEAST / shot.width.max(shot.height).max(1)).max(1);
         let _ = writeln!(
             s,
             "<figure><img src=\"data:image/png;base64,{}\" width=\"{}\" height=\"{}\" \
-             alt=\"step {}\"><figcaption>step {}: {}{}</figcaption></figure>",
+             style=\"width:{}px\" alt=\"step {}\"><figcaption>step {}: {}{}\
+             </figcaption></figure>",
             b64.encode(&shot.png),
             shot.width,
             shot.height,
+            shot.width * k,
             shot.step,
             shot.step,
             escape(&shot.caption),
@@ -487,7 +494,8 @@ mod tests {
         let page = page_with("", &[shot]);
         let b64 = base64::engine::general_purpose::STANDARD.encode(&png);
         assert!(page.contains(&format!(
-            "<img src=\"data:image/png;base64,{b64}\" width=\"3\" height=\"2\" alt=\"step 4\">"
+            "<img src=\"data:image/png;base64,{b64}\" width=\"3\" height=\"2\" \
+             style=\"width:255px\" alt=\"step 4\">"
         )));
         assert!(page.contains("step 4: sample at checkpoint, shown at 3×2 of 1024×683"));
         // nothing is fetched: no other source or link
