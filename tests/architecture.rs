@@ -684,6 +684,10 @@ const READ_PATHS: &[&[&str]] = &[
     &["preset", "load"],
     &["preset", "list"],
     &["run", "list", "list"],
+    // the results page reads the whole run (the event loop writes it on a thread of its own)
+    &["report", "build"],
+    &["report", "write"],
+    &["report", "check_output"],
     // the reader's own module: its `Files` read, its `Reader` waits
     &["tui", "reader"],
 ];
