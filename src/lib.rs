@@ -11,6 +11,7 @@ pub mod launch;
 pub mod nn;
 pub mod nst;
 pub mod preset;
+pub mod report;
 pub mod rng;
 pub mod run;
 pub mod train;

@@ -4,12 +4,14 @@
 //! - a file under `src/run/` (the run protocol) names a launcher, a trainer or the dashboard,
 //! - a file under `src/nn/` (the networks) names a trainer or the run protocol,
 //! - a trainer (`src/train/`) or a launcher (`src/launch/`) names the dashboard,
+//! - the results page (`src/report/`) names a trainer, a network, a launcher, the dashboard or a
+//!   command,
 //! - two top-level modules of `src/` depend on each other, directly or through others (a loop),
 //! - two files import each other,
 //! - a file of the dashboard (`src/tui/`) other than its reader thread, image worker, file watcher
 //!   and event loop reads a file: its views and its `update` never wait for a disk.
 //! - a kind is spelled as text (`"cyclegan"`) outside `src/preset/kind.rs`, where `Kind` spells it
-//!   (the dashboard's files excepted until its rewrite, issue 31).
+//!   (and the dashboard spells no run state: it names `run::list::UserState`).
 //!
 //! When this test fails, move the code, not the rule (STYLE.md).
 
@@ -25,6 +27,7 @@ const NEVER: &[(&str, &[&str])] = &[
     ("preset", &["train", "run", "launch", "tui", "cli"]),
     ("train", &["tui", "launch", "cli"]),
     ("launch", &["tui", "cli"]),
+    ("report", &["train", "launch", "tui", "cli", "nn", "nst"]),
 ];
 
 fn src() -> PathBuf {
@@ -406,9 +409,55 @@ const KIND_TEXTS: [&str; 4] = [
     "\"fast_neural_style\"",
 ];
 
-/// Where a kind may still be text: `Kind` itself, and the dashboard until its rewrite (issue 31).
+/// The run states a user sees, as files spell them; the dashboard names `run::list::UserState`.
+const STATE_TEXTS: [&str; 11] = [
+    "\"running\"",
+    "\"paused\"",
+    "\"finished\"",
+    "\"failed\"",
+    "\"stopped\"",
+    "\"queued\"",
+    "\"requeued\"",
+    "\"timeout\"",
+    "\"crashed\"",
+    "\"preempted\"",
+    "\"cancelled\"",
+];
+
+/// Where a kind may be text: `Kind` itself.
 fn may_spell_kinds(rel: &str) -> bool {
-    rel == "src/preset/kind.rs" || rel.starts_with("src/tui/")
+    rel == "src/preset/kind.rs"
+}
+
+/// Where a run state must not be text: the dashboard, but for the events it reads (`paused` and
+/// `resumed` events in `series.rs`, which are event kinds, not states).
+fn must_not_spell_states(rel: &str) -> bool {
+    rel.starts_with("src/tui/") && rel != "src/tui/series.rs"
+}
+
+/// The kinds (and, in the dashboard, the run states) a file of `src/` at `rel` spells as text
+/// (strings kept, line comments and unit tests left out).
+fn texts_in(rel: &str, text: &str) -> Vec<String> {
+    let text: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let code = without_test_items(&text);
+    let mut found = vec![];
+    if !may_spell_kinds(rel) {
+        for k in KIND_TEXTS.into_iter().filter(|k| code.contains(k)) {
+            found.push(format!("{rel} spells the kind {k}: name preset::Kind"));
+        }
+    }
+    if must_not_spell_states(rel) {
+        for k in STATE_TEXTS.into_iter().filter(|k| code.contains(k)) {
+            found.push(format!(
+                "{rel} spells the run state {k}: name run::list::UserState"
+            ));
+        }
+    }
+    found
 }
 
 #[test]
@@ -418,28 +467,36 @@ fn kinds_are_types_not_text() {
     let tests = test_module_files(&files);
     let mut broken = vec![];
     for f in files.iter().filter(|f| !tests.contains(*f)) {
-        if may_spell_kinds(&rel(f)) {
-            continue;
-        }
-        // strings kept, line comments and unit tests left out
-        let text: String = std::fs::read_to_string(f)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let code = without_test_items(&text);
-        for k in KIND_TEXTS {
-            if code.contains(k) {
-                broken.push(format!("{} spells the kind {k}", rel(f)));
-            }
-        }
+        broken.extend(texts_in(&rel(f), &std::fs::read_to_string(f).unwrap()));
     }
     assert!(
         broken.is_empty(),
-        "name preset::Kind instead:\n  {}",
+        "kinds and run states are types, not text:\n  {}",
         broken.join("\n  ")
     );
+}
+
+/// The checker itself, on planted files: a kind spelled in the dashboard's code (or anywhere but
+/// `kind.rs`) and a run state spelled in the dashboard are found; comments and unit tests are not.
+#[test]
+fn the_kind_checker_finds_planted_texts() {
+    let planted = "use crate::preset::Kind;\n\
+                   // a \"cyclegan\" run in a comment\n\
+                   fn f(r: &Run) -> bool { r.kind == \"cyclegan\" || r.state == \"paused\" }\n\
+                   #[cfg(test)]\nmod tests { const K: &str = \"nst\"; }\n";
+    assert_eq!(
+        texts_in("src/tui/app/runs.rs", planted),
+        [
+            "src/tui/app/runs.rs spells the kind \"cyclegan\": name preset::Kind",
+            "src/tui/app/runs.rs spells the run state \"paused\": name run::list::UserState",
+        ]
+    );
+    assert_eq!(
+        texts_in("src/cli/runs.rs", planted),
+        ["src/cli/runs.rs spells the kind \"cyclegan\": name preset::Kind"]
+    );
+    assert!(texts_in("src/preset/kind.rs", planted).is_empty());
+    assert!(texts_in("src/tui/series.rs", "let e = \"paused\";").is_empty());
 }
 
 #[test]
@@ -627,6 +684,10 @@ const READ_PATHS: &[&[&str]] = &[
     &["preset", "load"],
     &["preset", "list"],
     &["run", "list", "list"],
+    // the results page reads the whole run (the event loop writes it on a thread of its own)
+    &["report", "build"],
+    &["report", "write"],
+    &["report", "check_output"],
     // the reader's own module: its `Files` read, its `Reader` waits
     &["tui", "reader"],
 ];

@@ -50,6 +50,21 @@ pub enum RunsCommand {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Write the run's results page: one self-contained HTML file to share
+    ///
+    /// Loss curves as SVG with every recorded point, samples per checkpoint embedded (at most
+    /// 512 px a side and 48 images), the preset, timing, kind, state and device; it opens in a
+    /// browser without a server.
+    Report {
+        /// A run id (or a unique prefix of it) or a run folder
+        run: String,
+        /// Where to write it (default: report.html in the run's folder)
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        /// Replace an existing file that is not an earlier report (a report is always replaced)
+        #[arg(long)]
+        force: bool,
+    },
     /// Change live preset fields of a running run, as `section.key=value` (same rules as editing the preset)
     Set {
         /// A run id (or a unique prefix of it) or a run folder
@@ -133,6 +148,7 @@ pub fn run(ws: &Workspace, cmd: RunsCommand) -> Result<i32> {
             Ok(0)
         }
         RunsCommand::Show { run, json } => show(ws, &run, json),
+        RunsCommand::Report { run, output, force } => report(ws, &run, output, force),
         RunsCommand::Rm { runs, delete, yes } => super::runs_rm::rm(ws, &runs, delete, yes),
         RunsCommand::Pause(s) => steer(ws, &s.run, "pause", &[], &["paused"], s.timeout),
         RunsCommand::Resume(s) => steer(ws, &s.run, "resume", &[], &["resumed"], s.timeout),
@@ -214,6 +230,22 @@ pub fn stop(ws: &Workspace, name: &str, timeout: u64) -> Result<i32> {
     eprintln!("no end within {timeout} s: scancel {job}");
     aiart::launch::slurm::cancel(&job, None).map_err(|e| anyhow!(e))?;
     println!("cancelled: Slurm job {job}");
+    Ok(0)
+}
+
+fn report(
+    ws: &Workspace,
+    name: &str,
+    output: Option<std::path::PathBuf>,
+    force: bool,
+) -> Result<i32> {
+    let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
+    let out = aiart::report::output_path(&dir, output.as_deref());
+    aiart::report::check_output(&dir, &out, force)?;
+    let r = aiart::launch::summarize(&dir)
+        .ok_or_else(|| anyhow!("{}: not a run (no run.json)", dir.display()))?;
+    let written = aiart::report::write(&r, &out, force)?;
+    println!("{}", written.display());
     Ok(0)
 }
 

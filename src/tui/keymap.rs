@@ -99,16 +99,19 @@ pub const BINDINGS: &[Binding] = &[
         &[(KeyCode::Char('s'), Action::Stop)],
     ),
     b(
-        "c",
-        "checkpoint now",
+        "c / m",
+        "checkpoint / sample now",
         RUNS,
-        &[(KeyCode::Char('c'), Action::Checkpoint)],
+        &[
+            (KeyCode::Char('c'), Action::Checkpoint),
+            (KeyCode::Char('m'), Action::Sample),
+        ],
     ),
     b(
-        "m",
-        "sample now",
+        "h",
+        "write the results page (report.html)",
         RUNS,
-        &[(KeyCode::Char('m'), Action::Sample)],
+        &[(KeyCode::Char('h'), Action::Report)],
     ),
     b(
         "x",

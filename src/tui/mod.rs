@@ -378,6 +378,21 @@ fn perform(
             let cmd = translate_command(&checkpoint, &input, &output, reverse, fake_only);
             spawn_for_output(app, cmd, output, tx);
         }
+        Effect::Report { run, output } => {
+            // reads the whole run and encodes its images: off the UI thread
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let written = match crate::launch::summarize(&run) {
+                    Some(r) => crate::report::write(&r, &output, false).map_err(|e| e.to_string()),
+                    None => Err(format!("{}: not a run (no run.json)", run.display())),
+                };
+                let (path, error) = match written {
+                    Ok(p) => (p, None),
+                    Err(e) => (output, Some(e)),
+                };
+                let _ = tx.send(Msg::Act(Action::Reported { path, error }));
+            });
+        }
         Effect::Stylize {
             checkpoint,
             input,

@@ -10,7 +10,7 @@ use super::rows::{
 };
 use super::series::Series;
 use crate::data::inspect::{self, Report};
-use crate::preset;
+use crate::preset::{self, Kind};
 use crate::run::list::RunSummary;
 use crate::run::RunDir;
 use crate::workspace::Workspace;
@@ -145,8 +145,10 @@ impl Files {
         let Ok(t) = text.parse::<toml::Table>() else {
             return none;
         };
-        let (Some(data), Some(kind)) = (t.get("data"), t.get("kind").and_then(|k| k.as_str()))
-        else {
+        let (Some(data), Some(kind)) = (
+            t.get("data"),
+            t.get("kind").and_then(|k| k.as_str()).and_then(Kind::parse),
+        ) else {
             return none;
         };
         let list = |dir: Option<PathBuf>| {
@@ -159,7 +161,7 @@ impl Files {
                 .filter(|s| !s.is_empty())
                 .map(|s| self.ws.root.join(s))
         };
-        if kind == super::rows::FAST_STYLE {
+        if kind == Kind::FastStyle {
             let photos = list(folder("sample_images").or_else(|| folder("dataset")));
             return TestImages {
                 forward: photos.clone(),
@@ -171,7 +173,7 @@ impl Files {
             .and_then(|v| v.as_str())
             .map(|s| self.ws.root.join(s));
         match kind {
-            "cyclegan" => TestImages {
+            Kind::CycleGan => TestImages {
                 forward: list(root.as_ref().map(|r| r.join("testA"))),
                 reverse: list(root.map(|r| r.join("testB"))),
             },

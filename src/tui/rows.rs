@@ -10,9 +10,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-/// The run kind of fast style transfer, whose checkpoints `t` stylises test photos with.
-pub const FAST_STYLE: &str = "fast_neural_style";
-
 /// A preset file as the Presets screen lists it.
 #[derive(Clone, Debug)]
 pub struct PresetRow {

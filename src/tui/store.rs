@@ -2,8 +2,7 @@
 //! `refresh_presets`) and what its messages change (`eat`, as bottom's `DataStore::eat_data`),
 //! keeping each selection on the same run, preset or dataset. Nothing here reads a file.
 
-use super::app::checkpoints::with_test_images;
-use super::app::runs::headline;
+use super::app::runs::RunsData;
 use super::app::{App, Changed, Effect};
 use super::preview::Picture;
 use super::rows::{DatasetRow, Read, Reply, Request, RunsRead};
@@ -40,7 +39,7 @@ pub fn eat(app: &mut App, reply: Reply) -> Vec<Effect> {
             for (_, action) in now {
                 // a key pressed on a run no longer selected is left
                 if app.selected_run().is_some_and(|r| r.path == run) {
-                    fx.extend(with_test_images(app, action));
+                    fx.extend(app.with_test_images(action));
                 }
             }
             return fx;
@@ -116,32 +115,14 @@ impl App {
         }
     }
 
-    /// A test image for translation: the next image of the dataset's test split (CycleGAN B→A:
-    /// testB). For fast style transfer, a test photo. As last read (`t` and `n` read them first).
-    pub(super) fn test_image(&self, run: &Path) -> Option<PathBuf> {
-        let t = self.test_images.get(run)?;
-        let files = if self.checkpoints_tab.reverse {
-            &t.reverse
-        } else {
-            &t.forward
-        };
-        (!files.is_empty()).then(|| files[self.checkpoints_tab.test_index % files.len()].clone())
-    }
-
     /// Starts a sweep comparison on its kind's headline loss once every run's curves are read.
-    pub(super) fn start_on_headline(&mut self) {
-        let Some(id) = self.runs_tab.compare.clone() else {
-            self.runs_tab.headline = None;
-            return;
-        };
-        let read = self
-            .sweep_runs(&id)
-            .iter()
-            .all(|r| self.series.contains_key(&r.path));
-        if let (true, Some(kind)) = (read, self.runs_tab.headline.clone()) {
-            self.runs_tab.compare_loss = headline(&self.compare_names(), kind.as_deref());
-            self.runs_tab.headline = None;
+    fn start_on_headline(&mut self) {
+        RunsData {
+            ws: &self.ws,
+            runs: &self.runs,
+            series: &self.series,
         }
+        .start_on_headline(&mut self.runs_tab);
     }
 
     /// What goes with the selected run: a comparison or a test image of another run goes; its

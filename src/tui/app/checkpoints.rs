@@ -1,9 +1,12 @@
 //! The Checkpoints screen's own state and update: the selected checkpoint, the test image, and
 //! translations (or stylisations) of it with one or two checkpoints, compared side by side.
 
-use super::{step, Action, App, Effect, FAST_STYLE};
-use crate::tui::rows::Request;
-use std::path::PathBuf;
+use super::{step, Action, CheckpointRow, Ctx, Effect};
+use crate::preset::Kind;
+use crate::run::list::RunSummary;
+use crate::tui::rows::{Request, TestImages};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// Outputs of up to two checkpoints of one run on one test image: a comparison belongs to the run
 /// it was made on, and goes when another run is selected.
@@ -35,127 +38,156 @@ pub struct CheckpointsTab {
     pub waiting: Vec<(PathBuf, Action)>,
 }
 
+/// What the Checkpoints screen reads of the shared state: the selected run, its checkpoints and
+/// the runs' test images, as last read.
+#[derive(Clone, Copy)]
+pub struct CheckpointsData<'a> {
+    pub run: Option<&'a RunSummary>,
+    pub checkpoints: &'a [CheckpointRow],
+    pub test_images: &'a HashMap<PathBuf, TestImages>,
+}
+
 /// The Checkpoints screen's keys, and the end of a translation process.
-pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+pub fn update(
+    tab: &mut CheckpointsTab,
+    data: CheckpointsData,
+    cx: &mut Ctx,
+    action: Action,
+) -> Vec<Effect> {
     let mut fx = vec![];
     match action {
-        Action::Up | Action::Down => step(
-            &mut app.checkpoints_tab.sel,
-            app.checkpoints.len(),
-            action == Action::Down,
-        ),
-        Action::Translate | Action::NextTestImage => match app.selected_run() {
+        Action::Up | Action::Down => {
+            step(&mut tab.sel, data.checkpoints.len(), action == Action::Down)
+        }
+        Action::Translate | Action::NextTestImage => match data.run {
             // the run's test images as they are now: `t` and `n` go on when they are read
-            Some(r) if r.kind != "nst" => {
+            Some(r) if r.kind != Kind::Nst => {
                 let run = r.path.clone();
-                app.checkpoints_tab.waiting.push((run.clone(), action));
-                app.reader.ask(Request::TestImages(run));
+                tab.waiting.push((run.clone(), action));
+                cx.asks.reads.push(Request::TestImages(run));
             }
-            _ => fx.extend(with_test_images(app, action)),
+            _ => fx.extend(with_test_images(tab, data, cx, action)),
         },
         Action::ToggleDirection => {
-            if app.selected_run().is_some_and(|r| r.kind == "cyclegan") {
-                app.checkpoints_tab.reverse = !app.checkpoints_tab.reverse;
-                app.checkpoints_tab.translation = None;
-                app.message = if app.checkpoints_tab.reverse {
-                    "B→A: t translates a testB image with G_B".into()
+            if data.run.is_some_and(|r| r.kind == Kind::CycleGan) {
+                tab.reverse = !tab.reverse;
+                tab.translation = None;
+                cx.say(if tab.reverse {
+                    "B→A: t translates a testB image with G_B"
                 } else {
-                    "A→B: t translates a testA image with G_A".into()
-                };
+                    "A→B: t translates a testA image with G_A"
+                });
             } else {
-                app.message = "only a CycleGAN checkpoint translates both ways".into();
+                cx.say("only a CycleGAN checkpoint translates both ways");
             }
         }
         Action::Translated { output, error } => {
             // the output's file, when there, is drawn from now on
-            app.refresh();
-            let Some(c) = &app.checkpoints_tab.translation else {
+            cx.asks.refresh = true;
+            let Some(c) = &tab.translation else {
                 return fx;
             };
             // a result for a test image, or a run, no longer shown says nothing
-            if app.selected_run().is_none_or(|r| r.path != c.run) {
+            if data.run.is_none_or(|r| r.path != c.run) {
                 return fx;
             }
             let Some((step, _)) = c.outs.iter().find(|(_, o)| *o == output) else {
                 return fx;
             };
             let name = c.input.file_name().unwrap_or_default().to_string_lossy();
-            let (done, doing) = if app.selected_run().is_some_and(|r| r.kind == FAST_STYLE) {
+            let (done, doing) = if data.run.is_some_and(|r| r.kind == Kind::FastStyle) {
                 ("stylized", "stylizing")
             } else {
                 ("translated", "translating")
             };
-            app.message = match error {
+            cx.say(match error {
                 None => format!("{done} {name} with step {step}: {}", output.display()),
                 Some(e) => format!("{doing} {name} with step {step} failed: {e}"),
-            };
+            });
         }
         _ => {}
     }
     fx
 }
 
+/// A test image for translation: the next image of the run's dataset's test split (CycleGAN
+/// B→A: testB); for fast style transfer, a test photo. As last read (`t` and `n` read them
+/// first).
+pub fn test_image(
+    tab: &CheckpointsTab,
+    test_images: &HashMap<PathBuf, TestImages>,
+    run: &Path,
+) -> Option<PathBuf> {
+    let t = test_images.get(run)?;
+    let files = if tab.reverse { &t.reverse } else { &t.forward };
+    (!files.is_empty()).then(|| files[tab.test_index % files.len()].clone())
+}
+
 /// `t` and `n` with the selected run's test images as read: translate (or stylise) a test image
 /// with the selected checkpoint, or go on to the next test image with the shown checkpoints.
-pub(crate) fn with_test_images(app: &mut App, action: Action) -> Vec<Effect> {
+pub fn with_test_images(
+    tab: &mut CheckpointsTab,
+    data: CheckpointsData,
+    cx: &mut Ctx,
+    action: Action,
+) -> Vec<Effect> {
     let mut fx = vec![];
     match action {
         Action::Translate => {
-            let (Some(r), Some(ck)) = (
-                app.selected_run(),
-                app.checkpoints.get(app.checkpoints_tab.sel),
-            ) else {
-                app.message = "no checkpoint selected".into();
+            let (Some(r), Some(ck)) = (data.run, data.checkpoints.get(tab.sel)) else {
+                cx.say("no checkpoint selected");
                 return fx;
             };
-            if r.kind == "nst" {
-                app.message = NST_HOLDS_IMAGES.into();
+            if r.kind == Kind::Nst {
+                cx.say(NST_HOLDS_IMAGES);
                 return fx;
             }
-            let (run, kind, step, checkpoint) =
-                (r.path.clone(), r.kind.as_str(), ck.step, ck.path.clone());
-            let Some(input) = app.test_image(&run) else {
-                app.message = no_test_images(kind).into();
+            let (run, kind, step, checkpoint) = (r.path.clone(), r.kind, ck.step, ck.path.clone());
+            let Some(input) = test_image(tab, data.test_images, &run) else {
+                cx.say(no_test_images(kind));
                 return fx;
             };
-            let mut outs = match app.checkpoints_tab.translation.take() {
+            let mut outs = match tab.translation.take() {
                 Some(c) if c.run == run && c.input == input => c.outs,
                 _ => vec![],
             };
-            let (output, effect) = render_effect(app, kind, &run, step, checkpoint, &input);
+            let (output, effect) = render_effect(tab.reverse, kind, &run, step, checkpoint, &input);
             outs.retain(|(s, _)| *s != step);
             outs.push((step, output));
             let keep = outs.len().saturating_sub(2);
             outs.drain(..keep);
-            app.message = format!("{} {} with step {step} …", verbs(kind).1, input.display());
-            app.checkpoints_tab.translation = Some(Comparison { run, input, outs });
+            cx.say(format!(
+                "{} {} with step {step} …",
+                verbs(kind).1,
+                input.display()
+            ));
+            tab.translation = Some(Comparison { run, input, outs });
             fx.push(effect);
         }
         Action::NextTestImage => {
-            let Some(r) = app.selected_run() else {
-                app.message = "no run selected".into();
+            let Some(r) = data.run else {
+                cx.say("no run selected");
                 return fx;
             };
-            if r.kind == "nst" {
-                app.message = NST_HOLDS_IMAGES.into();
+            if r.kind == Kind::Nst {
+                cx.say(NST_HOLDS_IMAGES);
                 return fx;
             }
-            let (run, kind) = (r.path.clone(), r.kind.as_str());
-            app.checkpoints_tab.test_index += 1;
+            let (run, kind) = (r.path.clone(), r.kind);
+            tab.test_index += 1;
             // the shown checkpoints go on to the next image: a comparison stays a comparison
-            let steps: Vec<u64> = app
-                .checkpoints_tab
+            let steps: Vec<u64> = tab
                 .translation
                 .take()
                 .filter(|c| c.run == run)
                 .map(|c| c.outs.iter().map(|(s, _)| *s).collect())
                 .unwrap_or_default();
-            let Some(input) = app.test_image(&run) else {
-                app.message = no_test_images(kind).into();
+            let Some(input) = test_image(tab, data.test_images, &run) else {
+                cx.say(no_test_images(kind));
                 return fx;
             };
             let name = input.file_name().unwrap_or_default().to_string_lossy();
-            let what = if kind == FAST_STYLE {
+            let what = if kind == Kind::FastStyle {
                 "test photo"
             } else {
                 "test image"
@@ -163,15 +195,16 @@ pub(crate) fn with_test_images(app: &mut App, action: Action) -> Vec<Effect> {
             let (tells, doing) = verbs(kind);
             let mut outs = vec![];
             for step in steps {
-                let Some(ck) = app.checkpoints.iter().find(|c| c.step == step) else {
+                let Some(ck) = data.checkpoints.iter().find(|c| c.step == step) else {
                     continue;
                 };
                 let checkpoint = ck.path.clone();
-                let (output, effect) = render_effect(app, kind, &run, step, checkpoint, &input);
+                let (output, effect) =
+                    render_effect(tab.reverse, kind, &run, step, checkpoint, &input);
                 outs.push((step, output));
                 fx.push(effect);
             }
-            app.message = if outs.is_empty() {
+            cx.say(if outs.is_empty() {
                 format!("next {what} {name}: t {tells} it")
             } else {
                 let steps: Vec<String> = outs.iter().map(|(s, _)| format!("step {s}")).collect();
@@ -179,9 +212,9 @@ pub(crate) fn with_test_images(app: &mut App, action: Action) -> Vec<Effect> {
                     "next {what} {name}: {doing} it with {} …",
                     steps.join(" and ")
                 )
-            };
+            });
             if !outs.is_empty() {
-                app.checkpoints_tab.translation = Some(Comparison { run, input, outs });
+                tab.translation = Some(Comparison { run, input, outs });
             }
         }
         _ => {}
@@ -192,8 +225,8 @@ pub(crate) fn with_test_images(app: &mut App, action: Action) -> Vec<Effect> {
 const NST_HOLDS_IMAGES: &str = "style-transfer checkpoints hold images: nothing to translate";
 
 /// Why `t` or `n` has nothing to work on, for the run's kind.
-fn no_test_images(kind: &str) -> &'static str {
-    if kind == FAST_STYLE {
+fn no_test_images(kind: Kind) -> &'static str {
+    if kind == Kind::FastStyle {
         "no test photos: the run's preset names no data.sample_images or data.dataset folder with \
          images"
     } else {
@@ -202,8 +235,8 @@ fn no_test_images(kind: &str) -> &'static str {
 }
 
 /// What `t` does for the run's kind ("t stylises it"), and what it is doing meanwhile.
-fn verbs(kind: &str) -> (&'static str, &'static str) {
-    if kind == FAST_STYLE {
+fn verbs(kind: Kind) -> (&'static str, &'static str) {
+    if kind == Kind::FastStyle {
         ("stylises", "stylizing")
     } else {
         ("translates", "translating")
@@ -211,18 +244,19 @@ fn verbs(kind: &str) -> (&'static str, &'static str) {
 }
 
 /// The file a checkpoint's output of `input` goes to, and the effect that makes it: a fast style
-/// checkpoint stylises (`stylized/`), a GAN's translates (`translations/`, with its direction).
+/// checkpoint stylises (`stylized/`), a GAN's translates (`translations/`, with its direction;
+/// `reverse`: CycleGAN's B→A).
 fn render_effect(
-    app: &App,
-    kind: &str,
-    run: &std::path::Path,
+    reverse: bool,
+    kind: Kind,
+    run: &Path,
     step: u64,
     checkpoint: PathBuf,
-    input: &std::path::Path,
+    input: &Path,
 ) -> (PathBuf, Effect) {
     let name = input.file_name().unwrap_or_default().to_string_lossy();
     let input = input.to_path_buf();
-    if kind == FAST_STYLE {
+    if kind == Kind::FastStyle {
         let output = run
             .join("stylized")
             .join(format!("step-{step:08}-{name}"))
@@ -234,7 +268,7 @@ fn render_effect(
         };
         return (output, effect);
     }
-    let reverse = app.checkpoints_tab.reverse && kind == "cyclegan";
+    let reverse = reverse && kind == Kind::CycleGan;
     let output = run
         .join("translations")
         .join(format!(
@@ -247,7 +281,7 @@ fn render_effect(
         input,
         output: output.clone(),
         reverse,
-        fake_only: kind == "pix2pix",
+        fake_only: kind == Kind::Pix2Pix,
     };
     (output, effect)
 }

@@ -1,7 +1,7 @@
 //! The Datasets screen's own state and update: the selected dataset, and its deep inspection
 //! (asked of the reader thread).
 
-use super::{step, Action, App, Effect};
+use super::{step, Action, Ctx, DatasetRow, Effect};
 use crate::tui::rows::Request;
 
 #[derive(Default)]
@@ -11,18 +11,19 @@ pub struct DatasetsTab {
 }
 
 /// The Datasets screen's keys.
-pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+pub fn update(
+    tab: &mut DatasetsTab,
+    datasets: &[DatasetRow],
+    cx: &mut Ctx,
+    action: Action,
+) -> Vec<Effect> {
     match action {
-        Action::Up | Action::Down => step(
-            &mut app.datasets_tab.sel,
-            app.datasets.len(),
-            action == Action::Down,
-        ),
+        Action::Up | Action::Down => step(&mut tab.sel, datasets.len(), action == Action::Down),
         Action::Inspect => {
-            if let Some(d) = app.datasets.get(app.datasets_tab.sel) {
+            if let Some(d) = datasets.get(tab.sel) {
                 let path = d.report.path.clone();
-                app.message = format!("inspecting {} …", path.display());
-                app.reader.ask(Request::Inspect(path));
+                cx.say(format!("inspecting {} …", path.display()));
+                cx.asks.reads.push(Request::Inspect(path));
             }
         }
         _ => {}

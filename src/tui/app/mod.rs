@@ -1,10 +1,13 @@
 //! The dashboard's state and the only place it changes on a key (`update`; what the reader
 //! thread read is eaten by `store::eat`): one sub-state per screen, each with its own `update`
 //! (`runs.rs`, `presets.rs`, `datasets.rs`, `checkpoints.rs`, as ratatui's demo2 gives each tab
-//! its own state), and what the screens share here. Side effects — a control command, a detached
-//! trainer, an editor, a translation — are returned as `Effect`s for the event loop to carry out;
-//! reads are asked of the reader thread. Neither reads a file: the dashboard never waits for a
-//! disk, and never trains or runs a network itself.
+//! its own state), and what the screens share here. A screen's `update` takes its own sub-state,
+//! what it reads of the shared state (passed explicitly) and a [`Ctx`] (the message line, and
+//! what it asks of the whole: reads, a refresh, a run being started), so a test can drive one
+//! screen alone. Side effects — a control command, a detached trainer, an editor, a translation —
+//! are returned as `Effect`s for the event loop to carry out; reads are asked of the reader
+//! thread. Neither reads a file: the dashboard never waits for a disk, and never trains or runs a
+//! network itself.
 
 pub mod checkpoints;
 pub mod datasets;
@@ -12,15 +15,15 @@ pub mod presets;
 pub mod runs;
 
 use super::reader::{Disk, Files, Reader};
-pub use super::rows::{CheckpointRow, DatasetRow, PresetRow, FAST_STYLE};
+pub use super::rows::{CheckpointRow, DatasetRow, PresetRow};
 use super::rows::{Request, RunDetail, TestImages};
 use super::series::Series;
 use crate::run::list::RunSummary;
 use crate::workspace::Workspace;
-pub use checkpoints::{CheckpointsTab, Comparison};
+pub use checkpoints::{CheckpointsData, CheckpointsTab, Comparison};
 use datasets::DatasetsTab;
 use presets::PresetsTab;
-use runs::RunsTab;
+use runs::{RunsData, RunsTab};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -68,6 +71,13 @@ pub enum Action {
     Confirm(bool),
     Checkpoint,
     Sample,
+    /// write the selected run's results page (`aiart runs report`) into its folder
+    Report,
+    /// a report's writing ended: the file, or why it was not written
+    Reported {
+        path: PathBuf,
+        error: Option<String>,
+    },
     ToggleLog,
     ToggleEma,
     ToggleWindow,
@@ -148,6 +158,12 @@ pub enum Effect {
         reverse: bool,
         /// `--fake-only`: a pix2pix checkpoint writes fake_B alone, not the labelled grid
         fake_only: bool,
+    },
+    /// write a run's results page (`report::write`, off the UI thread) to `output`; the end comes
+    /// back as `Action::Reported`
+    Report {
+        run: PathBuf,
+        output: PathBuf,
     },
     /// `aiart stylize --model CHECKPOINT`: a fast style checkpoint paints a test photo
     Stylize {
@@ -235,41 +251,17 @@ impl App {
     }
 
     pub fn selected_run(&self) -> Option<&RunSummary> {
-        self.runs.get(self.runs_tab.sel)
+        self.runs_data().selected(&self.runs_tab)
     }
 
     /// The runs of a sweep, by task index.
     pub fn sweep_runs(&self, id: &str) -> Vec<&RunSummary> {
-        let mut v: Vec<&RunSummary> = self
-            .runs
-            .iter()
-            .filter(|r| r.sweep.as_ref().is_some_and(|s| s.id == id))
-            .collect();
-        v.sort_by_key(|r| r.sweep.as_ref().map_or(0, |s| s.index));
-        v
+        self.runs_data().sweep_runs(id)
     }
 
     /// Every loss name any run of the compared sweep has logged.
     pub fn compare_names(&self) -> Vec<String> {
-        let Some(id) = &self.runs_tab.compare else {
-            return vec![];
-        };
-        let mut names: Vec<String> = vec![];
-        for r in self.sweep_runs(id) {
-            for k in self
-                .series
-                .get(&r.path)
-                .map(|s| s.curves.keys())
-                .into_iter()
-                .flatten()
-            {
-                if !k.contains('/') && !names.contains(k) {
-                    names.push(k.clone());
-                }
-            }
-        }
-        crate::human::loss_order(&mut names);
-        names
+        self.runs_data().compare_names(&self.runs_tab)
     }
 
     /// The loss the comparison overlays.
@@ -280,19 +272,124 @@ impl App {
 
     /// The loss names of the selected run, in display order (the reference's).
     pub fn series_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .selected_run()
-            .and_then(|r| self.series.get(&r.path))
-            .map(|s| {
-                s.curves
-                    .keys()
-                    .filter(|k| !k.contains('/'))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        crate::human::loss_order(&mut names);
-        names
+        self.runs_data().series_names(&self.runs_tab)
+    }
+
+    /// What the Runs screen reads of the shared state.
+    pub fn runs_data(&self) -> RunsData<'_> {
+        RunsData {
+            ws: &self.ws,
+            runs: &self.runs,
+            series: &self.series,
+        }
+    }
+
+    /// One screen's `update` on `action`, with what it reads of the shared state; then what it
+    /// asked of the whole is done.
+    fn on_screen(&mut self, screen: Screen, action: Action) -> Vec<Effect> {
+        let mut cx = Ctx::new(&mut self.message);
+        let fx = match screen {
+            Screen::Runs => runs::update(
+                &mut self.runs_tab,
+                RunsData {
+                    ws: &self.ws,
+                    runs: &self.runs,
+                    series: &self.series,
+                },
+                &mut cx,
+                action,
+            ),
+            Screen::Presets => {
+                presets::update(&mut self.presets_tab, &self.presets, &mut cx, action)
+            }
+            Screen::Datasets => {
+                datasets::update(&mut self.datasets_tab, &self.datasets, &mut cx, action)
+            }
+            Screen::Checkpoints => checkpoints::update(
+                &mut self.checkpoints_tab,
+                CheckpointsData {
+                    run: self.runs.get(self.runs_tab.sel),
+                    checkpoints: &self.checkpoints,
+                    test_images: &self.test_images,
+                },
+                &mut cx,
+                action,
+            ),
+        };
+        let asks = cx.asks();
+        self.carry(asks);
+        fx
+    }
+
+    /// `t` or `n` once the selected run's test images are read (the Checkpoints screen's
+    /// [`checkpoints::with_test_images`]).
+    pub(crate) fn with_test_images(&mut self, action: Action) -> Vec<Effect> {
+        let mut cx = Ctx::new(&mut self.message);
+        let fx = checkpoints::with_test_images(
+            &mut self.checkpoints_tab,
+            CheckpointsData {
+                run: self.runs.get(self.runs_tab.sel),
+                checkpoints: &self.checkpoints,
+                test_images: &self.test_images,
+            },
+            &mut cx,
+            action,
+        );
+        let asks = cx.asks();
+        self.carry(asks);
+        fx
+    }
+
+    /// Does what a screen asked of the whole state: reads, a run being started, a refresh.
+    fn carry(&mut self, asks: Asks) {
+        for read in asks.reads {
+            self.reader.ask(read);
+        }
+        if asks.new_run {
+            self.runs_tab.select_newest = true;
+            self.screen = Screen::Runs;
+        }
+        if asks.refresh {
+            self.refresh();
+        }
+    }
+}
+
+/// What a screen's `update` shares with the rest of the state besides what it reads: the message
+/// line, and what it asks of the whole (carried out after it returns).
+pub struct Ctx<'a> {
+    /// the message line
+    pub message: &'a mut String,
+    /// what the screen asks of the whole state
+    pub asks: Asks,
+}
+
+/// What a screen's `update` asks of the whole state: reads for the reader thread (in order),
+/// the runs read again (the selection moved, a comparison started, a translation ended), and a
+/// run being started (show the Runs screen, select the run when it appears).
+#[derive(Debug, Default, PartialEq)]
+pub struct Asks {
+    pub reads: Vec<Request>,
+    pub refresh: bool,
+    pub new_run: bool,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(message: &'a mut String) -> Self {
+        Self {
+            message,
+            asks: Asks::default(),
+        }
+    }
+
+    /// Puts `text` on the message line.
+    pub fn say(&mut self, text: impl Into<String>) {
+        *self.message = text.into();
+    }
+
+    /// What was asked, the message line let go.
+    pub fn asks(self) -> Asks {
+        self.asks
     }
 }
 
@@ -311,7 +408,8 @@ fn step(sel: &mut usize, len: usize, down: bool) {
 /// shares, then each screen's own `update`.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     if app.asking() {
-        return runs::answer(app, action);
+        let mut cx = Ctx::new(&mut app.message);
+        return runs::answer(&mut app.runs_tab, &mut cx, action);
     }
     match action {
         Action::NextScreen | Action::PrevScreen => {
@@ -331,35 +429,33 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Refresh => app.refresh(),
         Action::FilesChanged(changed) => app.apply(&changed),
         Action::Up | Action::Down => {
-            return match app.screen {
-                Screen::Runs => runs::update(app, action),
-                Screen::Presets => presets::update(app, action),
-                Screen::Datasets => datasets::update(app, action),
-                Screen::Checkpoints => checkpoints::update(app, action),
-            }
+            let screen = app.screen;
+            return app.on_screen(screen, action);
         }
         Action::TogglePause
         | Action::Stop
         | Action::Archive
         | Action::Checkpoint
         | Action::Sample
+        | Action::Report
+        | Action::Reported { .. }
         | Action::ToggleLog
         | Action::ToggleEma
         | Action::ToggleWindow
         | Action::ToggleSeries(_)
         | Action::Compare
         | Action::NextLoss
-        | Action::PrevLoss => return runs::update(app, action),
+        | Action::PrevLoss => return app.on_screen(Screen::Runs, action),
         Action::StartRun
         | Action::SubmitSlurm
         | Action::Edit
         | Action::Duplicate
-        | Action::ScrollText(_) => return presets::update(app, action),
-        Action::Inspect => return datasets::update(app, action),
+        | Action::ScrollText(_) => return app.on_screen(Screen::Presets, action),
+        Action::Inspect => return app.on_screen(Screen::Datasets, action),
         Action::Translate
         | Action::NextTestImage
         | Action::ToggleDirection
-        | Action::Translated { .. } => return checkpoints::update(app, action),
+        | Action::Translated { .. } => return app.on_screen(Screen::Checkpoints, action),
     }
     vec![]
 }

@@ -1,7 +1,7 @@
 //! The Presets screen's own state and update: the selected preset, its text's scroll, and
 //! starting, submitting, editing or copying it.
 
-use super::{step, Action, App, Effect, Screen};
+use super::{step, Action, Ctx, Effect, PresetRow};
 use std::cell::Cell;
 
 #[derive(Default)]
@@ -19,42 +19,41 @@ pub struct PresetsTab {
 pub const TEXT_PAGE: usize = 10;
 
 /// The Presets screen's keys.
-pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+pub fn update(
+    tab: &mut PresetsTab,
+    presets: &[PresetRow],
+    cx: &mut Ctx,
+    action: Action,
+) -> Vec<Effect> {
     let mut fx = vec![];
     match action {
         Action::Up | Action::Down => {
-            step(
-                &mut app.presets_tab.sel,
-                app.presets.len(),
-                action == Action::Down,
-            );
-            app.presets_tab.scroll = 0;
-            app.presets_tab.scroll_end.set(None);
+            step(&mut tab.sel, presets.len(), action == Action::Down);
+            tab.scroll = 0;
+            tab.scroll_end.set(None);
         }
         Action::StartRun | Action::SubmitSlurm | Action::Edit | Action::Duplicate => {
-            let Some(p) = app.presets.get(app.presets_tab.sel) else {
+            let Some(p) = presets.get(tab.sel) else {
                 return fx;
             };
             match action {
                 Action::StartRun | Action::SubmitSlurm if !p.errors.is_empty() => {
-                    app.message = format!("{} is invalid: {}", p.name, p.errors[0])
+                    cx.say(format!("{} is invalid: {}", p.name, p.errors[0]))
                 }
-                Action::StartRun | Action::SubmitSlurm if p.needs.is_some() => {
-                    app.message = format!(
-                        "{} {}",
-                        p.name,
-                        p.needs.as_deref().unwrap_or("").replace('\n', "; ")
-                    )
-                }
+                Action::StartRun | Action::SubmitSlurm if p.needs.is_some() => cx.say(format!(
+                    "{} {}",
+                    p.name,
+                    p.needs.as_deref().unwrap_or("").replace('\n', "; ")
+                )),
                 Action::StartRun | Action::SubmitSlurm => {
                     let slurm = action == Action::SubmitSlurm;
-                    app.message = if slurm {
+                    cx.say(if slurm {
                         format!("submitting {} to Slurm …", p.name)
                     } else {
                         format!("starting a run from {} …", p.name)
-                    };
-                    app.runs_tab.select_newest = true;
-                    app.screen = Screen::Runs;
+                    });
+                    // the Runs screen, the new run selected when it appears
+                    cx.asks.new_run = true;
                     fx.push(Effect::StartRun {
                         preset: p.path.clone(),
                         slurm,
@@ -66,15 +65,15 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::ScrollText(down) => {
             // the view stops at the text's end; here only as far as the narrowest panel needs
-            let most = app.presets_tab.scroll_end.get().unwrap_or_else(|| {
-                app.presets.get(app.presets_tab.sel).map_or(0, |p| {
+            let most = tab.scroll_end.get().unwrap_or_else(|| {
+                presets.get(tab.sel).map_or(0, |p| {
                     p.text.lines().map(|l| l.len() / 20 + 1).sum::<usize>()
                 })
             });
-            app.presets_tab.scroll = if down {
-                (app.presets_tab.scroll + TEXT_PAGE).min(most)
+            tab.scroll = if down {
+                (tab.scroll + TEXT_PAGE).min(most)
             } else {
-                app.presets_tab.scroll.saturating_sub(TEXT_PAGE)
+                tab.scroll.saturating_sub(TEXT_PAGE)
             };
         }
         _ => {}

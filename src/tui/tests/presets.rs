@@ -88,3 +88,50 @@ fn preset_kinds_of_any_length_stay_apart_from_their_validity() {
     }
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// The screen alone: its `update` on its own state and the rows it is given, no `App`, no reader
+/// thread, no workspace on disk; what it asks of the whole comes back in the context.
+#[test]
+fn the_presets_screen_is_driven_alone() {
+    use super::super::app::presets::{update, PresetsTab};
+    use super::super::app::{Asks, Ctx, PresetRow};
+    let row = |name: &str, errors: Vec<String>| PresetRow {
+        path: PathBuf::from(format!("/nowhere/presets/{name}.toml")),
+        name: name.into(),
+        kind: "nst".into(),
+        errors,
+        needs: None,
+        text: "kind = \"nst\"\n".into(),
+    };
+    let rows = [
+        row(
+            "broken",
+            vec!["broken.toml:2:1: train.lr must be > 0".into()],
+        ),
+        row("good", vec![]),
+    ];
+    let mut tab = PresetsTab::default();
+    let mut message = String::new();
+    let mut cx = Ctx::new(&mut message);
+    assert!(update(&mut tab, &rows, &mut cx, Action::StartRun).is_empty());
+    assert!(cx.message.contains("broken is invalid"), "{}", cx.message);
+    assert!(update(&mut tab, &rows, &mut cx, Action::Down).is_empty());
+    assert_eq!(tab.sel, 1);
+    let fx = update(&mut tab, &rows, &mut cx, Action::StartRun);
+    assert_eq!(
+        fx,
+        [Effect::StartRun {
+            preset: rows[1].path.clone(),
+            slurm: false
+        }]
+    );
+    assert_eq!(
+        cx.asks(),
+        Asks {
+            reads: vec![],
+            refresh: false,
+            new_run: true
+        }
+    );
+    assert!(message.contains("starting a run from good"), "{message}");
+}

@@ -490,3 +490,48 @@ fn a_fast_style_sweep_comparison_starts_on_the_total_loss() {
     assert_ne!(app.compare_loss_name().as_deref(), Some("total"));
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// `h` asks for the selected run's report as an effect (the event loop writes it on a thread of
+/// its own); its end says where the page is.
+#[test]
+fn h_asks_for_the_selected_runs_report_and_says_where_it_is() {
+    let ws = workspace("report");
+    let mut app = open(Workspace { root: ws.clone() });
+    select(&mut app, "20261129-000000-good");
+    let run = ws.join("runs/20261129-000000-good");
+    let fx = press(&mut app, KeyCode::Char('h'));
+    assert_eq!(
+        fx,
+        [Effect::Report {
+            run: run.clone(),
+            output: run.join("report.html")
+        }]
+    );
+    assert!(
+        app.message
+            .contains("writing the report of 20261129-000000-good"),
+        "{}",
+        app.message
+    );
+    // what the event loop's thread does with it
+    let summary = crate::launch::summarize(&run).unwrap();
+    let path = crate::report::write(&summary, &run.join("report.html"), false).unwrap();
+    let page = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        page.contains("data-curve=\"G_A\" data-points=\"40\""),
+        "{page}"
+    );
+    assert!(page.contains("data-curve=\"cycle_A\" data-points=\"40\""));
+    assert_eq!(page.matches("<img src=\"data:image/png;base64,").count(), 1);
+    update(
+        &mut app,
+        Action::Reported {
+            path: path.clone(),
+            error: None,
+        },
+    );
+    let s = render(&app, 200, 40);
+    assert!(s.contains("report written"), "{s}");
+    assert!(app.message.contains(&path.display().to_string()));
+    let _ = std::fs::remove_dir_all(&ws);
+}

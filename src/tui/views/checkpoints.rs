@@ -2,10 +2,11 @@
 //! two of them, shown large side by side (pix2pix: fake_B alone; CycleGAN: either direction; fast
 //! style transfer: a test photo stylised).
 
-use super::super::app::{App, FAST_STYLE};
+use super::super::app::App;
 use super::super::preview::{Picture, Previews};
 use super::super::widgets::list::Selectable;
 use super::{block, image_or_note, wrap};
+use crate::preset::Kind;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{ListItem, Paragraph};
@@ -19,7 +20,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         Layout::horizontal([Constraint::Length(lw), Constraint::Min(1)]).areas(area);
     let inner = left.width.saturating_sub(2) as usize;
     let run = app.selected_run();
-    let kind = run.map(|r| r.kind.as_str()).unwrap_or("");
+    let kind = run.map(|r| r.kind);
     // the explanation wrapped here, and as tall as it needs (leaving the list 5 rows)
     let how_lines: Vec<Line> = how(app, kind)
         .iter()
@@ -98,9 +99,9 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             let n = outs.len().max(1) as u32;
             let cells =
                 Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(outs_area);
-            let what = if kind == FAST_STYLE {
+            let what = if kind == Some(Kind::FastStyle) {
                 "stylized"
-            } else if kind == "cyclegan" && app.checkpoints_tab.reverse {
+            } else if kind == Some(Kind::CycleGan) && app.checkpoints_tab.reverse {
                 "fake_A"
             } else {
                 "fake_B"
@@ -125,7 +126,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                 input_area,
                 &format!(
                     "{} {name}",
-                    if kind == FAST_STYLE {
+                    if kind == Some(Kind::FastStyle) {
                         "test photo"
                     } else {
                         "test input"
@@ -148,11 +149,11 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
 }
 
 /// What the compare keys do, for the run's kind, and where the comparison stands.
-fn how(app: &App, kind: &str) -> Vec<String> {
-    if kind == "nst" {
+fn how(app: &App, kind: Option<Kind>) -> Vec<String> {
+    if kind == Some(Kind::Nst) {
         return vec!["A style-transfer checkpoint is its image: ↑↓ shows each one's.".into()];
     }
-    let mut lines = if kind == FAST_STYLE {
+    let mut lines = if kind == Some(Kind::FastStyle) {
         vec![
             String::from(
                 "t stylises a test photo with the selected checkpoint; select another and press t \
@@ -169,9 +170,9 @@ fn how(app: &App, kind: &str) -> Vec<String> {
              again: the two newest translations of the same image are shown side by side.",
         )]
     };
-    let direction: Option<String> = if kind == FAST_STYLE {
+    let direction: Option<String> = if kind == Some(Kind::FastStyle) {
         None
-    } else if kind != "cyclegan" {
+    } else if kind != Some(Kind::CycleGan) {
         Some(String::new())
     } else if app.checkpoints_tab.reverse {
         Some(" r: now B→A (G_B, testB)".into())

@@ -7,21 +7,22 @@ use super::super::series::prepare;
 use super::super::widgets::chart::{magnitude, Curve, LossChart};
 use super::super::widgets::list::Selectable;
 use super::{block, image_or_note};
+use crate::run::list::UserState;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{ListItem, Paragraph};
 use ratatui::Frame;
 
-fn state_color(s: &str) -> Color {
+fn state_color(s: UserState) -> Color {
     match s {
-        "running" => Color::Green,
-        "paused" => Color::Yellow,
-        "finished" => Color::Cyan,
-        "crashed" | "failed" | "cancelled" => Color::Red,
-        "queued" | "requeued" => Color::Blue,
-        "timeout" | "preempted" => Color::LightRed,
-        _ => Color::Gray,
+        UserState::Running => Color::Green,
+        UserState::Paused => Color::Yellow,
+        UserState::Finished => Color::Cyan,
+        UserState::Crashed | UserState::Failed | UserState::Cancelled => Color::Red,
+        UserState::Queued | UserState::Requeued => Color::Blue,
+        UserState::Timeout | UserState::Preempted => Color::LightRed,
+        UserState::Stopped => Color::Gray,
     }
 }
 
@@ -53,8 +54,8 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             };
             let series = app.series.get(&r.path);
             let speed = series.and_then(|s| s.speed());
-            let tail = match (speed, r.state.as_str()) {
-                (Some(v), "running") if v > 0.0 => format!(
+            let tail = match (speed, r.state) {
+                (Some(v), UserState::Running) if v > 0.0 => format!(
                     "{v:.2} st/s ETA {}",
                     eta(r.total_steps.saturating_sub(r.step) as f64 / v)
                 ),
@@ -71,7 +72,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
                     )
                 })
                 .collect();
-            let state = if r.detail.is_empty() || r.state == "running" {
+            let state = if r.detail.is_empty() || r.state == UserState::Running {
                 r.state.to_string()
             } else {
                 format!("{} ({})", r.state, r.detail)
@@ -79,7 +80,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
             let mut lines = vec![Line::from(vec![
                 Span::styled(
                     format!("{state:<8} "),
-                    Style::default().fg(state_color(r.state.as_str())),
+                    Style::default().fg(state_color(r.state)),
                 ),
                 Span::raw(format!("{} ({})", r.id, r.kind)),
             ])];
