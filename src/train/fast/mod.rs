@@ -4,10 +4,8 @@
 //! epoch the same. Metrics record `step` k holds the losses of the k-th update, computed from the
 //! weights before it (record 1 = the initial weights).
 
+mod batch;
 mod checkpoint;
-pub mod run;
-
-pub use run::{train, FastRun};
 
 use crate::data::grid;
 use crate::data::image_io;

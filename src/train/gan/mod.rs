@@ -3,6 +3,7 @@
 //! written to the run directory. Metrics record `step` k holds the losses of the k-th update,
 //! computed from the weights before it (record 1 = the initial weights).
 
+mod batch;
 mod checkpoint;
 pub mod cyclegan;
 #[cfg(test)]
@@ -11,10 +12,7 @@ pub mod loader;
 pub mod losses;
 pub mod pix2pix;
 pub mod pool;
-pub mod run;
 pub mod schedule;
-
-pub use run::{train, GanRun};
 
 use crate::data::dataset::PairDataset;
 use crate::data::grid;
