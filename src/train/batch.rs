@@ -11,6 +11,7 @@
 
 use crate::preset::nst::LogConfig;
 use crate::preset::{Kind, Preset};
+use crate::run::metrics::Losses;
 use crate::run::session::Session;
 use crate::run::steer::Steer;
 use crate::run::{RunDir, RunState};
@@ -73,7 +74,7 @@ pub trait BatchTrainer: Sized {
         warnings: &mut Vec<String>,
     ) -> Result<Self::Batch>;
     /// One update on `batch`; the losses computed before it, by name in the reference's order.
-    fn step(&mut self, batch: Self::Batch) -> Result<Vec<(String, f64)>>;
+    fn step(&mut self, batch: Self::Batch) -> Result<Losses>;
 
     /// Whether [`BatchTrainer::sample`] has something to show (a GAN shows the last step's
     /// images: nothing before its first step).

@@ -5,6 +5,7 @@
 
 use crate::preset::nst::LogConfig;
 use crate::run::ending::{self, Ending};
+use crate::run::metrics::{Losses, Record};
 use crate::run::session::Session;
 use crate::run::steer::{Flow, Steer};
 use crate::run::{signals, RunDir, RunState, Writing};
@@ -83,11 +84,11 @@ impl Live {
         &mut self,
         r: &mut impl Steer,
         (step, epoch, lr): (u64, u64, f64),
-        losses: &[(String, f64)],
+        losses: &Losses,
         log: &LogConfig,
     ) -> Result<()> {
         self.run
-            .append_metrics(step, epoch, lr, losses)
+            .append_record(&Record::now(step, epoch, lr, None, losses))
             .with_context(|| self.run.writing(Writing::Metrics))?;
         if let Some(which) = not_finite(losses) {
             bail!("a loss is not finite at step {step} ({which}): lower the learning rate");

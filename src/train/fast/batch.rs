@@ -6,6 +6,7 @@ use super::FastTrainer;
 use crate::preset::live::FastLive;
 use crate::preset::nst::LogConfig;
 use crate::preset::{Kind, Preset};
+use crate::run::metrics::Losses;
 use crate::run::RunDir;
 use crate::train::batch::BatchTrainer;
 use anyhow::{bail, Result};
@@ -89,7 +90,7 @@ impl BatchTrainer for FastTrainer {
         Ok(self.photos.batch(k, bs, &self.device, warnings)?)
     }
 
-    fn step(&mut self, batch: Tensor) -> Result<Vec<(String, f64)>> {
+    fn step(&mut self, batch: Tensor) -> Result<Losses> {
         FastTrainer::step(self, &batch)
     }
 

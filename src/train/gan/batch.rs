@@ -9,6 +9,7 @@ use crate::data::dataset::Batch;
 use crate::preset::live::GanLive;
 use crate::preset::nst::LogConfig;
 use crate::preset::{Kind, Preset};
+use crate::run::metrics::Losses;
 use crate::run::RunDir;
 use crate::train::batch::BatchTrainer;
 use anyhow::{bail, Context, Result};
@@ -116,7 +117,7 @@ impl BatchTrainer for GanTrainer {
         }
     }
 
-    fn step(&mut self, batch: Batch) -> Result<Vec<(String, f64)>> {
+    fn step(&mut self, batch: Batch) -> Result<Losses> {
         GanTrainer::step(self, &batch.a, &batch.b)
     }
 
