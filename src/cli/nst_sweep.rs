@@ -218,8 +218,9 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
             max_steps: None,
             quiet: a.quiet,
             launcher: super::train::launcher(),
+            output: Some(out.clone()),
         };
-        let (_, state) = aiart::train::start::start_nst(p, launch, Some(out.clone()))?;
+        let (_, state) = aiart::train::start::start(Preset::Nst(p.clone()), launch)?;
         if state != RunState::Finished {
             sweep.write_status(&sweep.status_now(
                 state,

@@ -5,7 +5,7 @@ use super::train::{device_override, exit_code};
 use aiart::data::outputs::{self, Existing, Rule};
 use aiart::nst::setup;
 use aiart::preset::{self, NstPreset, Preset};
-use aiart::train::start::{start_nst, Launch};
+use aiart::train::start::{start, Launch};
 use aiart::workspace::{resolve_path, Workspace};
 use anyhow::Result;
 use clap::Args;
@@ -316,8 +316,9 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
         max_steps: a.max_steps,
         quiet: a.quiet,
         launcher: super::train::launcher(),
+        output: a.output.clone(),
     };
-    let (run, state) = start_nst(&p, launch, a.output.clone())?;
+    let (run, state) = start(Preset::Nst(p), launch)?;
     match &a.output {
         Some(out) => println!("result: {}", out.display()),
         None => println!("result: {}", run.root.join("result.png").display()),

@@ -157,6 +157,7 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
         max_steps: a.max_steps,
         quiet: a.quiet,
         launcher: launcher(),
+        output: None,
     };
     let state = start::start(preset, launch)?.1;
     Ok(exit_code(state))

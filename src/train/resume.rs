@@ -1,6 +1,8 @@
-//! `aiart train --resume RUN`: continues a run from its newest complete checkpoint (appending to
-//! its files), with the `--set` changes a live run may take; a run without a checkpoint starts
-//! over from step 0.
+//! The one resume of every kind (`aiart train --resume RUN`, a Slurm job's attempt, a sweep's
+//! queue): continues a run from its newest complete checkpoint (appending to its files), with the
+//! `--set` changes a live run may take, through the kind's trainer (a `BatchTrainer` and the one
+//! batch loop, or style transfer's own loop); a run without a checkpoint starts over from step 0
+//! through `train::start`.
 
 use crate::nst::setup;
 use crate::preset::{self, live, Kind, NstPreset, Preset};
@@ -395,6 +397,7 @@ fn start_over(
         max_steps: a.max_steps,
         quiet: a.quiet,
         launcher: a.launcher,
+        output: None,
     };
     let result = start(preset, launch);
     match result {

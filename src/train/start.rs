@@ -44,6 +44,9 @@ pub struct Launch<'a> {
     pub max_steps: Option<u64>,
     pub quiet: bool,
     pub launcher: AttemptLauncher,
+    /// Style transfer: also write the final image here (`stylize --output`); refused for the
+    /// batch-trained kinds, which make a network, not an image
+    pub output: Option<PathBuf>,
 }
 
 impl Launch<'_> {
@@ -85,7 +88,12 @@ impl Launch<'_> {
 /// after the folder exists is recorded in it (`failed`).
 pub fn start(preset: Preset, launch: Launch) -> Result<(RunDir, RunState)> {
     match preset {
-        Preset::Nst(p) => start_nst(&p, launch, None),
+        Preset::Nst(p) => start_nst(&p, launch),
+        p if launch.output.is_some() => anyhow::bail!(
+            "{}: a {} run trains a network, and writes no single image to an output",
+            launch.preset_path.display(),
+            p.kind()
+        ),
         p @ Preset::Gan(_) => start_batches::<GanTrainer>(&p, launch),
         p @ Preset::FastStyle(_) => start_batches::<FastTrainer>(&p, launch),
     }
@@ -133,12 +141,8 @@ fn start_batches<T: BatchTrainer>(p: &Preset, mut l: Launch) -> Result<(RunDir, 
 }
 
 /// Style transfer's new run: everything loaded (all errors before any work), the run's folder,
-/// then its own loop; the final image goes to `output` too.
-pub fn start_nst(
-    p: &NstPreset,
-    mut l: Launch,
-    output: Option<PathBuf>,
-) -> Result<(RunDir, RunState)> {
+/// then its own loop; the final image goes to the launch's `output` too.
+fn start_nst(p: &NstPreset, mut l: Launch) -> Result<(RunDir, RunState)> {
     let device = train_device(&p.train.device, p.train.tf32)?;
     let prepared = setup::prepare(p, &l.ws.root, &device)?;
     for w in &prepared.warnings {
@@ -166,7 +170,7 @@ pub fn start_nst(
     };
     let opts = RunOptions {
         max_steps: l.max_steps,
-        output,
+        output: l.output.take(),
         quiet: l.quiet,
     };
     match crate::train::nst::train(session, r, &opts, None) {
