@@ -182,3 +182,180 @@ pub fn train<T: BatchTrainer>(
         Ok(r.t.has_sample())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::follow::PresetSource;
+    use crate::run::lock::RunLock;
+    use crate::run::{metrics, RunInfo};
+    use std::sync::{Arc, Mutex};
+
+    /// A trainer that learns nothing and says what the loop did with it: the lr it was given,
+    /// the batches it was handed (in order), the checkpoints it wrote.
+    struct Counting {
+        steps_per_epoch: u64,
+        epochs: u64,
+        log: LogConfig,
+        set_lrs: Arc<Mutex<Vec<f64>>>,
+        saved: Arc<Mutex<Vec<(u64, u64)>>>,
+    }
+
+    impl BatchTrainer for Counting {
+        /// The next batch the data source hands out
+        type Data = u64;
+        type Batch = u64;
+        fn new(_: &Preset, _: &Path, _: &Device) -> Result<Self> {
+            bail!("built by the test")
+        }
+        fn kind(&self) -> Kind {
+            Kind::FastStyle
+        }
+        fn warnings(&self) -> &[String] {
+            &[]
+        }
+        fn data_text(&self) -> String {
+            String::new()
+        }
+        fn batch_size(&self) -> u64 {
+            1
+        }
+        fn steps_per_epoch(&self) -> u64 {
+            self.steps_per_epoch
+        }
+        fn epochs(&self) -> u64 {
+            self.epochs
+        }
+        fn lr(&self, epoch: u64) -> f64 {
+            0.125 * epoch as f64
+        }
+        fn set_lr(&mut self, lr: f64) {
+            self.set_lrs.lock().unwrap().push(lr);
+        }
+        fn log(&self) -> &LogConfig {
+            &self.log
+        }
+        fn preset(&self) -> Preset {
+            unreachable!("no preset edit reaches this run")
+        }
+        fn apply(&mut self, _: &Preset) -> Result<()> {
+            unreachable!("no preset edit reaches this run")
+        }
+        fn open_data(&mut self, start: u64) -> Result<u64> {
+            Ok(start)
+        }
+        fn next_batch(&mut self, next: &mut u64, step: u64, _: &mut Vec<String>) -> Result<u64> {
+            assert_eq!(*next, step, "the batches come in order, from the start");
+            *next += 1;
+            Ok(step)
+        }
+        fn step(&mut self, batch: u64) -> Result<Losses> {
+            Ok(Losses::new().with("loss", 1.0 / (batch + 1) as f64))
+        }
+        fn has_sample(&self) -> bool {
+            false
+        }
+        fn sample(&self) -> Result<Option<image::RgbImage>> {
+            Ok(None)
+        }
+        fn save(&self, dir: &Path, step: u64, epoch: u64) -> Result<()> {
+            self.saved.lock().unwrap().push((step, epoch));
+            std::fs::write(dir.join("meta.json"), format!("{{\"step\":{step}}}"))?;
+            Ok(())
+        }
+        fn load(&mut self, _: &Path) -> Result<()> {
+            Ok(())
+        }
+        fn use_hint(_: &RunDir) -> Option<String> {
+            None
+        }
+    }
+
+    /// Trains `Counting` (2 steps an epoch, 3 epochs) from `start` in a run of its own; returns
+    /// the lr values set, the (step, epoch, lr) of each record written, the checkpoints saved and
+    /// the state it ended in.
+    #[allow(clippy::type_complexity)]
+    fn run_from(
+        start: Option<u64>,
+        name: &str,
+    ) -> (Vec<f64>, Vec<(u64, u64, f64)>, Vec<(u64, u64)>, RunState) {
+        let root = std::env::temp_dir().join(format!(
+            "aiart-batch-loop-{name}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        let run = RunDir::create(&root).unwrap();
+        run.write_info(&RunInfo {
+            id: run.id(),
+            kind: Kind::FastStyle,
+            device: "cpu".into(),
+            pid: std::process::id(),
+            ..Default::default()
+        })
+        .unwrap();
+        let lock = RunLock::acquire(&run).unwrap();
+        let at = start.unwrap_or(0);
+        let status = run.status_now(RunState::Running, at, at / 2 + 1, 6, "");
+        let source = PresetSource {
+            path: None,
+            overrides: vec![],
+        };
+        let session = Session::start(run.clone(), lock, source, status, None).unwrap();
+        let (set_lrs, saved) = (Arc::default(), Arc::default());
+        let t = Counting {
+            steps_per_epoch: 2,
+            epochs: 3,
+            log: LogConfig {
+                print_every: 1000,
+                sample_every: 0,
+                checkpoint_every: 0,
+                keep_checkpoints: 3,
+            },
+            set_lrs: Arc::clone(&set_lrs),
+            saved: Arc::clone(&saved),
+        };
+        let state = train(session, t, None, true, start).unwrap();
+        let records = metrics::read_all(&run.metrics())
+            .unwrap()
+            .iter()
+            .map(|r| (r.step, r.epoch, r.lr.unwrap()))
+            .collect();
+        std::fs::remove_dir_all(&root).unwrap();
+        let set = set_lrs.lock().unwrap().clone();
+        let saved = saved.lock().unwrap().clone();
+        (set, records, saved, state)
+    }
+
+    /// The lr of every step is `lr(epoch)` of the epoch the step belongs to: set before the first
+    /// step and at each new epoch, and the same value written in the step's record.
+    #[test]
+    fn the_loop_sets_and_records_the_lr_of_each_steps_epoch() {
+        let (set, records, saved, state) = run_from(None, "new");
+        assert_eq!(set, [0.125, 0.25, 0.375]);
+        assert_eq!(
+            records,
+            [
+                (1, 1, 0.125),
+                (2, 1, 0.125),
+                (3, 2, 0.25),
+                (4, 2, 0.25),
+                (5, 3, 0.375),
+                (6, 3, 0.375)
+            ]
+        );
+        assert_eq!(saved, [(6, 3)], "the final checkpoint, in the last epoch");
+        assert_eq!(state, RunState::Finished);
+    }
+
+    /// A run resumed in the middle of epoch 2 starts at that epoch's lr and goes on with the
+    /// batch after the checkpoint's.
+    #[test]
+    fn a_resumed_loop_goes_on_in_the_epoch_and_at_the_batch_it_stopped() {
+        let (set, records, saved, state) = run_from(Some(3), "resumed");
+        assert_eq!(set, [0.25, 0.375]);
+        assert_eq!(records, [(4, 2, 0.25), (5, 3, 0.375), (6, 3, 0.375)]);
+        assert_eq!(saved, [(6, 3)]);
+        assert_eq!(state, RunState::Finished);
+    }
+}

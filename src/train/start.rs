@@ -207,9 +207,10 @@ fn started(kind: Kind, device: &Device, data: &str, total: u64, schedule: u64) -
     format!("{kind} on {on}: {data}, {total} steps{capped}")
 }
 
-/// How a trainer's loop starts in its run, new or resumed: its first words in events.jsonl (the
-/// `started` or `resumed` event, then the trainer's warnings, printed already), the run's folder
-/// on stdout, then the session (heartbeat, control, preset watcher, the `launcher` of this
+/// How a trainer's loop starts in its run, new or resumed: the signal handlers (Ctrl-C, TERM:
+/// checkpoint and stop at the next step), its first words in events.jsonl (the `started` or
+/// `resumed` event, then the trainer's warnings, printed already), the run's folder on stdout,
+/// then the session (heartbeat, control, preset watcher, the `launcher` of this
 /// attempt) in `status`, measuring steps of `batch` images on `device` (`spec`: the preset's
 /// device).
 pub fn begin(
@@ -221,6 +222,7 @@ pub fn begin(
     (batch, device, spec): (u64, &Device, &str),
     launcher: AttemptLauncher,
 ) -> Result<Session> {
+    crate::run::signals::install();
     run.append_event(event.0, event.1)?;
     for w in warnings {
         run.append_event("warning", w)?;
