@@ -12,6 +12,10 @@
 //!   and event loop reads a file: its views and its `update` never wait for a disk.
 //! - a kind is spelled as text (`"cyclegan"`) outside `src/preset/kind.rs`, where `Kind` spells it
 //!   (and the dashboard spells no run state: it names `run::list::UserState`).
+//! - the CLI (`src/cli/`, `src/main.rs`) names a part of `train` other than its one start and
+//!   resume (`train::start`, `train::resume`): no trainer module (`train::gan`, `train::fast`,
+//!   `train::nst`), no loop; and the one batch loop (`train/batch.rs`) or what every loop shares
+//!   (`train/live.rs`) names a trainer module (issue 31's trainer seam).
 //!
 //! When this test fails, move the code, not the rule (STYLE.md).
 
@@ -776,4 +780,94 @@ fn the_read_checker_finds_reads() {
             "read_dir"
         ]
     );
+}
+
+/// What the CLI may name of `train`: its one start and its one resume, for every kind.
+const CLI_TRAIN_API: &[&str] = &["start", "resume"];
+
+/// The trainers' own modules, which only `train::start` / `train::resume` (and the trainers
+/// themselves, and `bench`) name.
+const TRAINER_MODULES: &[&str] = &["gan", "fast", "nst"];
+
+/// The generic parts of training, which serve every kind and name none.
+const GENERIC_TRAIN_FILES: &[&str] = &["src/train/batch.rs", "src/train/live.rs"];
+
+/// What a file (at module path `me`, `rel` its path) names of `train` against the seam's rules.
+fn seam_breaks(rel: &str, me: &[String], names: &[Vec<String>]) -> Vec<String> {
+    let in_cli = me.first().is_some_and(|m| m == "cli" || m == "main");
+    let generic = GENERIC_TRAIN_FILES.contains(&rel);
+    let mut out = vec![];
+    for n in names {
+        if n.first().map(String::as_str) != Some("train") {
+            continue;
+        }
+        let part = n.get(1).map(String::as_str).unwrap_or("");
+        if in_cli && !CLI_TRAIN_API.contains(&part) {
+            out.push(format!(
+                "{rel} names crate::{} (the CLI starts and resumes through train::start / \
+                 train::resume only)",
+                n.join("::")
+            ));
+        }
+        if generic && TRAINER_MODULES.contains(&part) {
+            out.push(format!(
+                "{rel} names crate::{} (the generic loop serves every trainer through the \
+                 BatchTrainer trait)",
+                n.join("::")
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_cli_reaches_trainers_only_through_start_and_resume() {
+    let g = graph();
+    let mut broken = vec![];
+    let mut cli_files = 0;
+    for (f, names) in &g.names {
+        let me = module_path(f);
+        if me.first().is_some_and(|m| m == "cli") {
+            cli_files += 1;
+        }
+        broken.extend(seam_breaks(&rel(f), &me, names));
+    }
+    assert!(cli_files >= 10, "the CLI's files are checked: {cli_files}");
+    broken.sort();
+    broken.dedup();
+    assert!(
+        broken.is_empty(),
+        "the trainer seam is broken (docs/ARCHITECTURE.md, \"One trainer seam\"):\n  {}",
+        broken.join("\n  ")
+    );
+}
+
+/// The seam's checker on planted files: a CLI file naming a trainer module (directly, in a
+/// `use` group, through `aiart::`) or the loop, and the generic loop naming a trainer, are
+/// caught; the start / resume API is not.
+#[test]
+fn the_seam_checker_catches_planted_files() {
+    let cli: Vec<String> = vec!["cli".into(), "planted".into()];
+    let code = code_only(
+        "use aiart::train::gan::GanTrainer;\n\
+         use aiart::train::{start::{self, Launch}, resume::resume, fast};\n\
+         fn f() { aiart::train::batch::train(s, t, None, false, None); }\n\
+         let s = \"aiart::train::nst::NstRun\"; // aiart::train::nst in a comment\n",
+    );
+    let names = referenced_paths(&without_test_items(&code), &cli, true);
+    let got = seam_breaks("src/cli/planted.rs", &cli, &names);
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(got[0].contains("crate::train::gan::GanTrainer"), "{got:#?}");
+    assert!(got[1].contains("crate::train::fast"), "{got:#?}");
+    assert!(got[2].contains("crate::train::batch::train"), "{got:#?}");
+
+    let lib_batch: Vec<String> = vec!["train".into(), "batch".into()];
+    let code = code_only("use crate::train::gan::GanTrainer;\nuse crate::train::live::Live;\n");
+    let names = referenced_paths(&code, &lib_batch, false);
+    let got = seam_breaks("src/train/batch.rs", &lib_batch, &names);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].contains("crate::train::gan::GanTrainer"), "{got:#?}");
+    // the same import is the start's to make
+    let start: Vec<String> = vec!["train".into(), "start".into()];
+    assert!(seam_breaks("src/train/start.rs", &start, &names).is_empty());
 }

@@ -209,7 +209,7 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
         }
         let out = sweep.root.join(format!("{layer}.png"));
         let name = format!("{mode}-{layer}");
-        let launch = super::train_run::Launch {
+        let launch = aiart::train::start::Launch {
             ws,
             preset_path: &PathBuf::from("<sweep>"),
             overrides: &[],
@@ -217,8 +217,10 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
             place: super::train::Place::New(Some(sweep.root.join(layer))),
             max_steps: None,
             quiet: a.quiet,
+            launcher: super::train::launcher(),
+            output: Some(out.clone()),
         };
-        let (_, state) = super::train_new::run_nst(p, launch, Some(out.clone()))?;
+        let (_, state) = aiart::train::start::start(Preset::Nst(p.clone()), launch)?;
         if state != RunState::Finished {
             sweep.write_status(&sweep.status_now(
                 state,
@@ -227,7 +229,7 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
                 total,
                 &format!("{layer} {state:?}"),
             ))?;
-            return Ok(super::train_run::exit_code(state));
+            return Ok(super::train::exit_code(state));
         }
         let (img, _) = image_io::load_rgb(&out)?;
         tiles.push((layer.clone(), img));

@@ -360,7 +360,7 @@ fn steer(
                      {})",
                     r.id,
                     args.join(" --set "),
-                    super::train_resume::schedule_keys(r.kind).replace(", ", " / ")
+                    aiart::train::resume::schedule_keys(r.kind).replace(", ", " / ")
                 ),
                 _ => String::new(),
             }

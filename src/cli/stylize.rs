@@ -1,11 +1,11 @@
 //! `aiart stylize`: an NST preset built from flags (over `--preset P` when given), then trained;
 //! with `--model`, fast style transfer with a trained network instead (`stylize_model.rs`).
 
-use super::train_new::run_nst;
-use super::train_run::{device_override, exit_code};
+use super::train::{device_override, exit_code};
 use aiart::data::outputs::{self, Existing, Rule};
 use aiart::nst::setup;
 use aiart::preset::{self, NstPreset, Preset};
+use aiart::train::start::{start, Launch};
 use aiart::workspace::{resolve_path, Workspace};
 use anyhow::Result;
 use clap::Args;
@@ -307,7 +307,7 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
     };
     let preset_file = a.preset.as_deref();
     check_nst_output(ws, &p, preset_file, a.output.as_deref(), a.force)?;
-    let launch = super::train_run::Launch {
+    let launch = Launch {
         ws,
         preset_path: &path,
         overrides: &o,
@@ -315,8 +315,10 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
         place: super::train::Place::New(a.run_dir.clone()),
         max_steps: a.max_steps,
         quiet: a.quiet,
+        launcher: super::train::launcher(),
+        output: a.output.clone(),
     };
-    let (run, state) = run_nst(&p, launch, a.output.clone())?;
+    let (run, state) = start(Preset::Nst(p), launch)?;
     match &a.output {
         Some(out) => println!("result: {}", out.display()),
         None => println!("result: {}", run.root.join("result.png").display()),

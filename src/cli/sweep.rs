@@ -102,7 +102,7 @@ fn start(ws: &Workspace, a: StartArgs) -> Result<i32> {
         bail!("--max-parallel must be at least 1");
     }
     let mut base = a.set.clone();
-    base.extend(super::train_run::device_override(&a.device));
+    base.extend(super::train::device_override(&a.device));
     // every combination's preset is checked before anything is made
     let combos = sweep::combinations(&grid);
     let mut presets = vec![];

@@ -1,12 +1,15 @@
 //! `aiart train PRESET`: a headless run into a run directory; `--detach` leaves it running in its
-//! own session; `--resume RUN` continues a run from its newest checkpoint.
+//! own session; `--resume RUN` continues a run from its newest checkpoint. The arguments, the
+//! launchers (detached, Slurm) and the exit status; every kind starts and resumes through
+//! `aiart::train::start` / `aiart::train::resume`.
 
-pub use super::train_run::Place;
-use super::train_run::{device_override, exit_code, Launch};
 use aiart::launch::local;
 use aiart::preset::{self, Preset};
 use aiart::run::dir::fresh_run_id;
-use aiart::run::list;
+use aiart::run::{list, RunState};
+use aiart::train::resume::{ResumeArgs, Resumed};
+pub use aiart::train::start::Place;
+use aiart::train::start::{self, Launch};
 use aiart::workspace::Workspace;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
@@ -73,36 +76,42 @@ fn load_args_preset(path: &Path, a: &TrainArgs) -> Option<(Preset, Vec<String>)>
     }
 }
 
-/// The size rules against the images at hand, for a run started elsewhere (detached, Slurm): false
-/// when they fail (printed, one line per file). The foreground trainer checks them itself.
-fn sizes_fit(ws: &Workspace, preset: &Preset) -> bool {
-    if !inputs_there(ws, preset) {
-        return false;
+/// `problems`, one line each; true when there are none.
+fn none_of(problems: Vec<String>) -> bool {
+    for p in &problems {
+        eprintln!("error: {p}");
     }
-    let p = match preset {
-        Preset::Gan(p) => p,
-        Preset::FastStyle(p) => return super::train_fast::inputs_fit(ws, p),
-        Preset::Nst(_) => return true,
-    };
-    let root = aiart::workspace::resolve_path(&ws.root, &p.data.dataroot);
-    if !root.is_dir() {
-        return true;
-    }
-    let r = aiart::data::sizes::check(p, &root);
-    for (f, what) in &r.problems {
-        eprintln!("error: {}: {what}", f.display());
-    }
-    r.problems.is_empty()
+    problems.is_empty()
 }
 
-/// Every input file and folder the preset names is there (`preset check` asks the same); false
-/// when one is not (printed, one line each, naming its field), before any run directory exists.
-fn inputs_there(ws: &Workspace, preset: &Preset) -> bool {
-    let missing = aiart::data::fetch::preset_missing_inputs(preset, &ws.root);
-    for m in &missing {
-        eprintln!("error: {m}");
+/// What a run started elsewhere (detached, Slurm) would fail on, said before it leaves: false
+/// when something is wrong (printed, one line each). The foreground trainer checks it itself.
+fn sizes_fit(ws: &Workspace, preset: &Preset) -> bool {
+    none_of(start::problems_before_leaving(ws, preset))
+}
+
+/// The launcher of this process's attempt, for the run protocol's session.
+pub fn launcher() -> start::AttemptLauncher {
+    aiart::launch::attempt_launcher
+}
+
+/// `--device D` as an override of the preset.
+pub fn device_override(device: &Option<String>) -> Option<String> {
+    device
+        .as_ref()
+        .map(|d| format!("train.device={}", toml::Value::String(d.clone())))
+}
+
+/// The exit status of a run that ended in `state`. Inside a Slurm job a stop or a requeue is a
+/// clean end (exit 0), so that Slurm does not report the job FAILED.
+pub fn exit_code(state: RunState) -> i32 {
+    let in_job = std::env::var_os("SLURM_JOB_ID").is_some();
+    match state {
+        RunState::Finished | RunState::Requeued | RunState::Timeout => 0,
+        RunState::Stopped if in_job => 0,
+        RunState::Stopped => 130,
+        _ => 1,
     }
-    missing.is_empty()
 }
 
 pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
@@ -114,21 +123,28 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
         return detach(ws, &a);
     }
     if let Some(r) = &a.resume {
-        let again = super::train_resume::ResumeArgs {
+        let device: Vec<String> = device_override(&a.device).into_iter().collect();
+        let again = ResumeArgs {
             set: &a.set,
-            device: &a.device,
+            device: &device,
             max_steps: a
                 .max_steps
                 .or_else(|| super::submit::queued_max_steps(ws, r)),
             quiet: a.quiet,
+            before_lock: aiart::launch::before_lock,
+            launcher: launcher(),
         };
-        return super::train_resume::resume(ws, r, &again);
+        return Ok(match aiart::train::resume::resume(ws, r, &again)? {
+            Resumed::Ran(state) => exit_code(state),
+            Resumed::NothingToDo => 0,
+            Resumed::Refused => 1,
+        });
     }
     let preset_path = a.preset.clone().expect("clap requires it");
     let Some((preset, overrides)) = load_args_preset(&preset_path, &a) else {
         return Ok(1);
     };
-    if !inputs_there(ws, &preset) {
+    if !none_of(start::missing_inputs(ws, &preset)) {
         return Ok(1);
     }
     let name = run_name(&preset_path, "run");
@@ -140,8 +156,10 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
         place: Place::New(a.run_dir),
         max_steps: a.max_steps,
         quiet: a.quiet,
+        launcher: launcher(),
+        output: None,
     };
-    let state = super::train_new::start(preset, launch)?.1;
+    let state = start::start(preset, launch)?.1;
     Ok(exit_code(state))
 }
 

@@ -41,6 +41,15 @@ pub fn summarize(dir: &Path) -> Option<RunSummary> {
     list::summarize(dir, &Launchers)
 }
 
+/// Before this process takes `run`'s lock: inside the Slurm job the run was submitted as, a lock
+/// its previous attempt left (killed before it could remove it) is taken over at once (see
+/// `slurm::job::InJob::clear_previous_lock`).
+pub fn before_lock(run: &RunDir) {
+    if let Some(job) = slurm::job::InJob::of(run) {
+        job.clear_previous_lock(run);
+    }
+}
+
 /// The launcher of this process's attempt at `run`, when one has a say in how it ends: the Slurm
 /// job this process runs in, if the run was submitted as it (waits up to 60 s for the submitter
 /// to record the job; see `slurm::job::InJob::of`).

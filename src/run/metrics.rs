@@ -32,6 +32,77 @@ impl Scale {
     }
 }
 
+/// A step's losses by name, in the order the trainer gives them (the reference's: `G_GAN`,
+/// `G_L1`, `D_real`, `D_fake`; `content`, `style`, `total` …), each an f64 (NaN or ±inf where the
+/// step's loss was not finite; written as `null`). What every trainer's step returns and a
+/// [`Record`] holds; it reads as a slice of `(name, value)` pairs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Losses(Vec<(String, f64)>);
+
+impl Losses {
+    /// No losses yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `name` = `value` after the others.
+    pub fn push(&mut self, name: impl Into<String>, value: f64) {
+        self.0.push((name.into(), value));
+    }
+
+    /// These losses and then `name` = `value`.
+    pub fn with(mut self, name: impl Into<String>, value: f64) -> Self {
+        self.push(name, value);
+        self
+    }
+
+    /// The loss named `name`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(k, _)| k == name).map(|l| l.1)
+    }
+}
+
+impl std::ops::Deref for Losses {
+    type Target = [(String, f64)];
+    fn deref(&self) -> &[(String, f64)] {
+        &self.0
+    }
+}
+
+impl From<Vec<(String, f64)>> for Losses {
+    fn from(v: Vec<(String, f64)>) -> Self {
+        Self(v)
+    }
+}
+
+impl FromIterator<(String, f64)> for Losses {
+    fn from_iter<I: IntoIterator<Item = (String, f64)>>(i: I) -> Self {
+        Self(i.into_iter().collect())
+    }
+}
+
+impl IntoIterator for Losses {
+    type Item = (String, f64);
+    type IntoIter = std::vec::IntoIter<(String, f64)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Losses {
+    type Item = &'a (String, f64);
+    type IntoIter = std::slice::Iter<'a, (String, f64)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl PartialEq<Vec<(String, f64)>> for Losses {
+    fn eq(&self, other: &Vec<(String, f64)>) -> bool {
+        &self.0 == other
+    }
+}
+
 /// One logged step of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
@@ -46,7 +117,7 @@ pub struct Record {
     pub scale: Option<Scale>,
     /// each loss by name, in the trainer's order on writing (by name on reading: JSON objects
     /// are written with sorted keys); a `null` reads as NaN
-    pub losses: Vec<(String, f64)>,
+    pub losses: Losses,
 }
 
 /// The fields of a record line that are not losses.
@@ -67,7 +138,7 @@ impl Record {
             time: Some(clock::now()),
             lr: Some(lr),
             scale,
-            losses: losses.to_vec(),
+            losses: Losses(losses.to_vec()),
         }
     }
 
@@ -132,7 +203,7 @@ impl Record {
 
     /// The loss named `name`.
     pub fn loss(&self, name: &str) -> Option<f64> {
-        self.losses.iter().find(|(k, _)| k == name).map(|l| l.1)
+        self.losses.get(name)
     }
 }
 
@@ -280,6 +351,29 @@ mod tests {
         assert_eq!(b.losses.len(), 2, "no scale field among the losses");
         assert_eq!(last(&p).unwrap().step, 7);
         std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn losses_keep_the_trainers_order_and_write_the_flat_line() {
+        let l = Losses::new()
+            .with("G_GAN", 0.5)
+            .with("G_L1", 12.25)
+            .with("D_real", f64::INFINITY);
+        let names: Vec<&str> = l.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["G_GAN", "G_L1", "D_real"]);
+        assert_eq!((l.get("G_L1"), l.get("D_fake")), (Some(12.25), None));
+        let r = Record::now(4, 1, 2e-4, None, &l);
+        assert_eq!(r.losses, l);
+        let line = serde_json::to_string(&Value::Object(r.to_json())).unwrap();
+        let back = Record::parse(&line).unwrap();
+        assert_eq!(
+            (back.loss("G_GAN"), back.loss("G_L1")),
+            (Some(0.5), Some(12.25))
+        );
+        assert!(
+            back.loss("D_real").unwrap().is_nan(),
+            "not finite is written as null: {line}"
+        );
     }
 
     #[test]

@@ -5,9 +5,10 @@
 
 use crate::preset::nst::LogConfig;
 use crate::run::ending::{self, Ending};
+use crate::run::metrics::{Losses, Record};
 use crate::run::session::Session;
 use crate::run::steer::{Flow, Steer};
-use crate::run::{signals, RunDir, RunState, Writing};
+use crate::run::{RunDir, RunState, Writing};
 use crate::train::progress::Progress;
 use anyhow::{bail, Context, Result};
 
@@ -36,9 +37,9 @@ pub struct Live {
 }
 
 impl Live {
-    /// Installs the signal handlers. `schedule`: the steps the preset plans.
+    /// `schedule`: the steps the preset plans. The signal handlers are the start's to install
+    /// (`train::start::begin`), before the session starts.
     pub fn new(session: Session, schedule: u64, max_steps: Option<u64>, quiet: bool) -> Self {
-        signals::install();
         let run = session.run.clone();
         let progress = Progress::new(ending::planned_steps(schedule, max_steps), quiet);
         Self {
@@ -83,11 +84,11 @@ impl Live {
         &mut self,
         r: &mut impl Steer,
         (step, epoch, lr): (u64, u64, f64),
-        losses: &[(String, f64)],
+        losses: &Losses,
         log: &LogConfig,
     ) -> Result<()> {
         self.run
-            .append_metrics(step, epoch, lr, losses)
+            .append_record(&Record::now(step, epoch, lr, None, losses))
             .with_context(|| self.run.writing(Writing::Metrics))?;
         if let Some(which) = not_finite(losses) {
             bail!("a loss is not finite at step {step} ({which}): lower the learning rate");

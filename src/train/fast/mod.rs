@@ -4,11 +4,9 @@
 //! epoch the same. Metrics record `step` k holds the losses of the k-th update, computed from the
 //! weights before it (record 1 = the initial weights).
 
+mod batch;
 mod checkpoint;
-pub mod run;
 pub mod stability;
-
-pub use run::{train, FastRun};
 
 use crate::data::grid;
 use crate::data::image_io;
@@ -21,6 +19,7 @@ use crate::nn::weights;
 use crate::nst::perceptual::{PerceptualLoss, CONTENT_LAYER, STYLE_LAYERS};
 use crate::nst::setup;
 use crate::preset::fast::FastStylePreset;
+use crate::run::metrics::Losses;
 use crate::train::optim::{Adam, AdamConfig};
 use crate::workspace::resolve_path;
 use anyhow::{Context, Result};
@@ -180,7 +179,7 @@ impl FastTrainer {
 
     /// One update on a batch of photos (N, 3, S, S) in 0–255: TransformerNet, the perceptual
     /// losses, backward, Adam. Returns content, style and total (weighted, before the update).
-    pub fn step(&mut self, x: &Tensor) -> Result<Vec<(String, f64)>> {
+    pub fn step(&mut self, x: &Tensor) -> Result<Losses> {
         let t = &self.preset.train;
         let y = self.net.forward(x)?;
         let l = self.loss.losses(x, &y, t.content_weight, t.style_weight)?;
@@ -191,11 +190,10 @@ impl FastTrainer {
         let v = Tensor::stack(&three, 0)?
             .to_dtype(candle_core::DType::F64)?
             .to_vec1::<f64>()?;
-        Ok(vec![
-            ("content".into(), v[0]),
-            ("style".into(), v[1]),
-            ("total".into(), v[2]),
-        ])
+        Ok(Losses::new()
+            .with("content", v[0])
+            .with("style", v[1])
+            .with("total", v[2]))
     }
 
     /// The network as it stands, for painting only: its parameters detached, so a forward records

@@ -3,6 +3,7 @@
 //! written to the run directory. Metrics record `step` k holds the losses of the k-th update,
 //! computed from the weights before it (record 1 = the initial weights).
 
+mod batch;
 mod checkpoint;
 pub mod cyclegan;
 #[cfg(test)]
@@ -11,10 +12,7 @@ pub mod loader;
 pub mod losses;
 pub mod pix2pix;
 pub mod pool;
-pub mod run;
 pub mod schedule;
-
-pub use run::{train, GanRun};
 
 use crate::data::dataset::PairDataset;
 use crate::data::grid;
@@ -22,6 +20,7 @@ use crate::data::transform::{self, Options};
 use crate::nn::gan::{DiscConfig, Discriminator, GenConfig, Generator};
 use crate::nn::weights;
 use crate::preset::gan::{Direction, GanPreset};
+use crate::run::metrics::Losses;
 use crate::train::optim::AdamConfig;
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
@@ -258,12 +257,13 @@ impl GanTrainer {
 
     /// One step on a batch from the loader: uploaded here, on the thread that runs the step, so
     /// on CUDA the copies go to the step's stream (no copy on the CPU).
-    pub(crate) fn step(&mut self, a: &Tensor, b: &Tensor) -> Result<Vec<(String, f64)>> {
+    pub(crate) fn step(&mut self, a: &Tensor, b: &Tensor) -> Result<Losses> {
         let (a, b) = (&a.to_device(&self.device)?, &b.to_device(&self.device)?);
-        match &mut self.model {
-            Model::Pix2Pix(m) => m.step(a, b),
-            Model::CycleGan(m) => m.step(a, b),
+        Ok(match &mut self.model {
+            Model::Pix2Pix(m) => m.step(a, b)?,
+            Model::CycleGan(m) => m.step(a, b)?,
         }
+        .into())
     }
 
     /// The labelled grid of the last step's first images, or None before any step.

@@ -12,6 +12,7 @@ use crate::nst::colors::original_colors;
 use crate::nst::objective::{Costs, Objective};
 use crate::nst::setup::Prepared;
 use crate::preset::nst::{NstPreset, OptimizerKind};
+use crate::run::metrics::Losses;
 use anyhow::Result;
 use candle_core::{Tensor, Var};
 use std::collections::HashMap;
@@ -154,18 +155,17 @@ impl NstTrainer {
     }
 
     /// The named losses of a metrics record: unweighted J's, the total, and each layer's J_style_l.
-    pub fn losses(&self, c: &Costs) -> Result<Vec<(String, f64)>> {
+    pub fn losses(&self, c: &Costs) -> Result<Losses> {
         let v = |t: &Tensor| -> Result<f64> {
             Ok(t.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?)
         };
-        let mut out = vec![
-            ("content".to_string(), v(&c.content)?),
-            ("style".to_string(), v(&c.style)?),
-            ("tv".to_string(), v(&c.tv)?),
-            ("total".to_string(), v(&c.total)?),
-        ];
+        let mut out = Losses::new()
+            .with("content", v(&c.content)?)
+            .with("style", v(&c.style)?)
+            .with("tv", v(&c.tv)?)
+            .with("total", v(&c.total)?);
         for (name, j) in self.style_names.iter().zip(&c.style_layers) {
-            out.push((format!("style/{name}"), v(j)?));
+            out.push(format!("style/{name}"), v(j)?);
         }
         Ok(out)
     }

@@ -8,7 +8,7 @@ use crate::nst::setup;
 use crate::preset::live::NstLive;
 use crate::preset::nst::NstPreset;
 use crate::preset::Preset;
-use crate::run::metrics::{Record, Scale};
+use crate::run::metrics::{Losses, Record, Scale};
 use crate::run::session::Session;
 use crate::run::steer::Steer;
 use crate::run::{RunDir, RunState, Writing};
@@ -165,7 +165,7 @@ pub fn train(
     let mut step = start.unwrap_or(0);
     let mut resumed = start.is_some();
     let mut converged = None;
-    let mut last_losses = vec![];
+    let mut last_losses = Losses::new();
     // the image of the last step whose cost was finite (with its step), kept until the next is known
     let mut last_finite: Option<(u64, candle_core::Tensor)> = None;
     let state = loop {
@@ -350,7 +350,7 @@ fn save_output(
 }
 
 /// The record of the current image (no update): its costs and scale.
-fn record(r: &mut NstRun, run: &RunDir, step: u64) -> Result<Vec<(String, f64)>> {
+fn record(r: &mut NstRun, run: &RunDir, step: u64) -> Result<Losses> {
     let costs = r.trainer.costs()?;
     let losses = r.trainer.losses(&costs)?;
     let record = Record::now(step, 0, r.preset.train.lr(), r.record_scale(), &losses);

@@ -1,29 +1,49 @@
-//! `aiart train --resume RUN`: continues a run from its newest complete checkpoint (appending to
-//! its files), with the `--set` changes a live run may take; a run without a checkpoint starts
-//! over from step 0.
+//! The one resume of every kind (`aiart train --resume RUN`, a Slurm job's attempt, a sweep's
+//! queue): continues a run from its newest complete checkpoint (appending to its files), with the
+//! `--set` changes a live run may take, through the kind's trainer (a `BatchTrainer` and the one
+//! batch loop, or style transfer's own loop); a run without a checkpoint starts over from step 0
+//! through `train::start`.
 
-use super::train_new::start;
-use super::train_run::{
-    begin, device_override, exit_code, failed, running_status, train_device, Launch, Place,
+use crate::nst::setup;
+use crate::preset::{self, live, Kind, NstPreset, Preset};
+use crate::run::follow::source_of;
+use crate::run::lock::RunLock;
+use crate::run::{list, RunDir, RunInfo, RunState};
+use crate::train::batch::{self, BatchTrainer};
+use crate::train::fast::FastTrainer;
+use crate::train::gan::GanTrainer;
+use crate::train::nst::{NstRun, NstTrainer, RunOptions};
+use crate::train::start::{
+    begin, device_of, failed, running_status, say_how_it_ended, start, train_device,
+    AttemptLauncher, Launch, Place,
 };
-use aiart::nst::setup;
-use aiart::preset::{self, live, Kind, Preset};
-use aiart::run::follow::source_of;
-use aiart::run::lock::RunLock;
-use aiart::run::{list, RunDir, RunInfo, RunState};
-use aiart::train::gan::{self, GanTrainer};
-use aiart::train::nst::{train, NstRun, NstTrainer, RunOptions};
-use aiart::workspace::Workspace;
+use crate::workspace::Workspace;
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::Path;
+
+/// How a `--resume` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resumed {
+    /// The run trained on and ended in this state
+    Ran(RunState),
+    /// A finished run asked to go on without a change: left as it is (said on stderr)
+    NothingToDo,
+    /// Refused before anything changed (said on stderr)
+    Refused,
+}
 
 /// What `--resume` takes from the command line.
 pub struct ResumeArgs<'a> {
     /// `--set`: only what may change in a live run
     pub set: &'a [String],
-    pub device: &'a Option<String>,
+    /// `--device` as an override of the preset (`train.device="cuda:0"`), or none
+    pub device: &'a [String],
     pub max_steps: Option<u64>,
     pub quiet: bool,
+    /// Before the run's lock is taken: a launcher's own clean-up (a Slurm job takes over the
+    /// lock its previous attempt left); the caller passes `launch::before_lock`
+    pub before_lock: fn(&RunDir),
+    pub launcher: AttemptLauncher,
 }
 
 /// `--set` with `--resume`: only what may change in a live run (preset/live.rs), and the changes
@@ -89,18 +109,19 @@ fn extend_hint(id: &str, kind: Kind) -> String {
     }
 }
 
-/// Continues a run from its newest complete checkpoint, appending to its files. `--set` changes
-/// what may change live first (a finished run continues to a longer schedule); a finished run
-/// without one is left as it is.
-pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
+/// Continues run `name` (an id or a folder) from its newest complete checkpoint, appending to its
+/// files, through the same start as a new run: the kind's trainer (a [`BatchTrainer`], or style
+/// transfer's loop), loaded from the checkpoint. `--set` changes what may change live first (a
+/// finished run continues to a longer schedule); a finished run without one is left as it is. A
+/// run without a complete checkpoint starts over from step 0. Errors: no such run, no run.json or
+/// preset.toml, the lock held by a live trainer, every checkpoint damaged, and the trainer's own.
+pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<Resumed> {
     let dir = list::resolve(&ws.runs(), name).map_err(|e| anyhow!(e))?;
     let run = RunDir::open(&dir);
     let info = run
         .read_info()
         .with_context(|| format!("{}: no run.json", dir.display()))?;
-    if let Some(job) = aiart::launch::slurm::job::InJob::of(&run) {
-        job.clear_previous_lock(&run);
-    }
+    (a.before_lock)(&run);
     let lock = match RunLock::acquire(&run) {
         Ok(l) => l,
         Err(e) if !a.set.is_empty() => bail!(
@@ -114,14 +135,14 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
     let status = run.read_status().ok();
     let text = std::fs::read_to_string(run.preset())
         .with_context(|| format!("{}: no preset.toml", run.root.display()))?;
-    let device: Vec<String> = device_override(a.device).into_iter().collect();
-    let changes = match resume_changes(&run, &text, a.set, &device)? {
+    let device = a.device;
+    let changes = match resume_changes(&run, &text, a.set, device)? {
         Ok(c) => c,
         Err(why) => {
             for line in why.lines() {
                 eprintln!("error: {line}");
             }
-            return Ok(1);
+            return Ok(Resumed::Refused);
         }
     };
     // a run its schedule (or convergence) finished, rather than --max-steps
@@ -135,7 +156,7 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
             s.message,
             extend_hint(&run.id(), info.kind)
         );
-        return Ok(0);
+        return Ok(Resumed::NothingToDo);
     }
     RunDir::repair_jsonl(&run.metrics())?;
     RunDir::repair_jsonl(&run.events())?;
@@ -144,7 +165,7 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
         return start_over(ws, run, info, lock, a);
     };
     let mut overrides = a.set.to_vec();
-    overrides.extend(device);
+    overrides.extend(device.iter().cloned());
     let preset = preset::parse(&text, &run.preset(), &overrides).map_err(|e| anyhow!("{e}"))?;
     // a finished run goes on only where the new schedule is longer than what it did
     let too_short = |total: u64| -> Option<String> {
@@ -158,104 +179,127 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<i32> {
             )
         })
     };
-    let source = source_of(&info.preset, &info.overrides);
-    let state = match preset {
-        Preset::Nst(p) => {
-            if let Some(why) = too_short(p.total_iterations()) {
-                eprintln!("error: {why}");
-                return Ok(1);
-            }
-            let resumed_msg = discard_past(&run, step, &ck)?;
+    let from = From {
+        run: &run,
+        held: (lock, source_of(&info.preset, &info.overrides)),
+        step,
+        checkpoint: &ck,
+        // the killed trainer's records past the checkpoint move out, and the `--set` changes go
+        // into the run's preset, once the new schedule is known to go on
+        before: &|| -> Result<String> {
+            let msg = discard_past(&run, step, &ck)?;
             write_resume_changes(&run, &text, a.set, &changes)?;
-            let device = train_device(&p.train.device, p.train.tf32)?;
-            // a coarse-to-fine run resumes inside the scale it stopped in
-            let k = aiart::train::nst::scale_of(&p, step);
-            let prepared = setup::prepare_scale(&p, &ws.root, &device, k, None)?;
-            let warnings = prepared.warnings.clone();
-            for w in &warnings {
-                eprintln!("warning: {w}");
-            }
-            let mut trainer = NstTrainer::new(prepared, &p)?;
-            trainer.scale = k;
-            trainer.load(&ck)?;
-            let total = aiart::run::ending::planned_steps(p.total_iterations(), a.max_steps);
-            let session = begin(
-                &run,
-                (lock, source),
-                running_status(&run, step, 0, total, a.max_steps),
-                ("resumed", &resumed_msg),
-                &warnings,
-                (1, &device, &p.train.device),
-            )?;
-            let opts = RunOptions {
-                max_steps: a.max_steps,
-                output: None,
-                quiet: a.quiet,
-            };
-            match train(
-                session,
-                NstRun {
-                    trainer,
-                    preset: p.effective(),
-                    workspace: ws.root.clone(),
-                },
-                &opts,
-                Some(step),
-            ) {
-                Ok(s) => s,
-                Err(e) => return failed(&run, total, e),
-            }
-        }
-        Preset::Gan(p) => {
-            let device = train_device(&p.train.device, p.train.tf32)?;
-            let mut trainer = GanTrainer::new(&p, &ws.root, &device)?;
-            if let Some(why) = too_short(trainer.total_steps()) {
-                eprintln!("error: {why}");
-                return Ok(1);
-            }
-            for w in &trainer.warnings {
-                eprintln!("warning: {w}");
-            }
-            let resumed_msg = discard_past(&run, step, &ck)?;
-            write_resume_changes(&run, &text, a.set, &changes)?;
-            trainer.load(&ck)?;
-            let total = aiart::run::ending::planned_steps(trainer.total_steps(), a.max_steps);
-            let epoch = step / trainer.batches_per_epoch() + 1;
-            let session = begin(
-                &run,
-                (lock, source),
-                running_status(&run, step, epoch, total, a.max_steps),
-                ("resumed", &resumed_msg),
-                &trainer.warnings,
-                (p.data.batch_size as u64, &device, &p.train.device),
-            )?;
-            match gan::train(session, trainer, a.max_steps, a.quiet, Some(step)) {
-                Ok(s) => s,
-                Err(e) => return failed(&run, total, e),
-            }
-        }
-        Preset::FastStyle(p) => {
-            let r = super::train_fast::Resume {
-                run: &run,
-                lock,
-                source,
-                step,
-                checkpoint: &ck,
-                max_steps: a.max_steps,
-                quiet: a.quiet,
-            };
-            let before = || -> Result<String> {
-                let msg = discard_past(&run, step, &ck)?;
-                write_resume_changes(&run, &text, a.set, &changes)?;
-                Ok(msg)
-            };
-            match super::train_fast::resume_fast(ws, &p, r, &too_short, &before)? {
-                Some(s) => s,
-                None => return Ok(1),
-            }
-        }
+            Ok(msg)
+        },
+        too_short: &too_short,
     };
-    Ok(exit_code(state))
+    match preset {
+        Preset::Nst(p) => resume_nst(ws, &p, from, a),
+        p @ Preset::Gan(_) => resume_batches::<GanTrainer>(ws, &p, from, a),
+        p @ Preset::FastStyle(_) => resume_batches::<FastTrainer>(ws, &p, from, a),
+    }
+}
+
+/// The checkpoint a run goes on from, and what happens before it does.
+struct From<'a> {
+    run: &'a RunDir,
+    held: (RunLock, crate::run::follow::PresetSource),
+    step: u64,
+    checkpoint: &'a Path,
+    /// Moves the past out and writes the `--set` changes; the `resumed` event's message
+    before: &'a dyn Fn() -> Result<String>,
+    /// Why a finished run has nothing to continue under a schedule of this many steps (None: go on)
+    too_short: &'a dyn Fn(u64) -> Option<String>,
+}
+
+/// A batch trainer's resume: the trainer built (every input checked), the schedule checked,
+/// the past moved out, the checkpoint loaded, then the loop from the batch after it.
+fn resume_batches<T: BatchTrainer>(
+    ws: &Workspace,
+    p: &Preset,
+    f: From,
+    a: &ResumeArgs,
+) -> Result<Resumed> {
+    let (spec, tf32) = device_of(p);
+    let device = train_device(spec, tf32)?;
+    let mut trainer = T::new(p, &ws.root, &device)?;
+    if let Some(why) = (f.too_short)(trainer.total_steps()) {
+        eprintln!("error: {why}");
+        return Ok(Resumed::Refused);
+    }
+    for w in trainer.warnings() {
+        eprintln!("warning: {w}");
+    }
+    let resumed_msg = (f.before)()?;
+    trainer.load(f.checkpoint)?;
+    let (run, step) = (f.run, f.step);
+    let total = crate::run::ending::planned_steps(trainer.total_steps(), a.max_steps);
+    let epoch = step / trainer.steps_per_epoch() + 1;
+    if !a.quiet {
+        eprintln!("resumed at step {step}");
+    }
+    let session = begin(
+        run,
+        f.held,
+        running_status(run, step, epoch, total, a.max_steps),
+        ("resumed", &resumed_msg),
+        trainer.warnings(),
+        (trainer.batch_size(), &device, spec),
+        a.launcher,
+    )?;
+    match batch::train(session, trainer, a.max_steps, a.quiet, Some(step)) {
+        Ok(s) => {
+            say_how_it_ended::<T>(run, s, a.quiet);
+            Ok(Resumed::Ran(s))
+        }
+        Err(e) => failed(run, total, e),
+    }
+}
+
+/// Style transfer's resume: inside the scale the checkpoint belongs to, its image and optimiser
+/// state loaded, then its own loop.
+fn resume_nst(ws: &Workspace, p: &NstPreset, f: From, a: &ResumeArgs) -> Result<Resumed> {
+    if let Some(why) = (f.too_short)(p.total_iterations()) {
+        eprintln!("error: {why}");
+        return Ok(Resumed::Refused);
+    }
+    let (run, step) = (f.run, f.step);
+    let resumed_msg = (f.before)()?;
+    let device = train_device(&p.train.device, p.train.tf32)?;
+    // a coarse-to-fine run resumes inside the scale it stopped in
+    let k = crate::train::nst::scale_of(p, step);
+    let prepared = setup::prepare_scale(p, &ws.root, &device, k, None)?;
+    let warnings = prepared.warnings.clone();
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut trainer = NstTrainer::new(prepared, p)?;
+    trainer.scale = k;
+    trainer.load(f.checkpoint)?;
+    let total = crate::run::ending::planned_steps(p.total_iterations(), a.max_steps);
+    let session = begin(
+        run,
+        f.held,
+        running_status(run, step, 0, total, a.max_steps),
+        ("resumed", &resumed_msg),
+        &warnings,
+        (1, &device, &p.train.device),
+        a.launcher,
+    )?;
+    let opts = RunOptions {
+        max_steps: a.max_steps,
+        output: None,
+        quiet: a.quiet,
+    };
+    let r = NstRun {
+        trainer,
+        preset: p.effective(),
+        workspace: ws.root.clone(),
+    };
+    match crate::train::nst::train(session, r, &opts, Some(step)) {
+        Ok(s) => Ok(Resumed::Ran(s)),
+        Err(e) => failed(run, total, e),
+    }
 }
 
 /// The newest checkpoint that reads; newer damaged ones are set aside (`step-N.damaged/`, never
@@ -327,12 +371,11 @@ fn start_over(
     info: RunInfo,
     lock: RunLock,
     a: &ResumeArgs,
-) -> Result<i32> {
+) -> Result<Resumed> {
     let moved = run.discard_all()?;
     let text = std::fs::read_to_string(run.preset())
         .with_context(|| format!("{}: no preset.toml", run.root.display()))?;
-    let overrides: Vec<String> = device_override(a.device).into_iter().collect();
-    let preset = preset::parse(&text, &run.preset(), &overrides).map_err(|e| anyhow!("{e}"))?;
+    let preset = preset::parse(&text, &run.preset(), a.device).map_err(|e| anyhow!("{e}"))?;
     if moved.records + moved.samples > 0 {
         run.append_event(
             "resumed",
@@ -353,10 +396,12 @@ fn start_over(
         place: Place::Prepared(run.root.clone(), Box::new(info), lock),
         max_steps: a.max_steps,
         quiet: a.quiet,
+        launcher: a.launcher,
+        output: None,
     };
     let result = start(preset, launch);
     match result {
-        Ok((_, state)) => Ok(exit_code(state)),
+        Ok((_, state)) => Ok(Resumed::Ran(state)),
         // an error before the run started (a dataset missing on this node …): the run says so
         Err(e) => {
             let run = RunDir::open(root);
