@@ -414,7 +414,8 @@ mod tests {
                         "G_L1".into(),
                         if s == 3 { f64::NAN } else { 10.0 + s as f64 },
                     ),
-                ],
+                ]
+                .into(),
             })
             .collect()
     }
