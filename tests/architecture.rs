@@ -4,6 +4,7 @@
 //! - a file under `src/run/` (the run protocol) names a launcher, a trainer or the dashboard,
 //! - a file under `src/nn/` (the networks) names a trainer or the run protocol,
 //! - a trainer (`src/train/`) or a launcher (`src/launch/`) names the dashboard,
+//! - inference (`src/infer/`) names no trainer, launcher, screen, command, bench or style transfer,
 //! - two top-level modules of `src/` depend on each other, directly or through others (a loop),
 //! - two files import each other,
 //! - a file of the dashboard (`src/tui/`) other than its reader thread, image worker, file watcher
@@ -24,6 +25,7 @@ const NEVER: &[(&str, &[&str])] = &[
     ("data", &["train", "run", "launch", "tui", "cli", "nst"]),
     ("preset", &["train", "run", "launch", "tui", "cli"]),
     ("train", &["tui", "launch", "cli"]),
+    ("infer", &["train", "tui", "launch", "cli", "bench", "nst"]),
     ("launch", &["tui", "cli"]),
 ];
 

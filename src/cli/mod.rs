@@ -11,13 +11,13 @@ mod stylize;
 mod stylize_model;
 mod submit;
 mod sweep;
+mod tiling_args;
 mod train;
 mod train_fast;
 mod train_new;
 mod train_resume;
 mod train_run;
 mod translate;
-mod translate_locate;
 mod view;
 
 use aiart::workspace::Workspace;

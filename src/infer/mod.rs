@@ -1,0 +1,98 @@
+//! Inference with trained image-to-image networks, for `aiart translate` (pix2pix / CycleGAN
+//! generators), `aiart stylize --model` (fast style's TransformerNet) and, through those commands,
+//! the dashboard's checkpoint browser: where a checkpoint is (`locate`), loading it, one image
+//! through it (`translate`, `stylize`) in exact bands when it would pass a memory budget
+//! (`nn::tiled`), and what a run over an image or a folder reads and writes (`batch`). Printing is
+//! the caller's: warnings and progress come back through callbacks.
+
+pub mod batch;
+pub mod locate;
+pub mod stylize;
+pub mod translate;
+
+use crate::nn::tiled::{self, Progress, Report, TileOptions};
+use anyhow::{bail, Result};
+use candle_core::Device;
+use std::path::Path;
+
+/// How an image may hold memory: `--tile` and `--max-memory`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tiling {
+    /// `--max-memory`: bytes of resident memory the run may take (None: the engine's default
+    /// budget of 2 GiB of activations, `tiled::DEFAULT_BUDGET`, style transfer's threshold).
+    pub max_memory: Option<u64>,
+    /// `--tile N`: bands of N output rows at every layer, whatever the budget; `Some(0)`: never in
+    /// bands (the network's own forward, whatever the size).
+    pub tile: Option<usize>,
+}
+
+/// The share of `--max-memory` the engine gets as its budget: its accounting sees live bytes,
+/// and peak RSS ran 25–45 % above them (the allocator keeps freed memory; docs/PERFORMANCE.md).
+pub const BUDGET_SHARE: (u64, u64) = (3, 4);
+
+impl Tiling {
+    /// The engine's options for one image whose own tensors and pictures hold `held` bytes beside
+    /// the engine, with its scratch folder made in `scratch_dir`; None: never in bands (`--tile
+    /// 0`). The budget: ¾ of `--max-memory` less `held`, else the default; on a GPU no more than
+    /// ¾ of its free memory less `held` (the activations live there).
+    pub fn options(&self, device: &Device, held: u64, scratch_dir: &Path) -> Option<TileOptions> {
+        if self.tile == Some(0) {
+            return None;
+        }
+        let share = |b: u64| b / BUDGET_SHARE.1 * BUDGET_SHARE.0;
+        let mut budget = match self.max_memory {
+            Some(cap) => share(cap).saturating_sub(held),
+            None => tiled::DEFAULT_BUDGET,
+        };
+        if let Some(free) = crate::device::free_memory(device) {
+            budget = budget.min(share(free).saturating_sub(held));
+        }
+        Some(TileOptions {
+            budget,
+            band_rows: self.tile,
+            ..TileOptions::new(scratch_dir)
+        })
+    }
+}
+
+/// Refuses, before any work, an image whose plan cannot keep within the budget: even bands of
+/// one row (or the `--tile` asked for) would hold more (`tiled::estimate`). `what` names the
+/// image and its size for the message.
+pub fn check_budget(
+    estimate: &Report,
+    opts: &TileOptions,
+    tiling: &Tiling,
+    held: u64,
+    what: &str,
+) -> Result<()> {
+    if !estimate.tiled || estimate.peak_bytes <= opts.budget {
+        return Ok(());
+    }
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64);
+    let cap = match tiling.max_memory {
+        Some(cap) => format!(
+            "--max-memory {} leaves {} for activations (¾ of it, less {} for the image's own \
+             tensors)",
+            mib(cap),
+            mib(opts.budget),
+            mib(held)
+        ),
+        None => format!("the budget is {}", mib(opts.budget)),
+    };
+    let fix = match tiling.tile {
+        Some(n) if n > 0 => "lower --tile or raise --max-memory",
+        _ => "raise --max-memory",
+    };
+    bail!(
+        "{what}: in bands it needs {} of activations at its peak ({} bands), but {cap}; {fix}",
+        mib(estimate.peak_bytes),
+        estimate.bands
+    )
+}
+
+/// What the per-image functions hear while they work: the bands done of the total (one band
+/// when the image runs whole), as `tiled::run_bands` reports them.
+pub type OnProgress<'a> = &'a mut dyn FnMut(Progress);
+
+#[cfg(test)]
+mod tests;
