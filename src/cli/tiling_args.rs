@@ -78,7 +78,7 @@ pub fn band_progress<'a>(bars: &'a MultiProgress, input: &'a Path) -> impl FnMut
                 bar = Some(b);
             } else {
                 eprintln!(
-                    "{name}: in {} bands (exact; past the memory budget)",
+                    "{name}: in {} bands (exact: the whole image's result)",
                     p.total
                 );
             }

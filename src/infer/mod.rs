@@ -68,16 +68,15 @@ pub fn check_budget(
     if !estimate.tiled || estimate.peak_bytes <= opts.budget {
         return Ok(());
     }
-    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64);
     let cap = match tiling.max_memory {
         Some(cap) => format!(
             "--max-memory {} leaves {} for activations (¾ of it, less {} for the image's own \
              tensors)",
-            mib(cap),
-            mib(opts.budget),
-            mib(held)
+            size(cap),
+            size(opts.budget),
+            size(held)
         ),
-        None => format!("the budget is {}", mib(opts.budget)),
+        None => format!("the budget is {}", size(opts.budget)),
     };
     let fix = match tiling.tile {
         Some(n) if n > 0 => "lower --tile or raise --max-memory",
@@ -85,7 +84,7 @@ pub fn check_budget(
     };
     bail!(
         "{what}: in bands it needs {} of activations at its peak ({} bands), but {cap}; {fix}",
-        mib(estimate.peak_bytes),
+        size(estimate.peak_bytes),
         estimate.bands
     )
 }
@@ -93,6 +92,17 @@ pub fn check_budget(
 /// What the per-image functions hear while they work: the bands done of the total (one band
 /// when the image runs whole), as `tiled::run_bands` reports them.
 pub type OnProgress<'a> = &'a mut dyn FnMut(Progress);
+
+/// Bytes as a person reads them: 1.5 GiB, 300.0 MiB, 64 KiB, 512 B.
+pub fn size(b: u64) -> String {
+    const K: u64 = 1 << 10;
+    match b {
+        b if b >= K * K * K => format!("{:.1} GiB", b as f64 / (K * K * K) as f64),
+        b if b >= K * K => format!("{:.1} MiB", b as f64 / (K * K) as f64),
+        b if b >= K => format!("{} KiB", b / K),
+        b => format!("{b} B"),
+    }
+}
 
 #[cfg(test)]
 mod tests;
