@@ -65,6 +65,32 @@ fn unet_checkpoint(ws: &Path) -> String {
     "ck".into()
 }
 
+/// `translate -c g.pth -i INPUT -o OUTPUT --max-memory CAP`: what it said, and its peak RSS in
+/// bytes (wait4's rusage: the child's own, whatever else this test binary runs).
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its rusage
+fn translate_peak_rss(ws: &Path, [input, output, cap]: &[&str; 3]) -> (String, u64) {
+    let log = ws.join(format!("{output}.log"));
+    let child = bin()
+        .current_dir(ws)
+        .args(["translate", "-c", "g.pth", "-i", input, "-o", output])
+        .args(["--max-memory", cap, "--device", "cpu"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: plain-old-data out parameters; the pid is our own child, reaped exactly once here.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(rc, child.id() as i32, "wait4");
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{said}"
+    );
+    (said, usage.ru_maxrss as u64 * 1024)
+}
+
 #[test]
 fn translate_in_bands_equals_the_whole_image() {
     let ws = temp_workspace("tiled-translate");
@@ -85,7 +111,8 @@ fn translate_in_bands_equals_the_whole_image() {
         "{said}"
     );
     assert_within_a_level(&ws.join("whole.png"), &ws.join("bands.png"));
-    // a cap the whole image passes starts the bands by itself
+    // a cap the whole image passes starts the bands by itself, and the process keeps within it
+    write_image(&ws.join("large.png"), 800, 600, 4);
     let choice = GenChoice {
         checkpoint: "g.pth".into(),
         direction: None,
@@ -100,17 +127,22 @@ fn translate_in_bands_equals_the_whole_image() {
         &Device::Cpu,
     )
     .unwrap();
-    let untiled = aiart::nn::tiled::untiled_bytes(&g.program(), &[1, 3, 56, 72]).unwrap();
-    let cap = untiled.to_string();
-    let said = ok(&translate(
+    let untiled = aiart::nn::tiled::untiled_bytes(&g.program(), &[1, 3, 600, 800]).unwrap();
+    ok(&translate(
         &ws,
         "g.pth",
-        "photo.png",
-        "capped.png",
-        &["--max-memory", &cap],
+        "large.png",
+        "large-whole.png",
+        &[],
     ));
+    let cap = untiled.to_string();
+    let (said, peak) = translate_peak_rss(&ws, &["large.png", "large-capped.png", &cap]);
     assert!(said.contains(" bands"), "{said}");
-    assert_within_a_level(&ws.join("whole.png"), &ws.join("capped.png"));
+    assert!(
+        peak <= untiled,
+        "peak RSS {peak} B above --max-memory {untiled} B"
+    );
+    assert_within_a_level(&ws.join("large-whole.png"), &ws.join("large-capped.png"));
     // a U-Net with batch norm and dropout on (the reference's test): the same masks in bands
     let ck = unet_checkpoint(&ws);
     write_image(&ws.join("square.png"), 64, 64, 5);

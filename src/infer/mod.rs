@@ -31,21 +31,33 @@ pub struct Tiling {
 pub const BUDGET_SHARE: (u64, u64) = (3, 4);
 
 impl Tiling {
-    /// The engine's options for one image whose own tensors and pictures hold `held` bytes beside
-    /// the engine, with its scratch folder made in `scratch_dir`; None: never in bands (`--tile
-    /// 0`). The budget: ¾ of `--max-memory` less `held`, else the default; on a GPU no more than
-    /// ¾ of its free memory less `held` (the activations live there).
-    pub fn options(&self, device: &Device, held: u64, scratch_dir: &Path) -> Option<TileOptions> {
+    /// The engine's options for one image, with its scratch folder made in `scratch_dir`; None:
+    /// never in bands (`--tile 0`). `input` is the bytes of the image's input tensor (on the
+    /// device), `to_come` those the result picture will take. The budget: ¾ of what
+    /// `--max-memory` leaves once what the process holds now (VmRSS: the program, the network,
+    /// the decoded image and its tensor; where /proc does not say, `input`) and `to_come` are
+    /// taken out; else the default. On a GPU, where the activations live, no more than ¾ of its
+    /// free memory.
+    pub fn options(
+        &self,
+        device: &Device,
+        input: u64,
+        to_come: u64,
+        scratch_dir: &Path,
+    ) -> Option<TileOptions> {
         if self.tile == Some(0) {
             return None;
         }
         let share = |b: u64| b / BUDGET_SHARE.1 * BUDGET_SHARE.0;
         let mut budget = match self.max_memory {
-            Some(cap) => share(cap).saturating_sub(held),
+            Some(cap) => {
+                let held = resident_bytes().unwrap_or(input) + to_come;
+                share(cap.saturating_sub(held))
+            }
             None => tiled::DEFAULT_BUDGET,
         };
         if let Some(free) = crate::device::free_memory(device) {
-            budget = budget.min(share(free).saturating_sub(held));
+            budget = budget.min(share(free));
         }
         Some(TileOptions {
             budget,
@@ -55,6 +67,19 @@ impl Tiling {
     }
 }
 
+/// Bytes this process holds in memory now (VmRSS), where /proc says it.
+pub fn resident_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = text
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
 /// Refuses, before any work, an image whose plan cannot keep within the budget: even bands of
 /// one row (or the `--tile` asked for) would hold more (`tiled::estimate`). `what` names the
 /// image and its size for the message.
@@ -62,7 +87,6 @@ pub fn check_budget(
     estimate: &Report,
     opts: &TileOptions,
     tiling: &Tiling,
-    held: u64,
     what: &str,
 ) -> Result<()> {
     if !estimate.tiled || estimate.peak_bytes <= opts.budget {
@@ -70,11 +94,10 @@ pub fn check_budget(
     }
     let cap = match tiling.max_memory {
         Some(cap) => format!(
-            "--max-memory {} leaves {} for activations (¾ of it, less {} for the image's own \
-             tensors)",
+            "--max-memory {} leaves {} for activations (¾ of what the program, the network and \
+             the image do not take already)",
             size(cap),
             size(opts.budget),
-            size(held)
         ),
         None => format!("the budget is {}", size(opts.budget)),
     };

@@ -159,17 +159,17 @@ impl Stylization<'_> {
         let (w, h) = img.dimensions();
         // ToTensor then mul(255), as the reference: v / 255 · 255 in f32
         let x = (image_io::to_tensor(img, self.device)? * 255.0)?;
-        let held = 4 * x.elem_count() as u64 + 3 * w as u64 * h as u64;
+        let (input, to_come) = (4 * x.elem_count() as u64, 3 * w as u64 * h as u64);
         let mut out = RgbImage::new(w, h);
         let mut sink = |row: usize, band: Tensor| -> tiled::Result<()> {
             put_rows(&mut out, row, &band)?;
             Ok(())
         };
-        let report = match self.tiling.options(self.device, held, scratch) {
+        let report = match self.tiling.options(self.device, input, to_come, scratch) {
             Some(opts) => {
                 let program = self.net.program();
                 let plan = tiled::estimate(&program, x.dims(), &Ctx::eval(), &opts)?;
-                check_budget(&plan, &opts, &self.tiling, held, what)?;
+                check_budget(&plan, &opts, &self.tiling, what)?;
                 tiled::run_bands(&program, &x, &Ctx::eval(), &opts, progress, &mut sink)?
             }
             None => {

@@ -58,17 +58,17 @@ impl Translation<'_> {
             }
         };
         // the input tensor and the picture being filled stay beside the engine
-        let held = 4 * x.elem_count() as u64 + 3 * nw as u64 * nh as u64;
+        let (input, to_come) = (4 * x.elem_count() as u64, 3 * nw as u64 * nh as u64);
         let program = self.g.program();
         let mut out = RgbImage::new(nw, nh);
         let mut sink = |row: usize, band: Tensor| -> tiled::Result<()> {
             put_rows(&mut out, row, &band)?;
             Ok(())
         };
-        let report = match self.tiling.options(self.device, held, scratch) {
+        let report = match self.tiling.options(self.device, input, to_come, scratch) {
             Some(opts) => {
                 let plan = tiled::estimate(&program, x.dims(), self.ctx, &opts)?;
-                check_budget(&plan, &opts, &self.tiling, held, what)?;
+                check_budget(&plan, &opts, &self.tiling, what)?;
                 tiled::run_bands(&program, &x, self.ctx, &opts, progress, &mut sink)?
             }
             None => {
