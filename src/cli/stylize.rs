@@ -119,8 +119,8 @@ pub struct StylizeArgs {
     #[arg(long, value_name = "N")]
     pub tile: Option<u32>,
     /// With --model: the memory the run may take, e.g. 2GiB, 1500MiB, 3G (a bare number is
-    /// bytes); ¾ of it, less the image itself, is the budget for activations [default: 2 GiB of
-    /// activations]. On a GPU, no more than its free memory. An image that cannot be kept within
+    /// bytes); ¾ of what the program, the network and the image leave of it is the budget for
+    /// activations [default: 2 GiB of activations]. On a GPU, no more than its free memory. An image that cannot be kept within
     /// it even in bands of one row is refused before any work
     #[arg(long, value_name = "SIZE", requires = "model", value_parser = super::tiling_args::parse_memory)]
     pub max_memory: Option<u64>,

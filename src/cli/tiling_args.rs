@@ -17,8 +17,9 @@ pub struct TilingArgs {
     /// bands sized to keep within it. The result is the whole image's either way (±1 level)
     #[arg(long, value_name = "N")]
     pub tile: Option<usize>,
-    /// The memory the run may take, e.g. 2GiB, 1500MiB, 3G (a bare number is bytes); ¾ of it,
-    /// less the image itself, is the budget for activations [default: 2 GiB of activations].
+    /// The memory the run may take, e.g. 2GiB, 1500MiB, 3G (a bare number is bytes); ¾ of what
+    /// the program, the network and the image leave of it is the budget for activations
+    /// [default: 2 GiB of activations].
     /// On a GPU, no more than its free memory. An image that cannot be kept within it even in
     /// bands of one row is refused before any work
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
