@@ -2,7 +2,7 @@
 """PyTorch twin of `aiart bench`: the same workloads, shapes, losses and optimiser settings,
 timed the same way (median ms of N steps after one warm-up step) and printed as the same JSON.
 
-    python3 tools/bench_torch.py [--json] [--workload NAME]... [--steps N] [--threads N] [--device cpu|cuda:N]
+    python3 tools/bench_torch.py [--json] [--workload NAME]... [--steps N] [--warmup N] [--threads N] [--device cpu|cuda:N]
 
 Needs torch (pip install torch). Each workload runs in a child process of its own, so its peak RSS
 (ru_maxrss) is its own. Workloads:
@@ -200,7 +200,7 @@ def build(name):
     raise SystemExit(f"unknown workload {name}; the workloads: {', '.join(WORKLOADS)}")
 
 
-def measure(name, steps, threads, device="cpu"):
+def measure(name, steps, threads, device="cpu", warmup=1):
     import torch
 
     torch.set_num_threads(threads)
@@ -211,8 +211,9 @@ def measure(name, steps, threads, device="cpu"):
     oom = None
     try:
         step = build(name)
-        step()
-        sync()
+        for _ in range(warmup):
+            step()
+            sync()
         for _ in range(max(steps, 1)):
             t = time.perf_counter()
             step()
@@ -242,6 +243,7 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--workload", action="append", default=[])
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1, help="untimed steps before them")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cpu", help="cpu or cuda:N")
     ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
@@ -252,13 +254,14 @@ def main():
             raise SystemExit(f"unknown workload {n}; the workloads: {', '.join(WORKLOADS + LARGE)}")
     report = {"device": a.device, "threads": a.threads, "workloads": []}
     if a.in_process:
-        report["workloads"].append(measure(names[0], a.steps, a.threads, a.device))
+        report["workloads"].append(measure(names[0], a.steps, a.threads, a.device, a.warmup))
     else:
         for n in names:
             if not a.json:
                 print(f"{n} …", file=sys.stderr)
             out = subprocess.run([sys.executable, __file__, "--in-process", "--json", "--workload", n,
-                                  "--steps", str(a.steps), "--threads", str(a.threads),
+                                  "--steps", str(a.steps), "--warmup", str(a.warmup),
+                                  "--threads", str(a.threads),
                                   "--device", a.device],
                                  stdout=subprocess.PIPE,
                                  env={**os.environ, "OMP_NUM_THREADS": str(a.threads)})
