@@ -324,6 +324,22 @@ mod nvml {
     }
 }
 
+/// Bytes free on `device`'s GPU now (`cuMemGetInfo`), for a memory budget that must fit beside
+/// what is already there; None on the CPU, in builds without the `cuda` feature, and where the
+/// driver does not answer.
+pub fn free_memory(device: &Device) -> Option<u64> {
+    match device {
+        #[cfg(feature = "cuda")]
+        Device::Cuda(d) => d
+            .cuda_stream()
+            .context()
+            .mem_get_info()
+            .ok()
+            .map(|(free, _)| free as u64),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod data;
 pub mod device;
 pub mod human;
+pub mod infer;
 pub mod launch;
 pub mod nn;
 pub mod nst;

@@ -6,6 +6,7 @@
 //! - a trainer (`src/train/`) or a launcher (`src/launch/`) names the dashboard,
 //! - the results page (`src/report/`) names a trainer, a network, a launcher, the dashboard or a
 //!   command,
+//! - inference (`src/infer/`) names no trainer, launcher, screen, command, bench or style transfer,
 //! - two top-level modules of `src/` depend on each other, directly or through others (a loop),
 //! - two files import each other,
 //! - a file of the dashboard (`src/tui/`) other than its reader thread, image worker, file watcher
@@ -30,6 +31,7 @@ const NEVER: &[(&str, &[&str])] = &[
     ("data", &["train", "run", "launch", "tui", "cli", "nst"]),
     ("preset", &["train", "run", "launch", "tui", "cli"]),
     ("train", &["tui", "launch", "cli"]),
+    ("infer", &["train", "tui", "launch", "cli", "bench", "nst"]),
     ("launch", &["tui", "cli"]),
     ("report", &["train", "launch", "tui", "cli", "nn", "nst"]),
 ];

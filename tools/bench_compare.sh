@@ -59,6 +59,12 @@ for w in a["workloads"]:
     r = tw.get(w["name"])
     if r is None:
         continue
+    if "oom" in r:
+        # PyTorch could not run it (untiled): say so, with aiart's figures
+        peak = "-" if r.get("peak_rss_mb") is None else f"{r['peak_rss_mb']:.0f}"
+        print(f"| {w['name']} | {w['ms_per_step']:.0f} | out of memory ({r['oom']}) | - "
+              f"| {w['peak_rss_mb']:.0f} | {peak} | - |" + (" - | - | - | - | - |" if gpu else ""))
+        continue
     line = (f"| {w['name']} | {w['ms_per_step']:.0f} | {r['ms_per_step']:.0f} | {w['ms_per_step'] / r['ms_per_step']:.2f}x "
             f"| {w['peak_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} | {w['peak_rss_mb'] / r['peak_rss_mb']:.2f}x |")
     if gpu:

@@ -2,7 +2,7 @@
 """PyTorch twin of `aiart bench`: the same workloads, shapes, losses and optimiser settings,
 timed the same way (median ms of N steps after one warm-up step) and printed as the same JSON.
 
-    python3 tools/bench_torch.py [--json] [--workload NAME]... [--steps N] [--threads N] [--device cpu|cuda:N]
+    python3 tools/bench_torch.py [--json] [--workload NAME]... [--steps N] [--warmup N] [--threads N] [--device cpu|cuda:N]
 
 Needs torch (pip install torch). Each workload runs in a child process of its own, so its peak RSS
 (ru_maxrss) is its own. Workloads:
@@ -26,6 +26,10 @@ Needs torch (pip install torch). Each workload runs in a child process of its ow
                          closure evaluation) at 512x512, VGG-19 to conv5_1, content conv4_2, style
                          conv1_1..conv5_1, content weight 1, style weight 1e-5, no TV
                          (presets/nst-gatys.toml), then the clamp to [0, 1] aiart applies
+  translate-resnet9-6mp  (only when named) one eval forward of resnet_9blocks at 6000x4000, whole:
+                         PyTorch has no tiles, so this is its untiled peak memory, or its
+                         out-of-memory ("oom" in the JSON, no time) where it cannot; aiart runs
+                         it in exact bands under --max-memory 2GiB
 
 On CUDA each workload also reports torch.cuda.max_memory_allocated / max_memory_reserved (MiB):
 the peak of the tensors' memory and of the caching allocator's pool over the whole run (set-up,
@@ -42,6 +46,8 @@ import time
 
 WORKLOADS = ["nst-vgg19-256", "cyclegan-128", "cyclegan-256", "pix2pix-256", "translate-resnet9-256",
              "adam-resnet9", "fast-style-train-256", "fast-style-1080p", "nst-gatys-512"]
+# run only when named: minutes a step on a CPU
+LARGE = ["translate-resnet9-6mp"]
 
 
 def build(name):
@@ -148,9 +154,10 @@ def build(name):
             pix2pix_step(G, D, oG, oD, A, B, crit, l1)
 
         return step
-    if name == "translate-resnet9-256":
+    if name in ("translate-resnet9-256", "translate-resnet9-6mp"):
         G = init(Resnet(64, 9, "instance")).eval()
-        x = torch.rand(1, 3, 256, 256) * 2 - 1
+        h, w = (256, 256) if name.endswith("256") else (4000, 6000)
+        x = torch.rand(1, 3, h, w) * 2 - 1
 
         def step():
             with torch.no_grad():
@@ -193,25 +200,37 @@ def build(name):
     raise SystemExit(f"unknown workload {name}; the workloads: {', '.join(WORKLOADS)}")
 
 
-def measure(name, steps, threads, device="cpu"):
+def measure(name, steps, threads, device="cpu", warmup=1):
     import torch
 
     torch.set_num_threads(threads)
     # every tensor and module the workload makes lands on the device
     torch.set_default_device(device)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    step = build(name)
-    step()
-    sync()
     times = []
-    for _ in range(max(steps, 1)):
-        t = time.perf_counter()
-        step()
-        sync()
-        times.append((time.perf_counter() - t) * 1e3)
+    oom = None
+    try:
+        step = build(name)
+        for _ in range(warmup):
+            step()
+            sync()
+        for _ in range(max(steps, 1)):
+            t = time.perf_counter()
+            step()
+            sync()
+            times.append((time.perf_counter() - t) * 1e3)
+    except (torch.cuda.OutOfMemoryError, MemoryError) as e:
+        oom = str(e).splitlines()[0]
+    except RuntimeError as e:
+        # the CPU allocator's "DefaultCPUAllocator: can't allocate memory: …"
+        if "allocate" not in str(e):
+            raise
+        oom = str(e).splitlines()[0]
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out = {"name": name, "ms_per_step": statistics.median(times), "steps_ms": times,
-           "peak_rss_mb": peak_kb / 1024.0}
+    out = {"name": name, "ms_per_step": statistics.median(times) if times else None,
+           "steps_ms": times, "peak_rss_mb": peak_kb / 1024.0}
+    if oom is not None:
+        out["oom"] = oom
     if device.startswith("cuda"):
         mib = 1024.0 * 1024.0
         out["gpu_peak_allocated_mb"] = torch.cuda.max_memory_allocated(device) / mib
@@ -224,26 +243,37 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--workload", action="append", default=[])
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1, help="untimed steps before them")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cpu", help="cpu or cuda:N")
     ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     names = a.workload or WORKLOADS
     for n in names:
-        if n not in WORKLOADS:
-            raise SystemExit(f"unknown workload {n}; the workloads: {', '.join(WORKLOADS)}")
+        if n not in WORKLOADS + LARGE:
+            raise SystemExit(f"unknown workload {n}; the workloads: {', '.join(WORKLOADS + LARGE)}")
     report = {"device": a.device, "threads": a.threads, "workloads": []}
     if a.in_process:
-        report["workloads"].append(measure(names[0], a.steps, a.threads, a.device))
+        report["workloads"].append(measure(names[0], a.steps, a.threads, a.device, a.warmup))
     else:
         for n in names:
             if not a.json:
                 print(f"{n} …", file=sys.stderr)
             out = subprocess.run([sys.executable, __file__, "--in-process", "--json", "--workload", n,
-                                  "--steps", str(a.steps), "--threads", str(a.threads),
+                                  "--steps", str(a.steps), "--warmup", str(a.warmup),
+                                  "--threads", str(a.threads),
                                   "--device", a.device],
-                                 check=True, stdout=subprocess.PIPE,
+                                 stdout=subprocess.PIPE,
                                  env={**os.environ, "OMP_NUM_THREADS": str(a.threads)})
+            if out.returncode < 0:
+                # killed by a signal: on Linux the OOM killer's SIGKILL where memory ran out
+                report["workloads"].append({"name": n, "ms_per_step": None, "steps_ms": [],
+                                            "peak_rss_mb": None,
+                                            "oom": f"killed by signal {-out.returncode} "
+                                                   "(the kernel's OOM killer?)"})
+                continue
+            if out.returncode != 0:
+                raise SystemExit(f"workload {n} failed (exit {out.returncode})")
             report["workloads"].append(json.loads(out.stdout)["workloads"][0])
     if a.json:
         print(json.dumps(report))
@@ -253,6 +283,9 @@ def main():
     extra = f" {'GPU alloc MiB':>14} {'GPU pool MiB':>13}" if gpu else ""
     print(f"{'workload':<24} {'ms/step':>12} {'peak RSS MiB':>14}{extra}")
     for w in report["workloads"]:
+        if "oom" in w:
+            print(f"{w['name']:<24} out of memory: {w['oom']}")
+            continue
         extra = f" {w['gpu_peak_allocated_mb']:>14.0f} {w['gpu_peak_reserved_mb']:>13.0f}" if gpu else ""
         print(f"{w['name']:<24} {w['ms_per_step']:>12.1f} {w['peak_rss_mb']:>14.0f}{extra}")
 

@@ -23,7 +23,9 @@ pub struct BenchArgs {
     /// cyclegan-256, pix2pix-256, translate-resnet9-256, adam-resnet9, fast-style-train-256,
     /// fast-style-1080p, nst-gatys-512]. Also: nst-SIZE-tileT / nst-SIZE-untiled (one
     /// style-transfer iteration at SIZE px), and nst-multiscale (print resolution: 512 … 4096 px with
-    /// tiles of 512, and 1024 and 2048 px untiled vs tiled; add --steps 1 --warmup 0)
+    /// tiles of 512, and 1024 and 2048 px untiled vs tiled; add --steps 1 --warmup 0), and
+    /// translate-resnet9-6mp (a 6000×4000 photo through resnet_9blocks in bands under
+    /// --max-memory 2GiB; minutes a step on a CPU: add --steps 1 --warmup 0)
     #[arg(long = "workload", value_name = "NAME")]
     pub workloads: Vec<String>,
     /// Timed steps per workload
@@ -135,7 +137,8 @@ pub fn run(a: BenchArgs) -> Result<i32> {
             .collect()
     };
     for n in &names {
-        if !WORKLOADS.contains(&n.as_str()) && bench::parse_nst_size(n).is_none() {
+        let known = WORKLOADS.contains(&n.as_str()) || bench::LARGE.contains(&n.as_str());
+        if !known && bench::parse_nst_size(n).is_none() {
             bail!(
                 "unknown workload `{n}`; the workloads: {}",
                 WORKLOADS.join(", ")

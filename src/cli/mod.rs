@@ -11,9 +11,9 @@ mod stylize;
 mod stylize_model;
 mod submit;
 mod sweep;
+mod tiling_args;
 mod train;
 mod translate;
-mod translate_locate;
 mod view;
 
 use aiart::workspace::Workspace;

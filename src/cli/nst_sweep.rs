@@ -118,6 +118,7 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
             .collect(),
         scales: vec![],
         tile: None,
+        max_memory: None,
         device: a.device.clone(),
         run_dir: None,
         style_blend: vec![],

@@ -12,7 +12,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 
 /// The flags of optimisation-based style transfer, which `--model` (a trained network) refuses.
-const NST_ONLY: [&str; 21] = [
+const NST_ONLY: [&str; 20] = [
     "content",
     "style",
     "preset",
@@ -27,7 +27,6 @@ const NST_ONLY: [&str; 21] = [
     "lr",
     "iterations",
     "scales",
-    "tile",
     "run_dir",
     "style_blend",
     "original_colors",
@@ -45,7 +44,7 @@ pub struct StylizeArgs {
     /// Fast style transfer with a trained TransformerNet: a run (id or folder; its newest complete
     /// checkpoint), a checkpoint folder, or a .safetensors / .pth / .model file (pytorch/examples
     /// fast_neural_style's, e.g. candy.pth). Takes --input, --output, --size, --device, --force,
-    /// --skip-existing
+    /// --skip-existing, --tile, --max-memory
     #[arg(long, value_name = "RUN|CHECKPOINT|FILE", conflicts_with_all = NST_ONLY, requires_all = ["input", "output"])]
     pub model: Option<PathBuf>,
     /// With --model: an image, or a folder of images (recursively, in sorted order: a folder of
@@ -114,9 +113,17 @@ pub struct StylizeArgs {
     #[arg(long, value_delimiter = ',')]
     pub scales: Vec<u32>,
     /// Exact tiled evaluation with tiles of N px (0: never); default: tiles of 512 px only where
-    /// an untiled pass would need more than 2 GiB of activations
+    /// an untiled pass would need more than 2 GiB of activations. With --model: exact bands of N
+    /// output rows at each layer (0: never in bands); default: bands only where the image's
+    /// activations would pass the memory budget (--max-memory)
     #[arg(long, value_name = "N")]
     pub tile: Option<u32>,
+    /// With --model: the memory the run may take, e.g. 2GiB, 1500MiB, 3G (a bare number is
+    /// bytes); ¾ of what the program, the network and the image leave of it is the budget for
+    /// activations [default: 2 GiB of activations]. On a GPU, no more than its free memory. An image that cannot be kept within
+    /// it even in bands of one row is refused before any work
+    #[arg(long, value_name = "SIZE", requires = "model", value_parser = super::tiling_args::parse_memory)]
+    pub max_memory: Option<u64>,
     /// Device: auto, cpu or cuda:N [default: the preset's; with --model: auto]
     #[arg(long)]
     pub device: Option<String>,
@@ -264,6 +271,10 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
                 device: a.device.clone().unwrap_or_else(|| "auto".into()),
                 force: a.force,
                 skip_existing: a.skip_existing,
+                tiling: aiart::infer::Tiling {
+                    max_memory: a.max_memory,
+                    tile: a.tile.map(|t| t as usize),
+                },
             },
         );
     }

@@ -1,21 +1,38 @@
-//! `aiart translate`: runs a generator over an image or a folder. The checkpoint is the reference's
-//! `.pth`, a `.safetensors` state dict, or a run checkpoint folder (its meta says the architecture).
+//! `aiart translate`: its flags, and what it prints. The work — locating and loading the
+//! generator, each image through it (in exact bands past the memory budget), where each result
+//! goes — is the library's (`aiart::infer`). The checkpoint is the reference's `.pth`, a
+//! `.safetensors` state dict, or a run checkpoint folder (its meta says the architecture).
 //! Without `--eval` it behaves as the reference's test.py: dropout on and normalisation from the
 //! input's own statistics; `--eval` turns dropout off and uses BatchNorm's running statistics.
 
-use super::image_batch::{check_folder_output, each_image, list_inputs, plan};
-use super::translate_locate::{load, locate, Dir, GenChoice, NormArg};
-use aiart::data::dataset::split_aligned;
-use aiart::data::{grid, image_io, transform};
-use aiart::nn::gan::{GenArch, Generator};
-use aiart::nn::layers::Ctx;
+use super::image_batch::each_image;
+use super::tiling_args::{band_progress, TilingArgs};
+use aiart::infer::batch::{check_folder_output, list_inputs, plan};
+use aiart::infer::locate::{load, locate, GenChoice};
+use aiart::infer::translate::{check_pairs, Translation, NOT_A_PAIR};
+use aiart::nn::layers::{Ctx, NormKind};
 use aiart::preset::gan::Direction;
 use aiart::workspace::Workspace;
-use anyhow::{bail, Context, Result};
-use candle_core::{Device, Tensor};
-use clap::Args;
-use image::imageops::FilterType;
+use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
+
+/// `--direction`: which way a CycleGAN checkpoint translates (G_A or G_B).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum Dir {
+    #[value(name = "AtoB")]
+    AtoB,
+    #[value(name = "BtoA")]
+    BtoA,
+}
+
+/// `--norm`: the normalisation layers of a generator whose file does not say.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum NormArg {
+    Instance,
+    Batch,
+    None,
+}
 
 #[derive(Args, Debug)]
 pub struct TranslateArgs {
@@ -70,194 +87,31 @@ pub struct TranslateArgs {
     /// interrupted folder run goes on where it stopped; a half-written output is made again)
     #[arg(long, conflicts_with = "force")]
     pub skip_existing: bool,
+    #[command(flatten)]
+    pub tiling: TilingArgs,
 }
 
-/// Translates one image of any size: a ResNet sees it reflect-padded to a multiple of 4, a U-Net
-/// sees it resized to a multiple of its 2^downs; the output comes back at the input's size.
-pub fn translate_image(
-    g: &Generator,
-    img: image::RgbImage,
-    ctx: &Ctx,
-    device: &Device,
-) -> Result<image::RgbImage> {
-    let (w, h) = img.dimensions();
-    match g.arch {
-        GenArch::Resnet { .. } => {
-            let m = 4;
-            let (pw, ph) = ((w as usize).div_ceil(m) * m, (h as usize).div_ceil(m) * m);
-            let x = transform::to_tensor(&img, device)?.unsqueeze(0)?;
-            let x = pad_end(&pad_end(&x, 2, ph - h as usize)?, 3, pw - w as usize)?;
-            let y = g
-                .forward(&x, ctx)?
-                .narrow(2, 0, h as usize)?
-                .narrow(3, 0, w as usize)?;
-            Ok(transform::to_image(&y)?)
-        }
-        GenArch::Unet { downs } => {
-            let m = 1u32 << downs;
-            let round = |v: u32| (((v as f64 / m as f64).round() as u32).max(1)) * m;
-            let (nw, nh) = (round(w), round(h));
-            let x =
-                transform::to_tensor(&image_io::resize_exact(img, nw, nh), device)?.unsqueeze(0)?;
-            let y = transform::to_image(&g.forward(&x, ctx)?)?;
-            Ok(if (nw, nh) == (w, h) {
-                y
-            } else {
-                image::imageops::resize(&y, w, h, FilterType::CatmullRom)
-            })
-        }
-    }
-}
-
-/// Pads the end of `dim` by `p` with its mirror image (edge copies when the image is too small to mirror).
-fn pad_end(x: &Tensor, dim: usize, p: usize) -> candle_core::Result<Tensor> {
-    let n = x.dim(dim)?;
-    if p == 0 {
-        return Ok(x.clone());
-    }
-    if p >= n {
-        return x.pad_with_same(dim, 0, p);
-    }
-    let mut parts = vec![x.clone()];
-    for i in 1..=p {
-        parts.push(x.narrow(dim, n - 1 - i, 1)?);
-    }
-    Tensor::cat(&parts, dim)
-}
-
-/// As the reference's test.py on an aligned dataset: the image is split into A and B (B is the
-/// input when the run trained BtoA), A is translated, and the result is real_A | fake_B | real_B
-/// (or fake_B alone).
-fn translate_aligned(
-    g: &Generator,
-    ab: image::RgbImage,
-    direction: Direction,
-    fake_only: bool,
-    ctx: &Ctx,
-    device: &Device,
-) -> Result<image::RgbImage> {
-    let (left, right) = split_aligned(&ab);
-    let (real_a, real_b) = match direction {
-        Direction::AtoB => (left, right),
-        Direction::BtoA => (right, left),
-    };
-    let fake_b = translate_image(g, real_a.clone(), ctx, device)?;
-    if fake_only {
-        return Ok(fake_b);
-    }
-    Ok(grid::labelled_grid(
-        &[
-            ("real_A".into(), real_a),
-            ("fake_B".into(), fake_b),
-            ("real_B".into(), real_b),
-        ],
-        3,
-    ))
-}
-
-/// The smallest side a generator takes. A ResNet sees its input reflect-padded to a multiple of 4
-/// and halves it twice; its blocks then reflect-pad by 1, which needs at least 2 px, so the
-/// padded side must be at least 8 (an input of 5 px or more). A U-Net's input is resized to a
-/// multiple of its 2^downs, so any size works.
-fn min_side(g: &Generator) -> u32 {
-    match g.arch {
-        GenArch::Resnet { .. } => 5,
-        GenArch::Unet { .. } => 1,
-    }
-}
-
-/// Whether an image is an aligned A|B pair as `dataset inspect` expects one: twice as wide as high.
-fn is_pair(w: u32, h: u32) -> bool {
-    w == 2 * h
-}
-
-const NOT_A_PAIR: &str = "not an aligned A|B pair (twice as wide as high). A pix2pix run's \
-     checkpoint reads each input as the pairs it trained on and translates the left half; to \
-     translate a plain photo or sketch whole, pass --whole";
-
-/// For a pix2pix run's checkpoint (inputs read as A|B pairs): the inputs that are not pairs, with
-/// their sizes. When no input is a pair, an error pointing at --whole before any work (the user
-/// most likely meant --whole); else the main loop skips them, each named. Unreadable inputs are
-/// left to the main loop.
-fn check_pairs(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
-    let not_pairs: Vec<(PathBuf, String)> = inputs
-        .iter()
-        .filter_map(|f| {
-            let (w, h) = image_io::dimensions(f).ok()?;
-            (!is_pair(w, h)).then(|| (f.clone(), format!("{} ({w}×{h})", f.display())))
-        })
-        .collect();
-    if not_pairs.len() < inputs.len() {
-        return Ok(not_pairs);
-    }
-    let shown = not_pairs
-        .iter()
-        .take(5)
-        .map(|(_, s)| s.clone())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let more = if not_pairs.len() > 5 {
-        format!(" and {} more", not_pairs.len() - 5)
-    } else {
-        String::new()
-    };
-    bail!("{shown}{more}: {NOT_A_PAIR}")
-}
-
-/// One input translated and written.
-fn translate_one(
-    g: &Generator,
-    input: &Path,
-    out: &Path,
-    aligned: Option<Direction>,
-    a: &TranslateArgs,
-    ctx: &Ctx,
-    device: &Device,
-) -> Result<()> {
-    let (img, _) = image_io::load_rgb(input)?;
-    let (w, h) = img.dimensions();
-    let (gw, gh) = match aligned {
-        Some(_) => (w / 2, h),
-        None => (w, h),
-    };
-    let need = min_side(g);
-    if gw.min(gh) < need {
-        bail!(
-            "{}: {w}×{h} px{}, but this generator ({}) takes at least {need} px on each side",
-            input.display(),
-            if aligned.is_some() {
-                format!(" (halves {gw}×{gh})")
-            } else {
-                String::new()
-            },
-            g.arch.name()
-        );
-    }
-    let y = match aligned {
-        Some(d) => translate_aligned(g, img, d, a.fake_only, ctx, device)?,
-        None => translate_image(g, img, ctx, device)?,
-    };
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    image_io::save_image(&y, out)?;
-    Ok(())
-}
-
-pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
-    a.checkpoint = ws.path(&a.checkpoint);
-    a.input = ws.path(&a.input);
+pub fn run(ws: &Workspace, a: TranslateArgs) -> Result<i32> {
+    let input = ws.path(&a.input);
+    let tiling = a.tiling.tiling();
     let device = aiart::device::pick(&a.device)?;
     let choice = GenChoice {
         checkpoint: a.checkpoint.clone(),
-        direction: a.direction,
+        direction: a.direction.map(|d| match d {
+            Dir::AtoB => Direction::AtoB,
+            Dir::BtoA => Direction::BtoA,
+        }),
         arch: a.arch.clone(),
-        norm: a.norm,
+        norm: a.norm.map(|n| match n {
+            NormArg::Instance => NormKind::Instance,
+            NormArg::Batch => NormKind::Batch,
+            NormArg::None => NormKind::None,
+        }),
         ngf: a.ngf,
     };
-    let found = locate(&choice)?;
-    let inputs = list_inputs(&a.input, &a.output)?;
-    check_folder_output(&a.input, &a.output)?;
+    let found = locate(ws, &choice, &mut |w| eprintln!("{w}"))?;
+    let inputs = list_inputs(&input, &a.output)?;
+    check_folder_output(&input, &a.output)?;
     let aligned = found.aligned.filter(|_| !a.whole);
     if a.fake_only && aligned.is_none() {
         bail!(
@@ -272,13 +126,7 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
     let read = found.read.clone();
     let g = load(&choice, found, &device)?;
     // every output checked (and its folder tried) before the first image is translated
-    let batch = plan(
-        (&a.input, &a.output),
-        inputs,
-        &read,
-        a.force,
-        a.skip_existing,
-    )?;
+    let batch = plan((&input, &a.output), inputs, &read, a.force, a.skip_existing)?;
     let ctx = if a.eval {
         Ctx::eval()
     } else {
@@ -292,23 +140,36 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
         );
         return Ok(0);
     }
+    let t = Translation {
+        g: &g,
+        ctx: &ctx,
+        device: &device,
+        tiling,
+        scratch_dir: None,
+    };
+    let bars = indicatif::MultiProgress::new();
     if batch.inputs.len() == 1 && batch.skipped == 0 {
-        translate_one(
-            &g,
-            &batch.inputs[0],
-            &batch.outs[0],
+        let (input, out) = (&batch.inputs[0], &batch.outs[0]);
+        t.file(
+            input,
+            out,
             aligned,
-            &a,
-            &ctx,
-            &device,
+            a.fake_only,
+            &mut band_progress(&bars, input),
         )?;
-        println!("translated 1 image to {}", batch.outs[0].display());
+        println!("translated 1 image to {}", out.display());
         return Ok(0);
     }
-    let bar = indicatif::ProgressBar::new(batch.inputs.len() as u64);
+    let bar = bars.add(indicatif::ProgressBar::new(batch.inputs.len() as u64));
     let one = |input: &Path, out: &Path| match not_pairs.iter().find(|(p, _)| p == input) {
         Some((_, what)) => bail!("{what}: {NOT_A_PAIR}"),
-        None => translate_one(&g, input, out, aligned, &a, &ctx, &device),
+        None => t.file(
+            input,
+            out,
+            aligned,
+            a.fake_only,
+            &mut band_progress(&bars, input),
+        ),
     };
     Ok(each_image(&bar, &batch, ("translated", &a.output), one))
 }

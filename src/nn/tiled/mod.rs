@@ -747,6 +747,38 @@ pub fn run_bands(
     })
 }
 
+/// What `run_bands` would do with an input of (1, C, H, W) `dims` under `opts`, without running
+/// it: whether it tiles, the bands, and the peak bytes of its plan (`Report::peak_bytes`;
+/// `scratch_written` is 0). A caller holding a memory cap compares the peak with it before any
+/// work: a plan whose peak passes `opts.budget` with bands of one row cannot be kept within it.
+/// Errors: an input or layer shape the network cannot take (naming the layer).
+pub fn estimate(
+    program: &Program,
+    dims: &[usize],
+    ctx: &Ctx,
+    opts: &TileOptions,
+) -> Result<Report> {
+    let untiled = untiled_bytes(program, dims)?;
+    if opts.band_rows.is_none() && untiled <= opts.budget {
+        return Ok(Report {
+            tiled: false,
+            untiled_bytes: untiled,
+            peak_bytes: untiled,
+            bands: 1,
+            scratch_written: 0,
+        });
+    }
+    let sh = shapes(program, input_dims(dims)?)?;
+    let (steps, peak) = plan(program, &sh, opts, ctx);
+    Ok(Report {
+        tiled: true,
+        untiled_bytes: untiled,
+        peak_bytes: peak,
+        bands: steps.iter().map(|s| sh[s.node].1.div_ceil(s.rows)).sum(),
+        scratch_written: 0,
+    })
+}
+
 /// What a node needs before a band of it is read: a normalisation's statistics (its input is
 /// complete), a dropout mask (drawn now, in the forward's order).
 fn prepare(e: &mut Engine, n: NodeId) -> Result<()> {

@@ -2,42 +2,29 @@
 //! it translates (a pix2pix generator and a single CycleGAN generator translate one way only, so a
 //! `--direction` other than theirs is refused), and its loading, with a TransformerNet of fast
 //! style transfer refused with the `stylize --model` command that takes it, and a forced
-//! architecture's mismatches listed.
+//! architecture's mismatches listed. Also the newest readable checkpoint of a run, which
+//! `stylize --model` shares.
 
-use aiart::nn::gan::{infer_gen_config, GenConfig, Generator};
-use aiart::nn::layers::NormKind;
-use aiart::nn::weights;
-use aiart::preset::gan::Direction;
-use aiart::preset::Kind;
-use aiart::run::RunDir;
+use crate::nn::gan::{infer_gen_config, GenConfig, Generator};
+use crate::nn::layers::NormKind;
+use crate::nn::weights;
+use crate::preset::gan::Direction;
+use crate::preset::Kind;
+use crate::run::RunDir;
+use crate::workspace::Workspace;
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
-use clap::ValueEnum;
 use std::path::{Path, PathBuf};
 
-/// `--direction`: which way a CycleGAN checkpoint translates (G_A or G_B).
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-pub enum Dir {
-    #[value(name = "AtoB")]
-    AtoB,
-    #[value(name = "BtoA")]
-    BtoA,
-}
-
-/// `--norm`: the normalisation layers of a generator whose file does not say.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
-pub enum NormArg {
-    Instance,
-    Batch,
-    None,
-}
-
-/// What `translate`'s flags say about the generator to run.
+/// What `translate`'s flags say about the generator to run (`None`: as the checkpoint says).
 pub struct GenChoice {
+    /// `--checkpoint` as given: a path (as written, or under the workspace)
     pub checkpoint: PathBuf,
-    pub direction: Option<Dir>,
+    /// which of a CycleGAN checkpoint's generators (G_A: AtoB, G_B: BtoA)
+    pub direction: Option<Direction>,
+    /// `resnet_9blocks`, `unet_256` …
     pub arch: Option<String>,
-    pub norm: Option<NormArg>,
+    pub norm: Option<NormKind>,
     pub ngf: Option<usize>,
 }
 
@@ -52,13 +39,6 @@ pub struct Located {
     pub aligned: Option<Direction>,
 }
 
-fn direction(d: Dir) -> Direction {
-    match d {
-        Dir::AtoB => Direction::AtoB,
-        Dir::BtoA => Direction::BtoA,
-    }
-}
-
 /// Where a fast style run or checkpoint goes instead of `translate`.
 fn stylize_hint(given: &Path) -> String {
     format!(
@@ -67,8 +47,15 @@ fn stylize_hint(given: &Path) -> String {
     )
 }
 
-pub fn locate(a: &GenChoice) -> Result<Located> {
-    let mut dir = a.checkpoint.clone();
+/// The generator `a.checkpoint` names (resolved by the workspace's rule for paths): a generator
+/// file (`.pth`, `.safetensors`) as it is; a run checkpoint folder's `net_G` / `net_G_A` /
+/// `net_G_B` by its meta.json and the direction; a run folder's newest readable checkpoint
+/// (`warn` hears of newer ones that do not read). Errors: nothing there, a fast style run or
+/// checkpoint (with the `stylize --model` command), a folder without meta.json, a direction the
+/// generator does not translate (naming what it does).
+pub fn locate(ws: &Workspace, a: &GenChoice, warn: &mut dyn FnMut(String)) -> Result<Located> {
+    let given = ws.path(&a.checkpoint);
+    let mut dir = given.clone();
     if !dir.exists() {
         bail!("{}: no such checkpoint", dir.display());
     }
@@ -81,14 +68,14 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
             bail!(
                 "{}: a fast_neural_style run has no generator; {}",
                 dir.display(),
-                stylize_hint(&a.checkpoint)
+                stylize_hint(&given)
             );
         }
-        dir = super::runs::newest_readable(&run)?.1;
+        dir = newest_readable(&run, warn)?.1;
     }
     if dir.is_file() {
         if let Some(asked) = a.direction {
-            if let Err(e) = check_file_direction(&dir, direction(asked)) {
+            if let Err(e) = check_file_direction(&dir, asked) {
                 // a fast style network has no direction: say what it is instead
                 if is_transformer_net(&dir) {
                     bail!("{}", transformer_net_hint(&dir));
@@ -116,13 +103,16 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
             format!("{}: not a checkpoint folder (no meta.json)", dir.display())
         })?)?;
     let kind = meta["kind"].as_str();
-    let name = match (kind.and_then(Kind::parse), a.direction.unwrap_or(Dir::AtoB)) {
-        (Some(Kind::CycleGan), Dir::AtoB) => "G_A",
-        (Some(Kind::CycleGan), Dir::BtoA) => "G_B",
+    let name = match (
+        kind.and_then(Kind::parse),
+        a.direction.unwrap_or(Direction::AtoB),
+    ) {
+        (Some(Kind::CycleGan), Direction::AtoB) => "G_A",
+        (Some(Kind::CycleGan), Direction::BtoA) => "G_B",
         (Some(Kind::Pix2Pix), _) => "G",
         (k, _) => {
             let hint = if k == Some(Kind::FastStyle) {
-                format!("; {}", stylize_hint(&a.checkpoint))
+                format!("; {}", stylize_hint(&given))
             } else {
                 String::new()
             };
@@ -137,7 +127,7 @@ pub fn locate(a: &GenChoice) -> Result<Located> {
         serde_json::from_value(meta["netG"].clone()).context("meta.json: netG")?;
     let aligned = (name == "G").then(|| trained_direction(&meta));
     if let (Some(trained), Some(asked)) = (aligned, a.direction) {
-        refuse_other_way(&dir, trained, direction(asked), "its meta.json")?;
+        refuse_other_way(&dir, trained, asked, "its meta.json")?;
     }
     let file = dir.join(format!("net_{name}.safetensors"));
     read.extend([dir.join("meta.json"), file.clone()]);
@@ -256,6 +246,11 @@ fn transformer_net_hint(file: &Path) -> String {
     )
 }
 
+/// The located generator built for inference on `device` (`Generator::for_inference`), its
+/// configuration from the run's meta.json, else read from the weights' keys, with `a`'s
+/// `arch` / `norm` / `ngf` over either. Errors: a file that is no generator (its first keys, and
+/// the flags that would say which it is), a TransformerNet (with `stylize --model`), keys that do
+/// not fit the configuration (listed).
 pub fn load(a: &GenChoice, found: Located, device: &Device) -> Result<Generator> {
     let Located { file, config, .. } = found;
     let sd = weights::load_state_dict(&file, device)?;
@@ -305,11 +300,7 @@ pub fn load(a: &GenChoice, found: Located, device: &Device) -> Result<Generator>
         c.arch = arch.clone();
     }
     if let Some(n) = a.norm {
-        c.norm = match n {
-            NormArg::Instance => NormKind::Instance,
-            NormArg::Batch => NormKind::Batch,
-            NormArg::None => NormKind::None,
-        };
+        c.norm = n;
     }
     if let Some(ngf) = a.ngf {
         c.ngf = ngf;
@@ -319,5 +310,43 @@ pub fn load(a: &GenChoice, found: Located, device: &Device) -> Result<Generator>
         (Ok(g), _) => Ok(g),
         (Err(e), Some(hint)) => Err(anyhow::anyhow!("{e}\n{hint}")),
         (Err(e), None) => Err(e.into()),
+    }
+}
+
+/// The newest checkpoint of `run` that reads, for a command that only reads it (translate,
+/// stylize --model): newer complete ones that do not read are told to `warn` and left where they
+/// are (`train --resume` sets them aside). Returns (step, folder). Errors: no complete checkpoint
+/// yet (with the command that asks for one), none that reads.
+pub fn newest_readable(run: &RunDir, warn: &mut dyn FnMut(String)) -> Result<(u64, PathBuf)> {
+    let (ok, damaged) = run.newest_readable_checkpoint()?;
+    for d in &damaged {
+        warn(format!(
+            "warning: the checkpoint of step {} does not read ({}); using an older one",
+            d.step, d.why
+        ));
+    }
+    match ok {
+        Some(found) => {
+            if !damaged.is_empty() {
+                warn(format!(
+                    "using the checkpoint of step {}: {}",
+                    found.0,
+                    found.1.display()
+                ));
+            }
+            Ok(found)
+        }
+        None if damaged.is_empty() => bail!(
+            "{}: the run has no complete checkpoint yet (checkpoints/step-N/ with meta.json); \
+             wait for its first, or ask for one with `aiart runs checkpoint {}`",
+            run.root.display(),
+            run.id()
+        ),
+        None => bail!(
+            "{}: none of its {} checkpoints reads (see above); copy a whole checkpoint back into \
+             checkpoints/",
+            run.root.display(),
+            damaged.len()
+        ),
     }
 }

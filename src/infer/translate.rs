@@ -1,0 +1,258 @@
+//! One image through a pix2pix / CycleGAN generator, as the reference's test.py: without `--eval`
+//! dropout on and normalisation from the input's own statistics; with it, dropout off and
+//! BatchNorm's running statistics. A ResNet sees the image reflect-padded to a multiple of 4, a
+//! U-Net sees it resized to a multiple of its 2^downs; the result comes back at the input's size.
+//! Past the memory budget the forward runs in exact row bands (`nn::tiled`), whose result is the
+//! whole-image forward's (±1 level of 255).
+
+use super::{check_budget, OnProgress, Tiling};
+use crate::data::dataset::split_aligned;
+use crate::data::{grid, image_io, transform};
+use crate::nn::gan::{GenArch, Generator};
+use crate::nn::layers::Ctx;
+use crate::nn::tiled::{self, Report};
+use crate::preset::gan::Direction;
+use anyhow::{bail, Context, Result};
+use candle_core::{Device, Tensor};
+use image::imageops::FilterType;
+use image::RgbImage;
+use std::path::{Path, PathBuf};
+
+/// How every image of a run is translated: the network's context (dropout masks and statistics),
+/// the device, the memory rule, and where scratch files go (None: the output's folder).
+pub struct Translation<'a> {
+    pub g: &'a Generator,
+    pub ctx: &'a Ctx,
+    pub device: &'a Device,
+    pub tiling: Tiling,
+    pub scratch_dir: Option<PathBuf>,
+}
+
+impl Translation<'_> {
+    /// `img` (W×H, 8-bit RGB) translated, at its size; and what the engine did. Errors: a plan
+    /// that cannot keep within the budget (before the forward; `what` names the image), the
+    /// network's (a shape it cannot take), scratch files (named).
+    pub fn image(
+        &self,
+        img: RgbImage,
+        scratch: &Path,
+        what: &str,
+        progress: OnProgress,
+    ) -> Result<(RgbImage, Report)> {
+        let (w, h) = img.dimensions();
+        let (x, (nw, nh)) = match self.g.arch {
+            GenArch::Resnet { .. } => {
+                let m = 4;
+                let (pw, ph) = ((w as usize).div_ceil(m) * m, (h as usize).div_ceil(m) * m);
+                let x = transform::to_tensor(&img, self.device)?.unsqueeze(0)?;
+                let x = pad_end(&pad_end(&x, 2, ph - h as usize)?, 3, pw - w as usize)?;
+                (x, (w, h))
+            }
+            GenArch::Unet { downs } => {
+                let m = 1u32 << downs;
+                let round = |v: u32| (((v as f64 / m as f64).round() as u32).max(1)) * m;
+                let (nw, nh) = (round(w), round(h));
+                let x = transform::to_tensor(&image_io::resize_exact(img, nw, nh), self.device)?
+                    .unsqueeze(0)?;
+                (x, (nw, nh))
+            }
+        };
+        // the input tensor and the picture being filled stay beside the engine
+        let (input, to_come) = (4 * x.elem_count() as u64, 3 * nw as u64 * nh as u64);
+        let program = self.g.program();
+        let mut out = RgbImage::new(nw, nh);
+        let mut sink = |row: usize, band: Tensor| -> tiled::Result<()> {
+            put_rows(&mut out, row, &band)?;
+            Ok(())
+        };
+        let report = match self.tiling.options(self.device, input, to_come, scratch) {
+            Some(opts) => {
+                let plan = tiled::estimate(&program, x.dims(), self.ctx, &opts)?;
+                check_budget(&plan, &opts, &self.tiling, what)?;
+                tiled::run_bands(&program, &x, self.ctx, &opts, progress, &mut sink)?
+            }
+            None => {
+                progress(tiled::Progress { done: 0, total: 1 });
+                let y = self.g.forward(&x, self.ctx)?;
+                sink(0, y)?;
+                progress(tiled::Progress { done: 1, total: 1 });
+                Report {
+                    tiled: false,
+                    untiled_bytes: 0,
+                    peak_bytes: 0,
+                    bands: 1,
+                    scratch_written: 0,
+                }
+            }
+        };
+        drop(x);
+        let y = match self.g.arch {
+            GenArch::Resnet { .. } => out,
+            GenArch::Unet { .. } if (nw, nh) == (w, h) => out,
+            GenArch::Unet { .. } => image::imageops::resize(&out, w, h, FilterType::CatmullRom),
+        };
+        Ok((y, report))
+    }
+
+    /// As the reference's test.py on an aligned dataset: the image is split into A and B (B is
+    /// the input when the run trained BtoA), A is translated, and the result is real_A | fake_B |
+    /// real_B (or fake_B alone).
+    pub fn aligned(
+        &self,
+        ab: RgbImage,
+        direction: Direction,
+        fake_only: bool,
+        scratch: &Path,
+        what: &str,
+        progress: OnProgress,
+    ) -> Result<RgbImage> {
+        let (left, right) = split_aligned(&ab);
+        drop(ab);
+        let (real_a, real_b) = match direction {
+            Direction::AtoB => (left, right),
+            Direction::BtoA => (right, left),
+        };
+        let (fake_b, _) = self.image(real_a.clone(), scratch, what, progress)?;
+        if fake_only {
+            return Ok(fake_b);
+        }
+        Ok(grid::labelled_grid(
+            &[
+                ("real_A".into(), real_a),
+                ("fake_B".into(), fake_b),
+                ("real_B".into(), real_b),
+            ],
+            3,
+        ))
+    }
+
+    /// One input read (EXIF orientation applied), translated — its left or right half when
+    /// `aligned` says the checkpoint reads A|B pairs — and written to `out` (its folder made).
+    /// Errors name the input: a side below the generator's smallest (`min_side`), the budget,
+    /// reading, writing.
+    pub fn file(
+        &self,
+        input: &Path,
+        out: &Path,
+        aligned: Option<Direction>,
+        fake_only: bool,
+        progress: OnProgress,
+    ) -> Result<()> {
+        let (img, _) = image_io::load_rgb(input)?;
+        let (w, h) = img.dimensions();
+        let (gw, gh) = match aligned {
+            Some(_) => (w / 2, h),
+            None => (w, h),
+        };
+        let need = min_side(self.g);
+        let halves = if aligned.is_some() {
+            format!(" (halves {gw}×{gh})")
+        } else {
+            String::new()
+        };
+        if gw.min(gh) < need {
+            bail!(
+                "{}: {w}×{h} px{halves}, but this generator ({}) takes at least {need} px on each \
+                 side",
+                input.display(),
+                self.g.arch.name()
+            );
+        }
+        let folder = out.parent().filter(|d| !d.as_os_str().is_empty());
+        let scratch = match (&self.scratch_dir, folder) {
+            (Some(s), _) => s.clone(),
+            (None, Some(f)) => f.to_path_buf(),
+            (None, None) => PathBuf::from("."),
+        };
+        if let Some(dir) = folder {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let what = format!("{}: {w}×{h} px{halves}", input.display());
+        let y = match aligned {
+            Some(d) => self.aligned(img, d, fake_only, &scratch, &what, progress)?,
+            None => self.image(img, &scratch, &what, progress)?.0,
+        };
+        image_io::save_image(&y, out)?;
+        Ok(())
+    }
+}
+
+/// Writes a band (1, 3, rows, W′) in [-1, 1] into `out` from row `row`, as `transform::to_image`
+/// converts it, cropped to `out`'s size (a ResNet's padding rows and columns fall away).
+fn put_rows(out: &mut RgbImage, row: usize, band: &Tensor) -> candle_core::Result<()> {
+    let (w, h) = (out.width() as usize, out.height() as usize);
+    if row >= h {
+        return Ok(());
+    }
+    let rows = band.dim(2)?.min(h - row);
+    let band = band.narrow(2, 0, rows)?.narrow(3, 0, w)?;
+    let img = transform::to_image(&band)?;
+    let start = row * w * 3;
+    out.as_mut()[start..start + img.as_raw().len()].copy_from_slice(img.as_raw());
+    Ok(())
+}
+
+/// Pads the end of `dim` by `p` with its mirror image (edge copies when the image is too small to mirror).
+fn pad_end(x: &Tensor, dim: usize, p: usize) -> candle_core::Result<Tensor> {
+    let n = x.dim(dim)?;
+    if p == 0 {
+        return Ok(x.clone());
+    }
+    if p >= n {
+        return x.pad_with_same(dim, 0, p);
+    }
+    let mut parts = vec![x.clone()];
+    for i in 1..=p {
+        parts.push(x.narrow(dim, n - 1 - i, 1)?);
+    }
+    Tensor::cat(&parts, dim)
+}
+
+/// The smallest side a generator takes. A ResNet sees its input reflect-padded to a multiple of 4
+/// and halves it twice; its blocks then reflect-pad by 1, which needs at least 2 px, so the
+/// padded side must be at least 8 (an input of 5 px or more). A U-Net's input is resized to a
+/// multiple of its 2^downs, so any size works.
+pub fn min_side(g: &Generator) -> u32 {
+    match g.arch {
+        GenArch::Resnet { .. } => 5,
+        GenArch::Unet { .. } => 1,
+    }
+}
+
+/// Whether an image is an aligned A|B pair as `dataset inspect` expects one: twice as wide as high.
+pub fn is_pair(w: u32, h: u32) -> bool {
+    w == 2 * h
+}
+
+pub const NOT_A_PAIR: &str = "not an aligned A|B pair (twice as wide as high). A pix2pix run's \
+     checkpoint reads each input as the pairs it trained on and translates the left half; to \
+     translate a plain photo or sketch whole, pass --whole";
+
+/// For a pix2pix run's checkpoint (inputs read as A|B pairs): the inputs that are not pairs, with
+/// their sizes. When no input is a pair, an error pointing at --whole before any work (the user
+/// most likely meant --whole); else the caller skips them, each named. Unreadable inputs are
+/// left to the caller's loop.
+pub fn check_pairs(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
+    let not_pairs: Vec<(PathBuf, String)> = inputs
+        .iter()
+        .filter_map(|f| {
+            let (w, h) = image_io::dimensions(f).ok()?;
+            (!is_pair(w, h)).then(|| (f.clone(), format!("{} ({w}×{h})", f.display())))
+        })
+        .collect();
+    if not_pairs.len() < inputs.len() {
+        return Ok(not_pairs);
+    }
+    let shown = not_pairs
+        .iter()
+        .take(5)
+        .map(|(_, s)| s.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = if not_pairs.len() > 5 {
+        format!(" and {} more", not_pairs.len() - 5)
+    } else {
+        String::new()
+    };
+    bail!("{shown}{more}: {NOT_A_PAIR}")
+}
