@@ -25,6 +25,8 @@ fn every_command_has_help() {
         "--style-layers",
         "--tv-weight",
         "--original-colors",
+        "--network",
+        "--normalize-gradients",
         "--style-blend",
         "--optimizer",
     ] {

@@ -506,3 +506,96 @@ fn coarse_to_fine_runs_scale_by_scale_and_resumes_inside_a_scale() {
     }
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn vgg16_and_normalized_gradients_as_jcj() {
+    let ws = temp_workspace("vgg16");
+    images(&ws);
+    let vgg16 = repo().join("tests/fixtures/vgg16_torchvision.safetensors");
+    let vgg16 = vgg16.to_str().unwrap();
+    let jcj = [
+        "--network",
+        "vgg16",
+        "--vgg",
+        vgg16,
+        "--content-layer",
+        "relu4_2",
+        "--style-layers",
+        "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
+        "--iterations",
+        "4",
+        "--lr",
+        "0.05",
+    ];
+    // a VGG-19-only layer is refused, naming the field, before any run directory
+    let mut args = jcj.to_vec();
+    args[7] = "relu1_1,conv5_4";
+    args.extend(["--run-dir", "bad"]);
+    let out = stylize(&ws, &args);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("model.style_layers.conv5_4") && t.contains("VGG-16"),
+        "{t}"
+    );
+    assert!(!ws.join("bad").exists());
+    // VGG-19 weights for a VGG-16 are refused, naming the file and the net
+    let tiny = tiny_vgg();
+    let mut args = jcj.to_vec();
+    args[3] = tiny.to_str().unwrap();
+    let out = stylize(&ws, &args);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("not a VGG-16 state dict"), "{t}");
+    // offline, "hub" names VGG-16's weights and where to put them
+    let mut args = jcj.to_vec();
+    args[3] = "hub";
+    let out = stylize(&ws, &args);
+    let t = text(&out);
+    assert!(
+        !out.status.success()
+            && t.contains("timm/vgg16.tv_in1k")
+            && t.contains("vgg16-397923af.pth"),
+        "{t}"
+    );
+
+    let mut plain = jcj.to_vec();
+    plain.extend(["--run-dir", "plain", "-o", "plain.png"]);
+    let out = stylize(&ws, &plain);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut normalized = jcj.to_vec();
+    normalized.extend([
+        "--normalize-gradients",
+        "--run-dir",
+        "norm",
+        "-o",
+        "norm.png",
+    ]);
+    let out = stylize(&ws, &normalized);
+    assert!(out.status.success(), "{}", text(&out));
+    let preset = std::fs::read_to_string(ws.join("norm/preset.toml")).unwrap();
+    assert!(
+        preset.contains("network = \"vgg16\"") && preset.contains("normalize_gradients = true"),
+        "{preset}"
+    );
+    // the same costs at step 0 (normalising changes the direction, not J), other images after
+    let first = |run: &str| {
+        let m = read_jsonl(&ws.join(run).join("metrics.jsonl"));
+        m.iter()
+            .find(|r| r["step"] == 0)
+            .map(|r| r["total"].as_f64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(first("plain"), first("norm"));
+    let (a, b) = (
+        image::open(ws.join("plain.png")).unwrap().to_rgb8(),
+        image::open(ws.join("norm.png")).unwrap().to_rgb8(),
+    );
+    assert_eq!(a.dimensions(), b.dimensions());
+    assert_ne!(
+        a.as_raw(),
+        b.as_raw(),
+        "--normalize-gradients changed nothing"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
