@@ -191,7 +191,9 @@ impl Objective {
     fn evaluate_normalized(&self, x: &Tensor) -> Result<(Costs, Tensor)> {
         let v = Var::from_tensor(x)?;
         let acts = self.vgg.features(v.as_tensor(), &self.all_layers())?;
-        let c = self.costs_of(v.as_tensor(), &acts)?;
+        // the costs are only reported: computed off the graph
+        let detached: Vec<Tensor> = acts.iter().map(|a| a.detach()).collect();
+        let c = self.costs_of(&x.detach(), &detached)?;
         let mut surrogate = (tv_cost(v.as_tensor())? * self.weights.tv)?;
         for (i, a) in acts.iter().enumerate() {
             let g = self.layer_gradient(i, a)?;
