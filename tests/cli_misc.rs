@@ -13,6 +13,7 @@ fn every_command_has_help() {
         vec!["preset", "check", "--help"],
         vec!["preset", "list", "--help"],
         vec!["view", "--help"],
+        vec!["model", "export", "--help"],
     ] {
         let out = run(bin().args(&args));
         assert!(out.status.success(), "{args:?}");
@@ -25,6 +26,8 @@ fn every_command_has_help() {
         "--style-layers",
         "--tv-weight",
         "--original-colors",
+        "--network",
+        "--normalize-gradients",
         "--style-blend",
         "--optimizer",
     ] {

@@ -506,3 +506,228 @@ fn coarse_to_fine_runs_scale_by_scale_and_resumes_inside_a_scale() {
     }
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn vgg16_and_normalized_gradients_as_jcj() {
+    let ws = temp_workspace("vgg16");
+    images(&ws);
+    let vgg16 = repo().join("tests/fixtures/vgg16_torchvision.safetensors");
+    let vgg16 = vgg16.to_str().unwrap();
+    let jcj = [
+        "--network",
+        "vgg16",
+        "--vgg",
+        vgg16,
+        "--content-layer",
+        "relu4_2",
+        "--style-layers",
+        "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
+        "--iterations",
+        "4",
+        "--lr",
+        "0.05",
+    ];
+    // a VGG-19-only layer is refused, naming the field, before any run directory
+    let mut args = jcj.to_vec();
+    args[7] = "relu1_1,conv5_4";
+    args.extend(["--run-dir", "bad"]);
+    let out = stylize(&ws, &args);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("model.style_layers.conv5_4") && t.contains("VGG-16"),
+        "{t}"
+    );
+    assert!(!ws.join("bad").exists());
+    // VGG-19 weights for a VGG-16 are refused, naming the file and the net
+    let tiny = tiny_vgg();
+    let mut args = jcj.to_vec();
+    args[3] = tiny.to_str().unwrap();
+    let out = stylize(&ws, &args);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("not a VGG-16 state dict"), "{t}");
+    // offline, "hub" names VGG-16's weights and where to put them
+    let mut args = jcj.to_vec();
+    args[3] = "hub";
+    let out = stylize(&ws, &args);
+    let t = text(&out);
+    assert!(
+        !out.status.success()
+            && t.contains("timm/vgg16.tv_in1k")
+            && t.contains("vgg16-397923af.pth"),
+        "{t}"
+    );
+
+    let mut plain = jcj.to_vec();
+    plain.extend(["--run-dir", "plain", "-o", "plain.png"]);
+    let out = stylize(&ws, &plain);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut normalized = jcj.to_vec();
+    normalized.extend([
+        "--normalize-gradients",
+        "--run-dir",
+        "norm",
+        "-o",
+        "norm.png",
+    ]);
+    let out = stylize(&ws, &normalized);
+    assert!(out.status.success(), "{}", text(&out));
+    let preset = std::fs::read_to_string(ws.join("norm/preset.toml")).unwrap();
+    assert!(
+        preset.contains("network = \"vgg16\"") && preset.contains("normalize_gradients = true"),
+        "{preset}"
+    );
+    // the same costs at step 0 (normalising changes the direction, not J), other images after
+    let first = |run: &str| {
+        let m = read_jsonl(&ws.join(run).join("metrics.jsonl"));
+        m.iter()
+            .find(|r| r["step"] == 0)
+            .map(|r| r["total"].as_f64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(first("plain"), first("norm"));
+    let (a, b) = (
+        image::open(ws.join("plain.png")).unwrap().to_rgb8(),
+        image::open(ws.join("norm.png")).unwrap().to_rgb8(),
+    );
+    assert_eq!(a.dimensions(), b.dimensions());
+    assert_ne!(
+        a.as_raw(),
+        b.as_raw(),
+        "--normalize-gradients changed nothing"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+/// A one-file model hub on 127.0.0.1 answering as the hub does for `resolve/main/FILE`: a
+/// `Range: bytes=0-0` probe gets 206 with `etag`, `x-repo-commit` and `Content-Range`; a download
+/// `Range: bytes=N-` gets the rest. Returns its address and the paths it was asked for.
+fn hub_server(
+    path: &'static str,
+    body: Vec<u8>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let log = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut first = String::new();
+            if r.read_line(&mut first).is_err() {
+                continue;
+            }
+            let mut start = 0usize;
+            let mut probe = false;
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    let v = v.trim();
+                    probe = v == "0-0";
+                    start = v
+                        .trim_end_matches('-')
+                        .split('-')
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                }
+            }
+            let target = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            log.lock().unwrap().push(target.clone());
+            if target != path {
+                let _ = s.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                continue;
+            }
+            let end = if probe { 1 } else { body.len() };
+            let part = &body[start..end];
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\r\netag: \"vgg16etag\"\r\nx-repo-commit: 0123abcd\r\n\
+                 Content-Range: bytes {start}-{}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                end - 1,
+                body.len(),
+                part.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(part);
+        }
+    });
+    (addr, asked)
+}
+
+#[test]
+fn vgg16_hub_weights_come_through_the_cached_download() {
+    // "hub" with VGG-16 fetches timm/vgg16.tv_in1k's model.safetensors once (here from a local
+    // server standing in for the hub, HF_ENDPOINT), then finds it in the cache offline
+    let ws = temp_workspace("vgg16hub");
+    images(&ws);
+    let body = std::fs::read(repo().join("tests/fixtures/vgg16_torchvision.safetensors")).unwrap();
+    let (endpoint, asked) = hub_server("/timm/vgg16.tv_in1k/resolve/main/model.safetensors", body);
+    let hf = ws.join("hf");
+    let args = [
+        "--network",
+        "vgg16",
+        "--vgg",
+        "hub",
+        "--iterations",
+        "1",
+        "-o",
+        "out.png",
+        "--force",
+    ];
+    let mut c = bin();
+    c.env_remove("HF_HUB_OFFLINE")
+        .env("HF_HOME", &hf)
+        .env("HF_ENDPOINT", &endpoint)
+        .current_dir(&ws)
+        .args([
+            "stylize",
+            "--quiet",
+            "--content",
+            "c.png",
+            "--style",
+            "s.png",
+            "--size",
+            "48",
+        ])
+        .args(args);
+    let out = run(&mut c);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        asked
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|p| p.ends_with("vgg16.tv_in1k/resolve/main/model.safetensors")),
+        "{:?}",
+        asked.lock().unwrap()
+    );
+    let n = asked.lock().unwrap().len();
+    assert!(n >= 2, "a probe and a download: {n}");
+    // offline now: the cached copy
+    let out = run(bin()
+        .env("HF_HOME", &hf)
+        .current_dir(&ws)
+        .args([
+            "stylize",
+            "--quiet",
+            "--content",
+            "c.png",
+            "--style",
+            "s.png",
+            "--size",
+            "48",
+        ])
+        .args(args));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(asked.lock().unwrap().len(), n, "no second download");
+    let _ = std::fs::remove_dir_all(&ws);
+}

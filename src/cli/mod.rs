@@ -3,6 +3,8 @@
 mod bench;
 mod dataset;
 mod image_batch;
+mod model;
+mod model_export;
 mod nst_sweep;
 mod preset_cmd;
 mod runs;
@@ -86,6 +88,11 @@ pub enum Command {
     Translate(translate::TranslateArgs),
     /// Show an image in the terminal (kitty / iTerm2 graphics where the terminal says so, else half-blocks)
     View(view::ViewArgs),
+    /// Trained and published networks: export (.pth, ONNX)
+    Model {
+        #[command(subcommand)]
+        command: model::ModelCommand,
+    },
     /// Time a step of each workload (style transfer, CycleGAN, pix2pix, translation, fast style) and its peak memory
     Bench(bench::BenchArgs),
 }
@@ -131,6 +138,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Some(Command::Train(a)) => train::run(&ws, a),
         Some(Command::Stylize(a)) => stylize::run(&ws, *a),
+        Some(Command::Model { command }) => model::run(&ws, command),
         Some(Command::Sweep(a)) => sweep::run(&ws, a),
         Some(Command::Nst {
             command: NstCommand::Sweep(a),

@@ -100,6 +100,8 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
         preset: a.preset.clone(),
         init: Some("noise".into()),
         vgg: a.vgg.clone(),
+        network: None,
+        normalize_gradients: false,
         size: a.size,
         content_layer: None,
         style_layers: None,

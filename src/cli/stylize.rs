@@ -12,7 +12,7 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 
 /// The flags of optimisation-based style transfer, which `--model` (a trained network) refuses.
-const NST_ONLY: [&str; 20] = [
+const NST_ONLY: [&str; 22] = [
     "content",
     "style",
     "preset",
@@ -30,6 +30,8 @@ const NST_ONLY: [&str; 20] = [
     "run_dir",
     "style_blend",
     "original_colors",
+    "network",
+    "normalize_gradients",
     "seed",
     "max_steps",
     "set",
@@ -76,9 +78,17 @@ pub struct StylizeArgs {
     /// Initial image: content, noise, or an image path
     #[arg(long)]
     pub init: Option<String>,
-    /// VGG-19 weights: bundled (the shipped ones), hub, random, or a .pth/.safetensors path
+    /// VGG weights: bundled (the shipped VGG-19), hub, random, or a .pth/.safetensors path
     #[arg(long, value_name = "PATH")]
     pub vgg: Option<String>,
+    /// The loss network: vgg19 (default) or vgg16 (jcj's -model_file with VGG-16; layers
+    /// conv1_1 … conv5_3, or relu1_1 … relu5_3; weights from --vgg hub or a file)
+    #[arg(long, value_name = "vgg19|vgg16")]
+    pub network: Option<String>,
+    /// Divide each content and style layer's gradient by its L1 norm before its weight is
+    /// applied (jcj's -normalize_gradients)
+    #[arg(long)]
+    pub normalize_gradients: bool,
     /// Longest side of the result, in pixels. With --model: each input is resized (aspect kept) so
     /// that its longest side is N before the network sees it (the reference's --content-scale F
     /// divides both sides by F instead); without it, images go through at their own size
@@ -216,6 +226,12 @@ pub fn overrides(a: &StylizeArgs) -> Result<Vec<String>> {
     }
     if let Some(v) = &a.vgg {
         o.push(format!("model.vgg_weights={}", path_value(v)));
+    }
+    if let Some(v) = &a.network {
+        o.push(format!("model.network={}", s(v)));
+    }
+    if a.normalize_gradients {
+        o.push("train.normalize_gradients=true".into());
     }
     if let Some(v) = &a.content_layer {
         let list: Vec<String> = v.split(',').map(|l| s(l.trim())).collect();

@@ -1,6 +1,7 @@
 //! VGG weights from the model hub: timm's `vgg19.tv_in1k` and `vgg16.tv_in1k` (torchvision's
-//! ImageNet weights, `features.N.*` keys), fetched once with a progress bar and cached by hf-hub.
-//! Offline, the error says how to pass a file instead.
+//! ImageNet weights, `features.N.*` keys), fetched once with a progress bar and cached by hf-hub
+//! (from `HF_ENDPOINT` when set, as the hub's own clients do). Offline, the error says how to
+//! pass a file instead.
 
 use std::path::PathBuf;
 
@@ -78,8 +79,12 @@ fn fetch(
         ));
     }
     eprintln!("downloading {net} weights from the model hub ({repo}, {megabytes} MB, once)");
-    let api = hf_hub::api::sync::ApiBuilder::from_cache(cache)
-        .with_progress(true)
+    let mut builder = hf_hub::api::sync::ApiBuilder::from_cache(cache).with_progress(true);
+    // a mirror, as the hub's own clients take it (and the tests' local server)
+    if let Some(endpoint) = std::env::var("HF_ENDPOINT").ok().filter(|e| !e.is_empty()) {
+        builder = builder.with_endpoint(endpoint);
+    }
+    let api = builder
         .build()
         .map_err(|e| error(e.to_string(), cache_dir.clone()))?;
     api.model(repo.to_string())

@@ -157,6 +157,11 @@ impl Conv2d {
         (d[0], d[3], self.stride, self.padding)
     }
 
+    /// (out, in, k, k), and the bias (out) where the layer has one — for exports.
+    pub fn weight_and_bias(&self) -> (&Tensor, Option<&Tensor>) {
+        (&self.weight, self.bias.as_ref())
+    }
+
     /// `forward` of an input that the caller has padded already: the same weights, bias and
     /// arithmetic with the layer's own zero padding left out.
     pub fn forward_padded(&self, xs: &Tensor) -> Result<Tensor> {
@@ -212,6 +217,11 @@ impl ConvTranspose2d {
         (d[1], d[3], self.stride, self.padding, self.output_padding)
     }
 
+    /// (in, out, k, k), and the bias (out) where the layer has one — for exports.
+    pub fn weight_and_bias(&self) -> (&Tensor, Option<&Tensor>) {
+        (&self.weight, self.bias.as_ref())
+    }
+
     /// The transposed convolution with no padding and no output padding (the uncropped output,
     /// (Hin − 1)·stride + k rows), bias added: `forward` is its rows and columns from `padding` on.
     pub fn forward_uncropped(&self, xs: &Tensor) -> Result<Tensor> {
@@ -261,6 +271,16 @@ impl BatchNorm {
         self.running_var.set(&rv)?;
         self.num_batches_tracked
             .set(&(self.num_batches_tracked.as_tensor() + 1.0)?)
+    }
+
+    /// γ, β, the running mean and the running variance (each (C)) — for exports.
+    pub fn parameters(&self) -> [Tensor; 4] {
+        [
+            self.weight.clone(),
+            self.bias.clone(),
+            self.running_mean.as_tensor().clone(),
+            self.running_var.as_tensor().clone(),
+        ]
     }
 
     /// What this layer's forward normalises with, per channel, as f64: (mean, biased variance,

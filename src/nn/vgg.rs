@@ -26,8 +26,10 @@ pub const WIDTHS: [usize; 16] = [
     64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512,
 ];
 
-/// Which VGG: the conv layers' names, their `features` indices and where the pools sit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which VGG: the conv layers' names, their `features` indices and where the pools sit. In a
+/// preset, `"vgg16"` / `"vgg19"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum VggArch {
     /// configuration D: 13 convs
     Vgg16,
@@ -86,15 +88,40 @@ impl VggArch {
             .unwrap_or_else(|| name.to_string());
         self.layers().iter().position(|l| *l == name)
     }
+
+    /// How many 2×2 pools the input passes before reaching conv `layer` (an index of `layers`).
+    pub fn pools_before(self, layer: usize) -> usize {
+        self.pool_after().iter().filter(|&&p| p < layer).count()
+    }
+
+    /// Smallest image side that still leaves a 1×1 map at `layer`.
+    pub fn min_side_for(self, layer: usize) -> usize {
+        1 << self.pools_before(layer)
+    }
+
+    /// How far (in input pixels, one side) the activations of `layer` can see: each 3×3 conv adds
+    /// one step of the current stride, each 2×2 pool one more (its window reaches one step to one
+    /// side; counted on both, so this bounds it) and doubles the stride. VGG-19's conv5_1: 85 px.
+    pub fn receptive_radius(self, layer: usize) -> usize {
+        let (mut r, mut stride) = (0, 1);
+        for i in 0..=layer {
+            r += stride;
+            if i < layer && self.pool_after().contains(&i) {
+                r += stride;
+                stride *= 2;
+            }
+        }
+        r
+    }
 }
 
 pub fn layer_index(name: &str) -> Option<usize> {
     LAYERS.iter().position(|l| *l == name)
 }
 
-/// How many 2×2 pools the input passes before reaching a layer.
+/// How many 2×2 pools the input passes before reaching a layer of VGG-19.
 pub fn pools_before(layer: usize) -> usize {
-    POOL_AFTER.iter().filter(|&&p| p < layer).count()
+    VggArch::Vgg19.pools_before(layer)
 }
 
 /// How images are turned into what the weights expect; it follows the weights file.
@@ -165,9 +192,10 @@ pub fn dequantize(sd: &mut StateDict) -> Result<bool> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum VggError {
-    #[error("{source_name}: not a VGG-19 state dict: missing keys {missing}")]
+    #[error("{source_name}: not a {net} state dict: missing keys {missing}")]
     Missing {
         source_name: String,
+        net: &'static str,
         missing: String,
     },
     #[error("{source_name}: {key} has shape {found:?}, expected {expected}")]
@@ -249,6 +277,7 @@ impl Vgg {
         if !missing.is_empty() {
             return Err(VggError::Missing {
                 source_name: source_name.into(),
+                net: arch.name(),
                 missing: missing.join(", "),
             });
         }
@@ -412,24 +441,14 @@ pub fn load_vgg_weights(
     ))
 }
 
-/// Smallest image side that still leaves a 1×1 map at `layer`.
+/// Smallest image side that still leaves a 1×1 map at `layer` of VGG-19.
 pub fn min_side_for(layer: usize) -> usize {
-    1 << pools_before(layer)
+    VggArch::Vgg19.min_side_for(layer)
 }
 
-/// How far (in input pixels, one side) the activations of `layer` can see: each 3×3 conv adds one
-/// step of the current stride, each 2×2 pool one more (its window reaches one step to one side;
-/// counted on both, so this bounds it) and doubles the stride. conv5_1: 85 px.
+/// VGG-19's receptive radius at `layer` (`VggArch::receptive_radius`). conv5_1: 85 px.
 pub fn receptive_radius(layer: usize) -> usize {
-    let (mut r, mut stride) = (0, 1);
-    for i in 0..=layer {
-        r += stride;
-        if i < layer && POOL_AFTER.contains(&i) {
-            r += stride;
-            stride *= 2;
-        }
-    }
-    r
+    VggArch::Vgg19.receptive_radius(layer)
 }
 
 #[cfg(test)]
@@ -455,6 +474,41 @@ mod tests {
             let scale = crate::max_abs(e).max(1e-3);
             assert!(d / scale < 1e-4, "{n}: max diff {d} (scale {scale})");
         }
+    }
+
+    #[test]
+    fn vgg16_activations_match_torchvision() {
+        // tools/fixtures_vgg16.py: torchvision's own make_layers(cfg D), narrow, random weights
+        let fx = load_safetensors(
+            crate::test_fixture("vgg16_torchvision.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let arch = VggArch::Vgg16;
+        let vgg =
+            Vgg::from_state_dict_arch(&fx, "fixture", Pooling::Max, InputNorm::ImageNet, arch)
+                .unwrap();
+        let all: Vec<usize> = (0..arch.layers().len()).collect();
+        let acts = vgg.features(&fx["rgb"], &all).unwrap();
+        for (name, a) in arch.layers().iter().zip(acts) {
+            let e = &fx[&format!("act.{name}")];
+            assert_eq!(a.dims(), e.dims(), "{name}");
+            let d = crate::max_abs_diff(&a, e);
+            let scale = crate::max_abs(e).max(1e-3);
+            assert!(d / scale < 1e-5, "{name}: max diff {d} (scale {scale})");
+        }
+        // jcj's names for the same outputs
+        assert_eq!(arch.layer_index("relu5_3"), arch.layer_index("conv5_3"));
+        assert_eq!(arch.layer_index("conv5_4"), None);
+        // VGG-16's weights are not VGG-19's: the missing keys are named, with the net asked for
+        let err = Vgg::from_state_dict(&fx, "vgg16.safetensors", Pooling::Max)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("not a VGG-19 state dict") && err.contains("features.16.weight"),
+            "{err}"
+        );
     }
 
     #[test]

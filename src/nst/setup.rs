@@ -5,9 +5,7 @@ use super::objective::{CostWeights, Objective};
 use crate::data::image_io::{self, ImageError};
 use crate::nn::hub::{self, HubError};
 use crate::nn::pool::Pooling;
-use crate::nn::vgg::{
-    layer_index, load_vgg_weights, min_side_for, Vgg19, VggError, LAYERS, WIDTHS,
-};
+use crate::nn::vgg::{load_vgg_weights, Vgg19, VggArch, VggError};
 use crate::nn::weights::{self, WeightsError};
 use crate::preset::nst::{NstPreset, PoolingKind};
 use crate::rng::SeededRng;
@@ -32,8 +30,8 @@ pub enum SetupError {
         layer: String,
         need: usize,
     },
-    #[error("unknown layer `{0}` (VGG-19 layers: {layers})", layers = LAYERS.join(", "))]
-    Layer(String),
+    #[error("unknown layer `{layer}` ({net} layers: {layers})", net = arch.name(), layers = arch.layers().join(", "))]
+    Layer { layer: String, arch: VggArch },
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 }
@@ -86,6 +84,7 @@ fn load_image(
     )?)
 }
 
+/// Style transfer's VGG-19 from a `vgg_weights` spec (`load_vgg_arch` for either VGG).
 pub fn load_vgg(
     spec: &str,
     workspace: &Path,
@@ -94,45 +93,84 @@ pub fn load_vgg(
     device: &Device,
     warnings: &mut Vec<String>,
 ) -> Result<Vgg19, SetupError> {
+    load_vgg_arch(
+        spec,
+        VggArch::Vgg19,
+        workspace,
+        pooling,
+        seed,
+        device,
+        warnings,
+    )
+}
+
+/// The loss network `model.network` and `model.vgg_weights` name: "random" (seeded), "hub"
+/// (torchvision's weights for that VGG through the hub's cache, `hub::fetch_vgg19` /
+/// `fetch_vgg16`; offline, the error says where to put the file), "bundled" (VGG-19 only; the
+/// preset check refuses it with VGG-16) or a file, whose keys must be that VGG's.
+pub fn load_vgg_arch(
+    spec: &str,
+    arch: VggArch,
+    workspace: &Path,
+    pooling: Pooling,
+    seed: u64,
+    device: &Device,
+    warnings: &mut Vec<String>,
+) -> Result<Vgg19, SetupError> {
     match spec {
         "random" => {
-            warnings.push("vgg_weights = \"random\": a VGG that has seen nothing; fine for tests and benchmarks, but its results are not art".into());
-            Ok(Vgg19::random(seed, &WIDTHS, pooling, device)?)
+            warnings.push(format!("vgg_weights = \"random\": a {} that has seen nothing; fine for tests and benchmarks, but its results are not art", arch.name()));
+            Ok(Vgg19::random_arch(
+                arch,
+                seed,
+                arch.widths(),
+                pooling,
+                device,
+            )?)
         }
         "hub" => {
-            let path = hub::fetch_vgg19()?;
+            let path = match arch {
+                VggArch::Vgg19 => hub::fetch_vgg19()?,
+                VggArch::Vgg16 => hub::fetch_vgg16()?,
+            };
             let sd = weights::load_state_dict(&path, device)?;
-            Ok(Vgg19::from_state_dict(
+            Ok(Vgg19::from_state_dict_arch(
                 &sd,
                 &path.display().to_string(),
                 pooling,
+                crate::nn::vgg::InputNorm::ImageNet,
+                arch,
             )?)
         }
         p => {
             let path = vgg_file(p, workspace).expect("random and hub are taken above");
             let (sd, norm) = load_vgg_weights(&path, device)?;
-            Ok(Vgg19::from_state_dict_with(
+            Ok(Vgg19::from_state_dict_arch(
                 &sd,
                 &path.display().to_string(),
                 pooling,
                 norm,
+                arch,
             )?)
         }
     }
 }
 
-fn layer(name: &str) -> Result<usize, SetupError> {
-    layer_index(name).ok_or_else(|| SetupError::Layer(name.into()))
+fn layer(name: &str, arch: VggArch) -> Result<usize, SetupError> {
+    arch.layer_index(name).ok_or_else(|| SetupError::Layer {
+        layer: name.into(),
+        arch,
+    })
 }
 
-fn check_size(path: &Path, t: &Tensor, deepest: usize) -> Result<(), SetupError> {
+fn check_size(path: &Path, t: &Tensor, deepest: usize, arch: VggArch) -> Result<(), SetupError> {
     let (_, _, h, w) = t.dims4()?;
-    let need = min_side_for(deepest);
+    let need = arch.min_side_for(deepest);
     if h.min(w) < need {
         return Err(SetupError::TooSmall {
             path: path.into(),
             side: h.min(w),
-            layer: LAYERS[deepest].into(),
+            layer: arch.layers()[deepest].into(),
             need,
         });
     }
@@ -150,7 +188,7 @@ pub const DEFAULT_TILE: usize = 512;
 pub fn untiled_bytes(vgg: &Vgg19, deepest: usize, h: usize, w: usize) -> u64 {
     (0..=deepest)
         .map(|i| {
-            let p = crate::nn::vgg::pools_before(i);
+            let p = vgg.arch.pools_before(i);
             (vgg.width(i) * (h >> p) * (w >> p)) as u64 * 4 * 3
         })
         .sum()
@@ -182,16 +220,17 @@ pub fn prepare_scale(
 ) -> Result<Prepared, SetupError> {
     let size = p.train.scale_sizes(p.data.image_size)[k];
     let mut warnings = vec![];
+    let arch = p.model.network;
     let content_layers = p
         .model
         .content_layer
         .iter()
-        .map(|l| layer(l))
+        .map(|l| layer(l, arch))
         .collect::<Result<Vec<_>, _>>()?;
     let style_names: Vec<&String> = p.model.style_layers.keys().collect();
     let style_layers = style_names
         .iter()
-        .map(|l| layer(l))
+        .map(|l| layer(l, arch))
         .collect::<Result<Vec<_>, _>>()?;
     let deepest = content_layers
         .iter()
@@ -205,7 +244,7 @@ pub fn prepare_scale(
         p.data.content.as_deref().unwrap_or(Path::new("")),
     );
     let content = load_image(&content_path, size, device, &mut warnings)?;
-    check_size(&content_path, &content, deepest)?;
+    check_size(&content_path, &content, deepest, arch)?;
     let style_size = (size as f64 * p.data.style_scale).round() as u32;
     let n = p.data.style.len();
     let blend = p.data.style_blend.clone().unwrap_or_else(|| vec![1.0; n]);
@@ -213,7 +252,7 @@ pub fn prepare_scale(
     for (s, w) in p.data.style.iter().zip(blend) {
         let path = resolve_path(workspace, s);
         let t = load_image(&path, style_size, device, &mut warnings)?;
-        check_size(&path, &t, deepest)?;
+        check_size(&path, &t, deepest, arch)?;
         styles.push((t, w));
     }
     let init = match p.data.init.as_str() {
@@ -235,8 +274,9 @@ pub fn prepare_scale(
     };
     let vgg = match vgg {
         Some(v) => v,
-        None => load_vgg(
+        None => load_vgg_arch(
             &p.model.vgg_weights,
+            arch,
             workspace,
             pooling,
             p.train.seed,
@@ -255,7 +295,8 @@ pub fn prepare_scale(
         style_layers,
         weights,
         tile,
-    )?;
+    )?
+    .normalizing_gradients(p.train.normalize_gradients);
     Ok(Prepared {
         objective,
         content,
@@ -280,8 +321,8 @@ mod tests {
 
     #[test]
     fn the_tile_rule() {
-        let vgg = Vgg19::random(0, &WIDTHS, Pooling::Max, &Device::Cpu).unwrap();
-        let conv5_1 = layer_index("conv5_1").unwrap();
+        let vgg = Vgg19::random(0, &crate::nn::vgg::WIDTHS, Pooling::Max, &Device::Cpu).unwrap();
+        let conv5_1 = crate::nn::vgg::layer_index("conv5_1").unwrap();
         let mut p = NstPreset::default();
         // VGG-19 to conv5_1: ~1.16 KB of activations a pixel, ×3
         assert!(untiled_bytes(&vgg, conv5_1, 512, 512) < TILE_BUDGET);

@@ -13,7 +13,7 @@
 //!    only where the tile edge is the image edge), so the sum is the whole image's gradient, up
 //!    to the order of floating-point sums.
 
-use crate::nn::vgg::{pools_before, receptive_radius, Vgg19};
+use crate::nn::vgg::{Vgg19, VggArch};
 use candle_core::{IndexOp, Result, Tensor, Var};
 
 /// Tile origins and halos are multiples of this: 2⁴ for VGG's four pools before conv5.
@@ -29,10 +29,10 @@ pub struct Tile {
     pub ext_cols: (usize, usize),
 }
 
-/// The halo that keeps every layer up to `deepest` exact: its receptive radius, rounded up to
-/// [`ALIGN`].
-pub fn halo_for(deepest: usize) -> usize {
-    receptive_radius(deepest).div_ceil(ALIGN) * ALIGN
+/// The halo that keeps every layer of `arch` up to `deepest` exact: its receptive radius, rounded
+/// up to [`ALIGN`].
+pub fn halo_for(arch: VggArch, deepest: usize) -> usize {
+    arch.receptive_radius(deepest).div_ceil(ALIGN) * ALIGN
 }
 
 /// Tiles of `tile` px (rounded up to [`ALIGN`]) covering an h × w image, row by row.
@@ -84,8 +84,10 @@ pub struct Interior {
     pub at: (usize, usize),
 }
 
-/// A tile's interior part of each activation (`layers[i]` ↔ `acts[i]`); None where it owns none.
+/// A tile's interior part of each activation (`layers[i]` ↔ `acts[i]`, layers of `arch`); None
+/// where it owns none.
 pub fn interiors(
+    arch: VggArch,
     tile: &Tile,
     h: usize,
     w: usize,
@@ -96,7 +98,7 @@ pub fn interiors(
         .iter()
         .zip(acts)
         .map(|(&l, a)| {
-            let p = pools_before(l);
+            let p = arch.pools_before(l);
             let (oy, sy, cy) = interior(tile.rows, tile.ext_rows, h, p);
             let (ox, sx, cx) = interior(tile.cols, tile.ext_cols, w, p);
             if cy == 0 || cx == 0 {
@@ -134,13 +136,16 @@ pub fn features(vgg: &Vgg19, x: &Tensor, layers: &[usize], tiles: &[Tile]) -> Re
     let mut full: Vec<Option<Tensor>> = vec![None; layers.len()];
     for t in tiles {
         let acts = vgg.features(&pixels(x, t)?.detach(), layers)?;
-        for (i, part) in interiors(t, h, w, layers, &acts)?.into_iter().enumerate() {
+        for (i, part) in interiors(vgg.arch, t, h, w, layers, &acts)?
+            .into_iter()
+            .enumerate()
+        {
             let Some(part) = part else { continue };
             let dst = match full[i].take() {
                 Some(d) => d,
                 None => {
                     let c = acts[i].dim(1)?;
-                    let p = pools_before(layers[i]);
+                    let p = vgg.arch.pools_before(layers[i]);
                     Tensor::zeros((1, c, h >> p, w >> p), x.dtype(), x.device())?
                 }
             };
@@ -164,7 +169,10 @@ pub fn grams(vgg: &Vgg19, x: &Tensor, layers: &[usize], tiles: &[Tile]) -> Resul
     let mut sums: Vec<Option<Tensor>> = vec![None; layers.len()];
     for t in tiles {
         let acts = vgg.features(&pixels(x, t)?.detach(), layers)?;
-        for (i, part) in interiors(t, h, w, layers, &acts)?.into_iter().enumerate() {
+        for (i, part) in interiors(vgg.arch, t, h, w, layers, &acts)?
+            .into_iter()
+            .enumerate()
+        {
             let Some(part) = part else { continue };
             let g = gram_sum(&part.act)?;
             sums[i] = Some(match sums[i].take() {
@@ -177,7 +185,7 @@ pub fn grams(vgg: &Vgg19, x: &Tensor, layers: &[usize], tiles: &[Tile]) -> Resul
         .iter()
         .zip(sums)
         .map(|(&l, s)| {
-            let p = pools_before(l);
+            let p = vgg.arch.pools_before(l);
             s.expect("every layer has an interior") / ((h >> p) * (w >> p)) as f64
         })
         .collect()
@@ -245,13 +253,28 @@ mod tests {
     /// Tiled and untiled costs and image gradients of one objective (a narrow random VGG-19:
     /// conv4_2 content, conv1_1 … conv5_1 style, TV), on images of `h` × `w` with `tile`-px tiles.
     fn agree(h: usize, w: usize, tile: usize, pooling: crate::nn::pool::Pooling) {
-        use crate::nn::vgg::layer_index;
+        agree_with(VggArch::Vgg19, false, h, w, tile, pooling)
+    }
+
+    /// As `agree`, with either VGG and with or without jcj's normalised gradients.
+    fn agree_with(
+        arch: VggArch,
+        normalize: bool,
+        h: usize,
+        w: usize,
+        tile: usize,
+        pooling: crate::nn::pool::Pooling,
+    ) {
         use crate::nst::objective::{CostWeights, Objective};
         use crate::rng::SeededRng;
         use candle_core::Device;
         let dev = Device::Cpu;
-        let widths = [4, 4, 8, 8, 8, 8, 8, 8, 16, 16, 16, 16, 16, 16, 16, 16];
-        let vgg = Vgg19::random(3, &widths, pooling, &dev).unwrap();
+        let layer_index = |n: &str| arch.layer_index(n);
+        let widths: Vec<usize> = match arch {
+            VggArch::Vgg19 => vec![4, 4, 8, 8, 8, 8, 8, 8, 16, 16, 16, 16, 16, 16, 16, 16],
+            VggArch::Vgg16 => vec![4, 4, 8, 8, 8, 8, 8, 16, 16, 16, 16, 16, 16],
+        };
+        let vgg = Vgg19::random_arch(arch, 3, &widths, pooling, &dev).unwrap();
         let mut rng = SeededRng::new(11);
         let content = rng.uniform((1, 3, h, w), 0.0, 1.0, &dev).unwrap();
         let style = rng.uniform((1, 3, 200, 170), 0.0, 1.0, &dev).unwrap();
@@ -276,6 +299,7 @@ mod tests {
                 tile,
             )
             .unwrap()
+            .normalizing_gradients(normalize)
         };
         let (whole, tiled) = (make(None), make(Some(tile)));
         let (cw, gw) = whole.evaluate(&x).unwrap();
@@ -290,7 +314,7 @@ mod tests {
         ] {
             assert!(
                 rel(v(a), v(b)) <= 1e-4,
-                "{h}x{w}/{tile} {pooling:?} {name}: {} vs {}",
+                "{arch:?} {h}x{w}/{tile} {pooling:?} {name}: {} vs {}",
                 v(a),
                 v(b)
             );
@@ -299,7 +323,7 @@ mod tests {
         let scale = crate::max_abs(&gw);
         assert!(
             d / scale <= 1e-4,
-            "{h}x{w}/{tile} {pooling:?} gradient: max diff {d}, scale {scale}"
+            "{arch:?} {normalize} {h}x{w}/{tile} {pooling:?} gradient: max diff {d}, scale {scale}"
         );
         assert!(tiles_of(h, w, tile) > 1);
     }
@@ -322,13 +346,42 @@ mod tests {
     }
 
     #[test]
+    fn tiled_gradients_equal_untiled_with_vgg16() {
+        agree_with(
+            VggArch::Vgg16,
+            false,
+            211,
+            256,
+            64,
+            crate::nn::pool::Pooling::Max,
+        );
+    }
+
+    #[test]
+    fn tiled_normalized_gradients_equal_untiled() {
+        // jcj's per-layer L1 norms are sums over every position: tiles add theirs up first
+        agree_with(
+            VggArch::Vgg19,
+            true,
+            256,
+            192,
+            64,
+            crate::nn::pool::Pooling::Max,
+        );
+    }
+
+    #[test]
     fn radii() {
-        use crate::nn::vgg::layer_index;
-        let r = |n: &str| receptive_radius(layer_index(n).unwrap());
+        let r = |n: &str| VggArch::Vgg19.receptive_radius(VggArch::Vgg19.layer_index(n).unwrap());
         assert_eq!(r("conv1_1"), 1);
         assert_eq!(r("conv1_2"), 2);
         assert_eq!(r("conv2_1"), 5);
         assert_eq!(r("conv5_1"), 85);
-        assert_eq!(halo_for(layer_index("conv5_1").unwrap()), 96);
+        assert_eq!(halo_for(VggArch::Vgg19, 12), 96);
+        // VGG-16's conv4_1 follows three convs of block 3, not four: a smaller radius
+        let r16 = |n: &str| VggArch::Vgg16.receptive_radius(VggArch::Vgg16.layer_index(n).unwrap());
+        assert_eq!(r16("conv3_1"), r("conv3_1"));
+        assert!(r16("conv4_1") < r("conv4_1"));
+        assert!(r16("conv5_3") < r("conv5_4"));
     }
 }

@@ -1,7 +1,7 @@
 //! The NST preset: fields, the seed's defaults, and their validation.
 
 use super::serde_util::one_or_many;
-use crate::nn::vgg::{layer_index, LAYERS};
+use crate::nn::vgg::VggArch;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -66,9 +66,13 @@ pub enum PoolingKind {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct NstModel {
-    /// "bundled" (the original VGG-19 shipped in weights/, Caffe input convention), "hub" (timm's
-    /// vgg19.tv_in1k, downloaded once and cached), "random" (seeded, for tests and benchmarks), or a
-    /// path to a state dict in torchvision's layout (.pth / .safetensors).
+    /// The loss network, jcj's `-model_file` choice: "vgg19" (the default, as jcj's) or "vgg16"
+    /// (its conv1_1 … conv5_3; jcj's `relu1_1 … relu5_3` names are taken too). Not live.
+    pub network: VggArch,
+    /// "bundled" (the original VGG-19 shipped in weights/, Caffe input convention; VGG-19 only),
+    /// "hub" (timm's vgg19.tv_in1k or vgg16.tv_in1k, torchvision's ImageNet weights, downloaded
+    /// once and cached), "random" (seeded, for tests and benchmarks), or a path to a state dict of
+    /// `network` in torchvision's layout (.pth / .safetensors).
     pub vgg_weights: String,
     #[serde(deserialize_with = "one_or_many")]
     pub content_layer: Vec<String>,
@@ -89,6 +93,7 @@ pub fn default_style_layers() -> BTreeMap<String, f64> {
 impl Default for NstModel {
     fn default() -> Self {
         Self {
+            network: VggArch::Vgg19,
             vgg_weights: "bundled".into(),
             content_layer: vec!["conv3_2".into()],
             style_layers: default_style_layers(),
@@ -127,6 +132,11 @@ pub struct NstTrain {
     pub style_weight: f64,
     /// γ
     pub tv_weight: f64,
+    /// jcj's `-normalize_gradients`: each content and style layer's gradient (with respect to
+    /// that layer's activations) is divided by its own L1 norm + 1e-8 before α, or β·λ_l, is
+    /// applied. The costs logged are unchanged; only the direction the image moves in is.
+    /// Default false, as jcj's. Not live.
+    pub normalize_gradients: bool,
     pub seed: u64,
     /// "auto", "cpu" or "cuda:N".
     pub device: String,
@@ -147,6 +157,7 @@ impl Default for NstTrain {
             content_weight: 10.0,
             style_weight: 40.0,
             tv_weight: 0.0,
+            normalize_gradients: false,
             seed: 0,
             device: "auto".into(),
             tf32: true,
@@ -265,11 +276,24 @@ fn check_weight(out: &mut Vec<Problem>, field: &str, v: f64) {
     }
 }
 
-fn check_layer(out: &mut Vec<Problem>, field: &str, name: &str) {
-    if layer_index(name).is_none() {
-        let hint = super::locate::did_you_mean(name, LAYERS.iter().copied())
-            .map(|s| format!("; did you mean `{s}`?"))
-            .unwrap_or_else(|| format!(" (VGG-19 layers: {})", LAYERS.join(", ")));
+fn check_layer(out: &mut Vec<Problem>, field: &str, name: &str, arch: VggArch) {
+    if arch.layer_index(name).is_none() {
+        let layers = arch.layers();
+        let net = arch.name();
+        let other = match arch {
+            VggArch::Vgg16 => VggArch::Vgg19,
+            VggArch::Vgg19 => VggArch::Vgg16,
+        };
+        let hint = if other.layer_index(name).is_some() {
+            format!(
+                "; {net} (model.network) has no such layer, only {}",
+                layers.join(", ")
+            )
+        } else {
+            super::locate::did_you_mean(name, layers.iter().copied())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_else(|| format!(" ({net} layers: {})", layers.join(", ")))
+        };
         out.push((field.into(), format!("unknown layer `{name}`{hint}")));
     }
 }
@@ -353,11 +377,19 @@ impl NstPreset {
                 "needs at least one layer".into(),
             ));
         }
+        if m.network == VggArch::Vgg16 && m.vgg_weights == "bundled" {
+            out.push((
+                "model.vgg_weights".into(),
+                "the bundled weights are VGG-19's; with network = \"vgg16\" use \"hub\" \
+                 (torchvision's VGG-16), a path to a VGG-16 state dict, or \"random\""
+                    .into(),
+            ));
+        }
         for l in &m.content_layer {
-            check_layer(&mut out, "model.content_layer", l);
+            check_layer(&mut out, "model.content_layer", l, m.network);
         }
         for (l, w) in &m.style_layers {
-            check_layer(&mut out, &format!("model.style_layers.{l}"), l);
+            check_layer(&mut out, &format!("model.style_layers.{l}"), l, m.network);
             check_weight(&mut out, &format!("model.style_layers.{l}"), *w);
         }
         let t = &self.train;

@@ -353,3 +353,41 @@ fn every_unknown_key_and_bad_type_is_reported_not_just_the_first() {
         "{e}"
     );
 }
+
+#[test]
+fn vgg16_takes_its_own_layers_and_refuses_vgg19_only_ones() {
+    let Preset::Nst(p) = parse_str(MINIMAL).unwrap() else {
+        panic!("nst")
+    };
+    // jcj's defaults: VGG-19, gradients not normalised
+    assert_eq!(p.model.network, crate::nn::vgg::VggArch::Vgg19);
+    assert!(!p.train.normalize_gradients);
+    let vgg16 = format!(
+        "{MINIMAL}[model]\nnetwork = \"vgg16\"\nvgg_weights = \"hub\"\n\
+         content_layer = \"relu4_2\"\n[model.style_layers]\nrelu1_1 = 1.0\nconv5_3 = 1.0\n\
+         [train]\nnormalize_gradients = true\n"
+    );
+    let parsed = parse_str(&vgg16).unwrap();
+    assert!(parsed.to_toml().contains("network = \"vgg16\""));
+    let Preset::Nst(p) = parsed else {
+        panic!("nst")
+    };
+    assert!(p.train.normalize_gradients);
+    let e = err(&format!("{vgg16}conv5_4 = 1.0\n").replace(
+        "[train]\nnormalize_gradients = true\nconv5_4 = 1.0\n",
+        "conv5_4 = 1.0\n[train]\nnormalize_gradients = true\n",
+    ));
+    assert!(
+        e.contains("model.style_layers.conv5_4")
+            && e.contains("VGG-16 (model.network) has no such layer"),
+        "{e}"
+    );
+    // the bundled weights are VGG-19's
+    let e = err(&vgg16.replace("vgg_weights = \"hub\"\n", ""));
+    assert!(
+        e.contains("model.vgg_weights") && e.contains("VGG-19"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}[model]\nnetwork = \"vgg11\"\n"));
+    assert!(e.contains("network"), "{e}");
+}
