@@ -3,6 +3,7 @@
 mod bench;
 mod dataset;
 mod image_batch;
+mod model;
 mod nst_sweep;
 mod preset_cmd;
 mod runs;
@@ -90,6 +91,8 @@ pub enum Command {
     Translate(translate::TranslateArgs),
     /// Show an image in the terminal (kitty / iTerm2 graphics where the terminal says so, else half-blocks)
     View(view::ViewArgs),
+    /// The reference implementations' published models: list, fetch (`translate --checkpoint NAME`, `stylize --model NAME` then find them)
+    Model(model::ModelArgs),
     /// Time a step of each workload (style transfer, CycleGAN, pix2pix, translation, fast style) and its peak memory
     Bench(bench::BenchArgs),
 }
@@ -153,5 +156,6 @@ pub fn run(cli: Cli) -> Result<i32> {
             view::run(a)
         }
         Some(Command::Bench(a)) => bench::run(a),
+        Some(Command::Model(a)) => model::run(&ws, a),
     }
 }

@@ -33,10 +33,24 @@ pub struct ModelArgs {
     pub skip_existing: bool,
 }
 
-/// The weights file that `--model` names: a file as it is; a checkpoint folder's
+/// The weights file that `--model` names: a file as it is; a published model by name when no path
+/// of that name is there (`data::models`: candy, mosaic …); a checkpoint folder's
 /// `transformer_net.safetensors`; a run (its folder, or its id under the workspace's runs/) →
 /// its newest complete checkpoint.
 pub fn locate(ws: &Workspace, given: &Path) -> Result<PathBuf> {
+    // a published model by name (`aiart model fetch candy`)
+    if let Some(l) = aiart::data::models::find(ws, given)? {
+        if l.model.kind != KIND {
+            bail!(
+                "{}: a published {} generator ({}); stylize --model takes {KIND} networks{}",
+                l.model.name,
+                l.model.kind,
+                l.model.what,
+                gan_hint(l.model.kind.as_str())
+            );
+        }
+        return Ok(l.file);
+    }
     let mut p = ws.path(given);
     if !p.exists() {
         let name = given.to_string_lossy();

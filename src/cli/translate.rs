@@ -4,7 +4,7 @@
 //! input's own statistics; `--eval` turns dropout off and uses BatchNorm's running statistics.
 
 use super::image_batch::{check_folder_output, each_image, list_inputs, plan};
-use super::translate_locate::{load, locate, Dir, GenChoice, NormArg};
+use super::translate_locate::{load, locate, published, Dir, GenChoice, NormArg};
 use aiart::data::dataset::split_aligned;
 use aiart::data::{grid, image_io, transform};
 use aiart::nn::gan::{GenArch, Generator};
@@ -255,7 +255,10 @@ pub fn run(ws: &Workspace, mut a: TranslateArgs) -> Result<i32> {
         norm: a.norm,
         ngf: a.ngf,
     };
-    let found = locate(&choice)?;
+    let found = match published(ws, &choice)? {
+        Some(found) => found,
+        None => locate(&choice)?,
+    };
     let inputs = list_inputs(&a.input, &a.output)?;
     check_folder_output(&a.input, &a.output)?;
     let aligned = found.aligned.filter(|_| !a.whole);

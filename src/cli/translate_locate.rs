@@ -67,6 +67,33 @@ fn stylize_hint(given: &Path) -> String {
     )
 }
 
+/// A published model `--checkpoint` names (`aiart model fetch`, `data::models`): its file, the
+/// generator the registry says it is, and for pix2pix the direction across its dataset that its
+/// aligned inputs are read in; `--direction` other than its own is refused. None for anything else.
+pub fn published(ws: &aiart::workspace::Workspace, a: &GenChoice) -> Result<Option<Located>> {
+    let Some(l) = aiart::data::models::find(ws, &a.checkpoint)? else {
+        return Ok(None);
+    };
+    if !l.model.kind.is_gan() {
+        bail!(
+            "{}: a published {} network ({}); {}",
+            l.model.name,
+            l.model.kind,
+            l.model.what,
+            stylize_hint(&a.checkpoint)
+        );
+    }
+    if let Some(asked) = a.direction {
+        l.model.check_direction(direction(asked))?;
+    }
+    Ok(Some(Located {
+        read: vec![l.file.clone()],
+        file: l.file,
+        config: l.model.gen_config(),
+        aligned: l.model.aligned(),
+    }))
+}
+
 pub fn locate(a: &GenChoice) -> Result<Located> {
     let mut dir = a.checkpoint.clone();
     if !dir.exists() {

@@ -6,6 +6,7 @@ pub mod fetch;
 pub mod grid;
 pub mod image_io;
 pub mod inspect;
+pub mod models;
 pub mod naming;
 mod netpbm;
 pub mod outputs;

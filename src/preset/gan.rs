@@ -102,7 +102,8 @@ pub struct GanModel {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_dropout: Option<bool>,
     pub init_gain: f64,
-    /// Start from these weights: a folder of the reference's *_net_G.pth … files, or a run checkpoint.
+    /// Start from these weights: a folder of the reference's *_net_G.pth … files, a run checkpoint,
+    /// or a published model's name (`data::models::init_from`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_from: Option<PathBuf>,
 }

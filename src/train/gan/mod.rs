@@ -68,8 +68,12 @@ pub fn disc_config(p: &GanPreset) -> DiscConfig {
 }
 
 /// The file for network `name` (`G`, `D_A` …) in an init_from folder: a run checkpoint's
-/// `net_<name>.safetensors`, or the reference's `<epoch>_net_<name>.pth` (`latest` preferred).
+/// `net_<name>.safetensors`, or the reference's `<epoch>_net_<name>.pth` (`latest` preferred); in
+/// a published CycleGAN model's folder, G_A and G_B are the pair's two models (`data::models`).
 pub fn find_net_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    if let Some(published) = crate::data::models::init_file(dir, name) {
+        return Some(published);
+    }
     let st = dir.join(format!("net_{name}.safetensors"));
     if st.is_file() {
         return Some(st);
@@ -176,7 +180,7 @@ impl GanTrainer {
             .model
             .init_from
             .as_ref()
-            .map(|d| crate::workspace::resolve_path(workspace, d));
+            .map(|d| crate::data::models::init_from(workspace, d));
         let init = init_from.as_deref();
         let (seed, gain) = (p.train.seed, p.model.init_gain as f32);
         let adam = AdamConfig {
