@@ -92,8 +92,12 @@ fn legacy_pth(sd: &[(String, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
 
 /// The published horse2zebra's architecture with this project's seeded weights, as a legacy .pth.
 fn real_size_generator() -> Vec<u8> {
+    seeded_generator(11)
+}
+
+fn seeded_generator(seed: u64) -> Vec<u8> {
     let c = lookup("horse2zebra").unwrap().gen_config().unwrap();
-    let g = Generator::seeded(&c, 11, 0.02, &candle_core::Device::Cpu).unwrap();
+    let g = Generator::seeded(&c, seed, 0.02, &candle_core::Device::Cpu).unwrap();
     let mut sd: Vec<(String, Vec<usize>, Vec<f32>)> = g
         .params
         .state_dict()
@@ -386,5 +390,67 @@ fn names_servers_and_archives_that_are_refused() {
     assert!(!ws.join("models/fast_neural_style").exists());
     assert!(!ws.join("evil.pth").exists() && !ws.join("models/evil.pth").exists());
     assert!(leftovers(&ws).is_empty(), "{:?}", leftovers(&ws));
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+/// A tensor of a checkpoint's safetensors file.
+fn tensor(file: &Path, key: &str) -> Vec<f32> {
+    let sd = aiart::nn::weights::load_state_dict(file, &candle_core::Device::Cpu).unwrap();
+    sd[key].flatten_all().unwrap().to_vec1::<f32>().unwrap()
+}
+
+#[test]
+fn a_cyclegan_preset_starts_from_a_published_pair() {
+    let (h2z, z2h) = (seeded_generator(21), seeded_generator(22));
+    let server = serve(HashMap::from([
+        (H2Z.to_string(), h2z),
+        (
+            "/cyclegan/pretrained_models/zebra2horse.pth".to_string(),
+            z2h,
+        ),
+    ]));
+    let ws = temp_workspace("model-init");
+    let base = format!("{}/ok", server.base);
+    for (d, n) in [("trainA", 2), ("trainB", 2)] {
+        std::fs::create_dir_all(ws.join("data").join(d)).unwrap();
+        for i in 0..n {
+            photo(&ws.join(format!("data/{d}/{i}.png")), 32 + i, 32);
+        }
+    }
+    // lr so small that one step leaves every nonzero weight as it was
+    std::fs::write(
+        ws.join("cyc.toml"),
+        "kind = \"cyclegan\"\n[data]\ndataroot = \"data\"\nload_size = 32\ncrop_size = 32\n\
+         [model]\nndf = 4\ninit_from = \"horse2zebra\"\n[train]\nlr = 1e-30\nn_epochs = 1\n\
+         n_epochs_decay = 0\n",
+    )
+    .unwrap();
+    let train = || {
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "cyc.toml", "--run-dir", "run", "--quiet"])
+            .args(["--max-steps", "1"]))
+    };
+    // G_B comes from zebra2horse: not fetched yet, the run does not start
+    let out = aiart(&ws, &base, &["model", "fetch", "horse2zebra"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = train();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("G_B"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(ws.join("run"));
+    let out = aiart(&ws, &base, &["model", "fetch", "zebra2horse"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = train();
+    assert!(out.status.success(), "{}", text(&out));
+    let ck = ws.join("run/checkpoints/step-00000001");
+    let models = ws.join("models/cyclegan");
+    for (net, model) in [("G_A", "horse2zebra"), ("G_B", "zebra2horse")] {
+        let published = models.join(format!("{model}_pretrained/latest_net_G.pth"));
+        assert!(
+            tensor(&ck.join(format!("net_{net}.safetensors")), "model.1.weight")
+                == tensor(&published, "model.1.weight"),
+            "{net} starts from {model}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&ws);
 }
