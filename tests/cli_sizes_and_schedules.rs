@@ -597,3 +597,63 @@ extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+#[test]
+fn the_references_other_lr_policies_set_each_epochs_lr() {
+    let ws = temp_workspace("policies");
+    small_pix2pix(&ws, 2, 2);
+    let out = run(bin().current_dir(&ws).args([
+        "train",
+        "p.toml",
+        "--run-dir",
+        "runs/s",
+        "--quiet",
+        "--set",
+        "train.lr_policy=\"step\"",
+        "--set",
+        "train.lr_decay_iters=1",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let m = read_jsonl(&ws.join("runs/s/metrics.jsonl"));
+    assert_eq!(m.len(), 8, "4 epochs of 2 steps");
+    let t = aiart::preset::gan::GanTrain {
+        lr_policy: aiart::preset::gan::LrPolicy::Step,
+        lr_decay_iters: 1,
+        n_epochs: 2,
+        n_epochs_decay: 2,
+        ..Default::default()
+    };
+    for r in &m {
+        let e = r["epoch"].as_u64().unwrap();
+        let want = aiart::train::gan::schedule::lr_at(&t, e);
+        assert_eq!(r["lr"].as_f64().unwrap(), want, "{r:?}");
+    }
+    assert_eq!(
+        m.last().unwrap()["lr"].as_f64().unwrap(),
+        0.0002 * 0.1 * 0.1 * 0.1
+    );
+    // an unknown policy, and a step policy without a step, are named with their field
+    let check = |set: &str| {
+        run(bin()
+            .current_dir(&ws)
+            .args(["preset", "check", "p.toml", "--set", set]))
+    };
+    let out = check("train.lr_policy=\"warmup\"");
+    assert!(!out.status.success());
+    assert_has(
+        &text(&out),
+        &["train.lr_policy", "warmup", "plateau", "cosine"],
+    );
+    let out = run(bin().current_dir(&ws).args([
+        "preset",
+        "check",
+        "p.toml",
+        "--set",
+        "train.lr_policy=\"step\"",
+        "--set",
+        "train.lr_decay_iters=0",
+    ]));
+    assert!(!out.status.success());
+    assert_has(&text(&out), &["train.lr_decay_iters", "at least 1"]);
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -124,6 +124,21 @@ impl Default for GanModel {
     }
 }
 
+/// `train.lr_policy`: the reference's learning-rate policies (`networks.get_scheduler`): `linear`
+/// (constant for n_epochs, then linearly down over n_epochs_decay), `step` (× 0.1 every
+/// lr_decay_iters epochs), `plateau` (× 0.2 after 6 epochs without a 1 % better metric; the
+/// reference's metric is always 0, so every 6 epochs after the first), `cosine` (cosine annealing
+/// to 0 over n_epochs, then back up, as PyTorch's CosineAnnealingLR).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LrPolicy {
+    #[default]
+    Linear,
+    Step,
+    Plateau,
+    Cosine,
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct GanTrain {
@@ -134,6 +149,12 @@ pub struct GanTrain {
     pub beta1: f64,
     pub n_epochs: u64,
     pub n_epochs_decay: u64,
+    /// The reference's `--lr_policy`: linear (default), step, plateau, cosine
+    /// (`train::gan::schedule`).
+    pub lr_policy: LrPolicy,
+    /// `step`: the lr is multiplied by 0.1 every this many epochs (the reference's
+    /// `--lr_decay_iters`, default 50)
+    pub lr_decay_iters: u64,
     #[serde(rename = "lambda_L1")]
     pub lambda_l1: f64,
     #[serde(rename = "lambda_A")]
@@ -160,6 +181,8 @@ impl Default for GanTrain {
             beta1: 0.5,
             n_epochs: 100,
             n_epochs_decay: 100,
+            lr_policy: LrPolicy::Linear,
+            lr_decay_iters: 50,
             lambda_l1: 100.0,
             lambda_a: 10.0,
             lambda_b: 10.0,
@@ -301,6 +324,18 @@ impl GanPreset {
         }
         if !(0.0..1.0).contains(&t.beta1) {
             bad("train.beta1", format!("must be in [0, 1), got {}", t.beta1));
+        }
+        if t.lr_policy == LrPolicy::Step && t.lr_decay_iters == 0 {
+            bad(
+                "train.lr_decay_iters",
+                "must be at least 1 with lr_policy = \"step\"".into(),
+            );
+        }
+        if t.lr_policy == LrPolicy::Cosine && t.n_epochs == 0 {
+            bad(
+                "train.n_epochs",
+                "must be at least 1 with lr_policy = \"cosine\" (its period)".into(),
+            );
         }
         if t.n_epochs + t.n_epochs_decay == 0 {
             bad(

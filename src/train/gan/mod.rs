@@ -241,10 +241,9 @@ impl GanTrainer {
         (self.preset.train.n_epochs + self.preset.train.n_epochs_decay) * self.batches_per_epoch()
     }
 
-    /// The learning rate of an epoch under the linear policy.
+    /// The learning rate of an epoch under the preset's `lr_policy`.
     pub(crate) fn lr_for(&self, epoch: u64) -> f64 {
-        let t = &self.preset.train;
-        schedule::linear_lr(t.lr, epoch, t.n_epochs, t.n_epochs_decay)
+        schedule::lr_at(&self.preset.train, epoch)
     }
 
     pub(crate) fn set_lr(&mut self, lr: f64) {
