@@ -657,3 +657,38 @@ fn the_references_other_lr_policies_set_each_epochs_lr() {
     assert_has(&text(&out), &["train.lr_decay_iters", "at least 1"]);
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn the_references_init_types_start_a_run_and_unknown_ones_name_the_field() {
+    let ws = temp_workspace("inits");
+    small_pix2pix(&ws, 1, 0);
+    for init in ["xavier", "kaiming", "orthogonal"] {
+        let out = run(bin().current_dir(&ws).args([
+            "train",
+            "p.toml",
+            "--run-dir",
+            &format!("runs/{init}"),
+            "--quiet",
+            "--max-steps",
+            "1",
+            "--set",
+            &format!("model.init_type=\"{init}\""),
+        ]));
+        assert!(out.status.success(), "{init}: {}", text(&out));
+        let m = read_jsonl(&ws.join(format!("runs/{init}/metrics.jsonl")));
+        assert!(m[0]["G_L1"].as_f64().is_some_and(f64::is_finite), "{m:?}");
+    }
+    let out = run(bin().current_dir(&ws).args([
+        "preset",
+        "check",
+        "p.toml",
+        "--set",
+        "model.init_type=\"uniform\"",
+    ]));
+    assert!(!out.status.success());
+    assert_has(
+        &text(&out),
+        &["model.init_type", "uniform", "xavier", "orthogonal"],
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -4,6 +4,7 @@
 use super::kind::Kind;
 use super::nst::{check_device, LogConfig, Problem};
 use crate::nn::gan::{DiscArch, GenArch};
+use crate::nn::init::InitType;
 use crate::nn::layers::NormKind;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -102,6 +103,9 @@ pub struct GanModel {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_dropout: Option<bool>,
     pub init_gain: f64,
+    /// The reference's `--init_type` for convolution weights: normal (default), xavier, kaiming,
+    /// orthogonal (`nn::init`)
+    pub init_type: InitType,
     /// Start from these weights: a folder of the reference's *_net_G.pth … files, a run checkpoint,
     /// or a published model's name (`data::models::init_from`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +123,7 @@ impl Default for GanModel {
             norm: None,
             no_dropout: None,
             init_gain: 0.02,
+            init_type: InitType::Normal,
             init_from: None,
         }
     }

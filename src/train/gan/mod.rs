@@ -102,7 +102,7 @@ fn load_gen(
     dir: Option<&Path>,
     name: &str,
     seed: u64,
-    gain: f32,
+    gain: (f32, crate::nn::init::InitType),
     device: &Device,
 ) -> Result<Generator> {
     match dir {
@@ -121,7 +121,7 @@ fn load_gen(
                 device,
             )?)
         }
-        None => Ok(Generator::seeded(c, seed, gain, device)?),
+        None => Ok(Generator::seeded_as(c, seed, gain.0, gain.1, device)?),
     }
 }
 
@@ -130,7 +130,7 @@ fn load_disc(
     dir: Option<&Path>,
     name: &str,
     seed: u64,
-    gain: f32,
+    gain: (f32, crate::nn::init::InitType),
     device: &Device,
     warnings: &mut Vec<String>,
 ) -> Result<Discriminator> {
@@ -143,7 +143,7 @@ fn load_disc(
             None => warnings.push(format!("{}: no weights for D{} (the reference publishes generators only); it starts from scratch", d.display(), name.trim_start_matches('D'))),
         }
     }
-    Ok(Discriminator::seeded(c, seed, gain, device)?)
+    Ok(Discriminator::seeded_as(c, seed, gain.0, gain.1, device)?)
 }
 
 impl GanTrainer {
@@ -182,7 +182,7 @@ impl GanTrainer {
             .as_ref()
             .map(|d| crate::data::models::init_from(workspace, d));
         let init = init_from.as_deref();
-        let (seed, gain) = (p.train.seed, p.model.init_gain as f32);
+        let (seed, gain) = (p.train.seed, (p.model.init_gain as f32, p.model.init_type));
         let adam = AdamConfig {
             lr: p.train.lr,
             beta1: p.train.beta1,
