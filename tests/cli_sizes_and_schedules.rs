@@ -692,3 +692,38 @@ fn the_references_init_types_start_a_run_and_unknown_ones_name_the_field() {
     );
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn max_dataset_size_trains_on_the_first_images_of_each_folder() {
+    let ws = temp_workspace("maxds");
+    small_pix2pix(&ws, 1, 0);
+    for i in 2..5 {
+        image(&ws.join(format!("data/train/{i}.png")), 64, 32, i as u8);
+    }
+    let train = |dir: &str, set: &[&str]| {
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "p.toml", "--run-dir", dir, "--quiet"])
+            .args(set))
+    };
+    let out = train("runs/all", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(read_jsonl(&ws.join("runs/all/metrics.jsonl")).len(), 5);
+    let out = train("runs/three", &["--set", "data.max_dataset_size=3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(read_jsonl(&ws.join("runs/three/metrics.jsonl")).len(), 3);
+    assert_eq!(
+        read_json(&ws.join("runs/three/status.json"))["total_steps"],
+        3
+    );
+    let out = run(bin().current_dir(&ws).args([
+        "preset",
+        "check",
+        "p.toml",
+        "--set",
+        "data.max_dataset_size=0",
+    ]));
+    assert!(!out.status.success());
+    assert_has(&text(&out), &["data.max_dataset_size", "at least 1"]);
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -67,6 +67,10 @@ pub struct GanData {
     pub no_flip: bool,
     pub serial_batches: bool,
     pub batch_size: usize,
+    /// The reference's `--max_dataset_size`: train on the first N images of each folder (in
+    /// sorted order); unset: all (the reference's default, infinity)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_dataset_size: Option<usize>,
 }
 
 impl Default for GanData {
@@ -80,6 +84,7 @@ impl Default for GanData {
             no_flip: false,
             serial_batches: false,
             batch_size: 1,
+            max_dataset_size: None,
         }
     }
 }
@@ -271,6 +276,12 @@ impl GanPreset {
         let mut out: Vec<Problem> = vec![];
         let mut bad = |f: &str, m: String| out.push((f.to_string(), m));
         let d = &self.data;
+        if d.max_dataset_size == Some(0) {
+            bad(
+                "data.max_dataset_size",
+                "must be at least 1 (leave it out for every image)".into(),
+            );
+        }
         if d.dataroot.as_os_str().is_empty() {
             bad("data.dataroot", "required: the dataset folder".into());
         }

@@ -166,6 +166,7 @@ impl GanTrainer {
         } else {
             PairDataset::aligned(&root, "train", swap, opts)?
         };
+        let dataset = dataset.keep_first(p.data.max_dataset_size);
         // every size rule against the images at hand, before any work (the run directory included)
         let sizes = crate::data::sizes::check(&p, &root);
         if !sizes.problems.is_empty() {
