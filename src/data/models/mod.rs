@@ -391,11 +391,12 @@ pub struct Local {
 }
 
 /// The published model a command was given by name, when `given` is not a path that exists (as
-/// written or under the workspace: a path always wins) and names one: Ok(Some) with its file when
+/// written, under the workspace or under its runs/: a path or run always wins) and names one: Ok(Some) with its file when
 /// fetched; an error saying how to fetch it when not, or naming both models for an ambiguous name;
 /// Ok(None) for anything else (the caller's own "not found" follows).
 pub fn find(ws: &Workspace, given: &Path) -> Result<Option<Local>, ModelError> {
-    if ws.path(given).exists() || given.components().count() > 2 {
+    // a run of that name (`stylize --model ID`) is the user's own, and wins too
+    if ws.path(given).exists() || ws.runs().join(given).exists() || given.components().count() > 2 {
         return Ok(None);
     }
     let Some(text) = given.to_str() else {

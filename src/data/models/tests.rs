@@ -148,6 +148,9 @@ fn find_prefers_a_path_and_says_how_to_fetch() {
     std::fs::create_dir_all(root.join("horse2zebra")).unwrap();
     assert!(find(&ws, Path::new("horse2zebra")).unwrap().is_none());
     assert!(find(&ws, Path::new("no_such_model")).unwrap().is_none());
+    // so does a run of that name
+    std::fs::create_dir_all(root.join("runs/candy")).unwrap();
+    assert!(find(&ws, Path::new("candy")).unwrap().is_none());
     let _ = std::fs::remove_dir_all(&root);
 }
 
