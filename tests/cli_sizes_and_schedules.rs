@@ -597,3 +597,133 @@ extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+#[test]
+fn the_references_other_lr_policies_set_each_epochs_lr() {
+    let ws = temp_workspace("policies");
+    small_pix2pix(&ws, 2, 2);
+    let out = run(bin().current_dir(&ws).args([
+        "train",
+        "p.toml",
+        "--run-dir",
+        "runs/s",
+        "--quiet",
+        "--set",
+        "train.lr_policy=\"step\"",
+        "--set",
+        "train.lr_decay_iters=1",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let m = read_jsonl(&ws.join("runs/s/metrics.jsonl"));
+    assert_eq!(m.len(), 8, "4 epochs of 2 steps");
+    let t = aiart::preset::gan::GanTrain {
+        lr_policy: aiart::preset::gan::LrPolicy::Step,
+        lr_decay_iters: 1,
+        n_epochs: 2,
+        n_epochs_decay: 2,
+        ..Default::default()
+    };
+    for r in &m {
+        let e = r["epoch"].as_u64().unwrap();
+        let want = aiart::train::gan::schedule::lr_at(&t, e);
+        assert_eq!(r["lr"].as_f64().unwrap(), want, "{r:?}");
+    }
+    assert_eq!(
+        m.last().unwrap()["lr"].as_f64().unwrap(),
+        0.0002 * 0.1 * 0.1 * 0.1
+    );
+    // an unknown policy, and a step policy without a step, are named with their field
+    let check = |set: &str| {
+        run(bin()
+            .current_dir(&ws)
+            .args(["preset", "check", "p.toml", "--set", set]))
+    };
+    let out = check("train.lr_policy=\"warmup\"");
+    assert!(!out.status.success());
+    assert_has(
+        &text(&out),
+        &["train.lr_policy", "warmup", "plateau", "cosine"],
+    );
+    let out = run(bin().current_dir(&ws).args([
+        "preset",
+        "check",
+        "p.toml",
+        "--set",
+        "train.lr_policy=\"step\"",
+        "--set",
+        "train.lr_decay_iters=0",
+    ]));
+    assert!(!out.status.success());
+    assert_has(&text(&out), &["train.lr_decay_iters", "at least 1"]);
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn the_references_init_types_start_a_run_and_unknown_ones_name_the_field() {
+    let ws = temp_workspace("inits");
+    small_pix2pix(&ws, 1, 0);
+    for init in ["xavier", "kaiming", "orthogonal"] {
+        let out = run(bin().current_dir(&ws).args([
+            "train",
+            "p.toml",
+            "--run-dir",
+            &format!("runs/{init}"),
+            "--quiet",
+            "--max-steps",
+            "1",
+            "--set",
+            &format!("model.init_type=\"{init}\""),
+        ]));
+        assert!(out.status.success(), "{init}: {}", text(&out));
+        let m = read_jsonl(&ws.join(format!("runs/{init}/metrics.jsonl")));
+        assert!(m[0]["G_L1"].as_f64().is_some_and(f64::is_finite), "{m:?}");
+    }
+    let out = run(bin().current_dir(&ws).args([
+        "preset",
+        "check",
+        "p.toml",
+        "--set",
+        "model.init_type=\"uniform\"",
+    ]));
+    assert!(!out.status.success());
+    assert_has(
+        &text(&out),
+        &["model.init_type", "uniform", "xavier", "orthogonal"],
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn max_dataset_size_trains_on_the_first_images_of_each_folder() {
+    let ws = temp_workspace("maxds");
+    small_pix2pix(&ws, 1, 0);
+    for i in 2..5 {
+        image(&ws.join(format!("data/train/{i}.png")), 64, 32, i as u8);
+    }
+    let train = |dir: &str, set: &[&str]| {
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "p.toml", "--run-dir", dir, "--quiet"])
+            .args(set))
+    };
+    let out = train("runs/all", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(read_jsonl(&ws.join("runs/all/metrics.jsonl")).len(), 5);
+    let out = train("runs/three", &["--set", "data.max_dataset_size=3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(read_jsonl(&ws.join("runs/three/metrics.jsonl")).len(), 3);
+    assert_eq!(
+        read_json(&ws.join("runs/three/status.json"))["total_steps"],
+        3
+    );
+    let out = run(bin().current_dir(&ws).args([
+        "preset",
+        "check",
+        "p.toml",
+        "--set",
+        "data.max_dataset_size=0",
+    ]));
+    assert!(!out.status.success());
+    assert_has(&text(&out), &["data.max_dataset_size", "at least 1"]);
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -88,11 +88,10 @@ pub enum Command {
     Translate(translate::TranslateArgs),
     /// Show an image in the terminal (kitty / iTerm2 graphics where the terminal says so, else half-blocks)
     View(view::ViewArgs),
-    /// Trained and published networks: export (.pth, ONNX)
-    Model {
-        #[command(subcommand)]
-        command: model::ModelCommand,
-    },
+    /// Trained and published networks: the reference implementations' published models (list,
+    /// fetch: `translate --checkpoint NAME`, `stylize --model NAME` then find them) and export
+    /// (.pth, ONNX)
+    Model(model::ModelArgs),
     /// Time a step of each workload (style transfer, CycleGAN, pix2pix, translation, fast style) and its peak memory
     Bench(bench::BenchArgs),
 }
@@ -138,7 +137,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Some(Command::Train(a)) => train::run(&ws, a),
         Some(Command::Stylize(a)) => stylize::run(&ws, *a),
-        Some(Command::Model { command }) => model::run(&ws, command),
         Some(Command::Sweep(a)) => sweep::run(&ws, a),
         Some(Command::Nst {
             command: NstCommand::Sweep(a),
@@ -157,5 +155,6 @@ pub fn run(cli: Cli) -> Result<i32> {
             view::run(a)
         }
         Some(Command::Bench(a)) => bench::run(a),
+        Some(Command::Model(a)) => model::run(&ws, a),
     }
 }

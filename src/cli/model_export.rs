@@ -9,11 +9,13 @@
 //! Outputs follow the one output rule (`data::outputs`): an existing file needs `--force`, an
 //! input is never replaced, and the place is tried before anything is loaded.
 
-use super::translate_locate::{self, Dir, GenChoice};
+use super::translate::Dir;
 use aiart::data::outputs::{self, Existing, Rule};
+use aiart::infer::locate::{self as translate_locate, GenChoice};
 use aiart::nn::onnx::{self, BatchStats, Describe};
 use aiart::nn::transformer_net::{TransformerNet, TransformerNetConfig};
 use aiart::nn::weights::StateDict;
+use aiart::preset::gan::Direction;
 use aiart::preset::Kind;
 use aiart::run::RunDir;
 use aiart::workspace::Workspace;
@@ -90,20 +92,23 @@ pub fn run(ws: &Workspace, a: ExportArgs) -> Result<i32> {
         if a.direction.is_some() {
             bail!("--direction: a fast style network has one way only; leave it out");
         }
-        let file = super::stylize_model::locate(ws, &given)?;
+        let file = aiart::infer::stylize::locate(ws, &given, &mut |w| eprintln!("{w}"))?;
         inputs.push(file.clone());
         check_outputs(&a, existing, &inputs)?;
-        let net = super::stylize_model::load(&file, &Device::Cpu)?;
+        let net = aiart::infer::stylize::load(&file, &Device::Cpu)?;
         (Net::Fast(net), file)
     } else {
         let choice = GenChoice {
             checkpoint: given.clone(),
-            direction: a.direction,
+            direction: a.direction.map(|d| match d {
+                Dir::AtoB => Direction::AtoB,
+                Dir::BtoA => Direction::BtoA,
+            }),
             arch: None,
             norm: None,
             ngf: None,
         };
-        let found = translate_locate::locate(&choice)?;
+        let found = translate_locate::locate(ws, &choice, &mut |w| eprintln!("{w}"))?;
         inputs.extend(found.read.iter().cloned());
         check_outputs(&a, existing, &inputs)?;
         let file = found.file.clone();
@@ -129,7 +134,7 @@ pub fn run(ws: &Workspace, a: ExportArgs) -> Result<i32> {
         };
         let bytes = aiart::nn::pth_save::pth_bytes(&sorted(&sd))
             .with_context(|| format!("--pth {}", out.display()))?;
-        aiart::atomic::write_file(out, &bytes)
+        aiart::atomic::write_atomic(out, &bytes)
             .with_context(|| format!("--pth {}: cannot write it", out.display()))?;
         println!("{}: {} tensors from {source}", out.display(), sd.len());
     }
@@ -179,7 +184,7 @@ pub fn run(ws: &Workspace, a: ExportArgs) -> Result<i32> {
             }
         };
         let bytes = onnx::to_bytes(&model);
-        aiart::atomic::write_file(out, &bytes)
+        aiart::atomic::write_atomic(out, &bytes)
             .with_context(|| format!("--onnx {}: cannot write it", out.display()))?;
         let nodes = model.graph.as_ref().map_or(0, |g| g.node.len());
         println!(

@@ -179,6 +179,21 @@ impl PairDataset {
     }
 
     /// Items per epoch: the files (aligned) or the larger domain (unaligned).
+    /// The first `max` files of each folder, as the reference's `make_dataset(dir,
+    /// max_dataset_size)` keeps `images[:max]` of its sorted listing; None keeps all.
+    pub fn keep_first(mut self, max: Option<usize>) -> Self {
+        if let Some(n) = max {
+            match &mut self.pairing {
+                Pairing::Aligned { files } => files.truncate(n),
+                Pairing::Unaligned { a, b, .. } => {
+                    a.truncate(n);
+                    b.truncate(n);
+                }
+            }
+        }
+        self
+    }
+
     pub fn len(&self) -> usize {
         match &self.pairing {
             Pairing::Aligned { files, .. } => files.len(),

@@ -148,9 +148,13 @@ pub fn preset_missing_inputs(p: &crate::preset::Preset, workspace: &Path) -> Vec
     match p {
         Preset::Gan(g) => {
             if let Some(d) = &g.model.init_from {
-                if !resolve_path(workspace, d).exists() {
+                if !crate::data::models::init_from(workspace, d).exists() {
+                    let published = d.to_str().and_then(|n| crate::data::models::lookup(n).ok());
+                    let hint = published.map_or(String::new(), |m| {
+                        format!(" (published: get it with `aiart model fetch {}`)", m.name)
+                    });
                     out.push(format!(
-                        "model.init_from: {}: no such file or folder",
+                        "model.init_from: {}: no such file or folder{hint}",
                         d.display()
                     ));
                 }
@@ -244,7 +248,16 @@ pub fn fetch(name: &str, datasets: &Path, force: bool, base: &str) -> Result<Fet
     if let Some((archive, what)) = coco(name) {
         eprintln!("COCO {archive}: {what}, from {url}");
     }
-    download(&url, &part, &out)?;
+    let hints = Hints {
+        mirror: format!(
+            "check the dataset name, or set {BASE_URL_ENV} (or --base-url) to a mirror"
+        ),
+        by_hand: format!(
+            "download the file elsewhere and unpack it into {}",
+            out.display()
+        ),
+    };
+    download(&url, &part, &hints)?;
     let tmp = TempDir(datasets.join(format!(".{name}.unpack-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&tmp.0);
     std::fs::create_dir_all(&tmp.0)?;
@@ -282,9 +295,18 @@ pub fn fetch(name: &str, datasets: &Path, force: bool, base: &str) -> Result<Fet
     Ok(Fetched::Downloaded)
 }
 
+/// What a failed download's message tells the user to do next.
+pub struct Hints {
+    /// after a refusal by the server (404 …): check the name, or where to point a mirror
+    pub mirror: String,
+    /// when the server cannot be reached: how to get the file by hand and where to put it
+    pub by_hand: String,
+}
+
 /// Downloads `url` into `part`, continuing a partial file with a Range request; a server that
-/// ignores Range sends the whole file, which then replaces the partial one.
-fn download(url: &str, part: &Path, out: &Path) -> Result<()> {
+/// ignores Range sends the whole file, which then replaces the partial one. A download cut off
+/// keeps `part` for the next call; the errors name the URL and say what to do (`hints`).
+pub fn download(url: &str, part: &Path, hints: &Hints) -> Result<()> {
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(std::time::Duration::from_secs(10))
         .timeout_read(std::time::Duration::from_secs(60))
@@ -303,14 +325,13 @@ fn download(url: &str, part: &Path, out: &Path) -> Result<()> {
                 have = 0;
             }
             Err(ureq::Error::Status(code, r)) => bail!(
-                "{url}: the server answered {code} {}; check the dataset name, or set {BASE_URL_ENV} \
-                 (or --base-url) to a mirror",
-                r.status_text()
+                "{url}: the server answered {code} {}; {}",
+                r.status_text(),
+                hints.mirror
             ),
             Err(e) => bail!(
-                "cannot download {url}: {e}\nthis machine may be offline: download the file \
-                 elsewhere and unpack it into {}",
-                out.display()
+                "cannot download {url}: {e}\nthis machine may be offline: {}",
+                hints.by_hand
             ),
         }
     };

@@ -7,6 +7,7 @@ pub mod grid;
 pub mod image_io;
 pub mod inspect;
 pub mod lab;
+pub mod models;
 pub mod naming;
 mod netpbm;
 pub mod outputs;

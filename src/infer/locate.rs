@@ -47,13 +47,44 @@ fn stylize_hint(given: &Path) -> String {
     )
 }
 
+/// A published model `--checkpoint` names (`aiart model fetch`, `data::models`): its file, the
+/// generator the registry says it is, and for pix2pix the direction across its dataset that its
+/// aligned inputs are read in; `--direction` other than its own is refused. None for anything else.
+pub fn published(ws: &Workspace, a: &GenChoice) -> Result<Option<Located>> {
+    let Some(l) = crate::data::models::find(ws, &a.checkpoint)? else {
+        return Ok(None);
+    };
+    if !l.model.kind.is_gan() {
+        bail!(
+            "{}: a published {} network ({}); {}",
+            l.model.name,
+            l.model.kind,
+            l.model.what,
+            stylize_hint(&a.checkpoint)
+        );
+    }
+    if let Some(asked) = a.direction {
+        l.model.check_direction(asked)?;
+    }
+    Ok(Some(Located {
+        read: vec![l.file.clone()],
+        file: l.file,
+        config: l.model.gen_config(),
+        aligned: l.model.aligned(),
+    }))
+}
+
 /// The generator `a.checkpoint` names (resolved by the workspace's rule for paths): a generator
 /// file (`.pth`, `.safetensors`) as it is; a run checkpoint folder's `net_G` / `net_G_A` /
 /// `net_G_B` by its meta.json and the direction; a run folder's newest readable checkpoint
 /// (`warn` hears of newer ones that do not read). Errors: nothing there, a fast style run or
 /// checkpoint (with the `stylize --model` command), a folder without meta.json, a direction the
-/// generator does not translate (naming what it does).
+/// generator does not translate (naming what it does). A published model's name
+/// ([`published`]) comes first.
 pub fn locate(ws: &Workspace, a: &GenChoice, warn: &mut dyn FnMut(String)) -> Result<Located> {
+    if let Some(found) = published(ws, a)? {
+        return Ok(found);
+    }
     let given = ws.path(&a.checkpoint);
     let mut dir = given.clone();
     if !dir.exists() {

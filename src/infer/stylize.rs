@@ -33,6 +33,19 @@ pub const NET_FILE: &str = "transformer_net.safetensors";
 /// by that name, another kind's run or checkpoint (with the command that takes it), a folder
 /// without the network's file.
 pub fn locate(ws: &Workspace, given: &Path, warn: &mut dyn FnMut(String)) -> Result<PathBuf> {
+    // a published model by name (`aiart model fetch candy`)
+    if let Some(l) = crate::data::models::find(ws, given)? {
+        if l.model.kind != KIND {
+            bail!(
+                "{}: a published {} generator ({}); stylize --model takes {KIND} networks{}",
+                l.model.name,
+                l.model.kind,
+                l.model.what,
+                gan_hint(l.model.kind.as_str())
+            );
+        }
+        return Ok(l.file);
+    }
     let mut p = ws.path(given);
     if !p.exists() {
         let name = given.to_string_lossy();

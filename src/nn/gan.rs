@@ -1,6 +1,7 @@
 //! The reference's `define_G` / `define_D`: networks by name (`resnet_9blocks`, `unet_256`, `basic`,
 //! `n_layers`, `pixel`), built from seeded weights or a state dict with the reference's keys.
 
+use super::init::InitType;
 use super::layers::{Ctx, NormKind};
 use super::params::{LoadError, ParamStore};
 use super::patchgan::{NLayerDiscriminator, PixelDiscriminator};
@@ -145,13 +146,25 @@ fn build_gen(
 }
 
 impl Generator {
+    /// Seeded weights as the reference's init_weights with `init_type = "normal"`.
     pub fn seeded(
         c: &GenConfig,
         seed: u64,
         gain: f32,
         device: &Device,
     ) -> std::result::Result<Self, NetError> {
-        let params = ParamStore::seeded(seed, gain, device);
+        Self::seeded_as(c, seed, gain, InitType::Normal, device)
+    }
+
+    /// Seeded weights as the reference's init_weights with `init` (`nn::init`).
+    pub fn seeded_as(
+        c: &GenConfig,
+        seed: u64,
+        gain: f32,
+        init: InitType,
+        device: &Device,
+    ) -> std::result::Result<Self, NetError> {
+        let params = ParamStore::seeded(seed, gain, device).with_init(init);
         let (net, arch) = build_gen(c, &params)?;
         Ok(Self {
             net,
@@ -248,13 +261,25 @@ fn build_disc(c: &DiscConfig, params: &ParamStore) -> Result<DiscNet> {
 }
 
 impl Discriminator {
+    /// Seeded weights as the reference's init_weights with `init_type = "normal"`.
     pub fn seeded(
         c: &DiscConfig,
         seed: u64,
         gain: f32,
         device: &Device,
     ) -> std::result::Result<Self, NetError> {
-        let params = ParamStore::seeded(seed, gain, device);
+        Self::seeded_as(c, seed, gain, InitType::Normal, device)
+    }
+
+    /// Seeded weights as the reference's init_weights with `init` (`nn::init`).
+    pub fn seeded_as(
+        c: &DiscConfig,
+        seed: u64,
+        gain: f32,
+        init: InitType,
+        device: &Device,
+    ) -> std::result::Result<Self, NetError> {
+        let params = ParamStore::seeded(seed, gain, device).with_init(init);
         let net = build_disc(c, &params)?;
         Ok(Self {
             net,

@@ -62,21 +62,15 @@ impl NormKind {
     }
 }
 
-/// A conv's weight, N(0, gain) as the reference's init_weights, and its zero bias when it has one.
+/// A conv's weight, drawn as the reference's init_weights (N(0, gain) by default; the store's
+/// `init_type`), and its zero bias when it has one.
 fn weight_and_bias<S: Into<candle_core::Shape>>(
     vb: &Vb,
     shape: S,
     cout: usize,
     bias: bool,
 ) -> Result<(Tensor, Option<Tensor>)> {
-    let weight = vb.param(
-        "weight",
-        shape,
-        Init::Normal {
-            mean: 0.0,
-            std: vb.gain(),
-        },
-    )?;
+    let weight = vb.param("weight", shape, Init::ConvWeight)?;
     let bias = if bias {
         Some(vb.param("bias", cout, Init::Const(0.0))?)
     } else {

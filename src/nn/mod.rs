@@ -2,6 +2,7 @@
 
 pub mod gan;
 pub mod hub;
+pub mod init;
 pub mod kernels;
 pub mod layers;
 pub mod onnx;

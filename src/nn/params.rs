@@ -22,6 +22,8 @@ pub enum Init {
         bound: f32,
     },
     Const(f32),
+    /// A convolution's weight as the store's `init_type` draws it, with its gain (`nn::init`).
+    ConvWeight,
 }
 
 enum Source {
@@ -43,6 +45,8 @@ pub struct ParamStore {
     source: RefCell<Source>,
     pub device: Device,
     pub gain: f32,
+    /// How seeded convolution weights are drawn (`Init::ConvWeight`); the reference's `init_type`.
+    pub init_type: super::init::InitType,
     hold: Hold,
 }
 
@@ -75,6 +79,7 @@ impl ParamStore {
             source: RefCell::new(Source::Seeded(Box::new(SeededRng::new(seed)))),
             device: device.clone(),
             gain,
+            init_type: super::init::InitType::Normal,
             hold: Hold::Variables,
         }
     }
@@ -88,8 +93,15 @@ impl ParamStore {
             }),
             device: device.clone(),
             gain: 0.02,
+            init_type: super::init::InitType::Normal,
             hold: Hold::Variables,
         }
+    }
+
+    /// The same store drawing its convolution weights as `init` (the reference's `init_type`).
+    pub fn with_init(mut self, init: super::init::InitType) -> Self {
+        self.init_type = init;
+        self
     }
 
     /// The same store for inference (see `Hold::Inference`).
@@ -131,6 +143,10 @@ impl ParamStore {
                 Init::Uniform { bound } => rng
                     .uniform(shape.clone(), -bound, bound, &self.device)?
                     .to_dtype(dtype)?,
+                Init::ConvWeight => {
+                    let v = super::init::conv_weight(rng, shape.dims(), self.init_type, self.gain);
+                    Tensor::from_vec(v, shape.clone(), &self.device)?.to_dtype(dtype)?
+                }
                 Init::Const(v) => (Tensor::ones(shape.clone(), DType::F32, &self.device)?
                     * v as f64)?
                     .to_dtype(dtype)?,

@@ -4,6 +4,7 @@
 use super::kind::Kind;
 use super::nst::{check_device, LogConfig, Problem};
 use crate::nn::gan::{DiscArch, GenArch};
+use crate::nn::init::InitType;
 use crate::nn::layers::NormKind;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -66,6 +67,10 @@ pub struct GanData {
     pub no_flip: bool,
     pub serial_batches: bool,
     pub batch_size: usize,
+    /// The reference's `--max_dataset_size`: train on the first N images of each folder (in
+    /// sorted order); unset: all (the reference's default, infinity)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_dataset_size: Option<usize>,
 }
 
 impl Default for GanData {
@@ -79,6 +84,7 @@ impl Default for GanData {
             no_flip: false,
             serial_batches: false,
             batch_size: 1,
+            max_dataset_size: None,
         }
     }
 }
@@ -102,7 +108,11 @@ pub struct GanModel {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_dropout: Option<bool>,
     pub init_gain: f64,
-    /// Start from these weights: a folder of the reference's *_net_G.pth … files, or a run checkpoint.
+    /// The reference's `--init_type` for convolution weights: normal (default), xavier, kaiming,
+    /// orthogonal (`nn::init`)
+    pub init_type: InitType,
+    /// Start from these weights: a folder of the reference's *_net_G.pth … files, a run checkpoint,
+    /// or a published model's name (`data::models::init_from`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init_from: Option<PathBuf>,
 }
@@ -118,9 +128,25 @@ impl Default for GanModel {
             norm: None,
             no_dropout: None,
             init_gain: 0.02,
+            init_type: InitType::Normal,
             init_from: None,
         }
     }
+}
+
+/// `train.lr_policy`: the reference's learning-rate policies (`networks.get_scheduler`): `linear`
+/// (constant for n_epochs, then linearly down over n_epochs_decay), `step` (× 0.1 every
+/// lr_decay_iters epochs), `plateau` (× 0.2 after 6 epochs without a 1 % better metric; the
+/// reference's metric is always 0, so every 6 epochs after the first), `cosine` (cosine annealing
+/// to 0 over n_epochs, then back up, as PyTorch's CosineAnnealingLR).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LrPolicy {
+    #[default]
+    Linear,
+    Step,
+    Plateau,
+    Cosine,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -133,6 +159,12 @@ pub struct GanTrain {
     pub beta1: f64,
     pub n_epochs: u64,
     pub n_epochs_decay: u64,
+    /// The reference's `--lr_policy`: linear (default), step, plateau, cosine
+    /// (`train::gan::schedule`).
+    pub lr_policy: LrPolicy,
+    /// `step`: the lr is multiplied by 0.1 every this many epochs (the reference's
+    /// `--lr_decay_iters`, default 50)
+    pub lr_decay_iters: u64,
     #[serde(rename = "lambda_L1")]
     pub lambda_l1: f64,
     #[serde(rename = "lambda_A")]
@@ -159,6 +191,8 @@ impl Default for GanTrain {
             beta1: 0.5,
             n_epochs: 100,
             n_epochs_decay: 100,
+            lr_policy: LrPolicy::Linear,
+            lr_decay_iters: 50,
             lambda_l1: 100.0,
             lambda_a: 10.0,
             lambda_b: 10.0,
@@ -242,6 +276,12 @@ impl GanPreset {
         let mut out: Vec<Problem> = vec![];
         let mut bad = |f: &str, m: String| out.push((f.to_string(), m));
         let d = &self.data;
+        if d.max_dataset_size == Some(0) {
+            bad(
+                "data.max_dataset_size",
+                "must be at least 1 (leave it out for every image)".into(),
+            );
+        }
         if d.dataroot.as_os_str().is_empty() {
             bad("data.dataroot", "required: the dataset folder".into());
         }
@@ -300,6 +340,18 @@ impl GanPreset {
         }
         if !(0.0..1.0).contains(&t.beta1) {
             bad("train.beta1", format!("must be in [0, 1), got {}", t.beta1));
+        }
+        if t.lr_policy == LrPolicy::Step && t.lr_decay_iters == 0 {
+            bad(
+                "train.lr_decay_iters",
+                "must be at least 1 with lr_policy = \"step\"".into(),
+            );
+        }
+        if t.lr_policy == LrPolicy::Cosine && t.n_epochs == 0 {
+            bad(
+                "train.n_epochs",
+                "must be at least 1 with lr_policy = \"cosine\" (its period)".into(),
+            );
         }
         if t.n_epochs + t.n_epochs_decay == 0 {
             bad(

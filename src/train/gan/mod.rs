@@ -67,8 +67,12 @@ pub fn disc_config(p: &GanPreset) -> DiscConfig {
 }
 
 /// The file for network `name` (`G`, `D_A` …) in an init_from folder: a run checkpoint's
-/// `net_<name>.safetensors`, or the reference's `<epoch>_net_<name>.pth` (`latest` preferred).
+/// `net_<name>.safetensors`, or the reference's `<epoch>_net_<name>.pth` (`latest` preferred); in
+/// a published CycleGAN model's folder, G_A and G_B are the pair's two models (`data::models`).
 pub fn find_net_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    if let Some(published) = crate::data::models::init_file(dir, name) {
+        return Some(published);
+    }
     let st = dir.join(format!("net_{name}.safetensors"));
     if st.is_file() {
         return Some(st);
@@ -97,7 +101,7 @@ fn load_gen(
     dir: Option<&Path>,
     name: &str,
     seed: u64,
-    gain: f32,
+    gain: (f32, crate::nn::init::InitType),
     device: &Device,
 ) -> Result<Generator> {
     match dir {
@@ -116,7 +120,7 @@ fn load_gen(
                 device,
             )?)
         }
-        None => Ok(Generator::seeded(c, seed, gain, device)?),
+        None => Ok(Generator::seeded_as(c, seed, gain.0, gain.1, device)?),
     }
 }
 
@@ -125,7 +129,7 @@ fn load_disc(
     dir: Option<&Path>,
     name: &str,
     seed: u64,
-    gain: f32,
+    gain: (f32, crate::nn::init::InitType),
     device: &Device,
     warnings: &mut Vec<String>,
 ) -> Result<Discriminator> {
@@ -138,7 +142,7 @@ fn load_disc(
             None => warnings.push(format!("{}: no weights for D{} (the reference publishes generators only); it starts from scratch", d.display(), name.trim_start_matches('D'))),
         }
     }
-    Ok(Discriminator::seeded(c, seed, gain, device)?)
+    Ok(Discriminator::seeded_as(c, seed, gain.0, gain.1, device)?)
 }
 
 impl GanTrainer {
@@ -161,6 +165,7 @@ impl GanTrainer {
         } else {
             PairDataset::aligned(&root, "train", swap, opts)?
         };
+        let dataset = dataset.keep_first(p.data.max_dataset_size);
         // every size rule against the images at hand, before any work (the run directory included)
         let sizes = crate::data::sizes::check(&p, &root);
         if !sizes.problems.is_empty() {
@@ -175,9 +180,9 @@ impl GanTrainer {
             .model
             .init_from
             .as_ref()
-            .map(|d| crate::workspace::resolve_path(workspace, d));
+            .map(|d| crate::data::models::init_from(workspace, d));
         let init = init_from.as_deref();
-        let (seed, gain) = (p.train.seed, p.model.init_gain as f32);
+        let (seed, gain) = (p.train.seed, (p.model.init_gain as f32, p.model.init_type));
         let adam = AdamConfig {
             lr: p.train.lr,
             beta1: p.train.beta1,
@@ -236,10 +241,9 @@ impl GanTrainer {
         (self.preset.train.n_epochs + self.preset.train.n_epochs_decay) * self.batches_per_epoch()
     }
 
-    /// The learning rate of an epoch under the linear policy.
+    /// The learning rate of an epoch under the preset's `lr_policy`.
     pub(crate) fn lr_for(&self, epoch: u64) -> f64 {
-        let t = &self.preset.train;
-        schedule::linear_lr(t.lr, epoch, t.n_epochs, t.n_epochs_decay)
+        schedule::lr_at(&self.preset.train, epoch)
     }
 
     pub(crate) fn set_lr(&mut self, lr: f64) {
