@@ -1,6 +1,7 @@
 //! Commands and their flags (clap). Each command's work lives in its own file.
 
 mod bench;
+mod clip_progress;
 mod dataset;
 mod image_batch;
 mod model;

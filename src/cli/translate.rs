@@ -5,9 +5,11 @@
 //! Without `--eval` it behaves as the reference's test.py: dropout on and normalisation from the
 //! input's own statistics; `--eval` turns dropout off and uses BatchNorm's running statistics.
 
+use super::clip_progress::{clip_done, clip_progress};
 use super::image_batch::each_image;
 use super::tiling_args::{band_progress, TilingArgs};
 use aiart::infer::batch::{check_folder_output, list_inputs, plan};
+use aiart::infer::clip::{output_for, settings};
 use aiart::infer::locate::{load, locate, GenChoice};
 use aiart::infer::translate::{check_pairs, Translation, NOT_A_PAIR};
 use aiart::nn::layers::{Ctx, NormKind};
@@ -110,6 +112,9 @@ pub fn run(ws: &Workspace, a: TranslateArgs) -> Result<i32> {
         ngf: a.ngf,
     };
     let found = locate(ws, &choice, &mut |w| eprintln!("{w}"))?;
+    if aiart::data::video::is_clip(&input) {
+        return clip(&a, &input, &choice, found, &device);
+    }
     let inputs = list_inputs(&input, &a.output)?;
     check_folder_output(&input, &a.output)?;
     let aligned = found.aligned.filter(|_| !a.whole);
@@ -172,4 +177,50 @@ pub fn run(ws: &Workspace, a: TranslateArgs) -> Result<i32> {
         ),
     };
     Ok(each_image(&bar, &batch, ("translated", &a.output), one))
+}
+
+/// A clip in, a clip out: every frame whole through the generator, going on where an interrupted
+/// run stopped.
+fn clip(
+    a: &TranslateArgs,
+    input: &Path,
+    choice: &GenChoice,
+    found: aiart::infer::locate::Located,
+    device: &candle_core::Device,
+) -> Result<i32> {
+    if a.skip_existing {
+        bail!(
+            "--skip-existing: a clip goes on by itself from the frames an interrupted run \
+             finished; run the same command again without it"
+        );
+    }
+    if a.fake_only {
+        bail!("--fake-only: a clip's frames are translated whole (they are no A|B pairs)");
+    }
+    let out = output_for(input, &a.output, &found.read, a.force)?;
+    let file = found.file.clone();
+    let g = load(choice, found, device)?;
+    let make = || {
+        if a.eval {
+            Ctx::eval()
+        } else {
+            Ctx::test(a.seed)
+        }
+    };
+    let first = make();
+    let t = Translation {
+        g: &g,
+        ctx: &first,
+        device,
+        tiling: a.tiling.tiling(),
+        scratch_dir: None,
+    };
+    let options = format!(
+        "direction {:?} eval {} seed {} arch {:?} norm {:?} ngf {:?}",
+        choice.direction, a.eval, a.seed, choice.arch, a.norm, choice.ngf
+    );
+    let settings = settings("translate", &file, &options);
+    let report = t.clip(input, &out, settings, &make, clip_progress(input))?;
+    println!("{}", clip_done("translated", &out, &report));
+    Ok(0)
 }

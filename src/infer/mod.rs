@@ -6,6 +6,7 @@
 //! the caller's: warnings and progress come back through callbacks.
 
 pub mod batch;
+pub mod clip;
 pub mod locate;
 pub mod stylize;
 pub mod translate;
