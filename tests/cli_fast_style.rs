@@ -590,3 +590,71 @@ fn the_offline_message_puts_the_vgg_where_the_hub_cache_finds_it() {
     assert!(out.status.success(), "{}", text(&out));
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// The video option (issue 33): with `train.stability_weight` the stability term joins the total
+/// and is recorded; its draws follow the update's number, so a resumed run's terms equal an
+/// uninterrupted run's; the faithful default records no such loss.
+#[test]
+fn the_stability_term_is_recorded_added_to_the_total_and_resumes_exactly() {
+    let ws = workspace(
+        "stab",
+        "epochs = 100\nstability_weight = 1e9\nstability_shift = 4\n",
+    );
+    let out = train(
+        &ws,
+        &["p.toml", "--run-dir", "runs/whole", "--max-steps", "8"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let m = metrics(&ws, "whole");
+    assert_eq!(m.len(), 8);
+    for r in &m {
+        let (c, s, st, t) = (
+            r["content"].as_f64().unwrap(),
+            r["style"].as_f64().unwrap(),
+            r["stability"].as_f64().unwrap(),
+            r["total"].as_f64().unwrap(),
+        );
+        assert!(st > 0.0, "{r:?}");
+        assert!((t - (c + s + st)).abs() <= 1e-4 * t, "{r:?}");
+    }
+    let out = train(
+        &ws,
+        &["p.toml", "--run-dir", "runs/parts", "--max-steps", "3"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = train(&ws, &["--resume", "parts", "--max-steps", "8"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let parts = metrics(&ws, "parts");
+    assert_eq!(parts.len(), 8);
+    for (a, b) in parts.iter().zip(&m) {
+        let (x, y) = (
+            a["stability"].as_f64().unwrap(),
+            b["stability"].as_f64().unwrap(),
+        );
+        assert!(
+            (x - y).abs() <= 1e-3 * y.abs(),
+            "step {}: stability {x} resumed, {y} uninterrupted",
+            a["step"]
+        );
+    }
+    // off by default: nothing recorded
+    let ws2 = workspace("stab-off", "epochs = 100\n");
+    let out = train(&ws2, &["p.toml", "--run-dir", "runs/r", "--max-steps", "2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(metrics(&ws2, "r")
+        .iter()
+        .all(|r| !r.contains_key("stability")));
+    // refused before any run exists
+    let ws3 = workspace("stab-bad", "epochs = 100\nstability_shift = 40\n");
+    let out = train(&ws3, &["p.toml", "--run-dir", "runs/r"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("train.stability_shift"),
+        "{}",
+        text(&out)
+    );
+    assert!(!ws3.join("runs/r").exists());
+    for w in [ws, ws2, ws3] {
+        let _ = std::fs::remove_dir_all(w);
+    }
+}

@@ -115,6 +115,16 @@ pub struct FastTrain {
     pub device: String,
     /// As the other kinds: TF32 on CUDA; nothing on the CPU. Not live.
     pub tf32: bool,
+    /// Video: the weight of the stability term, ‖S(W(x) + Δ) − W(S(x))‖² on outputs in levels /
+    /// 255 (compound regularisation, Wang et al. 2020; `train::fast::stability`), which teaches
+    /// the network to answer a slightly moved, noisy photo with the same picture moved: steadier
+    /// clips. 0 (the default, as pytorch/examples): off. Not live.
+    pub stability_weight: f64,
+    /// How many pixels the stability term's window travels (1..=64; 4 covers every offset
+    /// against the network's stride-2 grid).
+    pub stability_shift: usize,
+    /// The stability term's sensor noise Δ: its standard deviation in levels of 255 (0: none).
+    pub stability_noise: f64,
 }
 
 impl Default for FastTrain {
@@ -128,6 +138,9 @@ impl Default for FastTrain {
             seed: 42,
             device: "auto".into(),
             tf32: true,
+            stability_weight: 0.0,
+            stability_shift: 4,
+            stability_noise: 3.0,
         }
     }
 }
@@ -194,9 +207,20 @@ impl FastStylePreset {
         if !(t.lr.is_finite() && t.lr > 0.0) {
             bad("train.lr", format!("must be positive, got {}", t.lr));
         }
+        if !(1..=64).contains(&t.stability_shift) || t.stability_shift + 8 > d.image_size as usize {
+            bad(
+                "train.stability_shift",
+                format!(
+                    "must be 1..=64 and leave at least 8 px of data.image_size ({}), got {}",
+                    d.image_size, t.stability_shift
+                ),
+            );
+        }
         for (f, v) in [
             ("train.content_weight", t.content_weight),
             ("train.style_weight", t.style_weight),
+            ("train.stability_weight", t.stability_weight),
+            ("train.stability_noise", t.stability_noise),
         ] {
             if !v.is_finite() || v < 0.0 {
                 bad(f, format!("must be a finite number >= 0, got {v}"));

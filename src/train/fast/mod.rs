@@ -19,6 +19,7 @@ use crate::nn::weights;
 use crate::nst::perceptual::{PerceptualLoss, CONTENT_LAYER, STYLE_LAYERS};
 use crate::nst::setup;
 use crate::preset::fast::FastStylePreset;
+use crate::rng::SeededRng;
 use crate::run::metrics::Losses;
 use crate::train::optim::{Adam, AdamConfig};
 use crate::workspace::resolve_path;
@@ -179,21 +180,46 @@ impl FastTrainer {
 
     /// One update on a batch of photos (N, 3, S, S) in 0–255: TransformerNet, the perceptual
     /// losses, backward, Adam. Returns content, style and total (weighted, before the update).
+    ///
+    /// With `train.stability_weight` > 0 the weighted stability term (`stability.rs`) joins the
+    /// total and is recorded as `stability`; its window and noise are drawn from a generator
+    /// seeded by the preset's seed and the update's number, so a resumed run draws what an
+    /// uninterrupted one would.
     pub fn step(&mut self, x: &Tensor) -> Result<Losses> {
         let t = &self.preset.train;
         let y = self.net.forward(x)?;
         let l = self.loss.losses(x, &y, t.content_weight, t.style_weight)?;
-        let grads = l.total.backward()?;
+        let (total, stab) = if t.stability_weight > 0.0 {
+            let seed = t.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.opt.steps_taken();
+            let term = stability::compound_term(
+                |z| self.net.forward(z),
+                x,
+                &y,
+                &mut SeededRng::new(seed),
+                t.stability_shift,
+                t.stability_noise as f32,
+            )?;
+            let weighted = (term * t.stability_weight)?;
+            ((&l.total + &weighted)?, Some(weighted))
+        } else {
+            (l.total.clone(), None)
+        };
+        let grads = total.backward()?;
         self.opt.step(&grads)?;
-        // one read-back from the device for the three
-        let three = [l.content.detach(), l.style.detach(), l.total.detach()];
-        let v = Tensor::stack(&three, 0)?
+        // one read-back from the device for all
+        let mut all = vec![l.content.detach(), l.style.detach(), total.detach()];
+        all.extend(stab.map(|s| s.detach()));
+        let v = Tensor::stack(&all, 0)?
             .to_dtype(candle_core::DType::F64)?
             .to_vec1::<f64>()?;
-        Ok(Losses::new()
+        let losses = Losses::new()
             .with("content", v[0])
             .with("style", v[1])
-            .with("total", v[2]))
+            .with("total", v[2]);
+        Ok(match v.get(3) {
+            Some(&s) => losses.with("stability", s),
+            None => losses,
+        })
     }
 
     /// The network as it stands, for painting only: its parameters detached, so a forward records
