@@ -292,12 +292,10 @@ impl NormParams {
         })
     }
 
-    /// y = (x − μ)·(1/σ) [·γ + β] per channel of a (1, C, h, w) band.
-    fn apply(&self, x: &Tensor) -> Result<Tensor> {
-        let (_, c, h, w) = x.dims4()?;
-        let dev = x.device().clone();
-        let mut v = x.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
-        v.par_chunks_mut((h * w).max(1))
+    /// y = (x − μ)·(1/σ) [·γ + β] [then ReLU] in place, per channel of a band in (C, rows, W)
+    /// order, `plane` = rows·W values a channel.
+    fn apply(&self, v: &mut [f32], plane: usize, relu: bool) {
+        v.par_chunks_mut(plane.max(1))
             .enumerate()
             .for_each(|(ch, plane)| {
                 let (m, s) = (self.mean[ch], self.inv[ch]);
@@ -308,8 +306,10 @@ impl NormParams {
                         plane.iter_mut().for_each(|x| *x = (*x - m) * s * g + b)
                     }
                 }
+                if relu {
+                    plane.iter_mut().for_each(|x| *x = x.max(0.0));
+                }
             });
-        Ok(Tensor::from_vec(v, (1, c, h, w), &Device::Cpu)?.to_device(&dev)?)
     }
 }
 
@@ -412,9 +412,13 @@ impl Engine<'_, '_> {
                     crate::nn::kernels::upsample::upsample_nearest_2x(&self.read(input, a, b)?)?;
                 up.narrow(2, y0 - 2 * a, y1 - y0)?
             }
-            Node::Norm { input, .. } => {
-                let params = self.norms[n].as_ref().expect("statistics before reading");
-                params.apply(&self.read(input, y0, y1)?)?
+            Node::Norm { .. } => self.read_normed(n, y0, y1, false)?,
+            // a normalisation and its ReLU in one pass over the band
+            Node::Act {
+                input,
+                act: program::Act::Relu,
+            } if matches!(self.p.nodes[input], Node::Norm { .. }) => {
+                self.read_normed(input, y0, y1, true)?
             }
             Node::Act { input, act } => act.apply(&self.read(input, y0, y1)?)?,
             Node::Dropout { input } => {
@@ -428,6 +432,34 @@ impl Engine<'_, '_> {
                 Tensor::cat(&[&self.read(a, y0, y1)?, &self.read(b, y0, y1)?], 1)?
             }
         })
+    }
+
+    /// Rows y0..y1 of node `n` as (C, rows, W) floats on the CPU: a stored map's straight from
+    /// the map, anything else read and copied out.
+    fn read_vec(&self, n: NodeId, y0: usize, y1: usize) -> Result<Vec<f32>> {
+        if stored(&self.p.nodes[n]) && !self.virt[n] {
+            let map = self.maps[n]
+                .as_ref()
+                .expect("a kept map is read before it is freed");
+            return Ok(map.read_rows_vec(y0, y1)?);
+        }
+        Ok(self
+            .read(n, y0, y1)?
+            .to_device(&Device::Cpu)?
+            .flatten_all()?
+            .to_vec1::<f32>()?)
+    }
+
+    /// Rows y0..y1 of normalisation node `n` [and the ReLU after it].
+    fn read_normed(&self, n: NodeId, y0: usize, y1: usize, relu: bool) -> Result<Tensor> {
+        let Node::Norm { input, .. } = self.p.nodes[n] else {
+            unreachable!("a normalisation")
+        };
+        let params = self.norms[n].as_ref().expect("statistics before reading");
+        let (c, _, w) = self.sh[n];
+        let mut v = self.read_vec(input, y0, y1)?;
+        params.apply(&mut v, (y1 - y0) * w, relu);
+        Ok(Tensor::from_vec(v, (1, c, y1 - y0, w), &Device::Cpu)?.to_device(self.x.device())?)
     }
 
     /// Output rows o0..o1 of node `n` (a convolution, a transposed one, a sum).

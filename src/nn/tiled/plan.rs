@@ -40,6 +40,11 @@ const UNSEEN: u64 = 2 << 20;
 /// activation is lower).
 const MIN_BAND_ROWS: usize = 16;
 
+/// Bytes a band's largest tensor may take: glibc maps allocations above 32 MiB afresh each time
+/// (its `mmap` threshold rises to at most that), so a bigger band pays page faults for every
+/// copy it makes — measured, a third of a 24 MP TransformerNet's time in bands of ~50 MB.
+const MAX_TENSOR: u64 = 24 << 20;
+
 /// A convolution's workspace in floats, for an im2col of `im2col` floats: the column matrix (at
 /// most `KERNEL_WORKSPACE`) and its packed copy (at most `GEMM_PACKING`).
 pub(super) fn workspace(im2col: u64) -> u64 {
@@ -211,7 +216,76 @@ fn pass_bytes(p: &Program, sh: &[Dims], virt: &[bool], node: NodeId, kind: Kind,
     }
 }
 
-/// The largest band (in output rows, at least 1) of a pass within `avail` bytes.
+/// Floats of the largest tensor a band of `r` rows of kept node `n` makes (its input rows padded,
+/// its output, a transposed convolution's uncropped output) or its virtual inputs make.
+fn largest_kept(p: &Program, sh: &[Dims], virt: &[bool], n: NodeId, r: usize) -> u64 {
+    let (co, _, wo) = sh[n];
+    let rows = input_rows(p, n, r);
+    let out = (r * co * wo) as u64;
+    let own = match p.nodes[n] {
+        Node::Conv {
+            input,
+            conv,
+            reflect,
+        } => {
+            let (c, _, w) = sh[input];
+            out.max((rows * c * (w + 2 * (reflect + conv.geometry().3))) as u64)
+        }
+        Node::ConvT { input, conv } => {
+            let (c, _, w) = sh[input];
+            let (_, k, s, _, _) = conv.geometry();
+            out.max((co * (rows * s + k) * (w * s + k)) as u64)
+                .max((rows * c * w) as u64)
+        }
+        _ => out,
+    };
+    inputs(&p.nodes[n])
+        .into_iter()
+        .map(|i| largest_virtual(p, sh, virt, i, rows))
+        .fold(own, u64::max)
+}
+
+/// `largest_kept` of the virtual nodes computed to read `rows` rows of node `n`.
+fn largest_virtual(p: &Program, sh: &[Dims], virt: &[bool], n: NodeId, rows: usize) -> u64 {
+    match p.nodes[n] {
+        _ if stored(&p.nodes[n]) => {
+            if virt[n] {
+                largest_kept(p, sh, virt, n, rows)
+            } else {
+                0
+            }
+        }
+        Node::Input => 0,
+        Node::Upsample2x { input } => {
+            let (c, _, w) = sh[n];
+            ((rows * c * w) as u64).max(largest_virtual(p, sh, virt, input, rows.div_ceil(2) + 1))
+        }
+        ref other => inputs(other)
+            .into_iter()
+            .map(|i| largest_virtual(p, sh, virt, i, rows))
+            .fold(0, u64::max),
+    }
+}
+
+/// `largest_kept` of a pass.
+fn pass_largest(
+    p: &Program,
+    sh: &[Dims],
+    virt: &[bool],
+    node: NodeId,
+    kind: Kind,
+    r: usize,
+) -> u64 {
+    if kind == Kind::Output && !(stored(&p.nodes[node]) && virt[node]) {
+        let (co, _, wo) = sh[node];
+        ((r * co * wo) as u64).max(largest_virtual(p, sh, virt, node, r))
+    } else {
+        largest_kept(p, sh, virt, node, r)
+    }
+}
+
+/// The largest band (in output rows, at least 1) of a pass within `avail` bytes whose tensors
+/// stay within `MAX_TENSOR`.
 fn rows_within(
     p: &Program,
     sh: &[Dims],
@@ -224,7 +298,9 @@ fn rows_within(
     let (mut lo, mut hi) = (1, h);
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
-        if pass_bytes(p, sh, virt, node, kind, mid) <= avail {
+        if pass_bytes(p, sh, virt, node, kind, mid) <= avail
+            && 4 * pass_largest(p, sh, virt, node, kind, mid) <= MAX_TENSOR
+        {
             lo = mid;
         } else {
             hi = mid - 1;
@@ -307,10 +383,77 @@ pub(super) fn plan(
             more = true;
         }
     }
-    if more {
-        allocate(p, sh, opts, ctx, &virt, &normed)
+    if !more {
+        return first;
+    }
+    // a reader's band computes a virtual node's rows with the rows its kernel reaches: where bands
+    // are low (wide images, `MAX_TENSOR`) that share is large, and a node whose recomputation,
+    // halo counted at the planned bands, costs more than it saves is stored after all
+    loop {
+        let plan = allocate(p, sh, opts, ctx, &virt, &normed);
+        let mut changed = false;
+        for v in 0..n {
+            let Some(own) = macs(p, sh, v) else { continue };
+            if !virt[v] {
+                continue;
+            }
+            let factor = plan
+                .steps
+                .iter()
+                .filter(|s| s.node != v)
+                .filter_map(|s| {
+                    let needed = rows_read(p, &virt, s.node, s.kind, s.rows, v)?;
+                    let covered = (s.rows * sh[v].1).div_ceil(sh[s.node].1).max(1);
+                    Some(needed as f64 / covered as f64)
+                })
+                .fold(1.0, f64::max);
+            let reads = (times[v] - normed[v] as u64) as f64;
+            let computed = normed[v] as u64 as f64 + reads * factor;
+            if (computed - 1.0) * own as f64 > recompute as f64 * 4.0 * (1.0 + reads) {
+                virt[v] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            return plan;
+        }
+    }
+}
+
+/// Rows of virtual node `v` a band of `r` rows of pass `(node, kind)` computes (None: it reads
+/// none).
+fn rows_read(
+    p: &Program,
+    virt: &[bool],
+    node: NodeId,
+    kind: Kind,
+    r: usize,
+    v: NodeId,
+) -> Option<usize> {
+    fn walk(p: &Program, virt: &[bool], n: NodeId, rows: usize, v: NodeId) -> Option<usize> {
+        if n == v {
+            return Some(rows);
+        }
+        let node = &p.nodes[n];
+        let rows = match *node {
+            _ if stored(node) && !virt[n] => return None,
+            _ if stored(node) => input_rows(p, n, rows),
+            Node::Upsample2x { .. } => rows.div_ceil(2) + 1,
+            _ => rows,
+        };
+        inputs(node)
+            .into_iter()
+            .filter_map(|i| walk(p, virt, i, rows, v))
+            .max()
+    }
+    if kind == Kind::Output {
+        walk(p, virt, node, r, v)
     } else {
-        first
+        let rows = input_rows(p, node, r);
+        inputs(&p.nodes[node])
+            .into_iter()
+            .filter_map(|i| walk(p, virt, i, rows, v))
+            .max()
     }
 }
 

@@ -132,6 +132,16 @@ impl Map {
 
     /// Rows `y0..y1` as a (1, C, y1 − y0, W) tensor on the CPU.
     pub fn read_rows(&self, y0: usize, y1: usize) -> crate::nn::tiled::Result<Tensor> {
+        let chw = self.read_rows_vec(y0, y1)?;
+        Ok(Tensor::from_vec(
+            chw,
+            (1, self.c, y1 - y0, self.w),
+            &Device::Cpu,
+        )?)
+    }
+
+    /// Rows `y0..y1` in (C, y1 − y0, W) order.
+    pub fn read_rows_vec(&self, y0: usize, y1: usize) -> Result<Vec<f32>, ScratchError> {
         let (c, w) = (self.c, self.w);
         let rows = y1 - y0;
         let row = c * w;
@@ -159,7 +169,7 @@ impl Map {
                     out[y * w..(y + 1) * w].copy_from_slice(&hcw[y * row + ch * w..][..w]);
                 }
             });
-        Ok(Tensor::from_vec(chw, (1, c, rows, w), &Device::Cpu)?)
+        Ok(chw)
     }
 
     /// Frees the map (its file is removed).

@@ -194,8 +194,9 @@ fn transformer_net_tiled_equals_untiled() {
 }
 
 /// The plan for a 6000×4000 photo through the full-size TransformerNet under 2 GiB: the
-/// first two convolutions and the last two recomputed where read, each residual block in two
-/// maps (its sum written into the map of the sum before), the H/4 maps in memory, one H/2 map in a file.
+/// first two convolutions and the last recomputed where read (deconv2's would cost more than it
+/// saves with the halo of 24-MiB bands counted), each residual block in two maps (its sum written
+/// into the map of the sum before), the H/4 maps in memory, deconv1's and deconv2's in files.
 #[test]
 fn a_24_megapixel_transformer_net_keeps_its_residual_blocks_in_memory() {
     let net = TransformerNet::seeded(1, &Device::Cpu).unwrap();
@@ -225,10 +226,10 @@ fn a_24_megapixel_transformer_net_keeps_its_residual_blocks_in_memory() {
     let virt: Vec<bool> = kept.iter().map(|&i| plan.virt[i]).collect();
     // conv1, conv2, then conv3 and 5 × (conv, conv, sum), deconv1's conv, deconv2's, deconv3
     assert_eq!(virt.len(), 2 + 1 + 15 + 3);
-    assert!(virt[0] && virt[1] && virt[19] && virt[20], "{names:#?}");
-    assert!(virt[2..19].iter().all(|v| !v), "{names:#?}");
+    assert!(virt[0] && virt[1] && virt[20], "{names:#?}");
+    assert!(virt[2..20].iter().all(|v| !v), "{names:#?}");
     let in_file: Vec<NodeId> = kept.iter().copied().filter(|&i| plan.in_file[i]).collect();
-    assert_eq!(in_file, [kept[18]], "{names:#?}");
+    assert_eq!(in_file, [kept[18], kept[19]], "{names:#?}");
     let reused = plan
         .steps
         .iter()
