@@ -4,16 +4,18 @@
 //!
 //! How: layer by layer, streaming row bands through scratch maps (`store.rs`). Each convolution
 //! (and each residual sum) is computed band by band, reading the rows it needs of its input — its
-//! true neighbours, with reflection or zero padding only at the image's real border — and written
-//! to a map, in memory while the maps fit half the budget, else in a scratch file. Its per-channel
-//! Σx and Σx² are gathered as the bands are written, so the normalisation that follows uses the
-//! whole activation's statistics; normalisation, activations, dropout, upsampling and the U-Net's
-//! skip concatenations are applied when the next convolution reads its bands. Dropout masks are
-//! drawn for the whole activation from the context's generator in the order the network's forward
-//! draws them, so the tiled result equals the untiled one with the same seed. Each layer is
-//! computed once (a band re-reads only its kernel's halo rows): the cost over the untiled forward
-//! is the scratch traffic, one write and one or two reads of every kept activation.
-//! docs/ARCHITECTURE.md ("Any size: exact tiles") says why this and not recomputation.
+//! true neighbours, with reflection or zero padding only at the image's real border. Its
+//! per-channel Σx and Σx² are gathered as the bands are computed, so the normalisation that
+//! follows uses the whole activation's statistics; normalisation, activations, dropout,
+//! upsampling and the U-Net's skip concatenations are applied when the next convolution reads its
+//! bands. A computed layer is either kept in a map — in memory where the budget allows (the maps
+//! read and written most first), else in a scratch file; written into the map of an input that
+//! dies in the same pass where the shapes agree (a residual block keeps two maps) — or, where it
+//! is cheap for the scratch bytes it saves, recomputed from its own input by every pass that reads
+//! it (`plan.rs`). Dropout masks are drawn for the whole activation from the context's generator
+//! in the order the network's forward draws them, so the tiled result equals the untiled one with
+//! the same seed. The cost over the untiled forward is the scratch traffic, the recomputed layers
+//! and the halo rows bands read again. docs/ARCHITECTURE.md ("Any size: exact tiles") says why.
 
 mod plan;
 pub mod program;
@@ -55,8 +57,8 @@ pub struct TileOptions {
     pub band_rows: Option<usize>,
     /// Where the scratch folder is made (a new `aiart-tiles-XXXXXX` inside it, removed at the end).
     pub scratch_dir: PathBuf,
-    /// Bytes of kept activations held in memory before they go to scratch files [default: half
-    /// the budget, less where a band of 8 rows would not fit beside them]; 0 puts every one in a
+    /// Bytes of kept activations held in memory before they go to scratch files [default: the
+    /// budget less a band of 16 rows of every pass a map lives through]; 0 puts every one in a
     /// file.
     pub memory_maps: Option<u64>,
 }

@@ -290,3 +290,50 @@ fn errors_name_the_scratch_folder_and_the_layer() {
         .to_string();
     assert!(e.contains("reflection padding"), "{e}");
 }
+
+/// The plan for a 6016×4000 photo through resnet_9blocks ngf 64 under 2 GiB: the head (a 6 GB
+/// map) recomputed where read (the first downsampling and the last upsampling would pay at taller
+/// bands, not with the halo of the 6–7-row bands that 24-MiB tensors leave them), each residual
+/// block in two maps.
+#[test]
+fn a_24_megapixel_resnet_9blocks_recomputes_its_head() {
+    let c = GenConfig {
+        arch: "resnet_9blocks".into(),
+        input_nc: 3,
+        output_nc: 3,
+        ngf: 64,
+        norm: NormKind::Instance,
+        dropout: false,
+    };
+    let g = Generator::seeded(&c, 1, 0.02, &Device::Cpu).unwrap();
+    let p = g.program();
+    let sh = shapes(&p, (3, 4000, 6016)).unwrap();
+    let opts = TileOptions::new(std::env::temp_dir());
+    let plan = plan::plan(&p, &sh, &opts, &Ctx::test(0), plan::RECOMPUTE_MACS_PER_BYTE);
+    let kept: Vec<NodeId> = (0..p.nodes.len())
+        .filter(|&i| stored(&p.nodes[i]))
+        .collect();
+    for &i in &kept {
+        let step = plan
+            .steps
+            .iter()
+            .find(|s| s.node == i && s.kind != plan::Kind::Output);
+        eprintln!(
+            "{i} {:?}: virtual {}, {:?}, file {}, rows {:?}",
+            sh[i],
+            plan.virt[i],
+            step.map(|s| s.kind),
+            plan.in_file[i],
+            step.map(|s| s.rows)
+        );
+    }
+    // the head (64 channels at full size)
+    assert!(plan.virt[kept[0]]);
+    let reused = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.kind, plan::Kind::Reuse { .. }))
+        .count();
+    assert_eq!(reused, 18);
+    assert!(plan.peak <= opts.budget, "peak {}", plan.peak);
+}
