@@ -4,27 +4,31 @@
 //!
 //! How: layer by layer, streaming row bands through scratch maps (`store.rs`). Each convolution
 //! (and each residual sum) is computed band by band, reading the rows it needs of its input — its
-//! true neighbours, with reflection or zero padding only at the image's real border — and written
-//! to a map, in memory while the maps fit half the budget, else in a scratch file. Its per-channel
-//! Σx and Σx² are gathered as the bands are written, so the normalisation that follows uses the
-//! whole activation's statistics; normalisation, activations, dropout, upsampling and the U-Net's
-//! skip concatenations are applied when the next convolution reads its bands. Dropout masks are
-//! drawn for the whole activation from the context's generator in the order the network's forward
-//! draws them, so the tiled result equals the untiled one with the same seed. Each layer is
-//! computed once (a band re-reads only its kernel's halo rows): the cost over the untiled forward
-//! is the scratch traffic, one write and one or two reads of every kept activation.
-//! docs/ARCHITECTURE.md ("Any size: exact tiles") says why this and not recomputation.
+//! true neighbours, with reflection or zero padding only at the image's real border. Its
+//! per-channel Σx and Σx² are gathered as the bands are computed, so the normalisation that
+//! follows uses the whole activation's statistics; normalisation, activations, dropout,
+//! upsampling and the U-Net's skip concatenations are applied when the next convolution reads its
+//! bands. A computed layer is either kept in a map — in memory where the budget allows (the maps
+//! read and written most first), else in a scratch file; written into the map of an input that
+//! dies in the same pass where the shapes agree (a residual block keeps two maps) — or, where it
+//! is cheap for the scratch bytes it saves, recomputed from its own input by every pass that reads
+//! it (`plan.rs`). Dropout masks are drawn for the whole activation from the context's generator
+//! in the order the network's forward draws them, so the tiled result equals the untiled one with
+//! the same seed. The cost over the untiled forward is the scratch traffic, the recomputed layers
+//! and the halo rows bands read again. docs/ARCHITECTURE.md ("Any size: exact tiles") says why.
 
+mod plan;
 pub mod program;
 mod store;
 
 use crate::nn::layers::{Ctx, EPS};
 use candle_core::{DType, Device, Tensor};
+use plan::{workspace, Kind};
 use program::{Node, NodeId, NormRef, Program};
 use rayon::prelude::*;
 use std::path::PathBuf;
 pub use store::ScratchError;
-use store::{Map, Scratch};
+use store::{Map, Moments, Scratch};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TiledError {
@@ -53,8 +57,8 @@ pub struct TileOptions {
     pub band_rows: Option<usize>,
     /// Where the scratch folder is made (a new `aiart-tiles-XXXXXX` inside it, removed at the end).
     pub scratch_dir: PathBuf,
-    /// Bytes of kept activations held in memory before they go to scratch files [default: half
-    /// the budget, less where a band of 8 rows would not fit beside them]; 0 puts every one in a
+    /// Bytes of kept activations held in memory before they go to scratch files [default: the
+    /// budget less a band of 16 rows of every pass a map lives through]; 0 puts every one in a
     /// file.
     pub memory_maps: Option<u64>,
 }
@@ -250,178 +254,6 @@ fn inputs(n: &Node) -> Vec<NodeId> {
     }
 }
 
-/// The kept maps and masks a band of node `n` reads (stored nodes and dropout nodes).
-fn reach(p: &Program, n: NodeId, out: &mut Vec<NodeId>) {
-    let node = &p.nodes[n];
-    if stored(node) || matches!(node, Node::Dropout { .. }) {
-        out.push(n);
-    }
-    if !stored(node) {
-        for i in inputs(node) {
-            reach(p, i, out);
-        }
-    }
-}
-
-/// One streaming pass: node `node` computed (or, for the last, the output read out) in bands of
-/// `rows` output rows.
-struct Step {
-    node: NodeId,
-    rows: usize,
-    in_memory: bool,
-    /// kept maps and masks freed after this step
-    frees: Vec<NodeId>,
-}
-
-/// Floats a convolution kernel may take for its own workspace (`kernels::gemm_conv`'s and
-/// `winograd`'s band buffers).
-const KERNEL_WORKSPACE: u64 = 8 << 20;
-
-/// Floats the GEMM may copy its operands into (gemm's packed panels, per thread; measured with
-/// tests/tiled_memory.rs's counting allocator).
-const GEMM_PACKING: u64 = 1 << 20;
-
-/// Bytes of the budget left for what the accounting does not see: buffers the kernels keep per
-/// thread, the allocator's rounding, the engine's own small vectors (a further eighth of the
-/// budget is left too). Measured with tests/tiled_memory.rs's counting allocator.
-const UNSEEN: u64 = 2 << 20;
-
-/// A convolution's workspace in floats, for an im2col of `im2col` floats: the column matrix (at
-/// most `KERNEL_WORKSPACE`) and its packed copy (at most `GEMM_PACKING`).
-fn workspace(im2col: u64) -> u64 {
-    im2col.min(KERNEL_WORKSPACE) + im2col.min(GEMM_PACKING)
-}
-
-/// Bytes a band of `r` output rows of `node` takes while it is computed: its input rows (read,
-/// transformed, padded: 4 copies at most), its output (computed, reordered, encoded: 3) and the
-/// convolution's workspace.
-fn band_bytes(p: &Program, sh: &[Dims], node: NodeId, r: usize) -> u64 {
-    let (co, _, wo) = sh[node];
-    let out = (r * co * wo) as u64 * 3;
-    let (inp, ws) = match p.nodes[node] {
-        Node::Conv {
-            input,
-            conv,
-            reflect,
-        } => {
-            let (c, _, w) = sh[input];
-            let (_, k, s, zero) = conv.geometry();
-            let rows = (r - 1) * s + k;
-            let cols = w + 2 * (reflect + zero);
-            let im2col = (c * k * k * r * wo) as u64;
-            ((rows * c * cols) as u64 * 4, workspace(im2col))
-        }
-        Node::ConvT { input, conv } => {
-            let (c, _, w) = sh[input];
-            let (_, k, s, _, _) = conv.geometry();
-            let rows = r.div_ceil(s) + k.div_ceil(s) + 1;
-            let full = (co * (rows * s + k) * (w * s + k)) as u64;
-            ((rows * c * w) as u64 * 4 + full, workspace(full))
-        }
-        Node::Add { .. } => ((r * co * wo) as u64 * 4, 0),
-        _ => ((r * co * wo) as u64 * 2, 0),
-    };
-    4 * (inp + out + ws)
-}
-
-/// The largest band (in output rows, at least 1) of `node` within `avail` bytes.
-fn rows_within(p: &Program, sh: &[Dims], node: NodeId, avail: u64) -> usize {
-    let h = sh[node].1;
-    let (mut lo, mut hi) = (1, h);
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        if band_bytes(p, sh, node, mid) <= avail {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    lo
-}
-
-/// The passes, their band sizes and where each map lives; (steps, peak bytes).
-fn plan(p: &Program, sh: &[Dims], opts: &TileOptions, ctx: &Ctx) -> (Vec<Step>, u64) {
-    let mut order: Vec<NodeId> = (0..p.nodes.len())
-        .filter(|&i| stored(&p.nodes[i]))
-        .collect();
-    order.push(p.output);
-    let step_of: Vec<Vec<NodeId>> = order
-        .iter()
-        .enumerate()
-        .map(|(k, &n)| {
-            let mut r = vec![];
-            let last_pass = k == order.len() - 1;
-            if last_pass {
-                reach(p, n, &mut r);
-            } else {
-                for i in inputs(&p.nodes[n]) {
-                    reach(p, i, &mut r);
-                }
-            }
-            r
-        })
-        .collect();
-    let mut last = vec![usize::MAX; p.nodes.len()];
-    for (k, r) in step_of.iter().enumerate() {
-        for &n in r {
-            last[n] = k;
-        }
-    }
-    let target = opts.budget - opts.budget / 8 - UNSEEN.min(opts.budget / 4);
-    // maps stay in memory up to half the budget, and never so far that a band of 8 rows of any
-    // pass would not fit beside them
-    let reserve = order
-        .iter()
-        .map(|&n| band_bytes(p, sh, n, sh[n].1.min(8)))
-        .max()
-        .unwrap_or(0);
-    let memory_maps = opts
-        .memory_maps
-        .unwrap_or((target / 2).min(target.saturating_sub(reserve)));
-    let mut held_maps = 0u64;
-    let mut held = vec![0u64; p.nodes.len()];
-    let mut peak = 0u64;
-    let mut steps = vec![];
-    let mut next_node = 0;
-    for (k, &n) in order.iter().enumerate() {
-        // masks drawn before this pass
-        while next_node <= n {
-            if matches!(p.nodes[next_node], Node::Dropout { .. }) && ctx.dropout {
-                let (c, h, w) = sh[next_node];
-                held[next_node] = (c * h * w).div_ceil(8) as u64;
-            }
-            next_node += 1;
-        }
-        let is_output = k == order.len() - 1;
-        let map_bytes = if is_output { 0 } else { bytes(sh[n]) };
-        let in_memory = !is_output && held_maps + map_bytes <= memory_maps;
-        if in_memory {
-            held[n] = map_bytes;
-            held_maps += map_bytes;
-        }
-        let now: u64 = held.iter().sum();
-        let rows = match opts.band_rows {
-            Some(r) => r.clamp(1, sh[n].1),
-            None => rows_within(p, sh, n, target.saturating_sub(now)),
-        };
-        peak = peak.max(now + band_bytes(p, sh, n, rows));
-        let frees: Vec<NodeId> = (0..p.nodes.len()).filter(|&j| last[j] == k).collect();
-        for &j in &frees {
-            if stored(&p.nodes[j]) {
-                held_maps -= held[j];
-            }
-            held[j] = 0;
-        }
-        steps.push(Step {
-            node: n,
-            rows,
-            in_memory,
-            frees,
-        });
-    }
-    (steps, peak)
-}
-
 /// Per channel (mean, 1/σ, γ, β) of a normalisation, as f32 (as the fused kernels hold them).
 struct NormParams {
     mean: Vec<f32>,
@@ -462,12 +294,10 @@ impl NormParams {
         })
     }
 
-    /// y = (x − μ)·(1/σ) [·γ + β] per channel of a (1, C, h, w) band.
-    fn apply(&self, x: &Tensor) -> Result<Tensor> {
-        let (_, c, h, w) = x.dims4()?;
-        let dev = x.device().clone();
-        let mut v = x.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
-        v.par_chunks_mut((h * w).max(1))
+    /// y = (x − μ)·(1/σ) [·γ + β] [then ReLU] in place, per channel of a band in (C, rows, W)
+    /// order, `plane` = rows·W values a channel.
+    fn apply(&self, v: &mut [f32], plane: usize, relu: bool) {
+        v.par_chunks_mut(plane.max(1))
             .enumerate()
             .for_each(|(ch, plane)| {
                 let (m, s) = (self.mean[ch], self.inv[ch]);
@@ -478,8 +308,10 @@ impl NormParams {
                         plane.iter_mut().for_each(|x| *x = (*x - m) * s * g + b)
                     }
                 }
+                if relu {
+                    plane.iter_mut().for_each(|x| *x = x.max(0.0));
+                }
             });
-        Ok(Tensor::from_vec(v, (1, c, h, w), &Device::Cpu)?.to_device(&dev)?)
     }
 }
 
@@ -542,6 +374,9 @@ struct Engine<'p, 'a> {
     x: Tensor,
     ctx: &'p Ctx,
     maps: Vec<Option<Map>>,
+    /// kept nodes recomputed where read
+    virt: Vec<bool>,
+    moments: Vec<Option<Moments>>,
     norms: Vec<Option<NormParams>>,
     masks: Vec<Option<Mask>>,
     scratch: Scratch,
@@ -549,11 +384,24 @@ struct Engine<'p, 'a> {
 }
 
 impl Engine<'_, '_> {
+    /// Writes a band in (C, rows, W) order into rows `y0..` of node `dest`'s map.
+    fn write(&mut self, dest: NodeId, y0: usize, rows: usize, chw: &[f32]) -> Result<()> {
+        let map = self.maps[dest].as_mut().expect("a map to write into");
+        map.write_rows(y0, rows, chw)?;
+        if map.in_file() {
+            self.written += (chw.len() * 4) as u64;
+        }
+        Ok(())
+    }
+
     /// Rows y0..y1 of node `n`'s activation, (1, C, y1 − y0, W) on the input's device.
     fn read(&self, n: NodeId, y0: usize, y1: usize) -> Result<Tensor> {
         let dev = self.x.device();
         Ok(match self.p.nodes[n] {
             Node::Input => self.x.narrow(2, y0, y1 - y0)?.contiguous()?,
+            Node::Conv { .. } | Node::ConvT { .. } | Node::Add { .. } if self.virt[n] => {
+                self.compute(n, y0, y1)?
+            }
             Node::Conv { .. } | Node::ConvT { .. } | Node::Add { .. } => {
                 let map = self.maps[n]
                     .as_ref()
@@ -566,9 +414,13 @@ impl Engine<'_, '_> {
                     crate::nn::kernels::upsample::upsample_nearest_2x(&self.read(input, a, b)?)?;
                 up.narrow(2, y0 - 2 * a, y1 - y0)?
             }
-            Node::Norm { input, .. } => {
-                let params = self.norms[n].as_ref().expect("statistics before reading");
-                params.apply(&self.read(input, y0, y1)?)?
+            Node::Norm { .. } => self.read_normed(n, y0, y1, false)?,
+            // a normalisation and its ReLU in one pass over the band
+            Node::Act {
+                input,
+                act: program::Act::Relu,
+            } if matches!(self.p.nodes[input], Node::Norm { .. }) => {
+                self.read_normed(input, y0, y1, true)?
             }
             Node::Act { input, act } => act.apply(&self.read(input, y0, y1)?)?,
             Node::Dropout { input } => {
@@ -582,6 +434,34 @@ impl Engine<'_, '_> {
                 Tensor::cat(&[&self.read(a, y0, y1)?, &self.read(b, y0, y1)?], 1)?
             }
         })
+    }
+
+    /// Rows y0..y1 of node `n` as (C, rows, W) floats on the CPU: a stored map's straight from
+    /// the map, anything else read and copied out.
+    fn read_vec(&self, n: NodeId, y0: usize, y1: usize) -> Result<Vec<f32>> {
+        if stored(&self.p.nodes[n]) && !self.virt[n] {
+            let map = self.maps[n]
+                .as_ref()
+                .expect("a kept map is read before it is freed");
+            return Ok(map.read_rows_vec(y0, y1)?);
+        }
+        Ok(self
+            .read(n, y0, y1)?
+            .to_device(&Device::Cpu)?
+            .flatten_all()?
+            .to_vec1::<f32>()?)
+    }
+
+    /// Rows y0..y1 of normalisation node `n` [and the ReLU after it].
+    fn read_normed(&self, n: NodeId, y0: usize, y1: usize, relu: bool) -> Result<Tensor> {
+        let Node::Norm { input, .. } = self.p.nodes[n] else {
+            unreachable!("a normalisation")
+        };
+        let params = self.norms[n].as_ref().expect("statistics before reading");
+        let (c, _, w) = self.sh[n];
+        let mut v = self.read_vec(input, y0, y1)?;
+        params.apply(&mut v, (y1 - y0) * w, relu);
+        Ok(Tensor::from_vec(v, (1, c, y1 - y0, w), &Device::Cpu)?.to_device(self.x.device())?)
     }
 
     /// Output rows o0..o1 of node `n` (a convolution, a transposed one, a sum).
@@ -666,6 +546,28 @@ pub fn run_bands(
     progress: &mut dyn FnMut(Progress),
     sink: &mut dyn FnMut(usize, Tensor) -> Result<()>,
 ) -> Result<Report> {
+    run_planned(
+        program,
+        x,
+        ctx,
+        opts,
+        plan::RECOMPUTE_MACS_PER_BYTE,
+        progress,
+        sink,
+    )
+}
+
+/// `run_bands` with the recomputation's exchange rate (`plan::RECOMPUTE_MACS_PER_BYTE`; 0: only
+/// the last layer is computed where read), for the tests of both ways.
+fn run_planned(
+    program: &Program,
+    x: &Tensor,
+    ctx: &Ctx,
+    opts: &TileOptions,
+    recompute: u64,
+    progress: &mut dyn FnMut(Progress),
+    sink: &mut dyn FnMut(usize, Tensor) -> Result<()>,
+) -> Result<Report> {
     if ctx.update_stats {
         return Err(unsupported(
             "the context would update running statistics; tiles are for inference".into(),
@@ -686,7 +588,8 @@ pub fn run_bands(
         });
     }
     let sh = shapes(program, dims)?;
-    let (steps, peak) = plan(program, &sh, opts, ctx);
+    let plan = plan::plan(program, &sh, opts, ctx, recompute);
+    let steps = &plan.steps;
     let total: usize = steps.iter().map(|s| sh[s.node].1.div_ceil(s.rows)).sum();
     let n = program.nodes.len();
     let mut e = Engine {
@@ -695,6 +598,8 @@ pub fn run_bands(
         x: x.clone(),
         ctx,
         maps: (0..n).map(|_| None).collect(),
+        virt: plan.virt.clone(),
+        moments: (0..n).map(|_| None).collect(),
         norms: (0..n).map(|_| None).collect(),
         masks: (0..n).map(|_| None).collect(),
         scratch: Scratch::new(&opts.scratch_dir)?,
@@ -703,33 +608,69 @@ pub fn run_bands(
     let mut done = 0;
     progress(Progress { done, total });
     let mut next_node = 0;
-    for (k, step) in steps.iter().enumerate() {
-        let last = k == steps.len() - 1;
+    for step in steps {
+        let output = step.kind == Kind::Output;
         // the statistics and masks of the views before this pass, in the forward's order
-        while next_node < n && (next_node < step.node || (last && next_node <= step.node)) {
+        while next_node < n && (next_node < step.node || (output && next_node <= step.node)) {
             prepare(&mut e, next_node)?;
             next_node += 1;
         }
         let (c, h, w) = e.sh[step.node];
-        if !last {
-            let mut map = Map::new(c, h, w, step.in_memory, &mut e.scratch)?;
-            for o0 in (0..h).step_by(step.rows) {
-                let o1 = (o0 + step.rows).min(h);
-                map.write_rows(o0, e.compute(step.node, o0, o1)?)?;
-                if !step.in_memory {
-                    e.written += bytes((c, o1 - o0, w));
-                }
-                done += 1;
-                progress(Progress { done, total });
-            }
-            e.maps[step.node] = Some(map);
-        } else {
-            for o0 in (0..h).step_by(step.rows) {
-                let o1 = (o0 + step.rows).min(h);
+        let bands = (0..h)
+            .step_by(step.rows)
+            .map(|o0| (o0, (o0 + step.rows).min(h)));
+        if output {
+            for (o0, o1) in bands {
                 sink(o0, e.read(step.node, o0, o1)?)?;
                 done += 1;
                 progress(Progress { done, total });
             }
+        } else {
+            let mut moments = Moments::new(c);
+            // where the bands go: a new map, the map of an input that dies here, nowhere
+            let (dest, halo) = match step.kind {
+                Kind::Store { in_memory } => {
+                    e.maps[step.node] = Some(Map::new(c, h, w, in_memory, &mut e.scratch)?);
+                    (Some(step.node), None)
+                }
+                Kind::Reuse { from, halo } => (Some(from), Some(halo)),
+                _ => (None, None),
+            };
+            // bands computed but not written yet: rows of the reused map still to be read
+            let mut pending: std::collections::VecDeque<(usize, usize, Vec<f32>)> =
+                Default::default();
+            for (o0, o1) in bands {
+                if let (Some(d), Some(halo)) = (dest, halo) {
+                    let lowest = o0.saturating_sub(halo);
+                    while pending.front().is_some_and(|b| b.0 + b.1 <= lowest) {
+                        let (y0, rows, chw) = pending.pop_front().expect("a pending band");
+                        e.write(d, y0, rows, &chw)?;
+                    }
+                }
+                let band = e.compute(step.node, o0, o1)?;
+                let chw = band
+                    .to_device(&Device::Cpu)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?;
+                drop(band);
+                moments.add(&chw, (o1 - o0) * w);
+                match (dest, halo) {
+                    (Some(_), Some(_)) => pending.push_back((o0, o1 - o0, chw)),
+                    (Some(d), None) => e.write(d, o0, o1 - o0, &chw)?,
+                    (None, _) => {}
+                }
+                done += 1;
+                progress(Progress { done, total });
+            }
+            if let Some(d) = dest {
+                for (y0, rows, chw) in pending {
+                    e.write(d, y0, rows, &chw)?;
+                }
+                if d != step.node {
+                    e.maps[step.node] = e.maps[d].take();
+                }
+            }
+            e.moments[step.node] = Some(moments);
         }
         for &f in &step.frees {
             e.masks[f] = None;
@@ -741,7 +682,7 @@ pub fn run_bands(
     Ok(Report {
         tiled: true,
         untiled_bytes: untiled,
-        peak_bytes: peak,
+        peak_bytes: plan.peak,
         bands: total,
         scratch_written: e.written,
     })
@@ -784,10 +725,10 @@ pub fn estimate(
 fn prepare(e: &mut Engine, n: NodeId) -> Result<()> {
     match e.p.nodes[n] {
         Node::Norm { input, norm } => {
-            let map = e.maps[input]
+            let moments = e.moments[input]
                 .as_ref()
-                .expect("a normalised map is complete");
-            e.norms[n] = Some(NormParams::new(norm, map.moments(), e.ctx)?);
+                .expect("a normalised activation is complete");
+            e.norms[n] = Some(NormParams::new(norm, moments.get(), e.ctx)?);
         }
         Node::Dropout { .. } if e.ctx.dropout => {
             e.masks[n] = Some(Mask::draw(e.sh[n], e.ctx)?);

@@ -1,7 +1,8 @@
-//! The activations the tiled engine keeps between layers: one map per convolution or residual
-//! sum, (C, H, W) f32 stored row by row (H, C, W) so that a band of rows is one contiguous run,
-//! in memory or in a scratch file (native-endian f32, read back by the process that wrote it); each map gathers its per-channel Σx and Σx² (f64) as its
-//! bands are written, for the normalisation that follows it.
+//! The activations the tiled engine keeps between layers: one map per stored convolution or
+//! residual sum, (C, H, W) f32 stored row by row (H, C, W) so that a band of rows is one
+//! contiguous run, in memory or in a scratch file (native-endian f32, read back by the process
+//! that wrote it); and the per-channel Σx and Σx² (f64) of an activation, gathered as its bands
+//! are computed, for the normalisation that follows it.
 
 use candle_core::{Device, Tensor};
 use rayon::prelude::*;
@@ -67,8 +68,6 @@ pub struct Map {
     pub h: usize,
     pub w: usize,
     backing: Backing,
-    sum: Vec<f64>,
-    sum_sq: Vec<f64>,
 }
 
 impl Map {
@@ -86,43 +85,23 @@ impl Map {
             let (file, path) = scratch.new_file()?;
             Backing::File { file, path }
         };
-        Ok(Self {
-            c,
-            h,
-            w,
-            backing,
-            sum: vec![0.0; c],
-            sum_sq: vec![0.0; c],
-        })
+        Ok(Self { c, h, w, backing })
     }
 
-    /// Writes rows `y0..` from a (1, C, rows, W) band (consumed, so that at most two copies of it
-    /// are alive) and adds them to the channel sums. Every row is written once.
-    pub fn write_rows(&mut self, y0: usize, band: Tensor) -> crate::nn::tiled::Result<()> {
-        let (_, c, rows, w) = band.dims4()?;
+    /// Whether the map is a scratch file.
+    pub fn in_file(&self) -> bool {
+        matches!(self.backing, Backing::File { .. })
+    }
+
+    /// Writes rows `y0..y0 + rows` from a band in (C, rows, W) order. A row may be written again
+    /// (the engine writes a layer into the map of one that dies in the same pass).
+    pub fn write_rows(&mut self, y0: usize, rows: usize, chw: &[f32]) -> Result<(), ScratchError> {
+        let (c, w) = (self.c, self.w);
         assert!(
-            c == self.c && w == self.w && y0 + rows <= self.h,
+            chw.len() == c * rows * w && y0 + rows <= self.h,
             "band fits its map"
         );
-        let chw = band
-            .to_device(&Device::Cpu)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        drop(band);
         let plane = rows * w;
-        let sums: Vec<(f64, f64)> = chw
-            .par_chunks(plane.max(1))
-            .map(|p| {
-                p.iter().fold((0.0, 0.0), |(s, q), &v| {
-                    let v = v as f64;
-                    (s + v, q + v * v)
-                })
-            })
-            .collect();
-        for (ch, (s, q)) in sums.into_iter().enumerate() {
-            self.sum[ch] += s;
-            self.sum_sq[ch] += q;
-        }
         let row = c * w;
         let at = y0 * row;
         // (C, rows, W) -> (rows, C, W), straight into place in memory
@@ -153,6 +132,16 @@ impl Map {
 
     /// Rows `y0..y1` as a (1, C, y1 − y0, W) tensor on the CPU.
     pub fn read_rows(&self, y0: usize, y1: usize) -> crate::nn::tiled::Result<Tensor> {
+        let chw = self.read_rows_vec(y0, y1)?;
+        Ok(Tensor::from_vec(
+            chw,
+            (1, self.c, y1 - y0, self.w),
+            &Device::Cpu,
+        )?)
+    }
+
+    /// Rows `y0..y1` in (C, y1 − y0, W) order.
+    pub fn read_rows_vec(&self, y0: usize, y1: usize) -> Result<Vec<f32>, ScratchError> {
         let (c, w) = (self.c, self.w);
         let rows = y1 - y0;
         let row = c * w;
@@ -180,20 +169,7 @@ impl Map {
                     out[y * w..(y + 1) * w].copy_from_slice(&hcw[y * row + ch * w..][..w]);
                 }
             });
-        Ok(Tensor::from_vec(chw, (1, c, rows, w), &Device::Cpu)?)
-    }
-
-    /// Per channel: the mean and the biased variance of everything written.
-    pub fn moments(&self) -> (Vec<f64>, Vec<f64>) {
-        let n = (self.h * self.w).max(1) as f64;
-        let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
-        let var = self
-            .sum_sq
-            .iter()
-            .zip(&mean)
-            .map(|(q, m)| (q / n - m * m).max(0.0))
-            .collect();
-        (mean, var)
+        Ok(chw)
     }
 
     /// Frees the map (its file is removed).
@@ -207,5 +183,53 @@ impl Map {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Per channel Σx and Σx² (f64) of an activation, band by band.
+pub struct Moments {
+    sum: Vec<f64>,
+    sum_sq: Vec<f64>,
+    n: usize,
+}
+
+impl Moments {
+    pub fn new(c: usize) -> Self {
+        Self {
+            sum: vec![0.0; c],
+            sum_sq: vec![0.0; c],
+            n: 0,
+        }
+    }
+
+    /// Adds a band in (C, rows, W) order, `plane` = rows·W values a channel.
+    pub fn add(&mut self, chw: &[f32], plane: usize) {
+        let sums: Vec<(f64, f64)> = chw
+            .par_chunks(plane.max(1))
+            .map(|p| {
+                p.iter().fold((0.0, 0.0), |(s, q), &v| {
+                    let v = v as f64;
+                    (s + v, q + v * v)
+                })
+            })
+            .collect();
+        for (ch, (s, q)) in sums.into_iter().enumerate() {
+            self.sum[ch] += s;
+            self.sum_sq[ch] += q;
+        }
+        self.n += plane;
+    }
+
+    /// Per channel: the mean and the biased variance of everything added.
+    pub fn get(&self) -> (Vec<f64>, Vec<f64>) {
+        let n = self.n.max(1) as f64;
+        let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
+        let var = self
+            .sum_sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| (q / n - m * m).max(0.0))
+            .collect();
+        (mean, var)
     }
 }

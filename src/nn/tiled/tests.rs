@@ -47,8 +47,34 @@ fn banded(dir: &std::path::Path, rows: usize) -> TileOptions {
 
 /// Runs tiled with progress checked: it starts at 0, rises by one, ends at the total.
 fn tiled(p: &Program, x: &Tensor, ctx: &Ctx, opts: &TileOptions) -> (Tensor, Report) {
+    tiled_with(p, x, ctx, opts, plan::RECOMPUTE_MACS_PER_BYTE)
+}
+
+/// `tiled` with recomputation's exchange rate (0: none but the last layer; u64::MAX: every
+/// convolution stored in a file is recomputed instead).
+fn tiled_with(
+    p: &Program,
+    x: &Tensor,
+    ctx: &Ctx,
+    opts: &TileOptions,
+    recompute: u64,
+) -> (Tensor, Report) {
     let mut seen: Vec<Progress> = vec![];
-    let (y, report) = run(p, x, ctx, opts, &mut |pr| seen.push(pr)).unwrap();
+    let mut bands = vec![];
+    let report = run_planned(
+        p,
+        x,
+        ctx,
+        opts,
+        recompute,
+        &mut |pr| seen.push(pr),
+        &mut |_, t| {
+            bands.push(t);
+            Ok(())
+        },
+    )
+    .unwrap();
+    let y = Tensor::cat(&bands, 2).unwrap();
     let total = seen[0].total;
     assert_eq!(total, report.bands);
     for (i, pr) in seen.iter().enumerate() {
@@ -128,17 +154,6 @@ fn transformer_net_tiled_equals_untiled() {
     let p = net.program();
     let whole = net.forward(&x).unwrap();
     let dir = scratch_parent();
-    let (y, report) = tiled(&p, &x, &Ctx::eval(), &banded(dir.path(), 6));
-    assert_eq!(y.dims(), [1, 3, 68, 92]);
-    let d = crate::max_abs_diff(&y, &whole);
-    let scale = crate::max_abs(&whole);
-    eprintln!(
-        "TransformerNet: max |Δ| {d:e} of max |y| {scale}, {} bands",
-        report.bands
-    );
-    // relative to the output's size: a seeded network's output is a few units (a trained one's
-    // reaches 255, where 2e-4 relative is a twentieth of a level)
-    assert!(d < TOL * scale, "max |Δ| {d}");
     let levels = |t: &Tensor| -> Vec<u8> {
         t.clamp(0f32, 255f32)
             .unwrap()
@@ -150,7 +165,78 @@ fn transformer_net_tiled_equals_untiled() {
             .map(|v| v as u8)
             .collect()
     };
-    assert!(max_level_diff(&levels(&y), &levels(&whole)) <= 1);
+    let scale = crate::max_abs(&whole);
+    // every map in a file: stored (and the residual blocks written into the maps they read),
+    // recomputed where it pays, recomputed wherever possible; then the maps in memory
+    let in_memory = TileOptions {
+        memory_maps: None,
+        ..banded(dir.path(), 5)
+    };
+    for (opts, recompute) in [
+        (banded(dir.path(), 6), 0),
+        (banded(dir.path(), 6), plan::RECOMPUTE_MACS_PER_BYTE),
+        (banded(dir.path(), 7), u64::MAX),
+        (in_memory, plan::RECOMPUTE_MACS_PER_BYTE),
+    ] {
+        let (y, report) = tiled_with(&p, &x, &Ctx::eval(), &opts, recompute);
+        assert_eq!(y.dims(), [1, 3, 68, 92]);
+        let d = crate::max_abs_diff(&y, &whole);
+        eprintln!(
+            "TransformerNet ({recompute} MAC/B, {:?} in memory): max |Δ| {d:e} of max |y| {scale}, {} bands, {} B written",
+            opts.memory_maps, report.bands, report.scratch_written
+        );
+        // relative to the output's size: a seeded network's output is a few units (a trained
+        // one's reaches 255, where 2e-4 relative is a twentieth of a level)
+        assert!(d < TOL * scale, "max |Δ| {d}");
+        assert!(max_level_diff(&levels(&y), &levels(&whole)) <= 1);
+        assert_eq!(report.scratch_written > 0, opts.memory_maps == Some(0));
+    }
+}
+
+/// The plan for a 6000×4000 photo through the full-size TransformerNet under 2 GiB: the
+/// first two convolutions and the last recomputed where read (deconv2's would cost more than it
+/// saves with the halo of 24-MiB bands counted), each residual block in two maps (its sum written
+/// into the map of the sum before), the H/4 maps in memory, deconv1's and deconv2's in files.
+#[test]
+fn a_24_megapixel_transformer_net_keeps_its_residual_blocks_in_memory() {
+    let net = TransformerNet::seeded(1, &Device::Cpu).unwrap();
+    let p = net.program();
+    let sh = shapes(&p, (3, 4000, 6000)).unwrap();
+    let opts = TileOptions::new(std::env::temp_dir());
+    let plan = plan::plan(&p, &sh, &opts, &Ctx::eval(), plan::RECOMPUTE_MACS_PER_BYTE);
+    let kept: Vec<NodeId> = (0..p.nodes.len())
+        .filter(|&i| stored(&p.nodes[i]))
+        .collect();
+    let names: Vec<String> = kept
+        .iter()
+        .map(|&i| {
+            let step = plan
+                .steps
+                .iter()
+                .find(|s| s.node == i && s.kind != plan::Kind::Output);
+            let what = match step.map(|s| s.kind) {
+                None => "computed where read".to_string(),
+                Some(plan::Kind::Stats) => "statistics, recomputed".to_string(),
+                Some(k) => format!("{k:?}, file {}", plan.in_file[i]),
+            };
+            format!("{i} {:?}: {what}", sh[i])
+        })
+        .collect();
+    eprintln!("{names:#?}");
+    let virt: Vec<bool> = kept.iter().map(|&i| plan.virt[i]).collect();
+    // conv1, conv2, then conv3 and 5 × (conv, conv, sum), deconv1's conv, deconv2's, deconv3
+    assert_eq!(virt.len(), 2 + 1 + 15 + 3);
+    assert!(virt[0] && virt[1] && virt[20], "{names:#?}");
+    assert!(virt[2..20].iter().all(|v| !v), "{names:#?}");
+    let in_file: Vec<NodeId> = kept.iter().copied().filter(|&i| plan.in_file[i]).collect();
+    assert_eq!(in_file, [kept[18], kept[19]], "{names:#?}");
+    let reused = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.kind, plan::Kind::Reuse { .. }))
+        .count();
+    assert_eq!(reused, 10, "{names:#?}");
+    assert!(plan.peak <= opts.budget, "peak {}", plan.peak);
 }
 
 /// A budget below the untiled estimate: bands sized by it, the engine's peak within it, the
@@ -203,4 +289,51 @@ fn errors_name_the_scratch_folder_and_the_layer() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("reflection padding"), "{e}");
+}
+
+/// The plan for a 6016×4000 photo through resnet_9blocks ngf 64 under 2 GiB: the head (a 6 GB
+/// map) recomputed where read (the first downsampling and the last upsampling would pay at taller
+/// bands, not with the halo of the 6–7-row bands that 24-MiB tensors leave them), each residual
+/// block in two maps.
+#[test]
+fn a_24_megapixel_resnet_9blocks_recomputes_its_head() {
+    let c = GenConfig {
+        arch: "resnet_9blocks".into(),
+        input_nc: 3,
+        output_nc: 3,
+        ngf: 64,
+        norm: NormKind::Instance,
+        dropout: false,
+    };
+    let g = Generator::seeded(&c, 1, 0.02, &Device::Cpu).unwrap();
+    let p = g.program();
+    let sh = shapes(&p, (3, 4000, 6016)).unwrap();
+    let opts = TileOptions::new(std::env::temp_dir());
+    let plan = plan::plan(&p, &sh, &opts, &Ctx::test(0), plan::RECOMPUTE_MACS_PER_BYTE);
+    let kept: Vec<NodeId> = (0..p.nodes.len())
+        .filter(|&i| stored(&p.nodes[i]))
+        .collect();
+    for &i in &kept {
+        let step = plan
+            .steps
+            .iter()
+            .find(|s| s.node == i && s.kind != plan::Kind::Output);
+        eprintln!(
+            "{i} {:?}: virtual {}, {:?}, file {}, rows {:?}",
+            sh[i],
+            plan.virt[i],
+            step.map(|s| s.kind),
+            plan.in_file[i],
+            step.map(|s| s.rows)
+        );
+    }
+    // the head (64 channels at full size)
+    assert!(plan.virt[kept[0]]);
+    let reused = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.kind, plan::Kind::Reuse { .. }))
+        .count();
+    assert_eq!(reused, 18);
+    assert!(plan.peak <= opts.budget, "peak {}", plan.peak);
 }
