@@ -200,6 +200,65 @@ fn a_run_gives_its_newest_complete_checkpoint() {
     assert!(!ws.join("e.png").exists());
 }
 
+/// `--step N` paints with the run's checkpoint of step N instead of its newest; a step with no
+/// complete checkpoint (none, or one never finished) is refused naming the steps there are, and
+/// `--step` with a checkpoint folder is refused: it chooses among a run's checkpoints.
+#[test]
+fn a_run_gives_the_checkpoint_of_a_chosen_step() {
+    let ws = temp_workspace("fs-run-step");
+    let root = fake_run(&ws, "fast-style-quick-20260101-000000", &[10, 20], &[30]);
+    write_image(&ws.join("p.png"), 24, 20, 2);
+    let photo = read(&ws.join("p.png"));
+    let step10 = TransformerNet::for_inference(
+        aiart::nn::weights::load_state_dict(
+            &root.join("checkpoints/step-00000010/transformer_net.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap(),
+        "t",
+        &Device::Cpu,
+    )
+    .unwrap();
+    let args = |step: &'static str, out: &'static str| {
+        ["--model", "fast-style-quick-2026", "--step", step]
+            .into_iter()
+            .chain(["--input", "p.png", "--output", out])
+            .collect::<Vec<_>>()
+    };
+    let out = stylize(&ws, &args("10", "o10.png"));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_same(
+        &read(&ws.join("o10.png")),
+        &expected(&step10, &photo),
+        "--step 10",
+    );
+    for (step, o) in [("30", "o30.png"), ("5", "o5.png")] {
+        let out = stylize(&ws, &args(step, o));
+        let t = text(&out);
+        assert!(!out.status.success(), "{t}");
+        assert!(
+            t.contains(&format!("no complete checkpoint of step {step}"))
+                && t.contains("steps 10, 20"),
+            "{t}"
+        );
+        assert!(!ws.join(o).exists());
+    }
+    let ck = root.join("checkpoints/step-00000010").display().to_string();
+    let out = stylize(
+        &ws,
+        &[
+            "--model", &ck, "--step", "10", "--input", "p.png", "--output", "ck.png",
+        ],
+    );
+    let t = text(&out);
+    assert!(
+        !out.status.success() && t.contains("a checkpoint folder"),
+        "{t}"
+    );
+    assert!(!ws.join("ck.png").exists());
+    std::fs::remove_dir_all(&ws).unwrap();
+}
+
 #[test]
 fn a_folder_keeps_its_tree_and_names_the_bad_files() {
     let ws = temp_workspace("fs-folder");

@@ -119,6 +119,7 @@ fn translate_in_bands_equals_the_whole_image() {
         arch: None,
         norm: None,
         ngf: None,
+        step: None,
     };
     let w = Workspace { root: ws.clone() };
     let g = load(

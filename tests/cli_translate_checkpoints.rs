@@ -243,3 +243,81 @@ fn translate_goes_back_past_a_damaged_newest_checkpoint() {
     failed_saying(&out, &["none of its", "checkpoints reads"]);
     assert!(!ws.join("o2.png").exists());
 }
+
+/// `--step N` translates with the run's checkpoint of step N instead of its newest (the
+/// reference's `--epoch N`); a step without a complete checkpoint, and `--step` with a checkpoint
+/// folder, are refused before anything is written, naming the steps the run has.
+#[test]
+fn translate_takes_the_checkpoint_of_a_chosen_step() {
+    let ws = temp_workspace("out-step");
+    tiny_pix2pix_run(&ws, "", 2, "[log]\ncheckpoint_every = 1\n");
+    let mut steps: Vec<u64> = std::fs::read_dir(ws.join("run/checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("meta.json").is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.trim_start_matches("step-").parse().unwrap()
+        })
+        .collect();
+    steps.sort();
+    assert!(steps.len() >= 2, "{steps:?}");
+    write_image(&ws.join("pair.png"), 64, 32, 5);
+    let oldest = steps[0];
+    let folder = format!("run/checkpoints/step-{oldest:08}");
+    let out = translate(&ws, &folder, "pair.png", "folder.png", &["--whole"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let s = oldest.to_string();
+    let out = translate(
+        &ws,
+        "run",
+        "pair.png",
+        "step.png",
+        &["--whole", "--step", &s],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        std::fs::read(ws.join("step.png")).unwrap(),
+        std::fs::read(ws.join("folder.png")).unwrap(),
+        "--step {oldest} is the checkpoint of step {oldest}"
+    );
+    let out = translate(&ws, "run", "pair.png", "newest.png", &["--whole"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_ne!(
+        std::fs::read(ws.join("newest.png")).unwrap(),
+        std::fs::read(ws.join("step.png")).unwrap(),
+        "without --step: the newest checkpoint, trained further"
+    );
+    // a step with no checkpoint: refused, naming the ones there are
+    let named: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
+    let out = translate(
+        &ws,
+        "run",
+        "pair.png",
+        "none.png",
+        &["--whole", "--step", "999"],
+    );
+    failed_saying(
+        &out,
+        &[
+            "--step 999",
+            "no complete checkpoint of step 999",
+            &named.join(", "),
+        ],
+    );
+    assert!(!ws.join("none.png").exists());
+    // --step chooses among a run's checkpoints, not inside one
+    let out = translate(
+        &ws,
+        &folder,
+        "pair.png",
+        "in.png",
+        &["--whole", "--step", &s],
+    );
+    failed_saying(
+        &out,
+        &["--step", "a checkpoint folder", "a run's checkpoints"],
+    );
+    assert!(!ws.join("in.png").exists());
+    std::fs::remove_dir_all(&ws).unwrap();
+}

@@ -92,7 +92,7 @@ pub fn run(ws: &Workspace, a: ExportArgs) -> Result<i32> {
         if a.direction.is_some() {
             bail!("--direction: a fast style network has one way only; leave it out");
         }
-        let file = aiart::infer::stylize::locate(ws, &given, &mut |w| eprintln!("{w}"))?;
+        let file = aiart::infer::stylize::locate(ws, &given, None, &mut |w| eprintln!("{w}"))?;
         inputs.push(file.clone());
         check_outputs(&a, existing, &inputs)?;
         let net = aiart::infer::stylize::load(&file, &Device::Cpu)?;
@@ -107,6 +107,7 @@ pub fn run(ws: &Workspace, a: ExportArgs) -> Result<i32> {
             arch: None,
             norm: None,
             ngf: None,
+            step: None,
         };
         let found = translate_locate::locate(ws, &choice, &mut |w| eprintln!("{w}"))?;
         inputs.extend(found.read.iter().cloned());

@@ -88,6 +88,7 @@ pub fn run(ws: &Workspace, mut a: SweepArgs) -> Result<i32> {
     let base = StylizeArgs {
         model: None,
         input: None,
+        step: None,
         force: false,
         skip_existing: false,
         content: Some(content.clone()),

@@ -53,6 +53,10 @@ pub struct StylizeArgs {
     /// video frames comes back as frames)
     #[arg(long, value_name = "IMG|DIR", requires = "model")]
     pub input: Option<PathBuf>,
+    /// With --model RUN: the run's checkpoint of step N (checkpoints/step-NNNNNNNN/) instead of its
+    /// newest; a step without a complete checkpoint is refused, naming the steps that have one
+    #[arg(long, value_name = "N", requires = "model")]
+    pub step: Option<u64>,
     /// Replace outputs that already exist (never replaced otherwise; an output that is one of the
     /// inputs is refused even with --force)
     #[arg(long)]
@@ -281,6 +285,7 @@ pub fn run(ws: &Workspace, mut a: StylizeArgs) -> Result<i32> {
             ws,
             super::stylize_model::ModelArgs {
                 model: model.clone(),
+                step: a.step,
                 input: input.clone(),
                 output: output.clone(),
                 size: a.size,

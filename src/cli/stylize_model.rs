@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 /// What `stylize --model` was given, once resolved.
 pub struct ModelArgs {
     pub model: PathBuf,
+    /// `--step N`: the run's checkpoint of step N instead of its newest
+    pub step: Option<u64>,
     pub input: PathBuf,
     pub output: PathBuf,
     pub size: Option<u32>,
@@ -36,7 +38,7 @@ pub fn run(ws: &Workspace, a: ModelArgs) -> Result<i32> {
     if a.size == Some(0) {
         bail!("--size 0: give the longest side in pixels (at least {MIN_SIDE})");
     }
-    let file = locate(ws, &a.model, &mut |w| eprintln!("{w}"))?;
+    let file = locate(ws, &a.model, a.step, &mut |w| eprintln!("{w}"))?;
     // every output checked (and its folder tried) before the first image is painted
     let batch = plan(
         (&input, &a.output),
@@ -90,7 +92,7 @@ fn clip(ws: &Workspace, a: &ModelArgs, input: &Path) -> Result<i32> {
     if a.size == Some(0) {
         bail!("--size 0: give the longest side in pixels (at least {MIN_SIDE})");
     }
-    let file = locate(ws, &a.model, &mut |w| eprintln!("{w}"))?;
+    let file = locate(ws, &a.model, a.step, &mut |w| eprintln!("{w}"))?;
     let out = output_for(input, &a.output, &read_files(&file), a.force)?;
     let device = aiart::device::pick(&a.device)?;
     let net = load(&file, &device)?;

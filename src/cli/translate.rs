@@ -41,6 +41,11 @@ pub struct TranslateArgs {
     /// A reference .pth (e.g. latest_net_G.pth), a .safetensors state dict, a run checkpoint folder, or a run folder (its newest checkpoint)
     #[arg(long, short)]
     pub checkpoint: PathBuf,
+    /// With a run as --checkpoint: its checkpoint of step N (checkpoints/step-NNNNNNNN/) instead of
+    /// its newest (the reference's --epoch N); a step without a complete checkpoint is refused,
+    /// naming the steps that have one
+    #[arg(long, value_name = "N")]
+    pub step: Option<u64>,
     /// An image, or a folder of images (searched recursively)
     #[arg(long, short)]
     pub input: PathBuf,
@@ -110,6 +115,7 @@ pub fn run(ws: &Workspace, a: TranslateArgs) -> Result<i32> {
             NormArg::None => NormKind::None,
         }),
         ngf: a.ngf,
+        step: a.step,
     };
     let found = locate(ws, &choice, &mut |w| eprintln!("{w}"))?;
     if aiart::data::video::is_clip(&input) {

@@ -26,6 +26,8 @@ pub struct GenChoice {
     pub arch: Option<String>,
     pub norm: Option<NormKind>,
     pub ngf: Option<usize>,
+    /// `--step N`: a run's checkpoint of step N instead of its newest (the reference's `--epoch N`)
+    pub step: Option<u64>,
 }
 
 /// The generator to load: its file, its configuration when a run wrote it, and for a pix2pix
@@ -77,12 +79,16 @@ pub fn published(ws: &Workspace, a: &GenChoice) -> Result<Option<Located>> {
 /// The generator `a.checkpoint` names (resolved by the workspace's rule for paths): a generator
 /// file (`.pth`, `.safetensors`) as it is; a run checkpoint folder's `net_G` / `net_G_A` /
 /// `net_G_B` by its meta.json and the direction; a run folder's newest readable checkpoint
-/// (`warn` hears of newer ones that do not read). Errors: nothing there, a fast style run or
+/// (`warn` hears of newer ones that do not read), or with `a.step` its checkpoint of that step
+/// (refused naming the steps that have one, and for anything but a run). Errors: nothing there, a fast style run or
 /// checkpoint (with the `stylize --model` command), a folder without meta.json, a direction the
 /// generator does not translate (naming what it does). A published model's name
 /// ([`published`]) comes first.
 pub fn locate(ws: &Workspace, a: &GenChoice, warn: &mut dyn FnMut(String)) -> Result<Located> {
     if let Some(found) = published(ws, a)? {
+        if let Some(step) = a.step {
+            bail!("{}", step_not_for(step, &a.checkpoint, "a published model"));
+        }
         return Ok(found);
     }
     let given = ws.path(&a.checkpoint);
@@ -102,7 +108,17 @@ pub fn locate(ws: &Workspace, a: &GenChoice, warn: &mut dyn FnMut(String)) -> Re
                 stylize_hint(&given)
             );
         }
-        dir = newest_readable(&run, warn)?.1;
+        dir = match a.step {
+            Some(step) => checkpoint_at(&run, step)?,
+            None => newest_readable(&run, warn)?.1,
+        };
+    } else if let Some(step) = a.step {
+        let what = if dir.is_file() {
+            "a single file"
+        } else {
+            "a checkpoint folder"
+        };
+        bail!("{}", step_not_for(step, &given, what));
     }
     if dir.is_file() {
         if let Some(asked) = a.direction {
@@ -342,6 +358,22 @@ pub fn load(a: &GenChoice, found: Located, device: &Device) -> Result<Generator>
         (Err(e), Some(hint)) => Err(anyhow::anyhow!("{e}\n{hint}")),
         (Err(e), None) => Err(e.into()),
     }
+}
+
+/// `--step N` given with something other than a run folder.
+pub fn step_not_for(step: u64, given: &Path, what: &str) -> String {
+    format!(
+        "--step {step}: {} is {what}, and --step chooses among a run's checkpoints; pass the run \
+         (its id or folder) with --step, or the file or checkpoint folder without it",
+        given.display()
+    )
+}
+
+/// The checkpoint of `step` in `run` (`--step N`), for a command that only reads it. Errors: no
+/// complete checkpoint of that step (naming the steps that have one), one that does not read.
+pub fn checkpoint_at(run: &RunDir, step: u64) -> Result<PathBuf> {
+    run.checkpoint_at(step)
+        .map_err(|e| anyhow::anyhow!("--step {step}: {e}"))
 }
 
 /// The newest checkpoint of `run` that reads, for a command that only reads it (translate,

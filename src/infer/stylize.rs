@@ -8,7 +8,7 @@
 //! budget the forward runs in exact row bands (`nn::tiled`), whose result is the whole-image
 //! forward's (±1 level).
 
-use super::locate::newest_readable;
+use super::locate::{checkpoint_at, newest_readable, step_not_for};
 use super::{check_budget, OnProgress, Tiling};
 use crate::data::image_io;
 use crate::nn::layers::Ctx;
@@ -29,10 +29,17 @@ pub const NET_FILE: &str = "transformer_net.safetensors";
 
 /// The weights file that `--model` names: a file as it is; a checkpoint folder's
 /// `transformer_net.safetensors`; a run (its folder, or its id under the workspace's runs/) →
-/// its newest readable checkpoint (`warn` hears of newer ones that do not read). Errors: nothing
+/// its newest readable checkpoint (`warn` hears of newer ones that do not read), or with `step`
+/// (`--step N`) its checkpoint of that step. Errors: `step` with anything but a run, no complete
+/// readable checkpoint of that step (naming the steps that have one), nothing
 /// by that name, another kind's run or checkpoint (with the command that takes it), a folder
 /// without the network's file.
-pub fn locate(ws: &Workspace, given: &Path, warn: &mut dyn FnMut(String)) -> Result<PathBuf> {
+pub fn locate(
+    ws: &Workspace,
+    given: &Path,
+    step: Option<u64>,
+    warn: &mut dyn FnMut(String),
+) -> Result<PathBuf> {
     // a published model by name (`aiart model fetch candy`)
     if let Some(l) = crate::data::models::find(ws, given)? {
         if l.model.kind != KIND {
@@ -43,6 +50,9 @@ pub fn locate(ws: &Workspace, given: &Path, warn: &mut dyn FnMut(String)) -> Res
                 l.model.what,
                 gan_hint(l.model.kind.as_str())
             );
+        }
+        if let Some(step) = step {
+            bail!("{}", step_not_for(step, given, "a published model"));
         }
         return Ok(l.file);
     }
@@ -55,6 +65,14 @@ pub fn locate(ws: &Workspace, given: &Path, warn: &mut dyn FnMut(String)) -> Res
                  run or checkpoint folder, or a .safetensors / .pth / .model file"
             )
         })?;
+    }
+    if let (Some(step), false) = (step, p.join("run.json").is_file()) {
+        let what = if p.is_file() {
+            "a single file"
+        } else {
+            "a checkpoint folder"
+        };
+        bail!("{}", step_not_for(step, &p, what));
     }
     if p.is_file() {
         return Ok(p);
@@ -69,7 +87,10 @@ pub fn locate(ws: &Workspace, given: &Path, warn: &mut dyn FnMut(String)) -> Res
                 gan_hint(k.as_str())
             );
         }
-        p = newest_readable(&run, warn)?.1;
+        p = match step {
+            Some(step) => checkpoint_at(&run, step)?,
+            None => newest_readable(&run, warn)?.1,
+        };
     }
     let meta = p.join("meta.json");
     if let Ok(text) = std::fs::read_to_string(&meta) {

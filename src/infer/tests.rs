@@ -61,6 +61,7 @@ fn choice(checkpoint: &str, direction: Option<Direction>) -> GenChoice {
         arch: None,
         norm: None,
         ngf: None,
+        step: None,
     }
 }
 

@@ -65,6 +65,40 @@ impl RunDir {
         Ok((None, damaged))
     }
 
+    /// The complete checkpoint of `step` (`checkpoints/step-NNNNNNNN/` with its meta.json) when it
+    /// reads: the one `--step N` / `--from-step N` chooses instead of the newest (the reference's
+    /// `--epoch N`). Errors (as text, for the caller's message): no complete checkpoint of that
+    /// step (naming the steps that have one), or one that does not read (why).
+    pub fn checkpoint_at(&self, step: u64) -> Result<PathBuf, String> {
+        let all = self
+            .list_checkpoints()
+            .map_err(|e| format!("{}: {e}", self.checkpoints().display()))?;
+        let complete: Vec<u64> = all
+            .iter()
+            .filter(|(_, p)| p.join("meta.json").is_file())
+            .map(|(s, _)| *s)
+            .collect();
+        let Some((_, path)) = all
+            .into_iter()
+            .find(|(s, p)| *s == step && p.join("meta.json").is_file())
+        else {
+            let have = if complete.is_empty() {
+                "it has no complete checkpoint yet".to_string()
+            } else {
+                let steps: Vec<String> = complete.iter().map(|s| s.to_string()).collect();
+                format!("its complete checkpoints are of steps {}", steps.join(", "))
+            };
+            return Err(format!(
+                "{}: no complete checkpoint of step {step} (checkpoints/step-{step:08}/ with \
+                 meta.json); {have}",
+                self.root.display()
+            ));
+        };
+        check(&path)
+            .map_err(|why| format!("the checkpoint of step {step} does not read: {why}"))?;
+        Ok(path)
+    }
+
     /// Renames a damaged checkpoint to `step-N.damaged/`, out of the way of the checkpoint the
     /// resumed run writes at its step, and kept for whoever wants to look. Returns the new path.
     pub fn set_aside(&self, d: &Damaged) -> io::Result<PathBuf> {
@@ -110,6 +144,14 @@ mod tests {
             damaged[0].why
         );
         assert!(damaged[1].why.contains("meta.json"), "{}", damaged[1].why);
+        assert_eq!(run.checkpoint_at(2).unwrap(), run.checkpoint_path(2));
+        let none = run.checkpoint_at(3).unwrap_err();
+        assert!(none.contains("steps 2, 4, 6"), "{none}");
+        let cut = run.checkpoint_at(6).unwrap_err();
+        assert!(
+            cut.contains("does not read") && cut.contains("net.safetensors"),
+            "{cut}"
+        );
         let kept = run.set_aside(&damaged[0]).unwrap();
         assert!(kept.join("net.safetensors").is_file());
         let steps: Vec<u64> = run
