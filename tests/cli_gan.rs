@@ -620,3 +620,91 @@ fn headless_lines_name_the_step_their_losses_are_from() {
     }
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// `--resume RUN --from-step N` (the reference's `--continue_train --epoch N`): a finished run
+/// with checkpoints at 2, 4 and 6 resumed from 4 has metrics of steps 1..=4 and then 5.. again,
+/// those of the uninterrupted run; what it held past step 4 moves out (metrics, samples, the
+/// checkpoint of step 6), never deleted. A step without a checkpoint is refused, naming the steps
+/// there are, before anything changes.
+#[test]
+fn a_run_resumes_from_a_chosen_checkpoint() {
+    let ws = temp_workspace("from-step");
+    let train = ws.join("data/train");
+    std::fs::create_dir_all(&train).unwrap();
+    for i in 0..2 {
+        aligned(i).save(train.join(format!("{i}.png"))).unwrap();
+    }
+    // 2 steps an epoch, 3 epochs: checkpoints (and samples) at steps 2, 4 and 6
+    std::fs::write(
+        ws.join("p.toml"),
+        "kind = \"pix2pix\"\n[data]\ndataroot = \"data\"\nload_size = 32\ncrop_size = 32\n\
+         [model]\nnetG = \"unet_32\"\nngf = 2\nndf = 2\n[train]\nn_epochs = 3\nn_epochs_decay = 0\n\
+         [log]\ncheckpoint_every = 2\nkeep_checkpoints = 5\nsample_every = 2\n",
+    )
+    .unwrap();
+    let train_with = |extra: &[&str]| {
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "--quiet"])
+            .args(extra))
+    };
+    let out = train_with(&["p.toml", "--run-dir", "runs/r"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let r = ws.join("runs/r");
+    let steps_in = |dir: &Path| -> Vec<u64> {
+        let mut s: Vec<u64> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                name.strip_prefix("step-")?.parse().ok()
+            })
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(steps_in(&r.join("checkpoints")), [2, 4, 6]);
+    let whole = read_jsonl(&r.join("metrics.jsonl"));
+    let steps = |m: &[serde_json::Map<String, serde_json::Value>]| -> Vec<u64> {
+        m.iter().map(|r| r["step"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(steps(&whole), [1, 2, 3, 4, 5, 6]);
+    // a step without a checkpoint: refused, naming the ones there are; nothing moves
+    let out = train_with(&["--resume", "r", "--from-step", "3"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("--from-step 3") && t.contains("no complete checkpoint of step 3"),
+        "{t}"
+    );
+    assert!(t.contains("steps 2, 4, 6"), "{t}");
+    assert_eq!(read_jsonl(&r.join("metrics.jsonl")), whole, "nothing moved");
+    assert!(!r.join("checkpoints/discarded").exists());
+    // from 4: steps 5 and 6 again, as the uninterrupted run had them
+    let out = train_with(&["--resume", "r", "--from-step", "4"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let again = read_jsonl(&r.join("metrics.jsonl"));
+    assert_eq!(steps(&again), [1, 2, 3, 4, 5, 6]);
+    let losses = |m: &serde_json::Map<String, serde_json::Value>| -> Vec<(String, f64)> {
+        m.iter()
+            .filter(|(k, _)| k.starts_with("loss_") || *k == "lr" || *k == "epoch")
+            .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+            .collect()
+    };
+    for (a, w) in again.iter().zip(&whole) {
+        assert_eq!(losses(a), losses(w), "step {}", a["step"]);
+    }
+    // the first pass's steps 5 and 6 are kept aside, not deleted
+    assert_eq!(
+        steps(&read_jsonl(&r.join("metrics.discarded.jsonl"))),
+        [5, 6]
+    );
+    assert_eq!(steps_in(&r.join("checkpoints/discarded")), [6]);
+    assert!(r.join("samples/discarded/step-00000006.png").is_file());
+    assert_eq!(steps_in(&r.join("checkpoints")), [2, 4, 6]);
+    let events = std::fs::read_to_string(r.join("events.jsonl")).unwrap();
+    assert!(
+        events.contains("step-00000004") && events.contains("1 checkpoints past it"),
+        "{events}"
+    );
+    std::fs::remove_dir_all(&ws).unwrap();
+}

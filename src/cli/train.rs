@@ -45,6 +45,13 @@ pub struct TrainArgs {
     /// Continue RUN (an id or a folder) from its newest complete checkpoint
     #[arg(long, value_name = "RUN", conflicts_with_all = ["preset", "run_dir"])]
     pub resume: Option<String>,
+    /// With --resume: continue from the run's checkpoint of step N instead of its newest (the
+    /// reference's --continue_train --epoch N). What the run holds past step N (metrics, samples,
+    /// checkpoints) moves to metrics.discarded.jsonl, samples/discarded/ and
+    /// checkpoints/discarded/, never deleted; a step without a complete checkpoint is refused,
+    /// naming the steps that have one
+    #[arg(long, value_name = "N", requires = "resume")]
+    pub from_step: Option<u64>,
     #[command(flatten)]
     pub slurm: super::submit::SlurmArgs,
 }
@@ -130,6 +137,7 @@ pub fn run(ws: &Workspace, mut a: TrainArgs) -> Result<i32> {
             max_steps: a
                 .max_steps
                 .or_else(|| super::submit::queued_max_steps(ws, r)),
+            from_step: a.from_step,
             quiet: a.quiet,
             before_lock: aiart::launch::before_lock,
             launcher: launcher(),
@@ -251,6 +259,9 @@ fn detach(ws: &Workspace, a: &TrainArgs) -> Result<i32> {
     match (&a.resume, &a.preset) {
         (Some(_), _) => {
             cmd.arg("--resume").arg(&root);
+            if let Some(n) = a.from_step {
+                cmd.arg("--from-step").arg(n.to_string());
+            }
             for s in &a.set {
                 cmd.arg("--set").arg(s);
             }

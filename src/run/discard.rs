@@ -1,7 +1,8 @@
 //! One trajectory after a resume: what a killed trainer logged past its newest complete checkpoint
 //! is replayed by the resumed one, so those metrics records and samples move out of the live files
-//! (into `metrics.discarded.jsonl` and `samples/discarded/`) before it starts. Nothing is deleted,
-//! nothing is shown twice.
+//! (into `metrics.discarded.jsonl` and `samples/discarded/`) before it starts; so do the
+//! checkpoints past the one it resumes from (`--from-step N`: into `checkpoints/discarded/`).
+//! Nothing is deleted, nothing is shown twice.
 
 use super::dir::RunDir;
 use crate::atomic::write_atomic;
@@ -14,6 +15,8 @@ use std::path::PathBuf;
 pub struct Discarded {
     pub records: usize,
     pub samples: usize,
+    /// checkpoint folders past the step (a resume from a chosen, older checkpoint)
+    pub checkpoints: usize,
 }
 
 fn record_step(line: &str) -> Option<u64> {
@@ -40,7 +43,13 @@ impl RunDir {
         self.samples().join("discarded")
     }
 
-    /// Moves the metrics records and samples of steps after `step` out of the live files. The
+    pub fn discarded_checkpoints(&self) -> PathBuf {
+        self.checkpoints().join("discarded")
+    }
+
+    /// Moves the metrics records, samples and checkpoint folders of steps after `step` out of the
+    /// live files (a checkpoint to `checkpoints/discarded/step-N/`, beside any earlier one of the
+    /// same step as `step-N.K/`, out of the list a resume or `--step` reads). The
     /// records are appended to the discard file before metrics.jsonl is rewritten atomically, so a
     /// kill in between loses nothing (the next resume moves the same records again).
     pub fn discard_after(&self, step: u64) -> io::Result<Discarded> {
@@ -81,6 +90,9 @@ impl RunDir {
             f.sync_all()?;
             write_atomic(&self.metrics(), keep.as_bytes())?;
         }
+        if let Some(after) = after {
+            out.checkpoints = self.discard_checkpoints_after(after)?;
+        }
         let Ok(rd) = fs::read_dir(self.samples()) else {
             return Ok(out);
         };
@@ -103,6 +115,29 @@ impl RunDir {
             out.samples += 1;
         }
         Ok(out)
+    }
+}
+
+impl RunDir {
+    /// The checkpoint folders of steps after `step`, moved under `checkpoints/discarded/`; how many.
+    fn discard_checkpoints_after(&self, step: u64) -> io::Result<usize> {
+        let mut n = 0;
+        for (s, path) in self.list_checkpoints()? {
+            if s <= step {
+                continue;
+            }
+            let name = format!("step-{s:08}");
+            fs::create_dir_all(self.discarded_checkpoints())?;
+            let mut dst = self.discarded_checkpoints().join(&name);
+            let mut k = 1;
+            while dst.exists() {
+                dst = self.discarded_checkpoints().join(format!("{name}.{k}"));
+                k += 1;
+            }
+            fs::rename(&path, &dst).map_err(|e| crate::atomic::at(&path, e))?;
+            n += 1;
+        }
+        Ok(n)
     }
 }
 
@@ -129,7 +164,8 @@ mod tests {
             d,
             Discarded {
                 records: 3,
-                samples: 1
+                samples: 1,
+                checkpoints: 0
             }
         );
         let steps = |p: &std::path::Path| -> Vec<u64> {
@@ -152,6 +188,43 @@ mod tests {
             b"png"
         );
         assert_eq!(run.discard_after(4).unwrap(), Discarded::default());
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn checkpoints_past_the_step_move_to_discarded_beside_earlier_ones() {
+        let root = std::env::temp_dir().join(format!("aiart-discard-ck-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let run = RunDir::create(&root).unwrap();
+        for s in [2, 4, 6] {
+            fs::create_dir_all(run.checkpoint_path(s)).unwrap();
+            fs::write(run.checkpoint_path(s).join("meta.json"), format!("{s}")).unwrap();
+        }
+        fs::create_dir_all(run.discarded_checkpoints().join("step-00000006")).unwrap();
+        let d = run.discard_after(2).unwrap();
+        assert_eq!(d.checkpoints, 2);
+        let left: Vec<u64> = run
+            .list_checkpoints()
+            .unwrap()
+            .iter()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(left, [2]);
+        let moved = run.discarded_checkpoints();
+        assert_eq!(
+            fs::read_to_string(moved.join("step-00000004/meta.json")).unwrap(),
+            "4"
+        );
+        assert_eq!(
+            fs::read_to_string(moved.join("step-00000006.1/meta.json")).unwrap(),
+            "6"
+        );
+        assert!(
+            moved.join("step-00000006").is_dir(),
+            "the earlier one is kept"
+        );
+        // a run that starts over keeps its checkpoint folders where they are
+        assert_eq!(run.discard_all().unwrap().checkpoints, 0);
         fs::remove_dir_all(&root).unwrap();
     }
 }

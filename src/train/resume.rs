@@ -1,5 +1,6 @@
 //! The one resume of every kind (`aiart train --resume RUN`, a Slurm job's attempt, a sweep's
-//! queue): continues a run from its newest complete checkpoint (appending to its files), with the
+//! queue): continues a run from its newest complete checkpoint, or a chosen one (`--from-step N`),
+//! appending to its files, with the
 //! `--set` changes a live run may take, through the kind's trainer (a `BatchTrainer` and the one
 //! batch loop, or style transfer's own loop); a run without a checkpoint starts over from step 0
 //! through `train::start`.
@@ -39,6 +40,9 @@ pub struct ResumeArgs<'a> {
     /// `--device` as an override of the preset (`train.device="cuda:0"`), or none
     pub device: &'a [String],
     pub max_steps: Option<u64>,
+    /// `--from-step N`: resume from the checkpoint of step N instead of the newest (the
+    /// reference's `--continue_train --epoch N`); what the run holds past it moves out
+    pub from_step: Option<u64>,
     pub quiet: bool,
     /// Before the run's lock is taken: a launcher's own clean-up (a Slurm job takes over the
     /// lock its previous attempt left); the caller passes `launch::before_lock`
@@ -109,7 +113,10 @@ fn extend_hint(id: &str, kind: Kind) -> String {
     }
 }
 
-/// Continues run `name` (an id or a folder) from its newest complete checkpoint, appending to its
+/// Continues run `name` (an id or a folder) from its newest complete checkpoint (`a.from_step`:
+/// its checkpoint of that step, the ones past it moved to `checkpoints/discarded/` with the
+/// metrics and samples past it; a step without a complete, readable checkpoint is refused before
+/// anything changes, naming the steps that have one), appending to its
 /// files, through the same start as a new run: the kind's trainer (a [`BatchTrainer`], or style
 /// transfer's loop), loaded from the checkpoint. `--set` changes what may change live first (a
 /// finished run continues to a longer schedule); a finished run without one is left as it is. A
@@ -145,11 +152,20 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<Resumed> {
             return Ok(Resumed::Refused);
         }
     };
+    // the chosen checkpoint, before anything changes; a step without one is refused
+    let chosen = match a.from_step {
+        Some(n) => Some((
+            n,
+            run.checkpoint_at(n)
+                .map_err(|e| anyhow!("--from-step {n}: {e}"))?,
+        )),
+        None => None,
+    };
     // a run its schedule (or convergence) finished, rather than --max-steps
     let done = status
         .as_ref()
         .filter(|s| s.state == RunState::Finished && s.max_steps.is_none_or(|m| s.step < m));
-    if let (Some(s), true) = (done, changes.is_empty()) {
+    if let (Some(s), true, None) = (done, changes.is_empty(), &chosen) {
         eprintln!(
             "run {} is finished ({}): nothing to continue. To train it longer, {}",
             run.id(),
@@ -160,7 +176,11 @@ pub fn resume(ws: &Workspace, name: &str, a: &ResumeArgs) -> Result<Resumed> {
     }
     RunDir::repair_jsonl(&run.metrics())?;
     RunDir::repair_jsonl(&run.events())?;
-    let Some((step, ck)) = readable_checkpoint(&run)? else {
+    let found = match chosen {
+        Some(c) => Some(c),
+        None => readable_checkpoint(&run)?,
+    };
+    let Some((step, ck)) = found else {
         write_resume_changes(&run, &text, a.set, &changes)?;
         return start_over(ws, run, info, lock, a);
     };
@@ -336,9 +356,18 @@ fn readable_checkpoint(run: &RunDir) -> Result<Option<(u64, std::path::PathBuf)>
 /// the `resumed` event's message.
 fn discard_past(run: &RunDir, step: u64, ck: &Path) -> Result<String> {
     let moved = run.discard_after(step)?;
+    let checkpoints = if moved.checkpoints > 0 {
+        format!(
+            ", and {} checkpoints past it to {}",
+            moved.checkpoints,
+            run.discarded_checkpoints().display()
+        )
+    } else {
+        String::new()
+    };
     Ok(format!(
         "from {} (step {step}); moved {} metrics records and {} samples past step {step} to \
-         metrics.discarded.jsonl and samples/discarded/",
+         metrics.discarded.jsonl and samples/discarded/{checkpoints}",
         ck.display(),
         moved.records,
         moved.samples
