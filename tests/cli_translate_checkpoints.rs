@@ -321,3 +321,76 @@ fn translate_takes_the_checkpoint_of_a_chosen_step() {
     assert!(!ws.join("in.png").exists());
     std::fs::remove_dir_all(&ws).unwrap();
 }
+
+/// `--both-ways` with a CycleGAN run writes the reference's test page row for an image:
+/// real_A | fake_B | rec_A, rec_A = G_B(G_A(a)), each pass that of `translate --direction` on the
+/// previous pass's picture; with `--direction BtoA` the B side's row. A pix2pix run is refused.
+#[test]
+fn cyclegan_both_ways_writes_the_reconstruction_row() {
+    let ws = temp_workspace("out-both-ways");
+    for d in ["trainA", "trainB"] {
+        let dir = ws.join("data").join(d);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..2 {
+            write_image(
+                &dir.join(format!("{i}.png")),
+                32,
+                32,
+                i + if d == "trainB" { 7 } else { 0 },
+            );
+        }
+    }
+    std::fs::write(
+        ws.join("cyc.toml"),
+        "kind = \"cyclegan\"\n[data]\ndataroot = \"data\"\nload_size = 32\ncrop_size = 32\n\
+         [model]\nnetG = \"resnet_2blocks\"\nngf = 4\nndf = 4\n[train]\nn_epochs = 1\n\
+         n_epochs_decay = 0\npool_size = 4\n",
+    )
+    .unwrap();
+    let out =
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "cyc.toml", "--run-dir", "cyc", "--quiet"]));
+    assert!(out.status.success(), "{}", text(&out));
+    write_image(&ws.join("photo.png"), 24, 20, 3);
+    let img = |name: &str| image::open(ws.join(name)).unwrap().to_rgb8();
+    for (dir, back, (x, y)) in [("AtoB", "BtoA", ("A", "B")), ("BtoA", "AtoB", ("B", "A"))] {
+        let one_way = |input: &str, d: &str, o: &str| {
+            let out = translate(&ws, "cyc", input, o, &["--direction", d]);
+            assert!(out.status.success(), "{}", text(&out));
+        };
+        let (fake, rec, row) = (
+            format!("fake{dir}.png"),
+            format!("rec{dir}.png"),
+            format!("row{dir}.png"),
+        );
+        one_way("photo.png", dir, &fake);
+        one_way(&fake, back, &rec);
+        let out = translate(
+            &ws,
+            "cyc",
+            "photo.png",
+            &row,
+            &["--direction", dir, "--both-ways"],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        let want = aiart::data::grid::labelled_grid(
+            &[
+                (format!("real_{x}"), img("photo.png")),
+                (format!("fake_{y}"), img(&fake)),
+                (format!("rec_{x}"), img(&rec)),
+            ],
+            3,
+        );
+        assert!(
+            img(&row) == want,
+            "{dir}: the labelled row real | fake | rec"
+        );
+    }
+    // a pix2pix generator translates one way: no reconstruction
+    tiny_pix2pix_run(&ws, "", 1, "");
+    let out = translate(&ws, "run", "photo.png", "p2p.png", &["--both-ways"]);
+    failed_saying(&out, &["--both-ways", "not a CycleGAN run", "G_A and G_B"]);
+    assert!(!ws.join("p2p.png").exists());
+    std::fs::remove_dir_all(&ws).unwrap();
+}

@@ -86,6 +86,11 @@ pub struct TranslateArgs {
     /// real_A | fake_B | real_B grid
     #[arg(long, conflicts_with = "whole")]
     pub fake_only: bool,
+    /// CycleGAN run or checkpoint folder: write the reference's test page row for each input,
+    /// real_A | fake_B | rec_A (rec_A = G_B(G_A(a))); with --direction BtoA the B side's,
+    /// real_B | fake_A | rec_B
+    #[arg(long, conflicts_with_all = ["whole", "fake_only"])]
+    pub both_ways: bool,
     /// Replace outputs that already exist (never replaced otherwise; an output that is one of the
     /// inputs is refused even with --force)
     #[arg(long)]
@@ -118,7 +123,15 @@ pub fn run(ws: &Workspace, a: TranslateArgs) -> Result<i32> {
         step: a.step,
     };
     let found = locate(ws, &choice, &mut |w| eprintln!("{w}"))?;
+    let back = if a.both_ways {
+        Some(generator_back(ws, &choice, &found)?)
+    } else {
+        None
+    };
     if aiart::data::video::is_clip(&input) {
+        if back.is_some() {
+            bail!("--both-ways: a clip's frames are translated one way; pass images");
+        }
         return clip(&a, &input, &choice, found, &device);
     }
     let inputs = list_inputs(&input, &a.output)?;
@@ -134,8 +147,16 @@ pub fn run(ws: &Workspace, a: TranslateArgs) -> Result<i32> {
     } else {
         vec![]
     };
-    let read = found.read.clone();
+    let mut read = found.read.clone();
     let g = load(&choice, found, &device)?;
+    let direction = choice.direction.unwrap_or(Direction::AtoB);
+    let back = match back {
+        Some((back_choice, found)) => {
+            read.extend(found.read.iter().cloned());
+            Some(load(&back_choice, found, &device)?)
+        }
+        None => None,
+    };
     // every output checked (and its folder tried) before the first image is translated
     let batch = plan((&input, &a.output), inputs, &read, a.force, a.skip_existing)?;
     let ctx = if a.eval {
@@ -161,28 +182,65 @@ pub fn run(ws: &Workspace, a: TranslateArgs) -> Result<i32> {
     let bars = indicatif::MultiProgress::new();
     if batch.inputs.len() == 1 && batch.skipped == 0 {
         let (input, out) = (&batch.inputs[0], &batch.outs[0]);
-        t.file(
-            input,
-            out,
-            aligned,
-            a.fake_only,
-            &mut band_progress(&bars, input),
-        )?;
+        let progress = &mut band_progress(&bars, input);
+        match &back {
+            Some(back) => t.file_both_ways(back, direction, input, out, progress)?,
+            None => t.file(input, out, aligned, a.fake_only, progress)?,
+        }
         println!("translated 1 image to {}", out.display());
         return Ok(0);
     }
     let bar = bars.add(indicatif::ProgressBar::new(batch.inputs.len() as u64));
     let one = |input: &Path, out: &Path| match not_pairs.iter().find(|(p, _)| p == input) {
         Some((_, what)) => bail!("{what}: {NOT_A_PAIR}"),
-        None => t.file(
-            input,
-            out,
-            aligned,
-            a.fake_only,
-            &mut band_progress(&bars, input),
-        ),
+        None => {
+            let progress = &mut band_progress(&bars, input);
+            match &back {
+                Some(back) => t.file_both_ways(back, direction, input, out, progress),
+                None => t.file(input, out, aligned, a.fake_only, progress),
+            }
+        }
     };
     Ok(each_image(&bar, &batch, ("translated", &a.output), one))
+}
+
+/// `--both-ways`: the other generator of the CycleGAN checkpoint `found` came from (G_B for G_A,
+/// G_A for G_B), located. Errors: anything but a CycleGAN run or checkpoint folder, naming it.
+fn generator_back(
+    ws: &Workspace,
+    choice: &GenChoice,
+    found: &aiart::infer::locate::Located,
+) -> Result<(GenChoice, aiart::infer::locate::Located)> {
+    let name = found
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    let pair = matches!(
+        name.as_deref(),
+        Some("net_G_A.safetensors" | "net_G_B.safetensors")
+    );
+    if !pair || found.config.is_none() || found.aligned.is_some() {
+        bail!(
+            "--both-ways: {} is not a CycleGAN run or checkpoint folder, and a reconstruction \
+             needs both its generators (G_A and G_B); pass the run (or its checkpoint folder)",
+            found.file.display()
+        );
+    }
+    // the same checkpoint folder G_A came from, even when the run writes a newer one meanwhile
+    let folder = found.file.parent().expect("a file in a checkpoint folder");
+    let back = GenChoice {
+        checkpoint: folder.to_path_buf(),
+        direction: Some(match choice.direction.unwrap_or(Direction::AtoB) {
+            Direction::AtoB => Direction::BtoA,
+            Direction::BtoA => Direction::AtoB,
+        }),
+        arch: choice.arch.clone(),
+        norm: choice.norm,
+        ngf: choice.ngf,
+        step: None,
+    };
+    let located = locate(ws, &back, &mut |w| eprintln!("{w}"))?;
+    Ok((back, located))
 }
 
 /// A clip in, a clip out: every frame whole through the generator, going on where an interrupted

@@ -138,14 +138,92 @@ impl Translation<'_> {
         fake_only: bool,
         progress: OnProgress,
     ) -> Result<()> {
+        self.file_made(
+            input,
+            out,
+            aligned.is_some(),
+            &mut |img, scratch, what| match aligned {
+                Some(d) => self.aligned(img, d, fake_only, scratch, what, &mut *progress),
+                None => Ok(self.image(img, scratch, what, &mut *progress)?.0),
+            },
+        )
+    }
+
+    /// As the reference's CycleGAN test page for one image (its `CycleGANModel.forward` and
+    /// visuals): `real` through this generator (`fake`), and `fake` back through `back` (`rec`,
+    /// e.g. G_B(G_A(a))); the labelled row real_A | fake_B | rec_A for `AtoB` (self: G_A, back:
+    /// G_B), real_B | fake_A | rec_B for `BtoA`. Each pass is [`Translation::image`]'s, its
+    /// 8-bit result the next one's input. Errors: either pass's.
+    pub fn both_ways(
+        &self,
+        back: &Generator,
+        real: RgbImage,
+        direction: Direction,
+        scratch: &Path,
+        what: &str,
+        progress: OnProgress,
+    ) -> Result<RgbImage> {
+        let (fake, _) = self.image(real.clone(), scratch, what, &mut *progress)?;
+        let back = Translation {
+            g: back,
+            ctx: self.ctx,
+            device: self.device,
+            tiling: self.tiling,
+            scratch_dir: self.scratch_dir.clone(),
+        };
+        let (rec, _) = back.image(fake.clone(), scratch, what, progress)?;
+        let (x, y) = match direction {
+            Direction::AtoB => ("A", "B"),
+            Direction::BtoA => ("B", "A"),
+        };
+        Ok(grid::labelled_grid(
+            &[
+                (format!("real_{x}"), real),
+                (format!("fake_{y}"), fake),
+                (format!("rec_{x}"), rec),
+            ],
+            3,
+        ))
+    }
+
+    /// [`Translation::file`] for [`Translation::both_ways`]: one input read, its row written to
+    /// `out`. Errors name the input, as `file`'s.
+    pub fn file_both_ways(
+        &self,
+        back: &Generator,
+        direction: Direction,
+        input: &Path,
+        out: &Path,
+        progress: OnProgress,
+    ) -> Result<()> {
+        let need = min_side(back);
+        self.file_made(input, out, false, &mut |img, scratch, what| {
+            let (w, h) = img.dimensions();
+            if w.min(h) < need {
+                bail!(
+                    "{what}, but the generator back ({}) takes at least {need} px on each side",
+                    back.arch.name()
+                );
+            }
+            self.both_ways(back, img, direction, scratch, what, &mut *progress)
+        })
+    }
+
+    /// One input read (EXIF orientation applied, each side checked against the generator's
+    /// smallest, halves for `aligned` pairs), made into a picture by `make` (the image, the
+    /// scratch folder, what to call it) and written to `out` (its folder made).
+    fn file_made(
+        &self,
+        input: &Path,
+        out: &Path,
+        aligned: bool,
+        make: &mut dyn FnMut(RgbImage, &Path, &str) -> Result<RgbImage>,
+    ) -> Result<()> {
         let (img, _) = image_io::load_rgb(input)?;
         let (w, h) = img.dimensions();
-        let (gw, gh) = match aligned {
-            Some(_) => (w / 2, h),
-            None => (w, h),
-        };
+        let (gw, gh) = if aligned { (w / 2, h) } else { (w, h) };
         let need = min_side(self.g);
-        let halves = if aligned.is_some() {
+        let halves = if aligned {
             format!(" (halves {gw}×{gh})")
         } else {
             String::new()
@@ -168,10 +246,7 @@ impl Translation<'_> {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let what = format!("{}: {w}×{h} px{halves}", input.display());
-        let y = match aligned {
-            Some(d) => self.aligned(img, d, fake_only, &scratch, &what, progress)?,
-            None => self.image(img, &scratch, &what, progress)?.0,
-        };
+        let y = make(img, &scratch, &what)?;
         image_io::save_image(&y, out)?;
         Ok(())
     }
