@@ -175,3 +175,21 @@ impl Translation<'_> {
         Ok(report)
     }
 }
+
+impl Stylization<'_> {
+    /// The network's temporal error on the two synthetic clips cut from `photo`
+    /// (`data::temporal`: a whole-pixel pan and a still with fresh sensor noise), each beside the
+    /// input clip's own: how much its clips would flicker. Each frame goes through
+    /// [`Stylization::image`], as a clip's frames do. Errors: the photo too small for the clips
+    /// (naming the size it needs), the network's.
+    pub fn flicker(
+        &self,
+        photo: &image::RgbImage,
+        clips: &crate::data::temporal::Clips,
+        scratch: &Path,
+    ) -> Result<crate::data::temporal::TemporalError> {
+        Ok(crate::data::temporal::measure(photo, clips, |f| {
+            Ok(self.image(f, scratch, "a flicker frame", &mut |_| {})?.0)
+        })?)
+    }
+}
