@@ -715,7 +715,11 @@ pub fn estimate(
         tiled: true,
         untiled_bytes: untiled,
         peak_bytes: plan.peak,
-        bands: plan.steps.iter().map(|s| sh[s.node].1.div_ceil(s.rows)).sum(),
+        bands: plan
+            .steps
+            .iter()
+            .map(|s| sh[s.node].1.div_ceil(s.rows))
+            .sum(),
         scratch_written: 0,
     })
 }
