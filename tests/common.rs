@@ -26,12 +26,53 @@ pub fn tiny_vgg() -> PathBuf {
     repo().join("tests/fixtures/nst_reference.safetensors")
 }
 
-/// A fresh, empty folder for one test.
+/// A fresh, empty folder for one test. Every such folder (and the hub cache `bin` points at) is
+/// removed when the test binary exits with every test passed; after a failure they are kept, for
+/// looking into (a panic anywhere in the binary marks it).
 pub fn temp_workspace(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("aiart-it-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
+    cleanup::register(&d);
     d
+}
+
+/// Removal of the test folders at exit unless a test panicked (`libc::atexit` runs after libtest's
+/// summary; a panic hook, chained to the one before it, marks a failure).
+mod cleanup {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Mutex, Once};
+
+    static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    static PANICKED: AtomicBool = AtomicBool::new(false);
+    static INSTALL: Once = Once::new();
+
+    extern "C" fn at_exit() {
+        if PANICKED.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut dirs = DIRS.lock().unwrap_or_else(|e| e.into_inner());
+        dirs.push(std::env::temp_dir().join(format!("aiart-test-hf-{}", std::process::id())));
+        for d in dirs.drain(..) {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+
+    pub fn register(d: &Path) {
+        INSTALL.call_once(|| {
+            let before = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                PANICKED.store(true, Ordering::SeqCst);
+                before(info)
+            }));
+            // SAFETY: registers a plain function with no arguments, called once at exit
+            unsafe { libc::atexit(at_exit) };
+        });
+        DIRS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(d.to_path_buf());
+    }
 }
 
 pub fn run(cmd: &mut Command) -> Output {

@@ -6,6 +6,7 @@ mod dataset;
 mod image_batch;
 mod model;
 mod model_export;
+mod model_flicker;
 mod nst_sweep;
 mod preset_cmd;
 mod runs;

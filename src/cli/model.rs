@@ -40,6 +40,10 @@ pub enum ModelCommand {
         #[arg(long)]
         base_url: Option<String>,
     },
+    /// How much a fast style network's clips flicker: its temporal error on two clips cut from a
+    /// photo whose motion is known exactly (a pan by whole pixels, a still with fresh sensor
+    /// noise), each beside the input clip's own, in levels of 255
+    Flicker(super::model_flicker::FlickerArgs),
     /// Export a fast style network or a pix2pix / CycleGAN generator as a PyTorch .pth state dict
     /// (what the reference's code loads) and / or an ONNX graph (onnxruntime and other runtimes)
     Export(super::model_export::ExportArgs),
@@ -68,6 +72,7 @@ fn describe(m: &Published) -> String {
 pub fn run(ws: &Workspace, a: ModelArgs) -> Result<i32> {
     match a.command {
         ModelCommand::Export(e) => super::model_export::run(ws, e),
+        ModelCommand::Flicker(f) => super::model_flicker::run(ws, f),
         ModelCommand::List => {
             let dir = ws.models();
             // a name both GAN scripts publish is listed with its kind, as it must be given

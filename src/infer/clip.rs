@@ -70,6 +70,29 @@ fn scratch_of(output: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// `data::video::run_clip` over `input` at its own size, each frame through `one` (given the
+/// frame's name for messages, "CLIP frame N").
+fn frames_through(
+    input: &Path,
+    output: &Path,
+    settings: String,
+    progress: impl FnMut(ClipProgress),
+    mut one: impl FnMut(&str, image::RgbImage) -> Result<image::RgbImage>,
+) -> Result<ClipReport> {
+    let job = ClipJob {
+        input,
+        output,
+        size: None,
+        settings,
+    };
+    let report = video::run_clip(
+        &job,
+        |i, frame| one(&format!("{} frame {i}", input.display()), frame),
+        progress,
+    )?;
+    Ok(report)
+}
+
 impl Stylization<'_> {
     /// `input` (a clip) stylised frame by frame into `output` (see [`output_for`]), each frame
     /// resized first when `size` (the longest side) is given, as a photo is; `settings` from
@@ -99,25 +122,13 @@ impl Stylization<'_> {
             );
         }
         let scratch = scratch_of(output);
-        let job = ClipJob {
-            input,
-            output,
-            size: None,
-            settings,
-        };
-        let report = video::run_clip(
-            &job,
-            |i, frame| {
-                let frame = match size {
-                    Some(n) => image_io::resize_longest(frame, n),
-                    None => frame,
-                };
-                let what = format!("{} frame {i}", input.display());
-                Ok(self.image(&frame, &scratch, &what, &mut |_| {})?.0)
-            },
-            progress,
-        )?;
-        Ok(report)
+        frames_through(input, output, settings, progress, |what, frame| {
+            let frame = match size {
+                Some(n) => image_io::resize_longest(frame, n),
+                None => frame,
+            };
+            Ok(self.image(&frame, &scratch, what, &mut |_| {})?.0)
+        })
     }
 }
 
@@ -150,28 +161,34 @@ impl Translation<'_> {
             );
         }
         let scratch = scratch_of(output);
-        let job = ClipJob {
-            input,
-            output,
-            size: None,
-            settings,
-        };
-        let report = video::run_clip(
-            &job,
-            |i, frame| {
-                let what = format!("{} frame {i}", input.display());
-                let ctx = ctx_for_frame();
-                let t = Translation {
-                    g: self.g,
-                    ctx: &ctx,
-                    device: self.device,
-                    tiling: self.tiling,
-                    scratch_dir: None,
-                };
-                Ok(t.image(frame, &scratch, &what, &mut |_| {})?.0)
-            },
-            progress,
-        )?;
-        Ok(report)
+        frames_through(input, output, settings, progress, |what, frame| {
+            let ctx = ctx_for_frame();
+            let t = Translation {
+                g: self.g,
+                ctx: &ctx,
+                device: self.device,
+                tiling: self.tiling,
+                scratch_dir: None,
+            };
+            Ok(t.image(frame, &scratch, what, &mut |_| {})?.0)
+        })
+    }
+}
+
+impl Stylization<'_> {
+    /// The network's temporal error on the two synthetic clips cut from `photo`
+    /// (`data::temporal`: a whole-pixel pan and a still with fresh sensor noise), each beside the
+    /// input clip's own: how much its clips would flicker. Each frame goes through
+    /// [`Stylization::image`], as a clip's frames do. Errors: the photo too small for the clips
+    /// (naming the size it needs), the network's.
+    pub fn flicker(
+        &self,
+        photo: &image::RgbImage,
+        clips: &crate::data::temporal::Clips,
+        scratch: &Path,
+    ) -> Result<crate::data::temporal::TemporalError> {
+        Ok(crate::data::temporal::measure(photo, clips, |f| {
+            Ok(self.image(f, scratch, "a flicker frame", &mut |_| {})?.0)
+        })?)
     }
 }
