@@ -710,12 +710,16 @@ pub fn estimate(
         });
     }
     let sh = shapes(program, input_dims(dims)?)?;
-    let (steps, peak) = plan(program, &sh, opts, ctx);
+    let plan = plan::plan(program, &sh, opts, ctx, plan::RECOMPUTE_MACS_PER_BYTE);
     Ok(Report {
         tiled: true,
         untiled_bytes: untiled,
-        peak_bytes: peak,
-        bands: steps.iter().map(|s| sh[s.node].1.div_ceil(s.rows)).sum(),
+        peak_bytes: plan.peak,
+        bands: plan
+            .steps
+            .iter()
+            .map(|s| sh[s.node].1.div_ceil(s.rows))
+            .sum(),
         scratch_written: 0,
     })
 }
