@@ -1,4 +1,4 @@
-//! The workspace folder: `presets/`, `datasets/`, `runs/`, `models/` (published models). It is `--workspace DIR`, else
+//! The workspace folder: `presets/`, `datasets/`, `runs/`, `models/` (published models), `clips/`. It is `--workspace DIR`, else
 //! `$AIART_HOME`, else the current folder.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +29,10 @@ impl Workspace {
     }
     pub fn runs(&self) -> PathBuf {
         self.root.join("runs")
+    }
+    /// Clips the dashboard's Checkpoints screen tries a checkpoint on (`v`: the newest one).
+    pub fn clips(&self) -> PathBuf {
+        self.root.join("clips")
     }
     /// The published models `aiart model fetch` downloads (`data::models`).
     pub fn models(&self) -> PathBuf {

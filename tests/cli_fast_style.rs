@@ -658,3 +658,45 @@ fn the_stability_term_is_recorded_added_to_the_total_and_resumes_exactly() {
         let _ = std::fs::remove_dir_all(w);
     }
 }
+
+/// A video preset (`train.stability_weight` > 0) measures its network's temporal error at each
+/// sample: a `temporal` event with the four values as fields and the reading as its message,
+/// which `aiart runs show` prints; a faithful run measures nothing.
+#[test]
+fn a_video_preset_records_the_temporal_error_at_each_sample() {
+    let ws = workspace("temporal", "epochs = 100\nstability_weight = 1e9\n");
+    let out = train(&ws, &["p.toml", "--run-dir", "runs/v", "--max-steps", "10"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let found: Vec<_> = read_jsonl(&ws.join("runs/v/events.jsonl"))
+        .into_iter()
+        .filter(|e| e["kind"] == "temporal")
+        .collect();
+    assert!(!found.is_empty(), "no temporal event");
+    for e in &found {
+        for k in ["pan", "pan_input", "noise", "noise_input"] {
+            let v = e[k].as_f64().unwrap_or(-1.0);
+            assert!(v.is_finite() && v >= 0.0, "{k}: {e:?}");
+        }
+        // the input pan moves by whole pixels: no error of its own; the noise clip has its own
+        assert_eq!(e["pan_input"].as_f64(), Some(0.0), "{e:?}");
+        assert!(e["noise_input"].as_f64().unwrap() > 0.5, "{e:?}");
+        let m = e["message"].as_str().unwrap();
+        assert!(
+            m.starts_with("pan ") && m.contains("noise ") && m.contains(" at step "),
+            "{m}"
+        );
+    }
+    let out = run(bin().current_dir(&ws).args(["runs", "show", "v"]));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("flicker  pan "), "{}", text(&out));
+    let ws2 = workspace("temporal-off", "epochs = 100\n");
+    let out = train(
+        &ws2,
+        &["p.toml", "--run-dir", "runs/r", "--max-steps", "10"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(events(&ws2, "r", "temporal").is_empty());
+    for w in [ws, ws2] {
+        let _ = std::fs::remove_dir_all(w);
+    }
+}

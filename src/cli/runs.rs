@@ -323,6 +323,10 @@ fn show(ws: &Workspace, name: &str, json: bool) -> Result<i32> {
             .join(", ")
     );
     let events = RunDir::read_jsonl(&run.events())?;
+    // a video preset's newest temporal error (measured at each sample)
+    if let Some(e) = events.iter().rev().find(|e| e["kind"] == "temporal") {
+        println!("flicker  {}", e["message"].as_str().unwrap_or(""));
+    }
     println!("events (latest {}):", events.len().min(8));
     for e in events.iter().rev().take(8).rev() {
         println!(

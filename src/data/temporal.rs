@@ -29,6 +29,27 @@ pub struct TemporalError {
     pub noise_input: f64,
 }
 
+impl TemporalError {
+    /// The one-line reading the dashboard and `aiart runs show` give, e.g. `pan 3.1 (input 0.0)
+    /// · noise 4.2 (input 3.4) levels`.
+    pub fn summary(&self) -> String {
+        format!(
+            "pan {:.1} (input {:.1}) · noise {:.1} (input {:.1}) levels",
+            self.pan, self.pan_input, self.noise, self.noise_input
+        )
+    }
+
+    /// The values by name, as a `temporal` event's fields.
+    pub fn fields(&self) -> [(&'static str, f64); 4] {
+        [
+            ("pan", self.pan),
+            ("pan_input", self.pan_input),
+            ("noise", self.noise),
+            ("noise_input", self.noise_input),
+        ]
+    }
+}
+
 /// How the synthetic clips are made.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Clips {

@@ -89,6 +89,24 @@ pub fn is_clip(path: &Path) -> bool {
         .is_some_and(|e| CLIP_EXTENSIONS.iter().any(|c| c.eq_ignore_ascii_case(e)))
 }
 
+/// The newest clip in `dir` (by modification time, then name; only files named by
+/// [`CLIP_EXTENSIONS`], not below `dir`, no hidden ones: a run's `.NAME.part.mp4` is no clip
+/// yet): None when `dir` is missing or holds none.
+pub fn newest_clip(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .filter(|p| is_clip(p))
+        .filter_map(|p| {
+            let md = std::fs::metadata(&p).ok().filter(|m| m.is_file())?;
+            Some((md.modified().ok()?, p))
+        })
+        .max()
+        .map(|(_, p)| p)
+}
+
 /// A clip's first video stream, as ffprobe reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipInfo {

@@ -211,6 +211,21 @@ impl RunDir {
         self.append_answer(kind, message, None)
     }
 
+    /// An event with measured values beside its message, each a field of its own (`temporal`:
+    /// `pan`, `pan_input`, `noise`, `noise_input`), so a script reads them without parsing text.
+    pub fn append_event_values(
+        &self,
+        kind: &str,
+        message: &str,
+        values: &[(&str, f64)],
+    ) -> io::Result<()> {
+        let mut v = serde_json::json!({ "time": clock::now(), "kind": kind, "message": message });
+        for (k, x) in values {
+            v[*k] = (*x).into();
+        }
+        crate::atomic::append_line(&self.events(), &v)
+    }
+
     /// An event answering a control command (`request` = the command's id).
     pub fn append_answer(
         &self,

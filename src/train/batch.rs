@@ -81,6 +81,11 @@ pub trait BatchTrainer: Sized {
     fn has_sample(&self) -> bool;
     /// The sample image; None before there is anything to show.
     fn sample(&self) -> Result<Option<image::RgbImage>>;
+    /// The temporal error of the network as it is now, measured at each sample (a fast style
+    /// run with `train.stability_weight` > 0; None: not measured, the default).
+    fn temporal(&self) -> Result<Option<crate::data::temporal::TemporalError>> {
+        Ok(None)
+    }
     /// The checkpoint of `step` in `epoch` into `dir` (a temporary folder the run renames).
     fn save(&self, dir: &Path, step: u64, epoch: u64) -> Result<()>;
     /// Takes the state of a checkpoint folder of this run.
@@ -103,6 +108,20 @@ impl<T: BatchTrainer> Steer for BatchRun<T> {
         match self.t.sample()? {
             Some(img) => crate::data::image_io::save_image(&img, &path)?,
             None => bail!("no step has run yet: nothing to show"),
+        }
+        // a `temporal` event beside the sample, its values as fields (the metrics keep their
+        // one record per logged step)
+        // one; a measurement that fails is a warning, never the end of the run
+        match self.t.temporal() {
+            Ok(Some(e)) => {
+                let message = format!("{} at step {step}", e.summary());
+                run.append_event_values("temporal", &message, &e.fields())?;
+            }
+            Ok(None) => {}
+            Err(e) => run.append_event(
+                "warning",
+                &format!("step {step}: the temporal error was not measured: {e:#}"),
+            )?,
         }
         Ok(path)
     }

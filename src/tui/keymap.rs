@@ -221,6 +221,12 @@ pub const BINDINGS: &[Binding] = &[
         &[(KeyCode::Char('n'), Action::NextTestImage)],
     ),
     b(
+        "v",
+        "the checkpoint on the newest clip in clips/, into the run's clips/",
+        CHECKPOINTS,
+        &[(KeyCode::Char('v'), Action::TryClip)],
+    ),
+    b(
         "r",
         "CycleGAN: translate A→B (G_A) or B→A (G_B)",
         CHECKPOINTS,

@@ -166,6 +166,7 @@ impl Files {
             return TestImages {
                 forward: photos.clone(),
                 reverse: photos,
+                clip: None,
             };
         }
         let root = data
@@ -176,12 +177,14 @@ impl Files {
             Kind::CycleGan => TestImages {
                 forward: list(root.as_ref().map(|r| r.join("testA"))),
                 reverse: list(root.map(|r| r.join("testB"))),
+                clip: None,
             },
             _ => {
                 let test = list(root.map(|r| r.join("test")));
                 TestImages {
                     forward: test.clone(),
                     reverse: test,
+                    clip: None,
                 }
             }
         }
@@ -195,10 +198,14 @@ impl Disk for Files {
             Request::Presets => Read::Presets(self.presets()),
             Request::Datasets { all, names } => self.datasets(*all, names),
             Request::Inspect(path) => Read::Inspected(dataset_row(inspect::inspect(path))),
-            Request::TestImages(run) => Read::TestImages {
-                run: run.clone(),
-                images: self.test_images(run),
-            },
+            Request::TestImages(run) => {
+                let mut images = self.test_images(run);
+                images.clip = crate::data::video::newest_clip(&self.ws.clips());
+                Read::TestImages {
+                    run: run.clone(),
+                    images,
+                }
+            }
         }
     }
 }

@@ -62,6 +62,9 @@ pub struct TestImages {
     pub forward: Vec<PathBuf>,
     /// B→A (CycleGAN's testB; the same as `forward` for the other kinds)
     pub reverse: Vec<PathBuf>,
+    /// the clip `v` runs a checkpoint on: the newest one (by modification time) in the
+    /// workspace's `clips/` folder, any of `data::video::CLIP_EXTENSIONS`
+    pub clip: Option<PathBuf>,
 }
 
 /// What the reader is asked to read.
@@ -79,7 +82,8 @@ pub enum Request {
     Datasets { all: bool, names: BTreeSet<String> },
     /// One dataset decoded file by file (`i`).
     Inspect(PathBuf),
-    /// The test images of a run (its preset.toml's dataset), for `t` and `n`.
+    /// The test images of a run (its preset.toml's dataset), for `t` and `n`, and the
+    /// workspace's newest clip, for `v`.
     TestImages(PathBuf),
 }
 

@@ -102,6 +102,14 @@ impl BatchTrainer for FastTrainer {
         Ok(Some(self.sample_grid()?))
     }
 
+    fn temporal(&self) -> Result<Option<crate::data::temporal::TemporalError>> {
+        if self.preset.train.stability_weight > 0.0 {
+            self.temporal_error()
+        } else {
+            Ok(None)
+        }
+    }
+
     fn save(&self, dir: &Path, step: u64, epoch: u64) -> Result<()> {
         FastTrainer::save(self, dir, step, epoch)
     }

@@ -11,9 +11,10 @@ pub mod stability;
 use crate::data::grid;
 use crate::data::image_io;
 use crate::data::photos::{self, Photos};
+use crate::data::temporal::{measure, Clips, TemporalError};
 use crate::nn::hub;
 use crate::nn::pool::Pooling;
-use crate::nn::transformer_net::TransformerNet;
+use crate::nn::transformer_net::{TransformerNet, MIN_SIDE};
 use crate::nn::vgg::{load_vgg_weights, InputNorm, Vgg, VggArch};
 use crate::nn::weights;
 use crate::nst::perceptual::{PerceptualLoss, CONTENT_LAYER, STYLE_LAYERS};
@@ -232,6 +233,37 @@ impl FastTrainer {
             "the network in training",
             &self.device,
         )?)
+    }
+
+    /// The temporal error (`data::temporal::measure`) of the network as it is now on the first
+    /// held-out photo: 6-frame clips of 128×128, or the largest that fits the photo (the pan
+    /// needs 5 more columns) in multiples of 4 (the network's two stride-2 layers give back the
+    /// input's size only then), moving 1 pixel a frame, noise σ 3 levels, seed 0. None where the
+    /// photo is too small for the network (`MIN_SIDE`) or there is no held-out photo.
+    pub fn temporal_error(&self) -> Result<Option<TemporalError>> {
+        let Some((_, photo)) = self.photos.samples.first() else {
+            return Ok(None);
+        };
+        let (frames, dx) = (6u32, 1u32);
+        let w = photo.width().saturating_sub(dx * (frames - 1)).min(128) / 4 * 4;
+        let h = photo.height().min(128) / 4 * 4;
+        if (w.min(h) as usize) < MIN_SIDE {
+            return Ok(None);
+        }
+        let clips = Clips {
+            size: (w, h),
+            frames,
+            dx,
+            sigma: 3.0,
+            seed: 0,
+        };
+        let net = self.frozen_net()?;
+        let e = measure(photo, &clips, |f| {
+            let x = photos::to_tensor_255(f, &self.device)?;
+            let y = (net.forward(&x)?.clamp(0f32, 255f32)? / 255.0)?;
+            Ok(image_io::to_image(&y)?)
+        })?;
+        Ok(Some(e))
     }
 
     /// The held-out photos and the network's paintings of them, side by side, labelled.

@@ -34,8 +34,11 @@ pub struct CheckpointsTab {
     pub test_run: Option<PathBuf>,
     /// CycleGAN checkpoints translate B→A (`r` switches)
     pub reverse: bool,
-    /// `t` / `n` pressed on a run, waiting for its test images to be read
+    /// `t` / `n` / `v` pressed on a run, waiting for its test images (and the newest clip) to
+    /// be read
     pub waiting: Vec<(PathBuf, Action)>,
+    /// the clips `v` started and whose process has not ended: (run, step, output clip)
+    pub clips: Vec<(PathBuf, u64, PathBuf)>,
 }
 
 /// What the Checkpoints screen reads of the shared state: the selected run, its checkpoints and
@@ -59,8 +62,9 @@ pub fn update(
         Action::Up | Action::Down => {
             step(&mut tab.sel, data.checkpoints.len(), action == Action::Down)
         }
-        Action::Translate | Action::NextTestImage => match data.run {
-            // the run's test images as they are now: `t` and `n` go on when they are read
+        Action::Translate | Action::NextTestImage | Action::TryClip => match data.run {
+            // the run's test images (and the newest clip) as they are now: `t`, `n` and `v` go
+            // on when they are read
             Some(r) if r.kind != Kind::Nst => {
                 let run = r.path.clone();
                 tab.waiting.push((run.clone(), action));
@@ -84,6 +88,14 @@ pub fn update(
         Action::Translated { output, error } => {
             // the output's file, when there, is drawn from now on
             cx.asks.refresh = true;
+            if let Some(i) = tab.clips.iter().position(|(_, _, o)| *o == output) {
+                let (_, step, output) = tab.clips.remove(i);
+                cx.say(match error {
+                    None => format!("clip done with step {step}: {}", output.display()),
+                    Some(e) => format!("the clip with step {step} failed: {e}"),
+                });
+                return fx;
+            }
             let Some(c) = &tab.translation else {
                 return fx;
             };
@@ -164,6 +176,7 @@ pub fn with_test_images(
             tab.translation = Some(Comparison { run, input, outs });
             fx.push(effect);
         }
+        Action::TryClip => fx.extend(try_clip(tab, data, cx)),
         Action::NextTestImage => {
             let Some(r) = data.run else {
                 cx.say("no run selected");
@@ -220,6 +233,59 @@ pub fn with_test_images(
         _ => {}
     }
     fx
+}
+
+/// `v`: the selected checkpoint on the workspace's newest clip (as read), into
+/// `<run>/clips/<clip stem>-step-NNNNNNNN.<clip's extension>`; a CycleGAN checkpoint in the
+/// direction `r` chose.
+fn try_clip(tab: &mut CheckpointsTab, data: CheckpointsData, cx: &mut Ctx) -> Vec<Effect> {
+    let (Some(r), Some(ck)) = (data.run, data.checkpoints.get(tab.sel)) else {
+        cx.say("no checkpoint selected");
+        return vec![];
+    };
+    if r.kind == Kind::Nst {
+        cx.say(NST_HOLDS_IMAGES);
+        return vec![];
+    }
+    let Some(input) = data.test_images.get(&r.path).and_then(|t| t.clip.clone()) else {
+        cx.say(format!(
+            "no clip: put one ({}) in the workspace's clips/ folder; v takes the newest",
+            crate::data::video::CLIP_EXTENSIONS[..4].join(", ")
+        ));
+        return vec![];
+    };
+    let stem = input.file_stem().unwrap_or_default().to_string_lossy();
+    let ext = input.extension().unwrap_or_default().to_string_lossy();
+    let output = r
+        .path
+        .join("clips")
+        .join(format!("{stem}-step-{:08}.{ext}", ck.step));
+    let checkpoint = ck.path.clone();
+    let effect = if r.kind == Kind::FastStyle {
+        Effect::Stylize {
+            checkpoint,
+            input: input.clone(),
+            output: output.clone(),
+        }
+    } else {
+        Effect::Translate {
+            checkpoint,
+            input: input.clone(),
+            output: output.clone(),
+            reverse: tab.reverse && r.kind == Kind::CycleGan,
+            // a clip's frames are whole pictures, no A|B pairs
+            fake_only: false,
+        }
+    };
+    cx.say(format!(
+        "{} {} with step {} … (a clip takes a while)",
+        verbs(r.kind).1,
+        input.display(),
+        ck.step
+    ));
+    tab.clips.retain(|(_, _, o)| *o != output);
+    tab.clips.push((r.path.clone(), ck.step, output));
+    vec![effect]
 }
 
 const NST_HOLDS_IMAGES: &str = "style-transfer checkpoints hold images: nothing to translate";

@@ -97,6 +97,8 @@ pub enum Action {
     Inspect,
     Translate,
     NextTestImage,
+    /// run the selected checkpoint on the workspace's newest clip (in `clips/`)
+    TryClip,
     /// CycleGAN: translate B→A (G_B, testB) instead of A→B, or back
     ToggleDirection,
     /// a translation process ended: its output, or why it failed
@@ -453,6 +455,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::ScrollText(_) => return app.on_screen(Screen::Presets, action),
         Action::Inspect => return app.on_screen(Screen::Datasets, action),
         Action::Translate
+        | Action::TryClip
         | Action::NextTestImage
         | Action::ToggleDirection
         | Action::Translated { .. } => return app.on_screen(Screen::Checkpoints, action),

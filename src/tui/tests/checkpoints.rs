@@ -467,3 +467,103 @@ fn n_starts_over_at_the_first_test_photo_when_another_run_is_selected() {
     );
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn v_runs_the_checkpoint_on_the_newest_clip_of_the_workspace() {
+    let ws = workspace("clip");
+    let run = fast_style_run(&ws, "datasets/held");
+    let mut app = open(Workspace { root: ws.clone() });
+    select(&mut app, &run.id());
+    press(&mut app, KeyCode::Char('4'));
+    // no clips/ folder: where to put one
+    let fx = press(&mut app, KeyCode::Char('v'));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(
+        app.message.contains("clips/") && app.message.contains("mp4"),
+        "{}",
+        app.message
+    );
+    // the newest clip by modification time; a run's hidden part file is no clip
+    let clips = ws.join("clips");
+    std::fs::create_dir_all(&clips).unwrap();
+    let now = std::time::SystemTime::now();
+    for (name, age) in [("walk.mp4", 0u64), ("old.mov", 100), (".x.part.mp4", 0)] {
+        let f = std::fs::File::create(clips.join(name)).unwrap();
+        f.set_modified(now - std::time::Duration::from_secs(age + 10))
+            .unwrap();
+    }
+    std::fs::write(clips.join("notes.txt"), "not a clip").unwrap();
+    let fx = press(&mut app, KeyCode::Char('v'));
+    let [Effect::Stylize {
+        checkpoint,
+        input,
+        output,
+    }] = &fx[..]
+    else {
+        panic!("{fx:?}: {}", app.message)
+    };
+    assert!(checkpoint.ends_with("checkpoints/step-00000010"));
+    assert_eq!(*input, clips.join("walk.mp4"));
+    assert_eq!(*output, run.root.join("clips/walk-step-00000010.mp4"));
+    assert!(app.message.starts_with("stylizing"), "{}", app.message);
+    let args: Vec<String> = crate::tui::stylize_command(checkpoint, input, output)
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        args.windows(2)
+            .any(|w| w[0] == "--input" && w[1] == input.to_string_lossy())
+            && args
+                .windows(2)
+                .any(|w| w[0] == "--output" && w[1] == output.to_string_lossy()),
+        "{args:?}"
+    );
+    // the process ended: the output's path on the message line
+    let output = output.clone();
+    let fx = update(
+        &mut app,
+        Action::Translated {
+            output: output.clone(),
+            error: None,
+        },
+    );
+    app.settle();
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(
+        app.message.contains(&output.display().to_string()) && app.message.contains("step 10"),
+        "{}",
+        app.message
+    );
+    assert!(app.checkpoints_tab.clips.is_empty());
+    // a GAN checkpoint translates the clip whole (no --fake-only), in the chosen direction
+    let gan = ws.join("runs/20261129-000000-good");
+    select(&mut app, "20261129-000000-good");
+    let fx = press(&mut app, KeyCode::Char('v'));
+    let [Effect::Translate {
+        input,
+        output,
+        reverse: false,
+        fake_only: false,
+        ..
+    }] = &fx[..]
+    else {
+        panic!("{fx:?}: {}", app.message)
+    };
+    assert_eq!(*input, clips.join("walk.mp4"));
+    assert_eq!(*output, gan.join("clips/walk-step-00000020.mp4"));
+    // a failure names the step and the reason
+    let output = output.clone();
+    update(
+        &mut app,
+        Action::Translated {
+            output,
+            error: Some("ffmpeg was not found".into()),
+        },
+    );
+    assert!(
+        app.message.contains("step 20 failed: ffmpeg was not found"),
+        "{}",
+        app.message
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}

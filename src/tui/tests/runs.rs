@@ -535,3 +535,50 @@ fn h_asks_for_the_selected_runs_report_and_says_where_it_is() {
     assert!(app.message.contains(&path.display().to_string()));
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+/// A video preset's trainer records the temporal error at each sample (a `temporal` event); the
+/// Runs screen shows the newest under the chart, whole at 80×24 too.
+#[test]
+fn the_newest_temporal_error_shows_under_the_chart() {
+    let ws = workspace("flicker");
+    let run = RunDir::open(ws.join("runs/20261129-000000-good"));
+    let e = crate::data::temporal::TemporalError {
+        pan: 9.0,
+        pan_input: 0.0,
+        noise: 8.0,
+        noise_input: 2.0,
+    };
+    run.append_event_values(
+        "temporal",
+        &format!("{} at step 10", e.summary()),
+        &e.fields(),
+    )
+    .unwrap();
+    let e = crate::data::temporal::TemporalError {
+        pan: 3.12,
+        pan_input: 0.0,
+        noise: 4.2,
+        noise_input: 3.4,
+    };
+    run.append_event_values(
+        "temporal",
+        &format!("{} at step 20", e.summary()),
+        &e.fields(),
+    )
+    .unwrap();
+    run.append_event("checkpoint", "step 20").unwrap();
+    let app = open(Workspace { root: ws.clone() });
+    let s = render(&app, 140, 40);
+    assert!(
+        s.contains("flicker: pan 3.1 (input 0.0) · noise 4.2 (input 3.4) levels at step 20"),
+        "{s}"
+    );
+    assert!(s.contains("F1 G_A"), "the chart stays: {s}");
+    let s = render(&app, 80, 24);
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("flicker: pan 3.1") && flat.contains("at step 20"),
+        "{s}"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}

@@ -184,6 +184,7 @@ fn how(app: &App, kind: Option<Kind>) -> Vec<String> {
             "n: next test image, translated by the shown steps.{direction}"
         ));
     }
+    lines.push("v: the newest clip in clips/ through it, into the run's clips/.".into());
     let run = app.selected_run();
     if let Some(c) = app
         .checkpoints_tab

@@ -6,7 +6,7 @@ use super::super::preview::Previews;
 use super::super::series::prepare;
 use super::super::widgets::chart::{magnitude, Curve, LossChart};
 use super::super::widgets::list::Selectable;
-use super::{block, image_or_note};
+use super::{block, image_or_note, wrap};
 use crate::run::list::UserState;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -153,6 +153,26 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         draw_compare(app, id, previews, f, chart_area, image_area);
         return;
     }
+    // a video preset's newest temporal error, under the chart (wrapped, never cut)
+    let flicker: Vec<Line> = app
+        .events
+        .iter()
+        .rev()
+        .find(|(_, k, _)| k == "temporal")
+        .map(|(_, _, m)| wrap(&format!("flicker: {m}"), chart_area.width as usize))
+        .unwrap_or_default()
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    let rows = flicker.len() as u16;
+    let chart_area = if rows > 0 && chart_area.height > rows + 4 {
+        let [chart, line] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(rows)]).areas(chart_area);
+        f.render_widget(Paragraph::new(flicker), line);
+        chart
+    } else {
+        chart_area
+    };
     draw_chart(app, f, chart_area);
     image_or_note(previews, f, image_area, "newest sample", app.sample());
 }
