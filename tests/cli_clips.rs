@@ -8,6 +8,7 @@ use aiart::data::video;
 use aiart::nn::transformer_net::TransformerNet;
 use candle_core::{Device, Tensor};
 use common::*;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -142,14 +143,22 @@ fn an_interrupted_clip_goes_on_and_its_frames_equal_an_uninterrupted_run() {
     let whole = stylize(ws, &["--input", "in.mkv", "--output", "whole.mkv"]);
     assert!(whole.status.success(), "{}", text(&whole));
 
-    let mut child = bin()
-        .current_dir(ws)
+    let mut cmd = bin();
+    cmd.current_dir(ws)
         .args(["stylize", "--model", "m.safetensors", "--device", "cpu"])
         .args(["--input", "in.mkv", "--output", "cut.mkv"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    // Ctrl-C's default action in the child, whatever this process inherited: a shell without job
+    // control starts background jobs (a CI script's `… &`) with SIGINT ignored, and children
+    // inherit that
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
     let work = video::work_dir(&ws.join("cut.mkv"));
     let third = work.join("00000002.png");
     let started = wait_for(300, || {

@@ -645,7 +645,10 @@ fn the_stability_term_is_recorded_added_to_the_total_and_resumes_exactly() {
         .iter()
         .all(|r| !r.contains_key("stability")));
     // refused before any run exists
-    let ws3 = workspace("stab-bad", "epochs = 100\nstability_shift = 40\n");
+    let ws3 = workspace(
+        "stab-bad",
+        "epochs = 100\nstability_weight = 1.0\nstability_shift = 40\n",
+    );
     let out = train(&ws3, &["p.toml", "--run-dir", "runs/r"]);
     assert!(!out.status.success());
     assert!(

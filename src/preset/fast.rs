@@ -207,11 +207,14 @@ impl FastStylePreset {
         if !(t.lr.is_finite() && t.lr > 0.0) {
             bad("train.lr", format!("must be positive, got {}", t.lr));
         }
-        if !(1..=64).contains(&t.stability_shift) || t.stability_shift + 8 > d.image_size as usize {
+        // the window must keep 8 px of the photo only where the term runs
+        let too_far = t.stability_weight > 0.0 && t.stability_shift + 8 > d.image_size as usize;
+        if !(1..=64).contains(&t.stability_shift) || too_far {
             bad(
                 "train.stability_shift",
                 format!(
-                    "must be 1..=64 and leave at least 8 px of data.image_size ({}), got {}",
+                    "must be 1..=64 and, with train.stability_weight > 0, leave at least 8 px of \
+                     data.image_size ({}), got {}",
                     d.image_size, t.stability_shift
                 ),
             );
