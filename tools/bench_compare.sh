@@ -11,9 +11,15 @@ cd "$(dirname "$0")/.."
 # --threads is taken out of the arguments and passed to both sides once
 args=()
 threads=$(nproc)
+warmup=1
 while (($#)); do
   if [ "$1" = "--threads" ]; then
     threads=$2
+    shift 2
+  elif [ "$1" = "--warmup" ]; then
+    # passed on to both sides; kept for the table's heading
+    warmup=$2
+    args+=("$1" "$2")
     shift 2
   else
     args+=("$1")
@@ -32,15 +38,17 @@ echo "aiart …" >&2
 "$bin" bench --json --threads "$threads" "${args[@]}" >"$out/aiart.json"
 echo "PyTorch …" >&2
 python3 tools/bench_torch.py --json --threads "$threads" "${args[@]}" >"$out/torch.json"
-python3 - "$out/aiart.json" "$out/torch.json" <<'PY'
+python3 - "$out/aiart.json" "$out/torch.json" "$warmup" <<'PY'
 import json, platform, subprocess, sys, datetime
 a, t = (json.load(open(p)) for p in sys.argv[1:3])
+warmup = int(sys.argv[3])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
 import torch
 where = cpu if a["device"] == "cpu" else f"{a['device']} ({torch.cuda.get_device_name(0)}), host {cpu}"
 gpu = a["device"] != "cpu"
 print(f"{datetime.date.today()}, {where}, {a['threads']} thread(s), torch {torch.__version__}; "
-      "median ms per step after one warm-up step; peak RSS per workload process"
+      f"median ms per step after {warmup} warm-up step{'' if warmup == 1 else 's'}; "
+      "peak RSS per workload process"
       + ("; GPU: aiart's memory pool peaks (cuMemPoolGetAttribute USED/RESERVED_MEM_HIGH) beside "
          "torch.cuda.max_memory_allocated / max_memory_reserved" if gpu else ""))
 print()

@@ -124,6 +124,10 @@ def init(net, gain=0.02):
 
 
 def gan_loss(mode):
+    """networks.GANLoss: lsgan (MSE), vanilla (BCE with logits) or wgangp (−mean for real, mean for
+    fake; the reference's models never add cal_gradient_penalty)."""
+    if mode == "wgangp":
+        return lambda pred, real: -pred.mean() if real else pred.mean()
     crit = nn.MSELoss() if mode == "lsgan" else nn.BCEWithLogitsLoss()
     return lambda pred, real: crit(pred, torch.full_like(pred, 1.0 if real else 0.0))
 

@@ -53,6 +53,10 @@ pub enum Preprocess {
 pub enum GanMode {
     Lsgan,
     Vanilla,
+    /// The reference's `wgangp`: the Wasserstein critic loss, −mean(D(x)) for real and mean(D(x))
+    /// for fake. As in pytorch-CycleGAN-and-pix2pix, no gradient penalty is added: its models
+    /// never call `networks.cal_gradient_penalty`.
+    Wgangp,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

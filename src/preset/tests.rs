@@ -242,6 +242,13 @@ fn gan_defaults_follow_each_reference_model() {
         )
     );
     assert_eq!(c.gan_mode(), gan::GanMode::Lsgan);
+    let Preset::Gan(w) = parse_str(&format!("{P2P}[train]\ngan_mode = \"wgangp\"\n")).unwrap()
+    else {
+        panic!("gan")
+    };
+    assert_eq!(w.gan_mode(), gan::GanMode::Wgangp);
+    let bad = parse_str(&format!("{P2P}[train]\ngan_mode = \"wgan\"\n")).unwrap_err();
+    assert!(format!("{bad:#}").contains("wgangp"), "{bad:#}");
     assert_eq!(
         (c.train.lambda_a, c.train.lambda_b, c.train.lambda_identity),
         (10.0, 10.0, 0.5)

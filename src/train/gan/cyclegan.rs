@@ -200,8 +200,20 @@ mod tests {
 
     #[test]
     fn two_steps_match_pytorch() {
+        two_steps("gan_reference.safetensors", GanMode::Lsgan, true);
+    }
+
+    /// `gan_mode = "wgangp"`: tools/fixtures_wgangp.py
+    #[test]
+    fn two_wgangp_steps_match_pytorch() {
+        two_steps("wgangp_reference.safetensors", GanMode::Wgangp, false);
+    }
+
+    /// Two steps from the fixture's weights against its losses; `after1`: the fixture also holds
+    /// G_A's and D_B's first convs after step 1.
+    fn two_steps(fixture: &str, mode: GanMode, after1: bool) {
         let dev = Device::Cpu;
-        let fx = load_safetensors(crate::test_fixture("gan_reference.safetensors"), &dev).unwrap();
+        let fx = load_safetensors(crate::test_fixture(fixture), &dev).unwrap();
         let sub = |p: &str| crate::nn::gan::tests::sub(&fx, p);
         let gc = GenConfig {
             arch: "resnet_2blocks".into(),
@@ -237,7 +249,7 @@ mod tests {
             d("cyc.D_A"),
             d("cyc.D_B"),
             adam,
-            GanMode::Lsgan,
+            mode,
             l,
             50,
             0,
@@ -257,7 +269,7 @@ mod tests {
                     step + 1
                 );
             }
-            if step == 0 {
+            if step == 0 && after1 {
                 for (net, key, sd) in [
                     ("G_A", "model.1.weight", m.g_a.params.state_dict()),
                     ("D_B", "model.0.weight", m.d_b.params.state_dict()),

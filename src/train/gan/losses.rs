@@ -1,5 +1,6 @@
 //! The reference's GANLoss and L1: LSGAN is the mean squared error to 1 (real) or 0 (fake);
-//! vanilla is BCEWithLogits; L1 is the mean absolute error.
+//! vanilla is BCEWithLogits; wgangp is the Wasserstein critic loss (−mean real, mean fake, no
+//! gradient penalty, as the reference's models use it); L1 is the mean absolute error.
 
 use crate::preset::gan::GanMode;
 use candle_core::{Result, Tensor};
@@ -14,6 +15,9 @@ pub fn gan_loss(mode: GanMode, pred: &Tensor, real: bool) -> Result<Tensor> {
             let softplus = (pred.abs()?.neg()?.exp()? + 1.0)?.log()?;
             ((relu - (pred * t)?)? + softplus)?.mean_all()
         }
+        // networks.GANLoss('wgangp'): −mean for a real target, mean for a fake one
+        GanMode::Wgangp if real => pred.mean_all()?.neg(),
+        GanMode::Wgangp => pred.mean_all(),
     }
 }
 
@@ -41,6 +45,14 @@ mod tests {
         let want = ((2f64).ln() + (1.0 + (-2f64).exp()).ln()) / 2.0;
         assert!(
             (scalar(&gan_loss(GanMode::Vanilla, &p, true).unwrap()).unwrap() - want).abs() < 1e-6
+        );
+        assert_eq!(
+            scalar(&gan_loss(GanMode::Wgangp, &p, true).unwrap()).unwrap(),
+            -1.0
+        );
+        assert_eq!(
+            scalar(&gan_loss(GanMode::Wgangp, &p, false).unwrap()).unwrap(),
+            1.0
         );
     }
 }

@@ -101,8 +101,20 @@ mod tests {
 
     #[test]
     fn two_steps_match_pytorch() {
+        two_steps("gan_reference.safetensors", GanMode::Vanilla, true);
+    }
+
+    /// `gan_mode = "wgangp"`: tools/fixtures_wgangp.py
+    #[test]
+    fn two_wgangp_steps_match_pytorch() {
+        two_steps("wgangp_reference.safetensors", GanMode::Wgangp, false);
+    }
+
+    /// Two steps from the fixture's weights against its losses; `after1`: the fixture also holds
+    /// G's first conv and D's running mean after step 1.
+    fn two_steps(fixture: &str, mode: GanMode, after1: bool) {
         let dev = Device::Cpu;
-        let fx = load_safetensors(crate::test_fixture("gan_reference.safetensors"), &dev).unwrap();
+        let fx = load_safetensors(crate::test_fixture(fixture), &dev).unwrap();
         let sub = |p: &str| crate::nn::gan::tests::sub(&fx, p);
         let gc = GenConfig {
             arch: "unet_32".into(),
@@ -127,7 +139,7 @@ mod tests {
             beta2: 0.999,
             eps: 1e-8,
         };
-        let mut m = Pix2Pix::new(g, d, adam, GanMode::Vanilla, 100.0, 0).unwrap();
+        let mut m = Pix2Pix::new(g, d, adam, mode, 100.0, 0).unwrap();
         let want: Vec<Vec<f32>> = fx["p2p.losses"].to_vec2().unwrap();
         for (step, row) in want.iter().enumerate() {
             let got = m.step(&fx["p2p.A"], &fx["p2p.B"]).unwrap();
@@ -138,7 +150,7 @@ mod tests {
                     step + 1
                 );
             }
-            if step == 0 {
+            if step == 0 && after1 {
                 let sd = m.g.params.state_dict();
                 let d = crate::max_abs_diff(
                     &sd["model.model.0.weight"],
