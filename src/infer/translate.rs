@@ -29,9 +29,12 @@ pub struct Translation<'a> {
 }
 
 impl Translation<'_> {
-    /// `img` (W×H, 8-bit RGB) translated, at its size; and what the engine did. Errors: a plan
-    /// that cannot keep within the budget (before the forward; `what` names the image), the
-    /// network's (a shape it cannot take), scratch files (named).
+    /// `img` (W×H, 8-bit RGB) translated, at its size; and what the engine did. A generator with
+    /// `input_nc` 1 sees the image's grayscale (`image_io::grayscale`, PIL's `convert('L')`, before
+    /// any resize as the reference's test transform); one with `output_nc` 1 gives a gray image in
+    /// RGB (R = G = B, as the reference's `tensor2im` tiles it). Errors: a plan that cannot keep
+    /// within the budget (before the forward; `what` names the image), the network's (a shape it
+    /// cannot take), scratch files (named).
     pub fn image(
         &self,
         img: RgbImage,
@@ -40,11 +43,13 @@ impl Translation<'_> {
         progress: OnProgress,
     ) -> Result<(RgbImage, Report)> {
         let (w, h) = img.dimensions();
+        let gray = self.g.config.input_nc == 1;
+        let img = if gray { image_io::grayscale(&img) } else { img };
         let (x, (nw, nh)) = match self.g.arch {
             GenArch::Resnet { .. } => {
                 let m = 4;
                 let (pw, ph) = ((w as usize).div_ceil(m) * m, (h as usize).div_ceil(m) * m);
-                let x = transform::to_tensor(&img, self.device)?.unsqueeze(0)?;
+                let x = transform::to_tensor_nc(&img, gray, self.device)?.unsqueeze(0)?;
                 let x = pad_end(&pad_end(&x, 2, ph - h as usize)?, 3, pw - w as usize)?;
                 (x, (w, h))
             }
@@ -52,8 +57,8 @@ impl Translation<'_> {
                 let m = 1u32 << downs;
                 let round = |v: u32| (((v as f64 / m as f64).round() as u32).max(1)) * m;
                 let (nw, nh) = (round(w), round(h));
-                let x = transform::to_tensor(&image_io::resize_exact(img, nw, nh), self.device)?
-                    .unsqueeze(0)?;
+                let x = image_io::resize_exact(img, nw, nh);
+                let x = transform::to_tensor_nc(&x, gray, self.device)?.unsqueeze(0)?;
                 (x, (nw, nh))
             }
         };
@@ -252,7 +257,7 @@ impl Translation<'_> {
     }
 }
 
-/// Writes a band (1, 3, rows, W′) in [-1, 1] into `out` from row `row`, as `transform::to_image`
+/// Writes a band (1, C, rows, W′) in [-1, 1] (C: 3, or 1 written as gray RGB) into `out` from row `row`, as `transform::to_image`
 /// converts it, cropped to `out`'s size (a ResNet's padding rows and columns fall away).
 fn put_rows(out: &mut RgbImage, row: usize, band: &Tensor) -> candle_core::Result<()> {
     let (w, h) = (out.width() as usize, out.height() as usize);

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Grayscale fixtures for `input_nc` / `output_nc` (issue 34 item 2), from PIL and the reference's
+layer order:
+
+    python3 tools/fixtures_grayscale.py   (needs Pillow, numpy, torch, safetensors; CI does not:
+                                           the output is committed)
+
+Writes into tests/fixtures/:
+- grayscale_in.png: a 32x24 RGB image (gradients, primaries and secondaries, greys, noise);
+- grayscale_pil.png: PIL's `Image.open(..).convert('L')` of it, the conversion the reference's
+  `transforms.Grayscale(1)` makes for a side with 1 channel (data/base_dataset.py);
+- gray_in_net_G.pth: a reference-layout ResNet generator (resnet_2blocks, ngf 4, instance norm, no
+  dropout) with input_nc = 1 and output_nc = 3, saved in the legacy (pre-1.6) format as the
+  published checkpoints are;
+- gray_in_reference.safetensors: `out` (1, 3, 24, 32), that network's forward of the grayscale image
+  as the reference's test.py feeds it (Grayscale(1), ToTensor, Normalize((0.5,), (0.5,))).
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(__file__))
+from reference_nets import Resnet, init  # noqa: E402
+
+D = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
+rng = np.random.default_rng(342)
+H, W = 24, 32
+y, x = np.mgrid[0:H, 0:W]
+img = np.stack([x * 255 // (W - 1), y * 255 // (H - 1), 255 - (x + y) * 255 // (W + H - 2)], -1)
+colours = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255], [255, 0, 255],
+           [255, 255, 255], [0, 0, 0], [128, 128, 128], [1, 2, 3]]
+for i, c in enumerate(colours):
+    img[0:3, 3 * i:3 * i + 3] = c
+img[14:, 6:26] = rng.integers(0, 256, (H - 14, 20, 3))
+Image.fromarray(img.astype(np.uint8), "RGB").save(os.path.join(D, "grayscale_in.png"))
+gray = Image.open(os.path.join(D, "grayscale_in.png")).convert("L")
+gray.save(os.path.join(D, "grayscale_pil.png"))
+
+torch.manual_seed(342)
+net = Resnet(4, 2, "instance")
+net.model[1] = nn.Conv2d(1, 4, 7, bias=True)  # input_nc = 1 (instance norm: convs with bias)
+init(net, 0.1)
+sd = {k: v.clone() for k, v in net.state_dict().items()}
+torch.save(sd, os.path.join(D, "gray_in_net_G.pth"), _use_new_zipfile_serialization=False)
+t = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)[None, None]
+with torch.no_grad():
+    out = net((t - 0.5) / 0.5)
+save_file({"out": out.contiguous()}, os.path.join(D, "gray_in_reference.safetensors"))
+print({k: tuple(v.shape) for k, v in sd.items()}, tuple(out.shape), float(out.std()))
