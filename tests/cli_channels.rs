@@ -269,3 +269,45 @@ fn a_channel_count_no_dataset_feeds_is_refused_naming_the_field() {
     );
     assert!(!ws.join("runs/bad").exists(), "refused before any work");
 }
+
+/// init_from weights with other channel counts than the preset's: refused naming the fields to
+/// set; with them set, the run starts from those weights.
+#[test]
+fn init_from_weights_of_other_channel_counts_names_the_fields_to_set() {
+    let ws = temp_workspace("channels-init");
+    std::fs::create_dir_all(ws.join("data/train")).unwrap();
+    for i in 0..2 {
+        aligned(i)
+            .save(ws.join(format!("data/train/{i}.png")))
+            .unwrap();
+    }
+    std::fs::create_dir_all(ws.join("start")).unwrap();
+    std::fs::copy(
+        repo().join("tests/fixtures/gray_in_net_G.pth"),
+        ws.join("start/latest_net_G.pth"),
+    )
+    .unwrap();
+    let preset = |channels: &str| {
+        format!(
+            "kind = \"pix2pix\"\n[data]\ndataroot = \"data\"\nload_size = 32\ncrop_size = 32\n\
+             [model]\nnetG = \"resnet_2blocks\"\nnorm = \"instance\"\nno_dropout = true\nngf = 4\nndf = 4\n\
+             init_from = \"start\"\n{channels}[train]\nn_epochs = 1\nn_epochs_decay = 1\n{LOG}"
+        )
+    };
+    std::fs::write(ws.join("rgb.toml"), preset("")).unwrap();
+    let out =
+        run(bin()
+            .current_dir(&ws)
+            .args(["train", "rgb.toml", "--run-dir", "runs/rgb", "--quiet"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("takes 1 channel(s) and gives 3")
+            && text(&out).contains("set model.input_nc = 1 and model.output_nc = 3"),
+        "{}",
+        text(&out)
+    );
+    assert!(!ws.join("runs/rgb").exists(), "refused before the run starts");
+    let run_dir = train(&ws, "gray", &preset("input_nc = 1\n"));
+    let g = shapes(&run_dir.join("checkpoints/step-00000004/net_G.safetensors"));
+    assert_eq!(g["model.1.weight"], [4, 1, 7, 7]);
+}

@@ -138,6 +138,7 @@ fn load_gen(
                 )
             })?;
             let sd = weights::load_state_dict(&f, device)?;
+            check_channels(c, &sd, &f, name)?;
             Ok(Generator::from_state_dict(
                 c,
                 sd,
@@ -147,6 +148,30 @@ fn load_gen(
         }
         None => Ok(Generator::seeded_as(c, seed, gain.0, gain.1, device)?),
     }
+}
+
+/// Refuses init_from weights whose channel counts are not the preset's, naming the fields to set
+/// (G_B runs B → A: its counts are the preset's swapped).
+fn check_channels(
+    c: &GenConfig,
+    sd: &crate::nn::weights::StateDict,
+    file: &Path,
+    name: &str,
+) -> Result<()> {
+    let Some((i, o)) = crate::nn::gan::infer_channels(sd) else {
+        return Ok(()); // not a generator's keys: loading names every misfit
+    };
+    if (i, o) == (c.input_nc, c.output_nc) {
+        return Ok(());
+    }
+    let (want_in, want_out) = if name == "G_B" { (o, i) } else { (i, o) };
+    anyhow::bail!(
+        "model.init_from: {} ({name}) takes {i} channel(s) and gives {o}, but the preset builds \
+         {name} {} -> {}: set model.input_nc = {want_in} and model.output_nc = {want_out}",
+        file.display(),
+        c.input_nc,
+        c.output_nc
+    )
 }
 
 fn load_disc(
