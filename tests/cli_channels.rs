@@ -306,7 +306,10 @@ fn init_from_weights_of_other_channel_counts_names_the_fields_to_set() {
         "{}",
         text(&out)
     );
-    assert!(!ws.join("runs/rgb").exists(), "refused before the run starts");
+    assert!(
+        !ws.join("runs/rgb").exists(),
+        "refused before the run starts"
+    );
     let run_dir = train(&ws, "gray", &preset("input_nc = 1\n"));
     let g = shapes(&run_dir.join("checkpoints/step-00000004/net_G.safetensors"));
     assert_eq!(g["model.1.weight"], [4, 1, 7, 7]);
