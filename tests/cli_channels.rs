@@ -200,6 +200,24 @@ fn cyclegan_with_grayscale_domains_trains_and_translates_both_ways() {
             assert_eq!(is_gray(&ws.join(&out)), gray, "{name} {direction}");
         }
     }
+    // the reference's test page of the 1 ↔ 1 run: real_A as the network saw it, fake_B, rec_A,
+    // all gray (the page's background and captions are gray too)
+    translate(
+        &ws,
+        &[
+            "--checkpoint",
+            ws.join("runs/gray").to_str().unwrap(),
+            "--both-ways",
+            "--input",
+            "photo.png",
+            "--output",
+            "page.png",
+        ],
+    );
+    assert!(
+        is_gray(&ws.join("page.png")),
+        "real_A shown as its grayscale"
+    );
 }
 
 /// The legacy `.pth` with input_nc 1: its counts read from the weights, the photo's PIL grayscale

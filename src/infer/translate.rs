@@ -101,7 +101,8 @@ impl Translation<'_> {
 
     /// As the reference's test.py on an aligned dataset: the image is split into A and B (B is
     /// the input when the run trained BtoA), A is translated, and the result is real_A | fake_B |
-    /// real_B (or fake_B alone).
+    /// real_B (or fake_B alone); a side of 1 channel is shown as its grayscale, as the reference's
+    /// visuals show what the networks see.
     pub fn aligned(
         &self,
         ab: RgbImage,
@@ -121,6 +122,11 @@ impl Translation<'_> {
         if fake_only {
             return Ok(fake_b);
         }
+        // the page shows what the networks see, as the reference's visuals: a 1-channel side gray
+        let (real_a, real_b) = (
+            as_seen(real_a, self.g.config.input_nc),
+            as_seen(real_b, self.g.config.output_nc),
+        );
         Ok(grid::labelled_grid(
             &[
                 ("real_A".into(), real_a),
@@ -177,6 +183,7 @@ impl Translation<'_> {
             scratch_dir: self.scratch_dir.clone(),
         };
         let (rec, _) = back.image(fake.clone(), scratch, what, progress)?;
+        let real = as_seen(real, self.g.config.input_nc);
         let (x, y) = match direction {
             Direction::AtoB => ("A", "B"),
             Direction::BtoA => ("B", "A"),
@@ -254,6 +261,15 @@ impl Translation<'_> {
         let y = make(img, &scratch, &what)?;
         image_io::save_image(&y, out)?;
         Ok(())
+    }
+}
+
+/// `img` as a side of `channels` channels is read: its grayscale (in RGB) for 1, else itself.
+fn as_seen(img: RgbImage, channels: usize) -> RgbImage {
+    if channels == 1 {
+        image_io::grayscale(&img)
+    } else {
+        img
     }
 }
 
