@@ -422,7 +422,8 @@ mod tests {
     }
 
     /// The side with 1 channel is the grayscale of its half (PIL's luma), the generator's input
-    /// side `input_nc` under either direction, as the reference's datasets swap the counts for BtoA.
+    /// side `input_nc` under either direction, as the reference's datasets swap the counts for
+    /// BtoA.
     #[test]
     fn a_one_channel_side_is_the_grayscale_of_its_half() {
         let root = std::env::temp_dir().join(format!("aiart-ds-gray-{}", std::process::id()));

@@ -273,8 +273,9 @@ fn as_seen(img: RgbImage, channels: usize) -> RgbImage {
     }
 }
 
-/// Writes a band (1, C, rows, W′) in [-1, 1] (C: 3, or 1 written as gray RGB) into `out` from row `row`, as `transform::to_image`
-/// converts it, cropped to `out`'s size (a ResNet's padding rows and columns fall away).
+/// Writes a band (1, C, rows, W′) in [-1, 1] (C: 3, or 1 written as gray RGB) into `out` from
+/// row `row`, as `transform::to_image` converts it, cropped to `out`'s size (a ResNet's padding
+/// rows and columns fall away).
 fn put_rows(out: &mut RgbImage, row: usize, band: &Tensor) -> candle_core::Result<()> {
     let (w, h) = (out.width() as usize, out.height() as usize);
     if row >= h {
