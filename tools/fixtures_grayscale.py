@@ -11,9 +11,13 @@ Writes into tests/fixtures/:
   `transforms.Grayscale(1)` makes for a side with 1 channel (data/base_dataset.py);
 - gray_in_net_G.pth: a reference-layout ResNet generator (resnet_2blocks, ngf 4, instance norm, no
   dropout) with input_nc = 1 and output_nc = 3, saved in the legacy (pre-1.6) format as the
-  published checkpoints are;
+  published checkpoints are (a rerun writes the same tensors; the pickle's bytes may differ);
 - gray_in_reference.safetensors: `out` (1, 3, 24, 32), that network's forward of the grayscale image
-  as the reference's test.py feeds it (Grayscale(1), ToTensor, Normalize((0.5,), (0.5,))).
+  as the reference's test.py feeds it (Grayscale(1), ToTensor, Normalize((0.5,), (0.5,)));
+- gray_p2p_reference.safetensors: pix2pix with input_nc 1, output_nc 3 (unet_32 ngf 2, basic
+  PatchGAN ndf 2 on 1 + 3 channels, batch norm, vanilla GAN, lambda_L1 100, Adam 2e-4 / 0.5):
+  `G.<key>`, `D.<key>` (the start), `A` (1, 1, 32, 32), `B` (1, 3, 32, 32), `losses` [2, 4] (G_GAN
+  G_L1 D_real D_fake of two steps, as Pix2PixModel.optimize_parameters).
 """
 import os
 import sys
@@ -25,9 +29,9 @@ from PIL import Image
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(__file__))
-from reference_nets import Resnet, init  # noqa: E402
+from reference_nets import Patch, Resnet, Unet, adam, gan_loss, init, pix2pix_step  # noqa: E402
 
-D = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
+D_DIR = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
 rng = np.random.default_rng(342)
 H, W = 24, 32
 y, x = np.mgrid[0:H, 0:W]
@@ -37,18 +41,38 @@ colours = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255], 
 for i, c in enumerate(colours):
     img[0:3, 3 * i:3 * i + 3] = c
 img[14:, 6:26] = rng.integers(0, 256, (H - 14, 20, 3))
-Image.fromarray(img.astype(np.uint8), "RGB").save(os.path.join(D, "grayscale_in.png"))
-gray = Image.open(os.path.join(D, "grayscale_in.png")).convert("L")
-gray.save(os.path.join(D, "grayscale_pil.png"))
+Image.fromarray(img.astype(np.uint8), "RGB").save(os.path.join(D_DIR, "grayscale_in.png"))
+gray = Image.open(os.path.join(D_DIR, "grayscale_in.png")).convert("L")
+gray.save(os.path.join(D_DIR, "grayscale_pil.png"))
 
 torch.manual_seed(342)
 net = Resnet(4, 2, "instance")
 net.model[1] = nn.Conv2d(1, 4, 7, bias=True)  # input_nc = 1 (instance norm: convs with bias)
 init(net, 0.1)
 sd = {k: v.clone() for k, v in net.state_dict().items()}
-torch.save(sd, os.path.join(D, "gray_in_net_G.pth"), _use_new_zipfile_serialization=False)
+torch.save(sd, os.path.join(D_DIR, "gray_in_net_G.pth"), _use_new_zipfile_serialization=False)
 t = torch.from_numpy(np.asarray(gray, dtype=np.float32) / 255.0)[None, None]
 with torch.no_grad():
     out = net((t - 0.5) / 0.5)
-save_file({"out": out.contiguous()}, os.path.join(D, "gray_in_reference.safetensors"))
+save_file({"out": out.contiguous()}, os.path.join(D_DIR, "gray_in_reference.safetensors"))
 print({k: tuple(v.shape) for k, v in sd.items()}, tuple(out.shape), float(out.std()))
+
+torch.manual_seed(343)
+G = Unet(5, 2, "batch")
+G.model.model[0] = nn.Conv2d(1, 2, 4, stride=2, padding=1, bias=False)  # input_nc = 1
+G = init(G)
+D = init(Patch(4, 2, 3, "batch"))
+t = {f"G.{k}": v.clone() for k, v in G.state_dict().items()}
+t.update({f"D.{k}": v.clone() for k, v in D.state_dict().items()})
+A, B = torch.rand(1, 1, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+t["A"], t["B"] = A, B
+crit, l1 = gan_loss("vanilla"), nn.L1Loss()
+oG, oD = adam(G.parameters()), adam(D.parameters())
+losses = []
+for step in range(2):
+    g_gan, g_l1, d_real, d_fake = pix2pix_step(G, D, oG, oD, A, B, crit, l1)
+    losses.append([g_gan.item(), g_l1.item(), d_real.item(), d_fake.item()])
+t["losses"] = torch.tensor(losses)
+t = {k: v for k, v in t.items() if not k.endswith("num_batches_tracked")}
+save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(D_DIR, "gray_p2p_reference.safetensors"))
+print("p2p 1 -> 3", losses)
