@@ -17,7 +17,11 @@ Writes into tests/fixtures/:
 - gray_p2p_reference.safetensors: pix2pix with input_nc 1, output_nc 3 (unet_32 ngf 2, basic
   PatchGAN ndf 2 on 1 + 3 channels, batch norm, vanilla GAN, lambda_L1 100, Adam 2e-4 / 0.5):
   `G.<key>`, `D.<key>` (the start), `A` (1, 1, 32, 32), `B` (1, 3, 32, 32), `losses` [2, 4] (G_GAN
-  G_L1 D_real D_fake of two steps, as Pix2PixModel.optimize_parameters).
+  G_L1 D_real D_fake of two steps, as Pix2PixModel.optimize_parameters);
+- gray_cyc_reference.safetensors: CycleGAN with input_nc = output_nc = 1 (resnet_2blocks ngf 2,
+  basic PatchGAN ndf 2 on 1 channel, instance norm, lsgan, lambda_A = lambda_B = 10, lambda_identity
+  0.5): `G_A.<key>` … `D_B.<key>`, `A`, `B` (1, 1, 32, 32), `losses` [2, 8] (D_A G_A cycle_A idt_A
+  D_B G_B cycle_B idt_B of two steps, as CycleGANModel.optimize_parameters).
 """
 import os
 import sys
@@ -29,7 +33,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(__file__))
-from reference_nets import Patch, Resnet, Unet, adam, gan_loss, init, pix2pix_step  # noqa: E402
+from reference_nets import Patch, Resnet, Unet, adam, cyclegan_step, gan_loss, init, pix2pix_step  # noqa: E402
 
 D_DIR = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
 rng = np.random.default_rng(342)
@@ -76,3 +80,28 @@ t["losses"] = torch.tensor(losses)
 t = {k: v for k, v in t.items() if not k.endswith("num_batches_tracked")}
 save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(D_DIR, "gray_p2p_reference.safetensors"))
 print("p2p 1 -> 3", losses)
+
+
+def gray_resnet():
+    g = Resnet(2, 2, "instance")
+    g.model[1] = nn.Conv2d(1, 2, 7, bias=True)  # input_nc = 1
+    g.model[19] = nn.Conv2d(2, 1, 7)  # output_nc = 1 (the last conv: 10 + blocks + 7)
+    return init(g)
+
+
+torch.manual_seed(344)
+nets = {"G_A": gray_resnet(), "G_B": gray_resnet(), "D_A": init(Patch(1, 2, 3, "instance")),
+        "D_B": init(Patch(1, 2, 3, "instance"))}
+t = {f"{n}.{k}": v.clone() for n, net in nets.items() for k, v in net.state_dict().items()}
+A, B = torch.rand(1, 1, 32, 32) * 2 - 1, torch.rand(1, 1, 32, 32) * 2 - 1
+t["A"], t["B"] = A, B
+crit = gan_loss("lsgan")
+oG = adam(list(nets["G_A"].parameters()) + list(nets["G_B"].parameters()))
+oD = adam(list(nets["D_A"].parameters()) + list(nets["D_B"].parameters()))
+losses = []
+for step in range(2):
+    out = cyclegan_step(nets["G_A"], nets["G_B"], nets["D_A"], nets["D_B"], oG, oD, A, B, crit, l1)
+    losses.append([v.item() for v in out])
+t["losses"] = torch.tensor(losses)
+save_file({k: v.contiguous() for k, v in t.items()}, os.path.join(D_DIR, "gray_cyc_reference.safetensors"))
+print("cyclegan 1 <-> 1", losses)
