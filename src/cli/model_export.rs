@@ -164,8 +164,18 @@ pub fn run(ws: &Workspace, a: ExportArgs) -> Result<i32> {
                     name: g.config.arch.clone(),
                     doc: format!(
                         "{} generator of pytorch-CycleGAN-and-pix2pix (ngf {}, {:?} norm): input \
-                         (N, {}, H, W) RGB in [-1, 1], output in [-1, 1] ((y + 1) / 2 · 255)",
-                        g.config.arch, g.config.ngf, g.config.norm, g.config.input_nc
+                         (N, {}, H, W) {} in [-1, 1], output (N, {}, H, W) in [-1, 1] \
+                         ((y + 1) / 2 · 255)",
+                        g.config.arch,
+                        g.config.ngf,
+                        g.config.norm,
+                        g.config.input_nc,
+                        if g.config.input_nc == 1 {
+                            "grayscale (PIL's convert('L'))"
+                        } else {
+                            "RGB"
+                        },
+                        g.config.output_nc
                     ),
                     batch_stats: if a.eval {
                         BatchStats::Running

@@ -38,7 +38,10 @@ pub enum NormArg {
 
 #[derive(Args, Debug)]
 pub struct TranslateArgs {
-    /// A reference .pth (e.g. latest_net_G.pth), a .safetensors state dict, a run checkpoint folder, or a run folder (its newest checkpoint)
+    /// A reference .pth (e.g. latest_net_G.pth), a .safetensors state dict, a run checkpoint folder, or a run folder (its newest checkpoint).
+    /// Its channel counts come from its weights: a generator taking 1 channel (input_nc 1) sees
+    /// each image's grayscale (PIL's convert('L')); one giving 1 channel is written as gray RGB,
+    /// as the reference's tensor2im does
     #[arg(long, short)]
     pub checkpoint: PathBuf,
     /// With a run as --checkpoint: its checkpoint of step N (checkpoints/step-NNNNNNNN/) instead of

@@ -110,6 +110,9 @@ pub struct PairDataset {
     pub opts: Options,
     /// BtoA: hand out (B, A)
     pub swap: bool,
+    /// Whether the files' A side and B side (before `swap`) are read as grayscale: 1 channel,
+    /// PIL's `convert('L')` of each image (`with_channels`).
+    gray: [bool; 2],
     pub root: PathBuf,
     /// `train`, `test` …: the folder (aligned) or the folders' prefix (unaligned)
     phase: String,
@@ -132,6 +135,7 @@ impl PairDataset {
         Self {
             pairing,
             swap,
+            gray: [false; 2],
             opts,
             root: root.into(),
             phase: phase.into(),
@@ -176,6 +180,20 @@ impl PairDataset {
             swap,
             opts,
         ))
+    }
+
+    /// The networks' channel counts: the generator's input side gets `input_nc` channels and its
+    /// output side `output_nc` (1: the image's grayscale, PIL's `convert('L')` before any resize,
+    /// as the reference's `get_transform(grayscale=True)`; 3: RGB). Under BtoA the files' B side
+    /// is the input, as the reference's datasets swap `input_nc` and `output_nc` for it.
+    pub fn with_channels(mut self, input_nc: usize, output_nc: usize) -> Self {
+        let (file_a, file_b) = if self.swap {
+            (output_nc, input_nc)
+        } else {
+            (input_nc, output_nc)
+        };
+        self.gray = [file_a == 1, file_b == 1];
+        self
     }
 
     /// Items per epoch: the files (aligned) or the larger domain (unaligned).
@@ -257,21 +275,30 @@ impl PairDataset {
         })
     }
 
-    /// One pair, (3, H, W) each in [-1, 1]; unreadable files are skipped for the next ones.
+    /// One pair, (C, H, W) each in [-1, 1] (C: 3, or 1 for a grayscale side, `with_channels`);
+    /// unreadable files are skipped for the next ones.
     pub fn get(
         &mut self,
         index: usize,
         rng: &mut SeededRng,
         device: &Device,
     ) -> Result<(Tensor, Tensor), DatasetError> {
+        let [gray_a, gray_b] = self.gray;
+        let gray = |img: RgbImage, yes: bool| {
+            if yes {
+                image_io::grayscale(&img)
+            } else {
+                img
+            }
+        };
         let pair = match &self.pairing {
             Pairing::Aligned { .. } => {
                 let ab = self.read_from(Domain::A, index)?;
                 let (a, b) = split_aligned(&ab);
                 let p = get_params(&self.opts, a.dimensions(), rng);
                 (
-                    transform::apply(a, &self.opts, &p),
-                    transform::apply(b, &self.opts, &p),
+                    transform::apply(gray(a, gray_a), &self.opts, &p),
+                    transform::apply(gray(b, gray_b), &self.opts, &p),
                 )
             }
             Pairing::Unaligned { b, serial, .. } => {
@@ -281,19 +308,17 @@ impl PairDataset {
                 let p1 = get_params(&self.opts, ia.dimensions(), rng);
                 let p2 = get_params(&self.opts, ib.dimensions(), rng);
                 (
-                    transform::apply(ia, &self.opts, &p1),
-                    transform::apply(ib, &self.opts, &p2),
+                    transform::apply(gray(ia, gray_a), &self.opts, &p1),
+                    transform::apply(gray(ib, gray_b), &self.opts, &p2),
                 )
             }
         };
-        let (a, b) = if self.swap { (pair.1, pair.0) } else { pair };
-        Ok((
-            transform::to_tensor(&a, device)?,
-            transform::to_tensor(&b, device)?,
-        ))
+        let tensor = |img: &RgbImage, gray: bool| transform::to_tensor_nc(img, gray, device);
+        let (a, b) = (tensor(&pair.0, gray_a)?, tensor(&pair.1, gray_b)?);
+        Ok(if self.swap { (b, a) } else { (a, b) })
     }
 
-    /// A batch of items `indices`, stacked to (N, 3, H, W).
+    /// A batch of items `indices`, stacked to (N, C, H, W).
     pub fn batch(
         &mut self,
         indices: &[usize],
@@ -393,6 +418,47 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("trainA") && e.contains("CycleGAN layout"), "{e}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// The side with 1 channel is the grayscale of its half (PIL's luma), the generator's input
+    /// side `input_nc` under either direction, as the reference's datasets swap the counts for
+    /// BtoA.
+    #[test]
+    fn a_one_channel_side_is_the_grayscale_of_its_half() {
+        let root = std::env::temp_dir().join(format!("aiart-ds-gray-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("train")).unwrap();
+        let ab = RgbImage::from_fn(32, 16, |x, _| {
+            image::Rgb(if x < 16 { [255, 0, 0] } else { [0, 0, 255] })
+        });
+        ab.save(root.join("train/1.png")).unwrap();
+        let level = |v: u8| v as f32 / 255.0 * 2.0 - 1.0;
+        let all = |t: &Tensor| -> Vec<f32> { t.flatten_all().unwrap().to_vec1().unwrap() };
+        let mut rng = SeededRng::new(0);
+        for (swap, (i, o), want_a) in [
+            (false, (1, 3), Some(76)),
+            (true, (1, 3), Some(29)),
+            (false, (3, 1), None),
+            (true, (3, 1), None),
+        ] {
+            let mut ds = PairDataset::aligned(&root, "train", swap, opts())
+                .unwrap()
+                .with_channels(i, o);
+            let (a, b) = ds.get(0, &mut rng, &Device::Cpu).unwrap();
+            assert_eq!(
+                (a.dim(0).unwrap(), b.dim(0).unwrap()),
+                (i, o),
+                "swap {swap}"
+            );
+            if let Some(l) = want_a {
+                assert!(all(&a).iter().all(|&v| v == level(l)), "swap {swap}");
+            } else {
+                // B is the output side: the left half (red, 76) under BtoA, else the right (29)
+                let l = if swap { 76 } else { 29 };
+                assert!(all(&b).iter().all(|&v| v == level(l)), "swap {swap}");
+            }
+        }
         std::fs::remove_dir_all(&root).unwrap();
     }
 

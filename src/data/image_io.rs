@@ -162,14 +162,33 @@ pub fn to_tensor(img: &RgbImage, device: &Device) -> candle_core::Result<Tensor>
         .to_device(device)
 }
 
-/// A (1, 3, H, W) or (3, H, W) tensor in [0, 1] as an 8-bit image (values are clamped).
+/// PIL's luma of an 8-bit RGB pixel, as `Image.convert('L')` (ITU-R 601-2 weights in 16-bit
+/// fixed point, Pillow's `L24`): (R·19595 + G·38470 + B·7471 + 0x8000) >> 16.
+pub fn luma(p: [u8; 3]) -> u8 {
+    ((p[0] as u32 * 19595 + p[1] as u32 * 38470 + p[2] as u32 * 7471 + 0x8000) >> 16) as u8
+}
+
+/// The image's grayscale ([`luma`] of each pixel) in all three channels, so every RGB step after
+/// it (resize, crop, flip) works on it unchanged and its red channel is the 1-channel image.
+pub fn grayscale(img: &RgbImage) -> RgbImage {
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        let l = luma(p.0);
+        p.0 = [l, l, l];
+    }
+    out
+}
+
+/// A (1, C, H, W) or (C, H, W) tensor in [0, 1] as an 8-bit image (values are clamped); C is 3,
+/// or 1, tiled to R = G = B as the reference's `util.tensor2im` does.
 pub fn to_image(t: &Tensor) -> candle_core::Result<RgbImage> {
     let t = if t.rank() == 4 {
         t.squeeze(0)?
     } else {
         t.clone()
     };
-    let (_, h, w) = t.dims3()?;
+    let (c, h, w) = t.dims3()?;
+    let t = if c == 1 { t.repeat((3, 1, 1))? } else { t };
     let data: Vec<u8> = (t
         .to_device(&Device::Cpu)?
         .to_dtype(DType::F32)?
@@ -299,6 +318,46 @@ impl DecodeCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// PIL's `convert('L')` of the fixture (tools/fixtures_grayscale.py), value for value.
+    #[test]
+    fn grayscale_is_pils_convert_l() {
+        let rgb = image::open(crate::test_fixture("grayscale_in.png"))
+            .unwrap()
+            .into_rgb8();
+        let pil = image::open(crate::test_fixture("grayscale_pil.png")).unwrap();
+        assert!(matches!(pil, DynamicImage::ImageLuma8(_)), "an L-mode PNG");
+        let pil = pil.into_luma8();
+        let ours = grayscale(&rgb);
+        assert_eq!(ours.dimensions(), pil.dimensions());
+        for (x, y, p) in ours.enumerate_pixels() {
+            let want = pil.get_pixel(x, y)[0];
+            assert_eq!(p.0, [want; 3], "({x}, {y}) of {:?}", rgb.get_pixel(x, y));
+        }
+        // the fixture holds the corners of the formula: black, white, each primary
+        assert_eq!(
+            [
+                [0, 0, 0],
+                [255, 255, 255],
+                [255, 0, 0],
+                [0, 255, 0],
+                [0, 0, 255]
+            ]
+            .map(luma),
+            [0, 255, 76, 150, 29]
+        );
+    }
+
+    /// A 1-channel tensor is written as gray RGB, as the reference's `tensor2im` tiles it.
+    #[test]
+    fn one_channel_tensors_are_tiled_to_gray() {
+        let t = Tensor::new(&[[[0.0f32, 0.5], [1.0, 0.25]]], &Device::Cpu).unwrap();
+        let img = to_image(&t).unwrap();
+        assert_eq!(img.dimensions(), (2, 2));
+        assert_eq!(img.get_pixel(1, 0).0, [128; 3]);
+        assert_eq!(img.get_pixel(0, 1).0, [255; 3]);
+        assert_eq!(to_image(&t.unsqueeze(0).unwrap()).unwrap(), img);
+    }
 
     #[test]
     fn round_trip_and_conversions() {

@@ -102,7 +102,19 @@ pub fn to_tensor(img: &RgbImage, device: &Device) -> candle_core::Result<Tensor>
     (t * 2.0)? - 1.0
 }
 
-/// A (3, H, W) or (1, 3, H, W) tensor in [-1, 1] as an image.
+/// (1, H, W) in [-1, 1] from a grayscale image (R = G = B, `image_io::grayscale`) when `gray`,
+/// else [`to_tensor`]'s (3, H, W): the reference's ToTensor + Normalize((0.5,), (0.5,)).
+pub fn to_tensor_nc(img: &RgbImage, gray: bool, device: &Device) -> candle_core::Result<Tensor> {
+    let t = to_tensor(img, device)?;
+    if gray {
+        t.narrow(0, 0, 1)
+    } else {
+        Ok(t)
+    }
+}
+
+/// A (C, H, W) or (1, C, H, W) tensor in [-1, 1] as an image; C = 1 is tiled to gray RGB, as the
+/// reference's `tensor2im`.
 pub fn to_image(t: &Tensor) -> candle_core::Result<RgbImage> {
     super::image_io::to_image(&((t + 1.0)? / 2.0)?)
 }

@@ -5,7 +5,7 @@
 //! architecture's mismatches listed. Also the newest readable checkpoint of a run, which
 //! `stylize --model` shares.
 
-use crate::nn::gan::{infer_gen_config, GenConfig, Generator};
+use crate::nn::gan::{infer_channels, infer_gen_config, GenConfig, Generator};
 use crate::nn::layers::NormKind;
 use crate::nn::weights;
 use crate::preset::gan::Direction;
@@ -343,6 +343,11 @@ pub fn load(a: &GenChoice, found: Located, device: &Device) -> Result<Generator>
             )
         }
     };
+    // the channel counts are the weights' own (a CycleGAN meta.json's netG is G_A's, and G_B
+    // runs the other way), whatever the configuration or the flags say
+    if let Some((input_nc, output_nc)) = infer_channels(&sd) {
+        (c.input_nc, c.output_nc) = (input_nc, output_nc);
+    }
     if let Some(arch) = &a.arch {
         c.arch = arch.clone();
     }

@@ -29,9 +29,12 @@ pub struct Translation<'a> {
 }
 
 impl Translation<'_> {
-    /// `img` (W×H, 8-bit RGB) translated, at its size; and what the engine did. Errors: a plan
-    /// that cannot keep within the budget (before the forward; `what` names the image), the
-    /// network's (a shape it cannot take), scratch files (named).
+    /// `img` (W×H, 8-bit RGB) translated, at its size; and what the engine did. A generator with
+    /// `input_nc` 1 sees the image's grayscale (`image_io::grayscale`, PIL's `convert('L')`, before
+    /// any resize as the reference's test transform); one with `output_nc` 1 gives a gray image in
+    /// RGB (R = G = B, as the reference's `tensor2im` tiles it). Errors: a plan that cannot keep
+    /// within the budget (before the forward; `what` names the image), the network's (a shape it
+    /// cannot take), scratch files (named).
     pub fn image(
         &self,
         img: RgbImage,
@@ -40,11 +43,13 @@ impl Translation<'_> {
         progress: OnProgress,
     ) -> Result<(RgbImage, Report)> {
         let (w, h) = img.dimensions();
+        let gray = self.g.config.input_nc == 1;
+        let img = if gray { image_io::grayscale(&img) } else { img };
         let (x, (nw, nh)) = match self.g.arch {
             GenArch::Resnet { .. } => {
                 let m = 4;
                 let (pw, ph) = ((w as usize).div_ceil(m) * m, (h as usize).div_ceil(m) * m);
-                let x = transform::to_tensor(&img, self.device)?.unsqueeze(0)?;
+                let x = transform::to_tensor_nc(&img, gray, self.device)?.unsqueeze(0)?;
                 let x = pad_end(&pad_end(&x, 2, ph - h as usize)?, 3, pw - w as usize)?;
                 (x, (w, h))
             }
@@ -52,8 +57,8 @@ impl Translation<'_> {
                 let m = 1u32 << downs;
                 let round = |v: u32| (((v as f64 / m as f64).round() as u32).max(1)) * m;
                 let (nw, nh) = (round(w), round(h));
-                let x = transform::to_tensor(&image_io::resize_exact(img, nw, nh), self.device)?
-                    .unsqueeze(0)?;
+                let x = image_io::resize_exact(img, nw, nh);
+                let x = transform::to_tensor_nc(&x, gray, self.device)?.unsqueeze(0)?;
                 (x, (nw, nh))
             }
         };
@@ -96,7 +101,8 @@ impl Translation<'_> {
 
     /// As the reference's test.py on an aligned dataset: the image is split into A and B (B is
     /// the input when the run trained BtoA), A is translated, and the result is real_A | fake_B |
-    /// real_B (or fake_B alone).
+    /// real_B (or fake_B alone); a side of 1 channel is shown as its grayscale, as the reference's
+    /// visuals show what the networks see.
     pub fn aligned(
         &self,
         ab: RgbImage,
@@ -116,6 +122,11 @@ impl Translation<'_> {
         if fake_only {
             return Ok(fake_b);
         }
+        // the page shows what the networks see, as the reference's visuals: a 1-channel side gray
+        let (real_a, real_b) = (
+            as_seen(real_a, self.g.config.input_nc),
+            as_seen(real_b, self.g.config.output_nc),
+        );
         Ok(grid::labelled_grid(
             &[
                 ("real_A".into(), real_a),
@@ -172,6 +183,7 @@ impl Translation<'_> {
             scratch_dir: self.scratch_dir.clone(),
         };
         let (rec, _) = back.image(fake.clone(), scratch, what, progress)?;
+        let real = as_seen(real, self.g.config.input_nc);
         let (x, y) = match direction {
             Direction::AtoB => ("A", "B"),
             Direction::BtoA => ("B", "A"),
@@ -252,8 +264,18 @@ impl Translation<'_> {
     }
 }
 
-/// Writes a band (1, 3, rows, W′) in [-1, 1] into `out` from row `row`, as `transform::to_image`
-/// converts it, cropped to `out`'s size (a ResNet's padding rows and columns fall away).
+/// `img` as a side of `channels` channels is read: its grayscale (in RGB) for 1, else itself.
+fn as_seen(img: RgbImage, channels: usize) -> RgbImage {
+    if channels == 1 {
+        image_io::grayscale(&img)
+    } else {
+        img
+    }
+}
+
+/// Writes a band (1, C, rows, W′) in [-1, 1] (C: 3, or 1 written as gray RGB) into `out` from
+/// row `row`, as `transform::to_image` converts it, cropped to `out`'s size (a ResNet's padding
+/// rows and columns fall away).
 fn put_rows(out: &mut RgbImage, row: usize, band: &Tensor) -> candle_core::Result<()> {
     let (w, h) = (out.width() as usize, out.height() as usize);
     if row >= h {

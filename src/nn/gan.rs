@@ -332,6 +332,16 @@ impl Discriminator {
     }
 }
 
+/// A generator's (input_nc, output_nc) from its first and last convolutions' weights, for either
+/// layout of the reference: a U-Net's `model.model.0.weight` (ngf, input_nc, 4, 4) and outermost
+/// `model.model.3.weight` (ConvTranspose2d: ngf·2, output_nc, 4, 4); a ResNet's `model.1.weight`
+/// (ngf, input_nc, 7, 7) and its last convolution `model.<10 + blocks + 7>.weight` (output_nc,
+/// ngf, 7, 7). None when the keys are neither layout's ([`infer_gen_config`]).
+pub fn infer_channels(sd: &StateDict) -> Option<(usize, usize)> {
+    let c = infer_gen_config(sd)?;
+    Some((c.input_nc, c.output_nc))
+}
+
 /// Guesses a generator's configuration from a reference state dict: U-Net or ResNet and its depth,
 /// ngf, and the norm (BatchNorm layers have an affine `weight` beside their running statistics).
 pub fn infer_gen_config(sd: &StateDict) -> Option<GenConfig> {

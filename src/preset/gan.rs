@@ -9,6 +9,10 @@ use crate::nn::layers::NormKind;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// The channel counts `model.input_nc` / `model.output_nc` take: what the reference's datasets
+/// can feed (`Image.open(..).convert('RGB')`, then `transforms.Grayscale(1)` for a 1-channel side).
+pub const CHANNELS: [usize; 2] = [1, 3];
+
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct GanPreset {
@@ -96,6 +100,15 @@ impl Default for GanData {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct GanModel {
+    /// The reference's `--input_nc`: channels of the generator's input (domain A): 1 (grayscale,
+    /// PIL's `convert('L')` of each image) or 3 (RGB); unset: 3. Read through
+    /// [`GanPreset::input_nc`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_nc: Option<usize>,
+    /// The reference's `--output_nc`: channels of the generator's output (domain B): 1 or 3;
+    /// unset: 3. Read through [`GanPreset::output_nc`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_nc: Option<usize>,
     /// pix2pix: unet_256; CycleGAN: resnet_9blocks
     #[serde(rename = "netG", skip_serializing_if = "Option::is_none")]
     pub net_g: Option<String>,
@@ -124,6 +137,8 @@ pub struct GanModel {
 impl Default for GanModel {
     fn default() -> Self {
         Self {
+            input_nc: None,
+            output_nc: None,
             net_g: None,
             net_d: DiscArch::Basic,
             n_layers_d: 3,
@@ -250,6 +265,19 @@ impl GanPreset {
         p
     }
 
+    /// Channels of the generator's input, domain A's images (the reference's `--input_nc`,
+    /// default 3): 1 means each A image is PIL's grayscale of it (`data::image_io::grayscale`).
+    /// The one place the count is read: networks, datasets, samples and checkpoints ask here.
+    pub fn input_nc(&self) -> usize {
+        self.model.input_nc.unwrap_or(3)
+    }
+
+    /// Channels of the generator's output, domain B's images (the reference's `--output_nc`,
+    /// default 3); see [`GanPreset::input_nc`].
+    pub fn output_nc(&self) -> usize {
+        self.model.output_nc.unwrap_or(3)
+    }
+
     pub fn net_g(&self) -> String {
         self.effective().model.net_g.expect("filled by effective")
     }
@@ -323,6 +351,20 @@ impl GanPreset {
             );
         }
         let m = &self.model;
+        for (f, v) in [
+            ("model.input_nc", m.input_nc),
+            ("model.output_nc", m.output_nc),
+        ] {
+            if let Some(n) = v.filter(|n| !CHANNELS.contains(n)) {
+                bad(
+                    f,
+                    format!(
+                        "must be 1 (grayscale) or 3 (RGB), got {n}: images are read as RGB and a \
+                         side with 1 channel as their grayscale, as the reference's datasets do"
+                    ),
+                );
+            }
+        }
         if m.ngf == 0 {
             bad("model.ngf", "must be at least 1".into());
         }
@@ -372,6 +414,18 @@ impl GanPreset {
             if !v.is_finite() || v < 0.0 {
                 bad(f, format!("must be a finite number >= 0, got {v}"));
             }
+        }
+        // the identity loss feeds B images to G_A and A images to G_B: the reference asserts
+        // input_nc == output_nc when lambda_identity > 0 (cycle_gan_model.py)
+        let (i, o) = (self.input_nc(), self.output_nc());
+        if self.is_cyclegan() && i != o && t.lambda_identity > 0.0 {
+            bad(
+                "train.lambda_identity",
+                format!(
+                    "must be 0 when model.input_nc ({i}) and model.output_nc ({o}) differ: the \
+                     identity loss feeds B images to G_A (the reference asserts the same)"
+                ),
+            );
         }
         check_device(&mut out, "train.device", &t.device);
         self.log.check(&mut out);

@@ -398,3 +398,46 @@ fn vgg16_takes_its_own_layers_and_refuses_vgg19_only_ones() {
     let e = err(&format!("{MINIMAL}[model]\nnetwork = \"vgg11\"\n"));
     assert!(e.contains("network"), "{e}");
 }
+
+#[test]
+fn channel_counts_default_to_rgb_and_refuse_what_no_dataset_feeds() {
+    let Preset::Gan(p) = parse_str(P2P).unwrap() else {
+        panic!("gan")
+    };
+    assert_eq!((p.input_nc(), p.output_nc()), (3, 3));
+    let text = Preset::Gan(p).to_toml();
+    assert!(!text.contains("input_nc"), "unset stays unset: {text}");
+    let Preset::Gan(g) =
+        parse_str(&format!("{P2P}[model]\ninput_nc = 1\noutput_nc = 3\n")).unwrap()
+    else {
+        panic!("gan")
+    };
+    assert_eq!((g.input_nc(), g.output_nc()), (1, 3));
+    assert!(Preset::Gan(g).to_toml().contains("input_nc = 1"));
+    for (text, field, got) in [
+        ("input_nc = 0", "model.input_nc", "got 0"),
+        ("output_nc = 2", "model.output_nc", "got 2"),
+        ("output_nc = 4", "model.output_nc", "got 4"),
+    ] {
+        let e = err(&format!("{P2P}[model]\n{text}\n"));
+        assert!(
+            e.contains(&format!(
+                "p.toml:5:1: {field}: must be 1 (grayscale) or 3 (RGB), {got}"
+            )),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn cyclegan_identity_needs_equal_channel_counts() {
+    let cyc = P2P.replace("pix2pix", "cyclegan");
+    let e = err(&format!("{cyc}[model]\ninput_nc = 1\n"));
+    assert!(
+        e.contains("train.lambda_identity: must be 0 when model.input_nc (1) and model.output_nc (3) differ"),
+        "{e}"
+    );
+    let ok = format!("{cyc}[model]\ninput_nc = 1\n[train]\nlambda_identity = 0.0\n");
+    assert!(parse_str(&ok).is_ok());
+    assert!(parse_str(&format!("{cyc}[model]\ninput_nc = 1\noutput_nc = 1\n")).is_ok());
+}

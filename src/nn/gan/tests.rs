@@ -204,6 +204,39 @@ fn configs_are_inferred_from_reference_state_dicts() {
     }
 }
 
+/// The channel counts come from the first and last convolutions, in and out kept apart.
+#[test]
+fn channel_counts_are_inferred_from_the_first_and_last_convolutions() {
+    let dev = Device::Cpu;
+    for (arch, i, o) in [
+        ("resnet_2blocks", 1, 3),
+        ("resnet_2blocks", 3, 1),
+        ("unet_32", 1, 3),
+        ("unet_32", 3, 1),
+        ("unet_32", 1, 1),
+    ] {
+        let c = GenConfig {
+            input_nc: i,
+            output_nc: o,
+            ..gen(arch, 2, NormKind::Instance, false)
+        };
+        let sd = Generator::seeded(&c, 0, 0.02, &dev)
+            .unwrap()
+            .params
+            .state_dict();
+        assert_eq!(infer_channels(&sd), Some((i, o)), "{arch} {i}->{o}");
+        assert_eq!(infer_gen_config(&sd).unwrap().input_nc, i);
+    }
+    // the reference-layout legacy .pth with input_nc 1 (tools/fixtures_grayscale.py)
+    let sd = crate::nn::weights::load_state_dict(&crate::test_fixture("gray_in_net_G.pth"), &dev)
+        .unwrap();
+    let c = infer_gen_config(&sd).unwrap();
+    assert_eq!(
+        (c.arch.as_str(), c.input_nc, c.output_nc),
+        ("resnet_2blocks", 1, 3)
+    );
+}
+
 #[test]
 fn odd_keys_of_old_checkpoints_are_ignored_and_misfits_named() {
     let dev = Device::Cpu;

@@ -245,10 +245,19 @@ fn transformer_net_exports_its_layers_and_weights() {
 }
 
 fn generator(arch: &str, norm: NormKind, dropout: bool) -> Generator {
+    generator_nc(arch, norm, dropout, (3, 3))
+}
+
+fn generator_nc(
+    arch: &str,
+    norm: NormKind,
+    dropout: bool,
+    (input_nc, output_nc): (usize, usize),
+) -> Generator {
     let c = GenConfig {
         arch: arch.into(),
-        input_nc: 3,
-        output_nc: 3,
+        input_nc,
+        output_nc,
         ngf: 4,
         norm,
         dropout,
@@ -286,6 +295,22 @@ fn resnet_generator_with_instance_norm_exports_and_computes_the_same() {
         .unwrap();
     let want = g.forward(&x, &Ctx::test(0)).unwrap();
     assert_close(&interpret(&m, &x), &want, "resnet_6blocks");
+}
+
+/// A grayscale generator (input_nc 1, output_nc 1) exports with its own channel counts.
+#[test]
+fn a_one_channel_generator_exports_with_its_channel_counts() {
+    let g = generator_nc("resnet_2blocks", NormKind::Instance, false, (1, 1));
+    let sd = g.params.state_dict();
+    let m = roundtrip(&export(&g.program(), &names_of(&sd), &describe(BatchStats::Input)).unwrap());
+    let gr = m.graph.as_ref().unwrap();
+    assert_eq!(dims(&gr.input[0]), ["batch", "1", "height", "width"]);
+    let x = crate::rng::SeededRng::new(6)
+        .uniform((1, 1, 32, 24), -1.0, 1.0, &Device::Cpu)
+        .unwrap();
+    let want = g.forward(&x, &Ctx::test(0)).unwrap();
+    assert_eq!(want.dims(), [1, 1, 32, 24]);
+    assert_close(&interpret(&m, &x), &want, "resnet_2blocks 1 -> 1");
 }
 
 #[test]

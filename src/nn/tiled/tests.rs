@@ -337,3 +337,42 @@ fn a_24_megapixel_resnet_9blocks_recomputes_its_head() {
     assert_eq!(reused, 18);
     assert!(plan.peak <= opts.budget, "peak {}", plan.peak);
 }
+
+/// Grayscale networks (`input_nc` / `output_nc` 1) go through the same engine: their first and
+/// last convolutions only change width.
+#[test]
+fn one_channel_generators_tiled_equal_untiled() {
+    for (arch, norm, (input_nc, output_nc), (h, w), rows) in [
+        ("resnet_2blocks", NormKind::Instance, (1, 1), (64, 76), 7),
+        ("resnet_2blocks", NormKind::Instance, (1, 3), (64, 76), 5),
+        ("unet_64", NormKind::Batch, (3, 1), (64, 128), 9),
+    ] {
+        let c = GenConfig {
+            arch: arch.into(),
+            input_nc,
+            output_nc,
+            ngf: 8,
+            norm,
+            dropout: false,
+        };
+        let g = Generator::seeded(&c, 8, 0.02, &Device::Cpu)
+            .unwrap()
+            .frozen()
+            .unwrap();
+        let x = SeededRng::new(9)
+            .uniform((1, input_nc, h, w), -1.0, 1.0, &Device::Cpu)
+            .unwrap();
+        let p = g.program();
+        let whole = g.forward(&x, &Ctx::test(0)).unwrap();
+        assert_eq!(whole.dims(), [1, output_nc, h, w]);
+        let dir = scratch_parent();
+        let (y, report) = tiled(&p, &x, &Ctx::test(0), &banded(dir.path(), rows));
+        assert!(
+            report.tiled && report.bands > 1,
+            "{arch} {input_nc}->{output_nc}"
+        );
+        let d = crate::max_abs_diff(&y, &whole);
+        assert!(d < TOL, "{arch} {input_nc}->{output_nc}: max |Δ| {d}");
+        assert!(max_level_diff(&gan_levels(&y), &gan_levels(&whole)) <= 1);
+    }
+}

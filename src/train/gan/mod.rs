@@ -44,25 +44,50 @@ pub struct GanTrainer {
     pub warnings: Vec<String>,
 }
 
+/// G (pix2pix) or G_A (CycleGAN): `input_nc` channels in, `output_nc` out (the reference's
+/// `define_G(opt.input_nc, opt.output_nc, …)`).
 pub fn gen_config(p: &GanPreset) -> GenConfig {
     GenConfig {
         arch: p.net_g(),
-        input_nc: 3,
-        output_nc: 3,
+        input_nc: p.input_nc(),
+        output_nc: p.output_nc(),
         ngf: p.model.ngf,
         norm: p.norm(),
         dropout: p.dropout(),
     }
 }
 
+/// CycleGAN's G_B: B → A, so `output_nc` channels in and `input_nc` out.
+pub fn gen_b_config(p: &GanPreset) -> GenConfig {
+    GenConfig {
+        input_nc: p.output_nc(),
+        output_nc: p.input_nc(),
+        ..gen_config(p)
+    }
+}
+
+/// pix2pix's D (it sees A and B stacked: `input_nc + output_nc` channels) or CycleGAN's D_A (it
+/// judges B images: `output_nc`), as the reference's pix2pix_model.py / cycle_gan_model.py.
 pub fn disc_config(p: &GanPreset) -> DiscConfig {
-    let input_nc = if p.is_cyclegan() { 3 } else { 6 };
+    let input_nc = if p.is_cyclegan() {
+        p.output_nc()
+    } else {
+        p.input_nc() + p.output_nc()
+    };
     DiscConfig {
         arch: p.model.net_d,
         input_nc,
         ndf: p.model.ndf,
         n_layers: p.model.n_layers_d,
         norm: p.norm(),
+    }
+}
+
+/// CycleGAN's D_B: it judges A images, `input_nc` channels.
+pub fn disc_b_config(p: &GanPreset) -> DiscConfig {
+    DiscConfig {
+        input_nc: p.input_nc(),
+        ..disc_config(p)
     }
 }
 
@@ -113,6 +138,7 @@ fn load_gen(
                 )
             })?;
             let sd = weights::load_state_dict(&f, device)?;
+            check_channels(c, &sd, &f, name)?;
             Ok(Generator::from_state_dict(
                 c,
                 sd,
@@ -122,6 +148,30 @@ fn load_gen(
         }
         None => Ok(Generator::seeded_as(c, seed, gain.0, gain.1, device)?),
     }
+}
+
+/// Refuses init_from weights whose channel counts are not the preset's, naming the fields to set
+/// (G_B runs B → A: its counts are the preset's swapped).
+fn check_channels(
+    c: &GenConfig,
+    sd: &crate::nn::weights::StateDict,
+    file: &Path,
+    name: &str,
+) -> Result<()> {
+    let Some((i, o)) = crate::nn::gan::infer_channels(sd) else {
+        return Ok(()); // not a generator's keys: loading names every misfit
+    };
+    if (i, o) == (c.input_nc, c.output_nc) {
+        return Ok(());
+    }
+    let (want_in, want_out) = if name == "G_B" { (o, i) } else { (i, o) };
+    anyhow::bail!(
+        "model.init_from: {} ({name}) takes {i} channel(s) and gives {o}, but the preset builds \
+         {name} {} -> {}: set model.input_nc = {want_in} and model.output_nc = {want_out}",
+        file.display(),
+        c.input_nc,
+        c.output_nc
+    )
 }
 
 fn load_disc(
@@ -165,7 +215,9 @@ impl GanTrainer {
         } else {
             PairDataset::aligned(&root, "train", swap, opts)?
         };
-        let dataset = dataset.keep_first(p.data.max_dataset_size);
+        let dataset = dataset
+            .keep_first(p.data.max_dataset_size)
+            .with_channels(p.input_nc(), p.output_nc());
         // every size rule against the images at hand, before any work (the run directory included)
         let sizes = crate::data::sizes::check(&p, &root);
         if !sizes.problems.is_empty() {
@@ -191,10 +243,11 @@ impl GanTrainer {
         };
         let (gc, dc) = (gen_config(&p), disc_config(&p));
         let model = if p.is_cyclegan() {
+            let (gc_b, dc_b) = (gen_b_config(&p), disc_b_config(&p));
             let g_a = load_gen(&gc, init, "G_A", seed, gain, device)?;
-            let g_b = load_gen(&gc, init, "G_B", seed + 1, gain, device)?;
+            let g_b = load_gen(&gc_b, init, "G_B", seed + 1, gain, device)?;
             let d_a = load_disc(&dc, init, "D_A", seed + 2, gain, device, &mut warnings)?;
-            let d_b = load_disc(&dc, init, "D_B", seed + 3, gain, device, &mut warnings)?;
+            let d_b = load_disc(&dc_b, init, "D_B", seed + 3, gain, device, &mut warnings)?;
             let l = Lambdas {
                 a: p.train.lambda_a,
                 b: p.train.lambda_b,

@@ -166,6 +166,48 @@ mod tests {
         }
     }
 
+    /// input_nc 1, output_nc 3: G takes the grayscale A, D sees A and B stacked (4 channels);
+    /// two steps' losses as the reference's (tools/fixtures_grayscale.py).
+    #[test]
+    fn two_steps_from_one_channel_to_three_match_pytorch() {
+        let dev = Device::Cpu;
+        let fx =
+            load_safetensors(crate::test_fixture("gray_p2p_reference.safetensors"), &dev).unwrap();
+        let sub = |p: &str| crate::nn::gan::tests::sub(&fx, p);
+        let gc = GenConfig {
+            input_nc: 1,
+            output_nc: 3,
+            ..crate::nn::gan::tests::gen("unet_32", 2, NormKind::Batch, false)
+        };
+        let dc = DiscConfig {
+            arch: DiscArch::Basic,
+            input_nc: 4,
+            ndf: 2,
+            n_layers: 3,
+            norm: NormKind::Batch,
+        };
+        let g = Generator::from_state_dict(&gc, sub("G"), "fx", &dev).unwrap();
+        let d = Discriminator::from_state_dict(&dc, sub("D"), "fx", &dev).unwrap();
+        let adam = AdamConfig {
+            lr: 0.0002,
+            beta1: 0.5,
+            beta2: 0.999,
+            eps: 1e-8,
+        };
+        let mut m = Pix2Pix::new(g, d, adam, GanMode::Vanilla, 100.0, 0).unwrap();
+        let want: Vec<Vec<f32>> = fx["losses"].to_vec2().unwrap();
+        for (step, row) in want.iter().enumerate() {
+            let got = m.step(&fx["A"], &fx["B"]).unwrap();
+            for ((name, g), w) in got.iter().zip(row) {
+                assert!(
+                    (*g as f32 - w).abs() <= 1e-4 * w.abs().max(1.0),
+                    "step {}: {name} = {g}, torch {w}",
+                    step + 1
+                );
+            }
+        }
+    }
+
     #[test]
     fn generator_phase_computes_no_discriminator_weight_gradient() {
         let dev = Device::Cpu;
