@@ -286,3 +286,42 @@ fn without_its_dataset_a_model_says_which_to_fetch() {
     );
     let _ = std::fs::remove_dir_all(&ws);
 }
+
+#[test]
+fn a_pix2pix_model_translates_its_aligned_test_pairs_and_a_clip_whole() {
+    let ws = workspace("published-pix2pix");
+    fetched(&ws, "edges2shoes");
+    std::fs::create_dir_all(ws.join("datasets/edges2shoes/test")).unwrap();
+    image::RgbImage::new(16, 8)
+        .save(ws.join("datasets/edges2shoes/test/1_AB.png"))
+        .unwrap();
+    std::fs::create_dir_all(ws.join("clips")).unwrap();
+    std::fs::write(ws.join("clips/walk.mp4"), b"").unwrap();
+    let mut app = open(Workspace { root: ws.clone() });
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.selected_model().unwrap().model.name, "edges2shoes");
+    let s = render(&app, 140, 45);
+    assert!(
+        s.contains("unet_256, batch norm") && s.contains("trained A→B on edges2shoes"),
+        "{s}"
+    );
+    // t: fake_B of the pair alone, the model's own direction (no --direction)
+    let fx = press(&mut app, KeyCode::Char('t'));
+    assert!(
+        matches!(&fx[..], [Effect::Translate { checkpoint, input, reverse: false, fake_only: true, .. }]
+            if checkpoint.as_path() == std::path::Path::new("pix2pix/edges2shoes")
+                && *input == ws.join("datasets/edges2shoes/test/1_AB.png")),
+        "{fx:?}"
+    );
+    // v: a clip's frames are whole pictures
+    let fx = press(&mut app, KeyCode::Char('v'));
+    assert!(
+        matches!(&fx[..], [Effect::Translate { input, output, fake_only: false, .. }]
+            if *input == ws.join("clips/walk.mp4")
+                && *output == ws.join("models/outputs/pix2pix/edges2shoes/clips/walk.mp4")),
+        "{fx:?}"
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
