@@ -16,6 +16,9 @@
 //!   relu4_3, weights 1e5 / 1e10), backward, Adam lr 1e-3;
 //! - `fast-style-1080p`: one stylisation of a 1920×1080 frame by TransformerNet, no graph (`aiart
 //!   stylize --model`);
+//! - `fast-style-720p`: the same for one 1280×720 frame (a 720p clip's frame; frames per second =
+//!   1000 / ms per step), whole (no tiles: it fits), as pytorch/examples' `stylize` runs it under
+//!   `torch.no_grad()` on 0–255 input (issue 33);
 //! - `nst-gatys-512`: one L-BFGS iteration of style transfer at 512×512 with the reference tool's
 //!   choices (`presets/nst-gatys.toml`, jcjohnson/neural-style): VGG-19 to conv5_1 (random
 //!   weights), content conv4_2, style conv1_1 … conv5_1, content weight 1, style weight 1e-5, no
@@ -37,7 +40,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use std::path::Path;
 
-pub const WORKLOADS: [&str; 9] = [
+pub const WORKLOADS: [&str; 10] = [
     "nst-vgg19-256",
     "cyclegan-128",
     "cyclegan-256",
@@ -46,6 +49,7 @@ pub const WORKLOADS: [&str; 9] = [
     "adam-resnet9",
     "fast-style-train-256",
     "fast-style-1080p",
+    "fast-style-720p",
     "nst-gatys-512",
 ];
 
@@ -328,7 +332,10 @@ fn fast_style_train(device: &Device) -> Result<Step> {
     }))
 }
 
-fn fast_style_1080p(device: &Device) -> Result<Step> {
+/// One frame of `h`×`w` through a full-size TransformerNet (pytorch/examples' widths 32/64/128, 5
+/// residual blocks; seeded random weights), untiled, no graph, clamped to 0–255: `fast-style-1080p`
+/// and `fast-style-720p`.
+fn fast_style_frame(device: &Device, h: usize, w: usize) -> Result<Step> {
     use crate::nn::transformer_net::TransformerNet;
     // as `aiart stylize --model` loads it: no graph recorded
     let net = TransformerNet::for_inference(
@@ -336,7 +343,7 @@ fn fast_style_1080p(device: &Device) -> Result<Step> {
         "bench",
         device,
     )?;
-    let x = photos(1, 1080, 1920, 4, device)?;
+    let x = photos(1, h, w, 4, device)?;
     Ok(Box::new(move || {
         let y = net.forward(&x)?.clamp(0f32, 255f32)?;
         y.sum_all()?.to_scalar::<f32>()?;
@@ -355,7 +362,8 @@ pub fn build(name: &str, device: &Device, scratch: &Path) -> Result<Step> {
         "translate-resnet9-6mp" => translate_6mp(device, scratch),
         "adam-resnet9" => adam(device),
         "fast-style-train-256" => fast_style_train(device),
-        "fast-style-1080p" => fast_style_1080p(device),
+        "fast-style-1080p" => fast_style_frame(device, 1080, 1920),
+        "fast-style-720p" => fast_style_frame(device, 720, 1280),
         "nst-gatys-512" => nst_at(scratch, device, 512, Some(0), NstOptim::Gatys),
         n if parse_nst_size(n).is_some() => {
             let (size, tile) = parse_nst_size(n).expect("checked");

@@ -597,6 +597,59 @@ fn the_dashboard_stylises_a_test_photo_with_two_checkpoints() {
     assert!(screen.contains("shown: step 10 vs step 20"), "{screen}");
 }
 
+/// A published style as `aiart model fetch candy` leaves it (the legacy `.pth` at the registry's
+/// path under models/), chosen on the dashboard's Checkpoints screen: `t` starts the `stylize
+/// --model fast_neural_style/candy` process the event loop runs (`output_process`, in the
+/// dashboard's workspace), here by the real binary from another folder; the result is the
+/// network's pixels.
+#[test]
+fn the_dashboard_stylises_a_photo_with_a_published_model() {
+    use aiart::tui::app::{update, App, Effect};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    let ws = temp_workspace("fs-dashboard-published");
+    let candy = aiart::data::models::lookup("candy").unwrap();
+    let file = candy.file(&ws.join("models"));
+    let net = model(&ws.join("m.safetensors"), 7);
+    let mut sd: Vec<(String, Tensor)> = net.state_dict().into_iter().collect();
+    sd.sort_by(|a, b| a.0.cmp(&b.0));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    legacy_pth(&sd, &file);
+    std::fs::create_dir_all(ws.join("datasets/coco-val2017")).unwrap();
+    write_image(&ws.join("datasets/coco-val2017/street.png"), 23, 17, 4);
+    let mut app = App::new(aiart::workspace::Workspace { root: ws.clone() });
+    app.settle();
+    let press = |app: &mut App, c: KeyCode| {
+        let k = KeyEvent::new(c, KeyModifiers::NONE);
+        let mut fx = match aiart::tui::keymap::action(k, app.screen, app.asking()) {
+            Some(a) => update(app, a),
+            None => vec![],
+        };
+        fx.extend(app.settle());
+        fx
+    };
+    press(&mut app, KeyCode::Char('4'));
+    // no runs: the list is the published models, the one fetched first
+    assert_eq!(app.selected_model().map(|m| m.model.name), Some("candy"));
+    let fx = press(&mut app, KeyCode::Char('t'));
+    let [e @ Effect::Stylize { input, output, .. }] = &fx[..] else {
+        panic!("{fx:?}: {}", app.message)
+    };
+    assert_eq!(*input, ws.join("datasets/coco-val2017/street.png"));
+    let (cmd, _) =
+        aiart::tui::output_process(&aiart::workspace::Workspace { root: ws.clone() }, e).unwrap();
+    let mut child = bin();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            child.env(k, v);
+        }
+    }
+    // from a folder that is not the workspace: the name is looked up where the dashboard is
+    let out = run(child.current_dir(std::env::temp_dir()).args(cmd.get_args()));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_same(&read(output), &expected(&net, &read(input)), "candy");
+}
+
 /// A state dict in torch.save's legacy (pre-1.6) format, as the reference's published models are
 /// stored: magic number, protocol version, system info, the dict of `_rebuild_tensor_v2` calls
 /// (storages as persistent ids), the storage keys, then each storage's count and raw f32 bytes.

@@ -22,6 +22,9 @@ Needs torch (pip install torch). Each workload runs in a child process of its ow
                          at 256x256, TransformerNet, Vgg16 (random weights) relu1_2..relu4_3,
                          content relu2_2, weights 1e5 / 1e10, Adam lr 1e-3 (reference_fast_style.py)
   fast-style-1080p       one stylisation of a 1920x1080 frame under no_grad, clamped to 0-255
+  fast-style-720p        the same for one 1280x720 frame, whole (pytorch/examples' stylize:
+                         TransformerNet().eval() under torch.no_grad() on 0-255 input); frames per
+                         second = 1000 / ms per step
   nst-gatys-512          one L-BFGS iteration (torch.optim.LBFGS lr 1, max_iter 1, history 100: one
                          closure evaluation) at 512x512, VGG-19 to conv5_1, content conv4_2, style
                          conv1_1..conv5_1, content weight 1, style weight 1e-5, no TV
@@ -45,7 +48,8 @@ import sys
 import time
 
 WORKLOADS = ["nst-vgg19-256", "cyclegan-128", "cyclegan-256", "pix2pix-256", "translate-resnet9-256",
-             "adam-resnet9", "fast-style-train-256", "fast-style-1080p", "nst-gatys-512"]
+             "adam-resnet9", "fast-style-train-256", "fast-style-1080p", "fast-style-720p",
+             "nst-gatys-512"]
 # run only when named: minutes a step on a CPU
 LARGE = ["translate-resnet9-6mp"]
 
@@ -187,10 +191,14 @@ def build(name):
             train_step(transformer, vgg, optimizer, gram_style, x)
 
         return step
-    if name == "fast-style-1080p":
+    if name in ("fast-style-1080p", "fast-style-720p"):
+        # pytorch/examples fast_neural_style/neural_style/transformer_net.py (reference_fast_style.py),
+        # random weights from a fixed seed: the cost of a frame does not depend on them
         from reference_fast_style import TransformerNet
+        torch.manual_seed(0)
         transformer = TransformerNet().eval()
-        x = torch.rand(1, 3, 1080, 1920) * 255
+        h, w = (1080, 1920) if name == "fast-style-1080p" else (720, 1280)
+        x = torch.rand(1, 3, h, w) * 255
 
         def step():
             with torch.no_grad():

@@ -21,7 +21,7 @@ pub struct BenchArgs {
     pub device: String,
     /// Run only these workloads (repeatable) [default: all: nst-vgg19-256, cyclegan-128,
     /// cyclegan-256, pix2pix-256, translate-resnet9-256, adam-resnet9, fast-style-train-256,
-    /// fast-style-1080p, nst-gatys-512]. Also: nst-SIZE-tileT / nst-SIZE-untiled (one
+    /// fast-style-1080p, fast-style-720p, nst-gatys-512]. Also: nst-SIZE-tileT / nst-SIZE-untiled (one
     /// style-transfer iteration at SIZE px), and nst-multiscale (print resolution: 512 … 4096 px with
     /// tiles of 512, and 1024 and 2048 px untiled vs tiled; add --steps 1 --warmup 0), and
     /// translate-resnet9-6mp (a 6000×4000 photo through resnet_9blocks in bands under

@@ -209,8 +209,8 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         "t",
-        "translate a test image (GAN) or stylise a test photo (fast style) with the checkpoint; \
-         again on another: both side by side",
+        "translate a test image (GAN) or stylise a test photo (fast style) with the checkpoint \
+         or published model; again on another checkpoint: both side by side",
         CHECKPOINTS,
         &[(KeyCode::Char('t'), Action::Translate)],
     ),
@@ -222,7 +222,7 @@ pub const BINDINGS: &[Binding] = &[
     ),
     b(
         "v",
-        "the checkpoint on the newest clip in clips/, into the run's clips/",
+        "the checkpoint (or model) on the newest clip in clips/, into the run's (model's) clips/",
         CHECKPOINTS,
         &[(KeyCode::Char('v'), Action::TryClip)],
     ),

@@ -28,6 +28,7 @@ use crossterm::ExecutableCommand;
 use preview::{ImageProtocol, Previews};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
@@ -239,6 +240,32 @@ pub fn stylize_command(
     cmd
 }
 
+/// The process a `Translate` or `Stylize` effect runs (None for any other effect), and the file
+/// it writes. It works in the dashboard's workspace (`$AIART_HOME` set to it, so a published
+/// model's `kind/NAME` is found in its models/, whatever folder the dashboard was started in).
+pub fn output_process(ws: &Workspace, e: &Effect) -> Option<(std::process::Command, PathBuf)> {
+    let (mut cmd, output) = match e {
+        Effect::Translate {
+            checkpoint,
+            input,
+            output,
+            reverse,
+            fake_only,
+        } => (
+            translate_command(checkpoint, input, output, *reverse, *fake_only),
+            output,
+        ),
+        Effect::Stylize {
+            checkpoint,
+            input,
+            output,
+        } => (stylize_command(checkpoint, input, output), output),
+        _ => return None,
+    };
+    cmd.env("AIART_HOME", &ws.root);
+    Some((cmd, output.clone()))
+}
+
 /// Starts a process that writes `output` and says on the channel when it has ended, and how.
 fn spawn_for_output(
     app: &mut App,
@@ -368,15 +395,10 @@ fn perform(
             };
             app.refresh_presets();
         }
-        Effect::Translate {
-            checkpoint,
-            input,
-            output,
-            reverse,
-            fake_only,
-        } => {
-            let cmd = translate_command(&checkpoint, &input, &output, reverse, fake_only);
-            spawn_for_output(app, cmd, output, tx);
+        Effect::Translate { .. } | Effect::Stylize { .. } => {
+            if let Some((cmd, output)) = output_process(&app.ws, &e) {
+                spawn_for_output(app, cmd, output, tx);
+            }
         }
         Effect::Report { run, output } => {
             // reads the whole run and encodes its images: off the UI thread
@@ -392,14 +414,6 @@ fn perform(
                 };
                 let _ = tx.send(Msg::Act(Action::Reported { path, error }));
             });
-        }
-        Effect::Stylize {
-            checkpoint,
-            input,
-            output,
-        } => {
-            let cmd = stylize_command(&checkpoint, &input, &output);
-            spawn_for_output(app, cmd, output, tx);
         }
     }
     Ok(())

@@ -6,10 +6,12 @@
 
 use super::preview::Picture;
 use super::rows::{
-    CheckpointRow, DatasetRow, PresetRow, Read, Reply, Request, RunDetail, RunsRead, TestImages,
+    CheckpointRow, DatasetRow, ModelRow, PresetRow, Read, Reply, Request, RunDetail, RunsRead,
+    TestImages,
 };
 use super::series::Series;
 use crate::data::inspect::{self, Report};
+use crate::data::models::{self, Published};
 use crate::preset::{self, Kind};
 use crate::run::list::RunSummary;
 use crate::run::RunDir;
@@ -83,7 +85,67 @@ impl Files {
             ));
         }
         read.outputs = outputs.iter().map(|o| (o.clone(), modified(o))).collect();
+        read.models = self.models();
         read
+    }
+
+    /// Every published model with its file under models/ and, when fetched, its size: the
+    /// fetched ones first.
+    fn models(&self) -> Vec<ModelRow> {
+        let dir = self.ws.models();
+        let mut rows: Vec<ModelRow> = models::ALL
+            .iter()
+            .map(|model| {
+                let file = model.file(&dir);
+                let bytes = std::fs::metadata(&file)
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len());
+                let outputs = dir
+                    .join("outputs")
+                    .join(model.kind.as_str())
+                    .join(model.name);
+                ModelRow {
+                    model,
+                    file,
+                    bytes,
+                    outputs,
+                }
+            })
+            .collect();
+        // stable: each group keeps the registry's order
+        rows.sort_by_key(|r| r.bytes.is_none());
+        rows
+    }
+
+    /// A published model's test images: a CycleGAN generator's its dataset's testA (A→B) or
+    /// testB (B→A), a pix2pix generator's its dataset's test/ (aligned pairs, split by the
+    /// model's direction), a style's COCO photos (`datasets/coco-val2017`, else
+    /// `coco-train2014`: the datasets `aiart dataset fetch` gets for fast style).
+    fn model_images(&self, model: &Published) -> TestImages {
+        let data = self.ws.datasets();
+        let images = match (model.kind, model.direction) {
+            (Kind::CycleGan, Some(d)) => {
+                crate::data::dataset::list_images(&data.join(model.dataset).join(
+                    if d == crate::preset::gan::Direction::AtoB {
+                        "testA"
+                    } else {
+                        "testB"
+                    },
+                ))
+            }
+            (Kind::FastStyle, _) => ["coco-val2017", "coco-train2014"]
+                .iter()
+                .map(|d| crate::data::dataset::list_images(&data.join(d)))
+                .find(|l| !l.is_empty())
+                .unwrap_or_default(),
+            _ => crate::data::dataset::list_images(&data.join(model.dataset).join("test")),
+        };
+        TestImages {
+            forward: images.clone(),
+            reverse: images,
+            clip: None,
+        }
     }
 
     fn presets(&self) -> Vec<PresetRow> {
@@ -203,6 +265,14 @@ impl Disk for Files {
                 images.clip = crate::data::video::newest_clip(&self.ws.clips());
                 Read::TestImages {
                     run: run.clone(),
+                    images,
+                }
+            }
+            Request::ModelImages(model) => {
+                let mut images = self.model_images(model);
+                images.clip = crate::data::video::newest_clip(&self.ws.clips());
+                Read::TestImages {
+                    run: model.file(&self.ws.models()),
                     images,
                 }
             }

@@ -5,6 +5,7 @@
 use super::preview::Picture;
 use super::series::Series;
 use crate::data::inspect::Report;
+use crate::data::models::Published;
 use crate::run::list::RunSummary;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -34,6 +35,19 @@ pub struct CheckpointRow {
     pub time: f64,
     /// its own `image.png` (style transfer), else the run's sample at its step, where one is there
     pub image: Option<Picture>,
+}
+
+/// A published model (`data::models::ALL`) as the Checkpoints screen lists it: where its file is
+/// (or would be, once `aiart model fetch` got it) under the workspace's `models/`.
+#[derive(Clone, Debug)]
+pub struct ModelRow {
+    pub model: &'static Published,
+    pub file: PathBuf,
+    /// the file's size in bytes; None while it is not fetched
+    pub bytes: Option<u64>,
+    /// the folder the dashboard writes what it makes with the model into:
+    /// `models/outputs/<kind>/<name>/` (clips in its `clips/`)
+    pub outputs: PathBuf,
 }
 
 /// A dataset folder: the quick summary (or the deep inspection, after `i`) and the first image.
@@ -85,6 +99,10 @@ pub enum Request {
     /// The test images of a run (its preset.toml's dataset), for `t` and `n`, and the
     /// workspace's newest clip, for `v`.
     TestImages(PathBuf),
+    /// The test images of a published model (its dataset's test split in its direction; a
+    /// style's: COCO's photos), answered as `Read::TestImages` for the model's file, and the
+    /// newest clip.
+    ModelImages(&'static Published),
 }
 
 /// The runs as read, with the details asked for.
@@ -100,6 +118,8 @@ pub struct RunsRead {
     pub details: Vec<(PathBuf, RunDetail)>,
     /// the translation outputs asked about: their modification time, None while not there
     pub outputs: Vec<(PathBuf, Option<SystemTime>)>,
+    /// every published model, the fetched ones first (each group in the registry's order)
+    pub models: Vec<ModelRow>,
 }
 
 /// What the reader read, for one request (or several of a kind, merged).

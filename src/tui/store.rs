@@ -37,8 +37,8 @@ pub fn eat(app: &mut App, reply: Reply) -> Vec<Effect> {
             app.checkpoints_tab.waiting = later;
             let mut fx = vec![];
             for (_, action) in now {
-                // a key pressed on a run no longer selected is left
-                if app.selected_run().is_some_and(|r| r.path == run) {
+                // a key pressed on a run (or published model) no longer selected is left
+                if app.selected_source() == Some(run.as_path()) {
                     fx.extend(app.with_test_images(action));
                 }
             }
@@ -66,12 +66,18 @@ impl App {
                 }
             }
         }
-        let outputs = self
+        let mut outputs: Vec<PathBuf> = self
             .checkpoints_tab
             .translation
             .as_ref()
             .map(|c| c.outs.iter().map(|(_, o)| o.clone()).collect())
             .unwrap_or_default();
+        outputs.extend(
+            self.checkpoints_tab
+                .published
+                .as_ref()
+                .map(|s| s.output.clone()),
+        );
         self.reader.ask(Request::Runs { details, outputs });
     }
 
@@ -147,16 +153,26 @@ impl App {
             Some(d) => {
                 self.events = d.events.clone();
                 self.checkpoints = d.checkpoints.clone();
-                self.checkpoints_tab.sel = self
-                    .checkpoints_tab
-                    .sel
-                    .min(self.checkpoints.len().saturating_sub(1));
             }
             None => {
                 self.events.clear();
                 self.checkpoints.clear();
             }
         }
+        // a published model selected (listed after the checkpoints) stays selected when the
+        // run's checkpoints change
+        self.select_checkpoint_or(self.checkpoints_tab.on_model);
+    }
+
+    /// Keeps the Checkpoints screen's selection on `model` (a published model) where it was on
+    /// one, else within the run's checkpoints (on the first model when the run has none).
+    fn select_checkpoint_or(&mut self, model: Option<&'static crate::data::models::Published>) {
+        let at = model.and_then(|m| self.models.iter().position(|r| r.model == m));
+        let tab = &mut self.checkpoints_tab;
+        tab.sel = match at {
+            Some(i) => self.checkpoints.len() + i,
+            None => tab.sel.min(self.checkpoints.len().saturating_sub(1)),
+        };
     }
 
     fn eat_runs(&mut self, read: RunsRead) {
@@ -172,6 +188,9 @@ impl App {
         };
         self.series.extend(read.series);
         self.details.extend(read.details);
+        // a model fetched meanwhile moves up among the fetched: the selection follows it
+        self.models = read.models;
+        self.select_checkpoint_or(self.checkpoints_tab.on_model);
         for (path, stamp) in read.outputs {
             match stamp {
                 Some(t) => self.outputs.insert(path, t),

@@ -1,7 +1,8 @@
 //! The Checkpoints screen's own state and update: the selected checkpoint, the test image, and
 //! translations (or stylisations) of it with one or two checkpoints, compared side by side.
 
-use super::{step, Action, CheckpointRow, Ctx, Effect};
+use super::published::{self, Shown};
+use super::{step, Action, CheckpointRow, Ctx, Effect, ModelRow};
 use crate::preset::Kind;
 use crate::run::list::RunSummary;
 use crate::tui::rows::{Request, TestImages};
@@ -34,20 +35,36 @@ pub struct CheckpointsTab {
     pub test_run: Option<PathBuf>,
     /// CycleGAN checkpoints translate B→A (`r` switches)
     pub reverse: bool,
-    /// `t` / `n` / `v` pressed on a run, waiting for its test images (and the newest clip) to
-    /// be read
+    /// `t` / `n` / `v` pressed on a run (or a published model: its file), waiting for its test
+    /// images (and the newest clip) to be read
     pub waiting: Vec<(PathBuf, Action)>,
-    /// the clips `v` started and whose process has not ended: (run, step, output clip)
-    pub clips: Vec<(PathBuf, u64, PathBuf)>,
+    /// the clips `v` started and whose process has not ended: (what made it: `step N` or a
+    /// published model's name, output clip)
+    pub clips: Vec<(String, PathBuf)>,
+    /// a published model's output of a test image, shown while that model is selected
+    pub published: Option<Shown>,
+    /// the published model ↑↓ moved onto, kept selected when the lists above it change (None:
+    /// the selection is on a checkpoint)
+    pub on_model: Option<&'static crate::data::models::Published>,
 }
 
-/// What the Checkpoints screen reads of the shared state: the selected run, its checkpoints and
-/// the runs' test images, as last read.
+/// What the Checkpoints screen reads of the shared state: the selected run, its checkpoints, the
+/// published models (listed after the checkpoints: the selection runs over both) and the test
+/// images of runs and models, as last read.
 #[derive(Clone, Copy)]
 pub struct CheckpointsData<'a> {
     pub run: Option<&'a RunSummary>,
     pub checkpoints: &'a [CheckpointRow],
+    pub models: &'a [ModelRow],
     pub test_images: &'a HashMap<PathBuf, TestImages>,
+}
+
+impl<'a> CheckpointsData<'a> {
+    /// The published model at selection `sel`, when it lies past the run's checkpoints.
+    pub fn model(&self, sel: usize) -> Option<&'a ModelRow> {
+        sel.checked_sub(self.checkpoints.len())
+            .and_then(|i| self.models.get(i))
+    }
 }
 
 /// The Checkpoints screen's keys, and the end of a translation process.
@@ -60,7 +77,24 @@ pub fn update(
     let mut fx = vec![];
     match action {
         Action::Up | Action::Down => {
-            step(&mut tab.sel, data.checkpoints.len(), action == Action::Down)
+            step(
+                &mut tab.sel,
+                data.checkpoints.len() + data.models.len(),
+                action == Action::Down,
+            );
+            tab.on_model = data.model(tab.sel).map(|r| r.model);
+        }
+        Action::Translate | Action::NextTestImage | Action::TryClip
+            if data.model(tab.sel).is_some() =>
+        {
+            if let Some(row) = data.model(tab.sel) {
+                published::ask(&mut tab.waiting, row, cx, action);
+            }
+        }
+        Action::ToggleDirection if data.model(tab.sel).is_some() => {
+            if let Some(row) = data.model(tab.sel) {
+                published::one_way(row, cx);
+            }
         }
         Action::Translate | Action::NextTestImage | Action::TryClip => match data.run {
             // the run's test images (and the newest clip) as they are now: `t`, `n` and `v` go
@@ -88,12 +122,17 @@ pub fn update(
         Action::Translated { output, error } => {
             // the output's file, when there, is drawn from now on
             cx.asks.refresh = true;
-            if let Some(i) = tab.clips.iter().position(|(_, _, o)| *o == output) {
-                let (_, step, output) = tab.clips.remove(i);
+            if let Some(i) = tab.clips.iter().position(|(_, o)| *o == output) {
+                let (by, output) = tab.clips.remove(i);
                 cx.say(match error {
-                    None => format!("clip done with step {step}: {}", output.display()),
-                    Some(e) => format!("the clip with step {step} failed: {e}"),
+                    None => format!("clip done with {by}: {}", output.display()),
+                    Some(e) => format!("the clip with {by} failed: {e}"),
                 });
+                return fx;
+            }
+            if let Some(said) = published::ended(tab.published.as_ref(), &output, error.as_deref())
+            {
+                cx.say(said);
                 return fx;
             }
             let Some(c) = &tab.translation else {
@@ -136,13 +175,22 @@ pub fn test_image(
 }
 
 /// `t` and `n` with the selected run's test images as read: translate (or stylise) a test image
-/// with the selected checkpoint, or go on to the next test image with the shown checkpoints.
+/// with the selected checkpoint, or go on to the next test image with the shown checkpoints; on
+/// a published model, the same with its own test images (`published::with_test_images`).
 pub fn with_test_images(
     tab: &mut CheckpointsTab,
     data: CheckpointsData,
     cx: &mut Ctx,
     action: Action,
 ) -> Vec<Effect> {
+    if let Some(row) = data.model(tab.sel) {
+        let keys = published::Keys {
+            test_index: &mut tab.test_index,
+            clips: &mut tab.clips,
+            shown: &mut tab.published,
+        };
+        return published::with_test_images(keys, row, data.test_images, cx, action);
+    }
     let mut fx = vec![];
     match action {
         Action::Translate => {
@@ -283,8 +331,8 @@ fn try_clip(tab: &mut CheckpointsTab, data: CheckpointsData, cx: &mut Ctx) -> Ve
         input.display(),
         ck.step
     ));
-    tab.clips.retain(|(_, _, o)| *o != output);
-    tab.clips.push((r.path.clone(), ck.step, output));
+    tab.clips.retain(|(_, o)| *o != output);
+    tab.clips.push((format!("step {}", ck.step), output));
     vec![effect]
 }
 

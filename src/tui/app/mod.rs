@@ -12,10 +12,11 @@
 pub mod checkpoints;
 pub mod datasets;
 pub mod presets;
+pub mod published;
 pub mod runs;
 
 use super::reader::{Disk, Files, Reader};
-pub use super::rows::{CheckpointRow, DatasetRow, PresetRow};
+pub use super::rows::{CheckpointRow, DatasetRow, ModelRow, PresetRow};
 use super::rows::{Request, RunDetail, TestImages};
 use super::series::Series;
 use crate::run::list::RunSummary;
@@ -190,6 +191,8 @@ pub struct App {
     pub events: Vec<(f64, String, String)>,
     /// the selected run's checkpoints, as last read
     pub checkpoints: Vec<CheckpointRow>,
+    /// every published model (`aiart model list`), the fetched ones first, as last read
+    pub models: Vec<ModelRow>,
     pub presets: Vec<PresetRow>,
     pub datasets: Vec<DatasetRow>,
     /// translation outputs the reader has seen, with their modification times
@@ -225,6 +228,7 @@ impl App {
             details: HashMap::new(),
             events: vec![],
             checkpoints: vec![],
+            models: vec![],
             presets: vec![],
             datasets: vec![],
             outputs: HashMap::new(),
@@ -254,6 +258,24 @@ impl App {
 
     pub fn selected_run(&self) -> Option<&RunSummary> {
         self.runs_data().selected(&self.runs_tab)
+    }
+
+    /// The published model selected on the Checkpoints screen (listed after the selected run's
+    /// checkpoints), if the selection is one.
+    pub fn selected_model(&self) -> Option<&ModelRow> {
+        self.checkpoints_tab
+            .sel
+            .checked_sub(self.checkpoints.len())
+            .and_then(|i| self.models.get(i))
+    }
+
+    /// What the Checkpoints screen's keys work on: the selected published model's file, else
+    /// the selected run's folder (the key its test images are kept under).
+    pub fn selected_source(&self) -> Option<&std::path::Path> {
+        match self.selected_model() {
+            Some(m) => Some(&m.file),
+            None => self.selected_run().map(|r| r.path.as_path()),
+        }
     }
 
     /// The runs of a sweep, by task index.
@@ -312,6 +334,7 @@ impl App {
                 CheckpointsData {
                     run: self.runs.get(self.runs_tab.sel),
                     checkpoints: &self.checkpoints,
+                    models: &self.models,
                     test_images: &self.test_images,
                 },
                 &mut cx,
@@ -332,6 +355,7 @@ impl App {
             CheckpointsData {
                 run: self.runs.get(self.runs_tab.sel),
                 checkpoints: &self.checkpoints,
+                models: &self.models,
                 test_images: &self.test_images,
             },
             &mut cx,

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 mod checkpoints;
 mod presets;
+mod published;
 mod runs;
 mod screens;
 mod slow_disk;

@@ -1,10 +1,11 @@
 //! Checkpoints of the selected run, their sample, and translations of one test image with up to
 //! two of them, shown large side by side (pix2pix: fake_B alone; CycleGAN: either direction; fast
-//! style transfer: a test photo stylised).
+//! style transfer: a test photo stylised); below them the published models (`published.rs`).
 
 use super::super::app::App;
 use super::super::preview::{Picture, Previews};
 use super::super::widgets::list::Selectable;
+use super::published;
 use super::{block, image_or_note, wrap};
 use crate::preset::Kind;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -21,15 +22,25 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
     let inner = left.width.saturating_sub(2) as usize;
     let run = app.selected_run();
     let kind = run.map(|r| r.kind);
-    // the explanation wrapped here, and as tall as it needs (leaving the list 5 rows)
-    let how_lines: Vec<Line> = how(app, kind)
+    let model = app.selected_model();
+    let how_text = match model {
+        Some(m) => published::how(m),
+        None => how(app, kind),
+    };
+    // the explanation wrapped here, and as tall as it needs (leaving the lists 5 rows)
+    let how_lines: Vec<Line> = how_text
         .iter()
         .flat_map(|l| wrap(l, inner))
         .map(Line::from)
         .collect();
     let how_height = (how_lines.len() as u16 + 2).min(left.height.saturating_sub(5));
-    let [list_area, how_area] =
+    let [lists_area, how_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(how_height)]).areas(left);
+    // the checkpoints as tall as they need, up to half; the published models the rest
+    let ck_rows = app.checkpoints.len() as u16 + 2;
+    let ck_height = ck_rows.min(lists_area.height / 2).max(3);
+    let [list_area, models_area] =
+        Layout::vertical([Constraint::Length(ck_height), Constraint::Min(0)]).areas(lists_area);
     let first_loss = app.series_names().into_iter().next();
     let items: Vec<ListItem> = app
         .checkpoints
@@ -71,18 +82,42 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         t if t.chars().count() <= inner => t,
         _ => id.to_string(),
     };
+    let sel = app.checkpoints_tab.sel;
     f.render_widget(
         Selectable {
             title: &title,
             items,
-            selected: app.checkpoints_tab.sel,
+            selected: (sel < app.checkpoints.len()).then_some(sel),
         },
         list_area,
     );
+    let fetched = app.models.iter().filter(|m| m.bytes.is_some()).count();
+    let models_title = match format!("published models: {fetched} fetched") {
+        t if t.chars().count() <= inner => t,
+        _ => "published".to_string(),
+    };
     f.render_widget(
-        Paragraph::new(how_lines).block(block("comparing checkpoints")),
-        how_area,
+        Selectable {
+            title: &models_title,
+            items: app
+                .models
+                .iter()
+                .map(|m| published::item(m, inner.saturating_sub(1)))
+                .collect(),
+            selected: sel.checked_sub(app.checkpoints.len()),
+        },
+        models_area,
     );
+    let how_title = if model.is_some() {
+        "published model"
+    } else {
+        "comparing checkpoints"
+    };
+    f.render_widget(Paragraph::new(how_lines).block(block(how_title)), how_area);
+    if let Some(m) = model {
+        published::draw_right(app, m, previews, f, right);
+        return;
+    }
     // a comparison is only ever shown with the run it was made on
     let shown = app
         .checkpoints_tab

@@ -47,7 +47,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         Selectable {
             title: "datasets — i inspects",
             items,
-            selected: app.datasets_tab.sel,
+            selected: Some(app.datasets_tab.sel),
         },
         list_area,
     );

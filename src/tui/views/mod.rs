@@ -6,6 +6,7 @@ mod checkpoints;
 mod datasets;
 mod help;
 mod presets;
+mod published;
 mod runs;
 
 use super::app::{App, SCREENS};

@@ -56,7 +56,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         Selectable {
             title: "presets — Enter run, e edit, d duplicate",
             items,
-            selected: app.presets_tab.sel,
+            selected: Some(app.presets_tab.sel),
         },
         left,
     );

@@ -134,7 +134,7 @@ pub fn draw(app: &App, previews: &mut Previews, f: &mut Frame, area: Rect) {
         Selectable {
             title: &title,
             items,
-            selected: app.runs_tab.sel,
+            selected: Some(app.runs_tab.sel),
         },
         list_area,
     );

@@ -8,17 +8,18 @@ use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, StatefulWidget, Widget};
 
 /// A list of rows with the `selected`-th (an index into `items`, clamped by ratatui) shown
-/// reversed; none is when the list is empty.
+/// reversed; none is when the list is empty or `selected` is None (the selection is in another
+/// list of the screen).
 pub struct Selectable<'a> {
     pub title: &'a str,
     pub items: Vec<ListItem<'a>>,
-    pub selected: usize,
+    pub selected: Option<usize>,
 }
 
 impl Widget for Selectable<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let mut state =
-            ListState::default().with_selected((!self.items.is_empty()).then_some(self.selected));
+            ListState::default().with_selected(self.selected.filter(|_| !self.items.is_empty()));
         StatefulWidget::render(
             List::new(self.items)
                 .block(Block::default().borders(Borders::ALL).title(self.title))
