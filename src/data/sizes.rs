@@ -59,10 +59,14 @@ fn advice(p: &GanPreset, out: (u32, u32)) -> String {
 }
 
 /// The training images of the preset's layout: one folder (pix2pix's `train/`, A|B side by
-/// side) or two (CycleGAN's `trainA/`, `trainB/`).
+/// side; colorization's photos) or two (CycleGAN's `trainA/`, `trainB/`).
 fn folders(p: &GanPreset, root: &Path) -> Vec<PathBuf> {
     if p.is_cyclegan() {
         vec![root.join("trainA"), root.join("trainB")]
+    } else if p.is_colorization() {
+        vec![super::dataset::PairDataset::colorization_folder(
+            root, "train",
+        )]
     } else {
         vec![root.join("train")]
     }
@@ -81,7 +85,7 @@ pub fn check(p: &GanPreset, root: &Path) -> SizeReport {
 
 fn check_folder(p: &GanPreset, dir: &Path, report: &mut SizeReport) {
     let files = list_images(dir);
-    let aligned = !p.is_cyclegan();
+    let aligned = !p.is_cyclegan() && !p.is_colorization();
     // images of one size behave alike: one line per size, naming its first file
     let mut groups: BTreeMap<(u32, u32), Vec<PathBuf>> = BTreeMap::new();
     let mut unreadable = vec![];

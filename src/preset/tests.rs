@@ -391,3 +391,33 @@ fn vgg16_takes_its_own_layers_and_refuses_vgg19_only_ones() {
     let e = err(&format!("{MINIMAL}[model]\nnetwork = \"vgg11\"\n"));
     assert!(e.contains("network"), "{e}");
 }
+
+/// `data.dataset_mode = "colorization"`: 1 input and 2 output channels (the accessors the
+/// networks are built through), pix2pix only, AtoB only; other modes keep 3 and 3.
+#[test]
+fn colorization_implies_one_channel_in_and_two_out() {
+    let pix = "kind = \"pix2pix\"\n[data]\ndataroot = \"d\"\n";
+    let Preset::Gan(g) = parse_str(&format!("{pix}dataset_mode = \"colorization\"\n")).unwrap()
+    else {
+        panic!("a GAN preset")
+    };
+    assert_eq!((g.input_nc(), g.output_nc()), (1, 2));
+    assert!(g.is_colorization());
+    let Preset::Gan(g) = parse_str(pix).unwrap() else {
+        panic!("a GAN preset")
+    };
+    assert_eq!((g.input_nc(), g.output_nc()), (3, 3));
+    let e = err(&format!(
+        "{pix}dataset_mode = \"colorization\"\ndirection = \"BtoA\"\n"
+    ));
+    assert!(e.contains("data.direction") && e.contains("AtoB"), "{e}");
+    let e = err(&format!("{pix}dataset_mode = \"unaligned\"\n"));
+    assert!(
+        e.contains("data.dataset_mode") && e.contains("\"unaligned\" does not go with"),
+        "{e}"
+    );
+    let e = err("kind = \"cyclegan\"\n[data]\ndataroot = \"d\"\ndataset_mode = \"colorization\"\n");
+    assert!(e.contains("data.dataset_mode"), "{e}");
+    let e = err(&format!("{pix}dataset_mode = \"grey\"\n"));
+    assert!(e.contains("dataset_mode"), "{e}");
+}
