@@ -227,6 +227,9 @@ fn a_colorization_generator_recolours_whole_and_in_bands_alike() {
         let mean = dl.iter().sum::<f64>() / dl.len() as f64;
         // 8-bit truncation moves L by about 0.5 at most
         assert!(mean < 0.6, "{arch}: mean |ΔL| {mean}");
+        // the network's input is the dataset's A
+        let (a, _) = crate::data::lab::colorization_pair(&img);
+        assert_eq!(super::translate::l_plane(&img), a);
     }
 }
 

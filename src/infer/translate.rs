@@ -90,7 +90,7 @@ impl Translation<'_> {
         progress: OnProgress,
     ) -> Result<(RgbImage, Report)> {
         let (w, h) = img.dimensions();
-        let (l_full, _) = lab::colorization_pair(&img);
+        let l_full = l_plane(&img);
         let (nw, nh) = match self.g.arch {
             GenArch::Resnet { .. } => (
                 (w as usize).div_ceil(4) as u32 * 4,
@@ -105,7 +105,7 @@ impl Translation<'_> {
                 pad_end(&pad_end(&x, 2, (nh - h) as usize)?, 3, (nw - w) as usize)?
             }
             GenArch::Unet { .. } => {
-                let (l, _) = lab::colorization_pair(&image_io::resize_exact(img, nw, nh));
+                let l = l_plane(&image_io::resize_exact(img, nw, nh));
                 Tensor::from_vec(l, (1, 1, nh as usize, nw as usize), self.device)?
             }
         };
@@ -116,7 +116,9 @@ impl Translation<'_> {
             put_ab_rows(&mut ab, (nw as usize, nh as usize), row, &band)?;
             Ok(())
         };
-        let report = self.forward(x, 2 * 4 * n as u64, scratch, what, progress, &mut sink)?;
+        // beside the engine: the ab planes being filled and the photo's L
+        let to_come = 4 * (2 * n as u64 + w as u64 * h as u64);
+        let report = self.forward(x, to_come, scratch, what, progress, &mut sink)?;
         let ab = match self.g.arch {
             GenArch::Unet { .. } if (nw, nh) != (w, h) => {
                 let plane = |c: usize| {
@@ -340,6 +342,14 @@ impl Translation<'_> {
         image_io::save_image(&y, out)?;
         Ok(())
     }
+}
+
+/// The colorization dataset's A of a photo, L / 50 − 1 (H × W, row-major): the first plane of
+/// `lab::colorization_pair`, without computing its ab.
+pub(crate) fn l_plane(img: &RgbImage) -> Vec<f32> {
+    img.pixels()
+        .map(|p| lab::rgb8_to_lab(p.0)[0] as f32 / 50.0 - 1.0)
+        .collect()
 }
 
 /// A U-Net's input size for a `(w, h)` image: each side rounded to the nearest multiple of
