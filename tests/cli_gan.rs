@@ -816,4 +816,22 @@ fn the_colorization_preset_trains_and_its_checkpoint_recolours_a_photo() {
     assert!(worst <= 1, "bands: {worst} levels from the whole image");
     let fake_only = translate(Path::new("runs/col"), "fake.png", &["--fake-only"]).to_rgb8();
     assert_eq!(fake_only, colour);
+    let out = run(bin().current_dir(&ws).args([
+        "translate",
+        "--checkpoint",
+        "runs/col",
+        "--input",
+        "photo.png",
+        "--output",
+        "back.png",
+        "--direction",
+        "BtoA",
+    ]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("colorization generator"),
+        "{}",
+        text(&out)
+    );
+    assert!(!ws.join("back.png").exists());
 }

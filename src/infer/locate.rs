@@ -177,6 +177,13 @@ pub fn locate(ws: &Workspace, a: &GenChoice, warn: &mut dyn FnMut(String)) -> Re
     if let (Some(trained), Some(asked)) = (aligned, a.direction) {
         refuse_other_way(&dir, trained, asked, "its meta.json")?;
     }
+    if config.is_colorization() && a.direction == Some(Direction::BtoA) {
+        bail!(
+            "--direction BtoA: {} is a colorization generator, which turns a photo's L into its \
+             colours (AtoB) only; leave out --direction",
+            dir.display()
+        );
+    }
     let file = dir.join(format!("net_{name}.safetensors"));
     read.extend([dir.join("meta.json"), file.clone()]);
     Ok(Located {
