@@ -275,6 +275,30 @@ mod tests {
         std::fs::remove_dir_all(&fine).unwrap();
     }
 
+    /// Colorization's photos are whole images (no halves), in `train/` or directly in the folder.
+    #[test]
+    fn colorization_photos_are_checked_whole() {
+        let root = tmp("col-none");
+        save(root.join("photo.png"), 200, 70);
+        let mut p = preset("pix2pix", "unet_128", Preprocess::None, 286, 256);
+        p.data.dataset_mode = Some(crate::preset::gan::DatasetMode::Colorization);
+        let r = check(&p, &root);
+        assert_eq!(r.problems.len(), 1, "{r:?}");
+        let (f, what) = &r.problems[0];
+        assert!(f.ends_with("photo.png"), "{f:?}");
+        assert!(
+            what.contains("200×70") && !what.contains("half"),
+            "the whole photo: {what}"
+        );
+        save(root.join("train/ok.png"), 256, 128);
+        let r = check(&p, &root);
+        assert!(
+            r.problems.is_empty(),
+            "train/ is read, not the folder: {r:?}"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
     #[test]
     fn cyclegan_scale_width_portrait_height_91() {
         let root = tmp("cyc-sw");
