@@ -233,6 +233,20 @@ fn a_colorization_generator_recolours_whole_and_in_bands_alike() {
     }
 }
 
+/// A U-Net's ab planes resized back keep negative values (the image crate clamps f32 samples to
+/// [0, 1]: a plane of -0.5 came back 0, every colour's a or b below 0 lost).
+#[test]
+fn ab_planes_resize_with_their_sign() {
+    let plane: Vec<f32> = (0..32 * 32)
+        .map(|i| if i % 32 < 16 { -0.5 } else { 0.25 })
+        .collect();
+    let out = super::translate::resize_plane(&plane, (32, 32), (45, 38));
+    assert_eq!(out.len(), 45 * 38);
+    assert!((out[0] + 0.5).abs() < 1e-5, "{}", out[0]);
+    assert!((out[44] - 0.25).abs() < 1e-5, "{}", out[44]);
+    assert!(out.iter().all(|v| (-1.0..=1.0).contains(v)));
+}
+
 #[test]
 fn one_image_stylises_whole_and_in_bands_alike() {
     let dir = tempfile::tempdir().unwrap();

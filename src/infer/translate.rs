@@ -121,15 +121,7 @@ impl Translation<'_> {
         let report = self.forward(x, to_come, scratch, what, progress, &mut sink)?;
         let ab = match self.g.arch {
             GenArch::Unet { .. } if (nw, nh) != (w, h) => {
-                let plane = |c: usize| {
-                    let p = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(
-                        nw,
-                        nh,
-                        ab[c * n..(c + 1) * n].to_vec(),
-                    )
-                    .expect("a plane of nw × nh");
-                    image::imageops::resize(&p, w, h, FilterType::CatmullRom).into_raw()
-                };
+                let plane = |c: usize| resize_plane(&ab[c * n..(c + 1) * n], (nw, nh), (w, h));
                 [plane(0), plane(1)].concat()
             }
             // a ResNet's padding falls away
@@ -349,6 +341,20 @@ impl Translation<'_> {
 pub(crate) fn l_plane(img: &RgbImage) -> Vec<f32> {
     img.pixels()
         .map(|p| lab::rgb8_to_lab(p.0)[0] as f32 / 50.0 - 1.0)
+        .collect()
+}
+
+/// A plane of values in [-1, 1] (a network's tanh output, row-major `from.0 × from.1`) resized to
+/// `to` (Catmull-Rom). The image crate clamps f32 samples to [0, 1], so the plane is mapped there
+/// and back; Catmull-Rom's overshoot is clamped to [-1, 1], the network's own range.
+pub(crate) fn resize_plane(plane: &[f32], from: (u32, u32), to: (u32, u32)) -> Vec<f32> {
+    let unit: Vec<f32> = plane.iter().map(|v| (v + 1.0) * 0.5).collect();
+    let p = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(from.0, from.1, unit)
+        .expect("a plane of from.0 × from.1 values");
+    image::imageops::resize(&p, to.0, to.1, FilterType::CatmullRom)
+        .into_raw()
+        .into_iter()
+        .map(|v| v * 2.0 - 1.0)
         .collect()
 }
 
