@@ -708,3 +708,130 @@ fn a_run_resumes_from_a_chosen_checkpoint() {
     );
     std::fs::remove_dir_all(&ws).unwrap();
 }
+
+/// The shipped colorization preset (its own settings, cut to 4 photos and 2 epochs) trains:
+/// pix2pix's losses, RGB samples, a generator from 1 channel to 2 in its checkpoint. The
+/// checkpoint, recognised as colorization by its generator's shapes, recolours a photo: an RGB
+/// image of the photo's size whose L is the photo's; the same from the generator's file alone,
+/// in bands, and with the --fake-only the dashboard passes for pix2pix runs.
+#[test]
+fn the_colorization_preset_trains_and_its_checkpoint_recolours_a_photo() {
+    let ws = temp_workspace("colorize");
+    let preset = repo().join("presets/colorization-quick.toml");
+    let data = repo().join("datasets/edges-src");
+    let out = run(bin().current_dir(&ws).args([
+        "train",
+        preset.to_str().unwrap(),
+        "--run-dir",
+        "runs/col",
+        "--quiet",
+        "--set",
+        &format!("data.dataroot=\"{}\"", data.display()),
+        "--set",
+        "data.max_dataset_size=4",
+        "--set",
+        "train.n_epochs=1",
+        "--set",
+        "train.n_epochs_decay=1",
+        "--set",
+        "log.sample_every=4",
+        "--set",
+        "log.checkpoint_every=8",
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    let run_dir = ws.join("runs/col");
+    let m = read_jsonl(&run_dir.join("metrics.jsonl"));
+    assert_eq!(m.len(), 8, "4 photos × 2 epochs");
+    for k in ["G_GAN", "G_L1", "D_real", "D_fake"] {
+        assert!(m[7][k].as_f64().unwrap().is_finite(), "{k}: {:?}", m[7]);
+    }
+    let ck = run_dir.join("checkpoints/step-00000008");
+    let meta = read_json(&ck.join("meta.json"));
+    assert_eq!(
+        (&meta["netG"]["input_nc"], &meta["netG"]["output_nc"]),
+        (&serde_json::json!(1), &serde_json::json!(2))
+    );
+    let sample = image::open(run_dir.join("samples/step-00000008.png"))
+        .unwrap()
+        .to_rgb8();
+    assert!(sample.width() >= 3 * 64, "real_A | fake_B_rgb | real_B_rgb");
+    assert!(
+        sample.pixels().any(|p| p[0].abs_diff(p[1]) > 20),
+        "real_B_rgb is in colour"
+    );
+
+    let photo = image::open(data.join("astronaut_0.jpg")).unwrap().to_rgb8();
+    let photo = image::imageops::resize(&photo, 90, 70, image::imageops::FilterType::Triangle);
+    photo.save(ws.join("photo.png")).unwrap();
+    let translate = |checkpoint: &Path, output: &str, more: &[&str]| {
+        let out = run(bin()
+            .current_dir(&ws)
+            .args([
+                "translate",
+                "--eval",
+                "--input",
+                "photo.png",
+                "--output",
+                output,
+            ])
+            .arg("--checkpoint")
+            .arg(checkpoint)
+            .args(more));
+        assert!(out.status.success(), "{output}: {}", text(&out));
+        image::open(ws.join(output)).unwrap()
+    };
+    let colour = translate(Path::new("runs/col"), "colour.png", &[]);
+    assert_eq!(colour.color(), image::ColorType::Rgb8);
+    let colour = colour.to_rgb8();
+    assert_eq!(colour.dimensions(), (90, 70));
+    let l = |p: &image::Rgb<u8>| aiart::data::lab::rgb8_to_lab(p.0)[0];
+    let dl: Vec<f64> = photo
+        .pixels()
+        .zip(colour.pixels())
+        .map(|(a, b)| (l(a) - l(b)).abs())
+        .collect();
+    let mean = dl.iter().sum::<f64>() / dl.len() as f64;
+    let near = dl.iter().filter(|d| **d < 1.0).count();
+    // lab2rgb clips colours outside sRGB, which moves their L; the rest keep the photo's L
+    // within the 8-bit truncation
+    assert!(
+        mean < 2.0 && near * 10 >= dl.len() * 9,
+        "mean |ΔL| {mean}, {near} of {} within 1",
+        dl.len()
+    );
+    let file = ck.join("net_G.safetensors");
+    let alone = translate(&file, "alone.png", &[]).to_rgb8();
+    assert_eq!(
+        alone, colour,
+        "the generator's file alone: recognised by its shapes"
+    );
+    let bands = translate(Path::new("runs/col"), "bands.png", &["--tile", "5"]).to_rgb8();
+    let worst = bands
+        .as_raw()
+        .iter()
+        .zip(colour.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "bands: {worst} levels from the whole image");
+    let fake_only = translate(Path::new("runs/col"), "fake.png", &["--fake-only"]).to_rgb8();
+    assert_eq!(fake_only, colour);
+    let out = run(bin().current_dir(&ws).args([
+        "translate",
+        "--checkpoint",
+        "runs/col",
+        "--input",
+        "photo.png",
+        "--output",
+        "back.png",
+        "--direction",
+        "BtoA",
+    ]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("colorization generator"),
+        "{}",
+        text(&out)
+    );
+    assert!(!ws.join("back.png").exists());
+}

@@ -240,6 +240,11 @@ fn validate_with_a_preset_checks_the_layout_its_kind_needs() {
             "cyclegan-quick",
             "trains on trainA/ and trainB/",
         ),
+        (
+            "photo2ukiyoe",
+            "colorization-quick",
+            "trains on train/ of photos, or photos directly in the folder",
+        ),
     ] {
         let out = run(bin().current_dir(&ws).args([
             "dataset",
@@ -259,6 +264,17 @@ fn validate_with_a_preset_checks_the_layout_its_kind_needs() {
         &repo.join("datasets/edges2photo").to_string_lossy(),
         "--preset",
         &repo.join("presets/pix2pix-quick.toml").to_string_lossy(),
+    ]));
+    assert!(out.status.success(), "{}", text(&out));
+    // colorization: a plain folder of photos
+    let out = run(bin().current_dir(&ws).args([
+        "dataset",
+        "validate",
+        &repo.join("datasets/edges-src").to_string_lossy(),
+        "--preset",
+        &repo
+            .join("presets/colorization-quick.toml")
+            .to_string_lossy(),
     ]));
     assert!(out.status.success(), "{}", text(&out));
     let _ = std::fs::remove_dir_all(&ws);

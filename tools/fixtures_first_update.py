@@ -41,7 +41,6 @@ from safetensors.torch import save_file
 sys.path.insert(0, os.path.dirname(__file__))
 from reference_nets import Patch, Resnet, Unet, adam, cyclegan_step, init, pix2pix_step  # noqa: E402
 
-torch.manual_seed(28)
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 OUT = os.environ.get("OUT", os.path.join(ROOT, "tests", "fixtures", "first_update_reference.safetensors"))
 LR = 0.0002
@@ -165,7 +164,9 @@ def pix2pix():
         print(f"pix2pix {size}: torch f32 puts {t[f'p2p.s{size}.off32'].tolist()} weights off the f64 step")
 
 
-cyclegan()
-pix2pix()
-save_file({k: v.contiguous() for k, v in t.items()}, OUT, metadata={"torch": torch.__version__})
-print(f"wrote {OUT}: {sum(v.numel() for v in t.values())} values")
+if __name__ == "__main__":  # tools/fixtures_colorization.py imports its helpers
+    torch.manual_seed(28)
+    cyclegan()
+    pix2pix()
+    save_file({k: v.contiguous() for k, v in t.items()}, OUT, metadata={"torch": torch.__version__})
+    print(f"wrote {OUT}: {sum(v.numel() for v in t.values())} values")

@@ -78,7 +78,7 @@ class UnetBlock(nn.Module):
 
 
 class Unet(nn.Module):
-    def __init__(self, num_downs, ngf, kind, dropout=False):
+    def __init__(self, num_downs, ngf, kind, dropout=False, input_nc=3, output_nc=3):
         super().__init__()
         b = UnetBlock(ngf * 8, ngf * 8, innermost=True, kind=kind)
         for _ in range(num_downs - 5):
@@ -86,7 +86,7 @@ class Unet(nn.Module):
         b = UnetBlock(ngf * 4, ngf * 8, sub=b, kind=kind)
         b = UnetBlock(ngf * 2, ngf * 4, sub=b, kind=kind)
         b = UnetBlock(ngf, ngf * 2, sub=b, kind=kind)
-        self.model = UnetBlock(3, ngf, input_nc=3, sub=b, outermost=True, kind=kind)
+        self.model = UnetBlock(output_nc, ngf, input_nc=input_nc, sub=b, outermost=True, kind=kind)
 
     def forward(self, x):
         return self.model(x)

@@ -170,7 +170,19 @@ fn validate_sizes(dir: &std::path::Path, path: &std::path::Path) -> Result<usize
         }
     };
     // the layout the preset's kind trains on, before any size
-    let (want, what) = if p.kind() == aiart::preset::Kind::Pix2Pix {
+    let (want, what) = if p.is_colorization() {
+        // train/ of photos (seen as aligned: a train/ folder) or photos directly in the folder
+        let layout = inspect::inspect(dir).layout;
+        let fits = matches!(layout, inspect::Layout::Aligned | inspect::Layout::Images);
+        (
+            if fits {
+                layout
+            } else {
+                inspect::Layout::Images
+            },
+            "train/ of photos, or photos directly in the folder (colorization)",
+        )
+    } else if p.kind() == aiart::preset::Kind::Pix2Pix {
         (
             inspect::Layout::Aligned,
             "train/ (val/, test/) of A|B side-by-side images",

@@ -33,7 +33,8 @@ use std::path::PathBuf;
     long_version = env!("AIART_LONG_VERSION"),
     about = "A terminal workbench for making art with neural networks",
     long_about = "A terminal workbench for making art with neural networks: Neural Style Transfer \
-                  (Gatys et al.), pix2pix and CycleGAN, and fast style transfer (Johnson et al.: \
+                  (Gatys et al.), pix2pix (with colorization, L → ab) and CycleGAN, and fast style \
+                  transfer (Johnson et al.: \
                   train a network per style, then `stylize --model` paints any photo in one pass), \
                   trained on candle.\n\n\
                   Every training command writes a run directory (runs/<id>/: run.json, preset.toml, \
@@ -86,7 +87,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PresetCommand,
     },
-    /// Translate an image or a folder with a pix2pix / CycleGAN generator (reference .pth, .safetensors or a run checkpoint)
+    /// Translate an image or a folder with a pix2pix / CycleGAN generator (reference .pth, .safetensors or a run checkpoint);
+    /// a colorization checkpoint (`dataset_mode = "colorization"`) recolours photos from their L
     Translate(translate::TranslateArgs),
     /// Show an image in the terminal (kitty / iTerm2 graphics where the terminal says so, else half-blocks)
     View(view::ViewArgs),

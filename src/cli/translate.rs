@@ -86,7 +86,8 @@ pub struct TranslateArgs {
     #[arg(long)]
     pub whole: bool,
     /// pix2pix run checkpoints with aligned inputs: write fake_B alone instead of the labelled
-    /// real_A | fake_B | real_B grid
+    /// real_A | fake_B | real_B grid (a colorization checkpoint writes the recoloured photo alone
+    /// with or without it)
     #[arg(long, conflicts_with = "whole")]
     pub fake_only: bool,
     /// CycleGAN run or checkpoint folder: write the reference's test page row for each input,
@@ -140,7 +141,10 @@ pub fn run(ws: &Workspace, a: TranslateArgs) -> Result<i32> {
     let inputs = list_inputs(&input, &a.output)?;
     check_folder_output(&input, &a.output)?;
     let aligned = found.aligned.filter(|_| !a.whole);
-    if a.fake_only && aligned.is_none() {
+    // a colorization checkpoint writes the recoloured photo alone already (the dashboard asks
+    // every pix2pix run's checkpoint for fake_B alone)
+    let colorization = found.config.as_ref().is_some_and(|c| c.is_colorization());
+    if a.fake_only && aligned.is_none() && !colorization {
         bail!(
             "--fake-only applies to a pix2pix run's checkpoint, whose inputs are aligned A|B pairs"
         );

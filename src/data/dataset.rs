@@ -1,5 +1,6 @@
 //! Datasets in the reference's layouts: aligned (pix2pix: `train/` of A|B side-by-side images) and
-//! unaligned (CycleGAN: `trainA/`, `trainB/`). Files that cannot be decoded are skipped with a
+//! unaligned (CycleGAN: `trainA/`, `trainB/`), and colorization's plain photos (`train/`: A = L,
+//! B = ab in CIE Lab, as the reference's data/colorization_dataset.py). Files that cannot be decoded are skipped with a
 //! warning naming them; an empty or wrongly laid out dataset is an error naming the folder.
 
 use super::image_io;
@@ -103,6 +104,8 @@ pub enum Pairing {
         b: Vec<PathBuf>,
         serial: bool,
     },
+    /// Plain photos, each made into (L, ab) after the transform.
+    Colorization { files: Vec<PathBuf> },
 }
 
 pub struct PairDataset {
@@ -196,13 +199,44 @@ impl PairDataset {
         self
     }
 
+    /// The reference's colorization dataset (data/colorization_dataset.py): the photos of
+    /// `root/<phase>/`, or, where that folder is not there, the photos directly under `root` (a
+    /// plain folder of photos such as the shipped `datasets/edges-src`). Each item is the
+    /// transformed photo (resize, crop, flip as the other modes, no [-1, 1] conversion) in CIE Lab:
+    /// A = L / 50 − 1 (1 × H × W), B = ab / 110 (2 × H × W) (`data::lab::colorization_pair`).
+    /// Errors: no such folder, or no images in it (naming it).
+    pub fn colorization(root: &Path, phase: &str, opts: Options) -> Result<Self, DatasetError> {
+        let dir = Self::colorization_folder(root, phase);
+        let files = need_images(
+            &dir,
+            &format!("{phase}/ of photos (the reference's colorization layout), or photos directly in it"),
+        )?;
+        Ok(Self::with(
+            Pairing::Colorization { files },
+            root,
+            phase,
+            false,
+            opts,
+        ))
+    }
+
+    /// The folder colorization reads: `root/<phase>/` when it is a folder, else `root`.
+    pub fn colorization_folder(root: &Path, phase: &str) -> PathBuf {
+        let under = root.join(phase);
+        if under.is_dir() {
+            under
+        } else {
+            root.to_path_buf()
+        }
+    }
+
     /// Items per epoch: the files (aligned) or the larger domain (unaligned).
     /// The first `max` files of each folder, as the reference's `make_dataset(dir,
     /// max_dataset_size)` keeps `images[:max]` of its sorted listing; None keeps all.
     pub fn keep_first(mut self, max: Option<usize>) -> Self {
         if let Some(n) = max {
             match &mut self.pairing {
-                Pairing::Aligned { files } => files.truncate(n),
+                Pairing::Aligned { files } | Pairing::Colorization { files } => files.truncate(n),
                 Pairing::Unaligned { a, b, .. } => {
                     a.truncate(n);
                     b.truncate(n);
@@ -214,7 +248,7 @@ impl PairDataset {
 
     pub fn len(&self) -> usize {
         match &self.pairing {
-            Pairing::Aligned { files, .. } => files.len(),
+            Pairing::Aligned { files, .. } | Pairing::Colorization { files } => files.len(),
             Pairing::Unaligned { a, b, .. } => a.len().max(b.len()),
         }
     }
@@ -225,7 +259,7 @@ impl PairDataset {
 
     fn files(&self, domain: Domain) -> &[PathBuf] {
         match (&self.pairing, domain) {
-            (Pairing::Aligned { files }, _) => files,
+            (Pairing::Aligned { files } | Pairing::Colorization { files }, _) => files,
             (Pairing::Unaligned { a, .. }, Domain::A) => a,
             (Pairing::Unaligned { b, .. }, _) => b,
         }
@@ -235,6 +269,7 @@ impl PairDataset {
     fn folder(&self, domain: Domain) -> PathBuf {
         match (&self.pairing, domain) {
             (Pairing::Aligned { .. }, _) => self.root.join(&self.phase),
+            (Pairing::Colorization { .. }, _) => Self::colorization_folder(&self.root, &self.phase),
             (_, Domain::A) => self.root.join(format!("{}A", self.phase)),
             (_, Domain::B) => self.root.join(format!("{}B", self.phase)),
         }
@@ -275,7 +310,8 @@ impl PairDataset {
         })
     }
 
-    /// One pair, (C, H, W) each in [-1, 1] (C: 3, or 1 for a grayscale side, `with_channels`);
+    /// One pair, (C, H, W) each in [-1, 1] (C: 3, or 1 for a grayscale side, `with_channels`;
+    /// colorization: L (1, H, W) and ab (2, H, W));
     /// unreadable files are skipped for the next ones.
     pub fn get(
         &mut self,
@@ -292,6 +328,17 @@ impl PairDataset {
             }
         };
         let pair = match &self.pairing {
+            Pairing::Colorization { .. } => {
+                let img = self.read_from(Domain::A, index)?;
+                let p = get_params(&self.opts, img.dimensions(), rng);
+                let img = transform::apply(img, &self.opts, &p);
+                let (w, h) = (img.width() as usize, img.height() as usize);
+                let (l, ab) = super::lab::colorization_pair(&img);
+                return Ok((
+                    Tensor::from_vec(l, (1, h, w), device)?,
+                    Tensor::from_vec(ab, (2, h, w), device)?,
+                ));
+            }
             Pairing::Aligned { .. } => {
                 let ab = self.read_from(Domain::A, index)?;
                 let (a, b) = split_aligned(&ab);
@@ -459,6 +506,60 @@ mod tests {
                 assert!(all(&b).iter().all(|&v| v == level(l)), "swap {swap}");
             }
         }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A photo in `train/` becomes the reference's L and ab (the values of
+    /// tests/fixtures/lab_reference.safetensors, from skimage through its colorization dataset);
+    /// without `train/`, the photos directly in the folder are read.
+    #[test]
+    fn colorization_items_are_the_references_l_and_ab() {
+        let fx = candle_core::safetensors::load(
+            crate::test_fixture("lab_reference.safetensors"),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let (h, w, _) = fx["rgb"].dims3().unwrap();
+        let raw: Vec<u8> = fx["rgb"]
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .map(|&v| v as u8)
+            .collect();
+        let root = std::env::temp_dir().join(format!("aiart-ds-col-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("train")).unwrap();
+        let photo = RgbImage::from_raw(w as u32, h as u32, raw).unwrap();
+        photo.save(root.join("train/photo.png")).unwrap();
+        let o = Options {
+            preprocess: Preprocess::None,
+            ..opts()
+        };
+        let mut ds = PairDataset::colorization(&root, "train", o).unwrap();
+        let mut rng = SeededRng::new(0);
+        let batch = ds.batch(&[0], &mut rng, &Device::Cpu).unwrap();
+        assert_eq!(batch.a.dims(), [1, 1, h, w]);
+        assert_eq!(batch.b.dims(), [1, 2, h, w]);
+        let a = fx["A"].unsqueeze(0).unwrap();
+        let b = fx["B"].unsqueeze(0).unwrap();
+        assert!(crate::max_abs_diff(&batch.a, &a) <= 2.5e-7, "L");
+        assert!(crate::max_abs_diff(&batch.b, &b) <= 2.5e-7, "ab");
+        // a plain folder of photos
+        std::fs::rename(root.join("train/photo.png"), root.join("photo.png")).unwrap();
+        std::fs::remove_dir(root.join("train")).unwrap();
+        let ds = PairDataset::colorization(&root, "train", o).unwrap();
+        assert_eq!(ds.len(), 1);
+        std::fs::remove_file(root.join("photo.png")).unwrap();
+        let e = PairDataset::colorization(&root, "train", o)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("holds no images") && e.contains("colorization"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&root).unwrap();
     }
 

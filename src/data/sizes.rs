@@ -59,10 +59,14 @@ fn advice(p: &GanPreset, out: (u32, u32)) -> String {
 }
 
 /// The training images of the preset's layout: one folder (pix2pix's `train/`, A|B side by
-/// side) or two (CycleGAN's `trainA/`, `trainB/`).
+/// side; colorization's photos) or two (CycleGAN's `trainA/`, `trainB/`).
 fn folders(p: &GanPreset, root: &Path) -> Vec<PathBuf> {
     if p.is_cyclegan() {
         vec![root.join("trainA"), root.join("trainB")]
+    } else if p.is_colorization() {
+        vec![super::dataset::PairDataset::colorization_folder(
+            root, "train",
+        )]
     } else {
         vec![root.join("train")]
     }
@@ -81,7 +85,7 @@ pub fn check(p: &GanPreset, root: &Path) -> SizeReport {
 
 fn check_folder(p: &GanPreset, dir: &Path, report: &mut SizeReport) {
     let files = list_images(dir);
-    let aligned = !p.is_cyclegan();
+    let aligned = !p.is_cyclegan() && !p.is_colorization();
     // images of one size behave alike: one line per size, naming its first file
     let mut groups: BTreeMap<(u32, u32), Vec<PathBuf>> = BTreeMap::new();
     let mut unreadable = vec![];
@@ -269,6 +273,30 @@ mod tests {
         );
         std::fs::remove_dir_all(&root).unwrap();
         std::fs::remove_dir_all(&fine).unwrap();
+    }
+
+    /// Colorization's photos are whole images (no halves), in `train/` or directly in the folder.
+    #[test]
+    fn colorization_photos_are_checked_whole() {
+        let root = tmp("col-none");
+        save(root.join("photo.png"), 200, 70);
+        let mut p = preset("pix2pix", "unet_128", Preprocess::None, 286, 256);
+        p.data.dataset_mode = Some(crate::preset::gan::DatasetMode::Colorization);
+        let r = check(&p, &root);
+        assert_eq!(r.problems.len(), 1, "{r:?}");
+        let (f, what) = &r.problems[0];
+        assert!(f.ends_with("photo.png"), "{f:?}");
+        assert!(
+            what.contains("200×70") && !what.contains("half"),
+            "the whole photo: {what}"
+        );
+        save(root.join("train/ok.png"), 256, 128);
+        let r = check(&p, &root);
+        assert!(
+            r.problems.is_empty(),
+            "train/ is read, not the folder: {r:?}"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

@@ -172,9 +172,17 @@ pub fn locate(ws: &Workspace, a: &GenChoice, warn: &mut dyn FnMut(String)) -> Re
     };
     let config: GenConfig =
         serde_json::from_value(meta["netG"].clone()).context("meta.json: netG")?;
-    let aligned = (name == "G").then(|| trained_direction(&meta));
+    // a colorization generator (1 channel in, 2 out) reads plain photos, not A|B pairs
+    let aligned = (name == "G" && !config.is_colorization()).then(|| trained_direction(&meta));
     if let (Some(trained), Some(asked)) = (aligned, a.direction) {
         refuse_other_way(&dir, trained, asked, "its meta.json")?;
+    }
+    if config.is_colorization() && a.direction == Some(Direction::BtoA) {
+        bail!(
+            "--direction BtoA: {} is a colorization generator, which turns a photo's L into its \
+             colours (AtoB) only; leave out --direction",
+            dir.display()
+        );
     }
     let file = dir.join(format!("net_{name}.safetensors"));
     read.extend([dir.join("meta.json"), file.clone()]);

@@ -173,6 +173,80 @@ fn one_image_translates_whole_and_in_bands_alike() {
     );
 }
 
+/// A colorization generator (1 channel in, 2 out) takes the photo's L and writes the RGB photo
+/// from that L and its ab: the same in bands as whole (a ResNet padded and cropped, a U-Net
+/// resized and its ab resized back), at the input's size, its L the input's where no colour was
+/// clipped (seeded weights give little colour).
+#[test]
+fn a_colorization_generator_recolours_whole_and_in_bands_alike() {
+    use crate::data::lab::rgb8_to_lab;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx::test(0);
+    for (arch, norm) in [
+        ("resnet_6blocks", NormKind::Instance),
+        ("unet_32", NormKind::Batch),
+    ] {
+        let c = GenConfig {
+            arch: arch.into(),
+            input_nc: 1,
+            output_nc: 2,
+            norm,
+            ..config()
+        };
+        assert!(c.is_colorization());
+        let g = Generator::seeded(&c, 3, 0.02, &Device::Cpu)
+            .unwrap()
+            .frozen()
+            .unwrap();
+        let t = |tile: Option<usize>| Translation {
+            g: &g,
+            ctx: &ctx,
+            device: &Device::Cpu,
+            tiling: Tiling {
+                max_memory: None,
+                tile,
+            },
+            scratch_dir: None,
+        };
+        let img = picture(45, 38);
+        let (whole, r) = t(None)
+            .image(img.clone(), dir.path(), "img", &mut |_| {})
+            .unwrap();
+        assert!(!r.tiled);
+        assert_eq!(whole.dimensions(), (45, 38), "{arch}");
+        let (tiled, r) = t(Some(7))
+            .image(img.clone(), dir.path(), "img", &mut |_| {})
+            .unwrap();
+        assert!(r.tiled && r.bands > 5, "{arch}: {r:?}");
+        assert!(max_level_diff(&whole, &tiled) <= 1, "{arch}");
+        let dl: Vec<f64> = img
+            .pixels()
+            .zip(whole.pixels())
+            .map(|(a, b)| (rgb8_to_lab(a.0)[0] - rgb8_to_lab(b.0)[0]).abs())
+            .collect();
+        let mean = dl.iter().sum::<f64>() / dl.len() as f64;
+        // 8-bit truncation moves L by about 0.5 at most
+        assert!(mean < 0.6, "{arch}: mean |ΔL| {mean}");
+        // the network's input is the dataset's A
+        let (a, _) = crate::data::lab::colorization_pair(&img);
+        assert_eq!(super::translate::l_plane(&img), a);
+    }
+}
+
+/// A U-Net's ab planes resized back keep negative values (the image crate clamps f32 samples to
+/// [0, 1]: a plane of -0.5 came back 0, every colour's a or b below 0 lost).
+#[test]
+fn ab_planes_resize_with_their_sign() {
+    let plane: Vec<f32> = (0..32 * 32)
+        .map(|i| if i % 32 < 16 { -0.5 } else { 0.25 })
+        .collect();
+    let out = super::translate::resize_plane(&plane, (32, 32), (45, 38));
+    assert_eq!(out.len(), 45 * 38);
+    assert!((out[0] + 0.5).abs() < 1e-5, "{}", out[0]);
+    assert!((out[44] - 0.25).abs() < 1e-5, "{}", out[44]);
+    assert!(out.iter().all(|v| (-1.0..=1.0).contains(v)));
+}
+
 #[test]
 fn one_image_stylises_whole_and_in_bands_alike() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,11 +3,12 @@
 //! BatchNorm's running statistics. A ResNet sees the image reflect-padded to a multiple of 4, a
 //! U-Net sees it resized to a multiple of its 2^downs; the result comes back at the input's size.
 //! Past the memory budget the forward runs in exact row bands (`nn::tiled`), whose result is the
-//! whole-image forward's (±1 level of 255).
+//! whole-image forward's (±1 level of 255). A colorization generator (1 channel in, 2 out) takes
+//! a photo's L and gives its ab, written as the RGB photo (`Translation::image`).
 
 use super::{check_budget, OnProgress, Tiling};
 use crate::data::dataset::split_aligned;
-use crate::data::{grid, image_io, transform};
+use crate::data::{grid, image_io, lab, transform};
 use crate::nn::gan::{GenArch, Generator};
 use crate::nn::layers::Ctx;
 use crate::nn::tiled::{self, Report};
@@ -15,7 +16,7 @@ use crate::preset::gan::Direction;
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use image::imageops::FilterType;
-use image::RgbImage;
+use image::{ImageBuffer, Luma, RgbImage};
 use std::path::{Path, PathBuf};
 
 /// How every image of a run is translated: the network's context (dropout masks and statistics),
@@ -42,6 +43,9 @@ impl Translation<'_> {
         what: &str,
         progress: OnProgress,
     ) -> Result<(RgbImage, Report)> {
+        if self.g.config.is_colorization() {
+            return self.colorized(img, scratch, what, progress);
+        }
         let (w, h) = img.dimensions();
         let gray = self.g.config.input_nc == 1;
         let img = if gray { image_io::grayscale(&img) } else { img };
@@ -54,27 +58,113 @@ impl Translation<'_> {
                 (x, (w, h))
             }
             GenArch::Unet { downs } => {
-                let m = 1u32 << downs;
-                let round = |v: u32| (((v as f64 / m as f64).round() as u32).max(1)) * m;
-                let (nw, nh) = (round(w), round(h));
+                let (nw, nh) = unet_size(downs, (w, h));
                 let x = image_io::resize_exact(img, nw, nh);
                 let x = transform::to_tensor_nc(&x, gray, self.device)?.unsqueeze(0)?;
                 (x, (nw, nh))
             }
         };
-        // the input tensor and the picture being filled stay beside the engine
-        let (input, to_come) = (4 * x.elem_count() as u64, 3 * nw as u64 * nh as u64);
-        let program = self.g.program();
         let mut out = RgbImage::new(nw, nh);
         let mut sink = |row: usize, band: Tensor| -> tiled::Result<()> {
             put_rows(&mut out, row, &band)?;
             Ok(())
         };
+        let to_come = 3 * nw as u64 * nh as u64;
+        let report = self.forward(x, to_come, scratch, what, progress, &mut sink)?;
+        let y = match self.g.arch {
+            GenArch::Resnet { .. } => out,
+            GenArch::Unet { .. } if (nw, nh) == (w, h) => out,
+            GenArch::Unet { .. } => image::imageops::resize(&out, w, h, FilterType::CatmullRom),
+        };
+        Ok((y, report))
+    }
+
+    /// The colorization model on a photo, as the reference's ColorizationModel tests one: the
+    /// photo's L (`data::lab::colorization_pair`'s A = L / 50 − 1, 1 channel) through the
+    /// generator, whose 2 output channels are ab / 110, then `lab2rgb` of the photo's own L and
+    /// that ab, × 255, truncated (`data::lab::network_lab_to_image`, the reference's
+    /// `fake_B_rgb`). The same exact bands as every translation carry L in and ab out. A U-Net
+    /// sees the photo resized to a multiple of its 2^downs; its ab planes are resized back
+    /// (Catmull-Rom) and joined to the L of the photo at its own size, so the output's L is the
+    /// input's.
+    fn colorized(
+        &self,
+        img: RgbImage,
+        scratch: &Path,
+        what: &str,
+        progress: OnProgress,
+    ) -> Result<(RgbImage, Report)> {
+        let (w, h) = img.dimensions();
+        let l_full = l_plane(&img);
+        let (nw, nh) = match self.g.arch {
+            GenArch::Resnet { .. } => (
+                (w as usize).div_ceil(4) as u32 * 4,
+                (h as usize).div_ceil(4) as u32 * 4,
+            ),
+            GenArch::Unet { downs } => unet_size(downs, (w, h)),
+        };
+        let x = match self.g.arch {
+            GenArch::Resnet { .. } => {
+                let x =
+                    Tensor::from_vec(l_full.clone(), (1, 1, h as usize, w as usize), self.device)?;
+                pad_end(&pad_end(&x, 2, (nh - h) as usize)?, 3, (nw - w) as usize)?
+            }
+            GenArch::Unet { .. } => {
+                let l = l_plane(&image_io::resize_exact(img, nw, nh));
+                Tensor::from_vec(l, (1, 1, nh as usize, nw as usize), self.device)?
+            }
+        };
+        // the ab planes the bands fill, at the network's size
+        let n = nw as usize * nh as usize;
+        let mut ab = vec![0f32; 2 * n];
+        let mut sink = |row: usize, band: Tensor| -> tiled::Result<()> {
+            put_ab_rows(&mut ab, (nw as usize, nh as usize), row, &band)?;
+            Ok(())
+        };
+        // beside the engine: the ab planes being filled and the photo's L
+        let to_come = 4 * (2 * n as u64 + w as u64 * h as u64);
+        let report = self.forward(x, to_come, scratch, what, progress, &mut sink)?;
+        let ab = match self.g.arch {
+            GenArch::Unet { .. } if (nw, nh) != (w, h) => {
+                let plane = |c: usize| resize_plane(&ab[c * n..(c + 1) * n], (nw, nh), (w, h));
+                [plane(0), plane(1)].concat()
+            }
+            // a ResNet's padding falls away
+            _ => {
+                let (w, h) = (w as usize, h as usize);
+                let mut out = Vec::with_capacity(2 * w * h);
+                for c in 0..2 {
+                    for y in 0..h {
+                        let start = c * n + y * nw as usize;
+                        out.extend_from_slice(&ab[start..start + w]);
+                    }
+                }
+                out
+            }
+        };
+        Ok((lab::network_lab_to_image(&l_full, &ab, w, h), report))
+    }
+
+    /// The generator's forward of `x` (1, C, H, W), whole or in exact bands past the budget, each
+    /// result band handed to `sink` with its first row; `to_come` is the bytes of the picture
+    /// being filled beside the engine.
+    fn forward(
+        &self,
+        x: Tensor,
+        to_come: u64,
+        scratch: &Path,
+        what: &str,
+        progress: OnProgress,
+        sink: &mut dyn FnMut(usize, Tensor) -> tiled::Result<()>,
+    ) -> Result<Report> {
+        // the input tensor and the picture being filled stay beside the engine
+        let input = 4 * x.elem_count() as u64;
+        let program = self.g.program();
         let report = match self.tiling.options(self.device, input, to_come, scratch) {
             Some(opts) => {
                 let plan = tiled::estimate(&program, x.dims(), self.ctx, &opts)?;
                 check_budget(&plan, &opts, &self.tiling, what)?;
-                tiled::run_bands(&program, &x, self.ctx, &opts, progress, &mut sink)?
+                tiled::run_bands(&program, &x, self.ctx, &opts, progress, sink)?
             }
             None => {
                 progress(tiled::Progress { done: 0, total: 1 });
@@ -90,13 +180,7 @@ impl Translation<'_> {
                 }
             }
         };
-        drop(x);
-        let y = match self.g.arch {
-            GenArch::Resnet { .. } => out,
-            GenArch::Unet { .. } if (nw, nh) == (w, h) => out,
-            GenArch::Unet { .. } => image::imageops::resize(&out, w, h, FilterType::CatmullRom),
-        };
-        Ok((y, report))
+        Ok(report)
     }
 
     /// As the reference's test.py on an aligned dataset: the image is split into A and B (B is
@@ -271,6 +355,58 @@ fn as_seen(img: RgbImage, channels: usize) -> RgbImage {
     } else {
         img
     }
+}
+
+/// The colorization dataset's A of a photo, L / 50 − 1 (H × W, row-major): the first plane of
+/// `lab::colorization_pair`, without computing its ab.
+pub(crate) fn l_plane(img: &RgbImage) -> Vec<f32> {
+    img.pixels()
+        .map(|p| lab::rgb8_to_lab(p.0)[0] as f32 / 50.0 - 1.0)
+        .collect()
+}
+
+/// A plane of values in [-1, 1] (a network's tanh output, row-major `from.0 × from.1`) resized to
+/// `to` (Catmull-Rom). The image crate clamps f32 samples to [0, 1], so the plane is mapped there
+/// and back; Catmull-Rom's overshoot is clamped to [-1, 1], the network's own range.
+pub(crate) fn resize_plane(plane: &[f32], from: (u32, u32), to: (u32, u32)) -> Vec<f32> {
+    let unit: Vec<f32> = plane.iter().map(|v| (v + 1.0) * 0.5).collect();
+    let p = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(from.0, from.1, unit)
+        .expect("a plane of from.0 × from.1 values");
+    image::imageops::resize(&p, to.0, to.1, FilterType::CatmullRom)
+        .into_raw()
+        .into_iter()
+        .map(|v| v * 2.0 - 1.0)
+        .collect()
+}
+
+/// A U-Net's input size for a `(w, h)` image: each side rounded to the nearest multiple of
+/// 2^downs (at least one).
+fn unet_size(downs: usize, (w, h): (u32, u32)) -> (u32, u32) {
+    let m = 1u32 << downs;
+    let round = |v: u32| (((v as f64 / m as f64).round() as u32).max(1)) * m;
+    (round(w), round(h))
+}
+
+/// Writes a band (1, 2, rows, W′) of ab into the planes `ab` (2 × H × W′, `size` = (W′, H)) from
+/// row `row`.
+fn put_ab_rows(
+    ab: &mut [f32],
+    (w, h): (usize, usize),
+    row: usize,
+    band: &Tensor,
+) -> candle_core::Result<()> {
+    if row >= h {
+        return Ok(());
+    }
+    let rows = band.dim(2)?.min(h - row);
+    let band = band.narrow(2, 0, rows)?.narrow(3, 0, w)?;
+    let band = band.to_dtype(candle_core::DType::F32)?.squeeze(0)?;
+    for c in 0..2 {
+        let plane: Vec<f32> = band.get(c)?.flatten_all()?.to_vec1()?;
+        let start = c * w * h + row * w;
+        ab[start..start + plane.len()].copy_from_slice(&plane);
+    }
+    Ok(())
 }
 
 /// Writes a band (1, C, rows, W′) in [-1, 1] (C: 3, or 1 written as gray RGB) into `out` from

@@ -74,6 +74,13 @@ pub struct GenConfig {
     pub dropout: bool,
 }
 
+impl GenConfig {
+    /// Whether this is the reference's colorization generator: 1 channel in (CIE L), 2 out (ab).
+    pub fn is_colorization(&self) -> bool {
+        (self.input_nc, self.output_nc) == (1, 2)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 pub struct DiscConfig {
     pub arch: DiscArch,

@@ -52,6 +52,18 @@ pub enum Preprocess {
     None,
 }
 
+/// `data.dataset_mode`: the reference's `--dataset_mode`. Unset: the kind's own (aligned for
+/// pix2pix, unaligned for CycleGAN). `colorization` (pix2pix only, its `--model colorization`):
+/// plain photos (`dataroot/train/`, or the photos directly in `dataroot`), A = the L channel
+/// (1 channel), B = ab (2 channels), so 1 input and 2 output channels (`data::dataset`).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetMode {
+    Aligned,
+    Unaligned,
+    Colorization,
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum GanMode {
@@ -79,6 +91,9 @@ pub struct GanData {
     /// sorted order); unset: all (the reference's default, infinity)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_dataset_size: Option<usize>,
+    /// The reference's `--dataset_mode` (`DatasetMode`); unset: the kind's own layout
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset_mode: Option<DatasetMode>,
 }
 
 impl Default for GanData {
@@ -93,6 +108,7 @@ impl Default for GanData {
             serial_batches: false,
             batch_size: 1,
             max_dataset_size: None,
+            dataset_mode: None,
         }
     }
 }
@@ -238,6 +254,12 @@ impl GanPreset {
         }
     }
 
+    /// Whether this is the reference's colorization model: pix2pix with `data.dataset_mode =
+    /// "colorization"` (L → ab in CIE Lab).
+    pub fn is_colorization(&self) -> bool {
+        self.data.dataset_mode == Some(DatasetMode::Colorization)
+    }
+
     /// The preset with the model's own defaults filled in (they differ between pix2pix and CycleGAN).
     pub fn effective(&self) -> Self {
         let mut p = self.clone();
@@ -265,17 +287,20 @@ impl GanPreset {
         p
     }
 
-    /// Channels of the generator's input, domain A's images (the reference's `--input_nc`,
-    /// default 3): 1 means each A image is PIL's grayscale of it (`data::image_io::grayscale`).
-    /// The one place the count is read: networks, datasets, samples and checkpoints ask here.
+    /// Channels of the generator's input, domain A's images (the reference's `--input_nc`):
+    /// the field, else 1 for colorization (L, as its `modify_commandline_options` sets), else 3.
+    /// 1 means each A image is PIL's grayscale of it (`data::image_io::grayscale`). The one place
+    /// the count is read: networks, datasets, samples and checkpoints ask here.
     pub fn input_nc(&self) -> usize {
-        self.model.input_nc.unwrap_or(3)
+        let implied = if self.is_colorization() { 1 } else { 3 };
+        self.model.input_nc.unwrap_or(implied)
     }
 
-    /// Channels of the generator's output, domain B's images (the reference's `--output_nc`,
-    /// default 3); see [`GanPreset::input_nc`].
+    /// Channels of the generator's output, domain B's images (the reference's `--output_nc`):
+    /// the field, else 2 for colorization (ab), else 3; see [`GanPreset::input_nc`].
     pub fn output_nc(&self) -> usize {
-        self.model.output_nc.unwrap_or(3)
+        let implied = if self.is_colorization() { 2 } else { 3 };
+        self.model.output_nc.unwrap_or(implied)
     }
 
     pub fn net_g(&self) -> String {
@@ -312,6 +337,32 @@ impl GanPreset {
             bad(
                 "data.max_dataset_size",
                 "must be at least 1 (leave it out for every image)".into(),
+            );
+        }
+        match (self.is_cyclegan(), d.dataset_mode) {
+            (true, Some(m @ (DatasetMode::Aligned | DatasetMode::Colorization)))
+            | (false, Some(m @ DatasetMode::Unaligned)) => {
+                let name = serde_json::to_value(m).unwrap_or_default();
+                let own = if self.is_cyclegan() {
+                    "\"unaligned\""
+                } else {
+                    "\"aligned\" or \"colorization\""
+                };
+                bad(
+                    "data.dataset_mode",
+                    format!(
+                        "{name} does not go with kind = \"{}\" (it takes {own})",
+                        self.kind
+                    ),
+                );
+            }
+            _ => {}
+        }
+        if self.is_colorization() && d.direction == Direction::BtoA {
+            bad(
+                "data.direction",
+                "colorization translates L to ab only: must be \"AtoB\" (as the reference asserts)"
+                    .into(),
             );
         }
         if d.dataroot.as_os_str().is_empty() {
@@ -351,11 +402,28 @@ impl GanPreset {
             );
         }
         let m = &self.model;
+        if self.is_colorization() {
+            // L in, ab out: the dataset gives nothing else
+            for (f, v, want) in [
+                ("model.input_nc", m.input_nc, 1),
+                ("model.output_nc", m.output_nc, 2),
+            ] {
+                if let Some(n) = v.filter(|n| *n != want) {
+                    bad(
+                        f,
+                        format!(
+                            "must be {want} with data.dataset_mode = \"colorization\" (L in, ab \
+                             out), got {n}; leave it out"
+                        ),
+                    );
+                }
+            }
+        }
         for (f, v) in [
             ("model.input_nc", m.input_nc),
             ("model.output_nc", m.output_nc),
         ] {
-            if let Some(n) = v.filter(|n| !CHANNELS.contains(n)) {
+            if let Some(n) = v.filter(|n| !CHANNELS.contains(n) && !self.is_colorization()) {
                 bad(
                     f,
                     format!(

@@ -441,3 +441,41 @@ fn cyclegan_identity_needs_equal_channel_counts() {
     assert!(parse_str(&ok).is_ok());
     assert!(parse_str(&format!("{cyc}[model]\ninput_nc = 1\noutput_nc = 1\n")).is_ok());
 }
+
+/// `data.dataset_mode = "colorization"`: 1 input and 2 output channels (the accessors the
+/// networks are built through), pix2pix only, AtoB only; other modes keep 3 and 3.
+#[test]
+fn colorization_implies_one_channel_in_and_two_out() {
+    let pix = "kind = \"pix2pix\"\n[data]\ndataroot = \"d\"\n";
+    let Preset::Gan(g) = parse_str(&format!("{pix}dataset_mode = \"colorization\"\n")).unwrap()
+    else {
+        panic!("a GAN preset")
+    };
+    assert_eq!((g.input_nc(), g.output_nc()), (1, 2));
+    assert!(g.is_colorization());
+    let Preset::Gan(g) = parse_str(pix).unwrap() else {
+        panic!("a GAN preset")
+    };
+    assert_eq!((g.input_nc(), g.output_nc()), (3, 3));
+    let e = err(&format!(
+        "{pix}dataset_mode = \"colorization\"\ndirection = \"BtoA\"\n"
+    ));
+    assert!(e.contains("data.direction") && e.contains("AtoB"), "{e}");
+    let e = err(&format!("{pix}dataset_mode = \"unaligned\"\n"));
+    assert!(
+        e.contains("data.dataset_mode") && e.contains("\"unaligned\" does not go with"),
+        "{e}"
+    );
+    let e = err("kind = \"cyclegan\"\n[data]\ndataroot = \"d\"\ndataset_mode = \"colorization\"\n");
+    assert!(e.contains("data.dataset_mode"), "{e}");
+    let e = err(&format!("{pix}dataset_mode = \"grey\"\n"));
+    assert!(e.contains("dataset_mode"), "{e}");
+    // explicit counts: colorization's own are accepted, others refused naming the field
+    let col = format!("{pix}dataset_mode = \"colorization\"\n[model]\n");
+    assert!(parse_str(&format!("{col}input_nc = 1\noutput_nc = 2\n")).is_ok());
+    let e = err(&format!("{col}output_nc = 3\n"));
+    assert!(
+        e.contains("model.output_nc: must be 2 with data.dataset_mode = \"colorization\""),
+        "{e}"
+    );
+}

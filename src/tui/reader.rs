@@ -10,8 +10,10 @@ use super::rows::{
     TestImages,
 };
 use super::series::Series;
+use crate::data::dataset::PairDataset;
 use crate::data::inspect::{self, Report};
 use crate::data::models::{self, Published};
+use crate::preset::gan::DatasetMode;
 use crate::preset::{self, Kind};
 use crate::run::list::RunSummary;
 use crate::run::RunDir;
@@ -241,6 +243,20 @@ impl Files {
                 reverse: list(root.map(|r| r.join("testB"))),
                 clip: None,
             },
+            // colorization: test/ of photos as the reference's test phase reads them, else the
+            // plain folder of photos it trains on
+            _ if data
+                .get("dataset_mode")
+                .and_then(|v| v.clone().try_into::<DatasetMode>().ok())
+                == Some(DatasetMode::Colorization) =>
+            {
+                let photos = list(root.map(|r| PairDataset::colorization_folder(&r, "test")));
+                TestImages {
+                    forward: photos.clone(),
+                    reverse: photos,
+                    clip: None,
+                }
+            }
             _ => {
                 let test = list(root.map(|r| r.join("test")));
                 TestImages {
@@ -560,6 +576,34 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A colorization run's test images are its dataset's photos (`test/`, else the folder's own),
+    /// not pix2pix's aligned `test/` pairs alone.
+    #[test]
+    fn a_colorization_runs_test_images_are_its_photos() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace {
+            root: dir.path().to_path_buf(),
+        };
+        let run = dir.path().join("runs/c");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::create_dir_all(dir.path().join("photos")).unwrap();
+        image::RgbImage::new(8, 8)
+            .save(dir.path().join("photos/a.png"))
+            .unwrap();
+        let preset =
+            |mode: &str| format!("kind = \"pix2pix\"\n[data]\ndataroot = \"photos\"\n{mode}");
+        let files = Files::new(ws);
+        let write = |text: String| std::fs::write(RunDir::open(&run).preset(), text).unwrap();
+        write(preset("dataset_mode = \"colorization\"\n"));
+        let t = files.test_images(&run);
+        assert_eq!(t.forward, vec![dir.path().join("photos/a.png")]);
+        write(preset(""));
+        assert!(
+            files.test_images(&run).forward.is_empty(),
+            "aligned: test/ only"
+        );
+    }
 
     #[test]
     fn queued_requests_of_a_kind_are_read_once() {

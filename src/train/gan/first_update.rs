@@ -1,6 +1,8 @@
 //! The first update of CycleGAN and pix2pix against the reference's (issue 28), at 64 and 128 px,
 //! weight by weight, and 20 CycleGAN steps at 64 px against its losses
-//! (tests/fixtures/first_update_reference.safetensors, from tools/fixtures_first_update.py).
+//! (tests/fixtures/first_update_reference.safetensors, from tools/fixtures_first_update.py); and
+//! the colorization model's (pix2pix from L to ab) first two steps on a shipped photo
+//! (tests/fixtures/colorization_first_update.safetensors, from tools/fixtures_colorization.py).
 //!
 //! Adam's first step moves a weight by lr·g/(|g| + ε), ±lr for any gradient above ε, so a weight
 //! that steps otherwise than the float64 reference's had a gradient of the wrong sign. PyTorch's
@@ -19,22 +21,26 @@ use candle_core::{DType, Device, Tensor};
 const LR: f64 = 0.0002;
 
 fn fixture() -> StateDict {
-    load_safetensors(
+    load_fixture(
         std::env::var("AIART_FIRST_UPDATE_FIXTURE")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|_| crate::test_fixture("first_update_reference.safetensors")),
-        &Device::Cpu,
     )
-    .unwrap()
-    .into_iter()
-    .map(|(k, v)| {
-        let v = match v.dtype() {
-            DType::F16 => v.to_dtype(DType::F32).unwrap(),
-            _ => v,
-        };
-        (k, v)
-    })
-    .collect()
+}
+
+/// A fixture with its f16 tensors widened to f32.
+fn load_fixture(path: std::path::PathBuf) -> StateDict {
+    load_safetensors(path, &Device::Cpu)
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v.dtype() {
+                DType::F16 => v.to_dtype(DType::F32).unwrap(),
+                _ => v,
+            };
+            (k, v)
+        })
+        .collect()
 }
 
 fn sub(fx: &StateDict, prefix: &str) -> StateDict {
@@ -310,6 +316,71 @@ fn pix2pix_first_update_equals_the_reference_at_64_and_128_px() {
             if let Err(e) = within(&got, &l64[step], allowed) {
                 panic!("{size} px step {}: {e}", step + 1);
             }
+        }
+    }
+}
+
+/// The reference's colorization model (a Pix2PixModel with input_nc 1, output_nc 2) on its
+/// dataset's L and ab of a shipped photo: the networks built as a colorization preset builds them
+/// (`gen_config` / `disc_config`: G from 1 channel to 2, D on 1 + 2), the first update weight by
+/// weight and two steps' losses as the pix2pix case (the reference's float32 runs include one
+/// with oneDNN off: its threaded runs agree to an ulp here by chance, which is no scale); and the
+/// photo's L and ab as the reference's dataset makes them.
+#[test]
+fn colorization_first_update_equals_the_reference() {
+    use crate::preset::gan::{DatasetMode, GanPreset};
+    let fx = load_fixture(crate::test_fixture("colorization_first_update.safetensors"));
+    let dev = Device::Cpu;
+    let (h, w, _) = fx["rgb"].dims3().unwrap();
+    let raw: Vec<u8> = fx["rgb"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
+        .iter()
+        .map(|&v| v as u8)
+        .collect();
+    let photo = image::RgbImage::from_raw(w as u32, h as u32, raw).unwrap();
+    let (l, ab) = crate::data::lab::colorization_pair(&photo);
+    let a = Tensor::from_vec(l, (1, 1, h, w), &dev).unwrap();
+    let b = Tensor::from_vec(ab, (1, 2, h, w), &dev).unwrap();
+    assert!(crate::max_abs_diff(&a, &fx["A"]) <= 2.5e-7, "the photo's L");
+    assert!(
+        crate::max_abs_diff(&b, &fx["B"]) <= 2.5e-7,
+        "the photo's ab"
+    );
+
+    let mut p = GanPreset {
+        kind: "pix2pix".into(),
+        ..Default::default()
+    };
+    p.data.dataset_mode = Some(DatasetMode::Colorization);
+    p.model.net_g = Some("unet_64".into());
+    (p.model.ngf, p.model.ndf, p.model.no_dropout) = (2, 4, Some(true));
+    let p = p.effective();
+    let (gc, dc) = (super::gen_config(&p), super::disc_config(&p));
+    assert_eq!((gc.input_nc, gc.output_nc, dc.input_nc), (1, 2, 3));
+    let (g0, d0) = (state(&fx, "col.init.G"), state(&fx, "col.init.D"));
+    let g = Generator::from_state_dict(&gc, g0.clone(), "fx", &dev).unwrap();
+    let d = Discriminator::from_state_dict(&dc, d0.clone(), "fx", &dev).unwrap();
+    let mut m = Pix2Pix::new(g, d, adam(), GanMode::Vanilla, 100.0, 0).unwrap();
+    m.ctx.dropout = false;
+    let (spread, l64) = reference_losses(&fx, "col");
+    for step in 0..2 {
+        let got = m.step(&fx["A"], &fx["B"]).unwrap();
+        if step == 0 {
+            assert_first_update(
+                &fx,
+                "col",
+                &[
+                    ("G", &g0, m.g.params.state_dict()),
+                    ("D", &d0, m.d.params.state_dict()),
+                ],
+            );
+        }
+        let allowed = spread[step].iter().fold(0f32, |x, y| x.max(*y));
+        if let Err(e) = within(&got, &l64[step], allowed) {
+            panic!("colorization step {}: {e}", step + 1);
         }
     }
 }

@@ -212,6 +212,8 @@ impl GanTrainer {
         let swap = p.data.direction == Direction::BtoA;
         let dataset = if p.is_cyclegan() {
             PairDataset::unaligned(&root, "train", p.data.serial_batches, swap, opts)?
+        } else if p.is_colorization() {
+            PairDataset::colorization(&root, "train", opts)?
         } else {
             PairDataset::aligned(&root, "train", swap, opts)?
         };
@@ -328,6 +330,12 @@ impl GanTrainer {
         let first = |t: &Tensor| -> Result<image::RgbImage> {
             Ok(transform::to_image(&t.narrow(0, 0, 1)?)?)
         };
+        if let (Model::Pix2Pix(m), true) = (&self.model, self.preset.is_colorization()) {
+            return match &m.visuals {
+                Some([a, fake_b, b]) => Ok(Some(colorization_grid(a, fake_b, b)?)),
+                None => Ok(None),
+            };
+        }
         let (names, tensors): (Vec<&str>, Vec<&Tensor>) = match &self.model {
             Model::Pix2Pix(m) => match &m.visuals {
                 Some(v) => (vec!["real_A", "fake_B", "real_B"], v.iter().collect()),
@@ -348,4 +356,34 @@ impl GanTrainer {
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(grid::labelled_grid(&tiles, 3)))
     }
+}
+
+/// The colorization model's visuals as the reference's `compute_visuals` makes them, for the
+/// first image of a batch: real_A (L, 1 channel, shown grey as `util.tensor2im` tiles it),
+/// fake_B_rgb and real_B_rgb (the real L with the predicted / the real ab, through `lab2rgb`).
+/// `a` is (N, 1, H, W), `fake_b` and `b` (N, 2, H, W).
+fn colorization_grid(a: &Tensor, fake_b: &Tensor, b: &Tensor) -> Result<image::RgbImage> {
+    let plane = |t: &Tensor| -> Result<Vec<f32>> {
+        Ok(t.narrow(0, 0, 1)?
+            .to_dtype(candle_core::DType::F32)?
+            .flatten_all()?
+            .to_vec1()?)
+    };
+    let (_, _, h, w) = a.dims4()?;
+    let l = plane(a)?;
+    let grey = transform::to_image(&a.narrow(0, 0, 1)?.repeat((1, 3, 1, 1))?)?;
+    let rgb = |ab: &Tensor| -> Result<image::RgbImage> {
+        Ok(crate::data::lab::network_lab_to_image(
+            &l,
+            &plane(ab)?,
+            w as u32,
+            h as u32,
+        ))
+    };
+    let tiles = vec![
+        ("real_A".to_string(), grey),
+        ("fake_B_rgb".to_string(), rgb(fake_b)?),
+        ("real_B_rgb".to_string(), rgb(b)?),
+    ];
+    Ok(grid::labelled_grid(&tiles, 3))
 }
