@@ -8,26 +8,6 @@ use common::*;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// A 32×32 picture with colour in every channel.
-fn picture(i: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(32, 32, |x, y| {
-        let stripe = ((x + i * 5) / 4 + y / 6).is_multiple_of(2);
-        let v = if stripe { 200 } else { 40 };
-        image::Rgb([v, ((x * 8 + i * 30) % 256) as u8, (y * 8) as u8])
-    })
-}
-
-/// picture(i) | its inversion, 64×32.
-fn aligned(i: u32) -> image::RgbImage {
-    let a = picture(i);
-    let mut ab = image::RgbImage::new(64, 32);
-    image::imageops::replace(&mut ab, &a, 0, 0);
-    let mut b = a.clone();
-    image::imageops::invert(&mut b);
-    image::imageops::replace(&mut ab, &b, 32, 0);
-    ab
-}
-
 fn shapes(path: &Path) -> HashMap<String, Vec<usize>> {
     candle_core::safetensors::load(path, &candle_core::Device::Cpu)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -5,31 +5,6 @@ mod common;
 use common::*;
 use std::path::Path;
 
-/// A 32×32 picture with some structure, varying with `i`.
-fn picture(i: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(32, 32, |x, y| {
-        let stripe = ((x + i * 5) / 4 + y / 6).is_multiple_of(2);
-        let v = if stripe { 200 } else { 40 };
-        image::Rgb([v, ((x * 8 + i * 30) % 256) as u8, (y * 8) as u8])
-    })
-}
-
-/// An aligned pair: picture(i) | its inversion (64 × 32).
-fn aligned(i: u32) -> image::RgbImage {
-    let a = picture(i);
-    let mut ab = image::RgbImage::new(64, 32);
-    image::imageops::replace(&mut ab, &a, 0, 0);
-    image::imageops::replace(&mut ab, &invert(&a), 32, 0);
-    ab
-}
-
-fn invert(img: &image::RgbImage) -> image::RgbImage {
-    image::RgbImage::from_fn(img.width(), img.height(), |x, y| {
-        let p = img.get_pixel(x, y);
-        image::Rgb([255 - p[0], 255 - p[1], 255 - p[2]])
-    })
-}
-
 fn mean(m: &[serde_json::Map<String, serde_json::Value>], key: &str) -> f64 {
     m.iter().map(|r| r[key].as_f64().unwrap()).sum::<f64>() / m.len() as f64
 }

@@ -136,3 +136,29 @@ pub fn write_image(path: &Path, w: u32, h: u32, seed: u8) {
     });
     img.save(path).unwrap();
 }
+
+/// A 32×32 picture with some structure (stripes, colour in every channel), varying with `i`.
+pub fn picture(i: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(32, 32, |x, y| {
+        let stripe = ((x + i * 5) / 4 + y / 6).is_multiple_of(2);
+        let v = if stripe { 200 } else { 40 };
+        image::Rgb([v, ((x * 8 + i * 30) % 256) as u8, (y * 8) as u8])
+    })
+}
+
+/// `img` with every channel inverted.
+pub fn invert(img: &image::RgbImage) -> image::RgbImage {
+    image::RgbImage::from_fn(img.width(), img.height(), |x, y| {
+        let p = img.get_pixel(x, y);
+        image::Rgb([255 - p[0], 255 - p[1], 255 - p[2]])
+    })
+}
+
+/// An aligned pair as the reference's datasets hold it: picture(i) | its inversion (64 × 32).
+pub fn aligned(i: u32) -> image::RgbImage {
+    let a = picture(i);
+    let mut ab = image::RgbImage::new(64, 32);
+    image::imageops::replace(&mut ab, &a, 0, 0);
+    image::imageops::replace(&mut ab, &invert(&a), 32, 0);
+    ab
+}

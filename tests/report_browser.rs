@@ -11,28 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A 32×32 picture with some structure, varying with `i`.
-fn picture(i: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(32, 32, |x, y| {
-        let stripe = ((x + i * 5) / 4 + y / 6).is_multiple_of(2);
-        let v = if stripe { 200 } else { 40 };
-        image::Rgb([v, ((x * 8 + i * 30) % 256) as u8, (y * 8) as u8])
-    })
-}
-
-/// An aligned pair: picture(i) | its inversion (64 × 32).
-fn aligned(i: u32) -> image::RgbImage {
-    let a = picture(i);
-    let mut ab = image::RgbImage::new(64, 32);
-    image::imageops::replace(&mut ab, &a, 0, 0);
-    let inv = image::RgbImage::from_fn(32, 32, |x, y| {
-        let p = a.get_pixel(x, y);
-        image::Rgb([255 - p[0], 255 - p[1], 255 - p[2]])
-    });
-    image::imageops::replace(&mut ab, &inv, 32, 0);
-    ab
-}
-
 /// The first of `chromium`, `chromium-browser`, `google-chrome` on PATH.
 fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -12,9 +12,9 @@ pub mod stylize;
 pub mod translate;
 
 use crate::nn::tiled::{self, Progress, Report, TileOptions};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use candle_core::Device;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How an image may hold memory: `--tile` and `--max-memory`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -66,6 +66,21 @@ impl Tiling {
             ..TileOptions::new(scratch_dir)
         })
     }
+}
+
+/// Makes the folder of the output file `out` and returns where its bands' scratch files go:
+/// `scratch_dir` if given, else the output's folder, else the current one.
+/// Errors: the folder cannot be made (naming it).
+pub(crate) fn output_folder(out: &Path, scratch_dir: Option<&Path>) -> Result<PathBuf> {
+    let folder = out.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = folder {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(match (scratch_dir, folder) {
+        (Some(s), _) => s.to_path_buf(),
+        (None, Some(f)) => f.to_path_buf(),
+        (None, None) => PathBuf::from("."),
+    })
 }
 
 /// Bytes this process holds in memory now (VmRSS), where /proc says it.

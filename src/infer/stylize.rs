@@ -249,15 +249,7 @@ impl Stylization<'_> {
                 input.display(),
             );
         }
-        let folder = out.parent().filter(|d| !d.as_os_str().is_empty());
-        let scratch = match (&self.scratch_dir, folder) {
-            (Some(s), _) => s.clone(),
-            (None, Some(f)) => f.to_path_buf(),
-            (None, None) => PathBuf::from("."),
-        };
-        if let Some(dir) = folder {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
+        let scratch = super::output_folder(out, self.scratch_dir.as_deref())?;
         let what = format!("{}: {w}×{h} px{after}", input.display());
         let (y, _) = self.image(&img, &scratch, &what, progress)?;
         image_io::save_image(&y, out)?;

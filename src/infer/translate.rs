@@ -13,7 +13,7 @@ use crate::nn::gan::{GenArch, Generator};
 use crate::nn::layers::Ctx;
 use crate::nn::tiled::{self, Report};
 use crate::preset::gan::Direction;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use candle_core::{Device, Tensor};
 use image::imageops::FilterType;
 use image::{ImageBuffer, Luma, RgbImage};
@@ -332,15 +332,7 @@ impl Translation<'_> {
                 self.g.arch.name()
             );
         }
-        let folder = out.parent().filter(|d| !d.as_os_str().is_empty());
-        let scratch = match (&self.scratch_dir, folder) {
-            (Some(s), _) => s.clone(),
-            (None, Some(f)) => f.to_path_buf(),
-            (None, None) => PathBuf::from("."),
-        };
-        if let Some(dir) = folder {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
+        let scratch = super::output_folder(out, self.scratch_dir.as_deref())?;
         let what = format!("{}: {w}×{h} px{halves}", input.display());
         let y = make(img, &scratch, &what)?;
         image_io::save_image(&y, out)?;
