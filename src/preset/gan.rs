@@ -424,11 +424,17 @@ impl GanPreset {
             ("model.output_nc", m.output_nc),
         ] {
             if let Some(n) = v.filter(|n| !CHANNELS.contains(n) && !self.is_colorization()) {
+                let ab = if f == "model.output_nc" && n == 2 {
+                    "; 2 output channels (ab from L) is colorization: data.dataset_mode = \
+                     \"colorization\""
+                } else {
+                    ""
+                };
                 bad(
                     f,
                     format!(
                         "must be 1 (grayscale) or 3 (RGB), got {n}: images are read as RGB and a \
-                         side with 1 channel as their grayscale, as the reference's datasets do"
+                         side with 1 channel as their grayscale, as the reference's datasets do{ab}"
                     ),
                 );
             }

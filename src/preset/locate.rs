@@ -78,7 +78,8 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The candidate closest to `word`, if it is close enough to be what was meant.
+/// The candidate closest to `word`, if it is close enough to be what was meant; between equally
+/// close ones, one that `word` begins (`wgan` → `wgangp`, not `lsgan`).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -88,7 +89,7 @@ pub fn did_you_mean<'a>(
         .into_iter()
         .map(|c| (levenshtein(word, c), c))
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
+        .min_by_key(|(d, c)| (*d, !c.starts_with(word)))
         .map(|(_, c)| c)
 }
 
@@ -126,6 +127,14 @@ mod tests {
         );
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, text.find("iterations").unwrap()), (5, 3));
+    }
+
+    #[test]
+    fn prefers_the_name_the_word_begins() {
+        assert_eq!(
+            did_you_mean("wgan", ["lsgan", "vanilla", "wgangp"]),
+            Some("wgangp")
+        );
     }
 
     #[test]

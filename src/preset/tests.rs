@@ -426,6 +426,12 @@ fn channel_counts_default_to_rgb_and_refuse_what_no_dataset_feeds() {
             )),
             "{e}"
         );
+        // two output channels point at colorization
+        assert_eq!(
+            e.contains("dataset_mode = \"colorization\""),
+            got == "got 2",
+            "{e}"
+        );
     }
 }
 
