@@ -320,13 +320,7 @@ impl PairDataset {
         device: &Device,
     ) -> Result<(Tensor, Tensor), DatasetError> {
         let [gray_a, gray_b] = self.gray;
-        let gray = |img: RgbImage, yes: bool| {
-            if yes {
-                image_io::grayscale(&img)
-            } else {
-                img
-            }
-        };
+        let gray = image_io::grayscale_if;
         let pair = match &self.pairing {
             Pairing::Colorization { .. } => {
                 let img = self.read_from(Domain::A, index)?;

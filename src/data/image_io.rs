@@ -179,6 +179,15 @@ pub fn grayscale(img: &RgbImage) -> RgbImage {
     out
 }
 
+/// `img` as a side read with `gray` (1 channel) sees it: its [`grayscale`], else itself.
+pub fn grayscale_if(img: RgbImage, gray: bool) -> RgbImage {
+    if gray {
+        grayscale(&img)
+    } else {
+        img
+    }
+}
+
 /// A (1, C, H, W) or (C, H, W) tensor in [0, 1] as an 8-bit image (values are clamped); C is 3,
 /// or 1, tiled to R = G = B as the reference's `util.tensor2im` does.
 pub fn to_image(t: &Tensor) -> candle_core::Result<RgbImage> {

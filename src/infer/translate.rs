@@ -48,7 +48,7 @@ impl Translation<'_> {
         }
         let (w, h) = img.dimensions();
         let gray = self.g.config.input_nc == 1;
-        let img = if gray { image_io::grayscale(&img) } else { img };
+        let img = image_io::grayscale_if(img, gray);
         let (x, (nw, nh)) = match self.g.arch {
             GenArch::Resnet { .. } => {
                 let m = 4;
@@ -208,8 +208,8 @@ impl Translation<'_> {
         }
         // the page shows what the networks see, as the reference's visuals: a 1-channel side gray
         let (real_a, real_b) = (
-            as_seen(real_a, self.g.config.input_nc),
-            as_seen(real_b, self.g.config.output_nc),
+            image_io::grayscale_if(real_a, self.g.config.input_nc == 1),
+            image_io::grayscale_if(real_b, self.g.config.output_nc == 1),
         );
         Ok(grid::labelled_grid(
             &[
@@ -267,7 +267,7 @@ impl Translation<'_> {
             scratch_dir: self.scratch_dir.clone(),
         };
         let (rec, _) = back.image(fake.clone(), scratch, what, progress)?;
-        let real = as_seen(real, self.g.config.input_nc);
+        let real = image_io::grayscale_if(real, self.g.config.input_nc == 1);
         let (x, y) = match direction {
             Direction::AtoB => ("A", "B"),
             Direction::BtoA => ("B", "A"),
@@ -337,15 +337,6 @@ impl Translation<'_> {
         let y = make(img, &scratch, &what)?;
         image_io::save_image(&y, out)?;
         Ok(())
-    }
-}
-
-/// `img` as a side of `channels` channels is read: its grayscale (in RGB) for 1, else itself.
-fn as_seen(img: RgbImage, channels: usize) -> RgbImage {
-    if channels == 1 {
-        image_io::grayscale(&img)
-    } else {
-        img
     }
 }
 

@@ -371,7 +371,8 @@ fn colorization_grid(a: &Tensor, fake_b: &Tensor, b: &Tensor) -> Result<image::R
     };
     let (_, _, h, w) = a.dims4()?;
     let l = plane(a)?;
-    let grey = transform::to_image(&a.narrow(0, 0, 1)?.repeat((1, 3, 1, 1))?)?;
+    // one channel: to_image tiles it grey, as the reference's tensor2im
+    let grey = transform::to_image(&a.narrow(0, 0, 1)?)?;
     let rgb = |ab: &Tensor| -> Result<image::RgbImage> {
         Ok(crate::data::lab::network_lab_to_image(
             &l,
