@@ -125,6 +125,11 @@ pub struct FastTrain {
     pub stability_shift: usize,
     /// The stability term's sensor noise Δ: its standard deviation in levels of 255 (0: none).
     pub stability_noise: f64,
+    /// The stability term's warm-up: its weight rises linearly from 0 to `stability_weight` over
+    /// the first this many updates (update k of a run, from 0, weighs k / N of it), so the style
+    /// forms before the term holds it steady; 0 (the default): the full weight from the first
+    /// update. Not live.
+    pub stability_ramp_steps: u64,
 }
 
 impl Default for FastTrain {
@@ -141,6 +146,7 @@ impl Default for FastTrain {
             stability_weight: 0.0,
             stability_shift: 4,
             stability_noise: 3.0,
+            stability_ramp_steps: 0,
         }
     }
 }
