@@ -230,7 +230,6 @@ impl PairDataset {
         }
     }
 
-    /// Items per epoch: the files (aligned) or the larger domain (unaligned).
     /// The first `max` files of each folder, as the reference's `make_dataset(dir,
     /// max_dataset_size)` keeps `images[:max]` of its sorted listing; None keeps all.
     pub fn keep_first(mut self, max: Option<usize>) -> Self {
@@ -246,6 +245,7 @@ impl PairDataset {
         self
     }
 
+    /// Items per epoch: the files (aligned) or the larger domain (unaligned).
     pub fn len(&self) -> usize {
         match &self.pairing {
             Pairing::Aligned { files, .. } | Pairing::Colorization { files } => files.len(),

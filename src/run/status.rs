@@ -51,7 +51,8 @@ pub struct Status {
     /// missing, and in status files written before it existed)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu: Option<crate::device::GpuSample>,
-    /// Training images per second over the last heartbeat (steps × batch / s)
+    /// Training images per second (steps × batch / s) over the time since the step before last
+    /// moved: a step slower than the heartbeat reads as its rate, never as 0
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images_per_s: Option<f64>,
     /// Which of our ops a CUDA run computes with their CUDA side, and which were switched off

@@ -9,6 +9,8 @@ pub struct Progress {
     quiet: bool,
     /// The latest losses, for the last line when the loop ends without new ones
     last: Vec<(String, f64)>,
+    /// The step whose plain line was printed last, so the last line is not printed twice
+    printed: Option<u64>,
 }
 
 fn summary(losses: &[(String, f64)]) -> String {
@@ -37,6 +39,7 @@ impl Progress {
             total,
             quiet,
             last: vec![],
+            printed: None,
         }
     }
 
@@ -69,24 +72,71 @@ impl Progress {
                 b.set_message(summary(losses));
             }
             None if print && !self.quiet => {
-                println!("step {step}/{}  {}", self.total, summary(losses))
+                println!("{}", self.line(step, losses));
+                self.printed = Some(step);
             }
             None => {}
         }
     }
 
-    /// The last line: record `step`'s losses (the latest seen when `losses` is empty).
+    /// The last line: record `step`'s losses (the latest seen when `losses` is empty); none
+    /// when that very line was just printed.
     pub fn finish(&mut self, step: u64, losses: &[(String, f64)]) {
-        if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
+        if let Some(line) = self.last_line(step, losses) {
+            println!("{line}");
         }
-        let losses = if losses.is_empty() {
-            &self.last[..]
-        } else {
-            losses
+    }
+
+    /// What `finish` prints (the bar, if any, cleared first).
+    fn last_line(&mut self, step: u64, losses: &[(String, f64)]) -> Option<String> {
+        let had_bar = match self.bar.take() {
+            Some(b) => {
+                b.finish_and_clear();
+                true
+            }
+            None => false,
         };
-        if !self.quiet {
-            println!("step {step}/{}  {}", self.total, summary(losses));
-        }
+        let losses = if losses.is_empty() {
+            self.last.clone()
+        } else {
+            losses.to_vec()
+        };
+        let again = !had_bar && self.printed == Some(step);
+        (!self.quiet && !again).then(|| self.line(step, &losses))
+    }
+
+    fn line(&self, step: u64, losses: &[(String, f64)]) -> String {
+        format!("step {step}/{}  {}", self.total, summary(losses))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_line_is_printed_once_whether_or_not_its_step_was_due() {
+        let losses = vec![("loss".to_string(), 1.5)];
+        // plain lines (as where stderr is not a terminal)
+        let plain = |quiet| Progress {
+            bar: None,
+            total: 10,
+            quiet,
+            last: vec![],
+            printed: None,
+        };
+        let mut p = plain(false);
+        p.update(10, 10, &losses, true);
+        assert_eq!(p.last_line(10, &[]), None);
+        let mut p = plain(false);
+        p.update(9, 9, &losses, true);
+        p.update(10, 10, &losses, false);
+        assert_eq!(
+            p.last_line(10, &[]).as_deref(),
+            Some("step 10/10  loss 1.5000e0")
+        );
+        let mut p = plain(true);
+        p.update(10, 10, &losses, false);
+        assert_eq!(p.last_line(10, &[]), None);
     }
 }

@@ -186,12 +186,13 @@ impl FastTrainer {
     /// total and is recorded as `stability`; its window and noise are drawn from a generator
     /// seeded by the preset's seed and the update's number, so a resumed run draws what an
     /// uninterrupted one would; its weight follows `train.stability_ramp_steps`
-    /// (`stability_weight_at`), also by the update's number.
+    /// (`stability::weight_at`), also by the update's number.
     pub fn step(&mut self, x: &Tensor) -> Result<Losses> {
         let t = &self.preset.train;
         let y = self.net.forward(x)?;
         let l = self.loss.losses(x, &y, t.content_weight, t.style_weight)?;
-        let (total, stab) = if t.stability_weight > 0.0 {
+        let weight = stability::weight_at(t, self.opt.steps_taken());
+        let (total, stab) = if weight > 0.0 {
             let seed = t.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.opt.steps_taken();
             let term = stability::compound_term(
                 |z| self.net.forward(z),
@@ -201,8 +202,12 @@ impl FastTrainer {
                 t.stability_shift,
                 t.stability_noise as f32,
             )?;
-            let weighted = (term * stability_weight_at(t, self.opt.steps_taken()))?;
+            let weighted = (term * weight)?;
             ((&l.total + &weighted)?, Some(weighted))
+        } else if t.stability_weight > 0.0 {
+            // the ramp's first update weighs the term 0: recorded as 0, not computed
+            let zero = l.total.zeros_like()?;
+            (l.total.clone(), Some(zero))
         } else {
             (l.total.clone(), None)
         };
@@ -298,33 +303,10 @@ impl FastTrainer {
     }
 }
 
-/// The stability term's weight for update `k` of a run (counted from 0): `stability_weight`,
-/// times k / `stability_ramp_steps` while k is below it (a linear warm-up from 0; none when it is
-/// 0).
-pub fn stability_weight_at(t: &crate::preset::fast::FastTrain, k: u64) -> f64 {
-    match t.stability_ramp_steps {
-        0 => t.stability_weight,
-        n => t.stability_weight * (k.min(n) as f64 / n as f64),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::nn::transformer_net::TransformerNet;
     use candle_core::Device;
-
-    #[test]
-    fn the_stability_weight_ramps_up_over_its_steps_then_holds() {
-        let mut t = crate::preset::fast::FastTrain {
-            stability_weight: 8.0,
-            ..Default::default()
-        };
-        // no ramp: the full weight from the first update
-        assert_eq!(super::stability_weight_at(&t, 0), 8.0);
-        t.stability_ramp_steps = 4;
-        let w: Vec<f64> = (0..7).map(|k| super::stability_weight_at(&t, k)).collect();
-        assert_eq!(w, [0.0, 2.0, 4.0, 6.0, 8.0, 8.0, 8.0]);
-    }
 
     /// Sampling paints with a detached copy of the weights: the same weights bit for bit, no
     /// graph recorded, and the same pixels up to rounding. The rounding differs by design: without

@@ -49,6 +49,16 @@ pub fn compound_term(
     ((out - target)? / 255.0)?.sqr()?.mean_all()
 }
 
+/// The stability term's weight for update `k` of a run (counted from 0): `stability_weight`,
+/// times k / `stability_ramp_steps` while k is below it (a linear warm-up from 0; none when it is
+/// 0).
+pub fn weight_at(t: &crate::preset::fast::FastTrain, k: u64) -> f64 {
+    match t.stability_ramp_steps {
+        0 => t.stability_weight,
+        n => t.stability_weight * (k.min(n) as f64 / n as f64),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +123,18 @@ mod tests {
         let g = term.backward().unwrap();
         let gv = g.get(&var).unwrap().to_scalar::<f32>().unwrap();
         assert!(gv > 0.0, "the term's gradient reaches the network: {gv}");
+    }
+
+    #[test]
+    fn the_stability_weight_ramps_up_over_its_steps_then_holds() {
+        let mut t = crate::preset::fast::FastTrain {
+            stability_weight: 8.0,
+            ..Default::default()
+        };
+        // no ramp: the full weight from the first update
+        assert_eq!(super::weight_at(&t, 0), 8.0);
+        t.stability_ramp_steps = 4;
+        let w: Vec<f64> = (0..7).map(|k| super::weight_at(&t, k)).collect();
+        assert_eq!(w, [0.0, 2.0, 4.0, 6.0, 8.0, 8.0, 8.0]);
     }
 }
