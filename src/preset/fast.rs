@@ -130,6 +130,22 @@ pub struct FastTrain {
     /// forms before the term holds it steady; 0 (the default): the full weight from the first
     /// update. Not live.
     pub stability_ramp_steps: u64,
+    /// The stability term's norm: "l2" (the default: the mean square, as Wang et al. 2020) or
+    /// "l1" (the mean absolute difference, the temporal error's own norm: it pulls small
+    /// differences, such as sensor noise's, as hard as large ones; weights about 10× smaller
+    /// for a like pull). Not live.
+    pub stability_norm: StabilityNorm,
+}
+
+/// The norm of the stability term (`train.stability_norm`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StabilityNorm {
+    /// mean((a − b)²)
+    #[default]
+    L2,
+    /// mean(|a − b|)
+    L1,
 }
 
 impl Default for FastTrain {
@@ -147,6 +163,7 @@ impl Default for FastTrain {
             stability_shift: 4,
             stability_noise: 3.0,
             stability_ramp_steps: 0,
+            stability_norm: StabilityNorm::L2,
         }
     }
 }
@@ -323,6 +340,23 @@ mod tests {
         let e = parse_str(&format!("{MINIMAL}[train]\nepochs = 0\nlr = 0.0\n")).unwrap_err();
         let s = e.to_string();
         assert!(s.contains("train.epochs") && s.contains("train.lr"), "{s}");
+    }
+
+    #[test]
+    fn the_stability_norm_is_l2_unless_l1_is_asked_and_nothing_else_is_taken() {
+        let norm = |text: &str| match parse_str(text).unwrap() {
+            Preset::FastStyle(p) => p.train.stability_norm,
+            _ => panic!("not a fast style preset"),
+        };
+        assert_eq!(norm(MINIMAL), super::StabilityNorm::L2);
+        let l1 = format!("{MINIMAL}[train]\nstability_norm = \"l1\"\n");
+        assert_eq!(norm(&l1), super::StabilityNorm::L1);
+        let e = parse_str(&format!("{MINIMAL}[train]\nstability_norm = \"l3\"\n")).unwrap_err();
+        let s = e.to_string();
+        assert!(
+            s.contains("fast.toml:6") && s.contains("stability_norm") && s.contains("l1"),
+            "{s}"
+        );
     }
 
     #[test]

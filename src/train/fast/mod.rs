@@ -201,6 +201,7 @@ impl FastTrainer {
                 &mut SeededRng::new(seed),
                 t.stability_shift,
                 t.stability_noise as f32,
+                t.stability_norm,
             )?;
             let weighted = (term * weight)?;
             ((&l.total + &weighted)?, Some(weighted))

@@ -10,6 +10,7 @@
 //! every position of the window against the stride-2 grid is seen; Δ is Gaussian sensor noise of σ
 //! levels of 255. Both sides keep their gradient, as in the paper.
 
+use crate::preset::fast::StabilityNorm;
 use crate::rng::SeededRng;
 use candle_core::{Result, Tensor};
 
@@ -20,9 +21,10 @@ pub fn draw_window(side: usize, shift: usize, rng: &mut SeededRng) -> (usize, us
     (win, rng.below(room + 1), rng.below(room + 1))
 }
 
-/// The term, unweighted: mean over the window of ((S(W(x) + Δ) − W(y)) / 255)², for a batch `x`
-/// (N, 3, S, S) in 0–255 and `y = forward(x)` (the same shape, also 0–255). `forward` is the
-/// network under training (its graph kept). `shift` ≥ 1 pixels of window travel; `sigma` in levels.
+/// The term, unweighted: mean over the window of ((S(W(x) + Δ) − W(y)) / 255)² (`norm` L2) or of
+/// |S(W(x) + Δ) − W(y)| / 255 (L1), for a batch `x` (N, 3, S, S) in 0–255 and `y = forward(x)`
+/// (the same shape, also 0–255). `forward` is the network under training (its graph kept).
+/// `shift` ≥ 1 pixels of window travel; `sigma` in levels.
 ///
 /// Errors: candle's (shapes, device).
 pub fn compound_term(
@@ -32,6 +34,7 @@ pub fn compound_term(
     rng: &mut SeededRng,
     shift: usize,
     sigma: f32,
+    norm: StabilityNorm,
 ) -> Result<Tensor> {
     let (_, _, h, w) = x.dims4()?;
     let side = h.min(w);
@@ -46,7 +49,11 @@ pub fn compound_term(
     };
     let out = forward(&noisy)?;
     let target = crop(y)?;
-    ((out - target)? / 255.0)?.sqr()?.mean_all()
+    let d = ((out - target)? / 255.0)?;
+    match norm {
+        StabilityNorm::L2 => d.sqr()?.mean_all(),
+        StabilityNorm::L1 => d.abs()?.mean_all(),
+    }
 }
 
 /// The stability term's weight for update `k` of a run (counted from 0): `stability_weight`,
@@ -89,16 +96,23 @@ mod tests {
         let x = batch();
         let mut rng = SeededRng::new(1);
         // no noise: a pointwise map commutes with any crop
-        let t = compound_term(|t| t * 0.5, &x, &(&x * 0.5).unwrap(), &mut rng, 4, 0.0).unwrap();
-        assert_eq!(t.to_scalar::<f32>().unwrap(), 0.0);
-        // noise of σ levels through ×2: E[(2Δ/255)²] = 4σ²/255²
+        for norm in [StabilityNorm::L2, StabilityNorm::L1] {
+            let half = (&x * 0.5).unwrap();
+            let t = compound_term(|t| t * 0.5, &x, &half, &mut rng, 4, 0.0, norm).unwrap();
+            assert_eq!(t.to_scalar::<f32>().unwrap(), 0.0);
+        }
+        // noise of σ levels through ×2: E[(2Δ/255)²] = 4σ²/255² (L2), E|2Δ/255| = 2σ√(2/π)/255
         let sigma = 6.0f32;
-        let t = compound_term(|t| t * 2.0, &x, &(&x * 2.0).unwrap(), &mut rng, 4, sigma)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        let want = 4.0 * sigma * sigma / (255.0 * 255.0);
-        assert!((t / want - 1.0).abs() < 0.1, "{t} vs {want}");
+        let l1 = 2.0 * sigma * (2.0 / std::f32::consts::PI).sqrt() / 255.0;
+        let l2 = 4.0 * sigma * sigma / (255.0 * 255.0);
+        for (norm, want) in [(StabilityNorm::L2, l2), (StabilityNorm::L1, l1)] {
+            let double = (&x * 2.0).unwrap();
+            let t = compound_term(|t| t * 2.0, &x, &double, &mut rng, 4, sigma, norm)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!((t / want - 1.0).abs() < 0.1, "{norm:?}: {t} vs {want}");
+        }
     }
 
     #[test]
@@ -118,11 +132,17 @@ mod tests {
         let seed = (0..)
             .find(|&s| draw_window(20, 4, &mut SeededRng::new(s)).2 > 0)
             .unwrap();
-        let term = compound_term(ramp, &x, &y, &mut SeededRng::new(seed), 4, 0.0).unwrap();
-        assert!(term.to_scalar::<f32>().unwrap() > 0.0);
-        let g = term.backward().unwrap();
-        let gv = g.get(&var).unwrap().to_scalar::<f32>().unwrap();
-        assert!(gv > 0.0, "the term's gradient reaches the network: {gv}");
+        for norm in [StabilityNorm::L2, StabilityNorm::L1] {
+            let mut rng = SeededRng::new(seed);
+            let term = compound_term(&ramp, &x, &y, &mut rng, 4, 0.0, norm).unwrap();
+            assert!(term.to_scalar::<f32>().unwrap() > 0.0);
+            let g = term.backward().unwrap();
+            let gv = g.get(&var).unwrap().to_scalar::<f32>().unwrap();
+            assert!(
+                gv > 0.0,
+                "{norm:?}: the term's gradient reaches the network: {gv}"
+            );
+        }
     }
 
     #[test]
