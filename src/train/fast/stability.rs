@@ -134,7 +134,7 @@ mod tests {
             .unwrap();
         for norm in [StabilityNorm::L2, StabilityNorm::L1] {
             let mut rng = SeededRng::new(seed);
-            let term = compound_term(&ramp, &x, &y, &mut rng, 4, 0.0, norm).unwrap();
+            let term = compound_term(ramp, &x, &y, &mut rng, 4, 0.0, norm).unwrap();
             assert!(term.to_scalar::<f32>().unwrap() > 0.0);
             let g = term.backward().unwrap();
             let gv = g.get(&var).unwrap().to_scalar::<f32>().unwrap();
