@@ -89,20 +89,14 @@ impl Progress {
 
     /// What `finish` prints (the bar, if any, cleared first).
     fn last_line(&mut self, step: u64, losses: &[(String, f64)]) -> Option<String> {
-        let had_bar = match self.bar.take() {
-            Some(b) => {
-                b.finish_and_clear();
-                true
-            }
-            None => false,
-        };
+        let had_bar = self.bar.take().map(|b| b.finish_and_clear()).is_some();
         let losses = if losses.is_empty() {
-            self.last.clone()
+            &self.last
         } else {
-            losses.to_vec()
+            losses
         };
         let again = !had_bar && self.printed == Some(step);
-        (!self.quiet && !again).then(|| self.line(step, &losses))
+        (!self.quiet && !again).then(|| self.line(step, losses))
     }
 
     fn line(&self, step: u64, losses: &[(String, f64)]) -> String {

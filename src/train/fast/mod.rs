@@ -191,9 +191,10 @@ impl FastTrainer {
         let t = &self.preset.train;
         let y = self.net.forward(x)?;
         let l = self.loss.losses(x, &y, t.content_weight, t.style_weight)?;
-        let weight = stability::weight_at(t, self.opt.steps_taken());
+        let update = self.opt.steps_taken();
+        let weight = stability::weight_at(t, update);
         let (total, stab) = if weight > 0.0 {
-            let seed = t.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ self.opt.steps_taken();
+            let seed = t.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ update;
             let term = stability::compound_term(
                 |z| self.net.forward(z),
                 x,

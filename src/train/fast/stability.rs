@@ -10,7 +10,7 @@
 //! every position of the window against the stride-2 grid is seen; Δ is Gaussian sensor noise of σ
 //! levels of 255. Both sides keep their gradient, as in the paper.
 
-use crate::preset::fast::StabilityNorm;
+use crate::preset::fast::{FastTrain, StabilityNorm};
 use crate::rng::SeededRng;
 use candle_core::{Result, Tensor};
 
@@ -59,7 +59,7 @@ pub fn compound_term(
 /// The stability term's weight for update `k` of a run (counted from 0): `stability_weight`,
 /// times k / `stability_ramp_steps` while k is below it (a linear warm-up from 0; none when it is
 /// 0).
-pub fn weight_at(t: &crate::preset::fast::FastTrain, k: u64) -> f64 {
+pub fn weight_at(t: &FastTrain, k: u64) -> f64 {
     match t.stability_ramp_steps {
         0 => t.stability_weight,
         n => t.stability_weight * (k.min(n) as f64 / n as f64),
