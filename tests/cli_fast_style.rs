@@ -709,3 +709,109 @@ fn a_video_preset_records_the_temporal_error_at_each_sample() {
         let _ = std::fs::remove_dir_all(w);
     }
 }
+
+fn json_line(out: &std::process::Output) -> serde_json::Value {
+    let s = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("{e}: {s}"))
+}
+
+/// `aiart model losses` judges a finished network on a folder of photos with its run's preset
+/// (content and style weighted as training weighs them), a step's checkpoint apart from the
+/// newest; `aiart model flicker` measures the same run's clips. Refusals name what to pass.
+#[test]
+fn model_losses_and_flicker_measure_a_trained_network() {
+    let ws = workspace("judge", "epochs = 100\n");
+    let out = train(&ws, &["p.toml", "--run-dir", "runs/r", "--max-steps", "20"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let model = |args: &[&str]| run(bin().current_dir(&ws).arg("model").args(args));
+    // no data.sample_images in the preset: the folder must be given
+    let out = model(&["losses", "r"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("data.sample_images") && text(&out).contains("--photos"),
+        "{}",
+        text(&out)
+    );
+    let out = model(&["losses", "r", "--photos", "data/photos", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let newest = json_line(&out);
+    // six photos and more/q.png; broken.jpg is skipped and named
+    assert_eq!(newest["photos"].as_u64(), Some(7), "{newest}");
+    assert!(text(&out).contains("broken.jpg"), "{}", text(&out));
+    for k in ["content", "style"] {
+        let v = newest[k].as_f64().unwrap();
+        assert!(v.is_finite() && v > 0.0, "{k}: {newest}");
+    }
+    let (c, s, t) = (
+        newest["content"].as_f64().unwrap(),
+        newest["style"].as_f64().unwrap(),
+        newest["total"].as_f64().unwrap(),
+    );
+    assert!((t - (c + s)).abs() <= 1e-9 * t, "{newest}");
+    let out = model(&[
+        "losses",
+        "r",
+        "--photos",
+        "data/photos",
+        "--count",
+        "2",
+        "--step",
+        "10",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let early = json_line(&out);
+    assert_eq!(early["photos"].as_u64(), Some(2), "{early}");
+    assert_ne!(early["style"], newest["style"]);
+    // the weights file alone has no preset: --preset is asked for, then taken
+    let file = ws.join("runs/r/checkpoints/step-00000020/transformer_net.safetensors");
+    assert!(file.is_file());
+    let copy = ws.join("net.safetensors");
+    std::fs::copy(&file, &copy).unwrap();
+    let out = model(&["losses", "net.safetensors", "--photos", "data/photos"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--preset"), "{}", text(&out));
+    let out = model(&[
+        "losses",
+        "net.safetensors",
+        "--preset",
+        "p.toml",
+        "--photos",
+        "data/photos",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(json_line(&out)["style"], newest["style"]);
+    // the flicker of the same network: the pan's input moves by whole pixels, the still's noise
+    let out = model(&[
+        "flicker",
+        "r",
+        "--photo",
+        "data/photos/p3.png",
+        "--size",
+        "16",
+        "--frames",
+        "3",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let f = json_line(&out);
+    assert_eq!(f["pan_input"].as_f64(), Some(0.0), "{f}");
+    assert!(f["noise_input"].as_f64().unwrap() > 0.5, "{f}");
+    for k in ["pan", "noise_error"] {
+        let v = f[k].as_f64().unwrap();
+        assert!(v.is_finite() && v > 0.0, "{k}: {f}");
+    }
+    // a photo too small for the clips is refused by name before the network is loaded
+    let out = model(&[
+        "flicker",
+        "r",
+        "--photo",
+        "data/photos/p0.png",
+        "--size",
+        "64",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("p0.png"), "{}", text(&out));
+    let _ = std::fs::remove_dir_all(ws);
+}

@@ -7,6 +7,7 @@ mod image_batch;
 mod model;
 mod model_export;
 mod model_flicker;
+mod model_losses;
 mod nst_sweep;
 mod preset_cmd;
 mod runs;

@@ -44,6 +44,10 @@ pub enum ModelCommand {
     /// photo whose motion is known exactly (a pan by whole pixels, a still with fresh sensor
     /// noise), each beside the input clip's own, in levels of 255
     Flicker(super::model_flicker::FlickerArgs),
+    /// A fast style network's content and style losses on a fixed set of photos (by default its
+    /// run's held-out ones), weighted as its preset trains them: the style measure of a finished
+    /// network, to compare two runs of one preset by
+    Losses(super::model_losses::LossesArgs),
     /// Export a fast style network or a pix2pix / CycleGAN generator as a PyTorch .pth state dict
     /// (what the reference's code loads) and / or an ONNX graph (onnxruntime and other runtimes)
     Export(super::model_export::ExportArgs),
@@ -73,6 +77,7 @@ pub fn run(ws: &Workspace, a: ModelArgs) -> Result<i32> {
     match a.command {
         ModelCommand::Export(e) => super::model_export::run(ws, e),
         ModelCommand::Flicker(f) => super::model_flicker::run(ws, f),
+        ModelCommand::Losses(l) => super::model_losses::run(ws, l),
         ModelCommand::List => {
             let dir = ws.models();
             // a name both GAN scripts publish is listed with its kind, as it must be given

@@ -6,6 +6,7 @@
 
 mod batch;
 mod checkpoint;
+pub mod judge;
 pub mod stability;
 
 use crate::data::grid;
@@ -112,6 +113,45 @@ pub fn load_loss_vgg(
     }
 }
 
+/// The preset's perceptual losses: its loss VGG (`model.vgg_weights`) with the Gram matrices of
+/// its style image (`data.style_image` at `data.style_size`) at relu1_2 … relu4_3 and the content
+/// at relu2_2, as pytorch/examples builds them. Errors name the field (an unreadable style image,
+/// one too small for relu4_3, a VGG that does not load).
+pub fn perceptual_loss(
+    p: &FastStylePreset,
+    workspace: &Path,
+    device: &Device,
+    warnings: &mut Vec<String>,
+) -> Result<PerceptualLoss> {
+    let style_path = resolve_path(workspace, &p.data.style_image);
+    let (style, note) =
+        photos::style_image(&style_path, p.data.style_size, device).context("data.style_image")?;
+    warnings.extend(note);
+    let vgg = load_loss_vgg(
+        &p.model.vgg_weights,
+        workspace,
+        p.train.seed,
+        device,
+        warnings,
+    )
+    .context("model.vgg_weights")?;
+    let (_, _, sh, sw) = style.dims4()?;
+    let need = 1 << 3;
+    if sh.min(sw) < need {
+        anyhow::bail!(
+            "data.style_image: {}: {sw}×{sh} px, but VGG's relu4_3 needs at least {need} px a \
+             side; raise data.style_size",
+            style_path.display()
+        );
+    }
+    Ok(PerceptualLoss::new(
+        vgg,
+        &style,
+        &STYLE_LAYERS,
+        CONTENT_LAYER,
+    )?)
+}
+
 impl FastTrainer {
     /// Builds everything and checks the photos, the style image and the VGG before any work.
     pub fn new(p: &FastStylePreset, workspace: &Path, device: &Device) -> Result<Self> {
@@ -130,28 +170,7 @@ impl FastTrainer {
             p.data.image_size,
             &mut warnings,
         )?;
-        let style_path = resolve_path(workspace, &p.data.style_image);
-        let (style, note) = photos::style_image(&style_path, p.data.style_size, device)
-            .context("data.style_image")?;
-        warnings.extend(note);
-        let vgg = load_loss_vgg(
-            &p.model.vgg_weights,
-            workspace,
-            p.train.seed,
-            device,
-            &mut warnings,
-        )
-        .context("model.vgg_weights")?;
-        let (_, _, sh, sw) = style.dims4()?;
-        let need = 1 << 3;
-        if sh.min(sw) < need {
-            anyhow::bail!(
-                "data.style_image: {}: {sw}×{sh} px, but VGG's relu4_3 needs at least {need} px a \
-                 side; raise data.style_size",
-                style_path.display()
-            );
-        }
-        let loss = PerceptualLoss::new(vgg, &style, &STYLE_LAYERS, CONTENT_LAYER)?;
+        let loss = perceptual_loss(&p, workspace, device, &mut warnings)?;
         let net = TransformerNet::seeded(p.train.seed, device)?;
         let opt = Adam::new(
             net.params.trainable(),
