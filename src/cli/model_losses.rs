@@ -1,11 +1,11 @@
 //! `aiart model losses MODEL`: a fast style network's content and style losses on a fixed set of
-//! photos (`train::fast::judge`), weighted as its preset trains them — the style measure of a
+//! photos (`nst::fast_loss`), weighted as its preset trains them — the style measure of a
 //! finished network, beside the metrics record's per-batch losses of weights still moving. Two
 //! runs of one preset (with and without `train.stability_weight`, say) compare by it.
 
 use aiart::infer::stylize::{load, locate};
+use aiart::nst::fast_loss::{judge_with_preset, load_photos};
 use aiart::preset::{self, Preset};
-use aiart::train::fast::judge::{judge_with_preset, load_photos};
 use aiart::workspace::{resolve_path, Workspace};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;

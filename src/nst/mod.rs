@@ -3,6 +3,7 @@
 
 pub mod colors;
 pub mod costs;
+pub mod fast_loss;
 pub mod objective;
 pub mod perceptual;
 pub mod setup;

@@ -6,26 +6,21 @@
 
 mod batch;
 mod checkpoint;
-pub mod judge;
 pub mod stability;
 
 use crate::data::grid;
 use crate::data::image_io;
 use crate::data::photos::{self, Photos};
 use crate::data::temporal::{measure, Clips, TemporalError};
-use crate::nn::hub;
-use crate::nn::pool::Pooling;
 use crate::nn::transformer_net::{TransformerNet, MIN_SIDE};
-use crate::nn::vgg::{load_vgg_weights, InputNorm, Vgg, VggArch};
-use crate::nn::weights;
-use crate::nst::perceptual::{PerceptualLoss, CONTENT_LAYER, STYLE_LAYERS};
-use crate::nst::setup;
+use crate::nst::fast_loss::perceptual_loss;
+use crate::nst::perceptual::PerceptualLoss;
 use crate::preset::fast::FastStylePreset;
 use crate::rng::SeededRng;
 use crate::run::metrics::Losses;
 use crate::train::optim::{Adam, AdamConfig};
 use crate::workspace::resolve_path;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use candle_core::{Device, Tensor};
 use std::path::Path;
 
@@ -38,118 +33,6 @@ pub struct FastTrainer {
     pub(crate) device: Device,
     /// Notes for the user (skipped files, a VGG that is not the reference's …).
     pub warnings: Vec<String>,
-}
-
-/// The loss network `model.vgg_weights` names: "hub" (torchvision's VGG-16 with ImageNet
-/// normalisation, the reference's), "bundled" (the shipped VGG-19, Caffe convention), "random"
-/// (seeded VGG-16, tests) or a file (VGG-16 or VGG-19 by its keys). Offline, "hub" fails with the
-/// hub's message before anything else.
-pub fn load_loss_vgg(
-    spec: &str,
-    workspace: &Path,
-    seed: u64,
-    device: &Device,
-    warnings: &mut Vec<String>,
-) -> Result<Vgg> {
-    match spec {
-        "hub" => {
-            let path = hub::fetch_vgg16()?;
-            let sd = weights::load_state_dict(&path, device)?;
-            Ok(Vgg::from_state_dict_arch(
-                &sd,
-                &path.display().to_string(),
-                Pooling::Max,
-                InputNorm::ImageNet,
-                VggArch::Vgg16,
-            )?)
-        }
-        "random" => {
-            warnings.push(
-                "vgg_weights = \"random\": a VGG-16 that has seen nothing; fine for tests, but \
-                 what it teaches is not a style"
-                    .into(),
-            );
-            let arch = VggArch::Vgg16;
-            Ok(Vgg::random_arch(
-                arch,
-                seed,
-                arch.widths(),
-                Pooling::Max,
-                device,
-            )?)
-        }
-        setup::BUNDLED => {
-            warnings.push(
-                "vgg_weights = \"bundled\": the shipped VGG-19 (Caffe weights and input \
-                 convention), not the reference's VGG-16; the same layer names are used, and the \
-                 loss weights need tuning for it"
-                    .into(),
-            );
-            Ok(setup::load_vgg(
-                setup::BUNDLED,
-                workspace,
-                Pooling::Max,
-                seed,
-                device,
-                warnings,
-            )?)
-        }
-        p => {
-            let path = resolve_path(workspace, Path::new(p));
-            let (sd, norm) = load_vgg_weights(&path, device)?;
-            let arch = if sd.contains_key("features.34.weight") {
-                VggArch::Vgg19
-            } else {
-                VggArch::Vgg16
-            };
-            Ok(Vgg::from_state_dict_arch(
-                &sd,
-                &path.display().to_string(),
-                Pooling::Max,
-                norm,
-                arch,
-            )?)
-        }
-    }
-}
-
-/// The preset's perceptual losses: its loss VGG (`model.vgg_weights`) with the Gram matrices of
-/// its style image (`data.style_image` at `data.style_size`) at relu1_2 … relu4_3 and the content
-/// at relu2_2, as pytorch/examples builds them. Errors name the field (an unreadable style image,
-/// one too small for relu4_3, a VGG that does not load).
-pub fn perceptual_loss(
-    p: &FastStylePreset,
-    workspace: &Path,
-    device: &Device,
-    warnings: &mut Vec<String>,
-) -> Result<PerceptualLoss> {
-    let style_path = resolve_path(workspace, &p.data.style_image);
-    let (style, note) =
-        photos::style_image(&style_path, p.data.style_size, device).context("data.style_image")?;
-    warnings.extend(note);
-    let vgg = load_loss_vgg(
-        &p.model.vgg_weights,
-        workspace,
-        p.train.seed,
-        device,
-        warnings,
-    )
-    .context("model.vgg_weights")?;
-    let (_, _, sh, sw) = style.dims4()?;
-    let need = 1 << 3;
-    if sh.min(sw) < need {
-        anyhow::bail!(
-            "data.style_image: {}: {sw}×{sh} px, but VGG's relu4_3 needs at least {need} px a \
-             side; raise data.style_size",
-            style_path.display()
-        );
-    }
-    Ok(PerceptualLoss::new(
-        vgg,
-        &style,
-        &STYLE_LAYERS,
-        CONTENT_LAYER,
-    )?)
 }
 
 impl FastTrainer {
@@ -326,8 +209,88 @@ impl FastTrainer {
 
 #[cfg(test)]
 mod tests {
+    use super::FastTrainer;
     use crate::nn::transformer_net::TransformerNet;
+    use crate::nst::fast_loss::{judge_with_preset, load_photos};
     use candle_core::Device;
+    use image::RgbImage;
+    use std::path::Path;
+
+    fn photo(w: u32, h: u32, seed: u8) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let v = (x * 7 + y * 3 + seed as u32 * 11) % 256;
+            image::Rgb([v as u8, (255 - v) as u8, ((x * y) % 256) as u8])
+        })
+    }
+
+    /// The judgement of a network on the photos of its first batch is training's own record of
+    /// that batch: update 0's content and style (computed from the weights before it).
+    #[test]
+    fn judging_the_first_batch_gives_the_first_record() {
+        let ws = std::env::temp_dir().join(format!(
+            "aiart-judge-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&ws);
+        let data = ws.join("photos");
+        std::fs::create_dir_all(ws.join("held")).unwrap();
+        std::fs::create_dir_all(&data).unwrap();
+        photo(40, 32, 1).save(data.join("a.png")).unwrap();
+        photo(32, 44, 2).save(data.join("b.png")).unwrap();
+        photo(36, 36, 3).save(ws.join("held/c.png")).unwrap();
+        photo(48, 48, 4).save(ws.join("style.png")).unwrap();
+        let text = "kind = \"fast_neural_style\"\n[data]\ndataset = \"photos\"\n\
+                    style_image = \"style.png\"\nimage_size = 32\nstyle_size = 32\n\
+                    sample_images = \"held\"\nsample_count = 1\n[model]\nvgg_weights = \"random\"\n\
+                    [train]\nbatch_size = 2\ncontent_weight = 3.0\nstyle_weight = 7e4\n";
+        let crate::preset::Preset::FastStyle(p) =
+            crate::preset::parse(text, Path::new("p.toml"), &[]).unwrap()
+        else {
+            panic!("not a fast style preset")
+        };
+        let dev = Device::Cpu;
+        let mut t = FastTrainer::new(&p, &ws, &dev).unwrap();
+        // a copy of the weights before the update (the frozen network shares their storage,
+        // which Adam updates in place)
+        let sd = t
+            .net
+            .state_dict()
+            .into_iter()
+            .map(|(k, v)| (k, v.copy().unwrap()))
+            .collect();
+        let before = TransformerNet::for_inference(sd, "before", &dev).unwrap();
+        let mut warnings = vec![];
+        let x = t.photos.batch(0, 2, &dev, &mut warnings).unwrap();
+        let rec = t.step(&x).unwrap();
+        let load = |dir: &Path, count, w: &mut Vec<String>| -> Vec<RgbImage> {
+            load_photos(dir, 32, count, w)
+                .unwrap()
+                .into_iter()
+                .map(|(_, img)| img)
+                .collect()
+        };
+        let train = load(&data, None, &mut warnings);
+        let j = judge_with_preset(&before, &p, &ws, &train, &dev, &mut warnings).unwrap();
+        assert_eq!(j.photos, 2);
+        let (c, s) = (rec.get("content").unwrap(), rec.get("style").unwrap());
+        assert!(c > 0.0 && s > 0.0);
+        // the frozen copy's 3×3 convolutions take Winograd: equal up to its rounding
+        assert!((j.content / c - 1.0).abs() < 1e-3, "{} vs {c}", j.content);
+        assert!((j.style / s - 1.0).abs() < 1e-3, "{} vs {s}", j.style);
+        assert_eq!(j.total, j.content + j.style);
+        // the trained network is judged differently
+        let after = t.frozen_net().unwrap();
+        let j2 = judge_with_preset(&after, &p, &ws, &train, &dev, &mut warnings).unwrap();
+        assert_ne!(j2.style, j.style);
+        // a count caps the photos; a folder that is not there is refused by name
+        assert_eq!(load(&data, Some(1), &mut warnings).len(), 1);
+        let e = load_photos(&ws.join("nope"), 32, None, &mut warnings)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nope") && e.contains("no such folder"), "{e}");
+        let _ = std::fs::remove_dir_all(&ws);
+    }
 
     /// Sampling paints with a detached copy of the weights: the same weights bit for bit, no
     /// graph recorded, and the same pixels up to rounding. The rounding differs by design: without
