@@ -91,10 +91,7 @@ pub fn run(ws: &Workspace, a: LossesArgs) -> Result<i32> {
     }
     let size = a.size.unwrap_or(p.data.image_size);
     let mut warnings = vec![];
-    let photos: Vec<_> = load_photos(&photos_dir, size, a.count, &mut warnings)?
-        .into_iter()
-        .map(|(_, img)| img)
-        .collect();
+    let photos = load_photos(&photos_dir, size, a.count, &mut warnings)?;
     let device = aiart::device::pick(&a.device)?;
     let net = load(&file, &device)?;
     let j = judge_with_preset(&net, &p, root, &photos, &device, &mut warnings)?;

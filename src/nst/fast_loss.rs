@@ -21,7 +21,7 @@ use crate::workspace::resolve_path;
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use image::RgbImage;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The loss network `model.vgg_weights` names: "hub" (torchvision's VGG-16 with ImageNet
 /// normalisation, the reference's), "bundled" (the shipped VGG-19, Caffe convention), "random"
@@ -159,7 +159,7 @@ pub fn load_photos(
     size: u32,
     count: Option<usize>,
     warnings: &mut Vec<String>,
-) -> Result<Vec<(PathBuf, RgbImage)>> {
+) -> Result<Vec<RgbImage>> {
     if !dir.is_dir() {
         bail!("{}: no such folder of photos", dir.display());
     }
@@ -176,7 +176,7 @@ pub fn load_photos(
             break;
         }
         match image_io::load_rgb(&path) {
-            Ok((img, _)) => out.push((path, resize_and_crop(img, size))),
+            Ok((img, _)) => out.push(resize_and_crop(img, size)),
             Err(e) => warnings.push(format!("skipping {e}")),
         }
     }

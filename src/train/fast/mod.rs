@@ -263,13 +263,7 @@ mod tests {
         let mut warnings = vec![];
         let x = t.photos.batch(0, 2, &dev, &mut warnings).unwrap();
         let rec = t.step(&x).unwrap();
-        let load = |dir: &Path, count, w: &mut Vec<String>| -> Vec<RgbImage> {
-            load_photos(dir, 32, count, w)
-                .unwrap()
-                .into_iter()
-                .map(|(_, img)| img)
-                .collect()
-        };
+        let load = |dir: &Path, count, w: &mut Vec<String>| load_photos(dir, 32, count, w).unwrap();
         let train = load(&data, None, &mut warnings);
         let j = judge_with_preset(&before, &p, &ws, &train, &dev, &mut warnings).unwrap();
         assert_eq!(j.photos, 2);
