@@ -109,6 +109,12 @@ pub struct FastTrain {
     pub epochs: u64,
     pub batch_size: usize,
     pub lr: f64,
+    /// How many of the last `epochs` train at a linearly falling lr, the reference's `linear`
+    /// policy of pix2pix and CycleGAN (`train::gan::schedule::linear_lr` with n_epochs = epochs −
+    /// this, n_epochs_decay = this): epoch e (from 1) trains at lr · (1 − max(0, e − (epochs −
+    /// N)) / (N + 1)), so the last at lr / (N + 1), never 0. 0 (the default, as pytorch/examples):
+    /// the lr throughout. At most `epochs`. Live.
+    pub lr_decay_epochs: u64,
     pub content_weight: f64,
     pub style_weight: f64,
     pub seed: u64,
@@ -154,6 +160,7 @@ impl Default for FastTrain {
             epochs: 2,
             batch_size: 4,
             lr: 1e-3,
+            lr_decay_epochs: 0,
             content_weight: 1e5,
             style_weight: 1e10,
             seed: 42,
@@ -229,6 +236,15 @@ impl FastStylePreset {
         }
         if !(t.lr.is_finite() && t.lr > 0.0) {
             bad("train.lr", format!("must be positive, got {}", t.lr));
+        }
+        if t.lr_decay_epochs > t.epochs {
+            bad(
+                "train.lr_decay_epochs",
+                format!(
+                    "must be at most train.epochs ({}), got {}",
+                    t.epochs, t.lr_decay_epochs
+                ),
+            );
         }
         // the window must keep 8 px of the photo only where the term runs
         let too_far = t.stability_weight > 0.0 && t.stability_shift + 8 > d.image_size as usize;

@@ -36,8 +36,9 @@ pub const GAN_LIVE: [&str; 7] = [
 ];
 
 /// Fast style transfer's live fields: [`FastLive`]'s.
-pub const FAST_LIVE: [&str; 4] = [
+pub const FAST_LIVE: [&str; 5] = [
     "train.lr",
+    "train.lr_decay_epochs",
     // the schedule's length
     "train.epochs",
     "train.content_weight",
@@ -101,6 +102,8 @@ impl GanLive {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FastLive {
     pub lr: f64,
+    /// the linear decay's length in epochs (`train.lr_decay_epochs`)
+    pub lr_decay_epochs: u64,
     pub epochs: u64,
     pub content_weight: f64,
     pub style_weight: f64,
@@ -112,6 +115,7 @@ impl FastLive {
         let t = &p.train;
         Self {
             lr: t.lr,
+            lr_decay_epochs: t.lr_decay_epochs,
             epochs: t.epochs,
             content_weight: t.content_weight,
             style_weight: t.style_weight,

@@ -485,3 +485,26 @@ fn colorization_implies_one_channel_in_and_two_out() {
         "{e}"
     );
 }
+
+#[test]
+fn fast_lr_decay_epochs_is_bounded_by_the_run_and_live() {
+    let fast = "kind = \"fast_neural_style\"\n[data]\ndataset = \"d\"\nstyle_image = \"s\"\n";
+    let off = parse_str(fast).unwrap();
+    let Preset::FastStyle(p) = &off else {
+        panic!("not fast")
+    };
+    assert_eq!(p.train.lr_decay_epochs, 0, "pytorch/examples keeps its lr");
+    let on = parse_str(&format!("{fast}[train]\nepochs = 4\nlr_decay_epochs = 4\n")).unwrap();
+    let e = err(&format!("{fast}[train]\nepochs = 4\nlr_decay_epochs = 5\n"));
+    assert!(
+        e.contains("train.lr_decay_epochs: must be at most train.epochs (4), got 5"),
+        "{e}"
+    );
+    // live, as the GAN kinds' n_epochs_decay: the trainer reads it from the preset in force
+    let base = parse_str(&format!("{fast}[train]\nepochs = 4\n")).unwrap();
+    let (live_changes, frozen) =
+        live::classify(live::diff(&base.effective_value(), &on.effective_value()));
+    assert!(frozen.is_empty(), "{frozen:?}");
+    assert_eq!(live_changes.len(), 1, "{live_changes:?}");
+    assert_eq!(live_changes[0].field, "train.lr_decay_epochs");
+}

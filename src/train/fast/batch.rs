@@ -1,6 +1,6 @@
 //! Fast style transfer behind the batch-trainer seam (`train::batch`): batches of photos in the
 //! same order every epoch (read here, on the trainer's thread), the preset's constant learning
-//! rate, samples of the held-out photos, checkpoints, and a live edit taken whole.
+//! rate (or the GAN reference's linear decay over its last epochs), samples of the held-out photos, checkpoints, and a live edit taken whole.
 
 use super::FastTrainer;
 use crate::preset::live::FastLive;
@@ -54,9 +54,11 @@ impl BatchTrainer for FastTrainer {
         self.preset.train.epochs
     }
 
-    /// The reference's Adam keeps the preset's learning rate throughout.
-    fn lr(&self, _epoch: u64) -> f64 {
-        self.preset.train.lr
+    /// The reference's Adam keeps the preset's learning rate throughout; with
+    /// `train.lr_decay_epochs` N > 0 the last N epochs fall linearly (the GAN reference's
+    /// `linear` policy, `schedule::linear_lr`).
+    fn lr(&self, epoch: u64) -> f64 {
+        super::lr_at(&self.preset.train, epoch)
     }
 
     fn set_lr(&mut self, lr: f64) {
@@ -134,6 +136,7 @@ impl FastTrainer {
             // `BatchTrainer::lr` reads it from the preset in force, and the loop sets it on Adam
             // after every live edit
             lr: _,
+            lr_decay_epochs: _,
             // the schedule, the loss weights and the intervals are read from the preset in force
             // at every step
             epochs: _,

@@ -15,7 +15,7 @@ use crate::data::temporal::{measure, Clips, TemporalError};
 use crate::nn::transformer_net::{TransformerNet, MIN_SIDE};
 use crate::nst::fast_loss::perceptual_loss;
 use crate::nst::perceptual::PerceptualLoss;
-use crate::preset::fast::FastStylePreset;
+use crate::preset::fast::{FastStylePreset, FastTrain};
 use crate::rng::SeededRng;
 use crate::run::metrics::Losses;
 use crate::train::optim::{Adam, AdamConfig};
@@ -23,6 +23,16 @@ use crate::workspace::resolve_path;
 use anyhow::Result;
 use candle_core::{Device, Tensor};
 use std::path::Path;
+
+/// The learning rate epoch `epoch` (from 1) trains at: `t.lr`, or with `t.lr_decay_epochs` N > 0
+/// the GAN reference's `linear` policy over the last N of `t.epochs`
+/// ([`linear_lr`](crate::train::gan::schedule::linear_lr) with n_epochs = epochs − N): the last
+/// epoch at lr / (N + 1). A function of the epoch and the options alone, so a resumed run trains
+/// at the lr an uninterrupted one would.
+pub fn lr_at(t: &FastTrain, epoch: u64) -> f64 {
+    let decay = t.lr_decay_epochs.min(t.epochs);
+    crate::train::gan::schedule::linear_lr(t.lr, epoch, t.epochs - decay, decay)
+}
 
 pub struct FastTrainer {
     pub net: TransformerNet,
@@ -215,6 +225,35 @@ mod tests {
     use candle_core::Device;
     use image::RgbImage;
     use std::path::Path;
+
+    /// `lr_decay_epochs` = 0 keeps the lr (pytorch/examples); N > 0 is the GAN reference's linear
+    /// tail over the last N epochs (1 − k / (N + 1) in the k-th of them), never 0; more epochs
+    /// than the run has are capped to the run.
+    #[test]
+    fn the_lr_is_constant_or_falls_linearly_over_the_last_epochs() {
+        let mut t = crate::preset::fast::FastTrain {
+            epochs: 4,
+            lr: 6e-3,
+            ..Default::default()
+        };
+        let by_epoch = |t: &crate::preset::fast::FastTrain| -> Vec<f64> {
+            (1..=t.epochs).map(|e| super::lr_at(t, e)).collect()
+        };
+        assert_eq!(by_epoch(&t), vec![6e-3; 4]);
+        t.lr_decay_epochs = 2;
+        let want = [6e-3, 6e-3, 4e-3, 2e-3];
+        for (got, want) in by_epoch(&t).iter().zip(want) {
+            assert!((got - want).abs() < 1e-15, "{:?}", by_epoch(&t));
+        }
+        t.lr_decay_epochs = 4;
+        let want = [4.8e-3, 3.6e-3, 2.4e-3, 1.2e-3];
+        for (got, want) in by_epoch(&t).iter().zip(want) {
+            assert!((got - want).abs() < 1e-15, "{:?}", by_epoch(&t));
+        }
+        t.lr_decay_epochs = 9;
+        assert_eq!(by_epoch(&t)[3], super::lr_at(&t, 4));
+        assert!((super::lr_at(&t, 4) - 1.2e-3).abs() < 1e-15);
+    }
 
     fn photo(w: u32, h: u32, seed: u8) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| {
