@@ -131,11 +131,6 @@ pub struct FastTrain {
     pub stability_shift: usize,
     /// The stability term's sensor noise Δ: its standard deviation in levels of 255 (0: none).
     pub stability_noise: f64,
-    /// Pixels at each edge of the stability term's window left out of the comparison (0, the
-    /// default: the whole window). There the moved photo's output sees reflection padding where
-    /// the photo's output saw more photo, a difference no network can remove without giving up
-    /// context; a clip's frames share their context but for the pan's one column. Not live.
-    pub stability_margin: usize,
     /// The stability term's warm-up: its weight rises linearly from 0 to `stability_weight` over
     /// the first this many updates (update k of a run, from 0, weighs k / N of it), so the style
     /// forms before the term holds it steady; 0 (the default): the full weight from the first
@@ -174,7 +169,6 @@ impl Default for FastTrain {
             stability_weight: 0.0,
             stability_shift: 4,
             stability_noise: 3.0,
-            stability_margin: 0,
             stability_ramp_steps: 0,
             stability_norm: StabilityNorm::L2,
         }
@@ -261,20 +255,6 @@ impl FastStylePreset {
                     "must be 1..=64 and, with train.stability_weight > 0, leave at least 8 px of \
                      data.image_size ({}), got {}",
                     d.image_size, t.stability_shift
-                ),
-            );
-        }
-        // the compared interior keeps at least 4 px of the window (image_size − shift, down to a
-        // multiple of 4)
-        let window = (d.image_size as usize).saturating_sub(t.stability_shift) / 4 * 4;
-        if t.stability_weight > 0.0 && window < 2 * t.stability_margin + 4 {
-            bad(
-                "train.stability_margin",
-                format!(
-                    "must leave at least 4 px of the stability window ({window} px: data.image_size \
-                     less train.stability_shift, down to a multiple of 4) between its two edges, \
-                     got {}",
-                    t.stability_margin
                 ),
             );
         }

@@ -508,18 +508,3 @@ fn fast_lr_decay_epochs_is_bounded_by_the_run_and_live() {
     assert_eq!(live_changes.len(), 1, "{live_changes:?}");
     assert_eq!(live_changes[0].field, "train.lr_decay_epochs");
 }
-
-#[test]
-fn the_stability_margin_must_leave_some_of_the_window() {
-    let fast = "kind = \"fast_neural_style\"\n[data]\ndataset = \"d\"\nstyle_image = \"s\"\n\
-                image_size = 128\n[train]\nstability_weight = 1.0\n";
-    // the window: 128 − 4 = 124 px; 60 at each edge leave 4
-    assert!(parse_str(&format!("{fast}stability_margin = 60\n")).is_ok());
-    let e = err(&format!("{fast}stability_margin = 61\n"));
-    assert!(
-        e.contains(
-            "train.stability_margin: must leave at least 4 px of the stability window (124 px"
-        ) && e.contains("got 61"),
-        "{e}"
-    );
-}

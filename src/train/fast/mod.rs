@@ -114,7 +114,6 @@ impl FastTrainer {
                 &mut SeededRng::new(seed),
                 t.stability_shift,
                 t.stability_noise as f32,
-                t.stability_margin,
                 t.stability_norm,
             )?;
             let weighted = (term * weight)?;

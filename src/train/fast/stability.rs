@@ -21,13 +21,12 @@ pub fn draw_window(side: usize, shift: usize, rng: &mut SeededRng) -> (usize, us
     (win, rng.below(room + 1), rng.below(room + 1))
 }
 
-/// The term, unweighted: mean over the window (less `margin` pixels at each edge) of ((S(W(x) + Δ) − W(y)) / 255)² (`norm` L2) or of
+/// The term, unweighted: mean over the window of ((S(W(x) + Δ) − W(y)) / 255)² (`norm` L2) or of
 /// |S(W(x) + Δ) − W(y)| / 255 (L1), for a batch `x` (N, 3, S, S) in 0–255 and `y = forward(x)`
 /// (the same shape, also 0–255). `forward` is the network under training (its graph kept).
-/// `shift` ≥ 1 pixels of window travel; `sigma` in levels; `margin` < window / 2 − 1.
+/// `shift` ≥ 1 pixels of window travel; `sigma` in levels.
 ///
-/// Errors: candle's (shapes, device; a margin that leaves nothing).
-#[allow(clippy::too_many_arguments)]
+/// Errors: candle's (shapes, device).
 pub fn compound_term(
     forward: impl Fn(&Tensor) -> Result<Tensor>,
     x: &Tensor,
@@ -35,7 +34,6 @@ pub fn compound_term(
     rng: &mut SeededRng,
     shift: usize,
     sigma: f32,
-    margin: usize,
     norm: StabilityNorm,
 ) -> Result<Tensor> {
     let (_, _, h, w) = x.dims4()?;
@@ -52,11 +50,6 @@ pub fn compound_term(
     let out = forward(&noisy)?;
     let target = crop(y)?;
     let d = ((out - target)? / 255.0)?;
-    let inner = win.saturating_sub(2 * margin);
-    if inner == 0 {
-        candle_core::bail!("stability margin {margin} leaves nothing of a {win}-px window");
-    }
-    let d = d.narrow(2, margin, inner)?.narrow(3, margin, inner)?;
     match norm {
         StabilityNorm::L2 => d.sqr()?.mean_all(),
         StabilityNorm::L1 => d.abs()?.mean_all(),
@@ -105,7 +98,7 @@ mod tests {
         // no noise: a pointwise map commutes with any crop
         for norm in [StabilityNorm::L2, StabilityNorm::L1] {
             let half = (&x * 0.5).unwrap();
-            let t = compound_term(|t| t * 0.5, &x, &half, &mut rng, 4, 0.0, 0, norm).unwrap();
+            let t = compound_term(|t| t * 0.5, &x, &half, &mut rng, 4, 0.0, norm).unwrap();
             assert_eq!(t.to_scalar::<f32>().unwrap(), 0.0);
         }
         // noise of σ levels through ×2: E[(2Δ/255)²] = 4σ²/255² (L2), E|2Δ/255| = 2σ√(2/π)/255
@@ -114,7 +107,7 @@ mod tests {
         let l2 = 4.0 * sigma * sigma / (255.0 * 255.0);
         for (norm, want) in [(StabilityNorm::L2, l2), (StabilityNorm::L1, l1)] {
             let double = (&x * 2.0).unwrap();
-            let t = compound_term(|t| t * 2.0, &x, &double, &mut rng, 4, sigma, 0, norm)
+            let t = compound_term(|t| t * 2.0, &x, &double, &mut rng, 4, sigma, norm)
                 .unwrap()
                 .to_scalar::<f32>()
                 .unwrap();
@@ -141,7 +134,7 @@ mod tests {
             .unwrap();
         for norm in [StabilityNorm::L2, StabilityNorm::L1] {
             let mut rng = SeededRng::new(seed);
-            let term = compound_term(ramp, &x, &y, &mut rng, 4, 0.0, 0, norm).unwrap();
+            let term = compound_term(ramp, &x, &y, &mut rng, 4, 0.0, norm).unwrap();
             assert!(term.to_scalar::<f32>().unwrap() > 0.0);
             let g = term.backward().unwrap();
             let gv = g.get(&var).unwrap().to_scalar::<f32>().unwrap();
@@ -150,37 +143,6 @@ mod tests {
                 "{norm:?}: the term's gradient reaches the network: {gv}"
             );
         }
-    }
-
-    /// A map that looks one column to the left (zero padding at the frame's edge) commutes with a
-    /// crop but at the window's first column: the margin leaves that column out, and a margin
-    /// that leaves nothing of the window is an error.
-    #[test]
-    fn the_margin_leaves_the_windows_edges_out() {
-        let x = batch();
-        let left = |t: &Tensor| -> Result<Tensor> {
-            let w = t.dim(3)?;
-            t + t.pad_with_zeros(3, 1, 0)?.narrow(3, 0, w)?
-        };
-        let y = left(&x).unwrap();
-        let seed = (0..)
-            .find(|&s| draw_window(20, 4, &mut SeededRng::new(s)).2 > 0)
-            .unwrap();
-        let term = |margin: usize| {
-            let mut rng = SeededRng::new(seed);
-            compound_term(left, &x, &y, &mut rng, 4, 0.0, margin, StabilityNorm::L1)
-        };
-        let whole = term(0).unwrap().to_scalar::<f32>().unwrap();
-        assert!(whole > 0.0, "the window's first column differs: {whole}");
-        for margin in [1, 3, 7] {
-            assert_eq!(term(margin).unwrap().to_scalar::<f32>().unwrap(), 0.0);
-        }
-        // a 16-px window: 8 px at each edge leave nothing
-        let e = term(8).unwrap_err().to_string();
-        assert!(
-            e.contains("margin 8 leaves nothing of a 16-px window"),
-            "{e}"
-        );
     }
 
     #[test]
