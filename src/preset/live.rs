@@ -353,10 +353,10 @@ mod tests {
             Kind::Pix2Pix | Kind::CycleGan => {
                 format!("kind = \"{kind}\"\n[data]\ndataroot = \"d\"\n")
             }
-            Kind::FastStyle => {
-                "kind = \"fast_neural_style\"\n[data]\ndataset = \"d\"\nstyle_image = \"s\"\n"
-                    .to_string()
-            }
+            // epochs enough that lr_decay_epochs + 3 stays within them
+            Kind::FastStyle => "kind = \"fast_neural_style\"\n[data]\ndataset = \"d\"\n\
+                                style_image = \"s\"\n[train]\nepochs = 8\n"
+                .to_string(),
         };
         let live = |p: &Preset| match p {
             Preset::Gan(p) => format!("{:?}", GanLive::of(p)),
