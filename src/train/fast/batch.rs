@@ -1,6 +1,7 @@
 //! Fast style transfer behind the batch-trainer seam (`train::batch`): batches of photos in the
 //! same order every epoch (read here, on the trainer's thread), the preset's constant learning
-//! rate (or the GAN reference's linear decay over its last epochs), samples of the held-out photos, checkpoints, and a live edit taken whole.
+//! rate (or the GAN reference's linear decay over its last epochs), samples of the held-out
+//! photos, checkpoints, and a live edit taken whole.
 
 use super::FastTrainer;
 use crate::preset::live::FastLive;
